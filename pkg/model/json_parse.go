@@ -1,0 +1,290 @@
+package model
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// ErrNotEntryRecord is returned by ParseJSON for a valid JSON record that
+// does not describe an entry, such as ctwatch's "gap" or "stats" records.
+var ErrNotEntryRecord = errors.New("record carries no conntrack entry")
+
+// JSONError reports a JSON record that does not parse, naming the field.
+type JSONError struct {
+	// Field names the offending key as a path ("orig.sport"), or is empty
+	// when the record is not valid JSON.
+	Field string
+	Err   error
+}
+
+func (e *JSONError) Error() string {
+	if e.Field == "" {
+		return e.Err.Error()
+	}
+	return fmt.Sprintf("field %s: %v", e.Field, e.Err)
+}
+
+func (e *JSONError) Unwrap() error { return e.Err }
+
+type jsonTuple struct {
+	Src     *string `json:"src"`
+	Dst     *string `json:"dst"`
+	Sport   *uint16 `json:"sport"`
+	Dport   *uint16 `json:"dport"`
+	Type    *uint8  `json:"type"`
+	Code    *uint8  `json:"code"`
+	ID      *uint16 `json:"id"`
+	SrcKey  *uint16 `json:"srckey"`
+	DstKey  *uint16 `json:"dstkey"`
+	Zone    *uint16 `json:"zone"`
+	Packets *uint64 `json:"packets"`
+	Bytes   *uint64 `json:"bytes"`
+}
+
+type jsonOrigin struct {
+	PortID  uint32 `json:"portid"`
+	PID     int32  `json:"pid"`
+	Program string `json:"program"`
+}
+
+type jsonEvent struct {
+	Time      *string     `json:"time"`
+	Event     *string     `json:"event"`
+	Family    *string     `json:"family"`
+	Proto     *string     `json:"proto"`
+	Protonum  *uint8      `json:"protonum"`
+	Timeout   *uint32     `json:"timeout"`
+	State     *string     `json:"state"`
+	Orig      *jsonTuple  `json:"orig"`
+	Reply     *jsonTuple  `json:"reply"`
+	Unreplied *bool       `json:"unreplied"`
+	Assured   *bool       `json:"assured"`
+	Status    []string    `json:"status"`
+	Mark      *uint32     `json:"mark"`
+	Secmark   *uint32     `json:"secmark"`
+	Secctx    *string     `json:"secctx"`
+	Zone      *uint16     `json:"zone"`
+	Use       *uint32     `json:"use"`
+	ID        *uint32     `json:"id"`
+	Helper    *string     `json:"helper"`
+	Labels    []string    `json:"labels"`
+	Start     *string     `json:"start"`
+	Stop      *string     `json:"stop"`
+	DeltaTime *uint64     `json:"delta_time"`
+	Origin    *jsonOrigin `json:"origin"`
+}
+
+// ParseJSON parses one record of the JSON contract, as ctwatch writes it,
+// back into an Event. Keys outside the entry's contract (level, transition,
+// flow, ...) are ignored. A record whose "event" is not an entry event
+// returns ErrNotEntryRecord.
+func ParseJSON(data []byte) (Event, error) {
+	var j jsonEvent
+	var ev Event
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&j); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return ev, &JSONError{Field: te.Field, Err: fmt.Errorf("cannot hold a JSON %s", te.Value)}
+		}
+		return ev, &JSONError{Err: err}
+	}
+	if j.Event == nil {
+		return ev, &JSONError{Field: "event", Err: errors.New("missing")}
+	}
+	t, ok := ParseEventType(*j.Event)
+	if !ok {
+		return ev, fmt.Errorf("event %q: %w", *j.Event, ErrNotEntryRecord)
+	}
+	ev.Type = t
+	if j.Time != nil {
+		tm, err := time.Parse(time.RFC3339Nano, *j.Time)
+		if err != nil {
+			return ev, &JSONError{Field: "time", Err: err}
+		}
+		ev.Time = tm.UTC()
+	}
+	if j.Origin != nil {
+		ev.Origin = Origin{PortID: j.Origin.PortID, PID: j.Origin.PID, Program: j.Origin.Program}
+	}
+	err := j.entry(&ev.Entry)
+	return ev, err
+}
+
+func (j *jsonEvent) entry(e *Entry) error {
+	missing := func(field string) error { return &JSONError{Field: field, Err: errors.New("missing")} }
+	if j.Family == nil {
+		return missing("family")
+	}
+	f, ok := ParseFamily(*j.Family)
+	if !ok || (f != FamilyIPv4 && f != FamilyIPv6) {
+		return &JSONError{Field: "family", Err: fmt.Errorf("unknown family %q", *j.Family)}
+	}
+	e.Family = f
+	if j.Protonum == nil {
+		return missing("protonum")
+	}
+	e.Proto = Proto(*j.Protonum)
+	if j.Proto != nil && *j.Proto != e.Proto.JSONName() {
+		return &JSONError{Field: "proto", Err: fmt.Errorf("%q does not match protonum %d", *j.Proto, e.Proto)}
+	}
+	if j.Timeout != nil {
+		e.Timeout = *j.Timeout
+		e.Fields |= FieldTimeout
+	}
+	if j.State != nil {
+		s, ok := ParseState(e.Proto, *j.State)
+		if !ok {
+			return &JSONError{Field: "state", Err: fmt.Errorf("%q is not a %s state", *j.State, e.Proto)}
+		}
+		e.State = s
+		e.Fields |= FieldState
+	}
+	if j.Orig == nil {
+		return missing("orig")
+	}
+	if j.Reply == nil {
+		return missing("reply")
+	}
+	if err := j.Orig.tuple(e, &e.Orig, "orig", FieldOrigZone, FieldOrigCounters); err != nil {
+		return err
+	}
+	if err := j.Reply.tuple(e, &e.Reply, "reply", FieldReplyZone, FieldReplyCounters); err != nil {
+		return err
+	}
+	if j.Status != nil {
+		for _, n := range j.Status {
+			b, ok := ParseStatusBit(n)
+			if !ok {
+				return &JSONError{Field: "status", Err: fmt.Errorf("unknown status bit %q", n)}
+			}
+			e.Status |= b
+		}
+	} else {
+		if j.Unreplied == nil || !*j.Unreplied {
+			e.Status |= StatusSeenReply
+		}
+		if j.Assured != nil && *j.Assured {
+			e.Status |= StatusAssured
+		}
+	}
+	if j.Unreplied != nil && *j.Unreplied != e.Status.Unreplied() {
+		return &JSONError{Field: "unreplied", Err: errors.New("contradicts status")}
+	}
+	if j.Assured != nil && *j.Assured != e.Status.Assured() {
+		return &JSONError{Field: "assured", Err: errors.New("contradicts status")}
+	}
+	setU32 := func(p *uint32, dst *uint32, f Field) {
+		if p != nil {
+			*dst = *p
+			e.Fields |= f
+		}
+	}
+	setU32(j.Mark, &e.Mark, FieldMark)
+	setU32(j.Secmark, &e.Secmark, FieldSecmark)
+	setU32(j.Use, &e.Use, FieldUse)
+	setU32(j.ID, &e.ID, FieldID)
+	if j.Zone != nil {
+		e.Zone = *j.Zone
+		e.Fields |= FieldZone
+	}
+	if j.Secctx != nil {
+		e.Secctx = *j.Secctx
+		e.Fields |= FieldSecctx
+	}
+	if j.Helper != nil {
+		e.Helper = *j.Helper
+		e.Fields |= FieldHelper
+	}
+	if j.Labels != nil {
+		e.Labels = j.Labels
+		e.Fields |= FieldLabels
+	}
+	for _, ts := range []struct {
+		field string
+		src   *string
+		dst   *time.Time
+		bit   Field
+	}{{"start", j.Start, &e.Start, FieldStart}, {"stop", j.Stop, &e.Stop, FieldStop}} {
+		if ts.src == nil {
+			continue
+		}
+		tm, err := time.Parse(time.RFC3339Nano, *ts.src)
+		if err != nil {
+			return &JSONError{Field: ts.field, Err: err}
+		}
+		*ts.dst = tm.UTC()
+		e.Fields |= ts.bit
+	}
+	if j.DeltaTime != nil {
+		e.DeltaTime = *j.DeltaTime
+		e.Fields |= FieldDeltaTime
+	}
+	return nil
+}
+
+func (jt *jsonTuple) tuple(e *Entry, t *Tuple, dir string, zone, counters Field) error {
+	addr := func(key string, s *string) (netip.Addr, error) {
+		if s == nil {
+			return netip.Addr{}, &JSONError{Field: dir + "." + key, Err: errors.New("missing")}
+		}
+		a, err := netip.ParseAddr(*s)
+		if err != nil || a.Zone() != "" || a.Is6() != (e.Family == FamilyIPv6) {
+			return netip.Addr{}, &JSONError{Field: dir + "." + key, Err: fmt.Errorf("%q is not an %s address", *s, e.Family)}
+		}
+		return a, nil
+	}
+	var err error
+	if t.Src, err = addr("src", jt.Src); err != nil {
+		return err
+	}
+	if t.Dst, err = addr("dst", jt.Dst); err != nil {
+		return err
+	}
+	u16 := func(key string, p *uint16) (uint16, error) {
+		if p == nil {
+			return 0, &JSONError{Field: dir + "." + key, Err: errors.New("missing")}
+		}
+		return *p, nil
+	}
+	switch {
+	case e.Proto.HasPorts():
+		if t.SrcPort, err = u16("sport", jt.Sport); err != nil {
+			return err
+		}
+		if t.DstPort, err = u16("dport", jt.Dport); err != nil {
+			return err
+		}
+	case e.Proto.IsICMP():
+		if jt.Type == nil || jt.Code == nil {
+			return &JSONError{Field: dir + ".type", Err: errors.New("type and code are required for " + e.Proto.String())}
+		}
+		t.ICMPType, t.ICMPCode = *jt.Type, *jt.Code
+		if t.ICMPID, err = u16("id", jt.ID); err != nil {
+			return err
+		}
+	case e.Proto == ProtoGRE:
+		if t.SrcPort, err = u16("srckey", jt.SrcKey); err != nil {
+			return err
+		}
+		if t.DstPort, err = u16("dstkey", jt.DstKey); err != nil {
+			return err
+		}
+	}
+	if jt.Zone != nil {
+		t.Zone = *jt.Zone
+		e.Fields |= zone
+	}
+	if (jt.Packets == nil) != (jt.Bytes == nil) {
+		return &JSONError{Field: dir + ".packets", Err: errors.New("packets and bytes come together")}
+	}
+	if jt.Packets != nil {
+		t.Packets, t.Bytes = *jt.Packets, *jt.Bytes
+		e.Fields |= counters
+	}
+	return nil
+}

@@ -1,0 +1,623 @@
+package model
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// SyntaxError reports a text line that does not parse: where, which field,
+// and what is wrong with it.
+type SyntaxError struct {
+	// Column is the 1-based byte offset in the line of the offending token,
+	// or one past the line's end when a field is missing.
+	Column int
+	// Field names the field being parsed, as the JSON contract names it
+	// ("timeout", "state", "orig.sport", "reply.src", "mark", ...).
+	Field string
+	// Token is the offending token; empty when the line ended early.
+	Token string
+	// Msg says what is wrong.
+	Msg string
+}
+
+func (e *SyntaxError) Error() string {
+	if e.Token == "" {
+		return fmt.Sprintf("column %d: field %s: %s", e.Column, e.Field, e.Msg)
+	}
+	return fmt.Sprintf("column %d: field %s: %s: %q", e.Column, e.Field, e.Msg, e.Token)
+}
+
+// IsSkippable reports whether a line of a saved conntrack log carries no
+// entry and is to be skipped rather than parsed: blank lines, comment lines
+// starting with '#', and conntrack-tools' closing summary ("conntrack v1.4.7
+// (conntrack-tools): 24 flow events have been shown.").
+func IsSkippable(line string) bool {
+	line = strings.TrimSpace(line)
+	if line == "" || line[0] == '#' {
+		return true
+	}
+	return strings.HasPrefix(line, "conntrack v") && strings.Contains(line, " (conntrack-tools): ")
+}
+
+// ParseText parses one line in any text form AppendText prints, which are
+// the forms of /proc/net/nf_conntrack (and the older /proc/net/ip_conntrack),
+// of conntrack -L and conntrack -E with any combination of -o extended,
+// timestamp, id and ktimestamp. It returns the event (EventSnapshot for a
+// line that carries no event type) and the options that print the line back
+// as it was. loc is the time zone of ctime-style [start=...] and [stop=...]
+// timestamps; nil means UTC.
+//
+// Tuples must come in the order conntrack prints them; the values after the
+// reply tuple are accepted in any order, each at most once.
+func ParseText(line string, loc *time.Location) (Event, TextOptions, error) {
+	p := textParser{lex: lexer{line: strings.TrimRight(line, "\r\n")}, loc: loc}
+	err := p.parse()
+	p.form.Location = loc
+	return p.ev, p.form, err
+}
+
+type textParser struct {
+	lex  lexer
+	loc  *time.Location
+	ev   Event
+	form TextOptions
+	// family is set once known, from the layer-3 prefix or the first
+	// address.
+	family Family
+}
+
+func (p *textParser) fail(off int, field, tok, msg string) error {
+	return &SyntaxError{Column: off + 1, Field: field, Token: tok, Msg: msg}
+}
+
+// need returns the next token or an error naming the missing field.
+func (p *textParser) need(field string) (string, int, error) {
+	tok, off, ok := p.lex.next()
+	if !ok {
+		return "", off, p.fail(off, field, "", "missing")
+	}
+	return tok, off, nil
+}
+
+func (p *textParser) parse() error {
+	e := &p.ev.Entry
+	tok, off, err := p.need("proto")
+	if err != nil {
+		return err
+	}
+
+	if len(tok) > 2 && tok[0] == '[' && tok[1] >= '0' && tok[1] <= '9' {
+		t, ok := parseEventTimestamp(tok)
+		if !ok {
+			return p.fail(off, "time", tok, "invalid [seconds.fraction] timestamp")
+		}
+		p.ev.Time = t
+		p.form.Timestamp = true
+		if tok, off, err = p.need("event"); err != nil {
+			return err
+		}
+	}
+
+	p.ev.Type = EventSnapshot
+	switch tok {
+	case "[NEW]":
+		p.ev.Type = EventNew
+	case "[UPDATE]":
+		p.ev.Type = EventUpdate
+	case "[DESTROY]":
+		p.ev.Type = EventDestroy
+	}
+	if p.ev.Type != EventSnapshot {
+		if tok, off, err = p.need("proto"); err != nil {
+			return err
+		}
+	}
+
+	if tok == "ipv4" || tok == "ipv6" {
+		numTok, numOff, err := p.need("family")
+		if err != nil {
+			return err
+		}
+		f, _ := ParseFamily(tok)
+		if n, err := strconv.ParseUint(numTok, 10, 8); err != nil || Family(n) != f {
+			return p.fail(numOff, "family", numTok, "family number does not match "+tok)
+		}
+		e.Family, p.family = f, f
+		p.form.Layer3 = true
+		if tok, off, err = p.need("proto"); err != nil {
+			return err
+		}
+	}
+
+	if _, known := ParseProto(tok); (!known || isDigits(tok)) && tok != "unknown" {
+		return p.fail(off, "proto", tok, "not a protocol name")
+	}
+	numTok, numOff, err := p.need("protonum")
+	if err != nil {
+		return err
+	}
+	n, err := strconv.ParseUint(numTok, 10, 8)
+	if err != nil {
+		return p.fail(numOff, "protonum", numTok, "not a protocol number in 0..255")
+	}
+	e.Proto = Proto(n)
+	if tok != e.Proto.String() {
+		return p.fail(off, "proto", tok, "protocol name does not match number "+numTok)
+	}
+
+	tok, off, err = p.need("orig.src")
+	if err != nil {
+		return err
+	}
+	if isDigits(tok) {
+		v, err := strconv.ParseUint(tok, 10, 32)
+		if err != nil {
+			return p.fail(off, "timeout", tok, "not a number of seconds in 0..4294967295")
+		}
+		e.Timeout = uint32(v)
+		e.Fields |= FieldTimeout
+		if tok, off, err = p.need("orig.src"); err != nil {
+			return err
+		}
+	}
+	if !strings.HasPrefix(tok, "src=") {
+		if !e.Proto.HasState() {
+			return p.fail(off, "orig.src", tok, "expected src=")
+		}
+		s, ok := ParseState(e.Proto, tok)
+		if !ok {
+			return p.fail(off, "state", tok, "not a "+e.Proto.String()+" state")
+		}
+		e.State = s
+		e.Fields |= FieldState
+		if tok, off, err = p.need("orig.src"); err != nil {
+			return err
+		}
+	}
+
+	if err := p.tuple(&e.Orig, "orig", tok, off); err != nil {
+		return err
+	}
+	if err := p.tupleExtras(&e.Orig, "orig", FieldOrigZone, FieldOrigCounters); err != nil {
+		return err
+	}
+	e.Status |= StatusSeenReply
+	tok, off, err = p.need("reply.src")
+	if err != nil {
+		return err
+	}
+	if tok == "[UNREPLIED]" {
+		e.Status &^= StatusSeenReply
+		if tok, off, err = p.need("reply.src"); err != nil {
+			return err
+		}
+	}
+	if err := p.tuple(&e.Reply, "reply", tok, off); err != nil {
+		return err
+	}
+	if err := p.tupleExtras(&e.Reply, "reply", FieldReplyZone, FieldReplyCounters); err != nil {
+		return err
+	}
+	return p.trailer()
+}
+
+// tuple parses one direction's addresses and protocol identifiers; tok is
+// its first token.
+func (p *textParser) tuple(t *Tuple, dir, tok string, off int) error {
+	e := &p.ev.Entry
+	var err error
+	if t.Src, err = p.addr(dir+".src", "src=", tok, off); err != nil {
+		return err
+	}
+	if tok, off, err = p.need(dir + ".dst"); err != nil {
+		return err
+	}
+	if t.Dst, err = p.addr(dir+".dst", "dst=", tok, off); err != nil {
+		return err
+	}
+	switch {
+	case e.Proto.HasPorts():
+		if t.SrcPort, err = p.uint16Key(dir+".sport", "sport=", 10); err != nil {
+			return err
+		}
+		if t.DstPort, err = p.uint16Key(dir+".dport", "dport=", 10); err != nil {
+			return err
+		}
+	case e.Proto.IsICMP():
+		v, err := p.uintKey(dir+".type", "type=", 8)
+		if err != nil {
+			return err
+		}
+		t.ICMPType = uint8(v)
+		if v, err = p.uintKey(dir+".code", "code=", 8); err != nil {
+			return err
+		}
+		t.ICMPCode = uint8(v)
+		if t.ICMPID, err = p.uint16Key(dir+".id", "id=", 10); err != nil {
+			return err
+		}
+	case e.Proto == ProtoGRE:
+		if t.SrcPort, err = p.uint16Key(dir+".srckey", "srckey=", 16); err != nil {
+			return err
+		}
+		if t.DstPort, err = p.uint16Key(dir+".dstkey", "dstkey=", 16); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tupleExtras parses a direction's optional zone and counters.
+func (p *textParser) tupleExtras(t *Tuple, dir string, zoneField, counterField Field) error {
+	e := &p.ev.Entry
+	zoneKey := "zone-" + dir + "="
+	if dir == "orig" {
+		zoneKey = "zone-orig="
+	}
+	if tok, _, ok := p.lex.peek(); ok && strings.HasPrefix(tok, zoneKey) {
+		v, err := p.uintKey(dir+".zone", zoneKey, 16)
+		if err != nil {
+			return err
+		}
+		t.Zone = uint16(v)
+		e.Fields |= zoneField
+	}
+	if tok, _, ok := p.lex.peek(); ok && strings.HasPrefix(tok, "packets=") {
+		var err error
+		if t.Packets, err = p.uintKey(dir+".packets", "packets=", 64); err != nil {
+			return err
+		}
+		if t.Bytes, err = p.uintKey(dir+".bytes", "bytes=", 64); err != nil {
+			return err
+		}
+		e.Fields |= counterField
+	}
+	return nil
+}
+
+func (p *textParser) addr(field, key, tok string, off int) (netip.Addr, error) {
+	v, ok := strings.CutPrefix(tok, key)
+	if !ok {
+		return netip.Addr{}, p.fail(off, field, tok, "expected "+key)
+	}
+	a, err := netip.ParseAddr(v)
+	if err != nil || a.Zone() != "" {
+		return netip.Addr{}, p.fail(off, field, tok, "not an IP address")
+	}
+	f := FamilyIPv4
+	if a.Is6() {
+		f = FamilyIPv6
+		if len(v) == 39 {
+			p.form.ExpandIPv6 = true
+		}
+	}
+	switch {
+	case p.family == 0:
+		p.family = f
+		p.ev.Entry.Family = f
+	case p.family != f:
+		return netip.Addr{}, p.fail(off, field, tok, "address is not "+p.family.String())
+	}
+	return a, nil
+}
+
+// uintKey parses the next token as key followed by a decimal number of at
+// most bitSize bits.
+func (p *textParser) uintKey(field, key string, bitSize int) (uint64, error) {
+	tok, off, err := p.need(field)
+	if err != nil {
+		return 0, err
+	}
+	return p.uintValue(field, key, tok, off, 10, bitSize)
+}
+
+func (p *textParser) uint16Key(field, key string, base int) (uint16, error) {
+	tok, off, err := p.need(field)
+	if err != nil {
+		return 0, err
+	}
+	v, err := p.uintValue(field, key, tok, off, base, 16)
+	return uint16(v), err
+}
+
+func (p *textParser) uintValue(field, key, tok string, off, base, bitSize int) (uint64, error) {
+	v, ok := strings.CutPrefix(tok, key)
+	if !ok {
+		return 0, p.fail(off, field, tok, "expected "+key)
+	}
+	if base == 16 {
+		if v, ok = strings.CutPrefix(v, "0x"); !ok {
+			return 0, p.fail(off, field, tok, "expected a 0x-prefixed hexadecimal number")
+		}
+	}
+	if v == "" || v[0] == '+' || v[0] == '-' {
+		return 0, p.fail(off, field, tok, "not a number")
+	}
+	n, err := strconv.ParseUint(v, base, bitSize)
+	if err != nil {
+		return 0, p.fail(off, field, tok, fmt.Sprintf("not a %d-bit unsigned number", bitSize))
+	}
+	return n, nil
+}
+
+// trailer parses what follows the reply tuple.
+func (p *textParser) trailer() error {
+	e := &p.ev.Entry
+	var seen Field
+	var flags Status
+	once := func(f Field, field, tok string, off int) error {
+		if seen&f != 0 {
+			return p.fail(off, field, tok, "given twice")
+		}
+		seen |= f
+		return nil
+	}
+	for {
+		tok, off, ok := p.lex.next()
+		if !ok {
+			return nil
+		}
+		switch tok {
+		case "[ASSURED]", "[OFFLOAD]", "[HW_OFFLOAD]":
+			bit := StatusAssured
+			switch tok {
+			case "[OFFLOAD]":
+				bit = StatusOffload
+			case "[HW_OFFLOAD]":
+				bit = StatusHWOffload
+			}
+			if flags&bit != 0 {
+				return p.fail(off, "status", tok, "given twice")
+			}
+			flags |= bit
+			e.Status |= bit
+			continue
+		case "[UNREPLIED]":
+			return p.fail(off, "status", tok, "[UNREPLIED] belongs between the original and reply tuples")
+		case "[USERSPACE]":
+			return p.userspace()
+		}
+		if strings.HasPrefix(tok, "[start=") || strings.HasPrefix(tok, "[stop=") {
+			field, f, dst := "start", FieldStart, &e.Start
+			if tok[1:5] == "stop" {
+				field, f, dst = "stop", FieldStop, &e.Stop
+			}
+			if err := once(f, field, tok, off); err != nil {
+				return err
+			}
+			t, ok := p.parseCtime(tok[len(field)+2:])
+			if !ok {
+				return p.fail(off, field, tok, "expected [start=Www Mmm dd hh:mm:ss yyyy]")
+			}
+			*dst = t
+			e.Fields |= f
+			p.form.KTimestamp = true
+			continue
+		}
+		key, val, ok := strings.Cut(tok, "=")
+		if !ok {
+			return p.fail(off, "", tok, "unexpected token")
+		}
+		field := key
+		if key == "delta-time" {
+			field = "delta_time"
+		}
+		var err error
+		var v uint64
+		switch key {
+		case "mark", "secmark", "use", "id":
+			f := FieldMark
+			switch key {
+			case "secmark":
+				f = FieldSecmark
+			case "use":
+				f = FieldUse
+			case "id":
+				f = FieldID
+			}
+			if err = once(f, field, tok, off); err != nil {
+				return err
+			}
+			if v, err = p.uintValue(field, key+"=", tok, off, 10, 32); err != nil {
+				return err
+			}
+			e.Fields |= f
+			switch f {
+			case FieldMark:
+				e.Mark = uint32(v)
+			case FieldSecmark:
+				e.Secmark = uint32(v)
+			case FieldUse:
+				e.Use = uint32(v)
+			case FieldID:
+				e.ID = uint32(v)
+				p.form.ID = true
+			}
+		case "zone":
+			if err = once(FieldZone, field, tok, off); err != nil {
+				return err
+			}
+			if v, err = p.uintValue(field, "zone=", tok, off, 10, 16); err != nil {
+				return err
+			}
+			e.Zone = uint16(v)
+			e.Fields |= FieldZone
+		case "delta-time":
+			if err = once(FieldDeltaTime, field, tok, off); err != nil {
+				return err
+			}
+			if e.DeltaTime, err = p.uintValue(field, "delta-time=", tok, off, 10, 64); err != nil {
+				return err
+			}
+			e.Fields |= FieldDeltaTime
+		case "secctx", "helper":
+			f := FieldSecctx
+			if key == "helper" {
+				f = FieldHelper
+			}
+			if err = once(f, field, tok, off); err != nil {
+				return err
+			}
+			if val == "" {
+				return p.fail(off, field, tok, "empty")
+			}
+			if f == FieldSecctx {
+				e.Secctx = val
+			} else {
+				e.Helper = val
+			}
+			e.Fields |= f
+		case "labels":
+			if err = once(FieldLabels, field, tok, off); err != nil {
+				return err
+			}
+			labels := strings.Split(val, ",")
+			for _, l := range labels {
+				if l == "" {
+					return p.fail(off, field, tok, "empty label name")
+				}
+			}
+			e.Labels = labels
+			e.Fields |= FieldLabels
+		default:
+			return p.fail(off, key, tok, "unknown field")
+		}
+	}
+}
+
+// userspace parses conntrack -E's " [USERSPACE] portid=N progname=NAME"
+// suffix, which ends the line; the program name may contain spaces.
+func (p *textParser) userspace() error {
+	o := &p.ev.Origin
+	tok, off, err := p.need("origin.portid")
+	if err != nil {
+		return err
+	}
+	v, err := p.uintValue("origin.portid", "portid=", tok, off, 10, 32)
+	if err != nil {
+		return err
+	}
+	if v == 0 {
+		return p.fail(off, "origin.portid", tok, "port id 0 is the kernel, not userspace")
+	}
+	o.PortID = uint32(v)
+	rest, restOff := p.lex.rest()
+	if rest == "" {
+		return nil
+	}
+	name, ok := strings.CutPrefix(rest, "progname=")
+	if !ok || name == "" {
+		return p.fail(restOff, "origin.program", rest, "expected progname=NAME")
+	}
+	o.Program = name
+	return nil
+}
+
+// parseCtime parses the inside of "[start=...]" including the closing
+// bracket.
+func (p *textParser) parseCtime(s string) (time.Time, bool) {
+	s, ok := strings.CutSuffix(s, "]")
+	if !ok {
+		return time.Time{}, false
+	}
+	loc := p.loc
+	if loc == nil {
+		loc = time.UTC
+	}
+	t, err := time.ParseInLocation(ctimeLayout, s, loc)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t.UTC(), true
+}
+
+// parseEventTimestamp parses "[seconds.fraction]".
+func parseEventTimestamp(tok string) (time.Time, bool) {
+	in, ok := strings.CutPrefix(tok, "[")
+	if !ok {
+		return time.Time{}, false
+	}
+	if in, ok = strings.CutSuffix(in, "]"); !ok {
+		return time.Time{}, false
+	}
+	secStr, fracStr, ok := strings.Cut(in, ".")
+	if !ok || !isDigits(secStr) || !isDigits(fracStr) || len(fracStr) > 9 {
+		return time.Time{}, false
+	}
+	sec, err := strconv.ParseInt(secStr, 10, 64)
+	if err != nil || sec > 1<<40 {
+		return time.Time{}, false
+	}
+	frac, _ := strconv.ParseInt(fracStr, 10, 64)
+	for i := len(fracStr); i < 9; i++ {
+		frac *= 10
+	}
+	return time.Unix(sec, frac).UTC(), true
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// lexer splits a line into tokens separated by spaces and tabs. A token that
+// starts with "[start=" or "[stop=" runs to the next ']', because ctime's
+// format contains spaces.
+type lexer struct {
+	line string
+	pos  int
+}
+
+func (l *lexer) skipSpace() {
+	for l.pos < len(l.line) && (l.line[l.pos] == ' ' || l.line[l.pos] == '\t') {
+		l.pos++
+	}
+}
+
+// next returns the next token and its byte offset; at the end of the line it
+// returns ok false and the line's length.
+func (l *lexer) next() (tok string, off int, ok bool) {
+	tok, off, end := l.scan()
+	l.pos = end
+	return tok, off, tok != ""
+}
+
+func (l *lexer) peek() (tok string, off int, ok bool) {
+	tok, off, _ = l.scan()
+	return tok, off, tok != ""
+}
+
+func (l *lexer) scan() (tok string, off, end int) {
+	l.skipSpace()
+	start := l.pos
+	rest := l.line[start:]
+	if strings.HasPrefix(rest, "[start=") || strings.HasPrefix(rest, "[stop=") {
+		if i := strings.IndexByte(rest, ']'); i >= 0 {
+			return rest[:i+1], start, start + i + 1
+		}
+	}
+	i := strings.IndexAny(rest, " \t")
+	if i < 0 {
+		i = len(rest)
+	}
+	return rest[:i], start, start + i
+}
+
+// rest returns the remainder of the line without surrounding blanks.
+func (l *lexer) rest() (string, int) {
+	l.skipSpace()
+	off := l.pos
+	r := strings.TrimRight(l.line[l.pos:], " \t")
+	l.pos = len(l.line)
+	return r, off
+}
