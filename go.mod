@@ -1,6 +1,6 @@
 module github.com/ctwatch/ctwatch
 
-go 1.26.8
+go 1.25.0
 
 require (
 	github.com/mdlayher/netlink v1.11.2
