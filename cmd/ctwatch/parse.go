@@ -71,8 +71,8 @@ func runParse(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := out.Flush(); err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}
-	fmt.Fprintf(stderr, "ctwatch: parse: %d records, %d lines skipped (blank, comment or summary), %d lines failed, %d files unreadable\n",
-		p.records, p.skipped, p.failed, p.fileErrors)
+	fmt.Fprintf(stderr, "ctwatch: parse: %d records, %d lines skipped (blank, comment or summary), %d lines failed (%d of them expectations, which are not supported), %d files unreadable\n",
+		p.records, p.skipped, p.failed, p.expectations, p.fileErrors)
 	if p.failed > 0 || p.fileErrors > 0 {
 		return errSilent
 	}
@@ -88,8 +88,8 @@ type parser struct {
 	log    zerolog.Logger
 	stderr io.Writer
 
-	buf                                   []byte
-	records, skipped, failed, fileErrors int
+	buf                                                []byte
+	records, skipped, failed, expectations, fileErrors int
 }
 
 // file parses one named input ("-" is standard input).
@@ -153,6 +153,9 @@ func (p *parser) line(file string, lineNo int, line []byte) {
 	}
 	if err != nil {
 		p.failed++
+		if errors.Is(err, model.ErrExpectation) {
+			p.expectations++
+		}
 		fmt.Fprintf(p.stderr, "ctwatch: parse: %s:%d: %v\n", file, lineNo, err)
 		return
 	}

@@ -29,6 +29,7 @@ const (
 	FieldStart                           // Entry.Start
 	FieldStop                            // Entry.Stop
 	FieldDeltaTime                       // Entry.DeltaTime
+	FieldGRETimeouts                     // Entry.GRETimeout and GREStreamTimeout
 )
 
 // Has reports whether every bit of g is set in f.
@@ -101,6 +102,12 @@ type Entry struct {
 	// Start and Stop are the kernel's timestamps of the entry's creation and
 	// destruction (nf_conntrack_timestamp=1; FieldStart, FieldStop).
 	Start, Stop time.Time
+
+	// GRETimeout and GREStreamTimeout are the GRE tracker's own timeouts in
+	// seconds, which /proc prints where other protocols print a state
+	// ("timeout=30, stream_timeout=180"); ctnetlink does not carry them
+	// (FieldGRETimeouts).
+	GRETimeout, GREStreamTimeout uint32
 
 	// DeltaTime is the entry's age in seconds as a text source printed it:
 	// /proc prints now - start, conntrack-tools (stop or now) - start

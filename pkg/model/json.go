@@ -99,6 +99,10 @@ func (e *Entry) MarshalZerologObject(z *zerolog.Event) {
 	if e.Fields.Has(FieldDeltaTime) {
 		z.Uint64("delta_time", e.DeltaTime)
 	}
+	if e.Fields.Has(FieldGRETimeouts) {
+		z.Uint32("gre_timeout", e.GRETimeout)
+		z.Uint32("gre_stream_timeout", e.GREStreamTimeout)
+	}
 }
 
 // tupleDict writes one direction's keys into a pooled dictionary.

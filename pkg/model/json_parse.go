@@ -75,6 +75,8 @@ type jsonEvent struct {
 	Start     *string     `json:"start"`
 	Stop      *string     `json:"stop"`
 	DeltaTime *uint64     `json:"delta_time"`
+	GRE       *uint32     `json:"gre_timeout"`
+	GREStream *uint32     `json:"gre_stream_timeout"`
 	Origin    *jsonOrigin `json:"origin"`
 }
 
@@ -109,6 +111,9 @@ func ParseJSON(data []byte) (Event, error) {
 		ev.Time = tm.UTC()
 	}
 	if j.Origin != nil {
+		if j.Origin.PortID == 0 {
+			return ev, &JSONError{Field: "origin.portid", Err: errors.New("port id 0 is the kernel, not userspace")}
+		}
 		ev.Origin = Origin{PortID: j.Origin.PortID, PID: j.Origin.PID, Program: j.Origin.Program}
 	}
 	err := j.entry(&ev.Entry)
@@ -223,6 +228,16 @@ func (j *jsonEvent) entry(e *Entry) error {
 	if j.DeltaTime != nil {
 		e.DeltaTime = *j.DeltaTime
 		e.Fields |= FieldDeltaTime
+	}
+	if (j.GRE == nil) != (j.GREStream == nil) {
+		return &JSONError{Field: "gre_timeout", Err: errors.New("gre_timeout and gre_stream_timeout come together")}
+	}
+	if j.GRE != nil && e.Proto != ProtoGRE {
+		return &JSONError{Field: "gre_timeout", Err: errors.New("only GRE entries carry GRE timeouts")}
+	}
+	if j.GRE != nil {
+		e.GRETimeout, e.GREStreamTimeout = *j.GRE, *j.GREStream
+		e.Fields |= FieldGRETimeouts
 	}
 	return nil
 }

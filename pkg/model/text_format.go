@@ -73,6 +73,12 @@ func AppendText(dst []byte, ev *Event, o *TextOptions) []byte {
 		dst = append(dst, e.State.Name(e.Proto)...)
 		dst = append(dst, ' ')
 	}
+	if e.Fields.Has(FieldGRETimeouts) {
+		dst = appendUintKey(dst, "timeout=", uint64(e.GRETimeout))
+		dst[len(dst)-1] = ','
+		dst = append(dst, ' ')
+		dst = appendUintKey(dst, "stream_timeout=", uint64(e.GREStreamTimeout))
+	}
 
 	dst = appendTuple(dst, e, &e.Orig, o)
 	if e.Fields.Has(FieldOrigZone) {

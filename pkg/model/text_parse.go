@@ -1,12 +1,18 @@
 package model
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 )
+
+// ErrExpectation is wrapped by the SyntaxError of an expectation line
+// (conntrack -E -e expect, conntrack -L expect, /proc/net/nf_conntrack_expect):
+// a different kind of record, which ctwatch does not parse.
+var ErrExpectation = errors.New("an expectation, not a connection entry; expectations are not supported")
 
 // SyntaxError reports a text line that does not parse: where, which field,
 // and what is wrong with it.
@@ -21,7 +27,13 @@ type SyntaxError struct {
 	Token string
 	// Msg says what is wrong.
 	Msg string
+	// Err is a sentinel error the failure is an instance of, such as
+	// ErrExpectation, or nil.
+	Err error
 }
+
+// Unwrap returns e.Err.
+func (e *SyntaxError) Unwrap() error { return e.Err }
 
 func (e *SyntaxError) Error() string {
 	if e.Token == "" {
@@ -116,6 +128,9 @@ func (p *textParser) parse() error {
 		}
 	}
 
+	if next, _, ok := p.lex.peek(); ok && isDigits(tok) && strings.HasPrefix(next, "proto=") {
+		return &SyntaxError{Column: off + 1, Field: "proto", Token: tok, Msg: ErrExpectation.Error(), Err: ErrExpectation}
+	}
 	if tok == "ipv4" || tok == "ipv6" {
 		numTok, numOff, err := p.need("family")
 		if err != nil {
@@ -163,6 +178,14 @@ func (p *textParser) parse() error {
 			return err
 		}
 	}
+	if e.Proto == ProtoGRE && strings.HasPrefix(tok, "timeout=") {
+		if err := p.greTimeouts(tok, off); err != nil {
+			return err
+		}
+		if tok, off, err = p.need("orig.src"); err != nil {
+			return err
+		}
+	}
 	if !strings.HasPrefix(tok, "src=") {
 		if !e.Proto.HasState() {
 			return p.fail(off, "orig.src", tok, "expected src=")
@@ -202,6 +225,31 @@ func (p *textParser) parse() error {
 		return err
 	}
 	return p.trailer()
+}
+
+// greTimeouts parses /proc's "timeout=30, stream_timeout=180" for GRE; tok
+// is its first token.
+func (p *textParser) greTimeouts(tok string, off int) error {
+	e := &p.ev.Entry
+	v, ok := strings.CutSuffix(tok, ",")
+	if !ok {
+		return p.fail(off, "gre_timeout", tok, "expected timeout=N,")
+	}
+	n, err := p.uintValue("gre_timeout", "timeout=", v, off, 10, 32)
+	if err != nil {
+		return err
+	}
+	e.GRETimeout = uint32(n)
+	if e.GREStreamTimeout, err = p.uint32Key("gre_stream_timeout", "stream_timeout="); err != nil {
+		return err
+	}
+	e.Fields |= FieldGRETimeouts
+	return nil
+}
+
+func (p *textParser) uint32Key(field, key string) (uint32, error) {
+	v, err := p.uintKey(field, key, 32)
+	return uint32(v), err
 }
 
 // tuple parses one direction's addresses and protocol identifiers; tok is
@@ -534,7 +582,8 @@ func (p *textParser) parseCtime(s string) (time.Time, bool) {
 	return t.UTC(), true
 }
 
-// parseEventTimestamp parses "[seconds.fraction]".
+// parseEventTimestamp parses "[seconds.fraction]" with at most six
+// fractional digits.
 func parseEventTimestamp(tok string) (time.Time, bool) {
 	in, ok := strings.CutPrefix(tok, "[")
 	if !ok {
@@ -544,7 +593,9 @@ func parseEventTimestamp(tok string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	secStr, fracStr, ok := strings.Cut(in, ".")
-	if !ok || !isDigits(secStr) || !isDigits(fracStr) || len(fracStr) > 9 {
+	// conntrack prints microseconds; more digits would not survive a
+	// round trip through the text form.
+	if !ok || !isDigits(secStr) || !isDigits(fracStr) || len(fracStr) > 6 {
 		return time.Time{}, false
 	}
 	sec, err := strconv.ParseInt(secStr, 10, 64)
