@@ -103,6 +103,12 @@ func (p *textParser) parse() error {
 
 	if len(tok) > 2 && tok[0] == '[' && tok[1] >= '0' && tok[1] <= '9' {
 		t, ok := parseEventTimestamp(tok)
+		if next, _, more := p.lex.peek(); !ok && more && next == "]" {
+			// conntrack prints an expectation event's time as
+			// "[%-8ld.%-6ld]": microseconds left-aligned, space-padded.
+			p.lex.next()
+			t, ok = parseSpacePaddedTimestamp(tok)
+		}
 		if !ok {
 			return p.fail(off, "time", tok, "invalid [seconds.fraction] timestamp")
 		}
@@ -128,7 +134,7 @@ func (p *textParser) parse() error {
 		}
 	}
 
-	if next, _, ok := p.lex.peek(); ok && isDigits(tok) && strings.HasPrefix(next, "proto=") {
+	if next, _, ok := p.lex.peek(); ok && isDigits(tok) && (strings.HasPrefix(next, "proto=") || next == "l3proto") {
 		return &SyntaxError{Column: off + 1, Field: "proto", Token: tok, Msg: ErrExpectation.Error(), Err: ErrExpectation}
 	}
 	if tok == "ipv4" || tok == "ipv6" {
@@ -607,6 +613,22 @@ func parseEventTimestamp(tok string) (time.Time, bool) {
 		frac *= 10
 	}
 	return time.Unix(sec, frac).UTC(), true
+}
+
+// parseSpacePaddedTimestamp parses the "[seconds.micros" of an expectation
+// event's "[%-8ld.%-6ld]" prefix, whose fraction is a whole number of
+// microseconds rather than a decimal fraction.
+func parseSpacePaddedTimestamp(tok string) (time.Time, bool) {
+	secStr, usecStr, ok := strings.Cut(strings.TrimPrefix(tok, "["), ".")
+	if !ok || !isDigits(secStr) || !isDigits(usecStr) || len(usecStr) > 6 {
+		return time.Time{}, false
+	}
+	sec, err := strconv.ParseInt(secStr, 10, 64)
+	if err != nil || sec > 1<<40 {
+		return time.Time{}, false
+	}
+	usec, _ := strconv.ParseInt(usecStr, 10, 64)
+	return time.Unix(sec, usec*1000).UTC(), true
 }
 
 func isDigits(s string) bool {
