@@ -65,7 +65,11 @@ func IsSkippable(line string) bool {
 // Tuples must come in the order conntrack prints them; the values after the
 // reply tuple are accepted in any order, each at most once.
 func ParseText(line string, loc *time.Location) (Event, TextOptions, error) {
-	p := textParser{lex: lexer{line: strings.TrimRight(line, "\r\n")}, loc: loc}
+	line = strings.TrimRight(line, "\r\n")
+	if i := strings.IndexAny(line, "\r\n"); i >= 0 {
+		return Event{}, TextOptions{Location: loc}, &SyntaxError{Column: i + 1, Field: "line", Msg: "contains a line break"}
+	}
+	p := textParser{lex: lexer{line: line}, loc: loc}
 	err := p.parse()
 	p.form.Location = loc
 	return p.ev, p.form, err
