@@ -1,0 +1,325 @@
+package filter
+
+import (
+	"cmp"
+	"errors"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/ctwatch/ctwatch/pkg/model"
+)
+
+// Spec holds the raw values of the filter flags. Each is a comma-separated
+// list of items; "" means the flag does not constrain. The package
+// documentation describes what each flag matches.
+type Spec struct {
+	Family string // --family: ipv4, ipv6
+	Proto  string // --proto: protocol names or numbers
+	Src    string // --src: addresses or CIDR prefixes, original source
+	Dst    string // --dst: addresses or CIDR prefixes, original destination
+	Port   string // --port: ports or ranges, original sport or dport
+	SPort  string // --sport: ports or ranges, original sport
+	DPort  string // --dport: ports or ranges, original dport
+	State  string // --state: protocol state names or numbers
+	Status string // --status: status names, '!' negates an item
+	Zone   string // --zone: zone numbers
+	Mark   string // --mark: VALUE or VALUE/MASK
+}
+
+// Flag names, as the command line spells them; errors and String use them.
+const (
+	flagFamily = "--family"
+	flagProto  = "--proto"
+	flagSrc    = "--src"
+	flagDst    = "--dst"
+	flagPort   = "--port"
+	flagSPort  = "--sport"
+	flagDPort  = "--dport"
+	flagState  = "--state"
+	flagStatus = "--status"
+	flagZone   = "--zone"
+	flagMark   = "--mark"
+)
+
+// New checks the flag values of s and compiles them into a Filter. Its error
+// joins a [*FlagError] for every bad item of every flag, so that an operator
+// fixes the command line in one go.
+func New(s Spec) (*Filter, error) {
+	c := compiler{f: &Filter{}}
+	c.family(s.Family)
+	c.proto(s.Proto)
+	c.f.src = c.prefixes(flagSrc, s.Src)
+	c.f.dst = c.prefixes(flagDst, s.Dst)
+	c.f.port = c.ports(flagPort, s.Port)
+	c.f.sport = c.ports(flagSPort, s.SPort)
+	c.f.dport = c.ports(flagDPort, s.DPort)
+	c.state(s.State)
+	c.status(s.Status)
+	c.zone(s.Zone)
+	c.mark(s.Mark)
+	if len(c.errs) > 0 {
+		return nil, errors.Join(c.errs...)
+	}
+	return c.f, nil
+}
+
+// compiler collects the compiled filter and every error found on the way.
+type compiler struct {
+	f    *Filter
+	errs []error
+}
+
+func (c *compiler) fail(flag, item, msg string) {
+	c.errs = append(c.errs, &FlagError{Flag: flag, Item: item, Msg: msg})
+}
+
+// items splits a flag value into its trimmed items, reporting empty ones.
+// It returns nil for an empty value.
+func (c *compiler) items(flag, value string) []string {
+	if strings.TrimSpace(value) == "" {
+		return nil
+	}
+	items := strings.Split(value, ",")
+	out := items[:0]
+	empty := false
+	for _, it := range items {
+		it = strings.TrimSpace(it)
+		if it == "" {
+			empty = true
+			continue
+		}
+		out = append(out, it)
+	}
+	if empty {
+		c.fail(flag, value, "has an empty item")
+	}
+	return out
+}
+
+func (c *compiler) family(value string) {
+	for _, it := range c.items(flagFamily, value) {
+		fam, ok := model.ParseFamily(strings.ToLower(it))
+		switch {
+		case ok && fam == model.FamilyIPv4:
+			c.f.families |= familyIPv4
+		case ok && fam == model.FamilyIPv6:
+			c.f.families |= familyIPv6
+		default:
+			c.fail(flagFamily, it, "is not a family (ipv4, ipv6)")
+		}
+	}
+}
+
+func (c *compiler) proto(value string) {
+	for _, it := range c.items(flagProto, value) {
+		p, ok := model.ParseProto(strings.ToLower(it))
+		if !ok {
+			c.fail(flagProto, it, "is not a protocol (a name such as tcp, udp, icmp, or a number 0-255)")
+			continue
+		}
+		c.f.protos.add(uint8(p))
+		c.f.hasProto = true
+	}
+}
+
+func (c *compiler) prefixes(flag, value string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, it := range c.items(flag, value) {
+		p, ok := parsePrefix(it)
+		if !ok {
+			c.fail(flag, it, "is not an address or CIDR prefix")
+			continue
+		}
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b netip.Prefix) int {
+		if r := a.Addr().Compare(b.Addr()); r != 0 {
+			return r
+		}
+		return cmp.Compare(a.Bits(), b.Bits())
+	})
+	return slices.Compact(out)
+}
+
+// parsePrefix accepts an address, taken as a single-host prefix, or a CIDR
+// prefix, which it masks.
+func parsePrefix(s string) (netip.Prefix, bool) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, false
+		}
+		return p.Masked(), true
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, false
+	}
+	return netip.PrefixFrom(a, a.BitLen()), true
+}
+
+func (c *compiler) ports(flag, value string) []portRange {
+	var out []portRange
+	for _, it := range c.items(flag, value) {
+		lo, hi, isRange := strings.Cut(it, "-")
+		a, okA := parsePort(lo)
+		b, okB := a, okA
+		if isRange {
+			b, okB = parsePort(hi)
+		}
+		switch {
+		case !okA || !okB:
+			c.fail(flag, it, "is not a port (0-65535) or a port range (1000-2000)")
+		case a > b:
+			c.fail(flag, it, "is a range whose start is after its end")
+		default:
+			out = append(out, portRange{a, b})
+		}
+	}
+	return mergeRanges(out)
+}
+
+func parsePort(s string) (uint16, bool) {
+	n, err := strconv.ParseUint(s, 10, 16)
+	return uint16(n), err == nil
+}
+
+// mergeRanges sorts ranges and merges those that overlap or touch, so that
+// the filter's canonical form does not depend on how the operator split
+// them.
+func mergeRanges(rs []portRange) []portRange {
+	if len(rs) == 0 {
+		return nil
+	}
+	slices.SortFunc(rs, func(a, b portRange) int { return cmp.Compare(a.lo, b.lo) })
+	out := rs[:1]
+	for _, r := range rs[1:] {
+		last := &out[len(out)-1]
+		if uint32(r.lo) <= uint32(last.hi)+1 {
+			last.hi = max(last.hi, r.hi)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func (c *compiler) state(value string) {
+	var names []string
+	for _, it := range c.items(flagState, value) {
+		name := strings.ToUpper(it)
+		known := false
+		for i, p := range stateProtos {
+			if s, ok := model.ParseState(p, name); ok {
+				c.f.states[i].add(uint8(s))
+				known = true
+			}
+		}
+		if !known {
+			c.fail(flagState, it, "is not a TCP, SCTP or DCCP state")
+			continue
+		}
+		if n, err := strconv.ParseUint(name, 10, 8); err == nil {
+			name = strconv.FormatUint(n, 10) // "03" prints as "3"
+		}
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	c.f.stateNames = slices.Compact(names)
+	c.f.hasState = len(names) > 0
+}
+
+func (c *compiler) status(value string) {
+	items := c.items(flagStatus, value)
+	st := &c.f.status
+	for _, it := range items {
+		name, neg := strings.CutPrefix(it, "!")
+		bit, set, ok := parseStatusItem(strings.TrimSpace(name))
+		if !ok {
+			c.fail(flagStatus, it, "is not a status (unreplied, replied, assured, offload, hw_offload, or a status bit such as seen_reply, confirmed, dst_nat; '!' negates)")
+			continue
+		}
+		switch {
+		case !neg && set:
+			st.anySet |= bit
+		case !neg:
+			st.anyClear |= bit
+		case set: // !assured: the bit must be clear
+			st.allClear |= bit
+		default: // !unreplied: the bit must be set
+			st.allSet |= bit
+		}
+		c.f.hasStatus = true
+	}
+	if !st.satisfiable() {
+		c.fail(flagStatus, value, "matches no entry")
+	}
+}
+
+// parseStatusItem returns the status bit an item names and whether the item
+// asks for it to be set (assured) or clear (unreplied).
+func parseStatusItem(name string) (bit model.Status, set, ok bool) {
+	switch upper := strings.ToUpper(name); upper {
+	case "UNREPLIED":
+		return model.StatusSeenReply, false, true
+	case "REPLIED":
+		return model.StatusSeenReply, true, true
+	default:
+		bit, ok = model.ParseStatusBit(upper)
+		return bit, true, ok
+	}
+}
+
+func (c *compiler) zone(value string) {
+	var zones []uint16
+	for _, it := range c.items(flagZone, value) {
+		n, err := strconv.ParseUint(it, 10, 16)
+		if err != nil {
+			c.fail(flagZone, it, "is not a zone (0-65535)")
+			continue
+		}
+		zones = append(zones, uint16(n))
+	}
+	slices.Sort(zones)
+	c.f.zones = slices.Compact(zones)
+}
+
+func (c *compiler) mark(value string) {
+	var marks []markItem
+	for _, it := range c.items(flagMark, value) {
+		v, m, hasMask := strings.Cut(it, "/")
+		val, okV := parseMark(v)
+		mask, okM := ^uint32(0), true
+		if hasMask {
+			mask, okM = parseMark(m)
+		}
+		switch {
+		case !okV || !okM:
+			c.fail(flagMark, it, "is not a mark (VALUE or VALUE/MASK, each decimal or 0x-hex, 32 bits)")
+		case val&^mask != 0:
+			c.fail(flagMark, it, "has value bits outside its mask and can never match")
+		default:
+			marks = append(marks, markItem{val, mask})
+		}
+	}
+	slices.SortFunc(marks, func(a, b markItem) int {
+		if r := cmp.Compare(a.value, b.value); r != 0 {
+			return r
+		}
+		return cmp.Compare(a.mask, b.mask)
+	})
+	c.f.marks = slices.Compact(marks)
+}
+
+// parseMark accepts decimal or 0x-hex. It does not use base 0 of
+// strconv.ParseUint, which would read "010" as octal and accept '_'.
+func parseMark(s string) (uint32, bool) {
+	base := 10
+	if h, ok := strings.CutPrefix(strings.ToLower(s), "0x"); ok {
+		s, base = h, 16
+	}
+	n, err := strconv.ParseUint(s, base, 32)
+	return uint32(n), err == nil
+}

@@ -1,0 +1,59 @@
+// Package sink is the output side of `ctwatch watch`: a bounded, batching
+// writer that never blocks the event path, counts what it drops, and reopens
+// its file when logrotate asks it to.
+//
+// The watch loop encodes each record with zerolog, which calls
+// [Writer.Write] once per complete line. Output can be slower than input (a
+// slow disk, a pipe whose reader stalls, a terminal), and a watch loop that
+// waited for it would stop reading the netlink socket and lose events in the
+// kernel instead, where nobody can say which. So Write only copies the
+// record into memory, and one writer goroutine per [Writer] does the
+// write(2) calls.
+//
+// # Buffering
+//
+// A Writer owns a pool of at most [Config.Buffers] buffers of
+// [Config.BufferSize] bytes each, allocated as they are first needed and
+// reused after. Write appends each record whole to the buffer it is filling;
+// when a record does not fit, that buffer is handed to the writer goroutine,
+// which writes each buffer with one Write call to the output, in order, and
+// returns it to the pool. A partly filled buffer is handed over once it has
+// waited [Config.FlushInterval], so that an operator watching live sees
+// events promptly (unless earlier buffers still wait: they go first anyway,
+// and the partly filled one keeps filling meanwhile), and by [Writer.Flush]
+// and [Writer.Close]. Memory is thus bounded by Buffers × BufferSize. A
+// record larger than BufferSize gets an empty buffer to itself, grown to fit
+// and freed after its write.
+//
+// # Drop policy
+//
+// When every buffer of the pool waits for (or is being written by) the
+// writer goroutine, Write drops the record whole, counts it in
+// [Stats.Dropped], and still returns len(p), nil: a drop is the designed
+// response to slow output, not an error for zerolog to report. Records are
+// never split, so the output never holds part of a dropped record. A write
+// that fails drops the records of its buffer that it did not write in full
+// (counted, along with the failure in [Stats.WriteErrors]) and writing
+// continues with the next buffer; if it failed midway through a line, a
+// newline is written first so that the next records start on their own
+// lines. [Stats.Records] + [Stats.Dropped] equals the number of records
+// accepted by Write once they are flushed.
+//
+// # End of output
+//
+// A write that fails with EPIPE (the reader of `ctwatch watch | head` went
+// away), or on a closed pipe or file, means output is impossible for good:
+// [Writer.Done] is closed, [Writer.Err] says why, and from then on every
+// record is dropped and counted so that the caller can stop. Go kills a
+// program that writes to a broken pipe on standard output or standard error
+// unless it handles SIGPIPE, so a caller writing to stdout must call
+// signal.Ignore(syscall.SIGPIPE) (or signal.Notify for it) to see EPIPE here
+// instead.
+//
+// # Rotation
+//
+// A Writer from [OpenFile] appends to its file. [Writer.Reopen], called from
+// a SIGHUP handler after logrotate renamed the file, makes the writer
+// goroutine open the path anew before its next write; if that fails, writing
+// continues to the old file and [Stats.ReopenErrors] counts the failure.
+package sink
