@@ -1,0 +1,29 @@
+// Package events is the netlink side of ctwatch's event stream: it decodes
+// ctnetlink conntrack messages into [model.Event], owns the multicast socket
+// the kernel sends events to ([Subscriber]), dumps the table at startup
+// ([Dump]), names the program behind an event a userspace request caused
+// ([Origins]) and accounts for every event lost on the way (the socket's
+// drop counter, the reader's queue).
+//
+// # Decoding
+//
+// [Decode] turns one IPCTNL_MSG_CT_NEW or IPCTNL_MSG_CT_DELETE message into a
+// model.Event. The attributes are unmarshalled by github.com/ti-mo/conntrack
+// and translated at the boundary ([FromFlow]); what that library cannot tell
+// (whether an attribute was sent at all or is merely zero, the kernel's event
+// timestamp CTA_TIMESTAMP_EVENT of Linux 6.14, CTA_SECMARK) is read from the
+// raw message, so that an Entry's presence bits name exactly the attributes
+// the kernel sent.
+//
+// # Loss accounting
+//
+// Events are lost in two places, and both are counted ([Stats]): in the
+// kernel, when the socket's receive buffer is full (the socket's
+// SK_MEMINFO_DROPS, exact, one per event), and between the reader and its
+// consumer, when the consumer's channel is full and a whole batch is dropped
+// rather than stall the socket. Batches carry sequence numbers, so that a
+// consumer sees where a dropped batch was.
+//
+// Everything that touches a socket is Linux-only and lives in _linux.go
+// files.
+package events

@@ -1,0 +1,251 @@
+package events
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ctwatch/ctwatch/pkg/netns"
+)
+
+const (
+	// originsTableMaxAge is how long the namespace's port id → socket
+	// table is trusted: a port id reused by another socket is noticed
+	// within this time.
+	originsTableMaxAge = time.Second
+	// originsMinRefresh spaces re-reads of the table for port ids it
+	// does not hold, so that a burst of events from vanished sockets reads
+	// it at most this often.
+	originsMinRefresh = 100 * time.Millisecond
+	// originsMissTTL is how long a port id or socket that could not be
+	// resolved stays unresolved before it is looked up again.
+	originsMissTTL = 2 * time.Second
+	// originsMaxMisses bounds the negative cache.
+	originsMaxMisses = 4096
+)
+
+// Origins finds the process behind a netlink port id: the program whose
+// request (conntrack -D, a flush by kube-proxy, ...) caused an event. It
+// reads the namespace's /proc/net/netlink for the socket inode of each
+// NETLINK_NETFILTER port id, then scans /proc/*/fd for the process holding
+// that socket, and caches both, so that a stream of events from one program
+// costs no system call. A port id reused by another socket is noticed
+// because the table is re-read every second and owners are cached by
+// socket inode; a port id or socket that cannot be resolved (the process
+// has exited, as conntrack -D has by the time its event is read) is
+// remembered as unknown for a couple of seconds, so that a burst of its
+// events does not rescan /proc each time.
+//
+// Resolving may scan /proc, so the reader goroutine never calls it; the
+// consumer does. Origins is safe for concurrent use.
+type Origins struct {
+	mu        sync.Mutex
+	readTable func() ([]byte, error)
+	procRoot  string
+	now       func() time.Time
+
+	table     map[uint32]uint64 // port id → socket inode
+	tableRead time.Time
+	owners    map[uint64]owner     // socket inode → process
+	misses    map[uint32]time.Time // port id → unknown until
+}
+
+// owner is the process holding a socket; pid 0 means none was found, and
+// is retried after until.
+type owner struct {
+	pid     int32
+	program string
+	until   time.Time
+}
+
+// NewOrigins returns a resolver for port ids of the namespace ns; nil
+// means the caller's namespace. ns must stay open while the resolver is
+// used.
+func NewOrigins(ns *netns.Handle) *Origins {
+	read := func() ([]byte, error) { return os.ReadFile("/proc/thread-self/net/netlink") }
+	if ns != nil {
+		// /proc/net is per namespace, and shows the reading thread's.
+		read = func() ([]byte, error) {
+			var b []byte
+			err := ns.Do(func() error {
+				var err error
+				b, err = os.ReadFile("/proc/thread-self/net/netlink")
+				return err
+			})
+			return b, err
+		}
+	}
+	return newOrigins(read, "/proc", time.Now)
+}
+
+func newOrigins(readTable func() ([]byte, error), procRoot string, now func() time.Time) *Origins {
+	return &Origins{
+		readTable: readTable,
+		procRoot:  procRoot,
+		now:       now,
+		owners:    make(map[uint64]owner),
+		misses:    make(map[uint32]time.Time),
+	}
+}
+
+// Resolve returns the pid and command name (/proc/PID/comm) of the process
+// holding the netlink socket with port id portid, or 0 and "" when it is
+// not known (port id 0 is the kernel).
+func (o *Origins) Resolve(portid uint32) (pid int32, program string) {
+	if portid == 0 {
+		return 0, ""
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	now := o.now()
+	if until, ok := o.misses[portid]; ok {
+		if now.Before(until) {
+			return 0, ""
+		}
+		delete(o.misses, portid)
+	}
+	age := now.Sub(o.tableRead)
+	if _, ok := o.table[portid]; age > originsTableMaxAge || (!ok && age > originsMinRefresh) {
+		o.refreshTable(now)
+	}
+	ino, ok := o.table[portid]
+	if !ok {
+		o.miss(portid, now)
+		return 0, ""
+	}
+	ow, ok := o.owners[ino]
+	if !ok || (ow.pid == 0 && !now.Before(ow.until)) {
+		o.scan(now)
+		ow = o.owners[ino]
+	}
+	if ow.pid == 0 {
+		o.miss(portid, now)
+		return 0, ""
+	}
+	return ow.pid, ow.program
+}
+
+func (o *Origins) miss(portid uint32, now time.Time) {
+	if len(o.misses) >= originsMaxMisses {
+		for p, until := range o.misses {
+			if !now.Before(until) {
+				delete(o.misses, p)
+			}
+		}
+		if len(o.misses) >= originsMaxMisses {
+			clear(o.misses)
+		}
+	}
+	o.misses[portid] = now.Add(originsMissTTL)
+}
+
+// refreshTable re-reads the namespace's netlink sockets and forgets the
+// owners of sockets that are gone.
+func (o *Origins) refreshTable(now time.Time) {
+	o.tableRead = now
+	b, err := o.readTable()
+	if err != nil {
+		// Keep the old table; the next refresh is due in a second.
+		return
+	}
+	o.table = parseNetlinkTable(b, unix.NETLINK_NETFILTER)
+	live := make(map[uint64]bool, len(o.table))
+	for _, ino := range o.table {
+		live[ino] = true
+	}
+	for ino := range o.owners {
+		if !live[ino] {
+			delete(o.owners, ino)
+		}
+	}
+}
+
+// scan walks /proc/*/fd once for every socket of the table whose owner is
+// not known, and records what it finds.
+func (o *Origins) scan(now time.Time) {
+	want := make(map[uint64]bool)
+	for _, ino := range o.table {
+		if ow, ok := o.owners[ino]; !ok || (ow.pid == 0 && !now.Before(ow.until)) {
+			want[ino] = true
+		}
+	}
+	if len(want) == 0 {
+		return
+	}
+	found := scanProc(o.procRoot, want)
+	for ino := range want {
+		pid, ok := found[ino]
+		if !ok {
+			o.owners[ino] = owner{until: now.Add(originsMissTTL)}
+			continue
+		}
+		o.owners[ino] = owner{pid: pid, program: readComm(o.procRoot, pid)}
+	}
+}
+
+// scanProc returns the pid holding each socket inode of want that it finds
+// among procRoot's processes, stopping once all are found.
+func scanProc(procRoot string, want map[uint64]bool) map[uint64]int32 {
+	found := make(map[uint64]int32, len(want))
+	dir, err := os.Open(procRoot)
+	if err != nil {
+		return found
+	}
+	defer dir.Close()
+	names, err := dir.Readdirnames(-1)
+	if err != nil && len(names) == 0 {
+		return found
+	}
+	for _, name := range names {
+		pid, err := strconv.ParseInt(name, 10, 32)
+		if err != nil || pid <= 0 {
+			continue
+		}
+		fdDir := filepath.Join(procRoot, name, "fd")
+		fds, err := readDirNames(fdDir)
+		if err != nil {
+			continue // gone, or not ours to read
+		}
+		for _, fd := range fds {
+			target, err := os.Readlink(fdDir + "/" + fd)
+			if err != nil {
+				continue
+			}
+			ino, ok := parseSocketLink(target)
+			if !ok || !want[ino] {
+				continue
+			}
+			if _, dup := found[ino]; !dup {
+				found[ino] = int32(pid)
+			}
+			if len(found) == len(want) {
+				return found
+			}
+		}
+	}
+	return found
+}
+
+func readDirNames(path string) ([]string, error) {
+	d, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.Readdirnames(-1)
+}
+
+// readComm returns /proc/PID/comm without its newline, or "" when the
+// process is gone.
+func readComm(procRoot string, pid int32) string {
+	b, err := os.ReadFile(filepath.Join(procRoot, strconv.Itoa(int(pid)), "comm"))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(string(b), "\n")
+}

@@ -1,0 +1,362 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/ctwatch/ctwatch/pkg/model"
+)
+
+// DefaultBatchSize is the largest number of messages in a Batch when
+// Config.BatchSize is 0.
+const DefaultBatchSize = 256
+
+// recvBufferSize is the userspace buffer each recvmsg reads into. An event
+// message is well under 2 KiB; dump replies are at most 32 KiB per
+// datagram however large the buffer.
+const recvBufferSize = 64 << 10
+
+// ErrAlreadyRunning is returned by a second call of Subscriber.Run.
+var ErrAlreadyRunning = errors.New("subscriber already running")
+
+// Config configures a Subscriber.
+type Config struct {
+	// NetNS is the descriptor of the network namespace to watch
+	// (netns.Handle.FD()); 0 is the caller's own namespace.
+	NetNS int
+	// Types are the event types to subscribe to; 0 means all three.
+	Types Types
+	// BufferSize is the socket's receive buffer in bytes; 0 keeps the
+	// kernel's default (net.core.rmem_default). The kernel doubles the
+	// value for its bookkeeping, and an event takes about 1280 bytes of
+	// it. With CAP_NET_ADMIN the size is forced past net.core.rmem_max
+	// (SO_RCVBUFFORCE); without, it is capped there.
+	BufferSize int
+	// BatchSize is the largest number of messages in a Batch; 0 means
+	// DefaultBatchSize.
+	BatchSize int
+	// Clock gives the receive time of events the kernel did not
+	// timestamp; nil means time.Now.
+	Clock func() time.Time
+}
+
+// Subscriber owns a netlink socket subscribed to conntrack events. Run is
+// the only code that reads it; Stats, BufferSize and Close are safe to call
+// from any goroutine.
+type Subscriber struct {
+	conn      *netlink.Conn
+	raw       syscall.RawConn
+	bufSize   int
+	batchSize int
+	clock     func() time.Time
+	pool      sync.Pool
+
+	running atomic.Bool
+	closed  atomic.Bool
+	// closeMu makes Close wait for an in-flight drop counter read, so that
+	// the final reading it stores is the last.
+	closeMu sync.Mutex
+
+	received     atomic.Uint64
+	decodeErrors atomic.Uint64
+	queueDropped atomic.Uint64
+	enobufs      atomic.Uint64
+	kernelDrops  atomic.Uint64 // last SK_MEMINFO_DROPS read
+
+	// nextSeq is the sequence number of the next event; only Run uses it.
+	nextSeq uint64
+}
+
+// Subscribe opens a NETLINK_NETFILTER socket in cfg.NetNS, sizes its
+// receive buffer, sets NETLINK_NO_ENOBUFS (so that an overrun costs the
+// events that did not fit, counted by the socket, rather than an error that
+// the reader has to recover from) and joins the conntrack event groups of
+// cfg.Types. Events are queued by the kernel from then on; call Run to read
+// them.
+func Subscribe(cfg Config) (*Subscriber, error) {
+	if cfg.Types&^AllTypes != 0 {
+		return nil, fmt.Errorf("subscribe to types %#x: %w", uint8(cfg.Types), ErrInvalidTypes)
+	}
+	types := cfg.Types
+	if types == 0 {
+		types = AllTypes
+	}
+	s := &Subscriber{batchSize: cfg.BatchSize, clock: cfg.Clock}
+	if s.batchSize <= 0 {
+		s.batchSize = DefaultBatchSize
+	}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	s.pool.New = func() any {
+		return &Batch{Events: make([]model.Event, 0, s.batchSize), pool: &s.pool}
+	}
+
+	conn, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: cfg.NetNS})
+	if err != nil {
+		return nil, fmt.Errorf("dial ctnetlink: %w", err)
+	}
+	s.conn = conn
+	fail := func(err error) (*Subscriber, error) {
+		conn.Close()
+		return nil, err
+	}
+	if s.raw, err = conn.SyscallConn(); err != nil {
+		return fail(fmt.Errorf("dial ctnetlink: %w", err))
+	}
+	if cfg.BufferSize > 0 {
+		if err := setReceiveBuffer(s.raw, cfg.BufferSize); err != nil {
+			return fail(fmt.Errorf("set receive buffer to %d bytes: %w", cfg.BufferSize, err))
+		}
+	}
+	if s.bufSize, err = getsockoptInt(s.raw, unix.SOL_SOCKET, unix.SO_RCVBUF); err != nil {
+		return fail(fmt.Errorf("read receive buffer size: %w", err))
+	}
+	if err := conn.SetOption(netlink.NoENOBUFS, true); err != nil {
+		return fail(fmt.Errorf("set NETLINK_NO_ENOBUFS: %w", err))
+	}
+	// Joined last, so that no event is queued before the socket is ready.
+	groups := []struct {
+		t     Types
+		group uint32
+	}{
+		{TypeNew, unix.NFNLGRP_CONNTRACK_NEW},
+		{TypeUpdate, unix.NFNLGRP_CONNTRACK_UPDATE},
+		{TypeDestroy, unix.NFNLGRP_CONNTRACK_DESTROY},
+	}
+	for _, g := range groups {
+		if types&g.t == 0 {
+			continue
+		}
+		if err := conn.JoinGroup(g.group); err != nil {
+			return fail(fmt.Errorf("join conntrack groups: %w", err))
+		}
+	}
+	return s, nil
+}
+
+// setReceiveBuffer sets SO_RCVBUFFORCE, which may exceed net.core.rmem_max,
+// and falls back to SO_RCVBUF (capped there) without CAP_NET_ADMIN.
+func setReceiveBuffer(raw syscall.RawConn, size int) error {
+	var serr error
+	err := raw.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, size)
+		if errors.Is(serr, unix.EPERM) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, size)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return os.NewSyscallError("setsockopt", serr)
+}
+
+func getsockoptInt(raw syscall.RawConn, level, opt int) (int, error) {
+	var v int
+	var serr error
+	if err := raw.Control(func(fd uintptr) { v, serr = unix.GetsockoptInt(int(fd), level, opt) }); err != nil {
+		return 0, err
+	}
+	return v, os.NewSyscallError("getsockopt", serr)
+}
+
+// socketDrops reads the socket's SK_MEMINFO_DROPS.
+func socketDrops(raw syscall.RawConn) (uint64, error) {
+	var mem [unix.SK_MEMINFO_VARS]uint32
+	var serr error
+	err := raw.Control(func(fd uintptr) {
+		l := uint32(unsafe.Sizeof(mem))
+		_, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, fd, unix.SOL_SOCKET, unix.SO_MEMINFO,
+			uintptr(unsafe.Pointer(&mem[0])), uintptr(unsafe.Pointer(&l)), 0)
+		if errno != 0 {
+			serr = errno
+		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	if serr != nil {
+		return 0, os.NewSyscallError("getsockopt SO_MEMINFO", serr)
+	}
+	return uint64(mem[unix.SK_MEMINFO_DROPS]), nil
+}
+
+// BufferSize returns the receive buffer size the kernel granted, as it
+// reports it (twice the size asked for, which includes its bookkeeping).
+func (s *Subscriber) BufferSize() int { return s.bufSize }
+
+// Stats returns the subscriber's counters. KernelDrops is read from the
+// socket (one getsockopt) while it is open, and is the last reading once it
+// is closed.
+func (s *Subscriber) Stats() Stats {
+	s.refreshDrops()
+	return Stats{
+		Received:     s.received.Load(),
+		DecodeErrors: s.decodeErrors.Load(),
+		QueueDropped: s.queueDropped.Load(),
+		KernelDrops:  s.kernelDrops.Load(),
+		ENOBUFS:      s.enobufs.Load(),
+	}
+}
+
+func (s *Subscriber) refreshDrops() {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed.Load() {
+		return
+	}
+	if d, err := socketDrops(s.raw); err == nil {
+		s.kernelDrops.Store(d)
+	}
+}
+
+// Close closes the socket, after a last reading of its drop counter. A Run
+// in progress returns. Closing twice is harmless.
+func (s *Subscriber) Close() error {
+	s.refreshDrops()
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed.Swap(true) {
+		return nil
+	}
+	if err := s.conn.Close(); err != nil {
+		return fmt.Errorf("close ctnetlink socket: %w", err)
+	}
+	return nil
+}
+
+// Run reads events until ctx ends, and sends them to out in batches. It is
+// the only goroutine that reads the socket, and it may be called once. It
+// closes out when it returns, and returns nil when ctx ended or the
+// subscriber was closed.
+//
+// Each wake-up reads every message the socket holds, up to
+// Config.BatchSize, into one Batch, stamps events the kernel did not
+// timestamp with the receive time, and sends the batch without blocking:
+// when out is full the whole batch is dropped, released, and its messages
+// counted in Stats.QueueDropped (the batch's events still take their
+// sequence numbers, so the consumer sees the gap). Give out a buffer deep
+// enough to ride out the consumer's pauses; meanwhile the kernel keeps
+// queueing into the socket's buffer, and what does not fit there is counted
+// in Stats.KernelDrops. An ENOBUFS read error is counted and reading goes
+// on. The consumer owns each batch it receives and calls Release when done.
+func (s *Subscriber) Run(ctx context.Context, out chan<- *Batch) error {
+	defer close(out)
+	if !s.running.CompareAndSwap(false, true) {
+		return ErrAlreadyRunning
+	}
+	defer s.refreshDrops()
+	// A deadline in the past wakes the reader wherever it waits.
+	stop := context.AfterFunc(ctx, func() { _ = s.conn.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	buf := make([]byte, recvBufferSize)
+	for {
+		b := s.pool.Get().(*Batch)
+		b.Seq = s.nextSeq
+		err := s.fill(buf, b)
+		s.nextSeq += uint64(len(b.Events))
+		if b.len() > 0 {
+			select {
+			case out <- b:
+			default:
+				s.queueDropped.Add(uint64(b.len()))
+				b.Release()
+			}
+		} else {
+			b.Release()
+		}
+		if err == nil {
+			continue
+		}
+		if ctx.Err() != nil || s.closed.Load() {
+			return nil
+		}
+		if errors.Is(err, unix.ENOBUFS) {
+			s.enobufs.Add(1)
+			continue
+		}
+		return fmt.Errorf("receive conntrack events: %w", err)
+	}
+}
+
+// fill reads datagrams into b until the socket is empty or b is full. It
+// waits for the socket to become readable only while b is still empty.
+//
+// It reads through the raw connection rather than netlink.Conn.Receive:
+// Receive returns one datagram per call and cannot say that the socket is
+// empty without blocking, which a batch needs to know, and it allocates a
+// buffer per datagram (peeking at its size first, or copying out of a
+// MessageBufferSize buffer). Here one buffer serves every recvmsg, with
+// MSG_DONTWAIT, and EAGAIN ends the batch.
+func (s *Subscriber) fill(buf []byte, b *Batch) error {
+	var rerr error
+	err := s.raw.Read(func(fd uintptr) bool {
+		for b.len() < s.batchSize {
+			n, _, flags, _, err := unix.Recvmsg(int(fd), buf, nil, unix.MSG_DONTWAIT)
+			switch {
+			case err == unix.EAGAIN:
+				// Nothing more queued: hand over what was read, or wait.
+				return b.len() > 0
+			case err == unix.EINTR:
+				continue
+			case err != nil:
+				rerr = os.NewSyscallError("recvmsg", err)
+				return true
+			}
+			s.handleDatagram(buf[:n], flags&unix.MSG_TRUNC != 0, b)
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	return rerr
+}
+
+// handleDatagram decodes the messages of one datagram into b.
+func (s *Subscriber) handleDatagram(d []byte, truncated bool, b *Batch) {
+	now := s.clock()
+	err := forEachMessage(d, func(msg netlink.Message, raw []byte) bool {
+		s.received.Add(1)
+		n := len(b.Events)
+		if n < cap(b.Events) {
+			// Reuse the slot, and with it its Labels' backing array.
+			b.Events = b.Events[:n+1]
+		} else {
+			b.Events = append(b.Events, model.Event{})
+		}
+		ev := &b.Events[n]
+		if err := Decode(msg, ev); err != nil {
+			b.Events = b.Events[:n]
+			s.fail(b, err, raw)
+			return true
+		}
+		if ev.Time.IsZero() {
+			ev.Time = now
+		}
+		return true
+	})
+	if err == nil && truncated {
+		err = fmt.Errorf("datagram larger than %d bytes: %w", len(d), ErrTruncated)
+	}
+	if err != nil {
+		s.received.Add(1)
+		s.fail(b, err, d)
+	}
+}
+
+func (s *Subscriber) fail(b *Batch, err error, raw []byte) {
+	s.decodeErrors.Add(1)
+	b.Failures = append(b.Failures, DecodeFailure{Err: err, Raw: append([]byte(nil), raw...)})
+}
