@@ -3,9 +3,170 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ctwatch/ctwatch/pkg/events"
+	"github.com/ctwatch/ctwatch/pkg/filter"
+	"github.com/ctwatch/ctwatch/pkg/model"
+	"github.com/ctwatch/ctwatch/pkg/netns"
+	"github.com/ctwatch/ctwatch/pkg/sink"
+	"github.com/ctwatch/ctwatch/pkg/watch"
 )
 
+// defaultBufferSize is the receive buffer ctwatch asks for: bursts of
+// ctnetlink events (a flush by kube-proxy or conntrack -D) come at hundreds
+// of thousands a second, and the kernel's default buffer holds about 166.
+// 8 MiB, doubled by the kernel, holds about 13,000.
+const defaultBufferSize = 8 << 20
+
 func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("watch: not implemented yet")
+	fs := newFlagSet("watch", "[watch] [flags]", stderr)
+	nsSpec := fs.String("netns", "", "watch this network namespace: a NAME under /run/netns, a PATH, or a PID (default: ctwatch's own)")
+	eventTypes := fs.String("events", "new,update,destroy", "event types to subscribe to")
+	bufSize := sizeFlag(fs, "buffer-size", defaultBufferSize, "socket receive buffer (bytes; K, M, G suffixes), set with SO_RCVBUFFORCE")
+	queueLen := fs.Int("queue-len", 256, "batches of events that may wait between the socket reader and processing")
+	snapshot := fs.Bool("snapshot", false, `write every pre-existing entry as an "event":"snapshot" record before the live stream`)
+	format := fs.String("format", "json", "output format: json (one record a line) or text (conntrack -E lines)")
+	textOpts := fs.String("text-opts", "", "with --format text, conntrack -o options: extended, timestamp, id, ktimestamp")
+	output := fs.String("output", "", "append records to this file instead of stdout; reopened on SIGHUP (logrotate)")
+	updates := fs.String("updates", "", "UPDATE events to write: changes (only those that change more than the timeout; default for json), all (default for text, as conntrack -E), none")
+	logLevel := fs.String("log-level", "info", "lowest level of records written: debug, info, warn (debug adds the bytes of undecodable messages)")
+	var spec filter.Spec
+	fs.StringVar(&spec.Family, "family", "", "only these families: ipv4, ipv6")
+	fs.StringVar(&spec.Proto, "proto", "", "only these protocols: tcp, udp, icmp, icmpv6, sctp, dccp, udplite, gre, or numbers")
+	fs.StringVar(&spec.Src, "src", "", "only these original source addresses or CIDR prefixes")
+	fs.StringVar(&spec.Dst, "dst", "", "only these original destination addresses or CIDR prefixes")
+	fs.StringVar(&spec.Port, "port", "", "only these original source or destination ports or ranges (80, 1000-2000)")
+	fs.StringVar(&spec.SPort, "sport", "", "only these original source ports or ranges")
+	fs.StringVar(&spec.DPort, "dport", "", "only these original destination ports or ranges")
+	fs.StringVar(&spec.State, "state", "", "only these protocol states (SYN_SENT, ESTABLISHED, ...)")
+	fs.StringVar(&spec.Status, "status", "", "only entries with these labels or status bits (unreplied, replied, assured, offload, dst_nat, ...); !NAME excludes")
+	fs.StringVar(&spec.Zone, "zone", "", "only these conntrack zones")
+	fs.StringVar(&spec.Mark, "mark", "", "only these connmarks: VALUE or VALUE/MASK")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("watch takes no arguments, got %q", fs.Args())}
+	}
+
+	cfg := watch.Config{
+		BufferSize: int(*bufSize),
+		QueueLen:   *queueLen,
+		Snapshot:   *snapshot,
+		Version:    version,
+	}
+	var err error
+	if cfg.Types, err = events.ParseTypes(*eventTypes); err != nil {
+		return usageError{fmt.Errorf("--events: %w", err)}
+	}
+	if cfg.Format, err = watch.ParseFormat(*format); err != nil {
+		return usageError{fmt.Errorf("--format: %w", err)}
+	}
+	if cfg.Text, err = model.ParseTextOptions(*textOpts); err != nil {
+		return usageError{fmt.Errorf("--text-opts: %w", err)}
+	}
+	cfg.Text.Location = time.Local
+	if *updates == "" {
+		*updates = "changes"
+		if cfg.Format == watch.FormatText {
+			*updates = "all"
+		}
+	}
+	if cfg.Updates, err = watch.ParseUpdates(*updates); err != nil {
+		return usageError{fmt.Errorf("--updates: %w", err)}
+	}
+	level, err := zerolog.ParseLevel(*logLevel)
+	if err != nil || level > zerolog.WarnLevel || level < zerolog.DebugLevel {
+		return usageError{fmt.Errorf("--log-level: want debug, info or warn, not %q", *logLevel)}
+	}
+	if cfg.Filter, err = filter.New(spec); err != nil {
+		return usageError{err}
+	}
+	if cfg.Filter.Empty() {
+		cfg.Filter = nil
+	}
+
+	ns, err := netns.Open(*nsSpec)
+	if err != nil {
+		return fmt.Errorf("--netns: %w", err)
+	}
+	defer ns.Close()
+	cfg.NS = ns
+
+	// Without this, a write to a closed pipe (ctwatch | head) kills the
+	// process before the sink can report it and the summary be printed.
+	signal.Ignore(syscall.SIGPIPE)
+	defer signal.Reset(syscall.SIGPIPE)
+	if *output != "" {
+		if cfg.Out, err = sink.OpenFile(*output, sink.Config{}); err != nil {
+			return err
+		}
+	} else {
+		cfg.Out = sink.New(stdout, sink.Config{})
+	}
+	// The watch already flushed, bounded; a blocked output must not hold
+	// the stop up beyond that.
+	defer closeWithin(cfg.Out, time.Second)
+
+	// One logger for the records: into the stream with JSON, beside it on
+	// stderr with text, where the stream is conntrack -E's lines.
+	if cfg.Format == watch.FormatJSON {
+		cfg.Log = zerolog.New(cfg.Out).Level(level)
+	} else {
+		cfg.Log = zerolog.New(zerolog.ConsoleWriter{Out: stderr, NoColor: true}).Level(level)
+	}
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reopen := make(chan struct{}, 1)
+	cfg.Reopen = reopen
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case <-hup:
+			case <-done:
+				return
+			}
+			select {
+			case reopen <- struct{}{}:
+			default: // a reopen is already pending
+			}
+		}
+	}()
+
+	w := watch.New(cfg)
+	sum, err := w.Run(ctx)
+	fmt.Fprintf(stderr, "ctwatch: stopped: %s\n", sum)
+	if errors.Is(err, watch.ErrOutputGone) {
+		// The reader of our output went away (ctwatch | head): a normal end.
+		return nil
+	}
+	return err
+}
+
+// closeWithin closes the sink, giving up after d: a write blocked on a
+// stalled pipe must not keep the process from stopping.
+func closeWithin(out *sink.Writer, d time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		_ = out.Close() // what it lost is already counted
+		close(done)
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
 }

@@ -1,0 +1,138 @@
+package watch
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ctwatch/ctwatch/pkg/events"
+	"github.com/ctwatch/ctwatch/pkg/filter"
+	"github.com/ctwatch/ctwatch/pkg/model"
+	"github.com/ctwatch/ctwatch/pkg/netns"
+	"github.com/ctwatch/ctwatch/pkg/sink"
+)
+
+// Format is the form of entry records.
+type Format uint8
+
+// The output formats.
+const (
+	// FormatJSON writes every record as one JSON object per line.
+	FormatJSON Format = iota
+	// FormatText writes entry events as conntrack -E prints them; the other
+	// records (gaps, warnings) go to the diagnostic logger.
+	FormatText
+)
+
+// ParseFormat parses "json" or "text".
+func ParseFormat(s string) (Format, error) {
+	switch s {
+	case "json":
+		return FormatJSON, nil
+	case "text":
+		return FormatText, nil
+	}
+	return 0, fmt.Errorf("unknown format %q (want json or text)", s)
+}
+
+// Updates says which UPDATE events are written.
+type Updates uint8
+
+// The UPDATE policies.
+const (
+	// UpdatesChanges writes an UPDATE only when it changes something
+	// beyond the timeout and counters; the others are counted.
+	UpdatesChanges Updates = iota
+	// UpdatesAll writes every UPDATE, as conntrack -E does.
+	UpdatesAll
+	// UpdatesNone writes no UPDATE: only NEW and DESTROY.
+	UpdatesNone
+)
+
+// ParseUpdates parses "changes", "all" or "none".
+func ParseUpdates(s string) (Updates, error) {
+	switch s {
+	case "changes":
+		return UpdatesChanges, nil
+	case "all":
+		return UpdatesAll, nil
+	case "none":
+		return UpdatesNone, nil
+	}
+	return 0, fmt.Errorf("unknown update policy %q (want changes, all or none)", s)
+}
+
+func (u Updates) String() string {
+	switch u {
+	case UpdatesAll:
+		return "all"
+	case UpdatesNone:
+		return "none"
+	}
+	return "changes"
+}
+
+// Config configures a watch. The zero value of each field but Out and Log
+// is a sensible default.
+type Config struct {
+	// NS is the namespace to watch; nil is the caller's own.
+	NS *netns.Handle
+	// Types are the event types to subscribe to; 0 means all.
+	Types events.Types
+	// BufferSize is the socket receive buffer in bytes; 0 keeps the
+	// kernel's default.
+	BufferSize int
+	// QueueLen is the number of batches that may wait between the reader
+	// and the loop (default 256).
+	QueueLen int
+	// Snapshot writes every entry of the startup dump as a "snapshot"
+	// record before the live stream.
+	Snapshot bool
+	// DumpTimeout bounds the startup dump (default 60 s).
+	DumpTimeout time.Duration
+	// Filter selects the entry records written; nil writes all.
+	Filter *filter.Filter
+	// Format is the form of entry records.
+	Format Format
+	// Text is the text form of entry records with FormatText.
+	Text model.TextOptions
+	// Updates is the UPDATE policy.
+	Updates Updates
+	// LossInterval is how often loss counters are checked for growth
+	// (default 100 ms).
+	LossInterval time.Duration
+
+	// Out receives the stream: every record with FormatJSON, the entry
+	// lines with FormatText.
+	Out *sink.Writer
+	// Log writes the records that are not entry lines (start, gap,
+	// warnings): into Out with FormatJSON, to the diagnostic stream with
+	// FormatText. It carries no timestamp of its own: records add "time".
+	Log zerolog.Logger
+	// Reopen receives a value when the output file is to be reopened
+	// (SIGHUP); nil never.
+	Reopen <-chan struct{}
+	// Clock is the time source; nil means time.Now.
+	Clock func() time.Time
+	// Version is written into the start record.
+	Version string
+}
+
+func (c *Config) withDefaults() {
+	if c.QueueLen <= 0 {
+		c.QueueLen = 256
+	}
+	if c.DumpTimeout <= 0 {
+		c.DumpTimeout = 60 * time.Second
+	}
+	if c.LossInterval <= 0 {
+		c.LossInterval = 100 * time.Millisecond
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	if c.Types == 0 {
+		c.Types = events.AllTypes
+	}
+}

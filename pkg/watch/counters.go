@@ -1,0 +1,121 @@
+package watch
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ctwatch/ctwatch/pkg/model"
+)
+
+// Counters are a watch's running totals. The loop updates them; any
+// goroutine may read them (the metrics endpoint does, at scrape time).
+type Counters struct {
+	// Received counts the events received from the kernel, by type
+	// (indexed by model.EventType).
+	Received [model.EventSnapshot + 1]atomic.Uint64
+	// Snapshot counts the entries of the startup dump.
+	Snapshot atomic.Uint64
+	// Written counts the entry records handed to the output.
+	Written atomic.Uint64
+	// Filtered counts entry events the filter did not select.
+	Filtered atomic.Uint64
+	// Suppressed counts UPDATE events not written under the UPDATE policy.
+	Suppressed atomic.Uint64
+	// Merged counts NEW events queued during the startup dump for flows the
+	// dump already reported, written once as their snapshot record.
+	Merged atomic.Uint64
+	// DecodeErrors counts messages that could not be decoded.
+	DecodeErrors atomic.Uint64
+	// LostKernel counts events the kernel dropped because the socket's
+	// receive buffer was full.
+	LostKernel atomic.Uint64
+	// LostQueue counts events the reader dropped because the loop was
+	// behind.
+	LostQueue atomic.Uint64
+	// LostOutput counts records the output sink dropped because the output
+	// was behind.
+	LostOutput atomic.Uint64
+	// Gaps counts the gap records written.
+	Gaps atomic.Uint64
+}
+
+// Summary is a copy of Counters at one moment.
+type Summary struct {
+	Received                                  [model.EventSnapshot + 1]uint64
+	Snapshot, Written, Filtered, Suppressed   uint64
+	Merged, DecodeErrors                      uint64
+	LostKernel, LostQueue, LostOutput, Gaps   uint64
+	UnrepliedWarnings, FlowsEvicted, Inferred uint64
+}
+
+// Summary copies the counters.
+func (c *Counters) Summary() Summary {
+	var s Summary
+	for i := range c.Received {
+		s.Received[i] = c.Received[i].Load()
+	}
+	s.Snapshot = c.Snapshot.Load()
+	s.Written = c.Written.Load()
+	s.Filtered = c.Filtered.Load()
+	s.Suppressed = c.Suppressed.Load()
+	s.Merged = c.Merged.Load()
+	s.DecodeErrors = c.DecodeErrors.Load()
+	s.LostKernel = c.LostKernel.Load()
+	s.LostQueue = c.LostQueue.Load()
+	s.LostOutput = c.LostOutput.Load()
+	s.Gaps = c.Gaps.Load()
+	return s
+}
+
+// Events returns the number of events received from the kernel.
+func (s Summary) Events() uint64 {
+	return s.Received[model.EventNew] + s.Received[model.EventUpdate] + s.Received[model.EventDestroy]
+}
+
+// Lost returns the number of events and records lost anywhere.
+func (s Summary) Lost() uint64 { return s.LostKernel + s.LostQueue + s.LostOutput }
+
+// String is the one-line summary printed when a watch stops.
+func (s Summary) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d events (new %d, update %d, destroy %d)", s.Events(),
+		s.Received[model.EventNew], s.Received[model.EventUpdate], s.Received[model.EventDestroy])
+	if s.Snapshot > 0 {
+		fmt.Fprintf(&b, ", %d snapshot entries", s.Snapshot)
+	}
+	fmt.Fprintf(&b, "; %d records written, %d filtered, %d updates suppressed", s.Written, s.Filtered, s.Suppressed)
+	if s.Merged > 0 {
+		fmt.Fprintf(&b, ", %d merged into snapshot", s.Merged)
+	}
+	fmt.Fprintf(&b, "; lost %d (kernel %d, queue %d, output %d); %d decode errors",
+		s.Lost(), s.LostKernel, s.LostQueue, s.LostOutput, s.DecodeErrors)
+	if s.UnrepliedWarnings > 0 || s.FlowsEvicted > 0 || s.Inferred > 0 {
+		fmt.Fprintf(&b, "; %d unreplied warnings, %d flows evicted, %d destroys inferred",
+			s.UnrepliedWarnings, s.FlowsEvicted, s.Inferred)
+	}
+	return b.String()
+}
+
+// MarshalZerologObject writes the summary as the "stop" record's keys.
+func (s Summary) MarshalZerologObject(z *zerolog.Event) {
+	z.Dict("received", zerolog.Dict().
+		Uint64("new", s.Received[model.EventNew]).
+		Uint64("update", s.Received[model.EventUpdate]).
+		Uint64("destroy", s.Received[model.EventDestroy]))
+	z.Uint64("snapshot", s.Snapshot)
+	z.Uint64("written", s.Written)
+	z.Uint64("filtered", s.Filtered)
+	z.Uint64("suppressed", s.Suppressed)
+	z.Uint64("merged", s.Merged)
+	z.Dict("lost", zerolog.Dict().
+		Uint64("kernel", s.LostKernel).
+		Uint64("queue", s.LostQueue).
+		Uint64("output", s.LostOutput))
+	z.Uint64("decode_errors", s.DecodeErrors)
+	z.Uint64("unreplied_warnings", s.UnrepliedWarnings)
+	z.Uint64("flows_evicted", s.FlowsEvicted)
+	z.Uint64("inferred_destroys", s.Inferred)
+}
