@@ -1,0 +1,327 @@
+//go:build integration
+
+package integration
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ctwatch/ctwatch/integration/nstest"
+	"github.com/ctwatch/ctwatch/pkg/model"
+)
+
+// wtTimeout bounds every wait for a record.
+const wtTimeout = 10 * time.Second
+
+// wtProc is a running ctwatch binary whose standard output is read line by
+// line.
+type wtProc struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	lines  chan string // stdout lines; closed at EOF
+	stderr *syncBuffer
+	seen   []string // every stdout line taken, for failure messages
+	done   chan struct{}
+	err    error // Wait's result, once done is closed
+}
+
+// syncBuffer is a bytes.Buffer safe for the exec package's copier and the
+// test to use together.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// wtStart runs ctwatch with args and waits until it is ready: subscribed and
+// done with its startup dump (its "dump" record, on stdout with JSON, on
+// stderr with --format text or --output).
+func wtStart(t *testing.T, args ...string) *wtProc {
+	t.Helper()
+	p := wtStartNoWait(t, args...)
+	stdoutReady := true
+	for _, a := range args {
+		if a == "text" || strings.HasPrefix(a, "--output") {
+			stdoutReady = false
+		}
+	}
+	if stdoutReady {
+		p.waitRecord("the dump record", func(r map[string]any) bool { return r["event"] == "dump" })
+	} else {
+		wtPoll(t, "the dump record on stderr", func() bool { return strings.Contains(p.stderr.String(), "event=dump") })
+	}
+	return p
+}
+
+// wtStartNoWait runs ctwatch without waiting for it to be ready.
+func wtStartNoWait(t *testing.T, args ...string) *wtProc {
+	t.Helper()
+	cmd := exec.Command(nstest.Binary(t), args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &wtProc{t: t, cmd: cmd, lines: make(chan string, 1<<16), stderr: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stderr = p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			p.lines <- sc.Text()
+		}
+		close(p.lines)
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			cmd.Process.Kill()
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("ctwatch %s stderr:\n%s", strings.Join(args, " "), p.stderr.String())
+		}
+	})
+	return p
+}
+
+// next returns the next stdout line, or false at the deadline or EOF.
+func (p *wtProc) next(deadline time.Time) (string, bool) {
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	select {
+	case l, ok := <-p.lines:
+		if ok {
+			p.seen = append(p.seen, l)
+		}
+		return l, ok
+	case <-timer.C:
+		return "", false
+	}
+}
+
+// waitRecord reads records until one matches, and returns it and the
+// records read before it.
+func (p *wtProc) waitRecord(what string, match func(map[string]any) bool) (map[string]any, []map[string]any) {
+	p.t.Helper()
+	deadline := time.Now().Add(wtTimeout)
+	var before []map[string]any
+	for {
+		l, ok := p.next(deadline)
+		if !ok {
+			p.t.Fatalf("no %s within %v; last lines:\n%s\nstderr:\n%s", what, wtTimeout, tail(p.seen, 15), p.stderr.String())
+		}
+		var r map[string]any
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			p.t.Fatalf("stdout line is not JSON: %v: %q", err, l)
+		}
+		if match(r) {
+			return r, before
+		}
+		before = append(before, r)
+	}
+}
+
+// waitEvent reads records until an entry record matches, and returns it
+// (and the entry records read before it) as model events.
+func (p *wtProc) waitEvent(what string, match func(*model.Event) bool) (model.Event, []model.Event) {
+	p.t.Helper()
+	var before []model.Event
+	var got model.Event
+	p.waitRecord(what, func(r map[string]any) bool {
+		ev, ok := wtEntry(p.t, r)
+		if !ok {
+			return false
+		}
+		if match(&ev) {
+			got = ev
+			return true
+		}
+		before = append(before, ev)
+		return false
+	})
+	return got, before
+}
+
+// wtEntry decodes an entry record; ok is false for other records.
+func wtEntry(t testing.TB, r map[string]any) (model.Event, bool) {
+	t.Helper()
+	data, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := model.ParseJSON(data)
+	if errors.Is(err, model.ErrNotEntryRecord) {
+		return ev, false
+	}
+	if err != nil {
+		t.Fatalf("entry record does not parse: %v: %s", err, data)
+	}
+	return ev, true
+}
+
+// signal sends sig to the process.
+func (p *wtProc) signal(sig os.Signal) {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		p.t.Fatalf("signal ctwatch: %v", err)
+	}
+}
+
+// stop sends SIGINT and waits for the process to exit; it returns the rest
+// of stdout, the exit status and how long the stop took.
+func (p *wtProc) stop() (rest []string, code int, took time.Duration) {
+	p.t.Helper()
+	start := time.Now()
+	p.signal(syscall.SIGINT)
+	return p.wait(start)
+}
+
+// wait waits for the process to exit (at most wtTimeout).
+func (p *wtProc) wait(start time.Time) (rest []string, code int, took time.Duration) {
+	p.t.Helper()
+	deadline := time.Now().Add(wtTimeout)
+	for {
+		l, ok := p.next(deadline)
+		if !ok {
+			break
+		}
+		rest = append(rest, l)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(time.Until(deadline)):
+		p.t.Fatalf("ctwatch did not exit within %v", wtTimeout)
+	}
+	took = time.Since(start)
+	code = 0
+	var ee *exec.ExitError
+	if errors.As(p.err, &ee) {
+		code = ee.ExitCode()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			code = 128 + int(ws.Signal())
+		}
+	} else if p.err != nil {
+		p.t.Fatalf("wait: %v", p.err)
+	}
+	return rest, code, took
+}
+
+// wtPoll waits until cond holds, polling, or fails after wtTimeout.
+func wtPoll(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(wtTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func tail(lines []string, n int) string {
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// netlinkSocket is a row of /proc/net/netlink.
+type netlinkSocket struct {
+	Protocol int
+	PortID   uint32
+	Groups   uint64
+	Drops    uint64
+	Inode    uint64
+}
+
+// wtNetlinkSockets reads the namespace's /proc/net/netlink: the kernel's own
+// view of every netlink socket, drop counters included.
+func wtNetlinkSockets(t testing.TB, ns *nstest.NS) []netlinkSocket {
+	t.Helper()
+	out := ns.Run("cat", "/proc/net/netlink")
+	var socks []netlinkSocket
+	for i, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if i == 0 || len(f) < 10 {
+			continue
+		}
+		var s netlinkSocket
+		var err error
+		num := func(str string, base int) uint64 {
+			v, perr := strconv.ParseUint(str, base, 64)
+			if perr != nil {
+				err = perr
+			}
+			return v
+		}
+		s.Protocol = int(num(f[1], 10))
+		s.PortID = uint32(num(f[2], 10))
+		s.Groups = num(f[3], 16)
+		s.Drops = num(f[8], 10)
+		s.Inode = num(f[9], 10)
+		if err != nil {
+			t.Fatalf("/proc/net/netlink line %q: %v", line, err)
+		}
+		socks = append(socks, s)
+	}
+	return socks
+}
+
+// wtEventSockets returns the namespace's NETLINK_NETFILTER sockets that
+// joined conntrack event groups: the listeners.
+func wtEventSockets(t testing.TB, ns *nstest.NS) []netlinkSocket {
+	var l []netlinkSocket
+	for _, s := range wtNetlinkSockets(t, ns) {
+		if s.Protocol == 12 && s.Groups != 0 {
+			l = append(l, s)
+		}
+	}
+	return l
+}
+
+// readLines returns the lines of a file ("" when it does not exist yet).
+func readLines(t testing.TB, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.TrimRight(string(data), "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+var _ = io.EOF
