@@ -247,8 +247,8 @@ func engaged(in Input) Check {
 		return c
 	}
 	c.Status = Warn
-	c.Found = "conntrack holds no entries and all its counters are zero here: the kernel hooks conntrack into a namespace only once a rule needs it (ct state, NAT, a helper), so there may be nothing to watch."
-	c.Fix = "Nothing to do if this namespace does not use conntrack; otherwise load the rules that use it (nft list ruleset shows them), or watch the namespace that does with --netns."
+	c.Found = "conntrack holds no entries and its counters are all zero: the kernel engages conntrack in a namespace only once a rule needs it (ct state, NAT, a helper)."
+	c.Fix = "None if this namespace does not use conntrack; otherwise load rules that use it, or point --netns at the namespace that does."
 	return c
 }
 
@@ -261,13 +261,13 @@ func events(v Value) Check {
 	case 0:
 		c.Status = Fail
 		c.Found = "nf_conntrack_events is 0: the kernel sends no conntrack events at all, so ctwatch sees nothing but its startup dump."
-		c.Fix = "sysctl -w " + SysctlEvents + "=1"
+		c.Fix = "sysctl -w " + SysctlEvents + "=1."
 	case 1:
 		c.Found = "nf_conntrack_events is 1: every entry reports its events."
 	default:
 		c.Status = Warn
-		c.Found = fmt.Sprintf("nf_conntrack_events is %d (auto): entries created while no program listened carry no event extension, so flows begun before ctwatch started never report their updates or their end.", v.N)
-		c.Fix = "sysctl -w " + SysctlEvents + "=1 to give every new entry events (a few bytes each), or accept that older flows are seen only in ctwatch's startup dump."
+		c.Found = fmt.Sprintf("nf_conntrack_events is %d (auto): entries created while nothing listened get no events, so flows begun before ctwatch started never report updates or their end.", v.N)
+		c.Fix = "sysctl -w " + SysctlEvents + "=1 (a few bytes per entry)."
 	}
 	return c
 }
@@ -282,8 +282,8 @@ func accounting(v Value) Check {
 		return c
 	}
 	c.Status = Warn
-	c.Found = "nf_conntrack_acct is 0: entries carry no packet or byte counters, so ctwatch's records have none."
-	c.Fix = "sysctl -w " + SysctlAcct + "=1 (entries created from then on count)."
+	c.Found = "nf_conntrack_acct is 0: entries carry no packet or byte counters."
+	c.Fix = "sysctl -w " + SysctlAcct + "=1 (applies to new entries)."
 	return c
 }
 
@@ -297,8 +297,8 @@ func timestamps(v Value) Check {
 		return c
 	}
 	c.Status = Warn
-	c.Found = "nf_conntrack_timestamp is 0: the kernel records no start or stop time per entry, so records carry only when ctwatch received them and durations are approximate."
-	c.Fix = "sysctl -w " + SysctlTimestamp + "=1 (entries created from then on carry times)."
+	c.Found = "nf_conntrack_timestamp is 0: entries carry no kernel start or stop time, so durations are approximate."
+	c.Fix = "sysctl -w " + SysctlTimestamp + "=1 (applies to new entries)."
 	return c
 }
 
@@ -354,8 +354,8 @@ func tableFill(in Input) Check {
 	default:
 		return c
 	}
-	c.Found = fmt.Sprintf("The table holds %d of nf_conntrack_max %d entries (%.1f %%): when it is full the kernel drops the packets of new flows.", r.Count, r.Max, pct)
-	c.Fix = "Raise " + SysctlMax + " (with nf_conntrack_buckets in proportion), lower the timeouts that keep idle entries, or exempt traffic that needs no tracking with a notrack rule in the raw table."
+	c.Found = fmt.Sprintf("The table holds %d of nf_conntrack_max %d entries (%.1f %%): when full, the kernel drops new flows' packets.", r.Count, r.Max, pct)
+	c.Fix = "Raise " + SysctlMax + " (and nf_conntrack_buckets), lower the timeouts, or exempt traffic with a notrack rule in the raw table."
 	return c
 }
 
@@ -393,7 +393,7 @@ func hashSize(in Input) Check {
 	}
 	ratio := float64(max.N) / float64(buckets.N)
 	if max.N == 0 || ratio <= MaxPerBucketWarn {
-		c.Found = fmt.Sprintf("nf_conntrack_max %d for %d hash buckets (%.3g entries per bucket when full).", max.N, buckets.N, ratio)
+		c.Found = fmt.Sprintf("nf_conntrack_max %d for %d hash buckets (%.3g per bucket when full).", max.N, buckets.N, ratio)
 		return c
 	}
 	c.Status = Warn
@@ -432,8 +432,8 @@ func tcpTimeout(v Value) Check {
 		return c
 	}
 	c.Status = Warn
-	c.Found = fmt.Sprintf("nf_conntrack_tcp_timeout_established is %s: a connection that goes silent without FIN or RST (a crashed peer, a lost NAT mapping) holds its entry that long, and such entries fill the table.", secondsText(v.N))
-	c.Fix = fmt.Sprintf("sysctl -w %s=%d, or lower, yet above the longest idle time your TCP connections keep (keepalive interval).", SysctlTCPEstablished, TCPEstablishedWarnS)
+	c.Found = fmt.Sprintf("nf_conntrack_tcp_timeout_established is %s: connections that die silently (a crashed peer, a lost NAT mapping) hold their entries that long.", secondsText(v.N))
+	c.Fix = fmt.Sprintf("sysctl -w %s=%d or lower, above your longest TCP idle time.", SysctlTCPEstablished, TCPEstablishedWarnS)
 	return c
 }
 

@@ -161,18 +161,18 @@ func TestCheckText(t *testing.T) {
 	want := map[string]Check{
 		"tcp_timeout": {
 			Name: "tcp_timeout", Status: Warn,
-			Found: "nf_conntrack_tcp_timeout_established is 432000 s (5 days): a connection that goes silent without FIN or RST (a crashed peer, a lost NAT mapping) holds its entry that long, and such entries fill the table.",
-			Fix:   "sysctl -w net.netfilter.nf_conntrack_tcp_timeout_established=86400, or lower, yet above the longest idle time your TCP connections keep (keepalive interval).",
+			Found: "nf_conntrack_tcp_timeout_established is 432000 s (5 days): connections that die silently (a crashed peer, a lost NAT mapping) hold their entries that long.",
+			Fix:   "sysctl -w net.netfilter.nf_conntrack_tcp_timeout_established=86400 or lower, above your longest TCP idle time.",
 		},
 		"events": {
 			Name: "events", Status: Warn,
-			Found: "nf_conntrack_events is 2 (auto): entries created while no program listened carry no event extension, so flows begun before ctwatch started never report their updates or their end.",
-			Fix:   "sysctl -w net.netfilter.nf_conntrack_events=1 to give every new entry events (a few bytes each), or accept that older flows are seen only in ctwatch's startup dump.",
+			Found: "nf_conntrack_events is 2 (auto): entries created while nothing listened get no events, so flows begun before ctwatch started never report updates or their end.",
+			Fix:   "sysctl -w net.netfilter.nf_conntrack_events=1 (a few bytes per entry).",
 		},
 		"table_fill": {
 			Name: "table_fill", Status: Warn,
-			Found: "The table holds 230000 of nf_conntrack_max 262144 entries (87.7 %): when it is full the kernel drops the packets of new flows.",
-			Fix:   "Raise net.netfilter.nf_conntrack_max (with nf_conntrack_buckets in proportion), lower the timeouts that keep idle entries, or exempt traffic that needs no tracking with a notrack rule in the raw table.",
+			Found: "The table holds 230000 of nf_conntrack_max 262144 entries (87.7 %): when full, the kernel drops new flows' packets.",
+			Fix:   "Raise net.netfilter.nf_conntrack_max (and nf_conntrack_buckets), lower the timeouts, or exempt traffic with a notrack rule in the raw table.",
 		},
 	}
 	for name, w := range want {
