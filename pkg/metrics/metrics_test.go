@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,22 +27,27 @@ type sample struct {
 	Value float64
 }
 
-// scrape fetches url and returns its ctwatch_* samples by name and labels
+// scrape serves GET /metrics with h, in memory (tests send no traffic on
+// the host), and returns the ctwatch_* samples by name and labels
 // ("ctwatch_events_total{type=new}").
-func scrape(t *testing.T, url string) map[string]sample {
+func scrape(t *testing.T, h http.Handler) map[string]sample {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	return parseScrape(t, rec.Result())
+}
+
+// parseScrape parses a /metrics response.
+func parseScrape(t *testing.T, resp *http.Response) map[string]sample {
+	t.Helper()
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", url, resp.Status)
+		t.Fatalf("GET /metrics: %s", resp.Status)
 	}
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := p.TextToMetricFamilies(resp.Body)
 	if err != nil {
-		t.Fatalf("parse %s: %v", url, err)
+		t.Fatalf("parse /metrics: %v", err)
 	}
 	out := map[string]sample{}
 	for name, f := range fams {
@@ -121,9 +127,8 @@ func TestMetrics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(Handler(NewRegistry(func() Snapshot { return tt.snap }), nil))
-			defer srv.Close()
-			if diff := cmp.Diff(tt.want, scrape(t, srv.URL+"/metrics")); diff != "" {
+			h := Handler(NewRegistry(func() Snapshot { return tt.snap }), nil)
+			if diff := cmp.Diff(tt.want, scrape(t, h)); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
@@ -134,12 +139,11 @@ func TestMetrics(t *testing.T) {
 // function anew.
 func TestMetricsReadAtScrape(t *testing.T) {
 	var n atomic.Uint64
-	srv := httptest.NewServer(Handler(NewRegistry(func() Snapshot {
+	h := Handler(NewRegistry(func() Snapshot {
 		return Snapshot{Events: EventCounts{New: n.Add(1)}}
-	}), nil))
-	defer srv.Close()
+	}), nil)
 	for want := 1.0; want <= 3; want++ {
-		if got := scrape(t, srv.URL+"/metrics")["ctwatch_events_total{type=new}"].Value; got != want {
+		if got := scrape(t, h)["ctwatch_events_total{type=new}"].Value; got != want {
 			t.Errorf("scrape %v: ctwatch_events_total{type=new} = %v", want, got)
 		}
 	}
@@ -159,12 +163,9 @@ func TestHealthz(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(Handler(NewRegistry(func() Snapshot { return Snapshot{} }), tt.health))
-			defer srv.Close()
-			resp, err := http.Get(srv.URL + "/healthz")
-			if err != nil {
-				t.Fatal(err)
-			}
+			rec := httptest.NewRecorder()
+			Handler(NewRegistry(func() Snapshot { return Snapshot{} }), tt.health).ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+			resp := rec.Result()
 			defer resp.Body.Close()
 			body, _ := io.ReadAll(resp.Body)
 			if resp.StatusCode != tt.wantStatus || string(body) != tt.wantBody {
@@ -174,16 +175,58 @@ func TestHealthz(t *testing.T) {
 	}
 }
 
-func TestServeShutsDown(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+// pipeListener is a net.Listener of in-memory connections, so that the
+// server's tests send no traffic on the host.
+type pipeListener struct {
+	conns  chan net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newPipeListener() *pipeListener {
+	return &pipeListener{conns: make(chan net.Conn), closed: make(chan struct{})}
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.closed:
+		return nil, net.ErrClosed
 	}
+}
+
+func (l *pipeListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *pipeListener) Addr() net.Addr { return &net.UnixAddr{Name: "pipe", Net: "pipe"} }
+
+// dial connects to the listener.
+func (l *pipeListener) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+	client, server := net.Pipe()
+	select {
+	case l.conns <- server:
+		return client, nil
+	case <-l.closed:
+		return nil, net.ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func TestServeShutsDown(t *testing.T) {
+	ln := newPipeListener()
+	client := &http.Client{Transport: &http.Transport{DialContext: ln.dial}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- ServeListener(ctx, ln, NewRegistry(func() Snapshot { return Snapshot{} }), nil) }()
-	url := "http://" + ln.Addr().String()
-	if got := scrape(t, url+"/metrics"); len(got) == 0 {
+	resp, err := client.Get("http://pipe/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := parseScrape(t, resp); len(got) == 0 {
 		t.Fatal("no ctwatch metrics served")
 	}
 	cancel()
@@ -195,7 +238,8 @@ func TestServeShutsDown(t *testing.T) {
 	case <-time.After(ShutdownTimeout + time.Second):
 		t.Fatal("Serve did not return after its context was cancelled")
 	}
-	if _, err := http.Get(url + "/metrics"); err == nil {
+	client.CloseIdleConnections()
+	if _, err := client.Get("http://pipe/metrics"); err == nil {
 		t.Error("still serving after shutdown")
 	}
 }
