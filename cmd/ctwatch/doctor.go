@@ -1,11 +1,97 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"errors"
+	"encoding/json"
+	"fmt"
 	"io"
+	"strings"
+
+	"github.com/ctwatch/ctwatch/pkg/ctstat"
+	"github.com/ctwatch/ctwatch/pkg/doctor"
+	"github.com/ctwatch/ctwatch/pkg/sysctl"
 )
 
+// doctorRcvBuf is the event socket buffer doctor assumes watch asks for.
+// TODO(lead): tie it to watch's --rcvbuf default once watch exists.
+const doctorRcvBuf = 8 << 20
+
 func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("doctor: not implemented yet")
+	fs := newFlagSet("doctor", "doctor [--netns NAME|PATH|PID] [--json]", stderr)
+	netnsSpec := fs.String("netns", "", "check this network namespace: a NAME under /run/netns, a PATH or a PID (default: ctwatch's own)")
+	asJSON := fs.Bool("json", false, "print the report as one JSON object")
+	rcvbuf := fs.Int("rcvbuf", doctorRcvBuf, "the event socket receive buffer watch asks for, in bytes")
+	timeout := fs.Duration("timeout", ctstat.DefaultTimeout, "give up on the kernel after this long")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("doctor takes no arguments, got %q", fs.Args())}
+	}
+	if *rcvbuf <= 0 || *timeout <= 0 {
+		return usageError{fmt.Errorf("--rcvbuf and --timeout must be positive")}
+	}
+	fd, closeNS, err := openNetns(*netnsSpec)
+	if err != nil {
+		return err
+	}
+	defer closeNS()
+
+	in := doctor.Input{
+		Caps:           doctor.EffectiveCaps(),
+		OtherNamespace: *netnsSpec != "",
+		RcvBuf:         *rcvbuf,
+	}
+	rctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	if r, err := ctstat.Read(rctx, fd); err != nil {
+		in.StatsErr = err
+	} else {
+		in.Stats = &r
+	}
+	vals, err := sysctl.ReadAll(fd, doctor.SysctlNames...)
+	if err != nil {
+		// Every sysctl then reports the failed switch into the namespace.
+		in.Sysctls = doctor.SysctlsFrom(func(string) (int64, error) { return 0, err })
+	} else {
+		in.Sysctls = doctor.SysctlsFrom(vals.Int)
+	}
+
+	rep := doctor.Run(in)
+	var buf bytes.Buffer
+	if *asJSON {
+		if err := json.NewEncoder(&buf).Encode(rep); err != nil {
+			return fmt.Errorf("encode report: %w", err)
+		}
+	} else {
+		writeDoctorText(&buf, rep)
+	}
+	if _, err := stdout.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	if rep.Status == doctor.Fail {
+		return errSilent
+	}
+	return nil
+}
+
+// writeDoctorText writes one line per check (status, name, what was found
+// and how to fix it), then a summary line.
+func writeDoctorText(w io.Writer, rep doctor.Report) {
+	var warns, fails int
+	for _, c := range rep.Checks {
+		line := fmt.Sprintf("%-4s  %-14s  %s", strings.ToUpper(c.Status.String()), c.Name, c.Found)
+		if c.Fix != "" {
+			line += " Fix: " + c.Fix
+		}
+		fmt.Fprintln(w, line)
+		switch c.Status {
+		case doctor.Warn:
+			warns++
+		case doctor.Fail:
+			fails++
+		}
+	}
+	fmt.Fprintf(w, "doctor: %s (%d checks, %d warnings, %d failures)\n", rep.Status, len(rep.Checks), warns, fails)
 }

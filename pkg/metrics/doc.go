@@ -1,0 +1,30 @@
+// Package metrics serves ctwatch's Prometheus metrics on /metrics and its
+// liveness on /healthz.
+//
+// The watch loop keeps its counters itself, cheaply (plain integers owned by
+// one goroutine, or atomics), and hands this package a function returning a
+// [Snapshot] of them. A custom collector calls it at scrape time and emits
+// constant metrics, so that the event path never touches a Prometheus
+// vector. Everything is registered on an explicit registry, never the
+// global default one.
+//
+// The metrics:
+//
+//	ctwatch_events_total{type}              counter  events read from the kernel, type new, update or destroy
+//	ctwatch_events_lost_total{stage}        counter  events lost: stage kernel (socket overrun, SK_MEMINFO_DROPS),
+//	                                                 queue (reader to loop) or output (sink); sum() is the total lost
+//	ctwatch_events_filtered_total           counter  events the filter discarded
+//	ctwatch_decode_errors_total             counter  messages that could not be decoded
+//	ctwatch_flows_tracked                   gauge    flows the tracker holds
+//	ctwatch_conntrack_entries               gauge    entries in the conntrack table
+//	ctwatch_conntrack_entries_limit         gauge    nf_conntrack_max (0: no limit)
+//	ctwatch_conntrack_stat_<counter>_total  counter  conntrack's per-CPU statistics counter, summed over
+//	                                                 CPUs: found, invalid, ignore, insert, insert_failed, drop,
+//	                                                 early_drop, error, search_restart, clash_resolve, chaintoolong
+//
+// Lost events carry a stage label rather than being one number because each
+// stage has its own fix (a bigger socket buffer, a faster loop, a faster
+// output); every stage is always present, so sum(ctwatch_events_lost_total)
+// is the total. The conntrack metrics appear once the first table reading
+// has been taken.
+package metrics
