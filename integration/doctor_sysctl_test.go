@@ -24,7 +24,7 @@ import (
 func TestDoctorSysctlPerNamespace(t *testing.T) {
 	a, b := nstest.New(t), nstest.New(t)
 	const acct = "net.netfilter.nf_conntrack_acct"
-	host, err := sysctl.Read(-1, acct)
+	host, err := sysctl.Read(nil, acct)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,18 +39,18 @@ func TestDoctorSysctlPerNamespace(t *testing.T) {
 			t.Errorf("%s: %s = %q, %v; want %q", tc.ns.Name, acct, got, err, tc.want)
 		}
 	}
-	if err := sysctl.Write(b.FD, acct, "1"); err != nil {
+	if err := sysctl.Write(b.Handle(), acct, "1"); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.TrimSpace(b.Run("sysctl", "-n", acct)); got != "1" {
 		t.Errorf("after Write, sysctl(8) in %s reads %q", b.Name, got)
 	}
-	if got, _ := sysctl.Read(-1, acct); got != host {
+	if got, _ := sysctl.Read(nil, acct); got != host {
 		t.Errorf("host's %s moved from %q to %q", acct, host, got)
 	}
 
 	// A batch read agrees with sysctl(8) in the namespace, name by name.
-	vals, err := sysctl.ReadAll(a.FD, doctor.SysctlNames...)
+	vals, err := sysctl.ReadAll(a.Handle(), doctor.SysctlNames...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,10 +66,10 @@ func TestDoctorSysctlPerNamespace(t *testing.T) {
 	}
 
 	// nf_conntrack_max is global: only the initial namespace may write it.
-	if err := sysctl.Write(a.FD, "net.netfilter.nf_conntrack_max", "1000"); !errors.Is(err, fs.ErrPermission) {
+	if err := sysctl.Write(a.Handle(), "net.netfilter.nf_conntrack_max", "1000"); !errors.Is(err, fs.ErrPermission) {
 		t.Errorf("writing nf_conntrack_max in a namespace: error %v, want a permission error", err)
 	}
-	if _, err := sysctl.Read(a.FD, "net.netfilter.no_such_sysctl"); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := sysctl.Read(a.Handle(), "net.netfilter.no_such_sysctl"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing sysctl: error %v, want fs.ErrNotExist", err)
 	}
 }

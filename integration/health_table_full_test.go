@@ -93,7 +93,8 @@ func TestHealthTableFull(t *testing.T) {
 	ns := nstest.New(t)
 	ns.EnableTracking()
 
-	read := func(ctx context.Context) (ctstat.Reading, error) { return ctstat.Read(ctx, ns.FD) }
+	h := ns.Handle()
+	read := func(ctx context.Context) (ctstat.Reading, error) { return ctstat.Read(ctx, h) }
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	r0, err := read(ctx)
 	cancel()

@@ -111,8 +111,9 @@ func TestMetricsConntrackFromNamespace(t *testing.T) {
 		t.Fatalf("created %d of %d entries", created, n)
 	}
 
+	h := ns.Handle()
 	m := health.NewMonitor(health.DefaultConfig(), func(ctx context.Context) (ctstat.Reading, error) {
-		return ctstat.Read(ctx, ns.FD)
+		return ctstat.Read(ctx, h)
 	}, nil)
 	if err := m.Check(context.Background(), func(health.Record) {}); err != nil {
 		t.Fatal(err)

@@ -82,18 +82,18 @@ func TestStatsCountsCreatedFlows(t *testing.T) {
 			t.Fatalf("create flow %d: %v", i, err)
 		}
 	}
-	wantMax, err := sysctl.ReadInt(ns.FD, "net.netfilter.nf_conntrack_max")
+	wantMax, err := sysctl.ReadInt(ns.Handle(), "net.netfilter.nf_conntrack_max")
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantBuckets, err := sysctl.ReadInt(ns.FD, "net.netfilter.nf_conntrack_buckets")
+	wantBuckets, err := sysctl.ReadInt(ns.Handle(), "net.netfilter.nf_conntrack_buckets")
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	r, err := ctstat.Read(ctx, ns.FD)
+	r, err := ctstat.Read(ctx, ns.Handle())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestStatsCountsCreatedFlows(t *testing.T) {
 	if sum != r.Sum {
 		t.Errorf("sum %v is not the per-CPU counters' %v", r.Sum, sum)
 	}
-	if ro, err := ctstat.Read(ctx, other.FD); err != nil || ro.Count != 0 {
+	if ro, err := ctstat.Read(ctx, other.Handle()); err != nil || ro.Count != 0 {
 		t.Errorf("other namespace: count %d, %v; want 0", ro.Count, err)
 	}
 

@@ -10,18 +10,15 @@ import (
 
 	"github.com/ctwatch/ctwatch/pkg/ctstat"
 	"github.com/ctwatch/ctwatch/pkg/doctor"
+	"github.com/ctwatch/ctwatch/pkg/netns"
 	"github.com/ctwatch/ctwatch/pkg/sysctl"
 )
-
-// doctorRcvBuf is the event socket buffer doctor assumes watch asks for.
-// TODO(lead): tie it to watch's --rcvbuf default once watch exists.
-const doctorRcvBuf = 8 << 20
 
 func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("doctor", "doctor [--netns NAME|PATH|PID] [--json]", stderr)
 	netnsSpec := fs.String("netns", "", "check this network namespace: a NAME under /run/netns, a PATH or a PID (default: ctwatch's own)")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
-	rcvbuf := fs.Int("rcvbuf", doctorRcvBuf, "the event socket receive buffer watch asks for, in bytes")
+	rcvbuf := sizeFlag(fs, "buffer-size", defaultBufferSize, "the receive buffer watch will ask for (bytes; K, M, G suffixes), as watch's --buffer-size")
 	timeout := fs.Duration("timeout", ctstat.DefaultTimeout, "give up on the kernel after this long")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -30,27 +27,27 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageError{fmt.Errorf("doctor takes no arguments, got %q", fs.Args())}
 	}
 	if *rcvbuf <= 0 || *timeout <= 0 {
-		return usageError{fmt.Errorf("--rcvbuf and --timeout must be positive")}
+		return usageError{fmt.Errorf("--buffer-size and --timeout must be positive")}
 	}
-	fd, closeNS, err := openNetns(*netnsSpec)
+	ns, err := netns.Open(*netnsSpec)
 	if err != nil {
-		return err
+		return fmt.Errorf("--netns: %w", err)
 	}
-	defer closeNS()
+	defer ns.Close()
 
 	in := doctor.Input{
 		Caps:           doctor.EffectiveCaps(),
 		OtherNamespace: *netnsSpec != "",
-		RcvBuf:         *rcvbuf,
+		RcvBuf:         int(*rcvbuf),
 	}
 	rctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	if r, err := ctstat.Read(rctx, fd); err != nil {
+	if r, err := ctstat.Read(rctx, ns); err != nil {
 		in.StatsErr = err
 	} else {
 		in.Stats = &r
 	}
-	vals, err := sysctl.ReadAll(fd, doctor.SysctlNames...)
+	vals, err := sysctl.ReadAll(ns, doctor.SysctlNames...)
 	if err != nil {
 		// Every sysctl then reports the failed switch into the namespace.
 		in.Sysctls = doctor.SysctlsFrom(func(string) (int64, error) { return 0, err })

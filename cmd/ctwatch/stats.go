@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ctwatch/ctwatch/pkg/ctstat"
+	"github.com/ctwatch/ctwatch/pkg/netns"
 )
 
 func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -27,15 +28,15 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *timeout <= 0 {
 		return usageError{fmt.Errorf("--timeout must be positive, not %v", *timeout)}
 	}
-	fd, closeNS, err := openNetns(*netnsSpec)
+	ns, err := netns.Open(*netnsSpec)
 	if err != nil {
-		return err
+		return fmt.Errorf("--netns: %w", err)
 	}
-	defer closeNS()
+	defer ns.Close()
 
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	r, err := ctstat.Read(ctx, fd)
+	r, err := ctstat.Read(ctx, ns)
 	if err != nil {
 		return fmt.Errorf("stats: %w", err)
 	}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -158,35 +157,5 @@ func TestStatsLive(t *testing.T) {
 	}
 	if got.Count == nil || got.Max == nil || got.Buckets == nil || got.Fill == nil || len(got.Stats) != int(ctstat.NumCounters) || len(got.PerCPU) == 0 {
 		t.Errorf("incomplete output: %s", out.Bytes())
-	}
-}
-
-func TestOpenNetns(t *testing.T) {
-	fd, closeFn, err := openNetns("")
-	if err != nil || fd != -1 {
-		t.Fatalf("empty spec: %d, %v; want -1 (own namespace)", fd, err)
-	}
-	closeFn()
-	for _, spec := range []string{".", ".."} {
-		if _, _, err := openNetns(spec); !errors.Is(err, errNetnsSpec) {
-			t.Errorf("%q: error %v, want errNetnsSpec", spec, err)
-		}
-	}
-	if _, _, err := openNetns("ctwatch-no-such-namespace"); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("missing name: error %v, want fs.ErrNotExist", err)
-	}
-	if _, _, err := openNetns("999999999"); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("missing pid: error %v, want fs.ErrNotExist", err)
-	}
-	for _, spec := range []string{"/proc/self/ns/net", strconv.Itoa(os.Getpid())} {
-		fd, closeFn, err := openNetns(spec)
-		if err != nil {
-			t.Errorf("%q: %v", spec, err)
-			continue
-		}
-		if fd < 0 {
-			t.Errorf("%q: fd %d", spec, fd)
-		}
-		closeFn()
 	}
 }

@@ -27,6 +27,8 @@ import (
 	"github.com/mdlayher/netlink"
 	"github.com/ti-mo/conntrack"
 	"golang.org/x/sys/unix"
+
+	"github.com/ctwatch/ctwatch/pkg/netns"
 )
 
 // Skip skips the test, except under CI (the CI environment variable set),
@@ -167,6 +169,18 @@ func (ns *NS) EnableTracking() {
 func (ns *NS) Sysctl(key, value string) {
 	ns.t.Helper()
 	ns.Run("sysctl", "-q", "-w", key+"="+value)
+}
+
+// Handle opens the namespace as a netns.Handle, closed when the test ends,
+// for the packages that take one (sysctl, ctstat).
+func (ns *NS) Handle() *netns.Handle {
+	ns.t.Helper()
+	h, err := netns.Open(ns.Path)
+	if err != nil {
+		ns.t.Fatalf("open namespace %s: %v", ns.Name, err)
+	}
+	ns.t.Cleanup(func() { h.Close() })
+	return h
 }
 
 // Conntrack dials a ctnetlink connection inside the namespace, closed when

@@ -9,6 +9,7 @@ import (
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/ctwatch/ctwatch/pkg/netns"
 	"github.com/ctwatch/ctwatch/pkg/sysctl"
 )
 
@@ -22,17 +23,12 @@ const DefaultTimeout = 5 * time.Second
 const maxDatagram = 64 << 10
 
 // Read takes one reading of the connection-tracking table of the network
-// namespace netnsFD (an open /proc/PID/ns/net or /run/netns/NAME; a
-// negative value reads the caller's own namespace): the entry count and
+// namespace ns (nil is the caller's own): the entry count and
 // limit, the per-CPU counters and their sum, and nf_conntrack_buckets.
 // The requests are bounded by ctx's deadline, or DefaultTimeout when it has
 // none, and abandoned when ctx is cancelled.
-func Read(ctx context.Context, netnsFD int) (Reading, error) {
-	nsfd := netnsFD
-	if nsfd < 0 {
-		nsfd = 0 // netlink.Config's "the current namespace"
-	}
-	c, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: nsfd})
+func Read(ctx context.Context, ns *netns.Handle) (Reading, error) {
+	c, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: ns.FD()})
 	if err != nil {
 		return Reading{}, fmt.Errorf("dial ctnetlink: %w", err)
 	}
@@ -71,7 +67,7 @@ func Read(ctx context.Context, netnsFD int) (Reading, error) {
 	if r.PerCPU, r.Sum, err = decodeCPUReply(perCPU.data); err != nil {
 		return fail("get conntrack per-CPU statistics", err)
 	}
-	buckets, err := sysctl.ReadInt(netnsFD, "net.netfilter.nf_conntrack_buckets")
+	buckets, err := sysctl.ReadInt(ns, "net.netfilter.nf_conntrack_buckets")
 	if err != nil {
 		return Reading{}, err
 	}

@@ -6,9 +6,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/ctwatch/ctwatch/pkg/netns"
 )
 
 // Read is only implemented on Linux.
-func Read(ctx context.Context, netnsFD int) (Reading, error) {
+func Read(ctx context.Context, ns *netns.Handle) (Reading, error) {
 	return Reading{}, fmt.Errorf("read conntrack statistics: %w", errors.ErrUnsupported)
 }

@@ -115,8 +115,12 @@ func isDigits(s string) bool {
 // FD returns the namespace's descriptor for netlink.Config{NetNS: fd}. It
 // is 0 for the caller's own namespace, which netlink takes as "the current
 // namespace" and which then needs no privilege to dial.
+//
+// A nil *Handle stands for the caller's own namespace in every method: FD
+// returns 0, Do runs f where it is, String returns "self", Close does
+// nothing.
 func (h *Handle) FD() int {
-	if h.self {
+	if h == nil || h.self {
 		return 0
 	}
 	return h.fd
@@ -124,11 +128,21 @@ func (h *Handle) FD() int {
 
 // ID returns the namespace's inode number, its identity: handles opened
 // under different names of one namespace have the same ID.
-func (h *Handle) ID() uint64 { return h.ino }
+func (h *Handle) ID() uint64 {
+	if h == nil {
+		return 0
+	}
+	return h.ino
+}
 
 // String returns the spec the namespace was opened with, as the user named
 // it.
-func (h *Handle) String() string { return h.spec }
+func (h *Handle) String() string {
+	if h == nil || h.spec == "" {
+		return "self"
+	}
+	return h.spec
+}
 
 // Do runs f on an OS thread locked to it and switched into the namespace,
 // for work that depends on the current thread's namespace: creating a
@@ -139,6 +153,9 @@ func (h *Handle) String() string { return h.spec }
 // thread in the wrong namespace. When the calling process already is in the
 // namespace no switch happens, so no privilege is needed.
 func (h *Handle) Do(f func() error) error {
+	if h == nil {
+		return f()
+	}
 	if h.fd < 0 {
 		return fmt.Errorf("enter network namespace %q: %w", h.spec, ErrClosed)
 	}
@@ -179,7 +196,7 @@ func (h *Handle) Do(f func() error) error {
 
 // Close closes the namespace's descriptor. Closing twice is harmless.
 func (h *Handle) Close() error {
-	if h.fd < 0 {
+	if h == nil || h.fd < 0 {
 		return nil
 	}
 	err := unix.Close(h.fd)

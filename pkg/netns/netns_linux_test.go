@@ -23,12 +23,13 @@ func selfIno(t *testing.T) uint64 {
 func TestOpenOwnNamespace(t *testing.T) {
 	want := selfIno(t)
 	tests := []struct {
-		spec   string
-		wantFD bool // a real descriptor rather than 0 ("current")
+		spec     string
+		wantFD   bool // a real descriptor rather than 0 ("current")
+		wantName string
 	}{
-		{spec: "", wantFD: false},
-		{spec: "/proc/self/ns/net", wantFD: true},
-		{spec: strconv.Itoa(os.Getpid()), wantFD: true},
+		{spec: "", wantFD: false, wantName: "self"},
+		{spec: "/proc/self/ns/net", wantFD: true, wantName: "/proc/self/ns/net"},
+		{spec: strconv.Itoa(os.Getpid()), wantFD: true, wantName: strconv.Itoa(os.Getpid())},
 	}
 	for _, tt := range tests {
 		t.Run(tt.spec, func(t *testing.T) {
@@ -40,8 +41,8 @@ func TestOpenOwnNamespace(t *testing.T) {
 			if got := h.ID(); got != want {
 				t.Errorf("ID() = %d, want %d", got, want)
 			}
-			if got := h.String(); got != tt.spec {
-				t.Errorf("String() = %q, want %q", got, tt.spec)
+			if got := h.String(); got != tt.wantName {
+				t.Errorf("String() = %q, want %q", got, tt.wantName)
 			}
 			if got := h.FD(); (got != 0) != tt.wantFD || got < 0 {
 				t.Errorf("FD() = %d, want a descriptor: %v", got, tt.wantFD)
@@ -134,5 +135,24 @@ func TestOpenErrorNamesInterpretation(t *testing.T) {
 		if got != want {
 			t.Errorf("Open(%q) error = %+v, want %+v", tt.spec, got, want)
 		}
+	}
+}
+
+// TestNilHandle checks that a nil *Handle stands for the caller's own
+// namespace.
+func TestNilHandle(t *testing.T) {
+	var h *Handle
+	if got := h.FD(); got != 0 {
+		t.Errorf("FD() = %d, want 0", got)
+	}
+	if got := h.String(); got != "self" {
+		t.Errorf("String() = %q, want self", got)
+	}
+	ran := false
+	if err := h.Do(func() error { ran = true; return nil }); err != nil || !ran {
+		t.Errorf("Do: ran %v, error %v", ran, err)
+	}
+	if err := h.Close(); err != nil {
+		t.Errorf("Close: %v", err)
 	}
 }

@@ -3,18 +3,17 @@ package sysctl
 import (
 	"errors"
 	"io/fs"
-	"os"
 	"strings"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/ctwatch/ctwatch/pkg/netns"
 )
 
 // These tests read the test process's own namespace; reading and writing
 // other namespaces is tested against the kernel in integration/.
 
 func TestReadCurrentNamespace(t *testing.T) {
-	got, err := Read(-1, "kernel.ostype")
+	got, err := Read(nil, "kernel.ostype")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,35 +23,35 @@ func TestReadCurrentNamespace(t *testing.T) {
 }
 
 func TestReadMissing(t *testing.T) {
-	_, err := Read(-1, "net.core.no_such_sysctl")
+	_, err := Read(nil, "net.core.no_such_sysctl")
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("error = %v, want fs.ErrNotExist", err)
 	}
 	if !strings.Contains(err.Error(), "net.core.no_such_sysctl") {
 		t.Errorf("error %q does not name the sysctl", err)
 	}
-	if _, err := ReadInt(-1, "net.core.no_such_sysctl"); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := ReadInt(nil, "net.core.no_such_sysctl"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("ReadInt error = %v, want fs.ErrNotExist", err)
 	}
 }
 
 func TestReadInvalid(t *testing.T) {
-	if _, err := Read(-1, "net/../x"); !errors.Is(err, ErrInvalidName) {
+	if _, err := Read(nil, "net/../x"); !errors.Is(err, ErrInvalidName) {
 		t.Errorf("Read error = %v, want ErrInvalidName", err)
 	}
-	if _, err := ReadInt(-1, "kernel.ostype"); !errors.Is(err, ErrInvalidValue) {
+	if _, err := ReadInt(nil, "kernel.ostype"); !errors.Is(err, ErrInvalidValue) {
 		t.Errorf("ReadInt(kernel.ostype) error = %v, want ErrInvalidValue", err)
 	}
-	if err := Write(-1, "", "1"); !errors.Is(err, ErrInvalidName) {
+	if err := Write(nil, "", "1"); !errors.Is(err, ErrInvalidName) {
 		t.Errorf("Write error = %v, want ErrInvalidName", err)
 	}
-	if _, err := ReadAll(-1, "kernel.ostype", ".."); !errors.Is(err, ErrInvalidName) {
+	if _, err := ReadAll(nil, "kernel.ostype", ".."); !errors.Is(err, ErrInvalidName) {
 		t.Errorf("ReadAll error = %v, want ErrInvalidName", err)
 	}
 }
 
 func TestReadAll(t *testing.T) {
-	v, err := ReadAll(-1, "kernel.ostype", "net.core.somaxconn", "net.core.no_such_sysctl")
+	v, err := ReadAll(nil, "kernel.ostype", "net.core.somaxconn", "net.core.no_such_sysctl")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,41 +74,27 @@ func TestReadAll(t *testing.T) {
 
 // TestReadThroughSwitch switches into the namespace the test already runs
 // in, which exercises the thread switch without another namespace.
-func TestReadThroughSwitch(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("setns needs CAP_SYS_ADMIN")
-	}
-	fd, err := unix.Open("/proc/self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+func TestReadThroughHandle(t *testing.T) {
+	h, err := netns.Open("/proc/self/ns/net")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer unix.Close(fd)
-	want, err := Read(-1, "net.core.somaxconn")
+	defer h.Close()
+	want, err := Read(nil, "net.core.somaxconn")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for range 20 {
-		got, err := Read(fd, "net.core.somaxconn")
+		got, err := Read(h, "net.core.somaxconn")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got != want {
-			t.Fatalf("through the switch: %q, directly: %q", got, want)
+			t.Fatalf("through the handle: %q, directly: %q", got, want)
 		}
 	}
-}
-
-func TestSwitchIntoNonNamespace(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("setns needs CAP_SYS_ADMIN")
-	}
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	_, err = Read(int(f.Fd()), "net.core.somaxconn")
-	if !errors.Is(err, unix.EINVAL) {
-		t.Fatalf("error = %v, want EINVAL", err)
+	h.Close()
+	if _, err := Read(h, "net.core.somaxconn"); !errors.Is(err, netns.ErrClosed) {
+		t.Errorf("read through a closed handle: %v, want netns.ErrClosed", err)
 	}
 }
