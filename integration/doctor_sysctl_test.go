@@ -34,7 +34,7 @@ func TestDoctorSysctlPerNamespace(t *testing.T) {
 		ns   *nstest.NS
 		want string
 	}{{a, "1"}, {b, "0"}} {
-		got, err := sysctl.Read(tc.ns.FD, acct)
+		got, err := sysctl.Read(tc.ns.Handle(), acct)
 		if err != nil || got != tc.want {
 			t.Errorf("%s: %s = %q, %v; want %q", tc.ns.Name, acct, got, err, tc.want)
 		}

@@ -75,7 +75,7 @@ func check(t *testing.T, m *health.Monitor) []healthRecord {
 	return recs
 }
 
-func events(recs []healthRecord) []string {
+func healthEventNames(recs []healthRecord) []string {
 	var out []string
 	for _, r := range recs {
 		out = append(out, r.Event)
@@ -127,7 +127,7 @@ func TestHealthTableFull(t *testing.T) {
 		TopN:       3,
 		MaxDump:    maxDump,
 	}, read, dumpFunc(ns))
-	if got := events(check(t, m)); len(got) != 1 || got[0] != health.EventStats {
+	if got := healthEventNames(check(t, m)); len(got) != 1 || got[0] != health.EventStats {
 		t.Fatalf("empty table: records %v, want one stats", got)
 	}
 
@@ -140,7 +140,7 @@ func TestHealthTableFull(t *testing.T) {
 			t.Fatalf("filling to %v %%: created %d of %d, table full: %v", th, created, target, full)
 		}
 		recs := check(t, m)
-		if diff := strings.Join(events(recs), ","); diff != "stats,table_pressure" {
+		if diff := strings.Join(healthEventNames(recs), ","); diff != "stats,table_pressure" {
 			t.Fatalf("at %v %%: records %s, want stats,table_pressure", th, diff)
 		}
 		p := recs[1]
@@ -198,7 +198,7 @@ func TestHealthTableFull(t *testing.T) {
 	}
 
 	recs := check(t, m)
-	if got := strings.Join(events(recs), ","); got != "stats,drops" {
+	if got := strings.Join(healthEventNames(recs), ","); got != "stats,drops" {
 		t.Fatalf("after traffic: records %s, want stats,drops", got)
 	}
 	d := recs[1]

@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -258,6 +257,7 @@ type netlinkSocket struct {
 	Protocol int
 	PortID   uint32
 	Groups   uint64
+	Rmem     uint64
 	Drops    uint64
 	Inode    uint64
 }
@@ -285,6 +285,7 @@ func wtNetlinkSockets(t testing.TB, ns *nstest.NS) []netlinkSocket {
 		s.Protocol = int(num(f[1], 10))
 		s.PortID = uint32(num(f[2], 10))
 		s.Groups = num(f[3], 16)
+		s.Rmem = num(f[4], 10)
 		s.Drops = num(f[8], 10)
 		s.Inode = num(f[9], 10)
 		if err != nil {
@@ -323,5 +324,3 @@ func readLines(t testing.TB, path string) []string {
 	}
 	return strings.Split(s, "\n")
 }
-
-var _ = io.EOF
