@@ -56,47 +56,61 @@ const million = 1 << 20
 
 // BenchmarkObserve measures one event at a million tracked flows, in a
 // steady mix: for every flow that ends (DESTROY) a new one begins (NEW),
-// answered (UPDATE SYN_RECV) and established (UPDATE ESTABLISHED), and
-// four UPDATEs go to random live flows (half of them changing nothing).
+// is answered (UPDATE SYN_RECV) and established (UPDATE ESTABLISHED), and
+// four more UPDATEs (half of them changing nothing) go to live flows: any
+// of the million at random (updates=random, the worst case: every one
+// misses the CPU caches), or one of the 4096 newest (updates=recent,
+// closer to real streams, where a flow's events come close together).
 // ns/op is per event.
 func BenchmarkObserve(b *testing.B) {
-	cfg := DefaultConfig()
-	cfg.MaxFlows = million
-	tr := New(cfg)
-	fill(tr, million, false)
-	lo, hi := uint32(0), uint32(million) // the live flows
-	rnd := uint32(2463534242)
-	var ev model.Event
-	b.ReportAllocs()
-	b.ResetTimer()
-	for n := 0; n < b.N; n++ {
-		switch n % 8 {
-		case 0:
-			synth(&ev, model.EventDestroy, lo, time.Minute, model.TCPTimeWait, false)
-			ev.Entry.Fields &^= model.FieldTimeout
-			lo++
-		case 1:
-			synth(&ev, model.EventNew, hi, 0, model.TCPSynSent, false)
-		case 2:
-			synth(&ev, model.EventUpdate, hi, 100*time.Microsecond, model.TCPSynRecv, false)
-		case 3:
-			synth(&ev, model.EventUpdate, hi, 200*time.Microsecond, model.TCPEstablished, false)
-			hi++
-		default:
-			rnd ^= rnd << 13
-			rnd ^= rnd >> 17
-			rnd ^= rnd << 5
-			s := model.TCPEstablished
-			if n%2 == 0 {
-				s = model.TCPFinWait
+	for _, bc := range []struct {
+		name   string
+		recent uint32 // UPDATEs go to the newest flows; 0: to any
+	}{{"updates=random", 0}, {"updates=recent", 4096}} {
+		b.Run(bc.name, func(b *testing.B) {
+			cfg := DefaultConfig()
+			cfg.MaxFlows = million
+			tr := New(cfg)
+			fill(tr, million, false)
+			lo, hi := uint32(0), uint32(million) // the live flows
+			rnd := uint32(2463534242)
+			var ev model.Event
+			b.ReportAllocs()
+			b.ResetTimer()
+			for n := 0; n < b.N; n++ {
+				switch n % 8 {
+				case 0:
+					synth(&ev, model.EventDestroy, lo, time.Minute, model.TCPTimeWait, false)
+					ev.Entry.Fields &^= model.FieldTimeout
+					lo++
+				case 1:
+					synth(&ev, model.EventNew, hi, 0, model.TCPSynSent, false)
+				case 2:
+					synth(&ev, model.EventUpdate, hi, 100*time.Microsecond, model.TCPSynRecv, false)
+				case 3:
+					synth(&ev, model.EventUpdate, hi, 200*time.Microsecond, model.TCPEstablished, false)
+					hi++
+				default:
+					rnd ^= rnd << 13
+					rnd ^= rnd >> 17
+					rnd ^= rnd << 5
+					s := model.TCPEstablished
+					if n%2 == 0 {
+						s = model.TCPFinWait
+					}
+					i := lo + rnd%(hi-lo)
+					if bc.recent != 0 {
+						i = hi - 1 - rnd%bc.recent
+					}
+					synth(&ev, model.EventUpdate, i, time.Second, s, false)
+				}
+				tr.Observe(&ev)
 			}
-			synth(&ev, model.EventUpdate, lo+rnd%(hi-lo), time.Second, s, false)
-		}
-		tr.Observe(&ev)
-	}
-	b.StopTimer()
-	if n := tr.Len(); n < million-1 || n > million { // b.N may stop inside a group
-		b.Fatalf("Len() = %d, want %d", n, million)
+			b.StopTimer()
+			if n := tr.Len(); n < million-1 || n > million { // b.N may stop inside a group
+				b.Fatalf("Len() = %d, want %d", n, million)
+			}
+		})
 	}
 }
 

@@ -14,15 +14,16 @@ import (
 // in which they are decided.
 type Outcome uint8
 
-// The outcomes. OutcomeUnknown is the zero value.
+// The outcomes, defined in the package documentation. OutcomeUnknown is
+// the zero value.
 const (
-	OutcomeUnknown Outcome = iota
-	OutcomeUnreplied
-	OutcomeRejected
-	OutcomeReset
-	OutcomeClosed
-	OutcomeTimeout
-	OutcomeDeleted
+	OutcomeUnknown   Outcome = iota // "unknown": nothing else fits
+	OutcomeUnreplied                // "unreplied": no reply was ever seen
+	OutcomeRejected                 // "rejected": the connection attempt was refused
+	OutcomeReset                    // "reset": established, then aborted
+	OutcomeClosed                   // "closed": an orderly close
+	OutcomeTimeout                  // "timeout": expired with nothing else to say
+	OutcomeDeleted                  // "deleted": removed by a userspace program
 	numOutcomes
 )
 

@@ -115,7 +115,7 @@ func (r *recorder) stats(s Stats) {
 	r.log.Info().Str("event", "stats").Int("tracked", s.Tracked).Int("tombstones", s.Tombstones).
 		Uint64("new", s.New).Uint64("adopted", s.Adopted).Uint64("seeded", s.Seeded).
 		Uint64("ended", s.Ended).Uint64("inferred", s.Inferred).Uint64("evicted", s.Evicted).
-		Uint64("unchanged", s.Unchanged).Uint64("unreplied_warnings", s.UnrepliedWarnings).
+		Uint64("unchanged", s.Unchanged).Uint64("stale", s.Stale).Uint64("unreplied_warnings", s.UnrepliedWarnings).
 		Int("destinations", s.Destinations).Send()
 }
 

@@ -13,8 +13,9 @@ import (
 type Config struct {
 	// MaxFlows bounds the flows tracked. When a new flow would exceed it,
 	// the least recently seen flow is forgotten (evicted) without a
-	// lifecycle record, and counted. Memory is about 170 bytes per flow
-	// (see BenchmarkMemory). Default 1<<20, for a million-entry table.
+	// lifecycle record, and counted. Memory is about 170 bytes per flow,
+	// 210 with NAT (see BenchmarkMemory). Default 1<<20, for a
+	// million-entry table.
 	MaxFlows int
 	// UnrepliedAfter is how long a flow may stay [UNREPLIED] before Expire
 	// reports it. 0 (or negative) disables the detector. Default 5s.
@@ -69,6 +70,9 @@ type Stats struct {
 	// Unchanged counts UPDATEs of tracked flows that changed nothing but
 	// the timeout and counters.
 	Unchanged uint64
+	// Stale counts UPDATEs ignored because they are not later than the
+	// end of their flow (Result.Known and Changed false).
+	Stale uint64
 	// UnrepliedWarnings counts the reports of the unreplied detector.
 	UnrepliedWarnings uint64
 	// Destinations is the number of destinations remembered for repeat
@@ -346,8 +350,14 @@ func (t *Tracker) observeUpdate(ev *model.Event) Result {
 			}
 			return res
 		}
-		// An UPDATE for an ended flow: the flow was re-created and its
-		// NEW lost.
+		if ts <= r.last {
+			// Older than the flow's end: an event that overtook
+			// another, not news.
+			t.stats.Stale++
+			return Result{}
+		}
+		// An UPDATE for an ended flow, after its end: the flow was
+		// re-created with the same id and its NEW lost.
 		t.detach(i, r)
 	}
 	res := Result{Changed: true}

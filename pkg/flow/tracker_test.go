@@ -405,6 +405,29 @@ func TestUnknownFlows(t *testing.T) {
 	}
 }
 
+func TestOutOfOrder(t *testing.T) {
+	tr := New(testConfig())
+	res := observe(t, tr, parseLines(t,
+		tcpLine(1, "[NEW]", 1, "120", "SYN_SENT", true, "", ""),
+		tcpLine(0.5, "[UPDATE]", 1, "60", "SYN_RECV", false, "", ""), // earlier than the NEW
+		tcpLine(2, "[DESTROY]", 1, "", "SYN_RECV", false, "", ""),
+		tcpLine(1.5, "[UPDATE]", 1, "432000", "ESTABLISHED", false, "", "[ASSURED]"), // overtaken by the DESTROY
+		tcpLine(3, "[UPDATE]", 1, "432000", "ESTABLISHED", false, "", "[ASSURED]"),   // the flow again, NEW lost
+	))
+	if got := jsonOf(&res[1].Transition); got != `{"from":"SYN_SENT","to":"SYN_RECV","gained":[],"lost":["UNREPLIED"],"after_s":0}` {
+		t.Errorf("transition of an UPDATE older than the NEW: %s", got)
+	}
+	if got := jsonOf(&res[2].Flow); got != `{"path":["SYN_SENT","SYN_RECV"],"duration_s":1,"reply_after_s":0,"outcome":"timeout","seen_from":"new"}` {
+		t.Errorf("lifecycle: %s", got)
+	}
+	if res[3].Known || res[3].Changed || tr.Stats().Stale != 1 {
+		t.Errorf("stale UPDATE: Known %v, Changed %v, Stale %d; want false, false, 1", res[3].Known, res[3].Changed, tr.Stats().Stale)
+	}
+	if res[4].Known || !res[4].Changed || tr.Len() != 1 || tr.Stats().Adopted != 1 {
+		t.Errorf("later UPDATE: Known %v, Changed %v, Len %d, Adopted %d; want false, true, 1, 1", res[4].Known, res[4].Changed, tr.Len(), tr.Stats().Adopted)
+	}
+}
+
 func TestIDReuse(t *testing.T) {
 	tr := New(testConfig())
 	evs := parseLines(t,
@@ -626,12 +649,6 @@ func TestDestinationsBound(t *testing.T) {
 	if st := tr.Stats(); st.Destinations != 2 || st.DestinationsEvicted != 2 {
 		t.Errorf("Stats() = %+v, want 2 destinations, 2 evicted", st)
 	}
-}
-
-// entry returns a NEW event's entry for the round trip test.
-func entryFor(tb testing.TB, line string) model.Entry {
-	tb.Helper()
-	return parseLines(tb, line)[0].Entry
 }
 
 // TestEntryRoundTrip checks that the entry the tracker rebuilds from its
