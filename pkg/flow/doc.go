@@ -101,7 +101,9 @@
 // conn_state. The rules are tried in this order and the first that matches
 // wins: what happened on the wire (closed, reset, rejected) comes before
 // who removed the entry (deleted), which comes before what did not happen
-// (unreplied) and the default end (timeout).
+// (unreplied) and the default end (timeout). Only TCP and SCTP can be
+// closed, reset or rejected; other protocols (DCCP included) end deleted,
+// unreplied, timeout or unknown.
 //
 //   - closed: an orderly close. TCP: both sides sent a FIN (the flow
 //     reached LAST_ACK or TIME_WAIT), whatever came after — a RST in

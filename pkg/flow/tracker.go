@@ -82,7 +82,10 @@ type Stats struct {
 	DestinationsEvicted uint64
 }
 
-// Result is what the tracker learnt from one event.
+// Result is what the tracker learnt from one event. Handing
+// &res.Transition or &res.Flow to zerolog's Object makes res escape to the
+// heap; a Result kept in a long-lived variable (a field of the watch
+// loop's state) costs no allocation.
 type Result struct {
 	// Known reports whether the flow was tracked before this event.
 	Known bool
@@ -233,8 +236,12 @@ func (t *Tracker) Seed(ev *model.Event) {
 // list and that was last seen before dumpStart is gone without a DESTROY
 // having been seen (the event was lost): emit receives its inferred end,
 // and the flow is forgotten. Flows the dump lists but the tracker does not
-// know are seeded (as by Seed, with time dumpStart). emit is called in
-// least recently seen order and must not call the Tracker.
+// know are seeded (as by Seed, with time dumpStart); flows the dump lists
+// and the tracker knows get their state, status and counters refreshed,
+// so that a later inferred end reports the dump's counters. A zero
+// dumpStart stands for the latest event time. emit is called in least
+// recently seen order and must not call the Tracker. Reconcile takes time
+// proportional to the dump and the flows tracked.
 func (t *Tracker) Reconcile(present func(yield func(*model.Entry) bool), dumpStart time.Time, emit func(Inferred)) {
 	ds := t.timeOf(dumpStart)
 	present(func(e *model.Entry) bool {
