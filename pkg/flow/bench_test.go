@@ -1,0 +1,219 @@
+package flow
+
+import (
+	"io"
+	"net/netip"
+	"runtime"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/ctwatch/ctwatch/pkg/model"
+	"github.com/rs/zerolog"
+)
+
+// synth fills ev with an event of synthetic TCP flow i (10.x.y.z:port ->
+// 192.0.2.1:443), at base + i ms plus offset, in state s. With nat the
+// reply comes from another address, as through a DNAT.
+func synth(ev *model.Event, typ model.EventType, i uint32, offset time.Duration, s model.State, nat bool) {
+	*ev = model.Event{Type: typ, Time: base.Add(time.Duration(i)*time.Millisecond + offset)}
+	e := &ev.Entry
+	e.Family, e.Proto = model.FamilyIPv4, model.ProtoTCP
+	e.Fields = model.FieldTimeout | model.FieldState | model.FieldID
+	e.Timeout, e.State, e.ID = 120, s, i*2654435761
+	e.Orig = model.Tuple{
+		Src:     netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}),
+		Dst:     netip.AddrFrom4([4]byte{192, 0, 2, 1}),
+		SrcPort: uint16(1024 + i%60000), DstPort: 443,
+	}
+	e.Reply = model.Tuple{Src: e.Orig.Dst, Dst: e.Orig.Src, SrcPort: 443, DstPort: e.Orig.SrcPort}
+	if nat {
+		e.Reply.Src = netip.AddrFrom4([4]byte{172, 16, byte(i >> 8), byte(i)})
+		e.Reply.SrcPort = 8443
+	}
+	switch s {
+	case model.TCPSynSent:
+		e.Status = model.StatusConfirmed
+	case model.TCPSynRecv:
+		e.Status = model.StatusConfirmed | model.StatusSeenReply
+	default:
+		e.Status = model.StatusConfirmed | model.StatusSeenReply | model.StatusAssured
+	}
+}
+
+// fill tracks n flows, each opened by a NEW and answered.
+func fill(tr *Tracker, n uint32, nat bool) {
+	var ev model.Event
+	for i := uint32(0); i < n; i++ {
+		synth(&ev, model.EventNew, i, 0, model.TCPSynSent, nat)
+		tr.Observe(&ev)
+		synth(&ev, model.EventUpdate, i, 300*time.Microsecond, model.TCPEstablished, nat)
+		tr.Observe(&ev)
+	}
+}
+
+const million = 1 << 20
+
+// BenchmarkObserve measures one event at a million tracked flows, in a
+// steady mix: for every flow that ends (DESTROY) a new one begins (NEW),
+// is answered (UPDATE SYN_RECV) and established (UPDATE ESTABLISHED), and
+// four more UPDATEs (half of them changing nothing) go to live flows: any
+// of the million at random (updates=random, the worst case: every one
+// misses the CPU caches), or one of the 4096 newest (updates=recent,
+// closer to real streams, where a flow's events come close together).
+// ns/op is per event.
+func BenchmarkObserve(b *testing.B) {
+	for _, bc := range []struct {
+		name   string
+		recent uint32 // UPDATEs go to the newest flows; 0: to any
+	}{{"updates=random", 0}, {"updates=recent", 4096}} {
+		b.Run(bc.name, func(b *testing.B) {
+			cfg := DefaultConfig()
+			cfg.MaxFlows = million
+			tr := New(cfg)
+			fill(tr, million, false)
+			lo, hi := uint32(0), uint32(million) // the live flows
+			rnd := uint32(2463534242)
+			var ev model.Event
+			b.ReportAllocs()
+			b.ResetTimer()
+			for n := 0; n < b.N; n++ {
+				switch n % 8 {
+				case 0:
+					synth(&ev, model.EventDestroy, lo, time.Minute, model.TCPTimeWait, false)
+					ev.Entry.Fields &^= model.FieldTimeout
+					lo++
+				case 1:
+					synth(&ev, model.EventNew, hi, 0, model.TCPSynSent, false)
+				case 2:
+					synth(&ev, model.EventUpdate, hi, 100*time.Microsecond, model.TCPSynRecv, false)
+				case 3:
+					synth(&ev, model.EventUpdate, hi, 200*time.Microsecond, model.TCPEstablished, false)
+					hi++
+				default:
+					rnd ^= rnd << 13
+					rnd ^= rnd >> 17
+					rnd ^= rnd << 5
+					s := model.TCPEstablished
+					if n%2 == 0 {
+						s = model.TCPFinWait
+					}
+					i := lo + rnd%(hi-lo)
+					if bc.recent != 0 {
+						i = hi - 1 - rnd%bc.recent
+					}
+					synth(&ev, model.EventUpdate, i, time.Second, s, false)
+				}
+				tr.Observe(&ev)
+			}
+			b.StopTimer()
+			if n := tr.Len(); n < million-1 || n > million { // b.N may stop inside a group
+				b.Fatalf("Len() = %d, want %d", n, million)
+			}
+		})
+	}
+}
+
+// BenchmarkMemory reports the heap bytes per tracked flow at a million
+// flows, without NAT and with NAT on every flow (the reply tuple kept
+// apart).
+func BenchmarkMemory(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		nat  bool
+	}{{"nat=none", false}, {"nat=all", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			var perFlow float64
+			for n := 0; n < b.N; n++ {
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				cfg := DefaultConfig()
+				cfg.MaxFlows = million
+				tr := New(cfg)
+				fill(tr, million, bc.nat)
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				perFlow = float64(after.HeapAlloc-before.HeapAlloc) / float64(tr.Len())
+				runtime.KeepAlive(tr)
+			}
+			b.ReportMetric(perFlow, "B/flow")
+		})
+	}
+}
+
+// BenchmarkMarshal measures writing a transition and a lifecycle.
+func BenchmarkMarshal(b *testing.B) {
+	tr, lc := sampleTransition(), sampleLifecycle()
+	log := zerolog.New(io.Discard)
+	b.ReportAllocs()
+	for n := 0; n < b.N; n++ {
+		log.Info().Object("transition", &tr).Object("flow", &lc).Send()
+	}
+}
+
+func sampleTransition() Transition {
+	return Transition{Proto: model.ProtoTCP, From: model.TCPSynRecv, To: model.TCPEstablished, StateChanged: true,
+		Gained: model.StatusAssured | model.StatusHelper, Lost: model.StatusSeenReply, Changed: AttrMark | AttrLabels,
+		After: 412 * time.Microsecond, AfterKnown: true}
+}
+
+func sampleLifecycle() Lifecycle {
+	var r record
+	for _, s := range []model.State{1, 2, 3, 4, 6, 7} {
+		r.pushState(s)
+	}
+	return Lifecycle{Proto: model.ProtoTCP, Path: r.pathValue(), Duration: 93 * time.Second, DurationKnown: true,
+		ReplyAfter: 300 * time.Microsecond, HasReply: true, AssuredAfter: 400 * time.Microsecond, HasAssured: true,
+		Outcome: OutcomeClosed, SeenFrom: SeenFromNew, HasCounters: true, OrigPackets: 1500, OrigBytes: 2 << 20,
+		ReplyPackets: 900, ReplyBytes: 60000}
+}
+
+func TestRecordSize(t *testing.T) {
+	// The memory budget (doc.go, Config.MaxFlows) assumes this size.
+	if got := unsafe.Sizeof(record{}); got != 152 {
+		t.Errorf("record is %d bytes, want 152", got)
+	}
+}
+
+// TestObserveAllocs checks that following events costs no allocation once
+// the tracker's tables have grown: flows opened, answered, updated and
+// ended, and the unreplied detector.
+func TestObserveAllocs(t *testing.T) {
+	tr := New(testConfig())
+	fill(tr, 500, true)
+	i := uint32(1000)
+	var ev model.Event
+	cycle := func() {
+		synth(&ev, model.EventNew, i, 0, model.TCPSynSent, i%2 == 0)
+		tr.Observe(&ev)
+		synth(&ev, model.EventUpdate, i, time.Millisecond, model.TCPSynRecv, i%2 == 0)
+		tr.Observe(&ev)
+		synth(&ev, model.EventUpdate, i, 2*time.Millisecond, model.TCPEstablished, i%2 == 0)
+		tr.Observe(&ev)
+		synth(&ev, model.EventUpdate, i, 3*time.Millisecond, model.TCPEstablished, i%2 == 0)
+		tr.Observe(&ev)
+		synth(&ev, model.EventDestroy, i, time.Second, model.TCPTimeWait, i%2 == 0)
+		tr.Observe(&ev)
+		tr.Expire(ev.Time, func(Unreplied) {})
+		i++
+	}
+	for range 200 { // grow the tombstones and free lists
+		cycle()
+	}
+	if got := testing.AllocsPerRun(1000, cycle); got != 0 {
+		t.Errorf("%v allocations per flow's life, want 0", got)
+	}
+}
+
+func TestMarshalAllocs(t *testing.T) {
+	tr, lc := sampleTransition(), sampleLifecycle()
+	u := Unreplied{FirstSeen: base, Age: 5 * time.Second, Repeats: 3, RepeatsSince: base, LowerBound: true}
+	log := zerolog.New(io.Discard)
+	got := testing.AllocsPerRun(1000, func() {
+		log.Info().Object("transition", &tr).Object("flow", &lc).EmbedObject(&u).Send()
+	})
+	if got != 0 {
+		t.Errorf("%v allocations per record, want 0", got)
+	}
+}

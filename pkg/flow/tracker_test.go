@@ -1,0 +1,882 @@
+package flow
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ctwatch/ctwatch/pkg/model"
+	"github.com/google/go-cmp/cmp"
+	"github.com/rs/zerolog"
+)
+
+// base is the time of the synthetic sequences' first event.
+var base = time.Date(2026, 11, 22, 4, 0, 0, 0, time.UTC)
+
+// at returns the conntrack -o timestamp prefix of an event s seconds after
+// base.
+func at(s float64) string {
+	t := base.Add(time.Duration(s * float64(time.Second)))
+	return fmt.Sprintf("[%d.%06d]\t", t.Unix(), t.Nanosecond()/1000)
+}
+
+// tcpLine builds a TCP event line of a flow 10.0.0.1:sport -> 10.0.0.2:80.
+// flags holds the words after the reply tuple ([ASSURED], counters are
+// given in counters: "" or "packets=1 bytes=60|packets=1 bytes=40").
+func tcpLine(s float64, typ string, sport int, timeout, state string, unreplied bool, counters, tail string) string {
+	oc, rc := "", ""
+	if counters != "" {
+		o, r, _ := strings.Cut(counters, "|")
+		oc, rc = " "+o, " "+r
+	}
+	u := ""
+	if unreplied {
+		u = " [UNREPLIED]"
+	}
+	if timeout != "" {
+		timeout += " "
+	}
+	return fmt.Sprintf("%s%s tcp      6 %s%s src=10.0.0.1 dst=10.0.0.2 sport=%d dport=80%s%s src=10.0.0.2 dst=10.0.0.1 sport=80 dport=%d%s id=%d %s",
+		at(s), typ, timeout, state, sport, oc, u, sport, rc, 1000+sport, tail)
+}
+
+// udpLine builds a UDP event line of a flow 10.0.0.1:sport -> dst:53;
+// counters are as for tcpLine.
+func udpLine(s float64, typ string, sport int, dst string, timeout string, unreplied bool, counters, tail string) string {
+	oc, rc := "", ""
+	if counters != "" {
+		o, r, _ := strings.Cut(counters, "|")
+		oc, rc = " "+o, " "+r
+	}
+	u := ""
+	if unreplied {
+		u = " [UNREPLIED]"
+	}
+	if timeout != "" {
+		timeout += " "
+	}
+	return fmt.Sprintf("%s%s udp      17 %ssrc=10.0.0.1 dst=%s sport=%d dport=53%s%s src=%s dst=10.0.0.1 sport=53 dport=%d%s id=%d %s",
+		at(s), typ, timeout, dst, sport, oc, u, dst, sport, rc, 2000+sport, tail)
+}
+
+// observe feeds evs to tr, checking the invariants after each event, and
+// returns the results.
+func observe(tb testing.TB, tr *Tracker, evs []model.Event) []Result {
+	tb.Helper()
+	res := make([]Result, len(evs))
+	for i := range evs {
+		res[i] = tr.Observe(&evs[i])
+		if err := tr.check(); err != nil {
+			tb.Fatalf("after event %d: %v", i, err)
+		}
+	}
+	return res
+}
+
+// jsonOf writes a marshaler's keys as a JSON object.
+func jsonOf(o zerolog.LogObjectMarshaler) string {
+	var buf bytes.Buffer
+	log := zerolog.New(&buf)
+	log.Log().EmbedObject(o).Send()
+	return strings.TrimSpace(buf.String())
+}
+
+func TestOutcome(t *testing.T) {
+	const acct = "packets=3 bytes=180|packets=2 bytes=120"
+	tests := []struct {
+		name  string
+		lines []string
+		want  string // the last event's lifecycle
+	}{{
+		name: "closed by FIN, expired in TIME_WAIT",
+		lines: []string{
+			tcpLine(0, "[NEW]", 1, "120", "SYN_SENT", true, "", ""),
+			tcpLine(0.001, "[UPDATE]", 1, "60", "SYN_RECV", false, "", ""),
+			tcpLine(0.002, "[UPDATE]", 1, "432000", "ESTABLISHED", false, "", "[ASSURED]"),
+			tcpLine(1, "[UPDATE]", 1, "120", "FIN_WAIT", false, "", "[ASSURED]"),
+			tcpLine(1.1, "[UPDATE]", 1, "120", "TIME_WAIT", false, "", "[ASSURED]"),
+			tcpLine(121, "[DESTROY]", 1, "", "TIME_WAIT", false, acct, "[ASSURED]"),
+		},
+		want: `{"path":["SYN_SENT","SYN_RECV","ESTABLISHED","FIN_WAIT","TIME_WAIT"],"duration_s":121,"reply_after_s":0.001,"assured_after_s":0.002,"outcome":"closed","seen_from":"new","orig_packets":3,"orig_bytes":180,"reply_packets":2,"reply_bytes":120}`,
+	}, {
+		name: "closed: both FINs, then a RST in TIME_WAIT",
+		lines: []string{
+			tcpLine(0, "[NEW]", 1, "120", "SYN_SENT", true, "", ""),
+			tcpLine(0.001, "[UPDATE]", 1, "432000", "ESTABLISHED", false, "", "[ASSURED]"),
+			tcpLine(1, "[UPDATE]", 1, "30", "LAST_ACK", false, "", "[ASSURED]"),
+			tcpLine(1.1, "[UPDATE]", 1, "10", "CLOSE", false, "", "[ASSURED]"),
+			tcpLine(11, "[DESTROY]", 1, "", "CLOSE", false, "", "[ASSURED]"),
+		},
+		want: `{"path":["SYN_SENT","ESTABLISHED","LAST_ACK","CLOSE"],"duration_s":11,"reply_after_s":0.001,"assured_after_s":0.001,"outcome":"closed","seen_from":"new"}`,
+	}, {
+		name: "closed, then deleted in TIME_WAIT: closed wins",
+		lines: []string{
+			tcpLine(0, "[NEW]", 1, "120", "SYN_SENT", true, "", ""),
+			tcpLine(0.001, "[UPDATE]", 1, "432000", "ESTABLISHED", false, "", "[ASSURED]"),
+			tcpLine(1, "[UPDATE]", 1, "120", "TIME_WAIT", false, "", "[ASSURED]"),
+			tcpLine(2, "[DESTROY]", 1, "119", "TIME_WAIT", false, "", "[ASSURED] [USERSPACE] portid=77"),
+		},
+		want: `{"path":["SYN_SENT","ESTABLISHED","TIME_WAIT"],"duration_s":2,"reply_after_s":0.001,"assured_after_s":0.001,"outcome":"closed","seen_from":"new"}`,
+	}, {
+		name: "reset after established",
+		lines: []string{
+			tcpLine(0, "[NEW]", 1, "120", "SYN_SENT", true, "", ""),
+			tcpLine(0.001, "[UPDATE]", 1, "432000", "ESTABLISHED", false, "", "[ASSURED]"),
+			tcpLine(5, "[UPDATE]", 1, "10", "CLOSE", false, "", "[ASSURED]"),
+			tcpLine(15, "[DESTROY]", 1, "", "CLOSE", false, "", "[ASSURED]"),
+		},
+		want: `{"path":["SYN_SENT","ESTABLISHED","CLOSE"],"duration_s":15,"reply_after_s":0.001,"assured_after_s":0.001,"outcome":"reset","seen_from":"new"}`,
+	}, {
+		name: "reset after a single FIN",
+		lines: []string{
+			tcpLine(0, "[NEW]", 1, "120", "SYN_SENT", true, "", ""),
+			tcpLine(0.001, "[UPDATE]", 1, "432000", "ESTABLISHED", false, "", "[ASSURED]"),
+			tcpLine(5, "[UPDATE]", 1, "120", "FIN_WAIT", false, "", "[ASSURED]"),
+			tcpLine(6, "[UPDATE]", 1, "10", "CLOSE", false, "", "[ASSURED]"),
+			tcpLine(16, "[DESTROY]", 1, "", "CLOSE", false, "", "[ASSURED]"),
+		},
+		want: `{"path":["SYN_SENT","ESTABLISHED","FIN_WAIT","CLOSE"],"duration_s":16,"reply_after_s":0.001,"assured_after_s":0.001,"outcome":"reset","seen_from":"new"}`,
+	}, {
+		name: "rejected: SYN answered by RST, killed at once",
+		lines: []string{
+			tcpLine(0, "[NEW]", 1, "120", "SYN_SENT", true, "", ""),
+			tcpLine(0.0002, "[DESTROY]", 1, "120", "CLOSE", true, "packets=1 bytes=60|packets=1 bytes=40", ""),
+		},
+		want: `{"path":["SYN_SENT","CLOSE"],"duration_s":0.0002,"outcome":"rejected","seen_from":"new","orig_packets":1,"orig_bytes":60,"reply_packets":1,"reply_bytes":40}`,
+	}, {
+		name: "rejected without accounting",
+		lines: []string{
+			tcpLine(0, "[NEW]", 1, "120", "SYN_SENT", true, "", ""),
+			tcpLine(0.0002, "[DESTROY]", 1, "120", "CLOSE", true, "", ""),
+		},
+		want: `{"path":["SYN_SENT","CLOSE"],"duration_s":0.0002,"outcome":"rejected","seen_from":"new"}`,
+	}, {
+		name: "the originator's own RST in SYN_SENT: unreplied",
+		lines: []string{
+			tcpLine(0, "[NEW]", 1, "120", "SYN_SENT", true, "", ""),
+			tcpLine(0.5, "[DESTROY]", 1, "120", "CLOSE", true, "packets=2 bytes=100|packets=0 bytes=0", ""),
+		},
+		want: `{"path":["SYN_SENT","CLOSE"],"duration_s":0.5,"outcome":"unreplied","seen_from":"new","orig_packets":2,"orig_bytes":100,"reply_packets":0,"reply_bytes":0}`,
+	}, {
+		name: "rejected after SYN_RECV",
+		lines: []string{
+			tcpLine(0, "[NEW]", 1, "120", "SYN_SENT", true, "", ""),
+			tcpLine(0.001, "[UPDATE]", 1, "60", "SYN_RECV", false, "", ""),
+			tcpLine(0.002, "[UPDATE]", 1, "10", "CLOSE", false, "", ""),
+			tcpLine(10, "[DESTROY]", 1, "", "CLOSE", false, "", ""),
+		},
+		want: `{"path":["SYN_SENT","SYN_RECV","CLOSE"],"duration_s":10,"reply_after_s":0.001,"outcome":"rejected","seen_from":"new"}`,
+	}, {
+		name: "SYN never answered, expired: unreplied",
+		lines: []string{
+			tcpLine(0, "[NEW]", 1, "120", "SYN_SENT", true, "", ""),
+			tcpLine(120, "[DESTROY]", 1, "", "SYN_SENT", true, "", ""),
+		},
+		want: `{"path":["SYN_SENT"],"duration_s":120,"outcome":"unreplied","seen_from":"new"}`,
+	}, {
+		name: "half-open SYN_RECV expired: timeout",
+		lines: []string{
+			tcpLine(0, "[NEW]", 1, "120", "SYN_SENT", true, "", ""),
+			tcpLine(0.001, "[UPDATE]", 1, "60", "SYN_RECV", false, "", ""),
+			tcpLine(60, "[DESTROY]", 1, "", "SYN_RECV", false, "", ""),
+		},
+		want: `{"path":["SYN_SENT","SYN_RECV"],"duration_s":60,"reply_after_s":0.001,"outcome":"timeout","seen_from":"new"}`,
+	}, {
+		name: "established, deleted by conntrack -D",
+		lines: []string{
+			tcpLine(0, "[NEW]", 1, "120", "SYN_SENT", true, "", ""),
+			tcpLine(0.001, "[UPDATE]", 1, "432000", "ESTABLISHED", false, "", "[ASSURED]"),
+			tcpLine(3, "[DESTROY]", 1, "431997", "ESTABLISHED", false, "", "[ASSURED] [USERSPACE] portid=4242 progname=conntrack"),
+		},
+		want: `{"path":["SYN_SENT","ESTABLISHED"],"duration_s":3,"reply_after_s":0.001,"assured_after_s":0.001,"outcome":"deleted","seen_from":"new"}`,
+	}, {
+		name: "established, killed by the kernel: unknown",
+		lines: []string{
+			tcpLine(0, "[NEW]", 1, "120", "SYN_SENT", true, "", ""),
+			tcpLine(0.001, "[UPDATE]", 1, "432000", "ESTABLISHED", false, "", "[ASSURED]"),
+			tcpLine(3, "[DESTROY]", 1, "431997", "ESTABLISHED", false, "", "[ASSURED]"),
+		},
+		want: `{"path":["SYN_SENT","ESTABLISHED"],"duration_s":3,"reply_after_s":0.001,"assured_after_s":0.001,"outcome":"unknown","seen_from":"new"}`,
+	}, {
+		name: "established, expired when idle: timeout",
+		lines: []string{
+			tcpLine(0, "[NEW]", 1, "120", "SYN_SENT", true, "", ""),
+			tcpLine(0.001, "[UPDATE]", 1, "432000", "ESTABLISHED", false, "", "[ASSURED]"),
+			tcpLine(432000, "[DESTROY]", 1, "", "ESTABLISHED", false, "", "[ASSURED]"),
+		},
+		want: `{"path":["SYN_SENT","ESTABLISHED"],"duration_s":432000,"reply_after_s":0.001,"assured_after_s":0.001,"outcome":"timeout","seen_from":"new"}`,
+	}, {
+		name: "an expiry reported with timeout 0 (older kernels): timeout",
+		lines: []string{
+			udpLine(0, "[NEW]", 1, "10.0.0.9", "30", true, "", ""),
+			udpLine(0.01, "[UPDATE]", 1, "10.0.0.9", "30", false, "", ""),
+			udpLine(30, "[DESTROY]", 1, "10.0.0.9", "0", false, "", ""),
+		},
+		want: `{"duration_s":30,"reply_after_s":0.01,"outcome":"timeout","seen_from":"new"}`,
+	}, {
+		name: "UDP unanswered, expired: unreplied",
+		lines: []string{
+			udpLine(0, "[NEW]", 1, "10.0.0.9", "30", true, "", ""),
+			udpLine(30, "[DESTROY]", 1, "10.0.0.9", "", true, "", ""),
+		},
+		want: `{"duration_s":30,"outcome":"unreplied","seen_from":"new"}`,
+	}, {
+		name: "UDP unanswered, deleted: deleted",
+		lines: []string{
+			udpLine(0, "[NEW]", 1, "10.0.0.9", "30", true, "", ""),
+			udpLine(1, "[DESTROY]", 1, "10.0.0.9", "29", true, "", "[USERSPACE] portid=99"),
+		},
+		want: `{"duration_s":1,"outcome":"deleted","seen_from":"new"}`,
+	}, {
+		name: "UDP unanswered, dropped early by the kernel: unreplied",
+		lines: []string{
+			udpLine(0, "[NEW]", 1, "10.0.0.9", "30", true, "", ""),
+			udpLine(1, "[DESTROY]", 1, "10.0.0.9", "29", true, "", ""),
+		},
+		want: `{"duration_s":1,"outcome":"unreplied","seen_from":"new"}`,
+	}, {
+		name: "UDP answered and assured, expired: timeout",
+		lines: []string{
+			udpLine(0, "[NEW]", 1, "10.0.0.9", "30", true, "", ""),
+			udpLine(0.0003, "[UPDATE]", 1, "10.0.0.9", "30", false, "", ""),
+			udpLine(2.5, "[UPDATE]", 1, "10.0.0.9", "120", false, "", "[ASSURED]"),
+			udpLine(122.5, "[DESTROY]", 1, "10.0.0.9", "", false, "", "[ASSURED]"),
+		},
+		want: `{"duration_s":122.5,"reply_after_s":0.0003,"assured_after_s":2.5,"outcome":"timeout","seen_from":"new"}`,
+	}, {
+		name: "first seen on an UPDATE: lower bounds",
+		lines: []string{
+			tcpLine(10, "[UPDATE]", 1, "432000", "ESTABLISHED", false, "", "[ASSURED]"),
+			tcpLine(11, "[UPDATE]", 1, "10", "CLOSE", false, "", "[ASSURED]"),
+			tcpLine(21, "[DESTROY]", 1, "", "CLOSE", false, "", "[ASSURED]"),
+		},
+		want: `{"path":["ESTABLISHED","CLOSE"],"duration_s":11,"outcome":"reset","seen_from":"event","lower_bound":true}`,
+	}, {
+		name: "first seen on its DESTROY, with the kernel's timestamps: exact",
+		lines: []string{
+			tcpLine(21, "[DESTROY]", 1, "", "TIME_WAIT", false, "", "[ASSURED] [start=Sun Nov 22 03:59:00 2026] [stop=Sun Nov 22 04:00:21 2026]"),
+		},
+		want: `{"path":["TIME_WAIT"],"duration_s":81,"outcome":"closed","seen_from":"event"}`,
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := New(testConfig())
+			res := observe(t, tr, parseLines(t, tt.lines...))
+			last := res[len(res)-1]
+			if diff := cmp.Diff(tt.want, jsonOf(&last.Flow)); diff != "" {
+				t.Errorf("lifecycle (-want +got):\n%s", diff)
+			}
+			if tr.Len() != 0 {
+				t.Errorf("Len() = %d after the DESTROY, want 0", tr.Len())
+			}
+		})
+	}
+}
+
+func TestTransition(t *testing.T) {
+	syn := tcpLine(0, "[NEW]", 1, "120", "SYN_SENT", true, "", "")
+	tests := []struct {
+		name        string
+		events      []model.Event // the last one is checked
+		wantChanged bool
+		want        string // the transition, "" when none
+	}{{
+		name: "the reply clears UNREPLIED",
+		events: parseLines(t, syn,
+			tcpLine(0.0004, "[UPDATE]", 1, "60", "SYN_RECV", false, "", "")),
+		wantChanged: true,
+		want:        `{"from":"SYN_SENT","to":"SYN_RECV","gained":[],"lost":["UNREPLIED"],"after_s":0.0004}`,
+	}, {
+		name: "UDP assured, no state",
+		events: parseLines(t,
+			udpLine(0, "[NEW]", 1, "10.0.0.9", "30", true, "", ""),
+			udpLine(0.001, "[UPDATE]", 1, "10.0.0.9", "30", false, "", ""),
+			udpLine(2.2, "[UPDATE]", 1, "10.0.0.9", "120", false, "", "[ASSURED]")),
+		wantChanged: true,
+		want:        `{"gained":["ASSURED"],"lost":[],"after_s":2.2}`,
+	}, {
+		name: "only the timeout changed",
+		events: parseLines(t, syn,
+			tcpLine(0.0004, "[UPDATE]", 1, "60", "SYN_RECV", false, "", ""),
+			tcpLine(0.5, "[UPDATE]", 1, "59", "SYN_RECV", false, "", "")),
+	}, {
+		name: "the mark changed",
+		events: parseLines(t,
+			udpLine(0, "[NEW]", 1, "10.0.0.9", "30", true, "", "mark=42"),
+			udpLine(1, "[UPDATE]", 1, "10.0.0.9", "30", true, "", "mark=43 [USERSPACE] portid=5")),
+		wantChanged: true,
+		want:        `{"gained":[],"lost":[],"changed":["mark"],"after_s":1}`,
+	}, {
+		name: "an event without the mark is no change",
+		events: parseLines(t,
+			udpLine(0, "[NEW]", 1, "10.0.0.9", "30", true, "", "mark=42"),
+			udpLine(1, "[UPDATE]", 1, "10.0.0.9", "30", true, "", "")),
+	}, {
+		name: "labels and offload",
+		events: parseLines(t,
+			udpLine(0, "[NEW]", 1, "10.0.0.9", "30", false, "", "labels=red"),
+			udpLine(1, "[UPDATE]", 1, "10.0.0.9", "30", false, "", "[OFFLOAD] labels=red,blue")),
+		wantChanged: true,
+		want:        `{"gained":["OFFLOAD"],"lost":[],"changed":["labels"],"after_s":1}`,
+	}, {
+		name: "other status bits by name, DYING ignored",
+		events: func() []model.Event {
+			evs := parseLines(t,
+				udpLine(0, "[NEW]", 1, "10.0.0.9", "30", true, "", ""),
+				udpLine(1, "[DESTROY]", 1, "10.0.0.9", "", false, "", "[ASSURED]"))
+			evs[0].Entry.Status |= model.StatusConfirmed | model.StatusHelper
+			evs[1].Entry.Status |= model.StatusConfirmed | model.StatusSrcNATDone | model.StatusDying
+			return evs
+		}(),
+		wantChanged: true,
+		want:        `{"gained":["ASSURED","SRC_NAT_DONE"],"lost":["UNREPLIED","HELPER"],"after_s":1}`,
+	}, {
+		name: "a DESTROY that changes nothing has no transition",
+		events: parseLines(t,
+			udpLine(0, "[NEW]", 1, "10.0.0.9", "30", true, "", ""),
+			udpLine(30, "[DESTROY]", 1, "10.0.0.9", "", true, "", "")),
+		wantChanged: true,
+	}, {
+		name: "a DESTROY that shows missed changes",
+		events: parseLines(t, syn,
+			tcpLine(9, "[DESTROY]", 1, "", "CLOSE", false, "", "[ASSURED]")),
+		wantChanged: true,
+		want:        `{"from":"SYN_SENT","to":"CLOSE","gained":["ASSURED"],"lost":["UNREPLIED"],"after_s":9}`,
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := observe(t, New(testConfig()), tt.events)
+			last := res[len(res)-1]
+			if !last.Known {
+				t.Fatal("Known = false for a tracked flow")
+			}
+			got := ""
+			if last.HasTransition {
+				got = jsonOf(&last.Transition)
+			}
+			if last.Changed != tt.wantChanged {
+				t.Errorf("Changed = %v, want %v", last.Changed, tt.wantChanged)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("transition (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestUnknownFlows(t *testing.T) {
+	tr := New(testConfig())
+	evs := parseLines(t,
+		tcpLine(10, "[UPDATE]", 1, "432000", "ESTABLISHED", false, "", "[ASSURED]"),
+		tcpLine(11, "[UPDATE]", 1, "120", "FIN_WAIT", false, "", "[ASSURED]"),
+		tcpLine(20, "[DESTROY]", 2, "", "CLOSE", false, "", "[ASSURED]"),
+		tcpLine(21, "[DESTROY]", 2, "", "CLOSE", false, "", "[ASSURED]"),
+	)
+	res := observe(t, tr, evs)
+	type summary struct {
+		Known, Changed, HasTransition bool
+		Len                           int
+		SeenFrom                      string
+	}
+	got := []summary{}
+	for i, r := range res {
+		s := summary{Known: r.Known, Changed: r.Changed, HasTransition: r.HasTransition}
+		if evs[i].Type == model.EventDestroy {
+			s.SeenFrom = r.Flow.SeenFrom.String()
+		}
+		got = append(got, s)
+	}
+	// Lens are checked through Stats below; the per-event Len is not kept.
+	want := []summary{
+		{Known: false, Changed: true},
+		{Known: true, Changed: true, HasTransition: true},
+		{Known: false, Changed: true, SeenFrom: "event"},
+		{Known: false, Changed: true, SeenFrom: "event"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+	st := tr.Stats()
+	if st.Tracked != 1 || st.Adopted != 1 || st.Ended != 2 || st.Tombstones != 1 {
+		t.Errorf("Stats() = %+v, want 1 tracked, 1 adopted, 2 ended, 1 tombstone", st)
+	}
+}
+
+func TestOutOfOrder(t *testing.T) {
+	tr := New(testConfig())
+	res := observe(t, tr, parseLines(t,
+		tcpLine(1, "[NEW]", 1, "120", "SYN_SENT", true, "", ""),
+		tcpLine(0.5, "[UPDATE]", 1, "60", "SYN_RECV", false, "", ""), // earlier than the NEW
+		tcpLine(2, "[DESTROY]", 1, "", "SYN_RECV", false, "", ""),
+		tcpLine(1.5, "[UPDATE]", 1, "432000", "ESTABLISHED", false, "", "[ASSURED]"), // overtaken by the DESTROY
+		tcpLine(3, "[UPDATE]", 1, "432000", "ESTABLISHED", false, "", "[ASSURED]"),   // the flow again, NEW lost
+	))
+	if got := jsonOf(&res[1].Transition); got != `{"from":"SYN_SENT","to":"SYN_RECV","gained":[],"lost":["UNREPLIED"],"after_s":0}` {
+		t.Errorf("transition of an UPDATE older than the NEW: %s", got)
+	}
+	if got := jsonOf(&res[2].Flow); got != `{"path":["SYN_SENT","SYN_RECV"],"duration_s":1,"reply_after_s":0,"outcome":"timeout","seen_from":"new"}` {
+		t.Errorf("lifecycle: %s", got)
+	}
+	if res[3].Known || res[3].Changed || tr.Stats().Stale != 1 {
+		t.Errorf("stale UPDATE: Known %v, Changed %v, Stale %d; want false, false, 1", res[3].Known, res[3].Changed, tr.Stats().Stale)
+	}
+	if res[4].Known || !res[4].Changed || tr.Len() != 1 || tr.Stats().Adopted != 1 {
+		t.Errorf("later UPDATE: Known %v, Changed %v, Len %d, Adopted %d; want false, true, 1, 1", res[4].Known, res[4].Changed, tr.Len(), tr.Stats().Adopted)
+	}
+}
+
+func TestIDReuse(t *testing.T) {
+	tr := New(testConfig())
+	evs := parseLines(t,
+		udpLine(0, "[NEW]", 1, "10.0.0.9", "30", true, "", ""),
+		udpLine(0.1, "[UPDATE]", 1, "10.0.0.9", "30", false, "", ""),
+		// Its DESTROY is lost; the same tuple and id come back.
+		udpLine(60, "[NEW]", 1, "10.0.0.9", "30", true, "", ""),
+	)
+	res := observe(t, tr, evs)
+	if res[1].Ended != nil {
+		t.Fatal("an UPDATE reported an inferred end")
+	}
+	ended := res[2].Ended
+	if ended == nil {
+		t.Fatal("a NEW for a live key reported no inferred end")
+	}
+	if diff := cmp.Diff(`{"duration_s":0.1,"reply_after_s":0.1,"outcome":"unknown","seen_from":"new","inferred":true}`, jsonOf(&ended.Flow)); diff != "" {
+		t.Errorf("inferred lifecycle (-want +got):\n%s", diff)
+	}
+	if !ended.Time.Equal(evs[2].Time) {
+		t.Errorf("inferred end time %v, want the NEW's %v", ended.Time, evs[2].Time)
+	}
+	if got := ended.Event(); got.Type != model.EventDestroy || got.Entry.ID != evs[0].Entry.ID {
+		t.Errorf("Event() = %v id %d, want a destroy of id %d", got.Type, got.Entry.ID, evs[0].Entry.ID)
+	}
+	if res[2].Known {
+		t.Error("the new flow is Known")
+	}
+	if tr.Len() != 1 || tr.Stats().Inferred != 1 {
+		t.Errorf("Len() = %d, Inferred = %d, want 1, 1", tr.Len(), tr.Stats().Inferred)
+	}
+}
+
+func TestEviction(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxFlows = 3
+	tr := New(cfg)
+	evs := parseLines(t,
+		udpLine(0, "[NEW]", 1, "10.0.0.9", "30", true, "", ""),
+		udpLine(1, "[NEW]", 2, "10.0.0.9", "30", true, "", ""),
+		udpLine(2, "[NEW]", 3, "10.0.0.9", "30", true, "", ""),
+		udpLine(3, "[UPDATE]", 1, "10.0.0.9", "30", false, "", ""), // flow 2 is now the least recently seen
+		udpLine(4, "[NEW]", 4, "10.0.0.9", "30", true, "", ""),
+		udpLine(5, "[DESTROY]", 2, "10.0.0.9", "", true, "", ""),
+		udpLine(6, "[DESTROY]", 1, "10.0.0.9", "", false, "", ""),
+	)
+	res := observe(t, tr, evs)
+	var evicted []int
+	for _, r := range res {
+		evicted = append(evicted, r.Evicted)
+	}
+	if diff := cmp.Diff([]int{0, 0, 0, 0, 1, 0, 0}, evicted); diff != "" {
+		t.Errorf("Evicted (-want +got):\n%s", diff)
+	}
+	if res[5].Known {
+		t.Error("the evicted flow 2 is still known")
+	}
+	if !res[6].Known {
+		t.Error("flow 1, recently seen, was evicted")
+	}
+	if st := tr.Stats(); st.Evicted != 1 || st.Tracked != 2 {
+		t.Errorf("Stats() = %+v, want 1 evicted, 2 tracked", st)
+	}
+}
+
+func TestUnrepliedDetector(t *testing.T) {
+	type warning struct {
+		Sport   uint16
+		AgeS    float64
+		Repeats int
+		Since   float64 // seconds after base
+	}
+	// expire is a step that runs the detector s seconds after base.
+	expire := func(s float64) string { return fmt.Sprintf("expire %v", s) }
+	tests := []struct {
+		name  string
+		cfg   func(*Config)
+		steps []string // event lines and expire steps
+		want  []warning
+	}{{
+		name: "once, after the delay",
+		steps: []string{
+			udpLine(0, "[NEW]", 1, "10.0.0.9", "30", true, "", ""),
+			expire(4.999), expire(5), expire(6), expire(60),
+		},
+		want: []warning{{Sport: 1, AgeS: 5, Repeats: 1}},
+	}, {
+		name: "not for an answered flow",
+		steps: []string{
+			udpLine(0, "[NEW]", 1, "10.0.0.9", "30", true, "", ""),
+			udpLine(4, "[UPDATE]", 1, "10.0.0.9", "30", false, "", ""),
+			expire(60),
+		},
+	}, {
+		name: "not for a flow that ended",
+		steps: []string{
+			udpLine(0, "[NEW]", 1, "10.0.0.9", "30", true, "", ""),
+			udpLine(1, "[DESTROY]", 1, "10.0.0.9", "", true, "", ""),
+			expire(60),
+		},
+	}, {
+		name:  "disabled",
+		cfg:   func(c *Config) { c.UnrepliedAfter = 0 },
+		steps: []string{udpLine(0, "[NEW]", 1, "10.0.0.9", "30", true, "", ""), expire(60)},
+	}, {
+		name: "a heartbeat's repeats",
+		steps: []string{
+			udpLine(0, "[NEW]", 1, "10.0.0.9", "30", true, "", ""),
+			udpLine(1, "[NEW]", 2, "10.0.0.9", "30", true, "", ""),
+			udpLine(2, "[NEW]", 3, "10.0.0.8", "30", true, "", ""), // another destination
+			udpLine(3, "[NEW]", 4, "10.0.0.9", "30", true, "", ""),
+			expire(5.5), expire(8),
+		},
+		want: []warning{
+			{Sport: 1, AgeS: 5.5, Repeats: 1},
+			{Sport: 2, AgeS: 7, Repeats: 2},
+			{Sport: 3, AgeS: 6, Repeats: 1, Since: 2},
+			{Sport: 4, AgeS: 5, Repeats: 3},
+		},
+	}, {
+		name: "a run ends after the window",
+		cfg:  func(c *Config) { c.RepeatWindow = time.Minute },
+		steps: []string{
+			udpLine(0, "[NEW]", 1, "10.0.0.9", "30", true, "", ""),
+			udpLine(50, "[NEW]", 2, "10.0.0.9", "30", true, "", ""),
+			udpLine(111, "[NEW]", 3, "10.0.0.9", "30", true, "", ""),
+			expire(200),
+		},
+		want: []warning{
+			{Sport: 1, AgeS: 200, Repeats: 1},
+			{Sport: 2, AgeS: 150, Repeats: 2},
+			{Sport: 3, AgeS: 89, Repeats: 1, Since: 111},
+		},
+	}, {
+		name: "a reply from the destination ends the run",
+		steps: []string{
+			udpLine(0, "[NEW]", 1, "10.0.0.9", "30", true, "", ""),
+			expire(5),
+			udpLine(6, "[NEW]", 2, "10.0.0.9", "30", true, "", ""),
+			udpLine(6.1, "[UPDATE]", 2, "10.0.0.9", "30", false, "", ""),
+			udpLine(7, "[NEW]", 3, "10.0.0.9", "30", true, "", ""),
+			expire(20),
+		},
+		want: []warning{
+			{Sport: 1, AgeS: 5, Repeats: 1},
+			{Sport: 3, AgeS: 13, Repeats: 1, Since: 7},
+		},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig()
+			if tt.cfg != nil {
+				tt.cfg(&cfg)
+			}
+			tr := New(cfg)
+			var got []warning
+			emit := func(u Unreplied) {
+				got = append(got, warning{Sport: u.Entry.Orig.SrcPort, AgeS: u.Age.Seconds(), Repeats: u.Repeats,
+					Since: u.RepeatsSince.Sub(base).Seconds()})
+			}
+			for _, step := range tt.steps {
+				if v, ok := strings.CutPrefix(step, "expire "); ok {
+					var s float64
+					fmt.Sscan(v, &s)
+					tr.Expire(base.Add(time.Duration(s*float64(time.Second))), emit)
+				} else {
+					observe(t, tr, parseLines(t, step))
+				}
+				if err := tr.check(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("warnings (-want +got):\n%s", diff)
+			}
+			if st := tr.Stats(); st.UnrepliedWarnings != uint64(len(tt.want)) {
+				t.Errorf("Stats().UnrepliedWarnings = %d, want %d", st.UnrepliedWarnings, len(tt.want))
+			}
+		})
+	}
+}
+
+func TestUnrepliedJSON(t *testing.T) {
+	tr := New(testConfig())
+	evs := parseLines(t, udpLine(0, "[NEW]", 1, "10.0.0.9", "30", true, "", "mark=7"))
+	observe(t, tr, evs)
+	var got []string
+	tr.Expire(base.Add(5*time.Second), func(u Unreplied) {
+		var buf bytes.Buffer
+		log := zerolog.New(&buf)
+		log.Warn().Str("event", "unreplied").EmbedObject(&u.Entry).EmbedObject(&u).Send()
+		got = append(got, strings.TrimSpace(buf.String()))
+	})
+	want := []string{`{"level":"warn","event":"unreplied","family":"ipv4","proto":"udp","protonum":17,` +
+		`"orig":{"src":"10.0.0.1","dst":"10.0.0.9","sport":1,"dport":53},"reply":{"src":"10.0.0.9","dst":"10.0.0.1","sport":53,"dport":1},` +
+		`"unreplied":true,"assured":false,"status":[],"mark":7,"id":2001,` +
+		`"first_seen":"2026-11-22T04:00:00.000000000Z","age_s":5,"repeats":1,"repeats_since":"2026-11-22T04:00:00.000000000Z","seen_from":"new"}`}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("unreplied record (-want +got):\n%s", diff)
+	}
+}
+
+func TestDestinationsBound(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxDestinations = 2
+	tr := New(cfg)
+	observe(t, tr, parseLines(t,
+		udpLine(0, "[NEW]", 1, "10.0.0.7", "30", true, "", ""),
+		udpLine(0, "[NEW]", 2, "10.0.0.8", "30", true, "", ""),
+		udpLine(0, "[NEW]", 3, "10.0.0.9", "30", true, "", ""),
+		udpLine(1, "[NEW]", 4, "10.0.0.7", "30", true, "", ""),
+	))
+	var repeats []int
+	tr.Expire(base.Add(time.Minute), func(u Unreplied) { repeats = append(repeats, u.Repeats) })
+	// 10.0.0.7 was forgotten to make room for 10.0.0.9.
+	if diff := cmp.Diff([]int{1, 1, 1, 1}, repeats); diff != "" {
+		t.Errorf("repeats (-want +got):\n%s", diff)
+	}
+	if st := tr.Stats(); st.Destinations != 2 || st.DestinationsEvicted != 2 {
+		t.Errorf("Stats() = %+v, want 2 destinations, 2 evicted", st)
+	}
+}
+
+// TestEntryRoundTrip checks that the entry the tracker rebuilds from its
+// record (for Unreplied and Inferred) carries the tuples, NAT included.
+func TestEntryRoundTrip(t *testing.T) {
+	lines := []string{
+		at(0) + "[NEW] tcp      6 120 SYN_SENT src=10.0.0.1 dst=10.0.0.2 sport=1001 dport=8081 [UNREPLIED] src=192.168.0.10 dst=10.0.0.1 sport=8080 dport=1001 mark=3 id=7",
+		at(0) + "[NEW] udp      17 30 src=127.0.0.1 dst=127.0.0.1 sport=35325 dport=7 [UNREPLIED] src=127.0.0.1 dst=127.0.0.2 sport=7 dport=40000 zone=7 id=8",
+		at(0) + "[NEW] icmp     1 30 src=10.0.0.1 dst=10.0.0.4 type=8 code=0 id=77 [UNREPLIED] src=10.0.0.4 dst=10.0.0.1 type=0 code=0 id=77 id=9",
+		at(0) + "[NEW] icmpv6   58 30 src=::1 dst=::1 type=128 code=0 id=28923 [UNREPLIED] src=::1 dst=::1 type=129 code=0 id=28923 id=10",
+		at(0) + "[NEW] gre      47 60 src=10.0.0.1 dst=10.0.0.6 srckey=0x1 dstkey=0x2 [UNREPLIED] src=10.0.0.6 dst=10.0.0.1 srckey=0x2 dstkey=0x1 id=11",
+		at(0) + "[NEW] sctp     132 10 CLOSED src=2001:db8::1 dst=2001:db8::2 sport=40000 dport=2905 [UNREPLIED] src=2001:db8::2 dst=2001:db8::1 sport=2905 dport=40000 id=12",
+		at(0) + "[NEW] unknown  99 600 src=10.0.0.1 dst=10.0.0.2 [UNREPLIED] src=10.0.0.2 dst=10.0.0.1 id=13",
+	}
+	for _, l := range lines {
+		t.Run(strings.Fields(l)[2], func(t *testing.T) {
+			tr := New(testConfig())
+			evs := parseLines(t, l)
+			observe(t, tr, evs)
+			var got []model.Entry
+			tr.Expire(base.Add(time.Hour), func(u Unreplied) { got = append(got, u.Entry) })
+			want := evs[0].Entry
+			want.Fields &^= model.FieldTimeout
+			want.Timeout = 0
+			if diff := cmp.Diff([]model.Entry{want}, got, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+				t.Errorf("entry (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSeed(t *testing.T) {
+	t.Run("without the kernel's start: lower bounds", func(t *testing.T) {
+		tr := New(testConfig())
+		snap := parseLines(t, tcpLine(0, "", 1, "431000", "ESTABLISHED", false, "packets=10 bytes=1000|packets=9 bytes=900", "[ASSURED]"))[0]
+		snap.Time = base
+		tr.Seed(&snap)
+		res := observe(t, tr, parseLines(t,
+			tcpLine(1, "[UPDATE]", 1, "120", "FIN_WAIT", false, "", "[ASSURED]"),
+			tcpLine(2, "[UPDATE]", 1, "120", "TIME_WAIT", false, "", "[ASSURED]"),
+			tcpLine(122, "[DESTROY]", 1, "", "TIME_WAIT", false, "packets=20 bytes=2000|packets=19 bytes=1900", "[ASSURED]"),
+		))
+		if !res[0].Known || !res[0].HasTransition {
+			t.Errorf("the UPDATE of a seeded flow: Known %v, HasTransition %v", res[0].Known, res[0].HasTransition)
+		}
+		want := `{"path":["ESTABLISHED","FIN_WAIT","TIME_WAIT"],"duration_s":122,"outcome":"closed","seen_from":"snapshot","lower_bound":true,"orig_packets":20,"orig_bytes":2000,"reply_packets":19,"reply_bytes":1900}`
+		if diff := cmp.Diff(want, jsonOf(&res[2].Flow)); diff != "" {
+			t.Errorf("lifecycle (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("with the kernel's start: exact", func(t *testing.T) {
+		tr := New(testConfig())
+		snap := parseLines(t, udpLine(0, "", 1, "10.0.0.9", "25", true, "", "[start=Sun Nov 22 03:59:58 2026]"))[0]
+		snap.Time = base
+		tr.Seed(&snap)
+		var ages []float64
+		tr.Expire(base.Add(3*time.Second), func(u Unreplied) {
+			ages = append(ages, u.Age.Seconds())
+			if u.LowerBound || u.SeenFrom != SeenFromSnapshot {
+				t.Errorf("LowerBound %v, SeenFrom %v, want false, snapshot", u.LowerBound, u.SeenFrom)
+			}
+		})
+		if diff := cmp.Diff([]float64{5}, ages); diff != "" {
+			t.Errorf("unreplied ages (-want +got):\n%s", diff)
+		}
+		res := observe(t, tr, parseLines(t,
+			udpLine(30, "[DESTROY]", 1, "10.0.0.9", "", true, "", "[start=Sun Nov 22 03:59:58 2026] [stop=Sun Nov 22 04:00:29 2026]")))
+		if diff := cmp.Diff(`{"duration_s":31,"outcome":"unreplied","seen_from":"snapshot"}`, jsonOf(&res[0].Flow)); diff != "" {
+			t.Errorf("lifecycle (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("a tracked flow keeps its history", func(t *testing.T) {
+		tr := New(testConfig())
+		observe(t, tr, parseLines(t, udpLine(0, "[NEW]", 1, "10.0.0.9", "30", true, "", "")))
+		snap := parseLines(t, udpLine(0, "", 1, "10.0.0.9", "29", false, "packets=1 bytes=40|packets=1 bytes=40", ""))[0]
+		snap.Time = base.Add(time.Second)
+		tr.Seed(&snap)
+		res := observe(t, tr, parseLines(t, udpLine(30, "[DESTROY]", 1, "10.0.0.9", "", false, "", "")))
+		// The reply came between the NEW and the dump, when is unknown.
+		if diff := cmp.Diff(`{"duration_s":30,"outcome":"timeout","seen_from":"new","orig_packets":1,"orig_bytes":40,"reply_packets":1,"reply_bytes":40}`, jsonOf(&res[0].Flow)); diff != "" {
+			t.Errorf("lifecycle (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("a flow that ended after the dump began is not revived", func(t *testing.T) {
+		tr := New(testConfig())
+		observe(t, tr, parseLines(t, udpLine(2, "[DESTROY]", 1, "10.0.0.9", "", false, "", "")))
+		snap := parseLines(t, udpLine(0, "", 1, "10.0.0.9", "29", false, "", ""))[0]
+		snap.Time = base.Add(time.Second)
+		tr.Seed(&snap)
+		if tr.Len() != 0 {
+			t.Errorf("Len() = %d, want 0", tr.Len())
+		}
+		snap.Time = base.Add(3 * time.Second) // a later dump: a new flow
+		tr.Seed(&snap)
+		if tr.Len() != 1 {
+			t.Errorf("Len() = %d, want 1", tr.Len())
+		}
+	})
+}
+
+func TestReconcile(t *testing.T) {
+	tr := New(testConfig())
+	observe(t, tr, parseLines(t,
+		udpLine(0, "[NEW]", 1, "10.0.0.9", "30", true, "", ""),  // gone, DESTROY lost
+		udpLine(0, "[NEW]", 2, "10.0.0.9", "30", true, "", ""),  // present in the dump
+		udpLine(0, "[NEW]", 4, "10.0.0.9", "30", true, "", ""),  // ends while the dump runs
+		udpLine(12, "[NEW]", 3, "10.0.0.9", "30", true, "", ""), // began after the dump did
+		udpLine(12, "[DESTROY]", 4, "10.0.0.9", "", true, "", ""),
+	))
+	dump := parseLines(t,
+		udpLine(0, "", 2, "10.0.0.9", "20", false, "packets=1 bytes=40|packets=1 bytes=40", ""),
+		udpLine(0, "", 4, "10.0.0.9", "20", true, "", ""),
+		udpLine(0, "", 5, "10.0.0.9", "20", true, "", "[start=Sun Nov 22 04:00:09 2026]"), // unknown to the tracker
+	)
+	present := func(yield func(*model.Entry) bool) {
+		for i := range dump {
+			if !yield(&dump[i].Entry) {
+				return
+			}
+		}
+	}
+	var inferred []string
+	tr.Reconcile(present, base.Add(10*time.Second), func(in Inferred) {
+		inferred = append(inferred, fmt.Sprintf("%d %s", in.Entry.Orig.SrcPort, jsonOf(&in.Flow)))
+	})
+	if err := tr.check(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`1 {"duration_s":0,"outcome":"unreplied","seen_from":"new","inferred":true}`}
+	if diff := cmp.Diff(want, inferred); diff != "" {
+		t.Errorf("inferred ends (-want +got):\n%s", diff)
+	}
+	if tr.Len() != 3 {
+		t.Errorf("Len() = %d, want 3 (flows 2, 3 and 5)", tr.Len())
+	}
+	// A second dump that lists none of them ends them all, with what the
+	// first dump said.
+	inferred = nil
+	tr.Reconcile(func(func(*model.Entry) bool) {}, base.Add(20*time.Second), func(in Inferred) {
+		inferred = append(inferred, fmt.Sprintf("%d %s", in.Entry.Orig.SrcPort, jsonOf(&in.Flow)))
+	})
+	want = []string{
+		`2 {"duration_s":0,"outcome":"unknown","seen_from":"new","inferred":true,"orig_packets":1,"orig_bytes":40,"reply_packets":1,"reply_bytes":40}`,
+		`3 {"duration_s":0,"outcome":"unreplied","seen_from":"new","inferred":true}`,
+		`5 {"duration_s":1,"outcome":"unreplied","seen_from":"snapshot","inferred":true}`,
+	}
+	if diff := cmp.Diff(want, inferred); diff != "" {
+		t.Errorf("inferred ends (-want +got):\n%s", diff)
+	}
+	if st := tr.Stats(); st.Tracked != 0 || st.Inferred != 4 || st.Seeded != 1 {
+		t.Errorf("Stats() = %+v, want 0 tracked, 4 inferred, 1 seeded", st)
+	}
+}
+
+func TestPath(t *testing.T) {
+	var r record
+	states := []model.State{1, 2, 2, 3}
+	for i := 0; i < 30; i++ {
+		states = append(states, model.State(4+i%2))
+	}
+	states = append(states, 7, 200)
+	for _, s := range states {
+		r.pushState(s)
+	}
+	p := r.pathValue()
+	want := []model.State{1, 2, 3, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 15}
+	if diff := cmp.Diff(want, p.States()); diff != "" {
+		t.Errorf("path (-want +got):\n%s", diff)
+	}
+	if !p.Truncated() {
+		t.Error("Truncated() = false")
+	}
+	l := Lifecycle{Proto: model.ProtoTCP, Path: p}
+	if got, want := jsonOf(&l), `{"path":["SYN_SENT","SYN_RECV","ESTABLISHED","FIN_WAIT","CLOSE_WAIT","FIN_WAIT","CLOSE_WAIT","FIN_WAIT","CLOSE_WAIT","FIN_WAIT","CLOSE_WAIT","FIN_WAIT","CLOSE_WAIT","FIN_WAIT","CLOSE_WAIT","15"],"path_truncated":true,"outcome":"unknown","seen_from":"new"}`; got != want {
+		t.Errorf("JSON:\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestIndex(t *testing.T) {
+	var x index
+	ref := map[uint32]uint64{} // record index -> hash
+	rnd := uint64(1)
+	next := func() uint64 { rnd ^= rnd << 13; rnd ^= rnd >> 7; rnd ^= rnd << 17; return rnd }
+	find := func(h uint64, i uint32) bool {
+		if x.n == 0 {
+			return false
+		}
+		for p := uint32(h) & x.mask; x.slots[p] != 0; p = (p + 1) & x.mask {
+			if x.slots[p] == slotOf(h, i) {
+				return true
+			}
+		}
+		return false
+	}
+	for op := 0; op < 20000; op++ {
+		i := uint32(next() % 500)
+		if h, ok := ref[i]; ok {
+			x.remove(h, i)
+			delete(ref, i)
+		} else {
+			// Few distinct hash values, so that probe sequences collide.
+			h := next() % 64
+			if op%3 == 0 {
+				h = next()
+			}
+			x.insert(h, i)
+			ref[i] = h
+		}
+		if x.n != len(ref) {
+			t.Fatalf("op %d: n = %d, want %d", op, x.n, len(ref))
+		}
+		if op%97 == 0 {
+			for i, h := range ref {
+				if !find(h, i) {
+					t.Fatalf("op %d: record %d lost", op, i)
+				}
+			}
+		}
+	}
+}
+
+func TestConfigDefaults(t *testing.T) {
+	tr := New(Config{})
+	want := Config{MaxFlows: 1 << 20, RepeatWindow: 10 * time.Minute, MaxDestinations: 1 << 16, Tombstones: 32768}
+	if diff := cmp.Diff(want, tr.cfg); diff != "" {
+		t.Errorf("config (-want +got):\n%s", diff)
+	}
+	if got := New(Config{MaxFlows: 100}).cfg.Tombstones; got != 64 {
+		t.Errorf("Tombstones for 100 flows = %d, want 64", got)
+	}
+}
