@@ -14,6 +14,8 @@ import (
 
 	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/filter"
+	"github.com/ctwatch/ctwatch/pkg/flow"
+	"github.com/ctwatch/ctwatch/pkg/health"
 	"github.com/ctwatch/ctwatch/pkg/model"
 	"github.com/ctwatch/ctwatch/pkg/netns"
 	"github.com/ctwatch/ctwatch/pkg/sink"
@@ -37,6 +39,14 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	textOpts := fs.String("text-opts", "", "with --format text, conntrack -o options: extended, timestamp, id, ktimestamp")
 	output := fs.String("output", "", "append records to this file instead of stdout; reopened on SIGHUP (logrotate)")
 	updates := fs.String("updates", "", "UPDATE events to write: changes (only those that change more than the timeout; default for json), all (default for text, as conntrack -E), none")
+	flowCfg := flow.DefaultConfig()
+	fs.IntVar(&flowCfg.MaxFlows, "max-flows", flowCfg.MaxFlows, "flows the tracker remembers; the least recently seen are evicted (and counted) beyond")
+	fs.DurationVar(&flowCfg.UnrepliedAfter, "unreplied-after", flowCfg.UnrepliedAfter, "warn about a flow still [UNREPLIED] this long after it began (0: never)")
+	reconcile := fs.Duration("reconcile-interval", 30*time.Second, "with nf_conntrack_events=2, how often to compare the tracker with a table dump to infer ends no event reports (0: never)")
+	healthCfg := health.DefaultConfig()
+	fs.DurationVar(&healthCfg.Interval, "stats-interval", healthCfg.Interval, `write a "stats" record of the table's fill and counters this often, and warn on table pressure and drops (0: off)`)
+	fs.Var(&healthCfg.Thresholds, "table-warn", "fill percentages at which to warn about table pressure")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus /metrics and /healthz on this address (e.g. 127.0.0.1:9671); off by default")
 	logLevel := fs.String("log-level", "info", "lowest level of records written: debug, info, warn (debug adds the bytes of undecodable messages)")
 	var spec filter.Spec
 	fs.StringVar(&spec.Family, "family", "", "only these families: ipv4, ipv6")
@@ -57,11 +67,21 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{fmt.Errorf("watch takes no arguments, got %q", fs.Args())}
 	}
 
+	if flowCfg.MaxFlows <= 0 || flowCfg.UnrepliedAfter < 0 || *reconcile < 0 {
+		return usageError{errors.New("--max-flows must be positive, --unreplied-after and --reconcile-interval not negative")}
+	}
+	if *reconcile == 0 {
+		*reconcile = -1 // watch.Config's "never"
+	}
 	cfg := watch.Config{
-		BufferSize: int(*bufSize),
-		QueueLen:   *queueLen,
-		Snapshot:   *snapshot,
-		Version:    version,
+		BufferSize:        int(*bufSize),
+		QueueLen:          *queueLen,
+		Snapshot:          *snapshot,
+		Flow:              flowCfg,
+		ReconcileInterval: *reconcile,
+		Health:            healthCfg,
+		MetricsAddr:       *metricsAddr,
+		Version:           version,
 	}
 	var err error
 	if cfg.Types, err = events.ParseTypes(*eventTypes); err != nil {

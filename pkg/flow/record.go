@@ -67,6 +67,11 @@ const (
 
 const seenMask = 3 * seenShift
 
+// fDumpOnly marks a record a dump seeded and no live event has touched yet.
+// A NEW for it is the same flow, created while the dump ran: the dump saw
+// it, and its NEW was still queued. It takes the bit after SeenFrom's.
+const fDumpOnly uint16 = 1 << 15
+
 // pathMax is the number of states a path holds.
 const pathMax = 16
 

@@ -59,6 +59,9 @@ type Stats struct {
 	Adopted uint64
 	// Seeded counts flows first seen in a dump (Seed, Reconcile).
 	Seeded uint64
+	// Merged counts NEW events for flows a dump had already shown
+	// (Result.Merged).
+	Merged uint64
 	// Ended counts lifecycles produced by DESTROY events, of tracked flows
 	// or not.
 	Ended uint64
@@ -106,6 +109,12 @@ type Result struct {
 	Flow Lifecycle
 	// Evicted is the number of flows evicted to make room for this one.
 	Evicted int
+	// Merged reports a NEW for a flow a dump had already shown, with no
+	// live event in between: the flow was created while the dump ran, so
+	// the dump and the NEW describe the same flow, which now counts as
+	// seen from its NEW. A caller that wrote the dump's entry as a
+	// snapshot record need not write the NEW too.
+	Merged bool
 	// Ended is set when a NEW came for a key still tracked: the earlier
 	// flow's DESTROY was lost (the kernel reuses ids for a re-created flow
 	// with the same tuple), and Ended reports its inferred end. It points
@@ -324,7 +333,12 @@ func (t *Tracker) observeNew(ev *model.Event) Result {
 	i := t.lookup(&k, h)
 	if i != nilIdx {
 		r := t.recs.at(i)
-		if r.flags&fDead == 0 {
+		switch {
+		case r.flags&fDumpOnly != 0:
+			// The dump caught the flow this NEW announces.
+			res.Known, res.Merged = true, true
+			t.stats.Merged++
+		case r.flags&fDead == 0:
 			// A NEW for a live key: the kernel re-created the flow with
 			// the same tuple and id, and the old one's DESTROY was lost.
 			t.ended = t.infer(r, ts)
@@ -449,6 +463,7 @@ func (t *Tracker) seedEntry(e *model.Entry, ts int64, inDump bool) {
 	}
 	i, _ = t.admit(i, &k, h)
 	r := t.start(i, e, ts, SeenFromSnapshot)
+	r.flags |= fDumpOnly
 	if inDump {
 		r.flags |= fInDump
 	}
@@ -550,6 +565,9 @@ func (t *Tracker) absorb(i uint32, r *record, e *model.Entry, ts int64, how int)
 	tr := Transition{Proto: e.Proto}
 	first := how == absorbFirst || how == absorbFirstTimed
 	timed := how == absorbEvent || how == absorbFirstTimed
+	if how == absorbEvent {
+		r.flags &^= fDumpOnly
+	}
 
 	if e.Fields.Has(model.FieldStart) && r.flags&fExact == 0 && !e.Start.IsZero() {
 		// The kernel's start timestamp makes the times exact; the reply

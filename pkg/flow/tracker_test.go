@@ -461,6 +461,46 @@ func TestIDReuse(t *testing.T) {
 	}
 }
 
+// TestDumpMerge: a flow created while the startup dump ran is both in the
+// dump and announced by a queued NEW. The NEW merges into the seeded flow
+// instead of ending it; once a live event touched the flow, a NEW for its
+// key is again a re-creation.
+func TestDumpMerge(t *testing.T) {
+	tr := New(testConfig())
+	dumped := parseLines(t, udpLine(1, "", 1, "10.0.0.9", "30", true, "", ""))[0]
+	dumped.Type = model.EventSnapshot
+	tr.Seed(&dumped)
+	evs := parseLines(t,
+		udpLine(0.5, "[NEW]", 1, "10.0.0.9", "30", true, "", ""),
+		udpLine(0.7, "[UPDATE]", 1, "10.0.0.9", "30", false, "", ""),
+		udpLine(2, "[DESTROY]", 1, "10.0.0.9", "", false, "", ""),
+	)
+	res := observe(t, tr, evs)
+	if !res[0].Merged || !res[0].Known || res[0].Ended != nil {
+		t.Fatalf("NEW of a dumped flow: Merged %v, Known %v, Ended %v; want merged, known, no end", res[0].Merged, res[0].Known, res[0].Ended)
+	}
+	// The NEW gives the flow its exact start: the lifecycle is no longer a
+	// lower bound and counts from the NEW.
+	if diff := cmp.Diff(`{"duration_s":1.5,"reply_after_s":0.2,"outcome":"timeout","seen_from":"new"}`, jsonOf(&res[2].Flow)); diff != "" {
+		t.Errorf("lifecycle (-want +got):\n%s", diff)
+	}
+	if st := tr.Stats(); st.Merged != 1 || st.Inferred != 0 {
+		t.Errorf("Merged %d, Inferred %d; want 1, 0", st.Merged, st.Inferred)
+	}
+
+	// A seeded flow that saw a live event is no longer the dump's alone.
+	tr = New(testConfig())
+	tr.Seed(&dumped)
+	evs = parseLines(t,
+		udpLine(1.5, "[UPDATE]", 1, "10.0.0.9", "30", false, "", ""),
+		udpLine(60, "[NEW]", 1, "10.0.0.9", "30", true, "", ""),
+	)
+	res = observe(t, tr, evs)
+	if res[1].Merged || res[1].Ended == nil {
+		t.Errorf("NEW after a live event: Merged %v, Ended %v; want a re-creation with an inferred end", res[1].Merged, res[1].Ended)
+	}
+}
+
 func TestEviction(t *testing.T) {
 	cfg := testConfig()
 	cfg.MaxFlows = 3

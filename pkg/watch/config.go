@@ -8,6 +8,8 @@ import (
 
 	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/filter"
+	"github.com/ctwatch/ctwatch/pkg/flow"
+	"github.com/ctwatch/ctwatch/pkg/health"
 	"github.com/ctwatch/ctwatch/pkg/model"
 	"github.com/ctwatch/ctwatch/pkg/netns"
 	"github.com/ctwatch/ctwatch/pkg/sink"
@@ -103,6 +105,25 @@ type Config struct {
 	// (default 100 ms).
 	LossInterval time.Duration
 
+	// Flow configures the flow tracker (flow.DefaultConfig() when zero).
+	Flow flow.Config
+	// ExpireInterval is how often the unreplied-flow detector runs
+	// (default 250 ms).
+	ExpireInterval time.Duration
+	// ReconcileInterval is how often the tracker is compared with a dump
+	// of the table when the kernel's nf_conntrack_events is 2, under which
+	// flows created before ctwatch started never report their end (default
+	// 30 s; negative: never). After lost events the tracker reconciles at
+	// once, whatever the sysctl, at most once per ReconcileInterval.
+	ReconcileInterval time.Duration
+
+	// Health configures the table health monitor: "stats", "table_pressure"
+	// and "drops" records every Health.Interval (0: off).
+	Health health.Config
+	// MetricsAddr is the address /metrics and /healthz are served on; ""
+	// serves none.
+	MetricsAddr string
+
 	// Out receives the stream: every record with FormatJSON, the entry
 	// lines with FormatText.
 	Out *sink.Writer
@@ -134,5 +155,14 @@ func (c *Config) withDefaults() {
 	}
 	if c.Types == 0 {
 		c.Types = events.AllTypes
+	}
+	if c.Flow == (flow.Config{}) {
+		c.Flow = flow.DefaultConfig()
+	}
+	if c.ExpireInterval <= 0 {
+		c.ExpireInterval = 250 * time.Millisecond
+	}
+	if c.ReconcileInterval == 0 {
+		c.ReconcileInterval = 30 * time.Second
 	}
 }

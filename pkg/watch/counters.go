@@ -40,6 +40,11 @@ type Counters struct {
 	LostOutput atomic.Uint64
 	// Gaps counts the gap records written.
 	Gaps atomic.Uint64
+	// Tracked is the number of flows the tracker holds.
+	Tracked atomic.Int64
+
+	// heartbeat is when the loop last turned, in Unix nanoseconds.
+	heartbeat atomic.Int64
 }
 
 // Summary is a copy of Counters at one moment.

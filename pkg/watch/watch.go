@@ -5,12 +5,18 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/ctwatch/ctwatch/pkg/events"
+	"github.com/ctwatch/ctwatch/pkg/flow"
+	"github.com/ctwatch/ctwatch/pkg/health"
+	"github.com/ctwatch/ctwatch/pkg/metrics"
 	"github.com/ctwatch/ctwatch/pkg/model"
+	"github.com/ctwatch/ctwatch/pkg/sysctl"
 )
 
 // ErrOutputGone is returned by Run when output became impossible for good,
@@ -21,15 +27,29 @@ var ErrOutputGone = errors.New("output is gone")
 // second even when output is blocked.
 const shutdownFlush = 700 * time.Millisecond
 
+const warnLevel = zerolog.WarnLevel
+
+// unrepliedHint is the one-line explanation an unreplied warning carries;
+// docs/heartbeat.md has the long one.
+const unrepliedHint = "no reply yet: the peer is down or unreachable, the reply is dropped (by a firewall, or by conntrack as INVALID: see nf_conntrack_log_invalid), or it takes another path; traffic that must bypass conntrack (heartbeats) belongs in the raw table with NOTRACK"
+
 // Watch is one run of the watch pipeline.
 type Watch struct {
 	cfg      Config
 	counters Counters
 	origins  *events.Origins
+	tracker  *flow.Tracker
+	monitor  *health.Monitor // nil when off; owned by healthLoop
 
 	// Owned by the loop goroutine.
-	textBuf []byte
-	last    lossReading
+	fd          int
+	res         flow.Result // long-lived, so that its parts marshal without escaping
+	textBuf     []byte
+	last        lossReading
+	ctEvents    int64 // nf_conntrack_events, -1 when unknown
+	reconciled  time.Time
+	needRecon   bool
+	evictedSeen uint64
 }
 
 // lossReading is the loss counters at the last check.
@@ -38,7 +58,12 @@ type lossReading struct{ kernel, queue, output, enobufs uint64 }
 // New returns a watch; Run starts it.
 func New(cfg Config) *Watch {
 	cfg.withDefaults()
-	return &Watch{cfg: cfg, origins: events.NewOrigins(cfg.NS)}
+	return &Watch{
+		cfg:      cfg,
+		origins:  events.NewOrigins(cfg.NS),
+		tracker:  flow.New(cfg.Flow),
+		ctEvents: -1,
+	}
 }
 
 // Counters returns the watch's running totals, which any goroutine may read
@@ -50,12 +75,9 @@ func (w *Watch) Counters() *Counters { return &w.counters }
 // well under a second, and writes a "stop" record with the totals.
 func (w *Watch) Run(ctx context.Context) (Summary, error) {
 	cfg := &w.cfg
-	fd := 0
-	if cfg.NS != nil {
-		fd = cfg.NS.FD()
-	}
+	w.fd = cfg.NS.FD()
 	sub, err := events.Subscribe(events.Config{
-		NetNS:      fd,
+		NetNS:      w.fd,
 		Types:      cfg.Types,
 		BufferSize: cfg.BufferSize,
 		Clock:      cfg.Clock,
@@ -64,7 +86,31 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 		return Summary{}, fmt.Errorf("subscribe to conntrack events: %w", err)
 	}
 	defer sub.Close()
+	var metricsLn net.Listener
+	if cfg.MetricsAddr != "" {
+		if metricsLn, err = listenMetrics(cfg.MetricsAddr); err != nil {
+			return Summary{}, err
+		}
+	}
+	if v, err := sysctl.ReadInt(cfg.NS, "net.netfilter.nf_conntrack_events"); err == nil {
+		w.ctEvents = v
+	}
 	w.logStart(sub)
+	w.counters.heartbeat.Store(cfg.Clock().UnixNano())
+
+	// The health monitor and the metrics server run beside the loop and
+	// stop with it.
+	sideCtx, stopSide := context.WithCancel(ctx)
+	defer stopSide()
+	side, sideCtx := errgroup.WithContext(sideCtx)
+	if cfg.Health.Interval > 0 {
+		w.monitor = w.newMonitor()
+		side.Go(func() error { w.healthLoop(sideCtx); return nil })
+	}
+	if metricsLn != nil {
+		reg := metrics.NewRegistry(w.metricsSnapshot)
+		side.Go(func() error { return metrics.ServeListener(sideCtx, metricsLn, reg, w.healthz) })
+	}
 
 	// The reader stops on its own context, after the loop decided to stop,
 	// so that the loop can drain what it already read.
@@ -74,15 +120,30 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 	readerErr := make(chan error, 1)
 	go func() { readerErr <- sub.Run(readerCtx, batches) }()
 
-	w.startupDump(ctx, fd)
+	w.startupDump(ctx)
 
 	loss := time.NewTicker(cfg.LossInterval)
 	defer loss.Stop()
+	expire := time.NewTicker(cfg.ExpireInterval)
+	defer expire.Stop()
+	var reconcile <-chan time.Time
+	if w.ctEvents == 2 && cfg.ReconcileInterval > 0 {
+		t := time.NewTicker(cfg.ReconcileInterval)
+		defer t.Stop()
+		reconcile = t.C
+	}
 	var runErr error
 loop:
 	for {
+		w.counters.heartbeat.Store(cfg.Clock().UnixNano())
 		select {
 		case <-ctx.Done():
+			break loop
+		case <-sideCtx.Done():
+			// The metrics server failed (ctx itself is checked above).
+			if ctx.Err() == nil {
+				runErr = side.Wait()
+			}
 			break loop
 		case b, ok := <-batches:
 			if !ok {
@@ -96,6 +157,13 @@ loop:
 			w.batch(b)
 		case <-loss.C:
 			w.checkLoss(sub)
+			if w.needRecon && cfg.ReconcileInterval > 0 && cfg.Clock().Sub(w.reconciled) >= cfg.ReconcileInterval {
+				w.reconcile(ctx, "gap")
+			}
+		case <-expire.C:
+			w.tracker.Expire(cfg.Clock(), w.unreplied)
+		case <-reconcile:
+			w.reconcile(ctx, "periodic")
 		case <-cfg.Reopen:
 			cfg.Out.Reopen()
 		case <-cfg.Out.Done():
@@ -108,12 +176,15 @@ loop:
 	for b := range batches {
 		w.batch(b)
 	}
+	stopSide()
+	if err := side.Wait(); err != nil && runErr == nil && ctx.Err() == nil {
+		runErr = err
+	}
 	if err := <-readerErr; err != nil && runErr == nil {
 		runErr = fmt.Errorf("read conntrack events: %w", err)
 	}
 	w.checkLoss(sub)
-	sum := w.summary()
-	w.record(zerolog.InfoLevel, "stop").EmbedObject(sum).Send()
+	w.record(zerolog.InfoLevel, "stop").EmbedObject(w.summary()).Send()
 	w.flush()
 	// Records dropped by the final flush are only in the summary.
 	w.counters.LostOutput.Store(cfg.Out.Stats().Dropped)
@@ -122,7 +193,12 @@ loop:
 
 // summary is the counters with the tracker's.
 func (w *Watch) summary() Summary {
-	return w.counters.Summary()
+	s := w.counters.Summary()
+	ts := w.tracker.Stats()
+	s.UnrepliedWarnings = ts.UnrepliedWarnings
+	s.FlowsEvicted = ts.Evicted
+	s.Inferred = ts.Inferred
+	return s
 }
 
 // flush writes out what the sink holds, giving up after shutdownFlush.
@@ -144,10 +220,6 @@ func (w *Watch) flush() {
 // logStart writes the "start" record.
 func (w *Watch) logStart(sub *events.Subscriber) {
 	cfg := &w.cfg
-	ns := "self"
-	if cfg.NS != nil {
-		ns = cfg.NS.String()
-	}
 	filterDesc := "any"
 	if cfg.Filter != nil {
 		filterDesc = cfg.Filter.String()
@@ -156,16 +228,29 @@ func (w *Watch) logStart(sub *events.Subscriber) {
 	if cfg.Format == FormatText {
 		format = "text"
 	}
-	w.record(zerolog.InfoLevel, "start").
+	rec := w.record(zerolog.InfoLevel, "start").
 		Str("version", cfg.Version).
-		Str("netns", ns).
+		Str("netns", cfg.NS.String()).
 		Str("events", cfg.Types.String()).
 		Int("buffer_requested", cfg.BufferSize).
 		Int("buffer_size", sub.BufferSize()).
 		Str("filter", filterDesc).
 		Str("format", format).
 		Str("updates", cfg.Updates.String()).
-		Send()
+		Int("max_flows", cfg.Flow.MaxFlows).
+		Float64("unreplied_after_s", cfg.Flow.UnrepliedAfter.Seconds())
+	if w.ctEvents >= 0 {
+		rec = rec.Int64("nf_conntrack_events", w.ctEvents)
+	}
+	rec.Send()
+	switch w.ctEvents {
+	case 0:
+		w.record(zerolog.WarnLevel, "events_disabled").
+			Str("hint", "net.netfilter.nf_conntrack_events is 0: the kernel sends no events; set it to 1").Send()
+	case 2:
+		w.record(zerolog.InfoLevel, "events_on_demand").
+			Str("hint", "net.netfilter.nf_conntrack_events is 2: flows created before ctwatch started never report their end; ctwatch infers it from periodic dumps (inferred destroy records); set it to 1 for exact ends").Send()
+	}
 }
 
 // record starts a record of the given level and event name, with the
@@ -180,20 +265,23 @@ func (w *Watch) record(level zerolog.Level, event string) *zerolog.Event {
 // startupDump streams the table into the tracker and, with Snapshot, into
 // snapshot records. A failed dump is reported and the watch goes on: the
 // live stream does not depend on it.
-func (w *Watch) startupDump(ctx context.Context, fd int) {
+func (w *Watch) startupDump(ctx context.Context) {
 	cfg := &w.cfg
 	start := cfg.Clock()
 	dctx, cancel := context.WithTimeout(ctx, cfg.DumpTimeout)
 	defer cancel()
 	var n uint64
-	err := events.Dump(dctx, fd, func(ev *model.Event) bool {
+	err := events.Dump(dctx, w.fd, func(ev *model.Event) bool {
 		n++
+		w.tracker.Seed(ev)
 		if cfg.Snapshot {
-			w.entry(ev)
+			w.entry(ev, false)
 		}
 		return true
 	})
+	w.reconciled = cfg.Clock()
 	w.counters.Snapshot.Store(n)
+	w.counters.Tracked.Store(int64(w.tracker.Len()))
 	level := zerolog.InfoLevel
 	if err != nil {
 		level = zerolog.WarnLevel
@@ -202,6 +290,36 @@ func (w *Watch) startupDump(ctx context.Context, fd int) {
 		Uint64("entries", n).
 		Float64("duration_s", cfg.Clock().Sub(start).Seconds()).
 		Send()
+}
+
+// reconcile compares the tracker with a fresh dump: flows that vanished
+// without a DESTROY get an inferred one.
+func (w *Watch) reconcile(ctx context.Context, why string) {
+	cfg := &w.cfg
+	start := cfg.Clock()
+	w.reconciled, w.needRecon = start, false
+	dctx, cancel := context.WithTimeout(ctx, cfg.DumpTimeout)
+	defer cancel()
+	var n uint64
+	var dumpErr error
+	inferredBefore := w.tracker.Stats().Inferred
+	w.tracker.Reconcile(func(yield func(*model.Entry) bool) {
+		dumpErr = events.Dump(dctx, w.fd, func(ev *model.Event) bool {
+			n++
+			return yield(&ev.Entry)
+		})
+	}, start, w.inferred)
+	level := zerolog.DebugLevel
+	if dumpErr != nil {
+		level = zerolog.WarnLevel
+	}
+	w.record(level, "reconcile").Err(dumpErr).
+		Str("reason", why).
+		Uint64("entries", n).
+		Uint64("inferred", w.tracker.Stats().Inferred-inferredBefore).
+		Float64("duration_s", cfg.Clock().Sub(start).Seconds()).
+		Send()
+	w.counters.Tracked.Store(int64(w.tracker.Len()))
 }
 
 // batch handles one batch from the reader and releases it.
@@ -217,20 +335,32 @@ func (w *Watch) batch(b *events.Batch) {
 		w.event(ev)
 	}
 	b.Release()
+	w.counters.Tracked.Store(int64(w.tracker.Len()))
 }
 
-// event handles one live event.
+// event handles one live event: it tracks it, then writes what it meant.
 func (w *Watch) event(ev *model.Event) {
 	cfg := &w.cfg
-	if ev.Type == model.EventUpdate && cfg.Updates == UpdatesNone {
+	w.res = w.tracker.Observe(ev)
+	if w.res.Ended != nil {
+		w.inferred(*w.res.Ended)
+	}
+	switch {
+	case ev.Type == model.EventNew && w.res.Merged && cfg.Snapshot:
+		// Its snapshot record is already written.
+		w.counters.Merged.Add(1)
+		return
+	case ev.Type == model.EventUpdate && cfg.Updates == UpdatesNone,
+		ev.Type == model.EventUpdate && cfg.Updates == UpdatesChanges && !w.res.Changed:
 		w.counters.Suppressed.Add(1)
 		return
 	}
-	w.entry(ev)
+	w.entry(ev, true)
 }
 
-// entry writes an entry record if the filter selects it.
-func (w *Watch) entry(ev *model.Event) {
+// entry writes an entry record if the filter selects it; tracked adds the
+// tracker's view of it (w.res).
+func (w *Watch) entry(ev *model.Event, tracked bool) {
 	cfg := &w.cfg
 	if cfg.Filter != nil && !cfg.Filter.Match(ev) {
 		w.counters.Filtered.Add(1)
@@ -252,7 +382,41 @@ func (w *Watch) entry(ev *model.Event) {
 		_, _ = cfg.Out.Write(w.textBuf)
 		return
 	}
-	cfg.Log.Info().EmbedObject(ev).Send()
+	z := cfg.Log.Info().EmbedObject(ev)
+	if tracked {
+		if w.res.HasTransition {
+			z.Object("transition", &w.res.Transition)
+		}
+		if ev.Type == model.EventDestroy {
+			z.Object("flow", &w.res.Flow)
+		}
+	}
+	z.Send()
+}
+
+// inferred writes a flow's end that no DESTROY announced, as a DESTROY
+// record marked inferred. With text output it goes beside the stream, not
+// into it: conntrack -E never prints one.
+func (w *Watch) inferred(in flow.Inferred) {
+	ev := in.Event()
+	if w.cfg.Filter != nil && !w.cfg.Filter.Match(&ev) {
+		w.counters.Filtered.Add(1)
+		return
+	}
+	w.cfg.Log.Info().EmbedObject(&ev).Bool("inferred", true).Object("flow", &in.Flow).Send()
+}
+
+// unreplied writes the detector's warning about a flow still unanswered.
+func (w *Watch) unreplied(u flow.Unreplied) {
+	ev := model.Event{Type: model.EventUpdate, Time: u.Time, Entry: u.Entry}
+	if w.cfg.Filter != nil && !w.cfg.Filter.Match(&ev) {
+		return
+	}
+	w.record(zerolog.WarnLevel, "unreplied").
+		EmbedObject(&ev.Entry).
+		EmbedObject(&u).
+		Str("hint", unrepliedHint).
+		Send()
 }
 
 // decodeFailure reports a message that could not be decoded; its bytes go
@@ -266,7 +430,8 @@ func (w *Watch) decodeFailure(f *events.DecodeFailure) {
 	rec.Send()
 }
 
-// checkLoss writes a gap record for each loss counter that grew.
+// checkLoss writes a gap record for each loss counter that grew, and an
+// eviction record when the tracker had to forget flows.
 func (w *Watch) checkLoss(sub *events.Subscriber) {
 	st := sub.Stats()
 	now := lossReading{
@@ -284,14 +449,25 @@ func (w *Watch) checkLoss(sub *events.Subscriber) {
 		w.gap("kernel", now.kernel-last.kernel, now.kernel,
 			"the socket's receive buffer overflowed: raise --buffer-size").
 			Uint64("enobufs", now.enobufs-last.enobufs).Send()
+		w.needRecon = true
 	}
 	if now.queue > last.queue {
 		w.gap("queue", now.queue-last.queue, now.queue,
-			"ctwatch's processing fell behind its socket reader: raise --queue-len or filter in the kernel with --events").Send()
+			"ctwatch's processing fell behind its socket reader: raise --queue-len, or subscribe to fewer --events").Send()
+		w.needRecon = true
 	}
 	if now.output > last.output {
 		w.gap("output", now.output-last.output, now.output,
 			"the output could not keep up and records were dropped: write to a faster destination").Send()
+	}
+	if ev := w.tracker.Stats().Evicted; ev > w.evictedSeen {
+		w.record(zerolog.WarnLevel, "flows_evicted").
+			Uint64("evicted", ev-w.evictedSeen).
+			Uint64("evicted_total", ev).
+			Int("max_flows", w.cfg.Flow.MaxFlows).
+			Str("hint", "the flow tracker is full: the least recently seen flows were forgotten, and their ends will have no lifecycle; raise --max-flows").
+			Send()
+		w.evictedSeen = ev
 	}
 }
 
