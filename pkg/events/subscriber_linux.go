@@ -250,6 +250,10 @@ func (s *Subscriber) Close() error {
 // queueing into the socket's buffer, and what does not fit there is counted
 // in Stats.KernelDrops. An ENOBUFS read error is counted and reading goes
 // on. The consumer owns each batch it receives and calls Release when done.
+//
+// When ctx ends, Run still reads what the socket holds at that moment (for
+// at most drainTime), so that events that reached ctwatch before the stop
+// are delivered rather than discarded with the socket.
 func (s *Subscriber) Run(ctx context.Context, out chan<- *Batch) error {
 	defer close(out)
 	if !s.running.CompareAndSwap(false, true) {
@@ -262,24 +266,15 @@ func (s *Subscriber) Run(ctx context.Context, out chan<- *Batch) error {
 
 	buf := make([]byte, recvBufferSize)
 	for {
-		b := s.pool.Get().(*Batch)
-		b.Seq = s.nextSeq
-		err := s.fill(buf, b)
-		s.nextSeq += uint64(len(b.Events))
-		if b.len() > 0 {
-			select {
-			case out <- b:
-			default:
-				s.queueDropped.Add(uint64(b.len()))
-				b.Release()
-			}
-		} else {
-			b.Release()
-		}
+		err := s.readBatch(buf, out)
 		if err == nil {
 			continue
 		}
-		if ctx.Err() != nil || s.closed.Load() {
+		if s.closed.Load() {
+			return nil
+		}
+		if ctx.Err() != nil {
+			s.drain(buf, out)
 			return nil
 		}
 		if errors.Is(err, unix.ENOBUFS) {
@@ -287,6 +282,48 @@ func (s *Subscriber) Run(ctx context.Context, out chan<- *Batch) error {
 			continue
 		}
 		return fmt.Errorf("receive conntrack events: %w", err)
+	}
+}
+
+// readBatch reads one batch and hands it to out without blocking: when out
+// is full, the batch is dropped and its messages counted.
+func (s *Subscriber) readBatch(buf []byte, out chan<- *Batch) error {
+	b := s.pool.Get().(*Batch)
+	b.Seq = s.nextSeq
+	err := s.fill(buf, b)
+	s.nextSeq += uint64(len(b.Events))
+	if b.len() == 0 {
+		b.Release()
+		return err
+	}
+	select {
+	case out <- b:
+	default:
+		s.queueDropped.Add(uint64(b.len()))
+		b.Release()
+	}
+	return err
+}
+
+// drainLimit bounds the final drain of a stopping Run, in batches and in
+// time, so that a steady flow of events cannot keep it from stopping.
+const (
+	drainBatches = 1024
+	drainTime    = 250 * time.Millisecond
+)
+
+// drain reads what the socket already holds when Run is told to stop: those
+// events reached ctwatch before the stop, and closing the socket would
+// discard them uncounted. With the read deadline in the past, each fill
+// still reads everything queued without waiting, and fails once the socket
+// is empty.
+func (s *Subscriber) drain(buf []byte, out chan<- *Batch) {
+	// Real time, not s.clock: the bound is on work, not on event times.
+	deadline := time.Now().Add(drainTime)
+	for range drainBatches {
+		if s.readBatch(buf, out) != nil || time.Now().After(deadline) {
+			return
+		}
 	}
 }
 
