@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/netip"
 	"strings"
@@ -130,6 +131,21 @@ func TestHealthTableFull(t *testing.T) {
 	if got := healthEventNames(check(t, m)); len(got) != 1 || got[0] != health.EventStats {
 		t.Fatalf("empty table: records %v, want one stats", got)
 	}
+	// The binary watches the same fill end to end. It subscribes to
+	// DESTROY only, so that the fill's quarter million NEW events do not
+	// bury its health records.
+	w := wtStart(t, "watch", "--netns", ns.Name, "--events", "destroy", "--stats-interval", "100ms", "--table-warn", "80,90,95")
+	wtPressure := func(th float64) {
+		t.Helper()
+		r, _ := w.waitRecord(fmt.Sprintf("watch's table_pressure at %v %%", th), func(r map[string]any) bool {
+			return r["event"] == "table_pressure" && r["threshold"] == th
+		})
+		top, _ := r["top"].(map[string]any)
+		src, _ := top["src"].([]any)
+		if len(src) == 0 || src[0].(map[string]any)["addr"] != hog.String() || r["level"] != "warn" {
+			t.Errorf("watch's table_pressure at %v %%: %v; want a warning naming %s first", th, r, hog)
+		}
+	}
 
 	created := 0
 	for _, th := range []float64{80, 90, 95} {
@@ -156,6 +172,7 @@ func TestHealthTableFull(t *testing.T) {
 		if !p.Top.Sampled || p.Top.Scanned != maxDump {
 			t.Errorf("at %v %%: scanned %d, sampled %v; want a sample of %d", th, p.Top.Scanned, p.Top.Sampled, maxDump)
 		}
+		wtPressure(th)
 	}
 
 	// The rest of the table, then one more: refused for want of room.
@@ -207,6 +224,11 @@ func TestHealthTableFull(t *testing.T) {
 	}
 	if recs[0].Delta["drop"] != d.Delta["drop"] {
 		t.Errorf("stats delta drop %d, drops record %d", recs[0].Delta["drop"], d.Delta["drop"])
+	}
+
+	r, _ := w.waitRecord("watch's drops record", func(r map[string]any) bool { return r["event"] == "drops" })
+	if delta, _ := r["delta"].(map[string]any); r["level"] != "warn" || delta["drop"] == nil || delta["drop"].(float64) < 1 {
+		t.Errorf("watch's drops record %v", r)
 	}
 
 	rep, status := doctorOf(t, ns.Name)

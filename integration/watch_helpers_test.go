@@ -60,24 +60,52 @@ func (s *syncBuffer) String() string {
 func wtStart(t *testing.T, args ...string) *wtProc {
 	t.Helper()
 	p := wtStartNoWait(t, args...)
-	stdoutReady := true
-	for _, a := range args {
-		if a == "text" || strings.HasPrefix(a, "--output") {
-			stdoutReady = false
+	output, text := "", false
+	for i, a := range args {
+		if a == "text" {
+			text = true
+		}
+		if a == "--output" && i+1 < len(args) {
+			output = args[i+1]
 		}
 	}
-	if stdoutReady {
-		p.waitRecord("the dump record", func(r map[string]any) bool { return r["event"] == "dump" })
-	} else {
+	switch {
+	case output != "":
+		wtPoll(t, "the dump record in "+output, func() bool {
+			for _, l := range readLines(t, output) {
+				if strings.Contains(l, `"event":"dump"`) {
+					return true
+				}
+			}
+			return false
+		})
+	case text:
 		wtPoll(t, "the dump record on stderr", func() bool { return strings.Contains(p.stderr.String(), "event=dump") })
+	default:
+		p.waitRecord("the dump record", func(r map[string]any) bool { return r["event"] == "dump" })
 	}
+	return p
+}
+
+// wtStartIn runs ctwatch inside ns (ip netns exec execs it, so signals
+// reach it), for a metrics server on the namespace's own loopback, and waits
+// until it is ready.
+func wtStartIn(t *testing.T, ns *nstest.NS, args ...string) *wtProc {
+	t.Helper()
+	p := wtStartCmd(t, ns.Command(append([]string{nstest.Binary(t)}, args...)...), args)
+	p.waitRecord("the dump record", func(r map[string]any) bool { return r["event"] == "dump" })
 	return p
 }
 
 // wtStartNoWait runs ctwatch without waiting for it to be ready.
 func wtStartNoWait(t *testing.T, args ...string) *wtProc {
 	t.Helper()
-	cmd := exec.Command(nstest.Binary(t), args...)
+	return wtStartCmd(t, exec.Command(nstest.Binary(t), args...), args)
+}
+
+// wtStartCmd starts cmd, a ctwatch with args, reading its stdout by line.
+func wtStartCmd(t *testing.T, cmd *exec.Cmd, args []string) *wtProc {
+	t.Helper()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -134,7 +134,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	// The watch already flushed, bounded; a blocked output must not hold
 	// the stop up beyond that.
-	defer closeWithin(cfg.Out, time.Second)
+	defer closeWithin(cfg.Out, 200*time.Millisecond)
 
 	// One logger for the records: into the stream with JSON, beside it on
 	// stderr with text, where the stream is conntrack -E's lines.

@@ -236,6 +236,10 @@ var (
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
+		// Children inherit this: a race in the binary stops it at once
+		// (and fails the test), and it exits without the race detector's
+		// one-second pause, which would blur the stop-time tests.
+		os.Setenv("GORACE", "atexit_sleep_ms=0 halt_on_error=1")
 		dir, err := os.MkdirTemp("", "ctwatch-bin-")
 		if err != nil {
 			buildErr = err

@@ -25,7 +25,7 @@ var ErrOutputGone = errors.New("output is gone")
 
 // shutdownFlush bounds the final flush, so that a stop takes at most about a
 // second even when output is blocked.
-const shutdownFlush = 700 * time.Millisecond
+const shutdownFlush = 500 * time.Millisecond
 
 const warnLevel = zerolog.WarnLevel
 

@@ -1,0 +1,223 @@
+//go:build integration
+
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ctwatch/ctwatch/integration/nstest"
+	"github.com/ctwatch/ctwatch/pkg/model"
+)
+
+// summaryLine is the shape of the one-line summary on stderr.
+var summaryLine = regexp.MustCompile(`(?m)^ctwatch: stopped: (\d+) events \(new (\d+), update (\d+), destroy (\d+)\).*; lost (\d+) \(kernel \d+, queue \d+, output \d+\); \d+ decode errors`)
+
+// TestWatchSIGINT: SIGINT stops the watch within a second, with a stop
+// record in the stream, a one-line summary on stderr and exit status 0.
+func TestWatchSIGINT(t *testing.T) {
+	ns := wtTrackedNS(t)
+	w := wtStart(t, "watch", "--netns", ns.Name)
+	ct := ns.Conntrack()
+	for i := range 3 {
+		f := evFlow(17, "10.3.0.1", "10.4.0.1", uint16(100+i), 53, 100, 0)
+		evWithin(t, evTimeout, "create", func() error { return ct.Create(f) })
+	}
+	w.waitEvent("the third NEW", evTuple(model.ProtoUDP, "10.3.0.1", "10.4.0.1", 102, 53))
+	rest, code, took := w.stop()
+	if code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+	if took > time.Second {
+		t.Errorf("stop took %v, want at most a second", took)
+	}
+	if len(rest) == 0 || !strings.Contains(rest[len(rest)-1], `"event":"stop"`) {
+		t.Errorf("last record is not the stop record: %q", rest)
+	}
+	m := summaryLine.FindStringSubmatch(w.stderr.String())
+	if m == nil {
+		t.Fatalf("no summary line on stderr:\n%s", w.stderr.String())
+	}
+	if m[2] != "3" || m[5] != "0" {
+		t.Errorf("summary says new %s, lost %s; want 3 and 0: %s", m[2], m[5], m[0])
+	}
+}
+
+// TestWatchSecondSignal: while a stop waits for blocked output, a second
+// signal ends the process at once.
+func TestWatchSecondSignal(t *testing.T) {
+	ns := wtTrackedNS(t)
+	// Nobody reads this pipe: once its buffer is full, every write of
+	// ctwatch's output blocks.
+	r, wr, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cmd := exec.Command(nstest.Binary(t), "watch", "--netns", ns.Name)
+	cmd.Stdout = wr
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	wr.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	wtPoll(t, "ctwatch to subscribe", func() bool { return len(wtEventSockets(t, ns)) == 1 })
+
+	// Enough records to fill the pipe and the sink's buffers' write.
+	ct := ns.Conntrack()
+	for i := range 2000 {
+		f := evFlow(17, "10.3.0.1", "10.4.0.1", uint16(1000+i), 53, 100, 0)
+		evWithin(t, evTimeout, "create", func() error { return ct.Create(f) })
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	// Pending signals of one kind merge: send the second only once the
+	// kernel delivered the first.
+	wtPoll(t, "the first SIGINT to be delivered", func() bool { return !sigPending(t, cmd.Process.Pid, syscall.SIGINT) })
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if took := time.Since(start); took > 300*time.Millisecond {
+			t.Errorf("exit %v after the second signal, want at once", took)
+		}
+		if !errorsAs(err, &ee) || ee.ExitCode() != 130 {
+			// A process that finished its stop before the second signal
+			// exits 0; with output blocked it cannot have.
+			t.Errorf("exit %v, want status 130 from the second signal", err)
+		}
+	case <-time.After(wtTimeout):
+		t.Fatal("ctwatch did not exit after two signals")
+	}
+}
+
+// TestWatchSIGHUP simulates logrotate: the output file is renamed and
+// SIGHUP makes ctwatch write to a new one, losing nothing.
+func TestWatchSIGHUP(t *testing.T) {
+	ns := wtTrackedNS(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "ctwatch.jsonl")
+	w := wtStart(t, "watch", "--netns", ns.Name, "--output", out)
+	ct := ns.Conntrack()
+	has := func(path, sport string) bool {
+		for _, l := range readLines(t, path) {
+			if strings.Contains(l, `"event":"new"`) && strings.Contains(l, `"sport":`+sport+",") {
+				return true
+			}
+		}
+		return false
+	}
+
+	a := evFlow(17, "10.3.0.1", "10.4.0.1", 1111, 53, 100, 0)
+	evWithin(t, evTimeout, "create", func() error { return ct.Create(a) })
+	wtPoll(t, "the first record in the file", func() bool { return has(out, "1111") })
+	if err := os.Rename(out, out+".1"); err != nil {
+		t.Fatal(err)
+	}
+	w.signal(syscall.SIGHUP)
+	b := evFlow(17, "10.3.0.1", "10.4.0.1", 2222, 53, 100, 0)
+	evWithin(t, evTimeout, "create", func() error { return ct.Create(b) })
+	wtPoll(t, "the second record in a new file", func() bool { return has(out, "2222") })
+	if has(out+".1", "2222") || !has(out+".1", "1111") || has(out, "1111") {
+		t.Error("records in the wrong file: the rotated file must keep the first and only the first")
+	}
+	if _, code, _ := w.stop(); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+	for _, l := range append(readLines(t, out+".1"), readLines(t, out)...) {
+		if !json.Valid([]byte(l)) {
+			t.Errorf("not a whole JSON record: %q", l)
+		}
+	}
+}
+
+// TestWatchOutputGone: when the reader of ctwatch's output goes away
+// (ctwatch | head), ctwatch stops cleanly, with its summary.
+func TestWatchOutputGone(t *testing.T) {
+	ns := wtTrackedNS(t)
+	r, wr, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(nstest.Binary(t), "watch", "--netns", ns.Name)
+	cmd.Stdout = wr
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	wr.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	// Read the start record, as head would, then go away.
+	buf := make([]byte, 1)
+	if _, err := r.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	ct := ns.Conntrack()
+	for i := 0; ; i++ {
+		f := evFlow(17, "10.3.0.1", "10.4.0.1", uint16(3000+i), 53, 100, 0)
+		evWithin(t, evTimeout, "create", func() error { return ct.Create(f) })
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("exit: %v; want status 0, like head's reader of any Unix tool", err)
+			}
+			if !summaryLine.MatchString(stderr.String()) {
+				t.Errorf("no summary on stderr:\n%s", stderr.String())
+			}
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+		if i > 200 {
+			t.Fatal("ctwatch did not notice its output was gone")
+		}
+	}
+}
+
+// sigPending reports whether sig is pending for process pid, from the
+// SigPnd (thread) and ShdPnd (process) masks of /proc/PID/status.
+func sigPending(t testing.TB, pid int, sig syscall.Signal) bool {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || (k != "SigPnd" && k != "ShdPnd") {
+			continue
+		}
+		mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		if err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		if mask&(1<<(uint(sig)-1)) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func errorsAs(err error, target **exec.ExitError) bool {
+	ee, ok := err.(*exec.ExitError)
+	if ok {
+		*target = ee
+	}
+	return ok
+}
