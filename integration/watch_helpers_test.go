@@ -352,3 +352,6 @@ func readLines(t testing.TB, path string) []string {
 	}
 	return strings.Split(s, "\n")
 }
+
+// timeNow is time.Now, named for the deadlines of next.
+var timeNow = time.Now
