@@ -200,12 +200,20 @@ func TestWatchOverrun(t *testing.T) {
 	w := wtStart(t, "watch", "--netns", ns.Name, "--buffer-size", "16K")
 	ct := ns.Conntrack()
 
+	// A flow whose DESTROY will be lost in the overrun: its end is then
+	// inferred from the dump ctwatch takes after the gap.
+	victim := evFlow(17, "10.5.0.9", "10.6.0.9", 9, 53, 100, 0)
+	evWithin(t, evTimeout, "create", func() error { return ct.Create(victim) })
+	w.waitEvent("the victim's NEW", evTuple(model.ProtoUDP, "10.5.0.9", "10.6.0.9", 9, 53))
+
 	const burst = 3000
 	w.signal(syscall.SIGSTOP)
 	for i := range burst {
 		f := evFlow(17, "10.5.0.1", "10.6.0.1", uint16(10000+i), 53, 100, 0)
 		evWithin(t, evTimeout, "create", func() error { return ct.Create(f) })
 	}
+	// The buffer is full: the victim's DESTROY is dropped.
+	evDelete(t, ct, victim)
 	w.signal(syscall.SIGCONT)
 	// Let the reader empty the full buffer first, or the sentinel would be
 	// dropped too.
@@ -257,8 +265,13 @@ func TestWatchOverrun(t *testing.T) {
 	if lost != kernelDrops {
 		t.Errorf("gap records count %d lost, the kernel dropped %d", lost, kernelDrops)
 	}
-	if uint64(received)+lost != burst {
-		t.Errorf("%d received + %d lost != %d sent", received, lost, burst)
+	if uint64(received)+lost != burst+1 {
+		t.Errorf("%d received + %d lost != %d sent (the burst and the victim's DESTROY)", received, lost, burst+1)
+	}
+	r, _ := w.waitRecord("the victim's inferred DESTROY, from the dump after the gap",
+		recordFor(t, model.ProtoUDP, "10.5.0.9", "10.6.0.9", 9, 53, "destroy"))
+	if r["inferred"] != true {
+		t.Errorf("the victim's DESTROY is not inferred: %v", r)
 	}
 	// After the overrun the stream goes on.
 	after := evFlow(17, "10.5.0.3", "10.6.0.3", 1, 53, 100, 0)

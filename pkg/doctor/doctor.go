@@ -266,7 +266,7 @@ func events(v Value) Check {
 		c.Found = "nf_conntrack_events is 1: every entry reports its events."
 	default:
 		c.Status = Warn
-		c.Found = fmt.Sprintf("nf_conntrack_events is %d (auto): entries created while nothing listened get no events, so flows begun before ctwatch started never report updates or their end.", v.N)
+		c.Found = fmt.Sprintf("nf_conntrack_events is %d (auto): entries created while no conntrack event listener existed anywhere on the host get no events, so flows begun before ctwatch started never report updates or their end.", v.N)
 		c.Fix = "sysctl -w " + SysctlEvents + "=1 (a few bytes per entry)."
 	}
 	return c

@@ -166,7 +166,7 @@ func TestCheckText(t *testing.T) {
 		},
 		"events": {
 			Name: "events", Status: Warn,
-			Found: "nf_conntrack_events is 2 (auto): entries created while nothing listened get no events, so flows begun before ctwatch started never report updates or their end.",
+			Found: "nf_conntrack_events is 2 (auto): entries created while no conntrack event listener existed anywhere on the host get no events, so flows begun before ctwatch started never report updates or their end.",
 			Fix:   "sysctl -w net.netfilter.nf_conntrack_events=1 (a few bytes per entry).",
 		},
 		"table_fill": {

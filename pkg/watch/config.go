@@ -113,8 +113,10 @@ type Config struct {
 	// ReconcileInterval is how often the tracker is compared with a dump
 	// of the table when the kernel's nf_conntrack_events is 2, under which
 	// flows created before ctwatch started never report their end (default
-	// 30 s; negative: never). After lost events the tracker reconciles at
-	// once, whatever the sysctl, at most once per ReconcileInterval.
+	// 30 s; negative: never, not even after a loss). After lost events the
+	// tracker reconciles at once, whatever the sysctl, though at most once
+	// a second and leaving at least ten times a dump's duration between
+	// dumps.
 	ReconcileInterval time.Duration
 
 	// Health configures the table health monitor: "stats", "table_pressure"

@@ -48,6 +48,7 @@ type Watch struct {
 	last        lossReading
 	ctEvents    int64 // nf_conntrack_events, -1 when unknown
 	reconciled  time.Time
+	dumpTook    time.Duration // how long the last dump took
 	needRecon   bool
 	evictedSeen uint64
 }
@@ -157,7 +158,7 @@ loop:
 			w.batch(b)
 		case <-loss.C:
 			w.checkLoss(sub)
-			if w.needRecon && cfg.ReconcileInterval > 0 && cfg.Clock().Sub(w.reconciled) >= cfg.ReconcileInterval {
+			if w.needRecon && cfg.ReconcileInterval > 0 && cfg.Clock().Sub(w.reconciled) >= w.reconcileSpacing() {
 				w.reconcile(ctx, "gap")
 			}
 		case <-expire.C:
@@ -249,7 +250,7 @@ func (w *Watch) logStart(sub *events.Subscriber) {
 			Str("hint", "net.netfilter.nf_conntrack_events is 0: the kernel sends no events; set it to 1").Send()
 	case 2:
 		w.record(zerolog.InfoLevel, "events_on_demand").
-			Str("hint", "net.netfilter.nf_conntrack_events is 2: flows created before ctwatch started never report their end; ctwatch infers it from periodic dumps (inferred destroy records); set it to 1 for exact ends").Send()
+			Str("hint", "net.netfilter.nf_conntrack_events is 2: flows created while no event listener existed on the host (before ctwatch started) never report their end; ctwatch infers it from periodic dumps (inferred destroy records); set it to 1 for exact ends").Send()
 	}
 }
 
@@ -280,6 +281,7 @@ func (w *Watch) startupDump(ctx context.Context) {
 		return true
 	})
 	w.reconciled = cfg.Clock()
+	w.dumpTook = w.reconciled.Sub(start)
 	w.counters.Snapshot.Store(n)
 	w.counters.Tracked.Store(int64(w.tracker.Len()))
 	level := zerolog.InfoLevel
@@ -290,6 +292,14 @@ func (w *Watch) startupDump(ctx context.Context) {
 		Uint64("entries", n).
 		Float64("duration_s", cfg.Clock().Sub(start).Seconds()).
 		Send()
+}
+
+// reconcileSpacing is how long after the last dump a loss may trigger the
+// next: at once in practice, but never more than a tenth of the time on
+// dumping, so that a big table under sustained overrun is not dumped
+// back to back.
+func (w *Watch) reconcileSpacing() time.Duration {
+	return max(time.Second, 10*w.dumpTook)
 }
 
 // reconcile compares the tracker with a fresh dump: flows that vanished
@@ -309,6 +319,7 @@ func (w *Watch) reconcile(ctx context.Context, why string) {
 			return yield(&ev.Entry)
 		})
 	}, start, w.inferred)
+	w.dumpTook = cfg.Clock().Sub(start)
 	level := zerolog.DebugLevel
 	if dumpErr != nil {
 		level = zerolog.WarnLevel
