@@ -1,0 +1,273 @@
+package watch
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/mdlayher/netlink"
+	"github.com/rs/zerolog"
+
+	"github.com/ctwatch/ctwatch/pkg/events"
+	"github.com/ctwatch/ctwatch/pkg/filter"
+	"github.com/ctwatch/ctwatch/pkg/model"
+	"github.com/ctwatch/ctwatch/pkg/sink"
+)
+
+// testWatch returns a watch writing JSON records into a buffer, with no
+// socket: the tests drive its loop's handlers directly.
+func testWatch(t testing.TB, cfg Config) (*Watch, *sink.Writer, *bytes.Buffer) {
+	t.Helper()
+	var buf bytes.Buffer
+	out := sink.New(&buf, sink.Config{})
+	t.Cleanup(func() { out.Close() })
+	cfg.Out = out
+	cfg.Log = zerolog.New(out)
+	cfg.Clock = func() time.Time { return time.Date(2026, 11, 22, 5, 0, 0, 0, time.UTC) }
+	return New(cfg), out, &buf
+}
+
+// lines parses the records written so far.
+func lines(t testing.TB, out *sink.Writer, buf *bytes.Buffer) []map[string]any {
+	t.Helper()
+	if err := out.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	var recs []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		if l == "" {
+			continue
+		}
+		var r map[string]any
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("%v: %q", err, l)
+		}
+		recs = append(recs, r)
+	}
+	return recs
+}
+
+// events parses conntrack -E -o timestamp,id lines.
+func parse(t testing.TB, ls ...string) []model.Event {
+	t.Helper()
+	evs := make([]model.Event, len(ls))
+	for i, l := range ls {
+		ev, _, err := model.ParseText(l, time.UTC)
+		if err != nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+		evs[i] = ev
+	}
+	return evs
+}
+
+// A TCP connection's events: NEW, SYN_RECV, ESTABLISHED, an UPDATE that
+// changes nothing but the timeout, and its DESTROY.
+var tcpFlow = []string{
+	"[1795320000.000100]\t    [NEW] tcp      6 120 SYN_SENT src=127.0.0.1 dst=127.0.0.1 sport=40000 dport=80 [UNREPLIED] src=127.0.0.1 dst=127.0.0.1 sport=80 dport=40000 id=7",
+	"[1795320000.000200]\t [UPDATE] tcp      6 60 SYN_RECV src=127.0.0.1 dst=127.0.0.1 sport=40000 dport=80 src=127.0.0.1 dst=127.0.0.1 sport=80 dport=40000 id=7",
+	"[1795320000.000300]\t [UPDATE] tcp      6 432000 ESTABLISHED src=127.0.0.1 dst=127.0.0.1 sport=40000 dport=80 src=127.0.0.1 dst=127.0.0.1 sport=80 dport=40000 [ASSURED] id=7",
+	"[1795320000.500000]\t [UPDATE] tcp      6 431999 ESTABLISHED src=127.0.0.1 dst=127.0.0.1 sport=40000 dport=80 src=127.0.0.1 dst=127.0.0.1 sport=80 dport=40000 [ASSURED] id=7",
+	"[1795320001.000000]\t[DESTROY] tcp      6 ESTABLISHED src=127.0.0.1 dst=127.0.0.1 sport=40000 dport=80 src=127.0.0.1 dst=127.0.0.1 sport=80 dport=40000 [ASSURED] id=7",
+}
+
+// kinds summarises records as "event" or "event+key" for the keys a
+// tracker adds.
+func kinds(recs []map[string]any) []string {
+	var k []string
+	for _, r := range recs {
+		s := r["event"].(string)
+		for _, key := range []string{"transition", "flow", "inferred"} {
+			if _, ok := r[key]; ok {
+				s += "+" + key
+			}
+		}
+		k = append(k, s)
+	}
+	return k
+}
+
+func TestUpdatePolicy(t *testing.T) {
+	tests := []struct {
+		updates    Updates
+		want       []string
+		suppressed uint64
+	}{
+		{UpdatesChanges, []string{"new", "update+transition", "update+transition", "destroy+flow"}, 1},
+		{UpdatesAll, []string{"new", "update+transition", "update+transition", "update", "destroy+flow"}, 0},
+		{UpdatesNone, []string{"new", "destroy+flow"}, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.updates.String(), func(t *testing.T) {
+			w, out, buf := testWatch(t, Config{Updates: tt.updates})
+			for _, ev := range parse(t, tcpFlow...) {
+				w.event(&ev)
+			}
+			if diff := cmp.Diff(tt.want, kinds(lines(t, out, buf))); diff != "" {
+				t.Errorf("records (-want +got):\n%s", diff)
+			}
+			if got := w.counters.Suppressed.Load(); got != tt.suppressed {
+				t.Errorf("suppressed %d, want %d", got, tt.suppressed)
+			}
+		})
+	}
+}
+
+// TestSnapshotMerge: a NEW queued during the startup dump for a flow the
+// dump reported is written once, as its snapshot record.
+func TestSnapshotMerge(t *testing.T) {
+	for _, snapshot := range []bool{true, false} {
+		w, out, buf := testWatch(t, Config{Snapshot: snapshot})
+		evs := parse(t, tcpFlow...)
+		dumped := evs[1] // the dump saw it in SYN_RECV
+		dumped.Type = model.EventSnapshot
+		w.tracker.Seed(&dumped)
+		if snapshot {
+			w.entry(&dumped, false)
+		}
+		w.event(&evs[0]) // its NEW, queued during the dump
+		want := []string{"snapshot"}
+		if !snapshot {
+			want = []string{"new"}
+		}
+		if diff := cmp.Diff(want, kinds(lines(t, out, buf))); diff != "" {
+			t.Errorf("snapshot %v: records (-want +got):\n%s", snapshot, diff)
+		}
+		if got, want := w.counters.Merged.Load(), map[bool]uint64{true: 1, false: 0}[snapshot]; got != want {
+			t.Errorf("snapshot %v: merged %d, want %d", snapshot, got, want)
+		}
+	}
+}
+
+// TestFilterCounts: records the filter rejects are counted, and tracking
+// still follows the flow (its DESTROY has a lifecycle starting at its NEW).
+func TestFilterCounts(t *testing.T) {
+	f, err := filter.New(filter.Spec{State: "ESTABLISHED"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, out, buf := testWatch(t, Config{Filter: f, Updates: UpdatesAll})
+	for _, ev := range parse(t, tcpFlow...) {
+		w.event(&ev)
+	}
+	recs := lines(t, out, buf)
+	if diff := cmp.Diff([]string{"update+transition", "update", "destroy+flow"}, kinds(recs)); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+	if got := w.counters.Filtered.Load(); got != 2 {
+		t.Errorf("filtered %d, want 2", got)
+	}
+	fl := recs[2]["flow"].(map[string]any)
+	if fl["seen_from"] != "new" || fl["outcome"] != "timeout" {
+		t.Errorf("lifecycle %v: want seen from its NEW despite the filter, ended by timeout", fl)
+	}
+}
+
+// TestInferredOnRecreation: a NEW for a live key reports the earlier flow's
+// lost DESTROY as an inferred one before the NEW.
+func TestInferredOnRecreation(t *testing.T) {
+	w, out, buf := testWatch(t, Config{})
+	evs := parse(t, tcpFlow[0], tcpFlow[1],
+		"[1795320100.000000]\t    [NEW] tcp      6 120 SYN_SENT src=127.0.0.1 dst=127.0.0.1 sport=40000 dport=80 [UNREPLIED] src=127.0.0.1 dst=127.0.0.1 sport=80 dport=40000 id=7")
+	for i := range evs {
+		w.event(&evs[i])
+	}
+	recs := lines(t, out, buf)
+	if diff := cmp.Diff([]string{"new", "update+transition", "destroy+flow+inferred", "new"}, kinds(recs)); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+}
+
+// TestTextFormat: text records are conntrack -E lines; DESTROYs with a
+// start time get conntrack's delta-time from the clock.
+func TestTextFormat(t *testing.T) {
+	w, out, buf := testWatch(t, Config{Format: FormatText, Updates: UpdatesAll})
+	ev := parse(t, "[DESTROY] udp      17 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=53 src=10.0.0.2 dst=10.0.0.1 sport=53 dport=1 [start=Sun Nov 22 04:59:00 2026] [stop=Sun Nov 22 04:59:30 2026]")[0]
+	w.event(&ev)
+	out.Flush()
+	want := "[DESTROY] udp      17 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=53 src=10.0.0.2 dst=10.0.0.1 sport=53 dport=1 delta-time=30\n"
+	if diff := cmp.Diff(want, buf.String()); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestSummaryString(t *testing.T) {
+	var s Summary
+	s.Received[model.EventNew], s.Received[model.EventUpdate], s.Received[model.EventDestroy] = 3, 4, 2
+	s.Written, s.Filtered, s.Suppressed, s.LostKernel, s.LostOutput = 8, 1, 0, 5, 1
+	want := "9 events (new 3, update 4, destroy 2); 8 records written, 1 filtered, 0 updates suppressed; lost 6 (kernel 5, queue 0, output 1); 0 decode errors"
+	if got := s.String(); got != want {
+		t.Errorf("String() =\n%q, want\n%q", got, want)
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	for _, s := range []string{"json", "text"} {
+		if _, err := ParseFormat(s); err != nil {
+			t.Errorf("ParseFormat(%q): %v", s, err)
+		}
+	}
+	for _, s := range []string{"changes", "all", "none"} {
+		u, err := ParseUpdates(s)
+		if err != nil || u.String() != s {
+			t.Errorf("ParseUpdates(%q) = %v, %v", s, u, err)
+		}
+	}
+	if _, err := ParseFormat("xml"); err == nil {
+		t.Error("ParseFormat accepted xml")
+	}
+	if _, err := ParseUpdates("some"); err == nil {
+		t.Error("ParseUpdates accepted some")
+	}
+}
+
+// capturedMessages reads the real kernel messages recorded by the events
+// package's tests.
+func capturedMessages(tb testing.TB, name string) []netlink.Message {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "events", "testdata", name+".nlmsg"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var msgs []netlink.Message
+	for len(b) >= 16 {
+		n := int(binary.NativeEndian.Uint32(b))
+		if n < 16 || n > len(b) {
+			tb.Fatalf("bad message length %d", n)
+		}
+		var m netlink.Message
+		if err := m.UnmarshalBinary(b[:n]); err != nil {
+			tb.Fatal(err)
+		}
+		msgs = append(msgs, m)
+		b = b[(n+3)&^3:]
+	}
+	return msgs
+}
+
+// BenchmarkPipeline costs what the loop does per event: decode a real
+// kernel message, track it, filter, and encode the JSON record into the
+// sink (writing to io.Discard).
+func BenchmarkPipeline(b *testing.B) {
+	msgs := capturedMessages(b, "tcp")
+	out := sink.New(io.Discard, sink.Config{})
+	defer out.Close()
+	w := New(Config{Out: out, Log: zerolog.New(out), Updates: UpdatesAll})
+	var ev model.Event
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if err := events.Decode(msgs[i%len(msgs)], &ev); err != nil {
+			b.Fatal(err)
+		}
+		w.event(&ev)
+		i++
+	}
+}
