@@ -3,8 +3,10 @@
 package integration
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -220,4 +222,94 @@ func errorsAs(err error, target **exec.ExitError) bool {
 		*target = ee
 	}
 	return ok
+}
+
+// TestWatchSlowOutput: when output stalls, ctwatch keeps reading the
+// kernel, drops whole records, counts every one, and says so in a gap
+// record and in its summary.
+func TestWatchSlowOutput(t *testing.T) {
+	ns := wtTrackedNS(t)
+	r, wr, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cmd := exec.Command(nstest.Binary(t), "watch", "--netns", ns.Name, "--stats-interval", "0")
+	cmd.Stdout = wr
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	wr.Close()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	wtPoll(t, "ctwatch to subscribe", func() bool { return len(wtEventSockets(t, ns)) == 1 })
+
+	// More records than the sink's buffers (4 MiB) and the pipe hold,
+	// while nobody reads the pipe.
+	const n = 14000
+	flows := make([]bulkFlow, n)
+	for i := range flows {
+		flows[i] = bulkFlow{src: netip.MustParseAddr("10.80.0.1"), dst: netip.AddrFrom4([4]byte{10, 81, byte(i >> 8), byte(i)}), sport: 1000, dport: 53}
+	}
+	if created, _ := createBulk(t, ns, flows); created != n {
+		t.Fatalf("created %d of %d", created, n)
+	}
+	// Every event reached ctwatch: its socket is empty and nothing was
+	// lost in the kernel.
+	wtPoll(t, "ctwatch to read every event", func() bool {
+		s := wtEventSockets(t, ns)
+		return len(s) == 1 && s[0].Rmem == 0
+	})
+	if d := wtEventSockets(t, ns)[0].Drops; d != 0 {
+		t.Fatalf("the kernel dropped %d events: this test is about output, not input", d)
+	}
+
+	// Now read everything, stop, and account for every record.
+	lines := make(chan string, 1<<16)
+	go func() {
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var news int
+	var gapOutput float64
+	stopped := false
+	for l := range lines {
+		if strings.Contains(l, `"event":"new"`) {
+			news++
+		}
+		if strings.Contains(l, `"event":"gap"`) && strings.Contains(l, `"stage":"output"`) {
+			var rec map[string]any
+			json.Unmarshal([]byte(l), &rec)
+			gapOutput += rec["lost"].(float64)
+			if !stopped {
+				cmd.Process.Signal(syscall.SIGINT)
+				stopped = true
+			}
+		}
+	}
+	if !stopped {
+		t.Fatalf("no output gap record; %d of %d NEW records came through", news, n)
+	}
+	cmd.Wait()
+	m := regexp.MustCompile(`written, .*; lost (\d+) \(kernel 0, queue 0, output (\d+)\)`).FindStringSubmatch(stderr.String())
+	if m == nil {
+		t.Fatalf("summary:\n%s", stderr.String())
+	}
+	lostOutput, _ := strconv.Atoi(m[2])
+	if news == n || lostOutput == 0 {
+		t.Errorf("%d of %d NEW records written, %d lost: no output loss", news, n, lostOutput)
+	}
+	// Every record is either written or counted lost; among them are the
+	// NEW records (the rest are start, dump and gap records).
+	if news+lostOutput < n {
+		t.Errorf("%d NEW records written + %d records lost < %d events", news, lostOutput, n)
+	}
+	if gapOutput == 0 {
+		t.Error("gap records report no output loss")
+	}
 }

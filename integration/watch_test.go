@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -392,4 +393,36 @@ func TestWatchFilters(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWatchSnapshot: with --snapshot the entries that existed before
+// ctwatch started come first, as snapshot records, then the live stream.
+func TestWatchSnapshot(t *testing.T) {
+	ns := wtTrackedNS(t)
+	ct := ns.Conntrack()
+	for i := range 3 {
+		f := evFlow(17, "10.70.0.1", "10.70.0.2", uint16(700+i), 53, 100, 0)
+		evWithin(t, evTimeout, "create", func() error { return ct.Create(f) })
+	}
+	w := wtStart(t, "watch", "--netns", ns.Name, "--snapshot")
+	var snap []uint16
+	for _, l := range w.seen {
+		var r map[string]any
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		if ev, ok := wtEntry(t, r); ok {
+			if ev.Type != model.EventSnapshot {
+				t.Errorf("before the dump record: a %v record", ev.Type)
+			}
+			snap = append(snap, ev.Entry.Orig.SrcPort)
+		}
+	}
+	slices.Sort(snap)
+	if diff := cmp.Diff([]uint16{700, 701, 702}, snap); diff != "" {
+		t.Errorf("snapshot records (-want +got):\n%s", diff)
+	}
+	f := evFlow(17, "10.70.0.1", "10.70.0.2", 800, 53, 100, 0)
+	evWithin(t, evTimeout, "create", func() error { return ct.Create(f) })
+	w.waitEvent("the live NEW", evAnd(evTuple(model.ProtoUDP, "10.70.0.1", "10.70.0.2", 800, 53), evIs(model.EventNew)))
 }

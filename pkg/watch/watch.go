@@ -157,7 +157,7 @@ loop:
 			}
 			w.batch(b)
 		case <-loss.C:
-			w.checkLoss(sub)
+			w.checkLoss(sub.Stats())
 			if w.needRecon && cfg.ReconcileInterval > 0 && cfg.Clock().Sub(w.reconciled) >= w.reconcileSpacing() {
 				w.reconcile(ctx, "gap")
 			}
@@ -184,7 +184,7 @@ loop:
 	if err := <-readerErr; err != nil && runErr == nil {
 		runErr = fmt.Errorf("read conntrack events: %w", err)
 	}
-	w.checkLoss(sub)
+	w.checkLoss(sub.Stats())
 	w.record(zerolog.InfoLevel, "stop").EmbedObject(w.summary()).Send()
 	w.flush()
 	// Records dropped by the final flush are only in the summary.
@@ -443,8 +443,7 @@ func (w *Watch) decodeFailure(f *events.DecodeFailure) {
 
 // checkLoss writes a gap record for each loss counter that grew, and an
 // eviction record when the tracker had to forget flows.
-func (w *Watch) checkLoss(sub *events.Subscriber) {
-	st := sub.Stats()
+func (w *Watch) checkLoss(st events.Stats) {
 	now := lossReading{
 		kernel:  st.KernelDrops,
 		queue:   st.QueueDropped,
