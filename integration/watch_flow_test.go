@@ -3,7 +3,6 @@
 package integration
 
 import (
-	"net"
 	"net/netip"
 	"testing"
 
@@ -40,24 +39,7 @@ func strs(v any) []string {
 func TestWatchFlowTCP(t *testing.T) {
 	ns := wtTrackedNS(t)
 	w := wtStart(t, "watch", "--netns", ns.Name)
-	l := evListenTCP(t, ns, "127.0.0.1:0")
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, err := l.Accept()
-		if err == nil {
-			accepted <- c
-		}
-	}()
-	c := evDialTCP(t, ns, l.Addr().String())
-	sport, dport := evPort(c.LocalAddr()), evPort(l.Addr())
-	srv := <-accepted
-	c.Write([]byte("hello"))
-	buf := make([]byte, 5)
-	if _, err := srv.Read(buf); err != nil {
-		t.Fatal(err)
-	}
-	c.Close()
-	srv.Close()
+	sport, dport := wtTCPExchange(t, ns)
 	update := recordFor(t, model.ProtoTCP, "127.0.0.1", "127.0.0.1", sport, dport, "update")
 
 	type tr struct {

@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -355,3 +357,64 @@ func readLines(t testing.TB, path string) []string {
 
 // timeNow is time.Now, named for the deadlines of next.
 var timeNow = time.Now
+
+// wtTCPExchange opens a TCP connection on the namespace's loopback, sends
+// five bytes, reads them on the other side and closes both ends: a whole
+// connection's life. It returns the connection's ports.
+func wtTCPExchange(t *testing.T, ns *nstest.NS) (sport, dport uint16) {
+	t.Helper()
+	l := evListenTCP(t, ns, "127.0.0.1:0")
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := l.Accept()
+		if err == nil {
+			accepted <- c
+		}
+	}()
+	c := evDialTCP(t, ns, l.Addr().String())
+	sport, dport = evPort(c.LocalAddr()), evPort(l.Addr())
+	srv := <-accepted
+	if _, err := c.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(srv, buf); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	srv.Close()
+	return sport, dport
+}
+
+// wtPiped is a ctwatch whose standard output is a pipe the test reads (or
+// does not read) itself.
+type wtPiped struct {
+	cmd    *exec.Cmd
+	out    *os.File // the pipe's read end
+	stderr *syncBuffer
+	done   chan error // Wait's result
+}
+
+// wtStartPiped runs ctwatch with args, its stdout on a pipe, and waits until
+// it has subscribed in ns.
+func wtStartPiped(t *testing.T, ns *nstest.NS, args ...string) *wtPiped {
+	t.Helper()
+	r, wr, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &wtPiped{cmd: exec.Command(nstest.Binary(t), args...), out: r, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p.cmd.Stdout = wr
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	wr.Close()
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		r.Close()
+	})
+	wtPoll(t, "ctwatch to subscribe", func() bool { return len(wtEventSockets(t, ns)) == 1 })
+	return p
+}

@@ -5,7 +5,6 @@ package integration
 import (
 	"bufio"
 	"encoding/json"
-	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -17,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ctwatch/ctwatch/integration/nstest"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 
@@ -60,23 +58,8 @@ func TestWatchSecondSignal(t *testing.T) {
 	ns := wtTrackedNS(t)
 	// Nobody reads this pipe: once its buffer is full, every write of
 	// ctwatch's output blocks.
-	r, wr, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	cmd := exec.Command(nstest.Binary(t), "watch", "--netns", ns.Name)
-	cmd.Stdout = wr
-	stderr := &syncBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	wr.Close()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() { cmd.Process.Kill() })
-	wtPoll(t, "ctwatch to subscribe", func() bool { return len(wtEventSockets(t, ns)) == 1 })
+	p := wtStartPiped(t, ns, "watch", "--netns", ns.Name)
+	cmd, done := p.cmd, p.done
 
 	// Enough records to fill the pipe and the sink's buffers' write.
 	ct := ns.Conntrack()
@@ -85,9 +68,9 @@ func TestWatchSecondSignal(t *testing.T) {
 		evWithin(t, evTimeout, "create", func() error { return ct.Create(f) })
 	}
 	cmd.Process.Signal(syscall.SIGINT)
-	// Pending signals of one kind merge: send the second only once the
-	// kernel delivered the first.
-	wtPoll(t, "the first SIGINT to be delivered", func() bool { return !sigPending(t, cmd.Process.Pid, syscall.SIGINT) })
+	// Signals of one kind merge until the Go runtime hands them over:
+	// send the second once ctwatch says it took the first.
+	wtPoll(t, "ctwatch to take the first SIGINT", func() bool { return strings.Contains(p.stderr.String(), "a second signal quits at once") })
 	start := time.Now()
 	cmd.Process.Signal(syscall.SIGINT)
 	select {
@@ -150,21 +133,8 @@ func TestWatchSIGHUP(t *testing.T) {
 // (ctwatch | head), ctwatch stops cleanly, with its summary.
 func TestWatchOutputGone(t *testing.T) {
 	ns := wtTrackedNS(t)
-	r, wr, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(nstest.Binary(t), "watch", "--netns", ns.Name)
-	cmd.Stdout = wr
-	stderr := &syncBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	wr.Close()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() { cmd.Process.Kill() })
+	p := wtStartPiped(t, ns, "watch", "--netns", ns.Name)
+	r, stderr, done := p.out, p.stderr, p.done
 	// Read the start record, as head would, then go away.
 	buf := make([]byte, 1)
 	if _, err := r.Read(buf); err != nil {
@@ -192,30 +162,6 @@ func TestWatchOutputGone(t *testing.T) {
 	}
 }
 
-// sigPending reports whether sig is pending for process pid, from the
-// SigPnd (thread) and ShdPnd (process) masks of /proc/PID/status.
-func sigPending(t testing.TB, pid int, sig syscall.Signal) bool {
-	t.Helper()
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok || (k != "SigPnd" && k != "ShdPnd") {
-			continue
-		}
-		mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-		if err != nil {
-			t.Fatalf("%s: %v", line, err)
-		}
-		if mask&(1<<(uint(sig)-1)) != 0 {
-			return true
-		}
-	}
-	return false
-}
-
 func errorsAs(err error, target **exec.ExitError) bool {
 	ee, ok := err.(*exec.ExitError)
 	if ok {
@@ -229,21 +175,8 @@ func errorsAs(err error, target **exec.ExitError) bool {
 // record and in its summary.
 func TestWatchSlowOutput(t *testing.T) {
 	ns := wtTrackedNS(t)
-	r, wr, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	cmd := exec.Command(nstest.Binary(t), "watch", "--netns", ns.Name, "--stats-interval", "0")
-	cmd.Stdout = wr
-	stderr := &syncBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	wr.Close()
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	wtPoll(t, "ctwatch to subscribe", func() bool { return len(wtEventSockets(t, ns)) == 1 })
+	p := wtStartPiped(t, ns, "watch", "--netns", ns.Name, "--stats-interval", "0")
+	cmd, r, stderr := p.cmd, p.out, p.stderr
 
 	// More records than the sink's buffers (4 MiB) and the pipe hold,
 	// while nobody reads the pipe.
@@ -295,7 +228,7 @@ func TestWatchSlowOutput(t *testing.T) {
 	if !stopped {
 		t.Fatalf("no output gap record; %d of %d NEW records came through", news, n)
 	}
-	cmd.Wait()
+	<-p.done
 	m := regexp.MustCompile(`written, .*; lost (\d+) \(kernel 0, queue 0, output (\d+)\)`).FindStringSubmatch(stderr.String())
 	if m == nil {
 		t.Fatalf("summary:\n%s", stderr.String())

@@ -5,7 +5,6 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -39,27 +38,8 @@ func TestWatchTCPLifecycle(t *testing.T) {
 	ns := wtTrackedNS(t)
 	w := wtStart(t, "watch", "--netns", ns.Name, "--updates", "all")
 
-	l := evListenTCP(t, ns, "127.0.0.1:0")
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, err := l.Accept()
-		if err == nil {
-			accepted <- c
-		}
-	}()
 	before := time.Now()
-	c := evDialTCP(t, ns, l.Addr().String())
-	sport, dport := evPort(c.LocalAddr()), evPort(l.Addr())
-	srv := <-accepted
-	if _, err := c.Write([]byte("hello")); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 5)
-	if _, err := srv.Read(buf); err != nil {
-		t.Fatal(err)
-	}
-	c.Close()
-	srv.Close()
+	sport, dport := wtTCPExchange(t, ns)
 
 	flow := evTuple(model.ProtoTCP, "127.0.0.1", "127.0.0.1", sport, dport)
 	newEv, _ := w.waitEvent("NEW SYN_SENT", evAnd(flow, evIs(model.EventNew)))

@@ -3,8 +3,6 @@
 package integration
 
 import (
-	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,27 +91,12 @@ func TestWatchTextMatchesConntrack(t *testing.T) {
 // an unanswered datagram, all on the namespace's loopback.
 func wtTraffic(t *testing.T, ns *nstest.NS) {
 	t.Helper()
-	l := evListenTCP(t, ns, "127.0.0.1:0")
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, err := l.Accept()
-		if err == nil {
-			accepted <- c
-		}
-	}()
-	c := evDialTCP(t, ns, l.Addr().String())
-	srv := <-accepted
-	fmt.Fprint(c, "hello")
-	buf := make([]byte, 5)
-	if _, err := srv.Read(buf); err != nil {
-		t.Fatal(err)
-	}
-	c.Close()
-	srv.Close()
+	wtTCPExchange(t, ns)
 
 	peer := evUDP(t, ns, "127.0.0.1:0")
 	u := evUDP(t, ns, "127.0.0.1:0")
 	evSendUDP(t, u, peer.LocalAddr().String(), "ping")
+	buf := make([]byte, 16)
 	n, from, err := peer.ReadFromUDPAddrPort(buf)
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -16,6 +17,9 @@ func main() {
 	go func() {
 		<-sigs
 		cancel()
+		// Said only once the runtime handed the first signal over: one
+		// sent before that would merge with it and be lost.
+		fmt.Fprintln(os.Stderr, "ctwatch: stopping; a second signal quits at once")
 		// A second signal means the user will not wait for a clean stop.
 		<-sigs
 		os.Exit(130)
