@@ -194,3 +194,28 @@ func BenchmarkParseText(b *testing.B) {
 		}
 	}
 }
+
+// FuzzAppendJSONTime checks the hand-written formatter against the
+// standard library's.
+func FuzzAppendJSONTime(f *testing.F) {
+	f.Add(int64(1795318599), int64(872460000))
+	f.Add(int64(0), int64(0))
+	f.Add(int64(-62135596800), int64(1))         // year 1
+	f.Add(int64(253402300799), int64(999999999)) // 9999-12-31T23:59:59
+	f.Add(int64(253402300800), int64(0))         // year 10000: the fallback
+	f.Fuzz(func(t *testing.T, sec, nsec int64) {
+		tm := time.Unix(sec, nsec%1e9)
+		want := `"` + tm.UTC().Format(model.JSONTimeLayout) + `"`
+		if got := string(model.AppendJSONTime(nil, tm)); got != want {
+			t.Errorf("AppendJSONTime(%v) = %s, want %s", tm, got, want)
+		}
+	})
+}
+
+func BenchmarkAppendJSONTime(b *testing.B) {
+	tm := time.Date(2026, 11, 22, 3, 36, 39, 123456789, time.UTC)
+	var buf [40]byte
+	for b.Loop() {
+		model.AppendJSONTime(buf[:0], tm)
+	}
+}
