@@ -362,10 +362,22 @@ func (s *Subscriber) fill(buf []byte, b *Batch) error {
 }
 
 // handleDatagram decodes the messages of one datagram into b.
+//
+// It allocates nothing per message: DecodeFast reads straight from d into
+// the batch's reused slots, and no closure or netlink.Message is built on
+// the way. The counters are added once per datagram, received first, so
+// that Stats never shows more failures than messages.
 func (s *Subscriber) handleDatagram(d []byte, truncated bool, b *Batch) {
 	now := s.clock()
-	err := forEachMessage(d, func(msg netlink.Message, raw []byte) bool {
-		s.received.Add(1)
+	failures := len(b.Failures)
+	var received uint64
+	var err error
+	for rest := d; len(rest) > 0; {
+		var msg []byte
+		if msg, rest, err = nextMessage(rest); err != nil {
+			break
+		}
+		received++
 		n := len(b.Events)
 		if n < cap(b.Events) {
 			// Reuse the slot, and with it its Labels' backing array.
@@ -374,26 +386,29 @@ func (s *Subscriber) handleDatagram(d []byte, truncated bool, b *Batch) {
 			b.Events = append(b.Events, model.Event{})
 		}
 		ev := &b.Events[n]
-		if err := Decode(msg, ev); err != nil {
+		if derr := DecodeFast(msg, ev); derr != nil {
 			b.Events = b.Events[:n]
-			s.fail(b, err, raw)
-			return true
+			b.fail(derr, msg)
+			continue
 		}
 		if ev.Time.IsZero() {
 			ev.Time = now
 		}
-		return true
-	})
+	}
 	if err == nil && truncated {
 		err = fmt.Errorf("datagram larger than %d bytes: %w", len(d), ErrTruncated)
 	}
 	if err != nil {
-		s.received.Add(1)
-		s.fail(b, err, d)
+		received++
+		b.fail(err, d)
+	}
+	s.received.Add(received)
+	if f := len(b.Failures) - failures; f > 0 {
+		s.decodeErrors.Add(uint64(f))
 	}
 }
 
-func (s *Subscriber) fail(b *Batch, err error, raw []byte) {
-	s.decodeErrors.Add(1)
+// fail adds a failure with a copy of the bytes that could not be decoded.
+func (b *Batch) fail(err error, raw []byte) {
 	b.Failures = append(b.Failures, DecodeFailure{Err: err, Raw: append([]byte(nil), raw...)})
 }

@@ -1,0 +1,120 @@
+package events
+
+import (
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ctwatch/ctwatch/pkg/model"
+)
+
+// testSubscriber is a Subscriber without a socket, for handleDatagram.
+func testSubscriber(now time.Time) *Subscriber {
+	s := &Subscriber{batchSize: DefaultBatchSize, clock: func() time.Time { return now }}
+	s.pool.New = func() any {
+		return &Batch{Events: make([]model.Event, 0, s.batchSize), pool: &s.pool}
+	}
+	return s
+}
+
+func TestHandleDatagram(t *testing.T) {
+	now := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+	tcp := loadCapture(t, "tcp")
+	// The last message of a datagram may lack its padding: this one ends
+	// with a 3-byte attribute (a secmark, which Decode skips at that size).
+	unpadded := entry4(17, leaf(ctaSecmark, 1, 2, 3))
+	withoutTime := rawMessage(typNew, flagCreate, 0, unpadded[:len(unpadded)-1])
+	bad := rawMessage(typNew, flagCreate, 0, append(entry4(17), 1, 2, 3, 4))
+	// Three messages in one datagram, the middle one undecodable; then a
+	// cut header, and a datagram the kernel had to cut.
+	d := append(append(append([]byte(nil), tcp[0].raw...), bad...), withoutTime...)
+	s := testSubscriber(now)
+	b := s.pool.Get().(*Batch)
+	s.handleDatagram(d, false, b)
+	s.handleDatagram(tcp[1].raw[:20], false, b)
+	s.handleDatagram(tcp[2].raw, true, b)
+
+	var want [4]model.Event
+	for i, m := range [][]byte{tcp[0].raw, withoutTime, tcp[2].raw} {
+		if err := DecodeFast(m, &want[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want[1].Time = now
+	if diff := cmp.Diff(want[:3], b.Events, eventOpts); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	if len(b.Failures) != 3 {
+		t.Fatalf("%d failures, want 3: %v", len(b.Failures), b.Failures)
+	}
+	for i, f := range []struct {
+		raw []byte
+		err error
+	}{{bad, ErrMalformed}, {tcp[1].raw[:20], ErrTruncated}, {tcp[2].raw, ErrTruncated}} {
+		if !errors.Is(b.Failures[i].Err, f.err) {
+			t.Errorf("failure %d: %v, want %v", i, b.Failures[i].Err, f.err)
+		}
+		if diff := cmp.Diff(f.raw, b.Failures[i].Raw); diff != "" {
+			t.Errorf("failure %d's bytes (-want +got):\n%s", i, diff)
+		}
+	}
+	// The truncated datagram's message is delivered as well as failed:
+	// it counts twice, as before.
+	if r, e := s.received.Load(), s.decodeErrors.Load(); r != 6 || e != 3 {
+		t.Errorf("received %d, decode errors %d; want 6, 3", r, e)
+	}
+}
+
+// TestHandleDatagramAllocs holds the reader to no allocation per event in
+// steady state: its batches' slots are reused, and DecodeFast allocates
+// nothing.
+func TestHandleDatagramAllocs(t *testing.T) {
+	var msgs [][]byte
+	for _, name := range captures {
+		for _, c := range loadCapture(t, name) {
+			msgs = append(msgs, c.raw)
+		}
+	}
+	s := testSubscriber(time.Now())
+	b := &Batch{Events: make([]model.Event, 0, len(msgs)), pool: &sync.Pool{}}
+	run := func() {
+		b.Events = b.Events[:0]
+		for _, m := range msgs {
+			s.handleDatagram(m, false, b)
+		}
+	}
+	run() // the labels' backing arrays
+	if allocs := testing.AllocsPerRun(100, run); allocs != 0 {
+		t.Errorf("%v allocations for %d datagrams, want 0", allocs, len(msgs))
+	}
+	if len(b.Failures) != 0 {
+		t.Fatalf("failures: %v", b.Failures)
+	}
+}
+
+// BenchmarkHandleDatagram is the reader's cost per datagram past recvmsg:
+// splitting, decoding into a reused batch slot, stamping, counting. Each
+// datagram holds one event, as the kernel multicasts them.
+func BenchmarkHandleDatagram(b *testing.B) {
+	for _, bm := range benchMessages {
+		b.Run(bm.name, func(b *testing.B) {
+			raw := loadCapture(b, bm.file)[bm.index].raw
+			s := testSubscriber(time.Now())
+			s.clock = time.Now
+			batch := &Batch{Events: make([]model.Event, 0, DefaultBatchSize)}
+			b.ReportAllocs()
+			for b.Loop() {
+				if len(batch.Events) == DefaultBatchSize {
+					batch.Events = batch.Events[:0]
+				}
+				s.handleDatagram(raw, false, batch)
+			}
+			if len(batch.Failures) != 0 {
+				b.Fatal(batch.Failures[0].Err)
+			}
+		})
+	}
+}
