@@ -21,10 +21,14 @@ import (
 // Config.BatchSize is 0.
 const DefaultBatchSize = 256
 
-// recvBufferSize is the userspace buffer each recvmsg reads into. An event
-// message is well under 2 KiB; dump replies are at most 32 KiB per
-// datagram however large the buffer.
+// recvBufferSize is the userspace buffer each recvmsg of a dump reads into:
+// dump replies are at most 32 KiB per datagram however large the buffer.
 const recvBufferSize = 64 << 10
+
+// recvSlots is the largest number of datagrams the reader asks one
+// recvmmsg for (fewer when Config.BatchSize is smaller). Its buffer takes
+// recvSlots*recvSlotSize bytes.
+const recvSlots = 64
 
 // ErrAlreadyRunning is returned by a second call of Subscriber.Run.
 var ErrAlreadyRunning = errors.New("subscriber already running")
@@ -75,6 +79,9 @@ type Subscriber struct {
 
 	// nextSeq is the sequence number of the next event; only Run uses it.
 	nextSeq uint64
+
+	// mmsg is the reader's recvmmsg vector and buffer; only Run uses it.
+	mmsg *mmsgBuffer
 }
 
 // Subscribe opens a NETLINK_NETFILTER socket in cfg.NetNS, sizes its
@@ -101,6 +108,7 @@ func Subscribe(cfg Config) (*Subscriber, error) {
 	s.pool.New = func() any {
 		return &Batch{Events: make([]model.Event, 0, s.batchSize), pool: &s.pool}
 	}
+	s.mmsg = newMmsgBuffer(min(s.batchSize, recvSlots), recvSlotSize)
 
 	conn, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: cfg.NetNS})
 	if err != nil {
@@ -264,9 +272,8 @@ func (s *Subscriber) Run(ctx context.Context, out chan<- *Batch) error {
 	stop := context.AfterFunc(ctx, func() { _ = s.conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 
-	buf := make([]byte, recvBufferSize)
 	for {
-		err := s.readBatch(buf, out)
+		err := s.readBatch(out)
 		if err == nil {
 			continue
 		}
@@ -274,7 +281,7 @@ func (s *Subscriber) Run(ctx context.Context, out chan<- *Batch) error {
 			return nil
 		}
 		if ctx.Err() != nil {
-			s.drain(buf, out)
+			s.drain(out)
 			return nil
 		}
 		if errors.Is(err, unix.ENOBUFS) {
@@ -287,10 +294,10 @@ func (s *Subscriber) Run(ctx context.Context, out chan<- *Batch) error {
 
 // readBatch reads one batch and hands it to out without blocking: when out
 // is full, the batch is dropped and its messages counted.
-func (s *Subscriber) readBatch(buf []byte, out chan<- *Batch) error {
+func (s *Subscriber) readBatch(out chan<- *Batch) error {
 	b := s.pool.Get().(*Batch)
 	b.Seq = s.nextSeq
-	err := s.fill(buf, b)
+	err := s.fill(b)
 	s.nextSeq += uint64(len(b.Events))
 	if b.len() == 0 {
 		b.Release()
@@ -317,11 +324,11 @@ const (
 // discard them uncounted. With the read deadline in the past, each fill
 // still reads everything queued without waiting, and fails once the socket
 // is empty.
-func (s *Subscriber) drain(buf []byte, out chan<- *Batch) {
+func (s *Subscriber) drain(out chan<- *Batch) {
 	// Real time, not s.clock: the bound is on work, not on event times.
 	deadline := time.Now().Add(drainTime)
 	for range drainBatches {
-		if s.readBatch(buf, out) != nil || time.Now().After(deadline) {
+		if s.readBatch(out) != nil || time.Now().After(deadline) {
 			return
 		}
 	}
@@ -334,13 +341,19 @@ func (s *Subscriber) drain(buf []byte, out chan<- *Batch) {
 // Receive returns one datagram per call and cannot say that the socket is
 // empty without blocking, which a batch needs to know, and it allocates a
 // buffer per datagram (peeking at its size first, or copying out of a
-// MessageBufferSize buffer). Here one buffer serves every recvmsg, with
-// MSG_DONTWAIT, and EAGAIN ends the batch.
-func (s *Subscriber) fill(buf []byte, b *Batch) error {
+// MessageBufferSize buffer). Here recvmmsg, with MSG_DONTWAIT, reads up to
+// a vector of datagrams into one reused buffer. The system call is most of
+// a read's cost: against the kernel (BenchmarkReadEvents, -tags
+// integration), a recvmsg per datagram costs the reader 2.2 to 2.8 µs of
+// CPU per event, recvmmsg 0.6 to 1.1 µs, decoding included. A short count
+// means the socket is empty, which spares the EAGAIN a recvmsg loop pays
+// for at the end of each batch.
+func (s *Subscriber) fill(b *Batch) error {
 	var rerr error
 	err := s.raw.Read(func(fd uintptr) bool {
 		for b.len() < s.batchSize {
-			n, _, flags, _, err := unix.Recvmsg(int(fd), buf, nil, unix.MSG_DONTWAIT)
+			want := min(s.batchSize-b.len(), len(s.mmsg.hdrs))
+			n, err := s.mmsg.recv(fd, want, unix.MSG_DONTWAIT)
 			switch {
 			case err == unix.EAGAIN:
 				// Nothing more queued: hand over what was read, or wait.
@@ -348,10 +361,16 @@ func (s *Subscriber) fill(buf []byte, b *Batch) error {
 			case err == unix.EINTR:
 				continue
 			case err != nil:
-				rerr = os.NewSyscallError("recvmsg", err)
+				rerr = os.NewSyscallError("recvmmsg", err)
 				return true
 			}
-			s.handleDatagram(buf[:n], flags&unix.MSG_TRUNC != 0, b)
+			for i := range n {
+				d, truncated := s.mmsg.datagram(i)
+				s.handleDatagram(d, truncated, b)
+			}
+			if n < want {
+				return true
+			}
 		}
 		return true
 	})
