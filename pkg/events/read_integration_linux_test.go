@@ -69,8 +69,8 @@ func BenchmarkReadEvents(b *testing.B) {
 	}
 }
 
-// fillRecvmsg is fill as it was before recvmmsg: one x/sys Recvmsg per
-// datagram.
+// fillRecvmsg is fill as it was before recvmmsg: one x/sys Recvmsg and one
+// clock read per datagram.
 func fillRecvmsg(s *Subscriber, buf []byte, b *Batch) error {
 	var rerr error
 	err := s.raw.Read(func(fd uintptr) bool {
@@ -85,7 +85,7 @@ func fillRecvmsg(s *Subscriber, buf []byte, b *Batch) error {
 				rerr = err
 				return true
 			}
-			s.handleDatagram(buf[:n], flags&unix.MSG_TRUNC != 0, b)
+			handleDatagram(buf[:n], flags&unix.MSG_TRUNC != 0, s.clock(), b)
 		}
 		return true
 	})
@@ -117,7 +117,7 @@ func fillNoAddr(s *Subscriber, buf []byte, b *Batch) error {
 				rerr = errno
 				return true
 			}
-			s.handleDatagram(buf[:n], msg.Flags&unix.MSG_TRUNC != 0, b)
+			handleDatagram(buf[:n], msg.Flags&unix.MSG_TRUNC != 0, s.clock(), b)
 		}
 		return true
 	})

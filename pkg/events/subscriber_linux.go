@@ -348,7 +348,20 @@ func (s *Subscriber) drain(out chan<- *Batch) {
 // CPU per event, recvmmsg 0.6 to 1.1 µs, decoding included. A short count
 // means the socket is empty, which spares the EAGAIN a recvmsg loop pays
 // for at the end of each batch.
+//
+// The receive time is read once per recvmmsg, for all the datagrams it
+// returned (a clock read costs as much as decoding an event on a VM's
+// kvm-clock), and the counters are added once per fill, received first,
+// so that Stats never shows more failures than messages.
 func (s *Subscriber) fill(b *Batch) error {
+	failures := len(b.Failures)
+	var received uint64
+	defer func() {
+		s.received.Add(received)
+		if f := len(b.Failures) - failures; f > 0 {
+			s.decodeErrors.Add(uint64(f))
+		}
+	}()
 	var rerr error
 	err := s.raw.Read(func(fd uintptr) bool {
 		for b.len() < s.batchSize {
@@ -364,9 +377,10 @@ func (s *Subscriber) fill(b *Batch) error {
 				rerr = os.NewSyscallError("recvmmsg", err)
 				return true
 			}
+			now := s.clock()
 			for i := range n {
 				d, truncated := s.mmsg.datagram(i)
-				s.handleDatagram(d, truncated, b)
+				received += uint64(handleDatagram(d, truncated, now, b))
 			}
 			if n < want {
 				return true
@@ -380,16 +394,16 @@ func (s *Subscriber) fill(b *Batch) error {
 	return rerr
 }
 
-// handleDatagram decodes the messages of one datagram into b.
+// handleDatagram decodes the messages of one datagram into b, stamping
+// those the kernel did not timestamp with now, and returns how many
+// messages it counts as received (a datagram cut short counts once more,
+// as a failure of its own).
 //
 // It allocates nothing per message: DecodeFast reads straight from d into
 // the batch's reused slots, and no closure or netlink.Message is built on
-// the way. The counters are added once per datagram, received first, so
-// that Stats never shows more failures than messages.
-func (s *Subscriber) handleDatagram(d []byte, truncated bool, b *Batch) {
-	now := s.clock()
-	failures := len(b.Failures)
-	var received uint64
+// the way.
+func handleDatagram(d []byte, truncated bool, now time.Time, b *Batch) int {
+	received := 0
 	var err error
 	for rest := d; len(rest) > 0; {
 		var msg []byte
@@ -421,10 +435,7 @@ func (s *Subscriber) handleDatagram(d []byte, truncated bool, b *Batch) {
 		received++
 		b.fail(err, d)
 	}
-	s.received.Add(received)
-	if f := len(b.Failures) - failures; f > 0 {
-		s.decodeErrors.Add(uint64(f))
-	}
+	return received
 }
 
 // fail adds a failure with a copy of the bytes that could not be decoded.
