@@ -82,6 +82,16 @@ type Subscriber struct {
 
 	// mmsg is the reader's recvmmsg vector and buffer; only Run uses it.
 	mmsg *mmsgBuffer
+	// fillState is the state of the fill in progress, and readFn the
+	// callback fill hands to raw.Read (s.readVector, made once): a closure
+	// made for each fill would escape to the heap with the variables it
+	// captures, three allocations per wake-up. Only Run uses them.
+	fillState struct {
+		b        *Batch
+		received uint64
+		err      error
+	}
+	readFn func(fd uintptr) bool
 }
 
 // Subscribe opens a NETLINK_NETFILTER socket in cfg.NetNS, sizes its
@@ -354,44 +364,53 @@ func (s *Subscriber) drain(out chan<- *Batch) {
 // kvm-clock), and the counters are added once per fill, received first,
 // so that Stats never shows more failures than messages.
 func (s *Subscriber) fill(b *Batch) error {
+	if s.readFn == nil {
+		s.readFn = s.readVector
+	}
 	failures := len(b.Failures)
-	var received uint64
-	defer func() {
-		s.received.Add(received)
-		if f := len(b.Failures) - failures; f > 0 {
-			s.decodeErrors.Add(uint64(f))
-		}
-	}()
-	var rerr error
-	err := s.raw.Read(func(fd uintptr) bool {
-		for b.len() < s.batchSize {
-			want := min(s.batchSize-b.len(), len(s.mmsg.hdrs))
-			n, err := s.mmsg.recv(fd, want, unix.MSG_DONTWAIT)
-			switch {
-			case err == unix.EAGAIN:
-				// Nothing more queued: hand over what was read, or wait.
-				return b.len() > 0
-			case err == unix.EINTR:
-				continue
-			case err != nil:
-				rerr = os.NewSyscallError("recvmmsg", err)
-				return true
-			}
-			now := s.clock()
-			for i := range n {
-				d, truncated := s.mmsg.datagram(i)
-				received += uint64(handleDatagram(d, truncated, now, b))
-			}
-			if n < want {
-				return true
-			}
-		}
-		return true
-	})
+	st := &s.fillState
+	st.b, st.received, st.err = b, 0, nil
+	err := s.raw.Read(s.readFn)
+	s.received.Add(st.received)
+	if f := len(b.Failures) - failures; f > 0 {
+		s.decodeErrors.Add(uint64(f))
+	}
+	st.b = nil
 	if err != nil {
 		return err
 	}
-	return rerr
+	return st.err
+}
+
+// readVector is fill's callback for raw.Read: it reads into
+// s.fillState.b until the socket is empty or the batch full, and reports
+// whether the read is over (false: wait for the socket to be readable).
+func (s *Subscriber) readVector(fd uintptr) bool {
+	st := &s.fillState
+	b := st.b
+	for b.len() < s.batchSize {
+		want := min(s.batchSize-b.len(), len(s.mmsg.hdrs))
+		n, err := s.mmsg.recv(fd, want, unix.MSG_DONTWAIT)
+		switch {
+		case err == unix.EAGAIN:
+			// Nothing more queued: hand over what was read, or wait.
+			return b.len() > 0
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			st.err = os.NewSyscallError("recvmmsg", err)
+			return true
+		}
+		now := s.clock()
+		for i := range n {
+			d, truncated := s.mmsg.datagram(i)
+			st.received += uint64(handleDatagram(d, truncated, now, b))
+		}
+		if n < want {
+			return true
+		}
+	}
+	return true
 }
 
 // handleDatagram decodes the messages of one datagram into b, stamping

@@ -2,10 +2,12 @@ package events
 
 import (
 	"errors"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
@@ -108,5 +110,70 @@ func BenchmarkHandleDatagram(b *testing.B) {
 				b.Fatal(batch.Failures[0].Err)
 			}
 		})
+	}
+}
+
+// socketSubscriber is a Subscriber reading the first end of a datagram
+// socket pair instead of a netlink socket; the test writes to the second.
+func socketSubscriber(t *testing.T, batchSize int) (*Subscriber, int) {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fds[0]), "socketpair")
+	t.Cleanup(func() {
+		f.Close()
+		unix.Close(fds[1])
+	})
+	raw, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Subscriber{raw: raw, batchSize: batchSize, clock: time.Now, mmsg: newMmsgBuffer(min(batchSize, recvSlots), recvSlotSize)}
+	return s, fds[1]
+}
+
+func TestFill(t *testing.T) {
+	s, w := socketSubscriber(t, 3)
+	tcp := loadCapture(t, "tcp")
+	for _, c := range tcp[:5] {
+		if err := unix.Send(w, c.raw, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Full batches of 3, then what is left: the socket is empty.
+	for _, want := range []int{3, 2} {
+		b := &Batch{}
+		if err := s.fill(b); err != nil {
+			t.Fatal(err)
+		}
+		if len(b.Events) != want || len(b.Failures) != 0 {
+			t.Errorf("%d events, %d failures; want %d, 0", len(b.Events), len(b.Failures), want)
+		}
+	}
+	if r := s.received.Load(); r != 5 {
+		t.Errorf("received %d, want 5", r)
+	}
+}
+
+// TestFillAllocs holds a wake-up of the reader to no allocation, however
+// few events it finds: one event per fill is the steady state of a quiet
+// host.
+func TestFillAllocs(t *testing.T) {
+	s, w := socketSubscriber(t, DefaultBatchSize)
+	msg := loadCapture(t, "tcp")[2].raw
+	b := &Batch{Events: make([]model.Event, 0, DefaultBatchSize)}
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := unix.Send(w, msg, 0); err != nil {
+			t.Fatal(err)
+		}
+		b.Events = b.Events[:0]
+		if err := s.fill(b); err != nil || len(b.Events) != 1 {
+			t.Fatalf("fill: %d events, %v", len(b.Events), err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per fill of one event, want 0", allocs)
 	}
 }
