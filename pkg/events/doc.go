@@ -16,7 +16,7 @@
 // the kernel sent.
 //
 // [DecodeFast] is the event path's decoder: it walks the raw message's
-// attributes itself and allocates nothing, at a fifteenth of Decode's cost.
+// attributes itself and allocates nothing, at a twentieth of Decode's cost.
 // It follows ti-mo's grammar, so that the two accept and refuse the same
 // messages and decode them to the same events; FuzzDecodeDifferential holds
 // them to that, and states the few rules by which DecodeFast departs from
