@@ -92,10 +92,10 @@ const (
 // DecodeFast skips the pad attributes the kernel emits before 64-bit values
 // on architectures without efficient unaligned access (CTA_TIMESTAMP_PAD,
 // CTA_PROTOINFO_DCCP_PAD, and the empty CTA_STATUS that CTA_TIMESTAMP_EVENT's
-// padding amounts to at the top level), reads the 32-bit counters of old
-// kernels, and rejects what the kernel's own parser rejects: attributes
-// shorter than their header (ti-mo takes a zero length for an empty
-// attribute) and types past 255 that ti-mo truncates into known ones.
+// padding amounts to at the top level), reads the old 32-bit counters, and
+// rejects what the kernel's own parser rejects: attributes shorter than
+// their header (ti-mo takes a zero length for an empty attribute) and
+// types past 255 that ti-mo truncates into known ones.
 //
 // Errors wrap ErrNotConntrack (not an entry event), ErrTruncated (the
 // headers do not fit) or ErrMalformed (the attributes do not decode; an
@@ -559,8 +559,8 @@ func decodeHelp(b []byte, name *string) (ok bool, err error) {
 }
 
 // decodeCounters decodes a CTA_COUNTERS_ORIG or _REPLY nest into t: at least
-// two attributes (ti-mo counts the pad). The 32-bit forms are those of
-// kernels before 2.6.27; ti-mo refuses them.
+// two attributes (ti-mo counts the pad). The 32-bit forms are the old ones
+// the uapi header keeps as "unused"; ti-mo refuses them.
 func decodeCounters(b []byte, t *model.Tuple) error {
 	n := 0
 	for len(b) > 0 {

@@ -40,8 +40,9 @@ func rawMessage(typ, flags uint16, pid uint32, data []byte) []byte {
 //     quirk) as a CTA_STATUS of the wrong size. The view drops the two pads
 //     and every empty top-level CTA_STATUS.
 //  2. 32-bit counters are read. CTA_COUNTERS32_PACKETS and _BYTES, with a
-//     4-byte payload, are what kernels before 2.6.27 sent; ti-mo refuses
-//     them as unknown. The view turns them into their 64-bit forms.
+//     4-byte payload, are old forms the uapi header keeps ("old 32bit
+//     counters, unused"); ti-mo refuses them as unknown. The view turns
+//     them into their 64-bit forms.
 //  3. Attributes with a length of 0 are malformed, as the kernel's nla_ok
 //     says: netlink.AttributeDecoder takes them for empty attributes (and
 //     leaves them out of its attribute counts). The view gives them a length
