@@ -310,27 +310,43 @@ func TestDecodeCaptured(t *testing.T) {
 			if diff := cmp.Diff(tt.want, got, eventOpts); diff != "" {
 				t.Errorf("Decode %s[%d] (-want +got):\n%s", tt.file, tt.index, diff)
 			}
+			var fast model.Event
+			if err := DecodeFast(msgs[tt.index].raw, &fast); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, fast, eventOpts); diff != "" {
+				t.Errorf("DecodeFast %s[%d] (-want +got):\n%s", tt.file, tt.index, diff)
+			}
 		})
 	}
 }
 
-// TestDecodeGolden decodes every captured message and compares the JSON
-// records with testdata/NAME.golden (rewritten by -update).
+// TestDecodeGolden decodes every captured message with both decoders,
+// requires the same event of each, and compares the JSON records with
+// testdata/NAME.golden (rewritten by -update).
 func TestDecodeGolden(t *testing.T) {
 	for _, name := range captures {
 		t.Run(name, func(t *testing.T) {
-			var buf bytes.Buffer
-			log := zerolog.New(&buf)
-			var ev model.Event
+			var ref, fast bytes.Buffer
+			refLog, fastLog := zerolog.New(&ref), zerolog.New(&fast)
+			// Both events are reused, as the reader reuses its batches'.
+			var refEv, fastEv model.Event
 			for i, c := range loadCapture(t, name) {
-				if err := Decode(c.msg, &ev); err != nil {
-					t.Fatalf("message %d: %v", i, err)
+				if err := Decode(c.msg, &refEv); err != nil {
+					t.Fatalf("Decode message %d: %v", i, err)
 				}
-				log.Log().EmbedObject(&ev).Send()
+				if err := DecodeFast(c.raw, &fastEv); err != nil {
+					t.Fatalf("DecodeFast message %d: %v", i, err)
+				}
+				if diff := cmp.Diff(refEv, fastEv, eventOpts); diff != "" {
+					t.Errorf("message %d (-Decode +DecodeFast):\n%s", i, diff)
+				}
+				refLog.Log().EmbedObject(&refEv).Send()
+				fastLog.Log().EmbedObject(&fastEv).Send()
 			}
 			path := filepath.Join("testdata", name+".golden")
 			if *update {
-				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+				if err := os.WriteFile(path, ref.Bytes(), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -338,8 +354,11 @@ func TestDecodeGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(string(want), buf.String()); diff != "" {
-				t.Errorf("%s (-want +got):\n%s", path, diff)
+			if diff := cmp.Diff(string(want), ref.String()); diff != "" {
+				t.Errorf("Decode: %s (-want +got):\n%s", path, diff)
+			}
+			if diff := cmp.Diff(string(want), fast.String()); diff != "" {
+				t.Errorf("DecodeFast: %s (-want +got):\n%s", path, diff)
 			}
 		})
 	}
@@ -639,16 +658,4 @@ func FuzzForEachMessage(f *testing.F) {
 			t.Fatalf("messages cover %d of %d bytes", total, len(b))
 		}
 	})
-}
-
-func BenchmarkDecode(b *testing.B) {
-	msg := loadCapture(b, "tcp")[2].msg // ESTABLISHED update
-	var ev model.Event
-	b.ReportAllocs()
-	b.SetBytes(int64(len(msg.Data)))
-	for b.Loop() {
-		if err := Decode(msg, &ev); err != nil {
-			b.Fatal(err)
-		}
-	}
 }

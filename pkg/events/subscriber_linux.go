@@ -21,10 +21,14 @@ import (
 // Config.BatchSize is 0.
 const DefaultBatchSize = 256
 
-// recvBufferSize is the userspace buffer each recvmsg reads into. An event
-// message is well under 2 KiB; dump replies are at most 32 KiB per
-// datagram however large the buffer.
+// recvBufferSize is the userspace buffer each recvmsg of a dump reads into:
+// dump replies are at most 32 KiB per datagram however large the buffer.
 const recvBufferSize = 64 << 10
+
+// recvSlots is the largest number of datagrams the reader asks one
+// recvmmsg for (fewer when Config.BatchSize is smaller). Its buffer takes
+// recvSlots*recvSlotSize bytes.
+const recvSlots = 64
 
 // ErrAlreadyRunning is returned by a second call of Subscriber.Run.
 var ErrAlreadyRunning = errors.New("subscriber already running")
@@ -75,6 +79,19 @@ type Subscriber struct {
 
 	// nextSeq is the sequence number of the next event; only Run uses it.
 	nextSeq uint64
+
+	// mmsg is the reader's recvmmsg vector and buffer; only Run uses it.
+	mmsg *mmsgBuffer
+	// fillState is the state of the fill in progress, and readFn the
+	// callback fill hands to raw.Read (s.readVector, made once): a closure
+	// made for each fill would escape to the heap with the variables it
+	// captures, three allocations per wake-up. Only Run uses them.
+	fillState struct {
+		b        *Batch
+		received uint64
+		err      error
+	}
+	readFn func(fd uintptr) bool
 }
 
 // Subscribe opens a NETLINK_NETFILTER socket in cfg.NetNS, sizes its
@@ -101,6 +118,7 @@ func Subscribe(cfg Config) (*Subscriber, error) {
 	s.pool.New = func() any {
 		return &Batch{Events: make([]model.Event, 0, s.batchSize), pool: &s.pool}
 	}
+	s.mmsg = newMmsgBuffer(min(s.batchSize, recvSlots), recvSlotSize)
 
 	conn, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: cfg.NetNS})
 	if err != nil {
@@ -264,9 +282,8 @@ func (s *Subscriber) Run(ctx context.Context, out chan<- *Batch) error {
 	stop := context.AfterFunc(ctx, func() { _ = s.conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 
-	buf := make([]byte, recvBufferSize)
 	for {
-		err := s.readBatch(buf, out)
+		err := s.readBatch(out)
 		if err == nil {
 			continue
 		}
@@ -274,7 +291,7 @@ func (s *Subscriber) Run(ctx context.Context, out chan<- *Batch) error {
 			return nil
 		}
 		if ctx.Err() != nil {
-			s.drain(buf, out)
+			s.drain(out)
 			return nil
 		}
 		if errors.Is(err, unix.ENOBUFS) {
@@ -287,10 +304,10 @@ func (s *Subscriber) Run(ctx context.Context, out chan<- *Batch) error {
 
 // readBatch reads one batch and hands it to out without blocking: when out
 // is full, the batch is dropped and its messages counted.
-func (s *Subscriber) readBatch(buf []byte, out chan<- *Batch) error {
+func (s *Subscriber) readBatch(out chan<- *Batch) error {
 	b := s.pool.Get().(*Batch)
 	b.Seq = s.nextSeq
-	err := s.fill(buf, b)
+	err := s.fill(b)
 	s.nextSeq += uint64(len(b.Events))
 	if b.len() == 0 {
 		b.Release()
@@ -317,11 +334,11 @@ const (
 // discard them uncounted. With the read deadline in the past, each fill
 // still reads everything queued without waiting, and fails once the socket
 // is empty.
-func (s *Subscriber) drain(buf []byte, out chan<- *Batch) {
+func (s *Subscriber) drain(out chan<- *Batch) {
 	// Real time, not s.clock: the bound is on work, not on event times.
 	deadline := time.Now().Add(drainTime)
 	for range drainBatches {
-		if s.readBatch(buf, out) != nil || time.Now().After(deadline) {
+		if s.readBatch(out) != nil || time.Now().After(deadline) {
 			return
 		}
 	}
@@ -334,38 +351,86 @@ func (s *Subscriber) drain(buf []byte, out chan<- *Batch) {
 // Receive returns one datagram per call and cannot say that the socket is
 // empty without blocking, which a batch needs to know, and it allocates a
 // buffer per datagram (peeking at its size first, or copying out of a
-// MessageBufferSize buffer). Here one buffer serves every recvmsg, with
-// MSG_DONTWAIT, and EAGAIN ends the batch.
-func (s *Subscriber) fill(buf []byte, b *Batch) error {
-	var rerr error
-	err := s.raw.Read(func(fd uintptr) bool {
-		for b.len() < s.batchSize {
-			n, _, flags, _, err := unix.Recvmsg(int(fd), buf, nil, unix.MSG_DONTWAIT)
-			switch {
-			case err == unix.EAGAIN:
-				// Nothing more queued: hand over what was read, or wait.
-				return b.len() > 0
-			case err == unix.EINTR:
-				continue
-			case err != nil:
-				rerr = os.NewSyscallError("recvmsg", err)
-				return true
-			}
-			s.handleDatagram(buf[:n], flags&unix.MSG_TRUNC != 0, b)
-		}
-		return true
-	})
+// MessageBufferSize buffer). Here recvmmsg, with MSG_DONTWAIT, reads up to
+// a vector of datagrams into one reused buffer. The system call is most of
+// a read's cost: against the kernel (BenchmarkReadEvents, -tags
+// integration, on a 2-core VM), a recvmsg per datagram cost the reader 2.3
+// µs of CPU per event in a burst already queued and 2.8 µs while keeping up
+// with 230k events/s; recvmmsg of up to 64 costs 0.53 and 0.97 µs,
+// decoding included. A short count means the socket is empty, which spares
+// the EAGAIN a recvmsg loop pays for at the end of each batch.
+//
+// The receive time is read once per recvmmsg, for all the datagrams it
+// returned (a clock read costs as much as decoding an event on a VM's
+// kvm-clock), and the counters are added once per fill, received first,
+// so that Stats never shows more failures than messages.
+func (s *Subscriber) fill(b *Batch) error {
+	if s.readFn == nil {
+		s.readFn = s.readVector
+	}
+	failures := len(b.Failures)
+	st := &s.fillState
+	st.b, st.received, st.err = b, 0, nil
+	err := s.raw.Read(s.readFn)
+	s.received.Add(st.received)
+	if f := len(b.Failures) - failures; f > 0 {
+		s.decodeErrors.Add(uint64(f))
+	}
+	st.b = nil
 	if err != nil {
 		return err
 	}
-	return rerr
+	return st.err
 }
 
-// handleDatagram decodes the messages of one datagram into b.
-func (s *Subscriber) handleDatagram(d []byte, truncated bool, b *Batch) {
-	now := s.clock()
-	err := forEachMessage(d, func(msg netlink.Message, raw []byte) bool {
-		s.received.Add(1)
+// readVector is fill's callback for raw.Read: it reads into
+// s.fillState.b until the socket is empty or the batch full, and reports
+// whether the read is over (false: wait for the socket to be readable).
+func (s *Subscriber) readVector(fd uintptr) bool {
+	st := &s.fillState
+	b := st.b
+	for b.len() < s.batchSize {
+		want := min(s.batchSize-b.len(), len(s.mmsg.hdrs))
+		n, err := s.mmsg.recv(fd, want, unix.MSG_DONTWAIT)
+		switch {
+		case err == unix.EAGAIN:
+			// Nothing more queued: hand over what was read, or wait.
+			return b.len() > 0
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			st.err = os.NewSyscallError("recvmmsg", err)
+			return true
+		}
+		now := s.clock()
+		for i := range n {
+			d, truncated := s.mmsg.datagram(i)
+			st.received += uint64(handleDatagram(d, truncated, now, b))
+		}
+		if n < want {
+			return true
+		}
+	}
+	return true
+}
+
+// handleDatagram decodes the messages of one datagram into b, stamping
+// those the kernel did not timestamp with now, and returns how many
+// messages it counts as received (a datagram cut short counts once more,
+// as a failure of its own).
+//
+// It allocates nothing per message: DecodeFast reads straight from d into
+// the batch's reused slots, and no closure or netlink.Message is built on
+// the way.
+func handleDatagram(d []byte, truncated bool, now time.Time, b *Batch) int {
+	received := 0
+	var err error
+	for rest := d; len(rest) > 0; {
+		var msg []byte
+		if msg, rest, err = nextMessage(rest); err != nil {
+			break
+		}
+		received++
 		n := len(b.Events)
 		if n < cap(b.Events) {
 			// Reuse the slot, and with it its Labels' backing array.
@@ -374,26 +439,26 @@ func (s *Subscriber) handleDatagram(d []byte, truncated bool, b *Batch) {
 			b.Events = append(b.Events, model.Event{})
 		}
 		ev := &b.Events[n]
-		if err := Decode(msg, ev); err != nil {
+		if derr := DecodeFast(msg, ev); derr != nil {
 			b.Events = b.Events[:n]
-			s.fail(b, err, raw)
-			return true
+			b.fail(derr, msg)
+			continue
 		}
 		if ev.Time.IsZero() {
 			ev.Time = now
 		}
-		return true
-	})
+	}
 	if err == nil && truncated {
 		err = fmt.Errorf("datagram larger than %d bytes: %w", len(d), ErrTruncated)
 	}
 	if err != nil {
-		s.received.Add(1)
-		s.fail(b, err, d)
+		received++
+		b.fail(err, d)
 	}
+	return received
 }
 
-func (s *Subscriber) fail(b *Batch, err error, raw []byte) {
-	s.decodeErrors.Add(1)
+// fail adds a failure with a copy of the bytes that could not be decoded.
+func (b *Batch) fail(err error, raw []byte) {
 	b.Failures = append(b.Failures, DecodeFailure{Err: err, Raw: append([]byte(nil), raw...)})
 }

@@ -1,0 +1,179 @@
+package events
+
+import (
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
+
+	"github.com/ctwatch/ctwatch/pkg/model"
+)
+
+func TestHandleDatagram(t *testing.T) {
+	now := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+	tcp := loadCapture(t, "tcp")
+	// The last message of a datagram may lack its padding: this one ends
+	// with a 3-byte attribute (a secmark, which Decode skips at that size).
+	unpadded := entry4(17, leaf(ctaSecmark, 1, 2, 3))
+	withoutTime := rawMessage(typNew, flagCreate, 0, unpadded[:len(unpadded)-1])
+	bad := rawMessage(typNew, flagCreate, 0, append(entry4(17), 1, 2, 3, 4))
+	// Three messages in one datagram, the middle one undecodable; then a
+	// cut header, and a datagram the kernel had to cut.
+	d := append(append(append([]byte(nil), tcp[0].raw...), bad...), withoutTime...)
+	b := &Batch{}
+	received := handleDatagram(d, false, now, b) +
+		handleDatagram(tcp[1].raw[:20], false, now, b) +
+		handleDatagram(tcp[2].raw, true, now, b)
+
+	var want [3]model.Event
+	for i, m := range [][]byte{tcp[0].raw, withoutTime, tcp[2].raw} {
+		if err := DecodeFast(m, &want[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want[1].Time = now
+	if diff := cmp.Diff(want[:], b.Events, eventOpts); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	if len(b.Failures) != 3 {
+		t.Fatalf("%d failures, want 3: %v", len(b.Failures), b.Failures)
+	}
+	for i, f := range []struct {
+		raw []byte
+		err error
+	}{{bad, ErrMalformed}, {tcp[1].raw[:20], ErrTruncated}, {tcp[2].raw, ErrTruncated}} {
+		if !errors.Is(b.Failures[i].Err, f.err) {
+			t.Errorf("failure %d: %v, want %v", i, b.Failures[i].Err, f.err)
+		}
+		if diff := cmp.Diff(f.raw, b.Failures[i].Raw); diff != "" {
+			t.Errorf("failure %d's bytes (-want +got):\n%s", i, diff)
+		}
+	}
+	// The cut datagram's message is delivered and its datagram failed:
+	// it counts twice, so that every count is a delivered message.
+	if received != 6 {
+		t.Errorf("received %d, want 6", received)
+	}
+}
+
+// TestHandleDatagramAllocs holds the reader to no allocation per event in
+// steady state: its batches' slots are reused, and DecodeFast allocates
+// nothing.
+func TestHandleDatagramAllocs(t *testing.T) {
+	var msgs [][]byte
+	for _, name := range captures {
+		for _, c := range loadCapture(t, name) {
+			msgs = append(msgs, c.raw)
+		}
+	}
+	b := &Batch{Events: make([]model.Event, 0, len(msgs))}
+	now := time.Now()
+	run := func() {
+		b.Events = b.Events[:0]
+		for _, m := range msgs {
+			handleDatagram(m, false, now, b)
+		}
+	}
+	run() // the labels' backing arrays
+	if allocs := testing.AllocsPerRun(100, run); allocs != 0 {
+		t.Errorf("%v allocations for %d datagrams, want 0", allocs, len(msgs))
+	}
+	if len(b.Failures) != 0 {
+		t.Fatalf("failures: %v", b.Failures)
+	}
+}
+
+// BenchmarkHandleDatagram is the reader's cost per datagram past the
+// system call: splitting, decoding into a reused batch slot, stamping, with
+// a clock read per recvSlots datagrams as fill does when the socket is
+// full. Each datagram holds one event, as the kernel multicasts them.
+func BenchmarkHandleDatagram(b *testing.B) {
+	for _, bm := range benchMessages {
+		b.Run(bm.name, func(b *testing.B) {
+			raw := loadCapture(b, bm.file)[bm.index].raw
+			batch := &Batch{Events: make([]model.Event, 0, DefaultBatchSize)}
+			var now time.Time
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if len(batch.Events) == DefaultBatchSize {
+					batch.Events = batch.Events[:0]
+				}
+				if i%recvSlots == 0 {
+					now = time.Now()
+				}
+				handleDatagram(raw, false, now, batch)
+			}
+			if len(batch.Failures) != 0 {
+				b.Fatal(batch.Failures[0].Err)
+			}
+		})
+	}
+}
+
+// socketSubscriber is a Subscriber reading the first end of a datagram
+// socket pair instead of a netlink socket; the test writes to the second.
+func socketSubscriber(t *testing.T, batchSize int) (*Subscriber, int) {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fds[0]), "socketpair")
+	t.Cleanup(func() {
+		f.Close()
+		unix.Close(fds[1])
+	})
+	raw, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Subscriber{raw: raw, batchSize: batchSize, clock: time.Now, mmsg: newMmsgBuffer(min(batchSize, recvSlots), recvSlotSize)}
+	return s, fds[1]
+}
+
+func TestFill(t *testing.T) {
+	s, w := socketSubscriber(t, 3)
+	tcp := loadCapture(t, "tcp")
+	for _, c := range tcp[:5] {
+		if err := unix.Send(w, c.raw, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Full batches of 3, then what is left: the socket is empty.
+	for _, want := range []int{3, 2} {
+		b := &Batch{}
+		if err := s.fill(b); err != nil {
+			t.Fatal(err)
+		}
+		if len(b.Events) != want || len(b.Failures) != 0 {
+			t.Errorf("%d events, %d failures; want %d, 0", len(b.Events), len(b.Failures), want)
+		}
+	}
+	if r := s.received.Load(); r != 5 {
+		t.Errorf("received %d, want 5", r)
+	}
+}
+
+// TestFillAllocs holds a wake-up of the reader to no allocation, however
+// few events it finds: one event per fill is the steady state of a quiet
+// host.
+func TestFillAllocs(t *testing.T) {
+	s, w := socketSubscriber(t, DefaultBatchSize)
+	msg := loadCapture(t, "tcp")[2].raw
+	b := &Batch{Events: make([]model.Event, 0, DefaultBatchSize)}
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := unix.Send(w, msg, 0); err != nil {
+			t.Fatal(err)
+		}
+		b.Events = b.Events[:0]
+		if err := s.fill(b); err != nil || len(b.Events) != 1 {
+			t.Fatalf("fill: %d events, %v", len(b.Events), err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per fill of one event, want 0", allocs)
+	}
+}
