@@ -97,6 +97,16 @@ const (
 // their header (ti-mo takes a zero length for an empty attribute) and
 // types past 255 that ti-mo truncates into known ones.
 //
+// It also departs from ti-mo where a newer kernel may send what ti-mo does
+// not know: like libnetfilter_conntrack, DecodeFast skips attributes of
+// unknown types inside nests as it does at the top level, where ti-mo
+// refuses them, so that a kernel adding one more attribute to a nest (as
+// SCTP's vtags, TCP's window scales and flags, and the 64-bit pads were
+// added) does not make every event fail to decode. Only the types are
+// forgiven: attributes must still fit their nest, an attribute of a known
+// type must have its size, and a nest must hold ti-mo's minimum number of
+// children, counting only those of known types.
+//
 // Errors wrap ErrNotConntrack (not an entry event), ErrTruncated (the
 // headers do not fit) or ErrMalformed (the attributes do not decode; an
 // attribute running past its nest also wraps ErrTruncated).
@@ -198,10 +208,12 @@ func wrongLen(where string, typ uint16, n int) error {
 // Type and Origin are set and Entry is zero but for Labels' backing array.
 //
 // The grammar is ti-mo/conntrack's (Flow.unmarshal), so that DecodeFast
-// fails where Decode does: top-level nests must carry NLA_F_NESTED, nested
-// children must be of known types (top-level unknown types are skipped),
-// scalars must have their exact size, and the minimum child counts of each
-// nest are ti-mo's. Presence bits are those Decode's scanAttributes sets.
+// fails where Decode does: top-level nests must carry NLA_F_NESTED, scalars
+// of known types must have their exact size, and the minimum child counts
+// of each nest are ti-mo's. Unlike ti-mo, it skips attributes of unknown
+// types at every level, not only the top one (a newer kernel's), and
+// leaves them out of the child counts. Presence bits are those Decode's
+// scanAttributes sets.
 func decodeAttrs(b []byte, ev *model.Event) error {
 	e := &ev.Entry
 	var present model.Field
@@ -365,14 +377,13 @@ func decodeAttrs(b []byte, ev *model.Event) error {
 // overrides what it carries). It reports whether the nest held a zone and a
 // protocol nest.
 func decodeTuple(b []byte, t *model.Tuple, proto *uint8) (zone, hasProto bool, err error) {
-	n := 0
+	n := 0 // known children
 	for len(b) > 0 {
 		raw, v, rest, valid := nextAttr(b)
 		if !valid {
 			return false, false, fmt.Errorf("tuple: %w", attrError(b))
 		}
 		b = rest
-		n++
 		switch typ := raw & nlaTypeMask; typ {
 		case ctaTupleIP:
 			if t.Src, t.Dst, err = decodeIP(v); err != nil {
@@ -392,25 +403,33 @@ func decodeTuple(b []byte, t *model.Tuple, proto *uint8) (zone, hasProto bool, e
 			t.Zone = binary.BigEndian.Uint16(v)
 			zone = true
 		default:
-			return false, false, malformed("tuple", typ, "unknown")
+			continue // unknown, skipped
 		}
+		n++
 	}
 	if n < 2 {
-		return false, false, fmt.Errorf("tuple of %d attributes: %w", n, ErrMalformed)
+		return false, false, fmt.Errorf("tuple of %d known attributes: %w", n, ErrMalformed)
 	}
 	return zone, hasProto, nil
 }
 
-// decodeIP decodes a CTA_TUPLE_IP nest: exactly two addresses. Like ti-mo,
-// it takes the address's family from its size, not from its attribute type.
+// decodeIP decodes a CTA_TUPLE_IP nest: exactly two addresses (and any
+// number of attributes of unknown types). Like ti-mo, it takes the
+// address's family from its size, not from its attribute type.
 func decodeIP(b []byte) (src, dst netip.Addr, err error) {
-	n := 0
+	n := 0 // addresses
 	for len(b) > 0 {
 		raw, v, rest, valid := nextAttr(b)
 		if !valid {
 			return src, dst, fmt.Errorf("tuple ip: %w", attrError(b))
 		}
 		b = rest
+		typ := raw & nlaTypeMask
+		switch typ {
+		case ctaIPv4Src, ctaIPv4Dst, ctaIPv6Src, ctaIPv6Dst:
+		default:
+			continue // unknown, skipped
+		}
 		n++
 		var a netip.Addr
 		switch len(v) {
@@ -419,28 +438,24 @@ func decodeIP(b []byte) (src, dst netip.Addr, err error) {
 		case 16:
 			a = netip.AddrFrom16([16]byte(v))
 		default:
-			return src, dst, wrongLen("tuple ip", raw&nlaTypeMask, len(v))
+			return src, dst, wrongLen("tuple ip", typ, len(v))
 		}
-		switch typ := raw & nlaTypeMask; typ {
-		case ctaIPv4Src, ctaIPv6Src:
+		if typ == ctaIPv4Src || typ == ctaIPv6Src {
 			src = a
-		case ctaIPv4Dst, ctaIPv6Dst:
+		} else {
 			dst = a
-		default:
-			return src, dst, malformed("tuple ip", typ, "unknown")
 		}
 	}
 	if n != 2 {
-		return src, dst, fmt.Errorf("tuple ip of %d attributes: %w", n, ErrMalformed)
+		return src, dst, fmt.Errorf("tuple ip of %d addresses: %w", n, ErrMalformed)
 	}
 	return src, dst, nil
 }
 
-// decodeProto decodes a CTA_TUPLE_PROTO nest into t and *proto.
+// decodeProto decodes a CTA_TUPLE_PROTO nest into t and *proto: one known
+// attribute at least.
 func decodeProto(b []byte, t *model.Tuple, proto *uint8) error {
-	if len(b) == 0 {
-		return fmt.Errorf("empty tuple proto: %w", ErrMalformed)
-	}
+	n := 0 // known children
 	for len(b) > 0 {
 		raw, v, rest, valid := nextAttr(b)
 		if !valid {
@@ -473,30 +488,40 @@ func decodeProto(b []byte, t *model.Tuple, proto *uint8) error {
 				t.ICMPID = x
 			}
 		default:
-			return malformed("tuple proto", typ, "unknown")
+			continue // unknown, skipped
 		}
+		n++
+	}
+	if n == 0 {
+		return fmt.Errorf("empty tuple proto: %w", ErrMalformed)
 	}
 	return nil
 }
 
 // decodeProtoinfo decodes a CTA_PROTOINFO nest: exactly one protocol nest
-// (TCP, DCCP or SCTP). It returns the protocol state and whether the nest
+// of a known protocol (TCP, DCCP or SCTP), which must hold one known
+// attribute at least. It returns the protocol state and whether the nest
 // carried one.
 func decodeProtoinfo(b []byte) (state uint8, ok bool, err error) {
-	raw, v, rest, valid := nextAttr(b)
-	if !valid {
-		return 0, false, fmt.Errorf("protoinfo: %w", attrError(b))
+	var typ uint16
+	var v []byte
+	n := 0 // known protocols
+	for len(b) > 0 {
+		raw, cv, rest, valid := nextAttr(b)
+		if !valid {
+			return 0, false, fmt.Errorf("protoinfo: %w", attrError(b))
+		}
+		b = rest
+		switch t := raw & nlaTypeMask; t {
+		case ctaProtoinfoTCP, ctaProtoinfoDCCP, ctaProtoinfoSCTP:
+			typ, v = t, cv
+			n++
+		}
 	}
-	if len(rest) > 0 {
-		return 0, false, fmt.Errorf("protoinfo of more than one attribute: %w", ErrMalformed)
+	if n != 1 {
+		return 0, false, fmt.Errorf("protoinfo of %d known protocols: %w", n, ErrMalformed)
 	}
-	typ := raw & nlaTypeMask
-	switch typ {
-	case ctaProtoinfoTCP, ctaProtoinfoDCCP, ctaProtoinfoSCTP:
-	default:
-		return 0, false, malformed("protoinfo", typ, "unknown")
-	}
-	n := 0
+	n = 0 // known children of the protocol's nest
 	for b := v; len(b) > 0; {
 		craw, cv, rest, valid := nextAttr(b)
 		if !valid {
@@ -521,7 +546,7 @@ func decodeProtoinfo(b []byte) (state uint8, ok bool, err error) {
 		case typ == ctaProtoinfoSCTP && (ctyp == ctaProtoinfoSCTPVtagOrig || ctyp == ctaProtoinfoSCTPVtagRepl):
 			size = 4
 		default:
-			return 0, false, malformed("protoinfo", ctyp, "unknown")
+			continue // unknown, skipped
 		}
 		if len(cv) != size {
 			return 0, false, wrongLen("protoinfo", ctyp, len(cv))
@@ -546,30 +571,26 @@ func decodeHelp(b []byte, name *string) (ok bool, err error) {
 			return false, fmt.Errorf("help: %w", attrError(b))
 		}
 		b = rest
-		switch typ := raw & nlaTypeMask; typ {
-		case ctaHelpName:
+		// CTA_HELP_INFO is not kept; unknown types are skipped.
+		if raw&nlaTypeMask == ctaHelpName {
 			*name = helperNames.get(trimNULBytes(v))
 			ok = true
-		case ctaHelpInfo:
-		default:
-			return false, malformed("help", typ, "unknown")
 		}
 	}
 	return ok, nil
 }
 
 // decodeCounters decodes a CTA_COUNTERS_ORIG or _REPLY nest into t: at least
-// two attributes (ti-mo counts the pad). The 32-bit forms are the old ones
-// the uapi header keeps as "unused"; ti-mo refuses them.
+// two known attributes (ti-mo counts the pad). The 32-bit forms are the old
+// ones the uapi header keeps as "unused"; ti-mo refuses them.
 func decodeCounters(b []byte, t *model.Tuple) error {
-	n := 0
+	n := 0 // known children
 	for len(b) > 0 {
 		raw, v, rest, valid := nextAttr(b)
 		if !valid {
 			return fmt.Errorf("counters: %w", attrError(b))
 		}
 		b = rest
-		n++
 		switch typ := raw & nlaTypeMask; typ {
 		case ctaCountersPackets, ctaCountersBytes:
 			if len(v) != 8 {
@@ -591,11 +612,12 @@ func decodeCounters(b []byte, t *model.Tuple) error {
 			}
 		case ctaCountersPad:
 		default:
-			return malformed("counters", typ, "unknown")
+			continue // unknown, skipped
 		}
+		n++
 	}
 	if n < 2 {
-		return fmt.Errorf("counters of %d attributes: %w", n, ErrMalformed)
+		return fmt.Errorf("counters of %d known attributes: %w", n, ErrMalformed)
 	}
 	return nil
 }
@@ -603,19 +625,21 @@ func decodeCounters(b []byte, t *model.Tuple) error {
 // decodeSecctx decodes a CTA_SECCTX nest into *name: one or more names, the
 // last of which counts, without its C terminator.
 func decodeSecctx(b []byte, name *string) error {
-	if len(b) == 0 {
-		return fmt.Errorf("empty secctx: %w", ErrMalformed)
-	}
+	n := 0 // names
 	for len(b) > 0 {
 		raw, v, rest, valid := nextAttr(b)
 		if !valid {
 			return fmt.Errorf("secctx: %w", attrError(b))
 		}
 		b = rest
-		if typ := raw & nlaTypeMask; typ != ctaSecctxName {
-			return malformed("secctx", typ, "unknown")
+		if raw&nlaTypeMask != ctaSecctxName {
+			continue // unknown, skipped
 		}
 		*name = secctxNames.get(trimNULBytes(v))
+		n++
+	}
+	if n == 0 {
+		return fmt.Errorf("empty secctx: %w", ErrMalformed)
 	}
 	return nil
 }
@@ -624,7 +648,7 @@ func decodeSecctx(b []byte, name *string) error {
 // returns their presence bits.
 func decodeTimestamp(b []byte, e *model.Entry) (model.Field, error) {
 	var f model.Field
-	n := 0
+	n := 0 // start and stop times
 	for len(b) > 0 {
 		raw, v, rest, valid := nextAttr(b)
 		if !valid {
@@ -632,12 +656,10 @@ func decodeTimestamp(b []byte, e *model.Entry) (model.Field, error) {
 		}
 		b = rest
 		typ := raw & nlaTypeMask
-		switch typ {
-		case ctaTimestampStart, ctaTimestampStop:
-		case ctaTimestampPad:
-			continue // alignment before a 64-bit value
-		default:
-			return 0, malformed("timestamp", typ, "unknown")
+		if typ != ctaTimestampStart && typ != ctaTimestampStop {
+			// CTA_TIMESTAMP_PAD (alignment before a 64-bit value) or
+			// unknown, skipped.
+			continue
 		}
 		if len(v) != 8 {
 			return 0, wrongLen("timestamp", typ, len(v))
@@ -656,12 +678,10 @@ func decodeTimestamp(b []byte, e *model.Entry) (model.Field, error) {
 	return f, nil
 }
 
-// checkU32Nest checks a nest of one to three u32 attributes numbered 1 to
-// 3: CTA_SEQ_ADJ_ORIG and _REPLY, CTA_SYNPROXY.
+// checkU32Nest checks a nest of u32 attributes numbered 1 to 3, one of
+// them at least: CTA_SEQ_ADJ_ORIG and _REPLY, CTA_SYNPROXY.
 func checkU32Nest(b []byte, typ uint16) error {
-	if len(b) == 0 {
-		return malformed("top-level", typ, "empty nest")
-	}
+	n := 0 // known children
 	for len(b) > 0 {
 		raw, v, rest, valid := nextAttr(b)
 		if !valid {
@@ -670,11 +690,15 @@ func checkU32Nest(b []byte, typ uint16) error {
 		b = rest
 		ctyp := raw & nlaTypeMask
 		if ctyp < 1 || ctyp > 3 {
-			return malformed("nest", ctyp, "unknown")
+			continue // unknown, skipped
 		}
 		if len(v) != 4 {
 			return wrongLen("nest", ctyp, len(v))
 		}
+		n++
+	}
+	if n == 0 {
+		return malformed("top-level", typ, "empty nest")
 	}
 	return nil
 }

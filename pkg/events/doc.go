@@ -20,8 +20,14 @@
 // It follows ti-mo's grammar, so that the two accept and refuse the same
 // messages and decode them to the same events; FuzzDecodeDifferential holds
 // them to that, and states the few rules by which DecodeFast departs from
-// ti-mo where ti-mo is wrong about what the kernel sends. Decode remains
-// the reference, and decodes the startup dump.
+// ti-mo, where ti-mo is wrong about what the kernel sends or would refuse
+// what a newer kernel may send. Chief among the latter: like
+// libnetfilter_conntrack, DecodeFast skips attributes of types it does not
+// know inside nests as at the top level, so that a kernel that adds one to
+// a nest does not turn every event into a decode failure. What it knows it
+// still checks: lengths, the sizes of known attributes, NLA_F_NESTED on
+// top-level nests, and each nest's minimum number of children, of known
+// types. Decode remains the reference.
 //
 // # Loss accounting
 //
