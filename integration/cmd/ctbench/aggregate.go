@@ -56,6 +56,9 @@ type runResult struct {
 	// Busy is set when the machine was still busy when the run had to
 	// start (the quiet gate timed out).
 	Busy bool `json:"busy,omitempty"`
+	// Attempts is how many times the run was measured: more than once
+	// when interference exceeded the limit.
+	Attempts int `json:"attempts"`
 	// Err is why the measurement failed; the other fields are then not
 	// to be used.
 	Err string `json:"error,omitempty"`

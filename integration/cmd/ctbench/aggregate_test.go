@@ -65,6 +65,7 @@ func sampleResults() []runResult {
 	}
 	rs[1].Drained = false
 	rs[1].Busy = true
+	rs[1].Attempts = 3
 	return rs
 }
 

@@ -71,6 +71,11 @@ type benchConfig struct {
 	// QuietBudget caps the total wait for a quiet machine, so that a
 	// machine that stays busy delays the benchmark by minutes, not hours.
 	QuietBudget time.Duration
+	// MaxInterference is the percentage of the benchmark CPUs' time
+	// other processes may take during a measurement before it is
+	// repeated, up to Retries times.
+	MaxInterference float64
+	Retries         int
 }
 
 // errUsage marks a command-line error: the usage is printed.
@@ -102,6 +107,8 @@ func parseConfig(args []string, stderr io.Writer) (benchConfig, error) {
 	quiet := fs.Float64("quiet", 10, "start a measurement only once the machine's CPUs are less busy than this percentage (0: never wait)")
 	quietTimeout := fs.Duration("quiet-timeout", 30*time.Second, "longest wait for a quiet machine before a measurement; then it is measured anyway, and marked")
 	quietBudget := fs.Duration("quiet-budget", 5*time.Minute, "longest total wait for a quiet machine over the whole benchmark")
+	maxInterference := fs.Float64("max-interference", 10, "measure again when other processes took more than this percentage of the benchmark CPUs' time")
+	retries := fs.Int("retries", 2, "how many times a measurement is repeated at most for -max-interference")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return benchConfig{}, err
@@ -116,6 +123,7 @@ func parseConfig(args []string, stderr io.Writer) (benchConfig, error) {
 		ConntrackBuffer: *ctBuf, CalibrationBuffer: *calBuf, GenCPU: *genCPU, MonCPU: *monCPU,
 		DrainTimeout: *drain, Write: *write, JSON: *jsonOut, NoCalibrate: *noCal,
 		Quiet: *quiet, QuietTimeout: *quietTimeout, QuietBudget: *quietBudget,
+		MaxInterference: *maxInterference, Retries: *retries,
 	}
 	var err error
 	if cfg.Loads, err = parseList(*loads, knownLoads); err != nil {
@@ -136,8 +144,10 @@ func parseConfig(args []string, stderr io.Writer) (benchConfig, error) {
 		return benchConfig{}, fmt.Errorf("%w: buffer sizes must be between 1 byte and 1 GiB", errUsage)
 	case cfg.GenCPU < 0 || cfg.MonCPU < 0:
 		return benchConfig{}, fmt.Errorf("%w: CPUs are numbered from 0", errUsage)
-	case cfg.Quiet < 0 || cfg.Quiet > 100:
-		return benchConfig{}, fmt.Errorf("%w: -quiet is a percentage", errUsage)
+	case cfg.Quiet < 0 || cfg.Quiet > 100 || cfg.MaxInterference < 0 || cfg.MaxInterference > 100:
+		return benchConfig{}, fmt.Errorf("%w: -quiet and -max-interference are percentages", errUsage)
+	case cfg.Retries < 0:
+		return benchConfig{}, fmt.Errorf("%w: -retries must not be negative", errUsage)
 	}
 	return cfg, nil
 }

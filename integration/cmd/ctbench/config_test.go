@@ -52,19 +52,20 @@ func TestParseConfig(t *testing.T) {
 			Loads: []string{"tcp", "ctnetlink"}, Rates: []float64{20000, 50000, 0}, Events: 200000, Runs: 3,
 			Monitors: []string{"ctwatch", "conntrack", "conntrack-8m", "ulogd", "floor"}, Ctwatch: "bin/ctwatch",
 			ConntrackBuffer: 8 << 20, CalibrationBuffer: 256 << 20, MonCPU: 1, DrainTimeout: time.Minute,
-			Quiet: 10, QuietTimeout: 30 * time.Second, QuietBudget: 5 * time.Minute,
+			Quiet: 10, QuietTimeout: 30 * time.Second, QuietBudget: 5 * time.Minute, MaxInterference: 10, Retries: 2,
 		},
 	}, {
 		name: "everything",
 		args: []string{"-loads", "udp,ctnetlink,udp", "-rates", "150k,max", "-events", "1000", "-runs", "5",
 			"-monitors", "ctwatch,floor", "-ctwatch", "/tmp/ctw", "-ctwatch-flags", "--queue-len 512  --updates all",
 			"-conntrack-buffer", "1048576", "-gen-cpu", "2", "-mon-cpu", "3", "-write", "docs/performance.md", "-json", "r.json",
-			"-no-calibrate", "-quiet", "0"},
+			"-no-calibrate", "-quiet", "0", "-max-interference", "5", "-retries", "0"},
 		want: benchConfig{
 			Loads: []string{"udp", "ctnetlink"}, Rates: []float64{150000, 0}, Events: 1000, Runs: 5,
 			Monitors: []string{"ctwatch", "floor"}, Ctwatch: "/tmp/ctw", CtwatchFlags: []string{"--queue-len", "512", "--updates", "all"},
 			ConntrackBuffer: 1 << 20, CalibrationBuffer: 256 << 20, GenCPU: 2, MonCPU: 3, DrainTimeout: time.Minute,
 			Write: "docs/performance.md", JSON: "r.json", NoCalibrate: true, QuietTimeout: 30 * time.Second, QuietBudget: 5 * time.Minute,
+			MaxInterference: 5,
 		},
 	}, {
 		name: "unknown load", args: []string{"-loads", "icmp"}, wantErr: errUsage,

@@ -22,7 +22,7 @@ func sampleReport() *report {
 		Loads: []string{"tcp", "ctnetlink"}, Rates: []float64{20000, 0}, Events: 100000, Runs: 2,
 		Monitors:        []string{"ctwatch", "conntrack", "ulogd", "floor"},
 		ConntrackBuffer: 8 << 20, CalibrationBuffer: 256 << 20, MonCPU: 1, DrainTimeout: time.Minute,
-		Quiet: 10, QuietTimeout: 30 * time.Second, QuietBudget: 5 * time.Minute,
+		Quiet: 10, QuietTimeout: 30 * time.Second, QuietBudget: 5 * time.Minute, MaxInterference: 10, Retries: 2,
 	}
 	start := time.Date(2026, 11, 22, 5, 0, 0, 0, time.UTC)
 	return &report{
