@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -46,7 +47,7 @@ type bench struct {
 // runBench runs the benchmark, prints the tables on stdout and writes the
 // document. Whatever happens, it leaves no namespace, process or changed
 // sysctl behind.
-func runBench(ctx context.Context, cfg benchConfig, stdout, stderr io.Writer) (err error) {
+func runBench(ctx context.Context, cfg benchConfig, stdout, stderr io.Writer) error {
 	if os.Geteuid() != 0 {
 		return errors.New("ctbench needs root: it creates network namespaces and reads other processes' counters")
 	}
@@ -67,15 +68,13 @@ func runBench(ctx context.Context, cfg benchConfig, stdout, stderr io.Writer) (e
 	}
 	writeStdout(stdout, &b.rep)
 	if cfg.JSON != "" {
-		if err := writeJSON(cfg.JSON, &b.rep); err != nil {
+		if err := writeReport(cfg.JSON, &b.rep); err != nil {
 			return errors.Join(runErr, err)
 		}
 	}
 	if cfg.Write != "" && runErr == nil {
-		var doc bytes.Buffer
-		writeDocument(&doc, &b.rep)
-		if err := os.WriteFile(cfg.Write, doc.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("write document: %w", err)
+		if err := writeDocumentFile(cfg.Write, &b.rep); err != nil {
+			return err
 		}
 		fmt.Fprintf(stderr, "ctbench: wrote %s\n", cfg.Write)
 	}
@@ -210,9 +209,13 @@ func (b *bench) machine() machineInfo {
 	m := machineInfo{CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
 	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, l := range strings.Split(string(data), "\n") {
-			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			k, v, ok := strings.Cut(l, ":")
+			switch k = strings.TrimSpace(k); {
+			case !ok:
+			case k == "model name" && m.CPUModel == "":
 				m.CPUModel = strings.TrimSpace(v)
-				break
+			case k == "flags":
+				m.Virtual = m.Virtual || slices.Contains(strings.Fields(v), "hypervisor")
 			}
 		}
 	}
@@ -665,21 +668,4 @@ func (b *bench) restoreRmem() {
 		return
 	}
 	b.rmemSaved = ""
-}
-
-// writeJSON writes every run's raw measurements.
-func writeJSON(path string, rep *report) error {
-	type out struct {
-		Machine      machineInfo   `json:"machine"`
-		Calibrations []calibration `json:"calibrations"`
-		Results      []runResult   `json:"results"`
-	}
-	data, err := json.MarshalIndent(out{rep.Machine, rep.Calibrations, rep.Results}, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode results: %w", err)
-	}
-	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write results: %w", err)
-	}
-	return nil
 }

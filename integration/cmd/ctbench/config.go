@@ -60,8 +60,9 @@ type benchConfig struct {
 	GenCPU, MonCPU    int
 	DrainTimeout      time.Duration
 	// Write is the document to write ("" for none); JSON the file of raw
-	// per-run results ("" for none).
-	Write, JSON string
+	// per-run results ("" for none); Render a file of results saved with
+	// -json to print and write again instead of measuring.
+	Write, JSON, Render string
 	// NoCalibrate skips the calibration runs.
 	NoCalibrate bool
 	// Quiet is the machine's busy percentage below which a measurement
@@ -103,6 +104,7 @@ func parseConfig(args []string, stderr io.Writer) (benchConfig, error) {
 	drain := fs.Duration("drain-timeout", 60*time.Second, "longest wait for a monitor to drain after the load")
 	write := fs.String("write", "", "write the Markdown document to this file (docs/performance.md)")
 	jsonOut := fs.String("json", "", "write every run's raw measurements to this JSON file")
+	render := fs.String("render", "", "measure nothing: print (and with -write, write the document of) results saved with -json")
 	noCal := fs.Bool("no-calibrate", false, "skip the calibration runs")
 	quiet := fs.Float64("quiet", 10, "start a measurement only once the machine's CPUs are less busy than this percentage (0: never wait)")
 	quietTimeout := fs.Duration("quiet-timeout", 30*time.Second, "longest wait for a quiet machine before a measurement; then it is measured anyway, and marked")
@@ -121,7 +123,7 @@ func parseConfig(args []string, stderr io.Writer) (benchConfig, error) {
 	cfg := benchConfig{
 		Events: *events, Runs: *runs, Ctwatch: *ctwatch, CtwatchFlags: strings.Fields(*ctwatchFlags),
 		ConntrackBuffer: *ctBuf, CalibrationBuffer: *calBuf, GenCPU: *genCPU, MonCPU: *monCPU,
-		DrainTimeout: *drain, Write: *write, JSON: *jsonOut, NoCalibrate: *noCal,
+		DrainTimeout: *drain, Write: *write, JSON: *jsonOut, Render: *render, NoCalibrate: *noCal,
 		Quiet: *quiet, QuietTimeout: *quietTimeout, QuietBudget: *quietBudget,
 		MaxInterference: *maxInterference, Retries: *retries,
 	}

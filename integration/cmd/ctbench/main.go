@@ -46,5 +46,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Render != "" {
+		return renderSaved(cfg, stdout, stderr)
+	}
 	return runBench(ctx, cfg, stdout, stderr)
 }

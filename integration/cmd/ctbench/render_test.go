@@ -27,7 +27,7 @@ func sampleReport() *report {
 	start := time.Date(2026, 11, 22, 5, 0, 0, 0, time.UTC)
 	return &report{
 		Machine: machineInfo{CPUModel: "AMD EPYC", CPUs: 2, Kernel: "6.18.44", GoVersion: "go1.26.8",
-			Conntrack: "conntrack v1.4.7 (conntrack-tools)", Ulogd: "ulogd Version 2.0.8", Ctwatch: "ctwatch dev", Commit: "abc1234", RmemDefault: 212992},
+			Conntrack: "conntrack v1.4.7 (conntrack-tools)", Ulogd: "ulogd Version 2.0.8", Ctwatch: "ctwatch dev", Commit: "abc1234", RmemDefault: 212992, Virtual: true},
 		Config: cfg,
 		Calibrations: []calibration{
 			{Load: "tcp", Generated: eventCounts{New: 50000, Destroy: 50000}, Received: eventCounts{New: 50000, Destroy: 50000}, GenSeconds: 2},
@@ -75,7 +75,7 @@ func TestEvaluateTargets(t *testing.T) {
 	got := evaluateTargets(rep)
 	want := []target{{
 		Name:     "tcp (real traffic): ctwatch CPU/event ≤ 1.0 × conntrack -E at the same rate",
-		Measured: "0.26× at 20k/s, 0.45× at full speed",
+		Measured: "0.26× at 20k/s, 0.45× at full speed †",
 		Verdict:  verdictMet,
 	}, {
 		Name:     "tcp (real traffic): no loss at the generator's full speed, default buffer",
@@ -131,5 +131,26 @@ func TestLabels(t *testing.T) {
 		if diff := cmp.Diff(tt.want, tt.got); diff != "" {
 			t.Errorf("case %d (-want +got):\n%s", i, diff)
 		}
+	}
+}
+
+func TestReportRoundTrip(t *testing.T) {
+	rep := sampleReport()
+	path := filepath.Join(t.TempDir(), "results.json")
+	if err := writeReport(path, rep); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readReport(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(rep, got, cmpFloat); diff != "" {
+		t.Errorf("report after a round trip (-want +got):\n%s", diff)
+	}
+	var saved, rendered bytes.Buffer
+	writeDocument(&saved, rep)
+	writeDocument(&rendered, got)
+	if diff := cmp.Diff(saved.String(), rendered.String()); diff != "" {
+		t.Errorf("document of the saved report (-want +got):\n%s", diff)
 	}
 }
