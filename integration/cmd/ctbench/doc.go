@@ -46,6 +46,13 @@
 // system), write(2) calls, peak RSS and socket drops are read; it is stopped
 // and its output records are counted by type.
 //
+// Other processes' load distorts all of this, so a measurement starts only
+// on a quiet machine (-quiet, within -quiet-timeout and -quiet-budget), the
+// CPU time others took during it is measured from /proc/stat, and a
+// measurement they disturbed beyond -max-interference is repeated (-retries).
+// Every run's raw numbers can be saved with -json FILE and printed (and
+// written with -write) again with -render FILE.
+//
 // Internal subcommands, used by the harness only:
 //
 //	ctbench gen -load tcp|udp|ctnetlink -events N -rate R
