@@ -1,0 +1,60 @@
+//go:build integration
+
+// Command ctbench is ctwatch's side-by-side benchmark: it generates a known
+// number of conntrack events in a network namespace of its own and measures
+// what each monitor (ctwatch watch, conntrack -E with the kernel's default
+// and with an 8 MiB receive buffer, ulogd2 with NFCT input and JSON output,
+// and a minimal Go reader as the floor) receives, loses, and costs in CPU
+// time and memory per event.
+//
+// Run it as root from the repository's root, through make, which builds
+// bin/ctwatch first:
+//
+//	make bench-e2e                                   # default matrix, tables on stdout
+//	make bench-e2e BENCHARGS='-write docs/performance.md'
+//	make bench-e2e BENCHARGS='-loads ctnetlink -rates 150000,max -runs 5'
+//
+// # Loads
+//
+// The load generator is ctbench itself, re-executed as "ctbench gen" inside
+// the namespace and pinned to one core (taskset); the monitors are pinned to
+// another. Each load yields an exact number of events:
+//
+//   - tcp: connects to a closed port on 127.0.0.1; each SYN is answered by
+//     a RST, which gives exactly one NEW and one DESTROY.
+//   - udp: a datagram to a new port (one NEW), then, in the same tick, a
+//     ctnetlink delete of its entry (one DESTROY); the input hook drops the
+//     datagrams so that no ICMP error is sent back.
+//   - ctnetlink: batched ctnetlink create, update (a new mark) and delete
+//     requests, as kube-proxy's or conntrack -D's flushes send them; each
+//     entry gives one NEW, one UPDATE and one DESTROY.
+//
+// Rates are events per second, paced in batches per tick of about a
+// millisecond from the absolute elapsed time, so that the average rate is
+// exact whatever the timer's jitter; "max" is as fast as the generator's
+// core allows. Before the measurements of each load, a calibration run at
+// full speed counts the events with a raw listener whose buffer cannot
+// overflow and checks the count, type by type, against the expectation.
+//
+// # Measurements
+//
+// For each monitor, load, rate and run: the monitor is started and waited
+// for until its socket has joined the conntrack groups (the namespace's
+// /proc/net/netlink); the load is generated; the monitor is waited for until
+// it has drained (its socket's Rmem is 0 and its output has stopped
+// growing); its CPU time (the process's CPU clock, all threads, user and
+// system), write(2) calls, peak RSS and socket drops are read; it is stopped
+// and its output records are counted by type.
+//
+// Other processes' load distorts all of this, so a measurement starts only
+// on a quiet machine (-quiet, within -quiet-timeout and -quiet-budget), the
+// CPU time others took during it is measured from /proc/stat, and a
+// measurement they disturbed beyond -max-interference is repeated (-retries).
+// Every run's raw numbers can be saved with -json FILE and printed (and
+// written with -write) again with -render FILE.
+//
+// Internal subcommands, used by the harness only:
+//
+//	ctbench gen -load tcp|udp|ctnetlink -events N -rate R
+//	ctbench floor -buffer BYTES -out FILE
+package main

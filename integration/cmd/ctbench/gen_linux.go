@@ -1,0 +1,298 @@
+//go:build integration
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// genResult is what "ctbench gen" reports on its standard output.
+type genResult struct {
+	Load string `json:"load"`
+	// Ops is the operations done: connects, datagrams or entries.
+	Ops int `json:"ops"`
+	// Generated is the events the operations produce, by type.
+	Generated eventCounts `json:"generated"`
+	// Seconds is the time from the start to the end of the last operation.
+	Seconds float64 `json:"seconds"`
+	// Errors counts operations that did not go as expected (a connect not
+	// refused, a request the kernel refused); FirstError says how the
+	// first went.
+	Errors     int    `json:"errors"`
+	FirstError string `json:"first_error,omitempty"`
+}
+
+// loadEvents is the events one operation of a load produces.
+var loadEvents = map[string]eventCounts{
+	"tcp":       {New: 1, Destroy: 1},
+	"udp":       {New: 1, Destroy: 1},
+	"ctnetlink": {New: 1, Update: 1, Destroy: 1},
+}
+
+// opsFor is the number of operations that produce at least events events.
+func opsFor(load string, events int) int {
+	per := loadEvents[load].Events()
+	return (events + per - 1) / per
+}
+
+// generator performs a load's operations.
+type generator interface {
+	// do performs operations first to first+n-1 and returns the errors of
+	// those that failed.
+	do(first, n int) []error
+	close()
+}
+
+// maxGenErrors stops a generator that fails over and over: its run is
+// reported as failed anyway.
+const maxGenErrors = 1000
+
+// runGen is "ctbench gen": it generates a load in the namespace it runs in
+// and prints a genResult as JSON.
+func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("ctbench gen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	load := fs.String("load", "tcp", "tcp, udp or ctnetlink")
+	events := fs.Int("events", defaultEvents, "events to produce (rounded up to whole operations)")
+	rate := fs.Float64("rate", 0, "events per second; 0 is full speed")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	per, ok := loadEvents[*load]
+	if !ok || *events < 1 || *rate < 0 {
+		return fmt.Errorf("%w: gen needs a known -load, -events ≥ 1 and -rate ≥ 0", errUsage)
+	}
+	var g generator
+	var err error
+	switch *load {
+	case "tcp":
+		g = &tcpGen{}
+	case "udp":
+		g, err = newUDPGen()
+	case "ctnetlink":
+		g, err = newCTNetlinkGen()
+	}
+	if err != nil {
+		return err
+	}
+	defer g.close()
+
+	ops := opsFor(*load, *events)
+	p := pacer{PerSecond: *rate / float64(per.Events()), Total: ops, Tick: time.Millisecond, MaxBatch: maxBatch}
+	res := genResult{Load: *load}
+	start := time.Now()
+	done := 0
+	for done < ops && res.Errors < maxGenErrors {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, wait := p.next(done, time.Since(start))
+		if n == 0 {
+			time.Sleep(wait)
+			continue
+		}
+		for _, err := range g.do(done, n) {
+			if res.Errors == 0 {
+				res.FirstError = err.Error()
+			}
+			res.Errors++
+		}
+		done += n
+	}
+	res.Seconds = time.Since(start).Seconds()
+	res.Ops = done
+	res.Generated = eventCounts{New: per.New * done, Update: per.Update * done, Destroy: per.Destroy * done}
+	return json.NewEncoder(stdout).Encode(res)
+}
+
+// closedPort is where the TCP load connects: the discard port, on which
+// nothing listens in a fresh namespace.
+const closedPort = 9
+
+// tcpGen connects to a closed port: the SYN creates an entry (NEW), the RST
+// that answers it, seen before any reply, makes the kernel delete the entry
+// at once (DESTROY). No UPDATE is sent for the state change: the entry is
+// dying by the time its cached events would be delivered.
+type tcpGen struct{}
+
+func (tcpGen) do(_, n int) []error {
+	var errs []error
+	sa := &unix.SockaddrInet4{Port: closedPort, Addr: [4]byte{127, 0, 0, 1}}
+	for range n {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("socket: %w", err))
+			continue
+		}
+		err = unix.Connect(fd, sa)
+		unix.Close(fd)
+		if !errors.Is(err, unix.ECONNREFUSED) {
+			errs = append(errs, fmt.Errorf("connect to 127.0.0.1:%d: want ECONNREFUSED, got %v", closedPort, err))
+		}
+	}
+	return errs
+}
+
+func (tcpGen) close() {}
+
+// requester sends batches of ctnetlink requests and collects the kernel's
+// answers to those that failed.
+type requester struct {
+	fd   int
+	seq  uint32
+	buf  []byte
+	rbuf []byte
+}
+
+func newRequester() (*requester, error) {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER)
+	if err != nil {
+		return nil, fmt.Errorf("open ctnetlink socket: %w", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("bind ctnetlink socket: %w", err)
+	}
+	// Room for an error answer to every request of a batch.
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 4<<20); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("set receive buffer: %w", err)
+	}
+	// A batch is one sendmsg; its size must stay below the send buffer.
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 1<<20); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("set send buffer: %w", err)
+	}
+	return &requester{fd: fd, rbuf: make([]byte, 64<<10)}, nil
+}
+
+func (r *requester) nextSeq() uint32 {
+	r.seq++
+	return r.seq
+}
+
+// send sends r.buf as one sendmsg and returns the errors the kernel
+// answered with. The kernel handles the requests before sendmsg returns,
+// so every answer is queued by then.
+func (r *requester) send() []error {
+	if len(r.buf) == 0 {
+		return nil
+	}
+	if err := unix.Sendto(r.fd, r.buf, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return []error{fmt.Errorf("send ctnetlink requests: %w", err)}
+	}
+	var errs []error
+	for {
+		n, _, err := unix.Recvfrom(r.fd, r.rbuf, unix.MSG_DONTWAIT)
+		if errors.Is(err, unix.EAGAIN) {
+			return errs
+		}
+		if err != nil {
+			return append(errs, fmt.Errorf("read ctnetlink answers: %w", err))
+		}
+		codes, ok := ackErrors(r.rbuf[:n])
+		if !ok {
+			errs = append(errs, errors.New("malformed ctnetlink answer"))
+		}
+		for _, c := range codes {
+			errs = append(errs, fmt.Errorf("ctnetlink request refused: %w", unix.Errno(-c)))
+		}
+	}
+}
+
+func (r *requester) close() { unix.Close(r.fd) }
+
+// udpGen sends datagrams to successive ports from one socket (one NEW
+// each) and deletes their entries over ctnetlink in the same batch (one
+// DESTROY each), so that every entry's end is the generator's, not a
+// timeout's.
+type udpGen struct {
+	fd    int
+	sport uint16
+	req   *requester
+}
+
+// udpPorts is the range of destination ports the UDP load cycles through;
+// an entry is deleted before its port comes round again.
+const udpFirstPort, udpPorts = 1024, 65535 - 1024 + 1
+
+func newUDPGen() (*udpGen, error) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open UDP socket: %w", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("bind UDP socket: %w", err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("UDP socket's port: %w", err)
+	}
+	req, err := newRequester()
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return &udpGen{fd: fd, sport: uint16(sa.(*unix.SockaddrInet4).Port), req: req}, nil
+}
+
+func (g *udpGen) do(first, n int) []error {
+	var errs []error
+	g.req.buf = g.req.buf[:0]
+	payload := []byte{0}
+	for i := first; i < first+n; i++ {
+		dport := uint16(udpFirstPort + i%udpPorts)
+		if err := unix.Sendto(g.fd, payload, 0, &unix.SockaddrInet4{Port: int(dport), Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+			errs = append(errs, fmt.Errorf("send datagram to port %d: %w", dport, err))
+			continue
+		}
+		t := ctTuple{Src: [4]byte{127, 0, 0, 1}, Dst: [4]byte{127, 0, 0, 1}, Proto: protoUDP, SPort: g.sport, DPort: dport}
+		g.req.buf = appendDelete(g.req.buf, g.req.nextSeq(), t)
+	}
+	return append(errs, g.req.send()...)
+}
+
+func (g *udpGen) close() {
+	unix.Close(g.fd)
+	g.req.close()
+}
+
+// ctnetlinkGen creates, updates and deletes entries in batches, as
+// kube-proxy's and conntrack -D's flushes do: per batch one sendmsg with the
+// creates (NEW), the updates (UPDATE) and the deletes (DESTROY).
+type ctnetlinkGen struct{ req *requester }
+
+func newCTNetlinkGen() (*ctnetlinkGen, error) {
+	req, err := newRequester()
+	if err != nil {
+		return nil, err
+	}
+	return &ctnetlinkGen{req: req}, nil
+}
+
+func (g *ctnetlinkGen) do(first, n int) []error {
+	b := g.req.buf[:0]
+	for i := first; i < first+n; i++ {
+		b = appendCreate(b, g.req.nextSeq(), entryTuple(i))
+	}
+	for i := first; i < first+n; i++ {
+		b = appendUpdate(b, g.req.nextSeq(), entryTuple(i), 1)
+	}
+	for i := first; i < first+n; i++ {
+		b = appendDelete(b, g.req.nextSeq(), entryTuple(i))
+	}
+	g.req.buf = b
+	return g.req.send()
+}
+
+func (g *ctnetlinkGen) close() { g.req.close() }
