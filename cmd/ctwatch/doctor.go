@@ -18,7 +18,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlagSet("doctor", "doctor [--netns NAME|PATH|PID] [--json]", stderr)
 	netnsSpec := fs.String("netns", "", "check this network namespace: a NAME under /run/netns, a PATH or a PID (default: ctwatch's own)")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
-	rcvbuf := sizeFlag(fs, "buffer-size", defaultBufferSize, "the receive buffer watch will ask for (bytes; K, M, G suffixes), as watch's --buffer-size")
+	rcvbuf := sizeFlag(fs, "buffer-size", defaultBufferSize(), "the receive buffer watch will ask for (bytes; K, M, G suffixes), as watch's --buffer-size")
 	timeout := fs.Duration("timeout", ctstat.DefaultTimeout, "give up on the kernel after this long")
 	if err := parseFlags(fs, args); err != nil {
 		return err

@@ -49,6 +49,9 @@ type Config struct {
 	// BatchSize is the largest number of messages in a Batch; 0 means
 	// DefaultBatchSize.
 	BatchSize int
+	// ReceiveTimeout is the longest Receive waits for a first datagram;
+	// 0 means DefaultReceiveTimeout.
+	ReceiveTimeout time.Duration
 	// Clock gives the receive time of events the kernel did not
 	// timestamp; nil means time.Now.
 	Clock func() time.Time
@@ -82,6 +85,15 @@ type Subscriber struct {
 
 	// mmsg is the reader's recvmmsg vector and buffer; only Run uses it.
 	mmsg *mmsgBuffer
+	// recvTimeout is Config.ReceiveTimeout. fd is the detached socket's
+	// descriptor once Receive took it out of the netpoller (-1 before, and
+	// after Close); fdMu is held to use it, and taken exclusively to
+	// change it.
+	recvTimeout time.Duration
+	detached    bool // owned by the reading goroutine
+	fd          int
+	fdMu        sync.RWMutex
+
 	// fillState is the state of the fill in progress, and readFn the
 	// callback fill hands to raw.Read (s.readVector, made once): a closure
 	// made for each fill would escape to the heap with the variables it
@@ -108,7 +120,7 @@ func Subscribe(cfg Config) (*Subscriber, error) {
 	if types == 0 {
 		types = AllTypes
 	}
-	s := &Subscriber{batchSize: cfg.BatchSize, clock: cfg.Clock}
+	s := &Subscriber{batchSize: cfg.BatchSize, clock: cfg.Clock, recvTimeout: cfg.ReceiveTimeout, fd: -1}
 	if s.batchSize <= 0 {
 		s.batchSize = DefaultBatchSize
 	}
@@ -209,6 +221,11 @@ func socketDrops(raw syscall.RawConn) (uint64, error) {
 	return uint64(mem[unix.SK_MEMINFO_DROPS]), nil
 }
 
+// ReadSize is the most messages one Receive reads: the batch size, or the
+// recvmmsg vector when smaller. A read that returns fewer found the socket
+// empty.
+func (s *Subscriber) ReadSize() int { return min(s.batchSize, len(s.mmsg.hdrs)) }
+
 // BufferSize returns the receive buffer size the kernel granted, as it
 // reports it (twice the size asked for, which includes its bookkeeping).
 func (s *Subscriber) BufferSize() int { return s.bufSize }
@@ -245,6 +262,18 @@ func (s *Subscriber) Close() error {
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
 	if s.closed.Swap(true) {
+		return nil
+	}
+	if s.fd >= 0 {
+		// Receive's read in flight, if any, ends within the receive
+		// timeout.
+		s.fdMu.Lock()
+		defer s.fdMu.Unlock()
+		err := unix.Close(s.fd)
+		s.fd = -1
+		if err != nil {
+			return fmt.Errorf("close ctnetlink socket: %w", err)
+		}
 		return nil
 	}
 	if err := s.conn.Close(); err != nil {

@@ -85,9 +85,6 @@ type Config struct {
 	// BufferSize is the socket receive buffer in bytes; 0 keeps the
 	// kernel's default.
 	BufferSize int
-	// QueueLen is the number of batches that may wait between the reader
-	// and the loop (default 256).
-	QueueLen int
 	// Snapshot writes every entry of the startup dump as a "snapshot"
 	// record before the live stream.
 	Snapshot bool
@@ -104,6 +101,14 @@ type Config struct {
 	// LossInterval is how often loss counters are checked for growth
 	// (default 100 ms).
 	LossInterval time.Duration
+	// Coalesce is how long the loop lets events accumulate after a read
+	// that found the socket nearly empty, before reading again (default
+	// 1 ms; negative: never). Events come in bursts (the packets of one
+	// connection, a batch of ctnetlink requests): reading each as it
+	// comes wakes ctwatch several times a burst, and a wake-up costs more
+	// than the events. Under load reads come back full and there is no
+	// pause; on a quiet host it adds at most this much latency.
+	Coalesce time.Duration
 
 	// Flow configures the flow tracker (flow.DefaultConfig() when zero).
 	Flow flow.Config
@@ -143,14 +148,14 @@ type Config struct {
 }
 
 func (c *Config) withDefaults() {
-	if c.QueueLen <= 0 {
-		c.QueueLen = 256
-	}
 	if c.DumpTimeout <= 0 {
 		c.DumpTimeout = 60 * time.Second
 	}
 	if c.LossInterval <= 0 {
 		c.LossInterval = 100 * time.Millisecond
+	}
+	if c.Coalesce == 0 {
+		c.Coalesce = time.Millisecond
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now

@@ -3,16 +3,18 @@
 // health monitor, the encoders and the output sink together, and owns the
 // loop that drives them.
 //
-// # Goroutines and channels
+// # Goroutines
 //
-// Three goroutines carry an event. The subscriber's reader (events.Subscriber
-// Run) owns the netlink socket and sends decoded batches on a channel whose
-// owner, and closer, it is; the channel holds Config.QueueLen batches and,
-// when it is full, the reader drops the batch and counts it rather than stop
-// reading the socket. The loop (Run) is the only goroutine that touches the
-// tracker, the health monitor and the encoders; it never blocks on output,
-// because the sink's Write only copies a record into a buffer (or drops and
-// counts it). The sink's own goroutine writes the buffers out.
+// One goroutine, the loop (Run), reads the event socket and handles what it
+// reads: it receives a batch with one blocking recvmmsg (events.Subscriber
+// Receive, which wakes at least every receive timeout), decodes, tracks,
+// filters and encodes it, and runs its timers (loss checks, the unreplied
+// detector, reconciliations) between batches. It never blocks on output:
+// the sink's Write only copies a record into a buffer, or drops and counts
+// it, and the sink's own goroutine writes the buffers out. The socket's
+// receive buffer is the only queue in front of the loop; what overflows it
+// the kernel counts exactly. The table health monitor and the metrics
+// server run on goroutines of their own beside the loop, and stop with it.
 //
 // # Startup
 //
@@ -26,8 +28,7 @@
 // # Loss
 //
 // Loss is never fatal and never silent. Events the kernel dropped (the
-// socket's SK_MEMINFO_DROPS), batches the reader dropped because the loop
-// was behind, and records the sink dropped because output was behind are
-// each counted; whenever one of them grows, a {"level":"warn","event":"gap"}
+// socket's SK_MEMINFO_DROPS) and records the sink dropped because output
+// was behind are each counted; whenever one of them grows, a {"level":"warn","event":"gap"}
 // record says how many and where, and the shutdown summary totals them.
 package watch

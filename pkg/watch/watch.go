@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -113,76 +114,73 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 		side.Go(func() error { return metrics.ServeListener(sideCtx, metricsLn, reg, w.healthz) })
 	}
 
-	// The reader stops on its own context, after the loop decided to stop,
-	// so that the loop can drain what it already read.
-	readerCtx, stopReader := context.WithCancel(context.Background())
-	defer stopReader()
-	batches := make(chan *events.Batch, cfg.QueueLen)
-	readerErr := make(chan error, 1)
-	go func() { readerErr <- sub.Run(readerCtx, batches) }()
-
 	w.startupDump(ctx)
 
-	loss := time.NewTicker(cfg.LossInterval)
-	defer loss.Stop()
-	expire := time.NewTicker(cfg.ExpireInterval)
-	defer expire.Stop()
-	var reconcile <-chan time.Time
-	if w.ctEvents == 2 && cfg.ReconcileInterval > 0 {
-		t := time.NewTicker(cfg.ReconcileInterval)
-		defer t.Stop()
-		reconcile = t.C
-	}
+	// The loop is the reader: it receives a batch (waiting at most the
+	// subscriber's receive timeout), handles it, and runs its timers,
+	// all on one goroutine. Handing batches from a reading goroutine to
+	// a processing one cost more than the processing itself (a netpoller
+	// wake-up, an empty read and a goroutine switch per batch); the
+	// socket's buffer is the queue, and its drops are counted exactly.
+	b := events.NewBatch()
+	readSize := sub.ReadSize()
+	start := cfg.Clock()
+	t := loopTimers{loss: start, expire: start, reconcile: start}
 	var runErr error
 loop:
 	for {
-		w.counters.heartbeat.Store(cfg.Clock().UnixNano())
+		now := cfg.Clock()
+		w.counters.heartbeat.Store(now.UnixNano())
+		if ctx.Err() != nil {
+			break
+		}
 		select {
-		case <-ctx.Done():
-			break loop
 		case <-sideCtx.Done():
 			// The metrics server failed (ctx itself is checked above).
 			if ctx.Err() == nil {
 				runErr = side.Wait()
 			}
 			break loop
-		case b, ok := <-batches:
-			if !ok {
-				// The reader stopped on its own: a socket failure.
-				runErr = <-readerErr
-				if runErr != nil {
-					runErr = fmt.Errorf("read conntrack events: %w", runErr)
-				}
-				break loop
-			}
-			w.batch(b)
-		case <-loss.C:
-			w.checkLoss(sub.Stats())
-			if w.needRecon && cfg.ReconcileInterval > 0 && cfg.Clock().Sub(w.reconciled) >= w.reconcileSpacing() {
-				w.reconcile(ctx, "gap")
-			}
-		case <-expire.C:
-			w.tracker.Expire(cfg.Clock(), w.unreplied)
-		case <-reconcile:
-			w.reconcile(ctx, "periodic")
 		case <-cfg.Reopen:
 			cfg.Out.Reopen()
 		case <-cfg.Out.Done():
 			runErr = fmt.Errorf("%w: %w", ErrOutputGone, cfg.Out.Err())
 			break loop
+		default:
+		}
+		w.timers(ctx, now, &t, sub)
+		if err := sub.Receive(b, true); err != nil {
+			runErr = fmt.Errorf("read conntrack events: %w", err)
+			break
+		}
+		n := len(b.Events) + len(b.Failures)
+		w.batch(b)
+		switch {
+		case n > 0 && n < readSize && cfg.Coalesce > 0:
+			// The rest of the burst is on its way: take it in one read.
+			time.Sleep(cfg.Coalesce)
+		case n == readSize:
+			// Behind: the loop will not block until it catches up. Let
+			// the sink's writer have the processor meanwhile (pinned to
+			// one CPU, it would get it only when the loop is preempted,
+			// every 10 ms, and its buffers would fill and drop records).
+			// This shares the CPU; it never waits for the output.
+			runtime.Gosched()
 		}
 	}
 
-	stopReader()
-	for b := range batches {
+	// What reached the socket before the stop is handled, not dropped with
+	// the socket; a steady flow cannot hold the stop up.
+	drainUntil := time.Now().Add(drainTime)
+	for runErr == nil && time.Now().Before(drainUntil) {
+		if err := sub.Receive(b, false); err != nil || len(b.Events)+len(b.Failures) == 0 {
+			break
+		}
 		w.batch(b)
 	}
 	stopSide()
 	if err := side.Wait(); err != nil && runErr == nil && ctx.Err() == nil {
 		runErr = err
-	}
-	if err := <-readerErr; err != nil && runErr == nil {
-		runErr = fmt.Errorf("read conntrack events: %w", err)
 	}
 	w.checkLoss(sub.Stats())
 	w.record(zerolog.InfoLevel, "stop").EmbedObject(w.summary()).Send()
@@ -190,6 +188,38 @@ loop:
 	// Records dropped by the final flush are only in the summary.
 	w.counters.LostOutput.Store(cfg.Out.Stats().Dropped)
 	return w.summary(), runErr
+}
+
+// drainTime bounds the final drain of the socket at a stop.
+const drainTime = 250 * time.Millisecond
+
+// loopTimers are when the loop last ran each of its periodic jobs.
+type loopTimers struct {
+	loss, expire, reconcile time.Time
+}
+
+// timers runs the loop's periodic jobs that are due: loss checks (and a
+// reconciliation after a loss), the unreplied detector, and the periodic
+// reconciliation under nf_conntrack_events=2. The loop wakes at least every
+// receive timeout, so each runs within that of its time.
+func (w *Watch) timers(ctx context.Context, now time.Time, t *loopTimers, sub *events.Subscriber) {
+	cfg := &w.cfg
+	if now.Sub(t.loss) >= cfg.LossInterval {
+		t.loss = now
+		w.checkLoss(sub.Stats())
+		if w.needRecon && cfg.ReconcileInterval > 0 && now.Sub(w.reconciled) >= w.reconcileSpacing() {
+			w.reconcile(ctx, "gap")
+			t.reconcile = now
+		}
+	}
+	if now.Sub(t.expire) >= cfg.ExpireInterval {
+		t.expire = now
+		w.tracker.Expire(now, w.unreplied)
+	}
+	if w.ctEvents == 2 && cfg.ReconcileInterval > 0 && now.Sub(t.reconcile) >= cfg.ReconcileInterval {
+		t.reconcile = now
+		w.reconcile(ctx, "periodic")
+	}
 }
 
 // summary is the counters with the tracker's.
@@ -463,7 +493,7 @@ func (w *Watch) checkLoss(st events.Stats) {
 	}
 	if now.queue > last.queue {
 		w.gap("queue", now.queue-last.queue, now.queue,
-			"ctwatch's processing fell behind its socket reader: raise --queue-len, or subscribe to fewer --events").Send()
+			"events were dropped between reading and processing").Send()
 		w.needRecon = true
 	}
 	if now.output > last.output {
