@@ -16,7 +16,7 @@ import (
 // The default matrix: a few minutes on a small machine.
 const (
 	defaultLoads    = "tcp,ctnetlink"
-	defaultRates    = "20000,50000,max"
+	defaultRates    = "20000,50000,150000,max"
 	defaultEvents   = 200000
 	defaultRuns     = 3
 	defaultMonitors = "ctwatch,conntrack,conntrack-8m,ulogd,floor"
