@@ -49,7 +49,7 @@ func TestParseConfig(t *testing.T) {
 	}{{
 		name: "defaults",
 		want: benchConfig{
-			Loads: []string{"tcp", "ctnetlink"}, Rates: []float64{20000, 50000, 0}, Events: 200000, Runs: 3,
+			Loads: []string{"tcp", "ctnetlink"}, Rates: []float64{20000, 50000, 150000, 0}, Events: 200000, Runs: 3,
 			Monitors: []string{"ctwatch", "conntrack", "conntrack-8m", "ulogd", "floor"}, Ctwatch: "bin/ctwatch",
 			ConntrackBuffer: 8 << 20, CalibrationBuffer: 256 << 20, MonCPU: 1, DrainTimeout: time.Minute,
 			Quiet: 10, QuietTimeout: 30 * time.Second, QuietBudget: 5 * time.Minute, MaxInterference: 10, Retries: 2,
