@@ -52,6 +52,13 @@ func runBench(ctx context.Context, cfg benchConfig, stdout, stderr io.Writer) er
 		return errors.New("ctbench needs root: it creates network namespaces and reads other processes' counters")
 	}
 	b := &bench{cfg: cfg, stderr: stderr, rep: report{Config: cfg, Skipped: map[string]string{}, Started: time.Now()}}
+	if cfg.GoBench != "" {
+		gb, err := readGoBench(cfg.GoBench)
+		if err != nil {
+			return err
+		}
+		b.rep.GoBench = gb
+	}
 	defer b.restoreRmem()
 	if err := b.prepare(); err != nil {
 		return err
@@ -225,6 +232,10 @@ func (b *bench) machine() machineInfo {
 		if n := countCPUList(strings.TrimSpace(string(data))); n > 0 {
 			m.CPUs = n
 		}
+	}
+	var si unix.Sysinfo_t
+	if unix.Sysinfo(&si) == nil {
+		m.MemBytes = int64(si.Totalram) * int64(si.Unit)
 	}
 	var uts unix.Utsname
 	if unix.Uname(&uts) == nil {

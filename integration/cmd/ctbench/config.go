@@ -63,6 +63,9 @@ type benchConfig struct {
 	// per-run results ("" for none); Render a file of results saved with
 	// -json to print and write again instead of measuring.
 	Write, JSON, Render string
+	// GoBench is a file of `go test -bench` output (make bench-go) whose
+	// stage benchmarks the document includes ("" for none).
+	GoBench string
 	// NoCalibrate skips the calibration runs.
 	NoCalibrate bool
 	// Quiet is the machine's busy percentage below which a measurement
@@ -105,6 +108,7 @@ func parseConfig(args []string, stderr io.Writer) (benchConfig, error) {
 	write := fs.String("write", "", "write the Markdown document to this file (docs/performance.md)")
 	jsonOut := fs.String("json", "", "write every run's raw measurements to this JSON file")
 	render := fs.String("render", "", "measure nothing: print (and with -write, write the document of) results saved with -json")
+	goBench := fs.String("gobench", "", "include the stage benchmarks of this `go test -bench` output (make bench saves it to bin/bench-go.txt)")
 	noCal := fs.Bool("no-calibrate", false, "skip the calibration runs")
 	quiet := fs.Float64("quiet", 10, "start a measurement only once the machine's CPUs are less busy than this percentage (0: never wait)")
 	quietTimeout := fs.Duration("quiet-timeout", 30*time.Second, "longest wait for a quiet machine before a measurement; then it is measured anyway, and marked")
@@ -123,7 +127,7 @@ func parseConfig(args []string, stderr io.Writer) (benchConfig, error) {
 	cfg := benchConfig{
 		Events: *events, Runs: *runs, Ctwatch: *ctwatch, CtwatchFlags: strings.Fields(*ctwatchFlags),
 		ConntrackBuffer: *ctBuf, CalibrationBuffer: *calBuf, GenCPU: *genCPU, MonCPU: *monCPU,
-		DrainTimeout: *drain, Write: *write, JSON: *jsonOut, Render: *render, NoCalibrate: *noCal,
+		DrainTimeout: *drain, Write: *write, JSON: *jsonOut, Render: *render, GoBench: *goBench, NoCalibrate: *noCal,
 		Quiet: *quiet, QuietTimeout: *quietTimeout, QuietBudget: *quietBudget,
 		MaxInterference: *maxInterference, Retries: *retries,
 	}

@@ -27,13 +27,17 @@ func sampleReport() *report {
 	start := time.Date(2026, 11, 22, 5, 0, 0, 0, time.UTC)
 	return &report{
 		Machine: machineInfo{CPUModel: "AMD EPYC", CPUs: 2, Kernel: "6.18.44", GoVersion: "go1.26.8",
-			Conntrack: "conntrack v1.4.7 (conntrack-tools)", Ulogd: "ulogd Version 2.0.8", Ctwatch: "ctwatch dev", Commit: "abc1234", RmemDefault: 212992, Virtual: true},
+			Conntrack: "conntrack v1.4.7 (conntrack-tools)", Ulogd: "ulogd Version 2.0.8", Ctwatch: "ctwatch dev", Commit: "abc1234", RmemDefault: 212992, MemBytes: 24 << 30, Virtual: true},
 		Config: cfg,
 		Calibrations: []calibration{
 			{Load: "tcp", Generated: eventCounts{New: 50000, Destroy: 50000}, Received: eventCounts{New: 50000, Destroy: 50000}, GenSeconds: 2},
 			{Load: "ctnetlink", Generated: eventCounts{New: 3, Update: 3, Destroy: 3}, Received: eventCounts{New: 3, Update: 2, Destroy: 3}, GenSeconds: 0.001},
 		},
-		Results:  sampleResults(),
+		Results: sampleResults(),
+		GoBench: []goBench{
+			{Pkg: "github.com/ctwatch/ctwatch/pkg/watch", Name: "Pipeline", Values: map[string]float64{"sec/op": 1131e-9, "B/op": 1, "allocs/op": 0}},
+			{Pkg: "github.com/ctwatch/ctwatch/pkg/flow", Name: "Memory/nat=none", Values: map[string]float64{"sec/op": 0.84, "B/flow": 168, "B/op": 192968232, "allocs/op": 1054}},
+		},
 		Skipped:  map[string]string{"floor": "not wanted"},
 		Started:  start,
 		Finished: start.Add(3*time.Minute + 10*time.Second),
@@ -125,7 +129,7 @@ func TestLabels(t *testing.T) {
 		{cellText("a|b\nc"), `a\|b c`},
 		{reproduceCommand(benchConfig{Loads: []string{"tcp", "ctnetlink"}, Rates: []float64{20000, 50000, 150000, 0}, Events: 200000, Runs: 3,
 			Monitors: []string{"ctwatch", "conntrack", "conntrack-8m", "ulogd", "floor"}, ConntrackBuffer: 8 << 20}),
-			"make bench-e2e BENCHARGS='-write docs/performance.md'"},
+			"make bench BENCHARGS='-write docs/performance.md'"},
 	}
 	for i, tt := range tests {
 		if diff := cmp.Diff(tt.want, tt.got); diff != "" {

@@ -53,6 +53,11 @@ func renderSaved(cfg benchConfig, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if cfg.GoBench != "" {
+		if rep.GoBench, err = readGoBench(cfg.GoBench); err != nil {
+			return err
+		}
+	}
 	writeStdout(stdout, rep)
 	if cfg.Write != "" {
 		if err := writeDocumentFile(cfg.Write, rep); err != nil {

@@ -1,0 +1,165 @@
+//go:build integration
+
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/perf/benchfmt"
+)
+
+// goBench is one result of the stage benchmarks (`make bench-go`, saved to
+// the file -gobench names): a package's benchmark and its measurements by
+// unit (sec/op, B/op, allocs/op and the benchmark's own, such as B/flow).
+type goBench struct {
+	Pkg    string             `json:"pkg"`
+	Name   string             `json:"name"`
+	Values map[string]float64 `json:"values"`
+}
+
+// readGoBench reads the output of `go test -bench` with the standard
+// benchmark-format reader. A line it cannot read is an error naming the
+// file and line: the document must not quietly miss a stage.
+func readGoBench(path string) ([]goBench, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read Go benchmarks: %w", err)
+	}
+	defer f.Close()
+	return parseGoBench(f, path)
+}
+
+// parseGoBench parses benchmark output read from r; name is its file name
+// for errors.
+func parseGoBench(r io.Reader, name string) ([]goBench, error) {
+	var out []goBench
+	br := benchfmt.NewReader(r, name)
+	for br.Scan() {
+		switch rec := br.Result().(type) {
+		case *benchfmt.SyntaxError:
+			return nil, fmt.Errorf("read Go benchmarks: %w", rec)
+		case *benchfmt.Result:
+			b := goBench{Pkg: rec.GetConfig("pkg"), Name: benchName(rec.Name), Values: make(map[string]float64, len(rec.Values))}
+			for _, v := range rec.Values {
+				b.Values[v.Unit] = v.Value
+			}
+			out = append(out, b)
+		}
+	}
+	if err := br.Err(); err != nil {
+		return nil, fmt.Errorf("read Go benchmarks %s: %w", name, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("read Go benchmarks %s: %w", name, errNoBenchmarks)
+	}
+	return out, nil
+}
+
+// benchName is a benchmark's name without its "Benchmark" prefix and
+// GOMAXPROCS suffix: "Memory/nat=none".
+func benchName(n benchfmt.Name) string {
+	base, parts := n.Parts()
+	name := string(base)
+	for _, p := range parts {
+		if !bytes.HasPrefix(p, []byte("-")) {
+			name += string(p)
+		}
+	}
+	return name
+}
+
+// errNoBenchmarks is a -gobench file without a single result.
+var errNoBenchmarks = errors.New("no benchmark results")
+
+// findGoBench returns the results of the benchmarks of package pkg (its
+// last path element) whose name starts with prefix.
+func findGoBench(all []goBench, pkg, prefix string) []goBench {
+	var out []goBench
+	for _, b := range all {
+		if (b.Pkg == pkg || strings.HasSuffix(b.Pkg, "/"+pkg)) && strings.HasPrefix(b.Name, prefix) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// goBenchTargets checks the targets the stage benchmarks measure: heap
+// allocations per event of the whole pipeline, and memory per tracked flow.
+func goBenchTargets(all []goBench) []target {
+	allocs := target{Name: "decode + track + encode: ≤ 1 heap allocation per event in steady state", Verdict: verdictNotMeasured,
+		Measured: "run `make bench` (the stage benchmarks feed -gobench)"}
+	mem := target{Name: "memory bounded by --max-flows, measured per tracked flow", Verdict: verdictNotMeasured, Measured: allocs.Measured}
+	if len(all) == 0 {
+		return []target{allocs, mem}
+	}
+	if p := findGoBench(all, "watch", "Pipeline"); len(p) > 0 {
+		worst := 0.0
+		for _, b := range p {
+			worst = math.Max(worst, b.Values["allocs/op"])
+		}
+		allocs.Measured = fmt.Sprintf("%s allocs/event (pkg/watch BenchmarkPipeline: decode, track, filter, encode JSON into the output buffer)", strconv.FormatFloat(worst, 'f', -1, 64))
+		allocs.Verdict = verdictMet
+		if worst > 1 {
+			allocs.Verdict = verdictNotMet
+		}
+	}
+	if m := findGoBench(all, "flow", "Memory"); len(m) > 0 {
+		var parts []string
+		for _, b := range m {
+			if v, ok := b.Values["B/flow"]; ok {
+				parts = append(parts, fmt.Sprintf("%s B/flow (%s)", strconv.FormatFloat(v, 'f', 0, 64), strings.TrimPrefix(b.Name, "Memory/")))
+			}
+		}
+		if len(parts) > 0 {
+			mem.Measured = strings.Join(parts, ", ") + " at a million flows (pkg/flow BenchmarkMemory); the tracker never holds more than --max-flows"
+			mem.Verdict = verdictMet
+		}
+	}
+	return []target{allocs, mem}
+}
+
+// writeGoBench writes the stage benchmarks' table.
+func writeGoBench(w io.Writer, all []goBench) {
+	fmt.Fprintln(w, "| package | benchmark | ns/op | B/op | allocs/op | other |")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|---|")
+	for _, b := range all {
+		pkg := b.Pkg
+		if i := strings.Index(pkg, "/pkg/"); i >= 0 {
+			pkg = pkg[i+1:]
+		}
+		var other []string
+		for unit, v := range b.Values {
+			switch unit {
+			case "sec/op", "B/op", "allocs/op", "B/s":
+			default:
+				other = append(other, strconv.FormatFloat(v, 'g', 4, 64)+" "+unit)
+			}
+		}
+		// Map order is random; the document must not change between
+		// renderings of the same results.
+		slices.Sort(other)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", pkg, b.Name,
+			benchValue(b.Values, "sec/op", 1e9), benchValue(b.Values, "B/op", 1), benchValue(b.Values, "allocs/op", 1), strings.Join(other, ", "))
+	}
+}
+
+// benchValue formats one measurement scaled by mult, "—" when absent.
+func benchValue(vals map[string]float64, unit string, mult float64) string {
+	v, ok := vals[unit]
+	if !ok {
+		return "—"
+	}
+	v *= mult
+	if v >= 100 || v == math.Trunc(v) {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
+}

@@ -1,0 +1,73 @@
+//go:build integration
+
+package main
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestReadGoBench(t *testing.T) {
+	got, err := readGoBench("testdata/bench-go.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []goBench{
+		{Pkg: "github.com/ctwatch/ctwatch/pkg/flow", Name: "Observe/updates=random", Values: map[string]float64{"sec/op": 518.2e-9, "B/op": 2, "allocs/op": 0}},
+		{Pkg: "github.com/ctwatch/ctwatch/pkg/flow", Name: "Memory/nat=none", Values: map[string]float64{"sec/op": 0.841715498, "B/flow": 168, "B/op": 192968232, "allocs/op": 1054}},
+		{Pkg: "github.com/ctwatch/ctwatch/pkg/flow", Name: "Memory/nat=all", Values: map[string]float64{"sec/op": 0.863166532, "B/flow": 208, "B/op": 234941088, "allocs/op": 2090}},
+		{Pkg: "github.com/ctwatch/ctwatch/pkg/watch", Name: "Pipeline", Values: map[string]float64{"sec/op": 1131e-9, "B/op": 1, "allocs/op": 0}},
+	}
+	if diff := cmp.Diff(want, got, cmpFloat); diff != "" {
+		t.Errorf("readGoBench (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseGoBenchErrors(t *testing.T) {
+	if _, err := parseGoBench(strings.NewReader("PASS\nok x 1s\n"), "empty.txt"); !errors.Is(err, errNoBenchmarks) {
+		t.Errorf("no results: err = %v, want errNoBenchmarks", err)
+	}
+	_, err := parseGoBench(strings.NewReader("BenchmarkX-2 10 5 ns/op 7\n"), "bad.txt")
+	if err == nil || !strings.Contains(err.Error(), "bad.txt:1") {
+		t.Errorf("malformed line: err = %v, want one naming bad.txt:1", err)
+	}
+}
+
+func TestGoBenchTargets(t *testing.T) {
+	all, err := readGoBench("testdata/bench-go.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := goBenchTargets(all)
+	want := []target{
+		{Name: "decode + track + encode: ≤ 1 heap allocation per event in steady state", Verdict: verdictMet,
+			Measured: "0 allocs/event (pkg/watch BenchmarkPipeline: decode, track, filter, encode JSON into the output buffer)"},
+		{Name: "memory bounded by --max-flows, measured per tracked flow", Verdict: verdictMet,
+			Measured: "168 B/flow (nat=none), 208 B/flow (nat=all) at a million flows (pkg/flow BenchmarkMemory); the tracker never holds more than --max-flows"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("goBenchTargets (-want +got):\n%s", diff)
+	}
+
+	all[3].Values["allocs/op"] = 3
+	if v := goBenchTargets(all)[0].Verdict; v != verdictNotMet {
+		t.Errorf("3 allocs/event: verdict %q, want %q", v, verdictNotMet)
+	}
+	for _, tg := range goBenchTargets(nil) {
+		if tg.Verdict != verdictNotMeasured {
+			t.Errorf("no benchmarks: %q verdict %q, want %q", tg.Name, tg.Verdict, verdictNotMeasured)
+		}
+	}
+
+	var table bytes.Buffer
+	writeGoBench(&table, all)
+	for _, cell := range []string{"| pkg/flow | Memory/nat=none | 841715498 | 192968232 | 1054 | 168 B/flow |", "| pkg/watch | Pipeline | 1131 | 1 | 3 |  |"} {
+		if !strings.Contains(table.String(), cell) {
+			t.Errorf("table lacks %q:\n%s", cell, table.String())
+		}
+	}
+}
