@@ -19,14 +19,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/mdlayher/netlink"
 	"github.com/ti-mo/conntrack"
-	"golang.org/x/sys/unix"
 
 	"github.com/ctwatch/ctwatch/pkg/netns"
 )
@@ -70,6 +68,7 @@ type NS struct {
 	// FD is an open descriptor of the namespace, for netlink.Config.NetNS.
 	FD int
 
+	h *netns.Handle
 	t testing.TB
 }
 
@@ -88,18 +87,16 @@ func New(t testing.TB) *NS {
 	}
 	ns := &NS{Name: name, Path: "/run/netns/" + name, FD: -1, t: t}
 	t.Cleanup(func() {
-		if ns.FD >= 0 {
-			unix.Close(ns.FD)
-		}
+		ns.h.Close() // nil-safe
 		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
 			t.Errorf("remove namespace %s: %v: %s", name, err, out)
 		}
 	})
-	fd, err := unix.Open(ns.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	h, err := netns.Open(ns.Path)
 	if err != nil {
-		t.Fatalf("open namespace: %v", err)
+		t.Fatal(err)
 	}
-	ns.FD = fd
+	ns.h, ns.FD = h, h.FD()
 	ns.Run("ip", "link", "set", "lo", "up")
 	return ns
 }
@@ -196,34 +193,9 @@ func (ns *NS) Conntrack() *conntrack.Conn {
 }
 
 // Do runs f on a thread switched into the namespace, for creating sockets
-// there (a socket stays in the namespace it was created in). The thread is
-// switched back afterwards; if that fails, it is left locked so that the Go
-// runtime discards it rather than reuse a thread in the wrong namespace.
-func (ns *NS) Do(f func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			errc <- fmt.Errorf("open current namespace: %w", err)
-			return
-		}
-		defer unix.Close(orig)
-		if err := unix.Setns(ns.FD, unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("enter namespace %s: %w", ns.Name, err)
-			return
-		}
-		ferr := f()
-		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
-			// Exiting while locked makes the runtime kill the thread.
-			errc <- fmt.Errorf("return from namespace %s: %w", ns.Name, err)
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
-	return <-errc
-}
+// there (a socket stays in the namespace it was created in); see
+// netns.Handle.Do.
+func (ns *NS) Do(f func() error) error { return ns.h.Do(f) }
 
 var (
 	buildOnce sync.Once

@@ -166,6 +166,11 @@ type Tracker struct {
 	now   int64 // the latest event time seen, for events without one
 	stats Stats
 	ended Inferred
+
+	// reconciling is set from BeginReconcile to EndReconcile, whose
+	// sweep spares flows seen at or after reconcileStart.
+	reconciling    bool
+	reconcileStart int64
 }
 
 // New returns a Tracker configured by cfg, zero sizes replaced by their
@@ -251,12 +256,40 @@ func (t *Tracker) Seed(ev *model.Event) {
 // dumpStart stands for the latest event time. emit is called in least
 // recently seen order and must not call the Tracker. Reconcile takes time
 // proportional to the dump and the flows tracked.
+//
+// Reconcile is BeginReconcile and EndReconcile back to back, for a caller
+// that has no events waiting; a live watch observes between the two the
+// events that reached it while the dump ran.
 func (t *Tracker) Reconcile(present func(yield func(*model.Entry) bool), dumpStart time.Time, emit func(Inferred)) {
+	t.BeginReconcile(present, dumpStart)
+	t.EndReconcile(emit)
+}
+
+// BeginReconcile is Reconcile's first half: it takes in the dump. Until
+// EndReconcile the Tracker observes events as usual, and the caller should
+// let it observe every event queued before the dump ended: a flow deleted
+// just before the dump reached it is missing from the dump while its
+// DESTROY still waits in the event socket, and that DESTROY, not an
+// inferred one, must end it.
+func (t *Tracker) BeginReconcile(present func(yield func(*model.Entry) bool), dumpStart time.Time) {
 	ds := t.timeOf(dumpStart)
 	present(func(e *model.Entry) bool {
 		t.seedEntry(e, ds, true)
 		return true
 	})
+	t.reconciling, t.reconcileStart = true, ds
+}
+
+// EndReconcile is Reconcile's second half: every tracked flow the dump
+// begun by BeginReconcile did not list, and that has not been seen since
+// the dump began, gets an inferred end. Without a BeginReconcile before it,
+// it does nothing.
+func (t *Tracker) EndReconcile(emit func(Inferred)) {
+	if !t.reconciling {
+		return
+	}
+	ds := t.reconcileStart
+	t.reconciling = false
 	for i := t.lru.tail; i != nilIdx; {
 		r := t.recs.at(i)
 		prev := r.lruPrev

@@ -843,6 +843,41 @@ func TestReconcile(t *testing.T) {
 	}
 }
 
+// TestReconcileHalves: a DESTROY that waited in the event socket while the
+// dump ran ends its flow as reported; the sweep infers only the ends that
+// no event brought.
+func TestReconcileHalves(t *testing.T) {
+	tr := New(testConfig())
+	observe(t, tr, parseLines(t,
+		udpLine(0, "[NEW]", 1, "10.0.0.9", "30", true, "", ""), // deleted before the dump; DESTROY queued
+		udpLine(0, "[NEW]", 2, "10.0.0.9", "30", true, "", ""), // gone, DESTROY lost
+	))
+	tr.BeginReconcile(func(func(*model.Entry) bool) {}, base.Add(10*time.Second))
+	if tr.Stats().Inferred != 0 {
+		t.Fatalf("BeginReconcile inferred %d ends, want none before EndReconcile", tr.Stats().Inferred)
+	}
+	res := observe(t, tr, parseLines(t,
+		udpLine(9, "[DESTROY]", 1, "10.0.0.9", "", true, "", ""),
+		udpLine(11, "[NEW]", 3, "10.0.0.9", "30", true, "", ""), // began after the dump did
+	))
+	if !res[0].Known || res[0].Flow.Inferred || res[0].Flow.SeenFrom != SeenFromNew {
+		t.Errorf("the queued DESTROY: known %v, flow %+v; want the tracked flow's reported end", res[0].Known, res[0].Flow)
+	}
+	var inferred []uint16
+	tr.EndReconcile(func(in Inferred) { inferred = append(inferred, in.Entry.Orig.SrcPort) })
+	if diff := cmp.Diff([]uint16{2}, inferred); diff != "" {
+		t.Errorf("inferred ends (-want +got):\n%s", diff)
+	}
+	if err := tr.check(); err != nil {
+		t.Fatal(err)
+	}
+	if tr.Len() != 1 {
+		t.Errorf("Len() = %d, want 1 (flow 3)", tr.Len())
+	}
+	// Without a BeginReconcile, EndReconcile ends nothing.
+	tr.EndReconcile(func(in Inferred) { t.Errorf("EndReconcile alone inferred %v", in.Entry.Orig) })
+}
+
 func TestPath(t *testing.T) {
 	var r record
 	states := []model.State{1, 2, 2, 3}

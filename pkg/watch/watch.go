@@ -148,7 +148,7 @@ loop:
 			break loop
 		default:
 		}
-		w.timers(ctx, now, &t, sub)
+		w.timers(ctx, now, &t, sub, b)
 		if err := sub.Receive(b, true); err != nil {
 			runErr = fmt.Errorf("read conntrack events: %w", err)
 			break
@@ -171,12 +171,8 @@ loop:
 
 	// What reached the socket before the stop is handled, not dropped with
 	// the socket; a steady flow cannot hold the stop up.
-	drainUntil := time.Now().Add(drainTime)
-	for runErr == nil && time.Now().Before(drainUntil) {
-		if err := sub.Receive(b, false); err != nil || len(b.Events)+len(b.Failures) == 0 {
-			break
-		}
-		w.batch(b)
+	if runErr == nil {
+		w.drain(sub, b)
 	}
 	stopSide()
 	if err := side.Wait(); err != nil && runErr == nil && ctx.Err() == nil {
@@ -190,8 +186,20 @@ loop:
 	return w.summary(), runErr
 }
 
-// drainTime bounds the final drain of the socket at a stop.
+// drainTime bounds a drain of the socket.
 const drainTime = 250 * time.Millisecond
+
+// drain handles what the socket holds, without waiting for more, for at
+// most drainTime: a steady flow of events cannot hold it up.
+func (w *Watch) drain(sub *events.Subscriber, b *events.Batch) {
+	until := time.Now().Add(drainTime)
+	for time.Now().Before(until) {
+		if err := sub.Receive(b, false); err != nil || len(b.Events)+len(b.Failures) == 0 {
+			return
+		}
+		w.batch(b)
+	}
+}
 
 // loopTimers are when the loop last ran each of its periodic jobs.
 type loopTimers struct {
@@ -202,13 +210,13 @@ type loopTimers struct {
 // reconciliation after a loss), the unreplied detector, and the periodic
 // reconciliation under nf_conntrack_events=2. The loop wakes at least every
 // receive timeout, so each runs within that of its time.
-func (w *Watch) timers(ctx context.Context, now time.Time, t *loopTimers, sub *events.Subscriber) {
+func (w *Watch) timers(ctx context.Context, now time.Time, t *loopTimers, sub *events.Subscriber, b *events.Batch) {
 	cfg := &w.cfg
 	if now.Sub(t.loss) >= cfg.LossInterval {
 		t.loss = now
 		w.checkLoss(sub.Stats())
 		if w.needRecon && cfg.ReconcileInterval > 0 && now.Sub(w.reconciled) >= w.reconcileSpacing() {
-			w.reconcile(ctx, "gap")
+			w.reconcile(ctx, "gap", sub, b)
 			t.reconcile = now
 		}
 	}
@@ -218,7 +226,7 @@ func (w *Watch) timers(ctx context.Context, now time.Time, t *loopTimers, sub *e
 	}
 	if w.ctEvents == 2 && cfg.ReconcileInterval > 0 && now.Sub(t.reconcile) >= cfg.ReconcileInterval {
 		t.reconcile = now
-		w.reconcile(ctx, "periodic")
+		w.reconcile(ctx, "periodic", sub, b)
 	}
 }
 
@@ -333,8 +341,10 @@ func (w *Watch) reconcileSpacing() time.Duration {
 }
 
 // reconcile compares the tracker with a fresh dump: flows that vanished
-// without a DESTROY get an inferred one.
-func (w *Watch) reconcile(ctx context.Context, why string) {
+// without a DESTROY get an inferred one. Between the dump and the sweep it
+// handles the events the socket holds (with b): a DESTROY queued while the
+// dump ran ends its flow as reported, not as inferred.
+func (w *Watch) reconcile(ctx context.Context, why string, sub *events.Subscriber, b *events.Batch) {
 	cfg := &w.cfg
 	start := cfg.Clock()
 	w.reconciled, w.needRecon = start, false
@@ -343,12 +353,14 @@ func (w *Watch) reconcile(ctx context.Context, why string) {
 	var n uint64
 	var dumpErr error
 	inferredBefore := w.tracker.Stats().Inferred
-	w.tracker.Reconcile(func(yield func(*model.Entry) bool) {
+	w.tracker.BeginReconcile(func(yield func(*model.Entry) bool) {
 		dumpErr = events.Dump(dctx, w.fd, func(ev *model.Event) bool {
 			n++
 			return yield(&ev.Entry)
 		})
-	}, start, w.inferred)
+	}, start)
+	w.drain(sub, b)
+	w.tracker.EndReconcile(w.inferred)
 	w.dumpTook = cfg.Clock().Sub(start)
 	level := zerolog.DebugLevel
 	if dumpErr != nil {

@@ -10,11 +10,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	"github.com/ctwatch/ctwatch/pkg/netns"
 )
 
 // benchRuleset engages connection tracking in the namespace (the kernel
@@ -37,7 +36,7 @@ const benchRuleset = `table inet ctbench {
 // namespace is a network namespace the benchmark created and deletes.
 type namespace struct {
 	Name string
-	fd   int
+	h    *netns.Handle
 	// netlinkTable and ctCount are files of the namespace's /proc,
 	// opened from inside it: they stay bound to it and are read again
 	// from the start for each poll, with no process started per poll.
@@ -52,7 +51,7 @@ func newNamespace() (_ *namespace, err error) {
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, fmt.Errorf("namespace name: %w", err)
 	}
-	ns := &namespace{Name: "ctbench-" + hex.EncodeToString(b[:]), fd: -1}
+	ns := &namespace{Name: "ctbench-" + hex.EncodeToString(b[:])}
 	if err := runCmd(exec.Command("ip", "netns", "add", ns.Name), nil); err != nil {
 		return nil, fmt.Errorf("create namespace: %w", err)
 	}
@@ -61,8 +60,8 @@ func newNamespace() (_ *namespace, err error) {
 			ns.close()
 		}
 	}()
-	if ns.fd, err = unix.Open("/run/netns/"+ns.Name, unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
-		return nil, fmt.Errorf("open namespace: %w", err)
+	if ns.h, err = netns.Open(ns.Name); err != nil {
+		return nil, err
 	}
 	if err := runCmd(exec.Command("ip", "-n", ns.Name, "link", "set", "lo", "up"), nil); err != nil {
 		return nil, fmt.Errorf("loopback up: %w", err)
@@ -70,7 +69,7 @@ func newNamespace() (_ *namespace, err error) {
 	if err := runCmd(ns.command("nft", "-f", "-"), strings.NewReader(benchRuleset)); err != nil {
 		return nil, fmt.Errorf("load nftables ruleset: %w", err)
 	}
-	err = ns.do(func() error {
+	err = ns.h.Do(func() error {
 		var err error
 		if ns.netlinkTable, err = os.Open("/proc/thread-self/net/netlink"); err != nil {
 			return err
@@ -92,10 +91,8 @@ func (ns *namespace) close() error {
 			f.Close()
 		}
 	}
-	if ns.fd >= 0 {
-		unix.Close(ns.fd)
-		ns.fd = -1
-	}
+	ns.h.Close() // nil-safe
+
 	if err := runCmd(exec.Command("ip", "netns", "del", ns.Name), nil); err != nil {
 		return fmt.Errorf("delete namespace %s: %w", ns.Name, err)
 	}
@@ -106,34 +103,6 @@ func (ns *namespace) close() error {
 // execs it, so its PID is the command's own.
 func (ns *namespace) command(argv ...string) *exec.Cmd {
 	return exec.Command("ip", append([]string{"netns", "exec", ns.Name}, argv...)...)
-}
-
-// do runs f on a thread switched into the namespace and back. If the
-// switch back fails, the thread stays locked so that the runtime discards
-// it rather than reuse it in the wrong namespace.
-func (ns *namespace) do(f func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			errc <- fmt.Errorf("open current namespace: %w", err)
-			return
-		}
-		defer unix.Close(orig)
-		if err := unix.Setns(ns.fd, unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("enter namespace %s: %w", ns.Name, err)
-			return
-		}
-		ferr := f()
-		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("return from namespace %s: %w", ns.Name, err)
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
-	return <-errc
 }
 
 // readAgain reads a /proc file from its start.
