@@ -54,7 +54,7 @@ bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./pkg/... | tee bin/bench-go.txt; exit $${PIPESTATUS[0]}
 
 bench-e2e: deps build
-	$(GO) run -tags integration ./integration/cmd/ctbench $(if $(wildcard bin/bench-go.txt),-gobench bin/bench-go.txt) $(BENCHARGS)
+	$(GO) run -tags integration ./integration/cmd/ctbench $$([ -f bin/bench-go.txt ] && echo -gobench bin/bench-go.txt) $(BENCHARGS)
 
 fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
