@@ -33,8 +33,11 @@ deps:
 
 test: unit integration
 
+# The allocation tests skip themselves under -race (the race detector
+# allocates), so they run a second time without it.
 unit:
 	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run 'Allocs$$' ./pkg/...
 
 # Under CI an integration test that cannot run fails (see integration/nstest);
 # the grep is a second guard against a skip slipping through.

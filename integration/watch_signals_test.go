@@ -71,6 +71,9 @@ func TestWatchSecondSignal(t *testing.T) {
 	// Signals of one kind merge until the Go runtime hands them over:
 	// send the second once ctwatch says it took the first.
 	wtPoll(t, "ctwatch to take the first SIGINT", func() bool { return strings.Contains(p.stderr.String(), "a second signal quits at once") })
+	// A signal within 200 ms of the first is taken for a copy of it (see
+	// TestWatchSignalCopy): this is the user asking again.
+	time.Sleep(signalGrace)
 	start := time.Now()
 	cmd.Process.Signal(syscall.SIGINT)
 	select {
@@ -86,6 +89,47 @@ func TestWatchSecondSignal(t *testing.T) {
 		}
 	case <-time.After(wtTimeout):
 		t.Fatal("ctwatch did not exit after two signals")
+	}
+}
+
+// signalGrace is cmd/ctwatch's: a repeat of the stop signal sooner than
+// that after the first is a copy, not a second request.
+const signalGrace = 200 * time.Millisecond
+
+// TestWatchSignalCopy: GNU timeout signals its child and then the child's
+// process group, so ctwatch gets the same SIGINT twice within microseconds.
+// That is one request to stop: a clean stop, status 0 and the summary, not
+// the second signal's status 130.
+func TestWatchSignalCopy(t *testing.T) {
+	ns := wtTrackedNS(t)
+	// Output nobody reads keeps the stop busy for its bounded flush, so
+	// the copy arrives while the process still runs.
+	p := wtStartPiped(t, ns, "watch", "--netns", ns.Name)
+	ct := ns.Conntrack()
+	for i := range 2000 {
+		f := evFlow(17, "10.3.0.1", "10.4.0.1", uint16(1000+i), 53, 100, 0)
+		evWithin(t, evTimeout, "create", func() error { return ct.Create(f) })
+	}
+	p.cmd.Process.Signal(syscall.SIGINT)
+	wtPoll(t, "ctwatch to take the first SIGINT", func() bool { return strings.Contains(p.stderr.String(), "a second signal quits at once") })
+	seen := time.Now() // a little after ctwatch took the first
+	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatalf("send the copy: %v (ctwatch already gone: the test cannot tell)", err)
+	}
+	sentAfter := time.Since(seen)
+	select {
+	case err := <-p.done:
+		if sentAfter >= signalGrace {
+			t.Fatalf("the copy went %v after the first signal was taken, beyond the grace: the test cannot tell", sentAfter)
+		}
+		if err != nil {
+			t.Errorf("exit %v, want a clean stop (status 0) despite the copy", err)
+		}
+		if !summaryLine.MatchString(p.stderr.String()) {
+			t.Errorf("no summary line on stderr:\n%s", p.stderr.String())
+		}
+	case <-time.After(wtTimeout):
+		t.Fatal("ctwatch did not exit")
 	}
 }
 

@@ -2,7 +2,7 @@
 # install-deps.sh installs what ctwatch's tests and benchmarks need on a fresh
 # Debian or Ubuntu machine: nftables (tests engage conntrack in their
 # namespaces with nft rules), conntrack-tools (the reference ctwatch is
-# compared with), iproute2 and ping (ICMP flows in the tests). It does
+# compared with), iproute2, ping (ICMP flows in the tests) and sysctl. It does
 # nothing for tools already present.
 # Pass extra Debian package names as arguments (the benchmark adds ulogd2).
 set -eu
@@ -12,6 +12,7 @@ command -v nft >/dev/null 2>&1 || need="$need nftables"
 command -v conntrack >/dev/null 2>&1 || need="$need conntrack"
 command -v ip >/dev/null 2>&1 || need="$need iproute2"
 command -v ping >/dev/null 2>&1 || need="$need iputils-ping"
+command -v sysctl >/dev/null 2>&1 || need="$need procps"
 for pkg in "$@"; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || need="$need $pkg"
 done

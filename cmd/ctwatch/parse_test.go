@@ -118,6 +118,7 @@ func TestParseCommandUsage(t *testing.T) {
 		{"bad format", []string{"parse", "--format", "xml"}},
 		{"bad text option", []string{"parse", "--format", "text", "--text-opts", "colour"}},
 		{"bad time zone", []string{"parse", "--tz", "Mars/Olympus_Mons"}},
+		{"text options without text", []string{"parse", "--text-opts", "id"}},
 		{"unknown flag", []string{"parse", "--frobnicate"}},
 		{"unknown command", []string{"frobnicate"}},
 	}

@@ -48,7 +48,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlagSet("watch", "[watch] [flags]", stderr)
 	nsSpec := fs.String("netns", "", "watch this network namespace: a NAME under /run/netns, a PATH, or a PID (default: ctwatch's own)")
 	eventTypes := fs.String("events", "new,update,destroy", "event types to subscribe to")
-	bufSize := sizeFlag(fs, "buffer-size", defaultBufferSize(), "socket receive buffer (bytes; K, M, G suffixes), set with SO_RCVBUFFORCE; the default is 1/256 of memory, between 8M and 64M")
+	bufSize := sizeFlag(fs, "buffer-size", defaultBufferSize(), "socket receive buffer (bytes; K, M, G suffixes), set with SO_RCVBUFFORCE; the default is 1/256 of memory, between 8M and 64M; 0 keeps the kernel's default (net.core.rmem_default)")
 	snapshot := fs.Bool("snapshot", false, `write every pre-existing entry as an "event":"snapshot" record before the live stream`)
 	format := fs.String("format", "json", "output format: json (one record a line) or text (conntrack -E lines)")
 	textOpts := fs.String("text-opts", "", "with --format text, conntrack -o options: extended, timestamp, id, ktimestamp")
@@ -57,9 +57,9 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	flowCfg := flow.DefaultConfig()
 	fs.IntVar(&flowCfg.MaxFlows, "max-flows", flowCfg.MaxFlows, "flows the tracker remembers; the least recently seen are evicted (and counted) beyond")
 	fs.DurationVar(&flowCfg.UnrepliedAfter, "unreplied-after", flowCfg.UnrepliedAfter, "warn about a flow still [UNREPLIED] this long after it began (0: never)")
-	reconcile := fs.Duration("reconcile-interval", 30*time.Second, "with nf_conntrack_events=2, how often to compare the tracker with a table dump to infer ends no event reports (0: never)")
+	reconcile := fs.Duration("reconcile-interval", 30*time.Second, "with nf_conntrack_events=2, how often to compare the tracker with a table dump to infer ends no event reports; 0 turns reconciliation off, also the one after lost events")
 	healthCfg := health.DefaultConfig()
-	fs.DurationVar(&healthCfg.Interval, "stats-interval", healthCfg.Interval, `write a "stats" record of the table's fill and counters this often, and warn on table pressure and drops (0: off)`)
+	fs.DurationVar(&healthCfg.Interval, "stats-interval", healthCfg.Interval, `write a "stats" record of the table's fill and counters this often, and warn on table pressure and drops (0: off, and no table figures in /metrics)`)
 	fs.Var(&healthCfg.Thresholds, "table-warn", "fill percentages at which to warn about table pressure")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus /metrics and /healthz on this address (e.g. 127.0.0.1:9671); off by default")
 	coalesce := fs.Duration("coalesce", time.Millisecond, "after a read that found few events, let the rest of the burst arrive for this long before reading again: fewer wake-ups, at most this much latency (0: read each event at once)")
@@ -115,6 +115,9 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if cfg.Text, err = model.ParseTextOptions(*textOpts); err != nil {
 		return usageError{fmt.Errorf("--text-opts: %w", err)}
+	}
+	if *textOpts != "" && *format != "text" {
+		return usageError{errors.New("--text-opts applies to --format text only")}
 	}
 	cfg.Text.Location = time.Local
 	if *updates == "" {

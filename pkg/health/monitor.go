@@ -206,7 +206,7 @@ func (m *Monitor) top(ctx context.Context) (*Top, error) {
 const (
 	hintFull         = "the table was full: raise net.netfilter.nf_conntrack_max (and nf_conntrack_buckets) or lower the conntrack timeouts; traffic that must never be dropped (a heartbeat) can bypass conntrack with a notrack rule in the raw table"
 	hintInsertFailed = "insertions failed: packets of one new flow raced on two CPUs (common with UDP such as DNS), or hash chains grew too long (see chaintoolong; raise nf_conntrack_buckets)"
-	hintInvalid      = "invalid packets: out-of-window or asymmetric traffic (replies that bypass this host); check the routing, or relax TCP window checks with net.netfilter.nf_conntrack_tcp_be_liberal=1"
+	hintInvalid      = "invalid packets: out-of-window or asymmetric traffic (replies that bypass this host); check the routing, or relax TCP window checks with net.netfilter.nf_conntrack_tcp_be_liberal=1; a heartbeat whose packets conntrack rejects can bypass it with a notrack rule in the raw table"
 )
 
 // dropHint explains the counters that grew, most serious first, in one

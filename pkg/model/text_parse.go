@@ -45,13 +45,23 @@ func (e *SyntaxError) Error() string {
 // IsSkippable reports whether a line of a saved conntrack log carries no
 // entry and is to be skipped rather than parsed: blank lines, comment lines
 // starting with '#', and conntrack-tools' closing summary ("conntrack v1.4.7
-// (conntrack-tools): 24 flow events have been shown.").
+// (conntrack-tools): 24 flow events have been shown.", and the like for
+// entries deleted or updated), but not its error messages.
 func IsSkippable(line string) bool {
 	line = strings.TrimSpace(line)
 	if line == "" || line[0] == '#' {
 		return true
 	}
-	return strings.HasPrefix(line, "conntrack v") && strings.Contains(line, " (conntrack-tools): ")
+	head, rest, ok := strings.Cut(line, " (conntrack-tools): ")
+	if !ok || !strings.HasPrefix(head, "conntrack v") {
+		return false
+	}
+	// "24 flow events have been shown.", "1 flow entries have been
+	// deleted.": a count. Anything else it prints there is an error
+	// message, which must not pass for a summary.
+	f := strings.Fields(rest)
+	n := len(f)
+	return n >= 4 && isDigits(f[0]) && f[n-3] == "have" && f[n-2] == "been" && strings.HasSuffix(f[n-1], ".")
 }
 
 // ParseText parses one line in any text form AppendText prints, which are
@@ -187,6 +197,12 @@ func (p *textParser) parse() error {
 		if tok, off, err = p.need("orig.src"); err != nil {
 			return err
 		}
+	}
+	if tok[0] == '-' || tok[0] == '+' || tok[0] >= '0' && tok[0] <= '9' {
+		// No state or key starts so: it is a timeout gone wrong ("2x",
+		// "-5"), and the error should say so rather than blame the
+		// field expected next.
+		return p.fail(off, "timeout", tok, "not a number of seconds in 0..4294967295")
 	}
 	if e.Proto == ProtoGRE && strings.HasPrefix(tok, "timeout=") {
 		if err := p.greTimeouts(tok, off); err != nil {

@@ -181,6 +181,8 @@ func TestParseTextErrors(t *testing.T) {
 		{"bad protocol number", "tcp six", 5, "protonum"},
 		{"timeout too large", "udp 17 99999999999 src=1.1.1.1", 8, "timeout"},
 		{"unknown tcp state", "tcp      6 117 SYN_SNT src=1.1.1.1", 16, "state"},
+		{"timeout not a number", "udp 17 2x src=1.1.1.1", 8, "timeout"},
+		{"negative timeout before a state", "tcp 6 -5 ESTABLISHED src=1.1.1.1", 7, "timeout"},
 		{"port out of range", "tcp 6 117 SYN_SENT src=1.1.1.1 dst=2.2.2.2 sport=70000 dport=22", 44, "orig.sport"},
 		{"bad address", "tcp 6 117 SYN_SENT src=1.1.1 dst=2.2.2.2", 20, "orig.src"},
 		{"family mismatch", "tcp 6 117 SYN_SENT src=1.1.1.1 dst=::1", 32, "orig.dst"},
@@ -229,6 +231,8 @@ func TestIsSkippable(t *testing.T) {
 		{"conntrack v1.4.6 (conntrack-tools): 3 flow entries have been shown.", true},
 		{"tcp      6 117 SYN_SENT src=1.1.1.1", false},
 		{"conntrack is not a line", false},
+		{"conntrack v1.4.7 (conntrack-tools): 2 flow entries have been deleted.", true},
+		{"conntrack v1.4.7 (conntrack-tools): Operation failed: such conntrack doesn't exist", false},
 	}
 	for _, tt := range tests {
 		if got := model.IsSkippable(tt.line); got != tt.want {

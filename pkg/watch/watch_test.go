@@ -3,7 +3,9 @@ package watch
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/filter"
+	"github.com/ctwatch/ctwatch/pkg/flow"
 	"github.com/ctwatch/ctwatch/pkg/model"
 	"github.com/ctwatch/ctwatch/pkg/sink"
 )
@@ -194,6 +197,130 @@ func TestTextFormat(t *testing.T) {
 	want := "[DESTROY] udp      17 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=53 src=10.0.0.2 dst=10.0.0.1 sport=53 dport=1 delta-time=30\n"
 	if diff := cmp.Diff(want, buf.String()); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestFlowsEvicted: when the tracker forgets flows to stay within MaxFlows,
+// the next loss check writes one flows_evicted record with the evictions
+// since the previous record and the running total, and writes none when
+// nothing more was evicted; the summary counts them all. Without the
+// record an operator would not know why DESTROYs lack their lifecycle.
+func TestFlowsEvicted(t *testing.T) {
+	const maxFlows = 2
+	w, out, buf := testWatch(t, Config{Flow: flow.Config{MaxFlows: maxFlows}})
+	// newFlows returns NEW events of distinct UDP flows, source ports from
+	// first on.
+	newFlows := func(first, n int) []model.Event {
+		var ls []string
+		for p := first; p < first+n; p++ {
+			ls = append(ls, fmt.Sprintf("[NEW] udp      17 30 src=10.0.0.1 dst=10.0.0.2 sport=%d dport=53 [UNREPLIED] src=10.0.0.2 dst=10.0.0.1 sport=53 dport=%d id=%d", p, p, p))
+		}
+		return parse(t, ls...)
+	}
+	evicted := func(n, total float64) map[string]any {
+		return map[string]any{
+			"level":         "warn",
+			"time":          "2026-11-22T05:00:00.000000000Z",
+			"event":         "flows_evicted",
+			"evicted":       n,
+			"evicted_total": total,
+			"max_flows":     float64(maxFlows),
+			"hint":          "the flow tracker is full: the least recently seen flows were forgotten, and their ends will have no lifecycle; raise --max-flows",
+		}
+	}
+	steps := []struct {
+		name      string
+		events    []model.Event // fed in one batch before the loss check
+		want      []map[string]any
+		wantTotal uint64
+	}{
+		{"five flows into two", newFlows(1000, 5), []map[string]any{evicted(3, 3)}, 3},
+		{"no more evictions", nil, nil, 3},
+		{"two more flows", newFlows(2000, 2), []map[string]any{evicted(2, 5)}, 5},
+	}
+	seen := 0
+	for _, st := range steps {
+		w.batch(&events.Batch{Events: st.events})
+		w.checkLoss(events.Stats{})
+		recs := lines(t, out, buf)
+		var got []map[string]any
+		for _, r := range recs[seen:] {
+			if r["event"] != "new" {
+				got = append(got, r)
+			}
+		}
+		seen = len(recs)
+		if diff := cmp.Diff(st.want, got); diff != "" {
+			t.Errorf("%s: records other than new (-want +got):\n%s", st.name, diff)
+		}
+		if got := w.summary().FlowsEvicted; got != st.wantTotal {
+			t.Errorf("%s: summary FlowsEvicted %d, want %d", st.name, got, st.wantTotal)
+		}
+		if got := w.counters.Tracked.Load(); got != maxFlows {
+			t.Errorf("%s: tracked %d, want %d", st.name, got, maxFlows)
+		}
+	}
+}
+
+// TestDecodeError: a message that does not decode is counted and reported
+// in a decode_error record, with its bytes in hex only when the logger is at
+// debug level (they are bulky, and only of use when debugging), and the
+// events around it are still handled.
+func TestDecodeError(t *testing.T) {
+	msg := capturedMessages(t, "tcp")[0]
+	// The kernel's message, cut short by one byte: its nlmsg_len runs past
+	// the end, as the reader would see it.
+	raw := bytes.Clone(msg[:len(msg)-1])
+	var scratch model.Event
+	err := events.DecodeFast(raw, &scratch)
+	if err == nil {
+		t.Fatal("DecodeFast accepted a truncated message")
+	}
+	tests := []struct {
+		level   zerolog.Level
+		wantHex bool
+	}{
+		{zerolog.InfoLevel, false},
+		{zerolog.DebugLevel, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.level.String(), func(t *testing.T) {
+			w, out, buf := testWatch(t, Config{})
+			w.cfg.Log = w.cfg.Log.Level(tt.level)
+			evs := parse(t, tcpFlow...)
+			// The failure shares its batch with the flow's NEW; the rest of
+			// the flow comes in the next batch.
+			w.batch(&events.Batch{
+				Events:   evs[:1],
+				Failures: []events.DecodeFailure{{Err: err, Raw: raw}},
+			})
+			w.batch(&events.Batch{Events: evs[1:]})
+
+			recs := lines(t, out, buf)
+			if diff := cmp.Diff([]string{"decode_error", "new", "update+transition", "update+transition", "destroy+flow"}, kinds(recs)); diff != "" {
+				t.Fatalf("records (-want +got):\n%s", diff)
+			}
+			want := map[string]any{
+				"level": "warn",
+				"time":  "2026-11-22T05:00:00.000000000Z",
+				"event": "decode_error",
+				"error": err.Error(),
+				"bytes": float64(len(raw)),
+			}
+			if tt.wantHex {
+				want["raw_hex"] = hex.EncodeToString(raw)
+			}
+			if diff := cmp.Diff(want, recs[0]); diff != "" {
+				t.Errorf("decode_error record (-want +got):\n%s", diff)
+			}
+			s := w.summary()
+			if s.DecodeErrors != 1 {
+				t.Errorf("summary DecodeErrors %d, want 1", s.DecodeErrors)
+			}
+			if s.Written != 4 || s.Events() != uint64(len(evs)) {
+				t.Errorf("summary: %d records written of %d events, want 4 of %d", s.Written, s.Events(), len(evs))
+			}
+		})
 	}
 }
 
