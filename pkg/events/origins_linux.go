@@ -1,6 +1,8 @@
 package events
 
 import (
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -44,10 +46,11 @@ const (
 // Resolving may scan /proc, so the reader goroutine never calls it; the
 // consumer does. Origins is safe for concurrent use.
 type Origins struct {
-	mu        sync.Mutex
-	readTable func() ([]byte, error)
-	procRoot  string
-	now       func() time.Time
+	mu         sync.Mutex
+	readTable  func() ([]byte, error)
+	closeTable func() error // nil when there is nothing to close
+	procRoot   string
+	now        func() time.Time
 
 	table     map[uint32]uint64 // port id → socket inode
 	tableRead time.Time
@@ -64,23 +67,64 @@ type owner struct {
 }
 
 // NewOrigins returns a resolver for port ids of the namespace ns; nil
-// means the caller's namespace. ns must stay open while the resolver is
-// used.
+// means the caller's namespace. ns must stay open until the first Resolve
+// that reads the namespace's table; Close releases what the resolver holds.
 func NewOrigins(ns *netns.Handle) *Origins {
-	read := func() ([]byte, error) { return os.ReadFile("/proc/thread-self/net/netlink") }
-	if ns != nil {
-		// /proc/net is per namespace, and shows the reading thread's.
-		read = func() ([]byte, error) {
-			var b []byte
-			err := ns.Do(func() error {
-				var err error
-				b, err = os.ReadFile("/proc/thread-self/net/netlink")
-				return err
-			})
-			return b, err
+	t := &netlinkTable{ns: ns}
+	o := newOrigins(t.read, "/proc", time.Now)
+	o.closeTable = t.close
+	return o
+}
+
+// netlinkTable reads a namespace's /proc/net/netlink. /proc/net shows the
+// namespace of the thread that opens it, and an open file stays bound to
+// that namespace: so the file is opened once, on a thread switched into the
+// namespace, and read again from its start after that, with no further
+// switch.
+type netlinkTable struct {
+	ns *netns.Handle
+	f  *os.File
+}
+
+func (t *netlinkTable) read() ([]byte, error) {
+	if t.f == nil {
+		// Do is nil-safe: the caller's own namespace needs no switch.
+		err := t.ns.Do(func() error {
+			var err error
+			t.f, err = os.Open("/proc/thread-self/net/netlink")
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("open the namespace's /proc/net/netlink: %w", err)
 		}
 	}
-	return newOrigins(read, "/proc", time.Now)
+	if _, err := t.f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("read /proc/net/netlink: %w", err)
+	}
+	b, err := io.ReadAll(t.f)
+	if err != nil {
+		return nil, fmt.Errorf("read /proc/net/netlink: %w", err)
+	}
+	return b, nil
+}
+
+func (t *netlinkTable) close() error {
+	if t.f == nil {
+		return nil
+	}
+	err := t.f.Close()
+	t.f = nil
+	return err
+}
+
+// Close releases the resolver's open file; a later Resolve opens it again.
+func (o *Origins) Close() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closeTable == nil {
+		return nil
+	}
+	return o.closeTable()
 }
 
 func newOrigins(readTable func() ([]byte, error), procRoot string, now func() time.Time) *Origins {

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -169,5 +170,47 @@ func TestNewOriginsOwnNamespace(t *testing.T) {
 	}
 	if pid, prog := o.Resolve(0); pid != 0 || prog != "" {
 		t.Errorf("Resolve(0) = %d, %q; want the kernel (0, \"\")", pid, prog)
+	}
+}
+
+// TestNetlinkTableReadsAgain: the table is read through one open file, from
+// its start each time, and shows sockets made after it was opened.
+func TestNetlinkTableReadsAgain(t *testing.T) {
+	tbl := &netlinkTable{} // the caller's namespace
+	defer tbl.close()
+	before, err := tbl.read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER)
+	if err != nil {
+		t.Skipf("no netlink: %v", err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		t.Fatal(err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		t.Fatal(err)
+	}
+	after, err := tbl.read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{"before": before, "after": after} {
+		if !bytes.HasPrefix(b, []byte("sk")) {
+			t.Errorf("table read %s the socket does not start with its header: %.40q", name, b)
+		}
+	}
+	found := false
+	for _, ino := range parseNetlinkTable(after, unix.NETLINK_NETFILTER) {
+		found = found || ino == st.Ino
+	}
+	if !found {
+		t.Errorf("the socket made after the file was opened (inode %d) is not in the table read again", st.Ino)
+	}
+	if err := tbl.close(); err != nil || tbl.f != nil {
+		t.Errorf("close: %v, file %v; want nil, nil", err, tbl.f)
 	}
 }

@@ -114,6 +114,7 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 		side.Go(func() error { return metrics.ServeListener(sideCtx, metricsLn, reg, w.healthz) })
 	}
 
+	defer w.origins.Close()
 	w.startupDump(ctx)
 
 	// The loop is the reader: it receives a batch (waiting at most the
