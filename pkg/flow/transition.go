@@ -32,8 +32,10 @@ const labelBits = model.StatusSeenReply | model.StatusAssured | model.StatusOffl
 type Transition struct {
 	Proto model.Proto
 	// From and To are the protocol states before and after; valid when
-	// StateChanged.
+	// HasStates (a stateful protocol whose state both events carried).
+	// StateChanged reports whether they differ.
 	From, To     model.State
+	HasStates    bool
 	StateChanged bool
 	// Gained and Lost are the status bits set and cleared (DYING aside).
 	// SEEN_REPLY is reported through its label: gaining it is losing
@@ -52,13 +54,14 @@ func (t *Transition) IsZero() bool {
 	return !t.StateChanged && t.Gained == 0 && t.Lost == 0 && t.Changed == 0
 }
 
-// MarshalZerologObject writes the transition's keys: from and to when the
-// protocol state changed (stateful protocols only), gained and lost always
+// MarshalZerologObject writes the transition's keys: from and to for every
+// stateful protocol (equal when only the status, mark or labels changed, so
+// that a query on "to" finds every transition of a state), gained and lost always
 // (possibly empty arrays, so that the schema does not depend on the
 // event), changed when another attribute changed, and after_s when the
 // times are known. It neither reflects nor allocates.
 func (t *Transition) MarshalZerologObject(z *zerolog.Event) {
-	if t.StateChanged && t.Proto.HasState() {
+	if t.HasStates && t.Proto.HasState() {
 		z.Str("from", t.From.Name(t.Proto))
 		z.Str("to", t.To.Name(t.Proto))
 	}
