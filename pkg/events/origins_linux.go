@@ -164,8 +164,21 @@ func (o *Origins) Resolve(portid uint32) (pid int32, program string) {
 	}
 	ow, ok := o.owners[ino]
 	if !ok || (ow.pid == 0 && !now.Before(ow.until)) {
-		o.scan(now)
-		ow = o.owners[ino]
+		// The kernel names a process's first netlink socket after the
+		// process (an automatic port id is its tgid), so its owner is
+		// most likely /proc/<portid>. Looking there first takes one
+		// directory where the full scan takes all of /proc: a
+		// short-lived program (conntrack -D) exits just after its
+		// request, and only a quick look finds it still there.
+		if pid := int32(portid); pid > 0 && holdsSocket(o.procRoot, pid, ino) {
+			if prog := readComm(o.procRoot, pid); prog != "" {
+				o.owners[ino] = owner{pid: pid, program: prog}
+			}
+		}
+		if ow, ok = o.owners[ino]; !ok || ow.pid == 0 {
+			o.scan(now)
+			ow = o.owners[ino]
+		}
 	}
 	if ow.pid == 0 {
 		o.miss(portid, now)
@@ -250,29 +263,48 @@ func scanProc(procRoot string, want map[uint64]bool) map[uint64]int32 {
 		if err != nil || pid <= 0 {
 			continue
 		}
-		fdDir := filepath.Join(procRoot, name, "fd")
-		fds, err := readDirNames(fdDir)
-		if err != nil {
-			continue // gone, or not ours to read
-		}
-		for _, fd := range fds {
-			target, err := os.Readlink(fdDir + "/" + fd)
-			if err != nil {
-				continue
-			}
-			ino, ok := parseSocketLink(target)
-			if !ok || !want[ino] {
-				continue
-			}
-			if _, dup := found[ino]; !dup {
+		eachSocket(procRoot, name, func(ino uint64) bool {
+			if _, dup := found[ino]; want[ino] && !dup {
 				found[ino] = int32(pid)
 			}
-			if len(found) == len(want) {
-				return found
-			}
+			return len(found) < len(want)
+		})
+		if len(found) == len(want) {
+			return found
 		}
 	}
 	return found
+}
+
+// holdsSocket reports whether process pid has the socket with inode ino
+// open.
+func holdsSocket(procRoot string, pid int32, ino uint64) bool {
+	held := false
+	eachSocket(procRoot, strconv.Itoa(int(pid)), func(i uint64) bool {
+		held = i == ino
+		return !held
+	})
+	return held
+}
+
+// eachSocket calls f with the inode of each socket the process with the
+// /proc directory name pid has open, while f returns true. A process gone
+// or not ours to read has none.
+func eachSocket(procRoot, pid string, f func(ino uint64) bool) {
+	fdDir := filepath.Join(procRoot, pid, "fd")
+	fds, err := readDirNames(fdDir)
+	if err != nil {
+		return
+	}
+	for _, fd := range fds {
+		target, err := os.Readlink(fdDir + "/" + fd)
+		if err != nil {
+			continue
+		}
+		if ino, ok := parseSocketLink(target); ok && !f(ino) {
+			return
+		}
+	}
 }
 
 func readDirNames(path string) ([]string, error) {

@@ -126,6 +126,28 @@ func TestOrigins(t *testing.T) {
 	check("socket gone", 42, result{}, 4)
 }
 
+// TestOriginsPortIDIsPID: a socket's automatic port id is its process's
+// pid, so that process is asked first. Here twenty forked children share the
+// socket; the full scan of /proc would name whichever it met first.
+func TestOriginsPortIDIsPID(t *testing.T) {
+	p := newFakeProc(t)
+	for pid := 5000; pid < 5020; pid++ {
+		p.process(pid, "child", "socket:[777]")
+	}
+	p.process(4242, "parent", "/dev/null", "socket:[777]")
+	p.process(4243, "other", "socket:[888]")
+	p.sockets(map[uint32]uint64{4242: 777, 3891935553: 888})
+	o := p.origins()
+	if pid, prog := o.Resolve(4242); pid != 4242 || prog != "parent" {
+		t.Errorf("Resolve(4242) = %d, %q; want the port id's own process 4242, \"parent\"", pid, prog)
+	}
+	// A port id that is no pid (the kernel picked a free one): the scan
+	// finds its owner.
+	if pid, prog := o.Resolve(3891935553); pid != 4243 || prog != "other" {
+		t.Errorf("Resolve(3891935553) = %d, %q; want 4243, \"other\"", pid, prog)
+	}
+}
+
 func TestOriginsBoundsNegativeCache(t *testing.T) {
 	p := newFakeProc(t)
 	p.sockets(nil)
