@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -110,29 +109,3 @@ func TestParseCommandLongLine(t *testing.T) {
 	}
 }
 
-func TestParseCommandUsage(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-	}{
-		{"bad format", []string{"parse", "--format", "xml"}},
-		{"bad text option", []string{"parse", "--format", "text", "--text-opts", "colour"}},
-		{"bad time zone", []string{"parse", "--tz", "Mars/Olympus_Mons"}},
-		{"text options without text", []string{"parse", "--text-opts", "id"}},
-		{"unknown flag", []string{"parse", "--frobnicate"}},
-		{"unknown command", []string{"frobnicate"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var out, errOut bytes.Buffer
-			err := run(context.Background(), tt.args, &out, &errOut)
-			var ue usageError
-			if !errors.As(err, &ue) {
-				t.Fatalf("error %v, want a usage error", err)
-			}
-			if code := exitCode(err, &errOut); code != 2 {
-				t.Errorf("exit status %d, want 2", code)
-			}
-		})
-	}
-}

@@ -120,16 +120,6 @@ func TestWriteStatsJSON(t *testing.T) {
 	}
 }
 
-func TestStatsUsage(t *testing.T) {
-	for _, args := range [][]string{{"extra"}, {"--bogus"}, {"--timeout", "0s"}} {
-		err := runStats(context.Background(), args, io.Discard, io.Discard)
-		var ue usageError
-		if !errors.As(err, &ue) {
-			t.Errorf("stats %q: error %v, want a usage error", args, err)
-		}
-	}
-}
-
 func TestStatsBadNamespace(t *testing.T) {
 	err := runStats(context.Background(), []string{"--netns", "ctwatch-no-such-namespace"}, io.Discard, io.Discard)
 	if !errors.Is(err, fs.ErrNotExist) {

@@ -166,16 +166,23 @@ func TestOriginsBoundsNegativeCache(t *testing.T) {
 	}
 }
 
-func TestNewOriginsOwnNamespace(t *testing.T) {
-	// A NETLINK_NETFILTER socket of this process needs no privilege.
+// netfilterSocket returns a bound NETLINK_NETFILTER socket of this process,
+// closed when the test ends; it needs no privilege.
+func netfilterSocket(t *testing.T) int {
+	t.Helper()
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER)
 	if err != nil {
 		t.Skipf("no netlink: %v", err)
 	}
-	defer unix.Close(fd)
+	t.Cleanup(func() { unix.Close(fd) })
 	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		t.Fatal(err)
 	}
+	return fd
+}
+
+func TestNewOriginsOwnNamespace(t *testing.T) {
+	fd := netfilterSocket(t)
 	sa, err := unix.Getsockname(fd)
 	if err != nil {
 		t.Fatal(err)
@@ -204,14 +211,7 @@ func TestNetlinkTableReadsAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER)
-	if err != nil {
-		t.Skipf("no netlink: %v", err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		t.Fatal(err)
-	}
+	fd := netfilterSocket(t)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		t.Fatal(err)
