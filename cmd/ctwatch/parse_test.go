@@ -108,4 +108,3 @@ func TestParseCommandLongLine(t *testing.T) {
 		t.Errorf("stderr %q does not contain %q", stderr, want)
 	}
 }
-
