@@ -31,10 +31,10 @@ func runParse(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{fmt.Errorf("--format: want json or text, not %q", *format)}
 	}
 	var forced *model.TextOptions
-	if *textOpts != "" && *format != "text" {
-		return usageError{errors.New("--text-opts applies to --format text only")}
-	}
 	if *textOpts != "" {
+		if *format != "text" {
+			return usageError{errors.New("--text-opts applies to --format text only")}
+		}
 		o, err := model.ParseTextOptions(*textOpts)
 		if err != nil {
 			return usageError{fmt.Errorf("--text-opts: %w", err)}

@@ -116,7 +116,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cfg.Text, err = model.ParseTextOptions(*textOpts); err != nil {
 		return usageError{fmt.Errorf("--text-opts: %w", err)}
 	}
-	if *textOpts != "" && *format != "text" {
+	if *textOpts != "" && cfg.Format != watch.FormatText {
 		return usageError{errors.New("--text-opts applies to --format text only")}
 	}
 	cfg.Text.Location = time.Local

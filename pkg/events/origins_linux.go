@@ -67,8 +67,8 @@ type owner struct {
 }
 
 // NewOrigins returns a resolver for port ids of the namespace ns; nil
-// means the caller's namespace. ns must stay open until the first Resolve
-// that reads the namespace's table; Close releases what the resolver holds.
+// means the caller's namespace. ns must stay open until Close, which
+// releases what the resolver holds.
 func NewOrigins(ns *netns.Handle) *Origins {
 	t := &netlinkTable{ns: ns}
 	o := newOrigins(t.read, "/proc", time.Now)

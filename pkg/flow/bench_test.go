@@ -153,7 +153,7 @@ func BenchmarkMarshal(b *testing.B) {
 }
 
 func sampleTransition() Transition {
-	return Transition{Proto: model.ProtoTCP, From: model.TCPSynRecv, To: model.TCPEstablished, StateChanged: true,
+	return Transition{Proto: model.ProtoTCP, From: model.TCPSynRecv, To: model.TCPEstablished, HasStates: true,
 		Gained: model.StatusAssured | model.StatusHelper, Lost: model.StatusSeenReply, Changed: AttrMark | AttrLabels,
 		After: 412 * time.Microsecond, AfterKnown: true}
 }

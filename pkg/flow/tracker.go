@@ -631,7 +631,6 @@ func (t *Tracker) absorb(i uint32, r *record, e *model.Entry, ts int64, how int)
 	if e.Fields.Has(model.FieldState) && e.Proto.HasState() {
 		if r.flags&fHasState != 0 {
 			tr.HasStates, tr.From, tr.To = true, r.state, e.State
-			tr.StateChanged = r.state != e.State
 		}
 		r.state = e.State
 		r.flags |= fHasState

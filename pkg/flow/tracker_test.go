@@ -874,8 +874,13 @@ func TestReconcileHalves(t *testing.T) {
 	if tr.Len() != 1 {
 		t.Errorf("Len() = %d, want 1 (flow 3)", tr.Len())
 	}
-	// Without a BeginReconcile, EndReconcile ends nothing.
+	// Without a BeginReconcile, EndReconcile ends nothing, not even a flow
+	// last seen before the previous dump began, which a sweep would end.
+	observe(t, tr, parseLines(t, udpLine(5, "[NEW]", 4, "10.0.0.9", "30", true, "", "")))
 	tr.EndReconcile(func(in Inferred) { t.Errorf("EndReconcile alone inferred %v", in.Entry.Orig) })
+	if tr.Len() != 2 {
+		t.Errorf("Len() = %d, want 2 (flows 3 and 4)", tr.Len())
+	}
 }
 
 func TestPath(t *testing.T) {

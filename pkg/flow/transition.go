@@ -33,10 +33,8 @@ type Transition struct {
 	Proto model.Proto
 	// From and To are the protocol states before and after; valid when
 	// HasStates (a stateful protocol whose state both events carried).
-	// StateChanged reports whether they differ.
-	From, To     model.State
-	HasStates    bool
-	StateChanged bool
+	From, To  model.State
+	HasStates bool
 	// Gained and Lost are the status bits set and cleared (DYING aside).
 	// SEEN_REPLY is reported through its label: gaining it is losing
 	// UNREPLIED.
@@ -49,9 +47,12 @@ type Transition struct {
 	AfterKnown bool
 }
 
+// StateChanged reports whether the protocol state changed.
+func (t *Transition) StateChanged() bool { return t.HasStates && t.From != t.To }
+
 // IsZero reports whether t records no change.
 func (t *Transition) IsZero() bool {
-	return !t.StateChanged && t.Gained == 0 && t.Lost == 0 && t.Changed == 0
+	return !t.StateChanged() && t.Gained == 0 && t.Lost == 0 && t.Changed == 0
 }
 
 // MarshalZerologObject writes the transition's keys: from and to for every

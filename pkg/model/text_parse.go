@@ -197,8 +197,7 @@ func (p *textParser) parse() error {
 		if tok, off, err = p.need("orig.src"); err != nil {
 			return err
 		}
-	}
-	if tok[0] == '-' || tok[0] == '+' || tok[0] >= '0' && tok[0] <= '9' {
+	} else if tok[0] == '-' || tok[0] == '+' || tok[0] >= '0' && tok[0] <= '9' {
 		// No state or key starts so: it is a timeout gone wrong ("2x",
 		// "-5"), and the error should say so rather than blame the
 		// field expected next.
