@@ -53,6 +53,9 @@ type runResult struct {
 	// processes (or the hypervisor) took during the measured span:
 	// interference the numbers include.
 	OtherCPU float64 `json:"other_cpu"`
+	// Buffer is the receive buffer ctwatch asked for, from its start
+	// record (0 for the other monitors).
+	Buffer int64 `json:"buffer,omitempty"`
 	// Busy is set when the machine was still busy when the run had to
 	// start (the quiet gate timed out).
 	Busy bool `json:"busy,omitempty"`

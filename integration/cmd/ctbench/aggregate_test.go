@@ -63,6 +63,7 @@ func sampleResults() []runResult {
 		full(ok("conntrack", 0, 1, 60000, 40000, 200, 50, 50)),
 		{Load: "ctnetlink", Rate: 0, Monitor: "ctwatch", Run: 1, Expected: 3, Counts: eventCounts{New: 3}},
 	}
+	rs[0].Buffer = 64 << 20 // ctwatch's start record
 	rs[1].Drained = false
 	rs[1].Busy = true
 	rs[1].Attempts = 3

@@ -495,6 +495,14 @@ func (b *bench) measureInto(ctx context.Context, ns *namespace, res *runResult, 
 	if res.Counts, err = countRecords(m.format, f); err != nil {
 		return fmt.Errorf("%s's output: %w", res.Monitor, err)
 	}
+	if m.format == formatCtwatch {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("%s's output: %w", res.Monitor, err)
+		}
+		if res.Buffer, err = ctwatchBuffer(f); err != nil {
+			return fmt.Errorf("%s's output: %w", res.Monitor, err)
+		}
+	}
 	return nil
 }
 

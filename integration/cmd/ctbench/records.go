@@ -178,6 +178,22 @@ func classifyUlogd(line []byte) eventKind {
 	return kindOther
 }
 
+// ctwatchBuffer returns the receive buffer ctwatch asked for, from the
+// buffer_requested key of its start record, its output's first record.
+func ctwatchBuffer(r io.Reader) (int64, error) {
+	var start struct {
+		Event  string `json:"event"`
+		Buffer int64  `json:"buffer_requested"`
+	}
+	if err := json.NewDecoder(r).Decode(&start); err != nil {
+		return 0, fmt.Errorf("start record: %w", err)
+	}
+	if start.Event != "start" {
+		return 0, fmt.Errorf("first record is %q, want the start record", start.Event)
+	}
+	return start.Buffer, nil
+}
+
 // countRecords counts the records of a monitor's output by kind.
 func countRecords(f recordFormat, r io.Reader) (eventCounts, error) {
 	if f == formatFloor {

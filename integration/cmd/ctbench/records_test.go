@@ -112,6 +112,21 @@ func TestCountRecords(t *testing.T) {
 	}
 }
 
+func TestCtwatchBuffer(t *testing.T) {
+	out := `{"level":"info","time":"2026-12-04T14:00:00.000000000Z","event":"start","version":"dev","buffer_requested":67108864,"buffer_size":134217728}
+{"level":"info","time":"2026-12-04T14:00:00.000000001Z","event":"dump","entries":0}
+`
+	got, err := ctwatchBuffer(strings.NewReader(out))
+	if err != nil || got != 64<<20 {
+		t.Errorf("ctwatchBuffer = %d, %v; want %d, nil", got, err, 64<<20)
+	}
+	for _, bad := range []string{"", `{"event":"dump"}` + "\n", "not json\n"} {
+		if _, err := ctwatchBuffer(strings.NewReader(bad)); err == nil {
+			t.Errorf("ctwatchBuffer(%q): no error", bad)
+		}
+	}
+}
+
 func TestSubscribed(t *testing.T) {
 	c := eventCounts{New: 10, Update: 20, Destroy: 30, Other: 5}
 	tests := []struct {

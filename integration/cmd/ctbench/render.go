@@ -582,7 +582,7 @@ func writeDocument(w io.Writer, rep *report) {
 	p("## Monitors\n\n")
 	p("| monitor | how it runs |\n|---|---|\n")
 	for _, m := range cfg.Monitors {
-		p("| %s | %s |\n", monitorLabel(m, cfg), monitorHow(m, cfg, rep.Machine))
+		p("| %s | %s |\n", monitorLabel(m, cfg), monitorHow(m, rep))
 	}
 	p("\n")
 
@@ -675,15 +675,19 @@ func lowestRate(rates []float64) float64 {
 }
 
 // monitorHow says how a monitor is run, for the document.
-func monitorHow(name string, cfg benchConfig, m machineInfo) string {
-	rmem := m.RmemDefault
+func monitorHow(name string, rep *report) string {
+	cfg, rmem := rep.Config, rep.Machine.RmemDefault
 	switch name {
 	case "ctwatch":
 		buf := "1/256 of the machine's memory, between 8 and 64 MiB"
-		if m.MemBytes > 0 {
-			// The rule of cmd/ctwatch's defaultBufferSize, for the
-			// document only: ctwatch logs the size it got.
-			buf += ": " + mibLabel(min(max(m.MemBytes/256, 8<<20), 64<<20)) + " here"
+		var asked int64
+		for _, r := range rep.Results {
+			if r.Monitor == name {
+				asked = max(asked, r.Buffer)
+			}
+		}
+		if asked > 0 {
+			buf += ": " + mibLabel(asked) + " here, as its start record says"
 		}
 		return "`bin/ctwatch watch --netns NS --output FILE" + strings.TrimRight(" "+strings.Join(cfg.CtwatchFlags, " "), " ") +
 			"` from `make build`, outside the namespace; its default receive buffer (" + buf + "; SO_RCVBUFFORCE, doubled by the kernel)"
