@@ -297,7 +297,7 @@ func timestamps(v Value) Check {
 		return c
 	}
 	c.Status = Warn
-	c.Found = "nf_conntrack_timestamp is 0: entries carry no kernel start or stop time, so durations are approximate."
+	c.Found = "nf_conntrack_timestamp is 0: events carry no kernel start, stop or event time, so durations and transition times are only as fine as ctwatch's reads (events read together share one time)."
 	c.Fix = "sysctl -w " + SysctlTimestamp + "=1 (applies to new entries)."
 	return c
 }
