@@ -37,9 +37,9 @@ test: unit integration
 # allocates), so they run a second time without it.
 unit:
 	$(GO) test -race -count=1 ./...
-	$(GO) test -count=1 -run 'Allocs$$' ./pkg/...
+	$(GO) test -count=1 -run 'Allocs$$' ./pkg/... ./internal/...
 
-# Under CI an integration test that cannot run fails (see integration/nstest);
+# Under CI an integration test that cannot run fails (see internal/nstest);
 # the grep is a second guard against a skip slipping through.
 integration: deps
 	$(GO) test -race -count=1 -tags integration -v ./integration/... 2>&1 | tee integration.log; \
@@ -56,7 +56,7 @@ bench: bench-go bench-e2e
 
 bench-go:
 	@mkdir -p bin
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./pkg/... | tee bin/bench-go.txt; exit $${PIPESTATUS[0]}
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./pkg/... ./internal/... | tee bin/bench-go.txt; exit $${PIPESTATUS[0]}
 
 bench-e2e: deps build
 	$(GO) run -tags integration ./integration/cmd/ctbench $(GOBENCH) $(BENCHARGS)

@@ -12,12 +12,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/ctwatch/ctwatch/integration/nstest"
-	"github.com/ctwatch/ctwatch/pkg/doctor"
-	"github.com/ctwatch/ctwatch/pkg/sysctl"
+	"github.com/ctwatch/ctwatch/internal/doctor"
+	"github.com/ctwatch/ctwatch/internal/nstest"
+	"github.com/ctwatch/ctwatch/internal/sysctl"
 )
 
-// TestDoctorSysctlPerNamespace checks that pkg/sysctl reads and writes the
+// TestDoctorSysctlPerNamespace checks that internal/sysctl reads and writes the
 // namespace it is given, not the caller's: two namespaces hold different
 // values, a write lands in its namespace only, and the host's value never
 // moves.

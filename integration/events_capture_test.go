@@ -15,7 +15,7 @@ import (
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 
-	"github.com/ctwatch/ctwatch/integration/nstest"
+	"github.com/ctwatch/ctwatch/internal/nstest"
 	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )

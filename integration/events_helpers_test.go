@@ -16,7 +16,7 @@ import (
 
 	"github.com/ti-mo/conntrack"
 
-	"github.com/ctwatch/ctwatch/integration/nstest"
+	"github.com/ctwatch/ctwatch/internal/nstest"
 	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )

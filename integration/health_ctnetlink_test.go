@@ -16,8 +16,8 @@ import (
 	"github.com/ti-mo/conntrack"
 	"golang.org/x/sys/unix"
 
-	"github.com/ctwatch/ctwatch/integration/nstest"
-	"github.com/ctwatch/ctwatch/pkg/health"
+	"github.com/ctwatch/ctwatch/internal/health"
+	"github.com/ctwatch/ctwatch/internal/nstest"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 

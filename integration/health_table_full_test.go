@@ -16,10 +16,10 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
 
-	"github.com/ctwatch/ctwatch/integration/nstest"
-	"github.com/ctwatch/ctwatch/pkg/ctstat"
-	"github.com/ctwatch/ctwatch/pkg/doctor"
-	"github.com/ctwatch/ctwatch/pkg/health"
+	"github.com/ctwatch/ctwatch/internal/ctstat"
+	"github.com/ctwatch/ctwatch/internal/doctor"
+	"github.com/ctwatch/ctwatch/internal/health"
+	"github.com/ctwatch/ctwatch/internal/nstest"
 )
 
 // maxFillable bounds the nf_conntrack_max this test is willing to fill.

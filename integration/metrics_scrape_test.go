@@ -17,10 +17,10 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/ctwatch/ctwatch/integration/nstest"
-	"github.com/ctwatch/ctwatch/pkg/ctstat"
-	"github.com/ctwatch/ctwatch/pkg/health"
-	"github.com/ctwatch/ctwatch/pkg/metrics"
+	"github.com/ctwatch/ctwatch/internal/ctstat"
+	"github.com/ctwatch/ctwatch/internal/health"
+	"github.com/ctwatch/ctwatch/internal/metrics"
+	"github.com/ctwatch/ctwatch/internal/nstest"
 )
 
 // metricSample is one scraped sample with its family's type.
@@ -97,7 +97,7 @@ func scrapeMetrics(t testing.TB, client *http.Client, url string) map[string]met
 	return out
 }
 
-// TestMetricsConntrackFromNamespace serves pkg/metrics inside a namespace,
+// TestMetricsConntrackFromNamespace serves internal/metrics inside a namespace,
 // fed by a health.Monitor reading that namespace's real table, and checks
 // the conntrack gauges and counters a scrape returns.
 func TestMetricsConntrackFromNamespace(t *testing.T) {

@@ -9,10 +9,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ctwatch/ctwatch/integration/nstest"
+	"github.com/ctwatch/ctwatch/internal/netns"
+	"github.com/ctwatch/ctwatch/internal/nstest"
 	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/model"
-	"github.com/ctwatch/ctwatch/pkg/netns"
 )
 
 // TestNetnsOpen opens a test namespace by name and by path, checks its

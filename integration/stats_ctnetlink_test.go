@@ -15,9 +15,9 @@ import (
 	"github.com/ti-mo/conntrack"
 	"golang.org/x/sys/unix"
 
-	"github.com/ctwatch/ctwatch/integration/nstest"
-	"github.com/ctwatch/ctwatch/pkg/ctstat"
-	"github.com/ctwatch/ctwatch/pkg/sysctl"
+	"github.com/ctwatch/ctwatch/internal/ctstat"
+	"github.com/ctwatch/ctwatch/internal/nstest"
+	"github.com/ctwatch/ctwatch/internal/sysctl"
 )
 
 // statsJSON is `ctwatch stats --json`'s output.

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ctwatch/ctwatch/integration/nstest"
+	"github.com/ctwatch/ctwatch/internal/nstest"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 

@@ -12,7 +12,7 @@ import (
 
 	"github.com/ti-mo/conntrack"
 
-	"github.com/ctwatch/ctwatch/integration/nstest"
+	"github.com/ctwatch/ctwatch/internal/nstest"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 

@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/ti-mo/conntrack"
 
-	"github.com/ctwatch/ctwatch/integration/nstest"
+	"github.com/ctwatch/ctwatch/internal/nstest"
 )
 
 // TestWatchTextMatchesConntrack runs `ctwatch --format text` and

@@ -8,10 +8,10 @@ import (
 	"io"
 	"strings"
 
-	"github.com/ctwatch/ctwatch/pkg/ctstat"
-	"github.com/ctwatch/ctwatch/pkg/doctor"
-	"github.com/ctwatch/ctwatch/pkg/netns"
-	"github.com/ctwatch/ctwatch/pkg/sysctl"
+	"github.com/ctwatch/ctwatch/internal/ctstat"
+	"github.com/ctwatch/ctwatch/internal/doctor"
+	"github.com/ctwatch/ctwatch/internal/netns"
+	"github.com/ctwatch/ctwatch/internal/sysctl"
 )
 
 func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) error {

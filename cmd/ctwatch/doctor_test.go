@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/ctwatch/ctwatch/pkg/doctor"
+	"github.com/ctwatch/ctwatch/internal/doctor"
 )
 
 func TestWriteDoctorText(t *testing.T) {

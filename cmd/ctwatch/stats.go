@@ -9,8 +9,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/ctwatch/ctwatch/pkg/ctstat"
-	"github.com/ctwatch/ctwatch/pkg/netns"
+	"github.com/ctwatch/ctwatch/internal/ctstat"
+	"github.com/ctwatch/ctwatch/internal/netns"
 )
 
 func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -14,14 +14,14 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
 
+	"github.com/ctwatch/ctwatch/internal/filter"
+	"github.com/ctwatch/ctwatch/internal/flow"
+	"github.com/ctwatch/ctwatch/internal/health"
+	"github.com/ctwatch/ctwatch/internal/netns"
+	"github.com/ctwatch/ctwatch/internal/sink"
+	"github.com/ctwatch/ctwatch/internal/watch"
 	"github.com/ctwatch/ctwatch/pkg/events"
-	"github.com/ctwatch/ctwatch/pkg/filter"
-	"github.com/ctwatch/ctwatch/pkg/flow"
-	"github.com/ctwatch/ctwatch/pkg/health"
 	"github.com/ctwatch/ctwatch/pkg/model"
-	"github.com/ctwatch/ctwatch/pkg/netns"
-	"github.com/ctwatch/ctwatch/pkg/sink"
-	"github.com/ctwatch/ctwatch/pkg/watch"
 )
 
 // defaultBufferSize returns the receive buffer ctwatch asks for unless told

@@ -105,7 +105,7 @@ func goBenchTargets(all []goBench) []target {
 		for _, b := range p {
 			worst = math.Max(worst, b.Values["allocs/op"])
 		}
-		allocs.Measured = fmt.Sprintf("%s allocs/event (pkg/watch BenchmarkPipeline: decode, track, filter, encode JSON into the output buffer)", strconv.FormatFloat(worst, 'f', -1, 64))
+		allocs.Measured = fmt.Sprintf("%s allocs/event (internal/watch BenchmarkPipeline: decode, track, filter, encode JSON into the output buffer)", strconv.FormatFloat(worst, 'f', -1, 64))
 		allocs.Verdict = verdictMet
 		if worst > 1 {
 			allocs.Verdict = verdictNotMet
@@ -119,7 +119,7 @@ func goBenchTargets(all []goBench) []target {
 			}
 		}
 		if len(parts) > 0 {
-			mem.Measured = strings.Join(parts, ", ") + " at a million flows (pkg/flow BenchmarkMemory); the tracker never holds more than --max-flows"
+			mem.Measured = strings.Join(parts, ", ") + " at a million flows (internal/flow BenchmarkMemory); the tracker never holds more than --max-flows"
 			mem.Verdict = verdictMet
 		}
 	}
@@ -132,8 +132,11 @@ func writeGoBench(w io.Writer, all []goBench) {
 	fmt.Fprintln(w, "|---|---|--:|--:|--:|---|")
 	for _, b := range all {
 		pkg := b.Pkg
-		if i := strings.Index(pkg, "/pkg/"); i >= 0 {
-			pkg = pkg[i+1:]
+		for _, dir := range []string{"/pkg/", "/internal/"} {
+			if i := strings.Index(pkg, dir); i >= 0 {
+				pkg = pkg[i+1:]
+				break
+			}
 		}
 		var other []string
 		for unit, v := range b.Values {

@@ -17,10 +17,10 @@ func TestReadGoBench(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []goBench{
-		{Pkg: "github.com/ctwatch/ctwatch/pkg/flow", Name: "Observe/updates=random", Values: map[string]float64{"sec/op": 518.2e-9, "B/op": 2, "allocs/op": 0}},
-		{Pkg: "github.com/ctwatch/ctwatch/pkg/flow", Name: "Memory/nat=none", Values: map[string]float64{"sec/op": 0.841715498, "B/flow": 168, "B/op": 192968232, "allocs/op": 1054}},
-		{Pkg: "github.com/ctwatch/ctwatch/pkg/flow", Name: "Memory/nat=all", Values: map[string]float64{"sec/op": 0.863166532, "B/flow": 208, "B/op": 234941088, "allocs/op": 2090}},
-		{Pkg: "github.com/ctwatch/ctwatch/pkg/watch", Name: "Pipeline", Values: map[string]float64{"sec/op": 1131e-9, "B/op": 1, "allocs/op": 0}},
+		{Pkg: "github.com/ctwatch/ctwatch/internal/flow", Name: "Observe/updates=random", Values: map[string]float64{"sec/op": 518.2e-9, "B/op": 2, "allocs/op": 0}},
+		{Pkg: "github.com/ctwatch/ctwatch/internal/flow", Name: "Memory/nat=none", Values: map[string]float64{"sec/op": 0.841715498, "B/flow": 168, "B/op": 192968232, "allocs/op": 1054}},
+		{Pkg: "github.com/ctwatch/ctwatch/internal/flow", Name: "Memory/nat=all", Values: map[string]float64{"sec/op": 0.863166532, "B/flow": 208, "B/op": 234941088, "allocs/op": 2090}},
+		{Pkg: "github.com/ctwatch/ctwatch/internal/watch", Name: "Pipeline", Values: map[string]float64{"sec/op": 1131e-9, "B/op": 1, "allocs/op": 0}},
 	}
 	if diff := cmp.Diff(want, got, cmpFloat); diff != "" {
 		t.Errorf("readGoBench (-want +got):\n%s", diff)
@@ -45,9 +45,9 @@ func TestGoBenchTargets(t *testing.T) {
 	got := goBenchTargets(all)
 	want := []target{
 		{Name: "decode + track + encode: ≤ 1 heap allocation per event in steady state", Verdict: verdictMet,
-			Measured: "0 allocs/event (pkg/watch BenchmarkPipeline: decode, track, filter, encode JSON into the output buffer)"},
+			Measured: "0 allocs/event (internal/watch BenchmarkPipeline: decode, track, filter, encode JSON into the output buffer)"},
 		{Name: "memory bounded by --max-flows, measured per tracked flow", Verdict: verdictMet,
-			Measured: "168 B/flow (nat=none), 208 B/flow (nat=all) at a million flows (pkg/flow BenchmarkMemory); the tracker never holds more than --max-flows"},
+			Measured: "168 B/flow (nat=none), 208 B/flow (nat=all) at a million flows (internal/flow BenchmarkMemory); the tracker never holds more than --max-flows"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("goBenchTargets (-want +got):\n%s", diff)

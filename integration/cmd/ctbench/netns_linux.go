@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ctwatch/ctwatch/pkg/netns"
+	"github.com/ctwatch/ctwatch/internal/netns"
 )
 
 // benchRuleset engages connection tracking in the namespace (the kernel

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/ctwatch/ctwatch/pkg/ctstat"
+	"github.com/ctwatch/ctwatch/internal/ctstat"
 )
 
 // The thresholds of the checks; the package documentation explains them.

@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
 
-	"github.com/ctwatch/ctwatch/pkg/ctstat"
+	"github.com/ctwatch/ctwatch/internal/ctstat"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ctwatch/ctwatch/pkg/netns"
+	"github.com/ctwatch/ctwatch/internal/netns"
 )
 
 // These tests read the test process's own namespace; reading and writing

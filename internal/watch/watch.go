@@ -12,12 +12,12 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/ctwatch/ctwatch/internal/flow"
+	"github.com/ctwatch/ctwatch/internal/health"
+	"github.com/ctwatch/ctwatch/internal/metrics"
+	"github.com/ctwatch/ctwatch/internal/sysctl"
 	"github.com/ctwatch/ctwatch/pkg/events"
-	"github.com/ctwatch/ctwatch/pkg/flow"
-	"github.com/ctwatch/ctwatch/pkg/health"
-	"github.com/ctwatch/ctwatch/pkg/metrics"
 	"github.com/ctwatch/ctwatch/pkg/model"
-	"github.com/ctwatch/ctwatch/pkg/sysctl"
 )
 
 // ErrOutputGone is returned by Run when output became impossible for good,

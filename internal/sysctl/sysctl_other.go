@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/ctwatch/ctwatch/pkg/netns"
+	"github.com/ctwatch/ctwatch/internal/netns"
 )
 
 // Read is only implemented on Linux.

@@ -6,13 +6,13 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ctwatch/ctwatch/internal/filter"
+	"github.com/ctwatch/ctwatch/internal/flow"
+	"github.com/ctwatch/ctwatch/internal/health"
+	"github.com/ctwatch/ctwatch/internal/netns"
+	"github.com/ctwatch/ctwatch/internal/sink"
 	"github.com/ctwatch/ctwatch/pkg/events"
-	"github.com/ctwatch/ctwatch/pkg/filter"
-	"github.com/ctwatch/ctwatch/pkg/flow"
-	"github.com/ctwatch/ctwatch/pkg/health"
 	"github.com/ctwatch/ctwatch/pkg/model"
-	"github.com/ctwatch/ctwatch/pkg/netns"
-	"github.com/ctwatch/ctwatch/pkg/sink"
 )
 
 // Format is the form of entry records.

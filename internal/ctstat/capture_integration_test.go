@@ -18,7 +18,7 @@ import (
 	"github.com/ti-mo/conntrack"
 	"golang.org/x/sys/unix"
 
-	"github.com/ctwatch/ctwatch/integration/nstest"
+	"github.com/ctwatch/ctwatch/internal/nstest"
 )
 
 var update = flag.Bool("update", false, "capture testdata from the running kernel (as root)")

@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/rs/zerolog"
 
-	"github.com/ctwatch/ctwatch/pkg/ctstat"
+	"github.com/ctwatch/ctwatch/internal/ctstat"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 

@@ -16,11 +16,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
 
+	"github.com/ctwatch/ctwatch/internal/filter"
+	"github.com/ctwatch/ctwatch/internal/flow"
+	"github.com/ctwatch/ctwatch/internal/sink"
 	"github.com/ctwatch/ctwatch/pkg/events"
-	"github.com/ctwatch/ctwatch/pkg/filter"
-	"github.com/ctwatch/ctwatch/pkg/flow"
 	"github.com/ctwatch/ctwatch/pkg/model"
-	"github.com/ctwatch/ctwatch/pkg/sink"
 )
 
 // testWatch returns a watch writing JSON records into a buffer, with no
@@ -358,7 +358,7 @@ func TestParseFlags(t *testing.T) {
 // package's tests, each as the bytes the reader receives.
 func capturedMessages(tb testing.TB, name string) [][]byte {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "events", "testdata", name+".nlmsg"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "pkg", "events", "testdata", name+".nlmsg"))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -26,7 +26,7 @@ import (
 	"github.com/mdlayher/netlink"
 	"github.com/ti-mo/conntrack"
 
-	"github.com/ctwatch/ctwatch/pkg/netns"
+	"github.com/ctwatch/ctwatch/internal/netns"
 )
 
 // Skip skips the test, except under CI (the CI environment variable set),

@@ -4,7 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/ctwatch/ctwatch/pkg/ctstat"
+	"github.com/ctwatch/ctwatch/internal/ctstat"
 )
 
 // Snapshot is the values the metrics expose, taken at scrape time. The

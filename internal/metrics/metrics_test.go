@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/ctwatch/ctwatch/pkg/ctstat"
+	"github.com/ctwatch/ctwatch/internal/ctstat"
 )
 
 // sample is one scraped sample: its family's type and its value.

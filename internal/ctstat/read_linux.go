@@ -9,8 +9,8 @@ import (
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 
-	"github.com/ctwatch/ctwatch/pkg/netns"
-	"github.com/ctwatch/ctwatch/pkg/sysctl"
+	"github.com/ctwatch/ctwatch/internal/netns"
+	"github.com/ctwatch/ctwatch/internal/sysctl"
 )
 
 // DefaultTimeout bounds Read when its context has no deadline: every

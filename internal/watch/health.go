@@ -7,10 +7,10 @@ import (
 	"net"
 	"time"
 
-	"github.com/ctwatch/ctwatch/pkg/ctstat"
+	"github.com/ctwatch/ctwatch/internal/ctstat"
+	"github.com/ctwatch/ctwatch/internal/health"
+	"github.com/ctwatch/ctwatch/internal/metrics"
 	"github.com/ctwatch/ctwatch/pkg/events"
-	"github.com/ctwatch/ctwatch/pkg/health"
-	"github.com/ctwatch/ctwatch/pkg/metrics"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 
