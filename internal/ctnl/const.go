@@ -376,3 +376,27 @@ func (t HeaderType) Subsys() Subsys { return Subsys(t >> 8) }
 
 // Msg is t's message type within its nfnetlink subsystem.
 func (t HeaderType) Msg() MsgType { return MsgType(t) }
+
+// Status is a conntrack entry's status bits (CTA_STATUS, enum
+// ip_conntrack_status), from linux/netfilter/nf_conntrack_common.h.
+type Status uint32
+
+// The status bits.
+const (
+	IPSExpected     Status = 1 << 0  // IPS_EXPECTED
+	IPSSeenReply    Status = 1 << 1  // IPS_SEEN_REPLY
+	IPSAssured      Status = 1 << 2  // IPS_ASSURED
+	IPSConfirmed    Status = 1 << 3  // IPS_CONFIRMED
+	IPSSrcNat       Status = 1 << 4  // IPS_SRC_NAT
+	IPSDstNat       Status = 1 << 5  // IPS_DST_NAT
+	IPSSeqAdjust    Status = 1 << 6  // IPS_SEQ_ADJUST
+	IPSSrcNatDone   Status = 1 << 7  // IPS_SRC_NAT_DONE
+	IPSDstNatDone   Status = 1 << 8  // IPS_DST_NAT_DONE
+	IPSDying        Status = 1 << 9  // IPS_DYING
+	IPSFixedTimeout Status = 1 << 10 // IPS_FIXED_TIMEOUT
+	IPSTemplate     Status = 1 << 11 // IPS_TEMPLATE
+	IPSNatClash     Status = 1 << 12 // IPS_NAT_CLASH (was IPS_UNTRACKED)
+	IPSHelper       Status = 1 << 13 // IPS_HELPER
+	IPSOffload      Status = 1 << 14 // IPS_OFFLOAD
+	IPSHWOffload    Status = 1 << 15 // IPS_HW_OFFLOAD
+)

@@ -837,7 +837,10 @@ func TestDecodeFastErrors(t *testing.T) {
 		{"length past the bytes", good[:len(good)-1], ErrTruncated},
 		{"length below the header", with(func(b []byte) []byte { binary.NativeEndian.PutUint32(b, 15); return b }), ErrTruncated},
 		{"expectation subsystem", with(func(b []byte) []byte { binary.NativeEndian.PutUint16(b[4:], 2<<8); return b }), ErrNotConntrack},
-		{"get request", with(func(b []byte) []byte { binary.NativeEndian.PutUint16(b[4:], typNew+uint16(ctnl.IPCTNLMsgCtGet)); return b }), ErrNotConntrack},
+		{"get request", with(func(b []byte) []byte {
+			binary.NativeEndian.PutUint16(b[4:], typNew+uint16(ctnl.IPCTNLMsgCtGet))
+			return b
+		}), ErrNotConntrack},
 		{"netlink error", with(func(b []byte) []byte { binary.NativeEndian.PutUint16(b[4:], uint16(netlink.Error)); return b }), ErrNotConntrack},
 		{"no nfgenmsg", with(func(b []byte) []byte { return setLen(b[:ctnl.NLMsgHdrLen+2]) }), ErrTruncated},
 		{"attribute longer than message", with(func(b []byte) []byte {

@@ -476,7 +476,9 @@ func TestDecodeErrors(t *testing.T) {
 		want error
 	}{
 		{"expectation subsystem", with(func(m *netlink.Message) { m.Header.Type = 2 << 8 }), ErrNotConntrack},
-		{"get request", with(func(m *netlink.Message) { m.Header.Type = netlink.HeaderType(ctnl.NFNLType(ctnl.NFNLSubsysCTNetlink, ctnl.IPCTNLMsgCtGet)) }), ErrNotConntrack},
+		{"get request", with(func(m *netlink.Message) {
+			m.Header.Type = netlink.HeaderType(ctnl.NFNLType(ctnl.NFNLSubsysCTNetlink, ctnl.IPCTNLMsgCtGet))
+		}), ErrNotConntrack},
 		{"netlink error", with(func(m *netlink.Message) { m.Header.Type = netlink.Error }), ErrNotConntrack},
 		{"no nfgenmsg", with(func(m *netlink.Message) { m.Data = m.Data[:2] }), ErrTruncated},
 		{"attribute longer than message", with(func(m *netlink.Message) {
