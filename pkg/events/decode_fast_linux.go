@@ -14,19 +14,27 @@ import (
 )
 
 // DecodeFast decodes the ctnetlink event message at the start of msg (its
-// struct nlmsghdr included, as read from the socket) into ev, overwriting it
-// as Decode does (the backing array of ev.Entry.Labels is reused), with the
-// same result: same event type, entry, presence bits, event time and
-// origin port id. Bytes after the message's nlmsg_len (its padding, or the
-// datagram's next messages) are ignored. On error, ev's contents are
-// unspecified.
+// struct nlmsghdr included, as read from the socket) into ev, overwriting
+// it (the backing array of ev.Entry.Labels is reused). IPCTNL_MSG_CT_NEW
+// with NLM_F_CREATE or NLM_F_EXCL is an EventNew, without them an
+// EventUpdate; IPCTNL_MSG_CT_DELETE is an EventDestroy. Bytes after the
+// message's nlmsg_len (its padding, or the datagram's next messages) are
+// ignored. On error, ev's contents are unspecified.
 //
-// DecodeFast walks the attributes itself, straight from msg, where Decode
-// builds ti-mo/conntrack's Flow through netlink.AttributeDecoder (38 heap
+// ev.Time is the kernel's event timestamp (CTA_TIMESTAMP_EVENT, Linux 6.14
+// with nf_conntrack_timestamp=1) when the message carries one, and zero
+// otherwise, for the caller to fill with its receive time. ev.Origin.PortID
+// is the netlink header's port id: non-zero when a userspace program's
+// request caused the event. Entry.DeltaTime is left unset: it depends on
+// the time of whoever prints it (see SetDeltaTime).
+//
+// DecodeFast walks the attributes itself, straight from msg, where
+// ti-mo/conntrack builds a Flow through netlink.AttributeDecoder (38 heap
 // allocations per event): it allocates nothing, except for a helper or
 // security context name not seen before and labels past bit 127. It
-// accepts and rejects what Decode does (FuzzDecodeDifferential holds the
-// two to that), except where ti-mo is wrong about what the kernel sends:
+// accepts and rejects what ti-mo does (FuzzDecodeDifferential holds it to
+// the reference decoder of the package's tests, built on ti-mo), except
+// where ti-mo is wrong about what the kernel sends:
 // DecodeFast skips the pad attributes the kernel emits before 64-bit values
 // on architectures without efficient unaligned access (CTA_TIMESTAMP_PAD,
 // CTA_PROTOINFO_DCCP_PAD, and the empty CTA_STATUS that CTA_TIMESTAMP_EVENT's
@@ -70,7 +78,7 @@ func DecodeFast(msg []byte, ev *model.Event) error {
 	if err := decodeAttrs(data[ctnl.NFGenMsgLen:], ev); err != nil {
 		return fmt.Errorf("decode conntrack message: %w", err)
 	}
-	// As Decode: the family of the original source address, unless the
+	// As ti-mo: the family of the original source address, unless the
 	// nfgenmsg header names one.
 	switch e := &ev.Entry; {
 	case data[0] != 0:
@@ -118,11 +126,12 @@ func wrongLen(where string, typ ctnl.AttrType, n int) error {
 // Type and Origin are set and Entry is zero but for Labels' backing array.
 //
 // The grammar is ti-mo/conntrack's (Flow.unmarshal), so that DecodeFast
-// fails where Decode does: top-level nests must carry NLA_F_NESTED, scalars
+// fails where ti-mo does: top-level nests must carry NLA_F_NESTED, scalars
 // of known types must have their exact size, and the minimum child counts
 // of each nest are ti-mo's. Unlike ti-mo, it skips attributes of unknown
 // types at every level, not only the top one (a newer kernel's), and
-// leaves them out of the child counts. Presence bits are those Decode's
+// leaves them out of the child counts. Presence bits are those the
+// reference decoder's
 // scanAttributes sets.
 func decodeAttrs(b []byte, ev *model.Event) error {
 	e := &ev.Entry
@@ -246,7 +255,7 @@ func decodeAttrs(b []byte, ev *model.Event) error {
 				return err
 			}
 		case ctnl.CTASecmark:
-			// ti-mo ignores it; Decode keeps it only with its size.
+			// ti-mo ignores it; it is kept only with its size.
 			if len(v) == 4 {
 				e.Secmark = binary.BigEndian.Uint32(v)
 				present |= model.FieldSecmark
@@ -441,6 +450,7 @@ func decodeProtoinfo(b []byte) (state uint8, ok bool, err error) {
 		ctyp := craw & ctnl.NLATypeMask
 		size := 0
 		switch {
+		// The state is 1 in all three protocols' enums.
 		case ctyp == ctnl.CTAProtoinfoTCPState:
 			size = 1
 		case typ == ctnl.CTAProtoinfoTCP && (ctyp == ctnl.CTAProtoinfoTCPWscaleOriginal || ctyp == ctnl.CTAProtoinfoTCPWscaleReply):
