@@ -334,7 +334,7 @@ func writeDocument(w io.Writer, rep *report) {
 	writeObservations(w, rep)
 	if len(rep.GoBench) > 0 {
 		p("## Stages\n\n")
-		p("The Go benchmarks of each stage (`make bench-go`: `go test -bench . -benchmem ./pkg/...`);\n")
+		p("The Go benchmarks of each stage (`make bench-go`: `go test -bench . -benchmem ./pkg/... ./internal/...`);\n")
 		p("`make bench` runs them on the machine of the measurements above. *Decode* is ti-mo/conntrack's\n")
 		p("`Event.Unmarshal` (the reference), *DecodeFast* the event path's decoder; *Pipeline* is one\n")
 		p("event through decode, tracking, filtering and JSON encoding; the tracker's are at a\n")
