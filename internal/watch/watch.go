@@ -15,6 +15,7 @@ import (
 	"github.com/ctwatch/ctwatch/internal/flow"
 	"github.com/ctwatch/ctwatch/internal/health"
 	"github.com/ctwatch/ctwatch/internal/metrics"
+	"github.com/ctwatch/ctwatch/internal/origins"
 	"github.com/ctwatch/ctwatch/internal/sysctl"
 	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/model"
@@ -38,7 +39,7 @@ const unrepliedHint = "no reply yet: the peer is down or unreachable, the reply 
 type Watch struct {
 	cfg      Config
 	counters Counters
-	origins  *events.Origins
+	origins  *origins.Resolver
 	tracker  *flow.Tracker
 	monitor  *health.Monitor // nil when off; owned by healthLoop
 
@@ -62,7 +63,7 @@ func New(cfg Config) *Watch {
 	cfg.withDefaults()
 	return &Watch{
 		cfg:      cfg,
-		origins:  events.NewOrigins(cfg.NS),
+		origins:  origins.New(cfg.NS),
 		tracker:  flow.New(cfg.Flow),
 		ctEvents: -1,
 	}

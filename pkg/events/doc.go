@@ -1,9 +1,10 @@
 // Package events is the netlink side of ctwatch's event stream: it decodes
 // ctnetlink conntrack messages into [model.Event], owns the multicast socket
 // the kernel sends events to ([Subscriber]), dumps the table at startup
-// ([Dump]), names the program behind an event a userspace request caused
-// ([Origins]) and accounts for every event lost on the way (the socket's
-// drop counter, the reader's queue).
+// ([Dump]) and accounts for every event lost on the way (the socket's drop
+// counter, the reader's queue). An event a userspace request caused carries
+// the port id of the requesting socket, which internal/origins resolves to
+// the program behind it.
 //
 // # Decoding
 //
