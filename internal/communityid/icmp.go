@@ -1,10 +1,13 @@
 package communityid
 
 // counterparts maps an ICMP or ICMPv6 message type to the type of the other
-// half of its exchange, plus one; zero marks a one-way type. The tables come
-// from the Community ID specification's reference implementations, which
-// follow Zeek's ICMP4_counterpart and ICMP6_counterpart.
-type counterparts [256]uint16
+// half of its exchange; a type without one is one-way. The tables come from
+// the Community ID specification's reference implementations, which follow
+// Zeek's ICMP4_counterpart and ICMP6_counterpart.
+type counterparts [256]struct {
+	other  uint8
+	paired bool
+}
 
 // icmpCounterpart pairs the ICMP request and reply types (RFC 792, RFC 950,
 // RFC 1256).
@@ -31,7 +34,8 @@ func pairs(types ...uint8) *counterparts {
 	var c counterparts
 	for i := 0; i+1 < len(types); i += 2 {
 		a, b := types[i], types[i+1]
-		c[a], c[b] = uint16(b)+1, uint16(a)+1
+		c[a].other, c[a].paired = b, true
+		c[b].other, c[b].paired = a, true
 	}
 	return &c
 }
@@ -40,8 +44,8 @@ func pairs(types ...uint8) *counterparts {
 // hashes with, and whether its type is one-way (its endpoints keep their
 // order).
 func icmpPorts(c *counterparts, typ, code uint16) (sport, dport uint16, oneWay bool) {
-	if typ < uint16(len(c)) && c[typ] != 0 {
-		return typ, c[typ] - 1, false
+	if typ < uint16(len(c)) && c[typ].paired {
+		return typ, uint16(c[typ].other), false
 	}
 	return typ, code, true
 }
