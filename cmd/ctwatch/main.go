@@ -5,15 +5,14 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 )
 
 func main() {
-	ctx, cancel := context.WithCancel(context.Background())
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	// First of all: until the handlers are in, SIGHUP (logrotate) and
+	// SIGTERM kill the process by default.
+	sigs, hup := catchSignals()
+	ctx, cancel := context.WithCancel(withHangups(context.Background(), hup))
 	go stopOnSignals(sigs, cancel, os.Stderr, time.Now, os.Exit)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	os.Exit(exitCode(err, os.Stderr))

@@ -19,6 +19,18 @@ import (
 // without stopping the rest of the input.
 const maxLineLen = 64 << 10
 
+// Bounds of the error stream: a file of garbage fails on every line, and
+// one message a line would repeat itself by the million. Per file, at most
+// maxKindReports failures of one kind (a field, a long line, bad JSON) and
+// maxFileReports in all are reported one by one; the rest are counted, and
+// the counts reported at the end of the file. A message is cut after
+// maxMessage bytes.
+const (
+	maxKindReports = 10
+	maxFileReports = 100
+	maxMessage     = 300
+)
+
 func runParse(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("parse", "parse [flags] [FILE...]", stderr)
 	format := fs.String("format", "json", "output format: json or text")
@@ -93,34 +105,59 @@ type parser struct {
 
 	buf                                                []byte
 	records, skipped, failed, expectations, fileErrors int
+
+	// Of the file being parsed: failures reported, by kind and in all,
+	// and those left unreported, by kind, in the order first seen.
+	reported       map[string]int
+	reportedAll    int
+	unreported     map[string]int
+	unreportedKeys []string
 }
 
-// file parses one named input ("-" is standard input).
+// file parses one named input ("-" is standard input). It returns soon
+// after ctx is done, whatever the input: a file of one endless line, a
+// pipe that stays silent.
 func (p *parser) file(ctx context.Context, name string) error {
-	r := io.Reader(os.Stdin)
+	f := os.Stdin
 	display := "<stdin>"
 	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
+		var err error
+		if f, err = os.Open(name); err != nil {
 			return err
 		}
 		defer f.Close()
-		r, display = f, name
+		display = name
 	}
-	br := bufio.NewReaderSize(r, maxLineLen)
+	// A read from a pipe or FIFO waits for its writer: the deadline ends
+	// it. (A regular file's reads do not wait, and take no deadline.)
+	stopRead := context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Now()) })
+	defer stopRead()
+	p.reported, p.reportedAll = map[string]int{}, 0
+	p.unreported, p.unreportedKeys = map[string]int{}, nil
+	defer p.reportUnreported(display)
+
+	br := bufio.NewReaderSize(f, maxLineLen)
 	for lineNo := 1; ; lineNo++ {
 		if lineNo%4096 == 0 && ctx.Err() != nil {
 			return nil
 		}
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
-			for errors.Is(err, bufio.ErrBufferFull) {
+			// Each turn reads up to maxLineLen bytes: /dev/zero has no
+			// newline, and the stop request must end the skip.
+			for errors.Is(err, bufio.ErrBufferFull) && ctx.Err() == nil {
 				_, err = br.ReadSlice('\n')
 			}
+			if ctx.Err() != nil {
+				return nil
+			}
 			p.failed++
-			fmt.Fprintf(p.stderr, "ctwatch: parse: %s:%d: line longer than %d bytes\n", display, lineNo, maxLineLen)
+			p.report(display, lineNo, "long line", fmt.Sprintf("line longer than %d bytes", maxLineLen))
 			if err == io.EOF {
 				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("%s:%d: read: %w", display, lineNo, err)
 			}
 			continue
 		}
@@ -131,9 +168,57 @@ func (p *parser) file(ctx context.Context, name string) error {
 			return nil
 		}
 		if err != nil {
+			if ctx.Err() != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+				return nil
+			}
 			return fmt.Errorf("%s:%d: read: %w", display, lineNo, err)
 		}
 	}
+}
+
+// report writes the failure of a line on stderr, unless too many of its
+// kind, or of the file, were reported already: then it is counted for
+// reportUnreported.
+func (p *parser) report(file string, lineNo int, kind, msg string) {
+	if p.reported[kind] >= maxKindReports || p.reportedAll >= maxFileReports {
+		if p.unreported[kind] == 0 {
+			p.unreportedKeys = append(p.unreportedKeys, kind)
+		}
+		p.unreported[kind]++
+		return
+	}
+	p.reported[kind]++
+	p.reportedAll++
+	if len(msg) > maxMessage {
+		msg = msg[:maxMessage] + "..."
+	}
+	fmt.Fprintf(p.stderr, "ctwatch: parse: %s:%d: %s\n", file, lineNo, msg)
+}
+
+// reportUnreported writes, at the end of a file, how many failures of each
+// kind were not reported one by one.
+func (p *parser) reportUnreported(file string) {
+	for _, kind := range p.unreportedKeys {
+		fmt.Fprintf(p.stderr, "ctwatch: parse: %s: %d more lines failed (%s), not shown\n", file, p.unreported[kind], kind)
+	}
+}
+
+// failureKind names the kind of a line's failure, to bound the reports of
+// each: the field a text or JSON line failed at.
+func failureKind(err error) string {
+	var se *model.SyntaxError
+	var je *model.JSONError
+	switch {
+	case errors.Is(err, model.ErrExpectation):
+		return "expectation"
+	case errors.As(err, &se):
+		return "field " + se.Field
+	case errors.As(err, &je) && je.Field != "":
+		return "JSON field " + je.Field
+	case errors.As(err, &je):
+		return "not JSON"
+	}
+	return "other"
 }
 
 func (p *parser) line(file string, lineNo int, line []byte) {
@@ -159,7 +244,7 @@ func (p *parser) line(file string, lineNo int, line []byte) {
 		if errors.Is(err, model.ErrExpectation) {
 			p.expectations++
 		}
-		fmt.Fprintf(p.stderr, "ctwatch: parse: %s:%d: %v\n", file, lineNo, err)
+		p.report(file, lineNo, failureKind(err), err.Error())
 		return
 	}
 	p.records++

@@ -3,11 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -107,4 +113,112 @@ func TestParseCommandLongLine(t *testing.T) {
 	if want := path + ":2: line longer than"; !strings.Contains(stderr, want) {
 		t.Errorf("stderr %q does not contain %q", stderr, want)
 	}
+}
+
+// parseWithin runs ctwatch parse with args, cancels it after a moment of
+// parsing, and fails the test unless it returns within a second of that.
+func parseWithin(t *testing.T, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = run(ctx, append([]string{"parse"}, args...), io.Discard, io.Discard)
+	}()
+	time.Sleep(100 * time.Millisecond) // let it get into its input
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+		t.Fatalf("parse %v still running a second after the stop request", args)
+	}
+}
+
+// TestParseStops: parse stops within a second of the stop request whatever
+// its input: no newline ever (/dev/zero, a pipe of zeros), or no data.
+func TestParseStops(t *testing.T) {
+	t.Run("/dev/zero", func(t *testing.T) {
+		parseWithin(t, "/dev/zero")
+	})
+	t.Run("pipe of zeros on stdin", func(t *testing.T) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		go func() {
+			zeros := make([]byte, 64<<10)
+			for {
+				if _, err := w.Write(zeros); err != nil {
+					w.Close()
+					return
+				}
+			}
+		}()
+		old := os.Stdin
+		os.Stdin = r
+		defer func() { os.Stdin = old }()
+		parseWithin(t)
+	})
+	t.Run("silent FIFO", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "fifo")
+		if err := syscall.Mkfifo(path, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// Held open for writing, silent: parse's open does not wait, its
+		// read does.
+		w, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		parseWithin(t, path)
+	})
+}
+
+// TestParseErrorsBounded: 50 MB of random bytes make a few hundred KB of
+// error messages at most, ending with the counts of what was not shown.
+func TestParseErrorsBounded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "random")
+	data := make([]byte, 50<<20)
+	rnd := rand.New(rand.NewChaCha8([32]byte{1}))
+	for i := 0; i < len(data); i += 8 {
+		binary.LittleEndian.PutUint64(data[i:], rnd.Uint64())
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runCmd(t, "parse", path)
+	if code != 1 {
+		t.Errorf("exit status %d, want 1", code)
+	}
+	if len(stderr) > 300<<10 {
+		t.Errorf("%d bytes of errors, want at most 300 KB", len(stderr))
+	}
+	if !strings.Contains(stderr, "more lines failed") || !strings.Contains(stderr, "lines failed (") {
+		t.Errorf("stderr does not end with the unshown failures and the summary:\n%s", tail(stderr, 2000))
+	}
+}
+
+// TestParseErrorsPerKind: after maxKindReports failures of one kind in a
+// file, the rest are counted, and the count is reported at its end.
+func TestParseErrorsPerKind(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.log")
+	const n = 50
+	if err := os.WriteFile(path, bytes.Repeat([]byte("ipv4 2 tcp 6 notanumber\n"), n), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, _ := runCmd(t, "parse", path)
+	if got := strings.Count(stderr, "field state"); got != maxKindReports+1 {
+		t.Errorf("%d lines name the failure, want %d reported one by one and the count:\n%s", got, maxKindReports, stderr)
+	}
+	if want := fmt.Sprintf("%s: %d more lines failed (field state), not shown\n", path, n-maxKindReports); !strings.Contains(stderr, want) {
+		t.Errorf("stderr does not contain %q:\n%s", want, stderr)
+	}
+}
+
+// tail returns the last n bytes of s.
+func tail(s string, n int) string {
+	return s[max(0, len(s)-n):]
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -78,5 +80,56 @@ func TestStopOnSignalsCopyOnly(t *testing.T) {
 	<-returned
 	if ctx.Err() == nil {
 		t.Error("the first signal did not cancel")
+	}
+}
+
+// TestCatchSignals: once catchSignals returned, a SIGHUP and a SIGTERM sent
+// to the process are delivered to its channels instead of killing it.
+func TestCatchSignals(t *testing.T) {
+	sigs, hup := catchSignals()
+	defer signal.Stop(sigs)
+	defer signal.Stop(hup)
+	for _, tt := range []struct {
+		sig syscall.Signal
+		ch  chan os.Signal
+	}{{syscall.SIGHUP, hup}, {syscall.SIGTERM, sigs}} {
+		if err := syscall.Kill(os.Getpid(), tt.sig); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case got := <-tt.ch:
+			if got != tt.sig {
+				t.Errorf("got %v, want %v", got, tt.sig)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%v not delivered", tt.sig)
+		}
+	}
+}
+
+// TestHangups: the channel main put in the context is the one the watch
+// reads; without one, hangups makes its own.
+func TestHangups(t *testing.T) {
+	mine := make(chan os.Signal, 1)
+	got, stop := hangups(withHangups(context.Background(), mine))
+	stop()
+	mine <- syscall.SIGHUP
+	select {
+	case <-got:
+	default:
+		t.Error("hangups did not return the context's channel")
+	}
+	own, stop := hangups(context.Background())
+	defer stop()
+	if own == nil {
+		t.Fatal("hangups without a channel in the context returned nil")
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-own:
+	case <-time.After(10 * time.Second):
+		t.Error("SIGHUP not delivered to hangups' own channel")
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/signal"
 	"runtime/pprof"
 	"syscall"
@@ -18,6 +17,7 @@ import (
 	"github.com/ctwatch/ctwatch/internal/flow"
 	"github.com/ctwatch/ctwatch/internal/health"
 	"github.com/ctwatch/ctwatch/internal/netns"
+	"github.com/ctwatch/ctwatch/internal/safefile"
 	"github.com/ctwatch/ctwatch/internal/sink"
 	"github.com/ctwatch/ctwatch/internal/watch"
 	"github.com/ctwatch/ctwatch/pkg/events"
@@ -64,6 +64,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus /metrics and /healthz on this address (e.g. 127.0.0.1:9671); off by default")
 	coalesce := fs.Duration("coalesce", time.Millisecond, "after a read that found few events, let the rest of the burst arrive for this long before reading again: fewer wake-ups, at most this much latency (0: read each event at once)")
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the watch to this file (for performance work)")
+	allowOtherOwner := fs.Bool("allow-other-owner", false, "let --output and --cpuprofile open an existing file that belongs to another user or has other hard links (a symbolic link at the path is refused whatever this says)")
 	logLevel := fs.String("log-level", "info", "lowest level of records written: debug, info, warn (debug adds the bytes of undecodable messages)")
 	var spec filter.Spec
 	fs.StringVar(&spec.Family, "family", "", "only these families: ipv4, ipv6")
@@ -147,16 +148,25 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer ns.Close()
 	cfg.NS = ns
 
+	// Caught (by main) before the output is opened: a SIGHUP from then on
+	// reopens it.
+	hup, stopHangups := hangups(ctx)
+	defer stopHangups()
+
 	// Without this, a write to a closed pipe (ctwatch | head) kills the
 	// process before the sink can report it and the summary be printed.
 	signal.Ignore(syscall.SIGPIPE)
 	defer signal.Reset(syscall.SIGPIPE)
+	files := safefile.Options{AllowOtherOwner: *allowOtherOwner}
+	// Write failures and failed reopens are said on stderr as they happen,
+	// whatever becomes of the records' stream.
+	sinkCfg := sink.Config{File: files, Diag: stderr}
 	if *output != "" {
-		if cfg.Out, err = sink.OpenFile(*output, sink.Config{}); err != nil {
-			return err
+		if cfg.Out, err = sink.OpenFile(*output, sinkCfg); err != nil {
+			return fmt.Errorf("--output: %w%s", err, allowHint(err))
 		}
 	} else {
-		cfg.Out = sink.New(stdout, sink.Config{})
+		cfg.Out = sink.New(stdout, sinkCfg)
 	}
 	// The watch already flushed, bounded; a blocked output must not hold
 	// the stop up beyond that.
@@ -170,9 +180,6 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		cfg.Log = zerolog.New(zerolog.ConsoleWriter{Out: stderr, NoColor: true}).Level(level)
 	}
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	reopen := make(chan struct{}, 1)
 	cfg.Reopen = reopen
 	done := make(chan struct{})
@@ -192,9 +199,9 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}()
 
 	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+		f, err := safefile.Create(*cpuProfile, files)
 		if err != nil {
-			return fmt.Errorf("--cpuprofile: %w", err)
+			return fmt.Errorf("--cpuprofile: %w%s", err, allowHint(err))
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
@@ -205,9 +212,17 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	w := watch.New(cfg)
 	sum, err := w.Run(ctx)
 	fmt.Fprintf(stderr, "ctwatch: stopped: %s\n", sum)
+	if line := outputSummary(cfg.Out.Stats()); line != "" {
+		fmt.Fprintf(stderr, "ctwatch: %s\n", line)
+	}
 	if errors.Is(err, watch.ErrOutputGone) {
 		// The reader of our output went away (ctwatch | head): a normal end.
 		return nil
+	}
+	if err == nil && cfg.Out.Stats().WriteErrors > 0 {
+		// Said on stderr as it happened and in the summary: records
+		// were lost, which a script must see in the status.
+		return errSilent
 	}
 	return err
 }
@@ -226,4 +241,41 @@ func closeWithin(out *sink.Writer, d time.Duration) {
 	case <-done:
 	case <-t.C:
 	}
+}
+
+// allowHint tells how to accept a file that safefile refused for its owner
+// or links; it is empty for any other failure.
+func allowHint(err error) string {
+	if errors.Is(err, safefile.ErrOtherOwner) || errors.Is(err, safefile.ErrHardLink) {
+		return " (--allow-other-owner accepts it)"
+	}
+	return ""
+}
+
+// outputSummary says what became of the records handed to the output, when
+// not all of them were written: the stop summary's "records written" counts
+// the entry records handed over, and only the sink knows how many reached
+// the output. It is empty when every record was written.
+func outputSummary(st sink.Stats) string {
+	if st.Dropped == 0 && st.WriteErrors == 0 && st.ReopenErrors == 0 {
+		return ""
+	}
+	s := fmt.Sprintf("output: %d records written in full, %d dropped while the output was behind, %d lost to write errors",
+		st.Records, st.Overflow, st.Failed)
+	if st.Torn > 0 {
+		s += fmt.Sprintf(" (%d cut short in the output)", st.Torn)
+	}
+	if st.WriteErrors > 0 {
+		s += fmt.Sprintf("; %d failed writes", st.WriteErrors)
+		if st.LastWriteErrno != 0 {
+			s += ", the last: " + sink.Hint(st.LastWriteErrno)
+		}
+	}
+	if st.ReopenErrors > 0 {
+		s += fmt.Sprintf("; %d failed reopens", st.ReopenErrors)
+		if st.LastReopenErrno != 0 {
+			s += ", the last: " + sink.Hint(st.LastReopenErrno)
+		}
+	}
+	return s
 }

@@ -29,15 +29,31 @@
 //
 // When every buffer of the pool waits for (or is being written by) the
 // writer goroutine, Write drops the record whole, counts it in
-// [Stats.Dropped], and still returns len(p), nil: a drop is the designed
+// [Stats.Overflow], and still returns len(p), nil: a drop is the designed
 // response to slow output, not an error for zerolog to report. Records are
-// never split, so the output never holds part of a dropped record. A write
-// that fails drops the records of its buffer that it did not write in full
-// (counted, along with the failure in [Stats.WriteErrors]) and writing
-// continues with the next buffer; if it failed midway through a line, a
-// newline is written first so that the next records start on their own
-// lines. [Stats.Records] + [Stats.Dropped] equals the number of records
-// accepted by Write once they are flushed.
+// never split, so the output never holds part of a dropped record.
+//
+// # Write errors
+//
+// A write that fails loses the records of its buffer that it did not write
+// in full ([Stats.Failed], with the failure in [Stats.WriteErrors]), and
+// writing continues with the next buffer. A write that stopped inside a
+// record (ENOSPC once the disk filled up) would leave half a line: in a
+// regular file the writer goroutine truncates the file back to the end of
+// the last whole record (and seeks there, for a file not opened with
+// O_APPEND); a pipe, a terminal or a device cannot take bytes back, so the
+// record is counted in [Stats.Torn] and a newline is written first so that
+// the next records start on their own lines. [Stats.Records] counts only
+// records written in full, and [Stats.Records] + [Stats.Dropped] (which is
+// Overflow + Failed) equals the number of records accepted by Write once
+// they are flushed.
+//
+// A write error is an event, not only a count: the first failure, each
+// change of its errno and the recovery are each sent as a [Fault] on
+// [Writer.Faults] (bounded; a Fault finding it full is counted and
+// dropped) and written as a line to [Config.Diag], the diagnostic stream,
+// with [Hint]'s reading of the errno ("ENOSPC: disk full"). The errno of
+// the last failure stays in [Stats.LastWriteErrno].
 //
 // # End of output
 //
@@ -52,8 +68,14 @@
 //
 // # Rotation
 //
-// A Writer from [OpenFile] appends to its file. [Writer.Reopen], called from
-// a SIGHUP handler after logrotate renamed the file, makes the writer
-// goroutine open the path anew before its next write; if that fails, writing
-// continues to the old file and [Stats.ReopenErrors] counts the failure.
+// A Writer from [OpenFile] appends to its file, which it opens (and
+// reopens) with package safefile: a symbolic link at the path, or a file of
+// another user's, is refused unless [Config.File] allows it.
+// [Writer.Reopen], called from a SIGHUP handler after logrotate renamed the
+// file, makes the writer goroutine open the path anew before its next
+// write. If that fails (the directory was renamed too, a link was planted
+// at the path), writing continues to the old file, the failure is a
+// [Fault] (and counted in [Stats.ReopenErrors]), and the writer goroutine
+// tries again after [Config.ReopenRetry], doubling the wait up to a minute,
+// until a reopen succeeds or Reopen is called again.
 package sink

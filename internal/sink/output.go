@@ -8,23 +8,46 @@ import (
 	"slices"
 	"syscall"
 	"time"
+
+	"github.com/ctwatch/ctwatch/internal/safefile"
 )
 
 // newline ends a line that a failed write left unfinished.
 var newline = []byte{'\n'}
+
+// maxReopenRetry bounds the backoff between attempts of a failing reopen.
+const maxReopenRetry = time.Minute
 
 // run is the writer goroutine: the only one that writes to, reopens or
 // (until Close) touches the output.
 func (w *Writer) run() {
 	defer close(w.exited)
 	// The flush timer runs only while a partly filled buffer waits, so that
-	// an idle watch does not wake up ten times a second.
+	// an idle watch does not wake up ten times a second; the retry timer
+	// only while a reopen keeps failing.
 	timer := time.NewTimer(w.cfg.FlushInterval)
 	timer.Stop()
 	armed := false
+	retry := time.NewTimer(w.cfg.ReopenRetry)
+	retry.Stop()
+	backoff := time.Duration(0)
+	// tryReopen reopens and, on failure, schedules the next attempt.
+	tryReopen := func() {
+		retry.Stop()
+		if w.reopenFile() {
+			backoff = 0
+			return
+		}
+		backoff = min(max(2*backoff, w.cfg.ReopenRetry), maxReopenRetry)
+		retry.Reset(backoff)
+	}
 	for {
 		select {
 		case b := <-w.queue:
+			if w.reopen.Swap(false) {
+				backoff = 0 // a new request: start again from the shortest wait
+				tryReopen()
+			}
 			w.output(b)
 		case <-w.pending:
 			if !armed {
@@ -39,8 +62,11 @@ func (w *Writer) run() {
 			}
 		case <-w.wake:
 			if w.reopen.Swap(false) {
-				w.noteErr(w.reopenFile())
+				backoff = 0
+				tryReopen()
 			}
+		case <-retry.C:
+			tryReopen()
 		case <-w.stop:
 			return
 		}
@@ -69,13 +95,10 @@ func (w *Writer) flushTimer() (again bool) {
 // returns it to the pool.
 func (w *Writer) output(b *buffer) {
 	var err error
-	if w.reopen.Swap(false) {
-		err = w.reopenFile()
-	}
 	if w.gone.Load() {
-		w.dropped.Add(uint64(len(b.ends)))
-	} else if werr := w.writeBuffer(b); werr != nil && err == nil {
-		err = werr
+		w.failedRecs.Add(uint64(len(b.ends)))
+	} else {
+		err = w.writeBuffer(b)
 	}
 	seq := b.seq // b belongs to Write again once sent back
 	if cap(b.data) > w.cfg.BufferSize {
@@ -98,7 +121,7 @@ func (w *Writer) writeBuffer(b *buffer) error {
 	if w.midLine {
 		w.writes.Add(1)
 		if _, err := w.out.Write(newline); err != nil {
-			return w.failed(b, 0, 0, err)
+			return w.failed(b, 0, 0, false, err)
 		}
 		w.bytes.Add(1)
 		w.midLine = false
@@ -111,23 +134,70 @@ func (w *Writer) writeBuffer(b *buffer) error {
 	}
 	// Records that end within the first n bytes were written whole.
 	whole, _ := slices.BinarySearch(b.ends, n+1)
+	wholeBytes := 0
+	if whole > 0 {
+		wholeBytes = b.ends[whole-1]
+	}
+	torn := false
+	if partial := n - wholeBytes; partial > 0 {
+		if w.undo(partial) {
+			n = wholeBytes
+		} else {
+			torn = true
+		}
+	}
 	w.bytes.Add(uint64(n))
 	w.records.Add(uint64(whole))
 	if err != nil {
-		return w.failed(b, n, whole, err)
+		return w.failed(b, n, whole, torn, err)
 	}
+	w.recovered("write", &w.writeState)
 	return nil
 }
 
+// undo removes the last partial bytes that a failed write left in a
+// regular file, so that it ends with a whole record; it reports whether it
+// could. A pipe, a terminal or a device cannot take bytes back.
+func (w *Writer) undo(partial int) bool {
+	f := w.fileOut
+	if f == nil {
+		return false
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	// With O_APPEND as without, the offset is just past what was written.
+	end, err := f.Seek(0, io.SeekCurrent)
+	if err != nil || end < int64(partial) {
+		return false
+	}
+	keep := end - int64(partial)
+	if f.Truncate(keep) != nil {
+		return false
+	}
+	// Without O_APPEND (stdout redirected with >) the next write goes to
+	// the offset: it must not leave a hole where the bytes were.
+	_, err = f.Seek(keep, io.SeekStart)
+	return err == nil
+}
+
 // failed accounts for a write of b that stopped after n bytes, the first
-// whole records of which were written, and returns the error to report.
-func (w *Writer) failed(b *buffer, n, whole int, err error) error {
+// whole records of which were written (torn: and part of the next, for
+// good), and returns the error to report.
+func (w *Writer) failed(b *buffer, n, whole int, torn bool, err error) error {
 	w.writeErrors.Add(1)
-	w.dropped.Add(uint64(len(b.ends) - whole))
+	w.failedRecs.Add(uint64(len(b.ends) - whole))
+	if torn {
+		w.torn.Add(1)
+	}
 	if n > 0 && b.data[n-1] != '\n' {
 		w.midLine = true
 	}
 	err = fmt.Errorf("write output: %w", err)
+	errno := errnoOf(err)
+	w.lastWriteErrno.Store(uint32(errno))
+	_ = w.fault(&w.writeState, Fault{Op: "write", Path: w.path, Err: err, Errno: errno, Torn: torn})
 	if outputGone(err) {
 		w.err = err
 		w.gone.Store(true)
@@ -142,34 +212,97 @@ func outputGone(err error) bool {
 	return errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrClosedPipe) || errors.Is(err, os.ErrClosed)
 }
 
-// reopenFile opens the path anew and switches output to it. If the open
-// fails, output stays with the file already open.
-func (w *Writer) reopenFile() error {
-	f, err := openFile(w.path)
+// reopenFile opens the path anew and switches output to it, reporting
+// whether it did. If the open fails, output stays with the file already
+// open.
+func (w *Writer) reopenFile() bool {
+	f, err := safefile.OpenAppend(w.path, w.cfg.File)
 	if err != nil {
 		w.reopenErrors.Add(1)
-		return fmt.Errorf("reopen output: %w", err)
+		err = fmt.Errorf("reopen output: %w", err)
+		errno := errnoOf(err)
+		w.lastReopenErrno.Store(uint32(errno))
+		// A retry failing as before is counted, not reported again.
+		if w.fault(&w.reopenState, Fault{Op: "reopen", Path: w.path, Err: err, Errno: errno}) {
+			w.noteErr(err)
+		}
+		return false
 	}
 	old := w.file
-	w.file, w.out = f, f
+	w.file, w.fileOut, w.out = f, f, f
 	w.midLine = false // a fragment in the old file does not concern the new one
 	w.reopens.Add(1)
+	w.recovered("reopen", &w.reopenState)
 	if err := old.Close(); err != nil {
 		// Some file systems (NFS) report a failed write only on close.
 		w.writeErrors.Add(1)
-		return fmt.Errorf("close rotated output: %w", err)
+		err = fmt.Errorf("close rotated output: %w", err)
+		w.noteErr(err)
+		_ = w.fault(nil, Fault{Op: "close", Path: w.path, Err: err, Errno: errnoOf(err)})
 	}
-	return nil
+	return true
 }
 
 // noteErr keeps err for the next Flush, unless an earlier failure is kept.
 func (w *Writer) noteErr(err error) {
-	if err == nil {
-		return
-	}
 	w.doneMu.Lock()
 	if w.flushErr == nil {
 		w.flushErr = err
 	}
 	w.doneMu.Unlock()
+}
+
+// faultState is what was last reported of one operation, so that only
+// the first failure and each change of errno (or recovery) is reported.
+// Owned by the writer goroutine.
+type faultState struct {
+	failing bool
+	errno   syscall.Errno
+	torn    bool // a torn record was reported in this run of failures
+}
+
+// fault reports f unless st says the same failure was reported already,
+// and says whether it did. st nil reports f whatever came before.
+func (w *Writer) fault(st *faultState, f Fault) bool {
+	if st != nil {
+		if st.failing && st.errno == f.Errno && (!f.Torn || st.torn) {
+			return false
+		}
+		st.failing, st.errno, st.torn = true, f.Errno, st.torn || f.Torn
+	}
+	w.report(f)
+	return true
+}
+
+// recovered reports that op works again, if it was failing.
+func (w *Writer) recovered(op string, st *faultState) {
+	if !st.failing {
+		return
+	}
+	*st = faultState{}
+	w.report(Fault{Op: op, Path: w.path})
+}
+
+// report hands f to the Faults channel, without waiting, and writes it on
+// the diagnostic stream.
+func (w *Writer) report(f Fault) {
+	st := w.Stats()
+	f.Lost = st.Failed
+	select {
+	case w.faults <- f:
+	default:
+		w.faultsDropped.Add(1)
+	}
+	if w.cfg.Diag != nil {
+		fmt.Fprintf(w.cfg.Diag, "ctwatch: %s\n", f)
+	}
+}
+
+// errnoOf returns the errno err wraps, or 0.
+func errnoOf(err error) syscall.Errno {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno
+	}
+	return 0
 }

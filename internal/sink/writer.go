@@ -7,7 +7,12 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ctwatch/ctwatch/internal/safefile"
 )
 
 // Defaults for the zero values of Config.
@@ -15,7 +20,11 @@ const (
 	DefaultBufferSize    = 64 << 10
 	DefaultBuffers       = 64
 	DefaultFlushInterval = 100 * time.Millisecond
+	DefaultReopenRetry   = time.Second
 )
+
+// faultQueue is the capacity of the Faults channel.
+const faultQueue = 16
 
 // Config sizes a Writer's buffers. Zero (or negative) values take the
 // defaults; memory use is bounded by Buffers × BufferSize (4 MiB by
@@ -30,6 +39,16 @@ type Config struct {
 	// FlushInterval is the longest a partly filled buffer waits before it
 	// is written (default 100 ms).
 	FlushInterval time.Duration
+	// ReopenRetry is the first wait before a failed reopen is tried again;
+	// each further failure doubles it, up to a minute (default 1 s).
+	ReopenRetry time.Duration
+	// File says how OpenFile and each reopen open the file (by default an
+	// existing file must be ctwatch's own; a symbolic link is refused).
+	File safefile.Options
+	// Diag, if not nil, gets one line for each Fault, as it happens: the
+	// diagnostic stream (stderr), which tells a person what the records'
+	// stream may be unable to.
+	Diag io.Writer
 }
 
 func (c Config) withDefaults() Config {
@@ -42,31 +61,154 @@ func (c Config) withDefaults() Config {
 	if c.FlushInterval <= 0 {
 		c.FlushInterval = DefaultFlushInterval
 	}
+	if c.ReopenRetry <= 0 {
+		c.ReopenRetry = DefaultReopenRetry
+	}
 	return c
 }
 
 // ErrClosed is returned by Write after Close.
 var ErrClosed = errors.New("sink is closed")
 
-// Stats counts a Writer's records and writes since it was created.
+// Stats counts a Writer's records and writes since it was created. Once
+// every record accepted by Write is flushed, Records + Dropped equals their
+// number, and Dropped = Overflow + Failed.
 type Stats struct {
 	// Records is the number of records written in full.
 	Records uint64
-	// Bytes is the number of bytes written, including those of a write
-	// that failed midway.
+	// Bytes is the number of bytes written and left in the output,
+	// including those of a torn record.
 	Bytes uint64
-	// Dropped is the number of records dropped whole: no free buffer, a
-	// failed write, or output gone for good.
+	// Dropped is the number of records not written: Overflow + Failed.
 	Dropped uint64
+	// Overflow is the number of records dropped whole because no buffer
+	// was free: the output was slower than the records came.
+	Overflow uint64
+	// Failed is the number of records lost to write errors: in a write
+	// that failed, or accepted after the output was gone for good.
+	Failed uint64
+	// Torn is the number of failed writes that left part of a record in
+	// the output and could not take it back (a pipe, a device; in a
+	// regular file the part is truncated away). The records are in
+	// Failed.
+	Torn uint64
 	// Writes is the number of Write calls to the output.
 	Writes uint64
-	// WriteErrors is the number of those calls that failed.
+	// WriteErrors is the number of those calls that failed, with failures
+	// to close a rotated file.
 	WriteErrors uint64
+	// LastWriteErrno is the errno of the most recent failed write, kept
+	// after writes succeed again; 0 if none failed or it had none.
+	LastWriteErrno syscall.Errno
 	// Reopens is the number of times the file was reopened.
 	Reopens uint64
-	// ReopenErrors is the number of reopens that failed; output continued
-	// to the file already open.
+	// ReopenErrors is the number of reopen attempts that failed (retries
+	// included); output continued to the file already open.
 	ReopenErrors uint64
+	// LastReopenErrno is the errno of the most recent failed reopen, kept
+	// after a reopen succeeds; 0 if none failed or it had none.
+	LastReopenErrno syscall.Errno
+	// FaultsDropped is the number of Faults not delivered because the
+	// Faults channel was full.
+	FaultsDropped uint64
+}
+
+// Fault is a change in the output's health: the first failure of an
+// operation, a change of its errno, a torn record, or (Err nil) the
+// operation working again.
+type Fault struct {
+	// Op is the operation: "write", "reopen" (after Reopen: the Writer
+	// retries, writing on to the old file meanwhile) or "close" (of the
+	// rotated file).
+	Op string
+	// Path is the output file's path, "" for a Writer from New.
+	Path string
+	// Err is the failure, wrapping the errno; nil when Op works again.
+	Err error
+	// Errno is the errno Err wraps, or 0.
+	Errno syscall.Errno
+	// Torn says that a write left part of a record in the output that
+	// could not be taken back.
+	Torn bool
+	// Lost is Stats.Failed when the fault happened.
+	Lost uint64
+}
+
+// String is the fault for a person: what failed, why, and what to do.
+func (f Fault) String() string {
+	out := "output"
+	if f.Path != "" {
+		out += " " + f.Path
+	}
+	if f.Err == nil {
+		switch f.Op {
+		case "write":
+			return fmt.Sprintf("%s: writing again, after %d records were lost to write errors", out, f.Lost)
+		case "reopen":
+			return fmt.Sprintf("%s: reopened: records go to the new file", out)
+		}
+		return fmt.Sprintf("%s: %s works again", out, f.Op)
+	}
+	var what string
+	switch f.Op {
+	case "write":
+		what = "records are dropped while writes fail"
+		if f.Torn {
+			what += "; a record was cut short and the output cannot take it back"
+		}
+	case "reopen":
+		what = "records go on to the file already open (renamed?); retrying"
+	default:
+		what = "records written to it may be lost"
+	}
+	return fmt.Sprintf("%s: %v (%s); %s", out, f.Err, Hint(f.Err), what)
+}
+
+// Hint says in a few words what err means for the output and, where it
+// can, what to do: "disk full" rather than "no space left on device".
+func Hint(err error) string {
+	var errno syscall.Errno
+	switch {
+	case errors.Is(err, safefile.ErrSymlink):
+		return "a symbolic link is at the output path; ctwatch does not follow it"
+	case errors.Is(err, safefile.ErrOtherOwner), errors.Is(err, safefile.ErrHardLink):
+		return "the file at the output path is not ctwatch's own"
+	case errors.Is(err, os.ErrClosed), errors.Is(err, io.ErrClosedPipe):
+		return "the output was closed"
+	case errors.Is(err, io.ErrShortWrite):
+		return "the output took only part of a write"
+	case !errors.As(err, &errno):
+		return "write error"
+	}
+	switch errno {
+	case syscall.ENOSPC:
+		return "ENOSPC: disk full; free space on the output's file system"
+	case syscall.EDQUOT:
+		return "EDQUOT: disk quota exceeded"
+	case syscall.EIO:
+		return "EIO: I/O error on the output's device; see the kernel log"
+	case syscall.EPIPE:
+		return "EPIPE: the reader of the output went away"
+	case syscall.EFBIG:
+		return "EFBIG: the file is too large; rotate it"
+	case syscall.EROFS:
+		return "EROFS: the file system is read-only"
+	case syscall.ENOENT:
+		return "ENOENT: the output's directory is gone"
+	case syscall.EACCES, syscall.EPERM:
+		return errnoName(errno) + ": permission denied"
+	case syscall.EISDIR:
+		return "EISDIR: a directory is at the output path"
+	}
+	return errnoName(errno) + ": write error"
+}
+
+// errnoName returns the errno's symbol, such as "ENOSPC".
+func errnoName(errno syscall.Errno) string {
+	if name := unix.ErrnoName(errno); name != "" {
+		return name
+	}
+	return fmt.Sprintf("errno %d", int(errno))
 }
 
 // Writer is the bounded, batching output writer described in the package
@@ -123,12 +265,25 @@ type Writer struct {
 
 	reopen atomic.Bool
 
-	// Owned by the writer goroutine (and by Close once it has exited).
-	out     io.Writer
-	file    *os.File // nil for New
-	midLine bool     // a failed write stopped inside a line
+	// faults carries Faults from the writer goroutine to whoever watches
+	// the output's health (the watch loop). Owner: the Writer, never
+	// closed. It holds faultQueue Faults; when full, the writer goroutine
+	// drops the new one and counts it in Stats.FaultsDropped (Stats still
+	// tells the state). Only the first failure of an operation, each
+	// change of its errno and each recovery are sent, so it fills only if
+	// nobody reads it.
+	faults chan Fault
 
-	records, bytes, dropped, writes, writeErrors, reopens, reopenErrors atomic.Uint64
+	// Owned by the writer goroutine (and by Close once it has exited).
+	out                     io.Writer
+	file                    *os.File // the file OpenFile opened; nil for New
+	fileOut                 *os.File // out as a file, to truncate a torn record; nil if it is not one
+	midLine                 bool     // a failed write stopped inside a line
+	writeState, reopenState faultState
+
+	records, bytes, overflow, failedRecs, torn, writes, writeErrors atomic.Uint64
+	reopens, reopenErrors, faultsDropped                            atomic.Uint64
+	lastWriteErrno, lastReopenErrno                                 atomic.Uint32
 
 	closeOnce sync.Once
 	closeErr  error
@@ -147,18 +302,15 @@ func New(w io.Writer, cfg Config) *Writer {
 	return start(w, nil, "", cfg)
 }
 
-// OpenFile opens path for appending (creating it with mode 0640), and
-// returns a Writer writing to it that Reopen can reopen.
+// OpenFile opens path for appending with safefile.OpenAppend and
+// cfg.File (creating it with mode 0640), and returns a Writer writing to it
+// that Reopen can reopen.
 func OpenFile(path string, cfg Config) (*Writer, error) {
-	f, err := openFile(path)
+	f, err := safefile.OpenAppend(path, cfg.File)
 	if err != nil {
 		return nil, fmt.Errorf("open output: %w", err)
 	}
 	return start(f, f, path, cfg), nil
-}
-
-func openFile(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 }
 
 func start(out io.Writer, file *os.File, path string, cfg Config) *Writer {
@@ -173,9 +325,11 @@ func start(out io.Writer, file *os.File, path string, cfg Config) *Writer {
 		stop:    make(chan struct{}),
 		exited:  make(chan struct{}),
 		done:    make(chan struct{}),
+		faults:  make(chan Fault, faultQueue),
 		out:     out,
 		file:    file,
 	}
+	w.fileOut, _ = out.(*os.File)
 	w.progress.L = &w.doneMu
 	go w.run()
 	return w
@@ -196,7 +350,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 	}
 	if w.gone.Load() {
 		w.mu.Unlock()
-		w.dropped.Add(1)
+		w.failedRecs.Add(1)
 		return len(p), nil
 	}
 	b := w.cur
@@ -207,7 +361,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 	if b == nil {
 		if b = w.freeBuffer(); b == nil {
 			w.mu.Unlock()
-			w.dropped.Add(1)
+			w.overflow.Add(1)
 			return len(p), nil
 		}
 		w.cur = b
@@ -325,16 +479,31 @@ func (w *Writer) Close() error {
 // Stats returns the Writer's counters. The counters are read one by one, so
 // a snapshot taken while records flow may be off by the records in flight.
 func (w *Writer) Stats() Stats {
-	return Stats{
-		Records:      w.records.Load(),
-		Bytes:        w.bytes.Load(),
-		Dropped:      w.dropped.Load(),
-		Writes:       w.writes.Load(),
-		WriteErrors:  w.writeErrors.Load(),
-		Reopens:      w.reopens.Load(),
-		ReopenErrors: w.reopenErrors.Load(),
+	s := Stats{
+		Records:         w.records.Load(),
+		Bytes:           w.bytes.Load(),
+		Overflow:        w.overflow.Load(),
+		Failed:          w.failedRecs.Load(),
+		Torn:            w.torn.Load(),
+		Writes:          w.writes.Load(),
+		WriteErrors:     w.writeErrors.Load(),
+		LastWriteErrno:  syscall.Errno(w.lastWriteErrno.Load()),
+		Reopens:         w.reopens.Load(),
+		ReopenErrors:    w.reopenErrors.Load(),
+		LastReopenErrno: syscall.Errno(w.lastReopenErrno.Load()),
+		FaultsDropped:   w.faultsDropped.Load(),
 	}
+	s.Dropped = s.Overflow + s.Failed
+	return s
 }
+
+// Faults returns the channel on which the writer goroutine reports each
+// Fault: the first failure of a write or reopen, each change of its errno,
+// a torn record, and recovery. It holds 16 Faults and is never closed; a
+// Fault that finds it full is dropped and counted in Stats.FaultsDropped.
+// The caller reads it without waiting (select with default in its loop):
+// a Fault is a change of state, and Stats holds the state itself.
+func (w *Writer) Faults() <-chan Fault { return w.faults }
 
 // Done returns a channel that is closed when output has become impossible
 // for good (EPIPE: the reader went away), so that the caller can stop

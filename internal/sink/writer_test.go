@@ -81,9 +81,9 @@ func TestDefaults(t *testing.T) {
 	tests := []struct {
 		in, want Config
 	}{
-		{Config{}, Config{BufferSize: 64 << 10, Buffers: 64, FlushInterval: 100 * time.Millisecond}},
-		{Config{BufferSize: -1, Buffers: -1, FlushInterval: -1}, Config{BufferSize: 64 << 10, Buffers: 64, FlushInterval: 100 * time.Millisecond}},
-		{Config{BufferSize: 1, Buffers: 1, FlushInterval: time.Second}, Config{BufferSize: 1, Buffers: 1, FlushInterval: time.Second}},
+		{Config{}, Config{BufferSize: 64 << 10, Buffers: 64, FlushInterval: 100 * time.Millisecond, ReopenRetry: time.Second}},
+		{Config{BufferSize: -1, Buffers: -1, FlushInterval: -1, ReopenRetry: -1}, Config{BufferSize: 64 << 10, Buffers: 64, FlushInterval: 100 * time.Millisecond, ReopenRetry: time.Second}},
+		{Config{BufferSize: 1, Buffers: 1, FlushInterval: time.Second, ReopenRetry: time.Millisecond}, Config{BufferSize: 1, Buffers: 1, FlushInterval: time.Second, ReopenRetry: time.Millisecond}},
 	}
 	for _, tt := range tests {
 		if diff := cmp.Diff(tt.want, tt.in.withDefaults()); diff != "" {
@@ -475,7 +475,7 @@ func TestOutputGone(t *testing.T) {
 			if err := w.Flush(); !errors.Is(err, tt.want) {
 				t.Errorf("Flush = %v, want %v", err, tt.want)
 			}
-			want := Stats{Dropped: 3, Writes: 1, WriteErrors: 1}
+			want := Stats{Dropped: 3, Failed: 3, Writes: 1, WriteErrors: 1, LastWriteErrno: errnoOf(tt.want)}
 			if diff := cmp.Diff(want, w.Stats()); diff != "" {
 				t.Errorf("Stats (-want +got):\n%s", diff)
 			}
@@ -520,28 +520,28 @@ func TestWriteErrors(t *testing.T) {
 			out:       &script{err: map[int]error{1: syscall.ENOSPC}},
 			wantFlush: []error{nil, syscall.ENOSPC, nil},
 			wantOut:   records(0, 3) + records(6, 9),
-			wantStats: Stats{Records: 6, Bytes: 6 * recSize, Dropped: 3, Writes: 3, WriteErrors: 1},
+			wantStats: Stats{Records: 6, Bytes: 6 * recSize, Dropped: 3, Failed: 3, Writes: 3, WriteErrors: 1, LastWriteErrno: syscall.ENOSPC},
 		},
 		{
 			name:      "write failing at a record boundary",
 			out:       &script{n: map[int]int{0: 2 * recSize}, err: map[int]error{0: syscall.EIO}},
 			wantFlush: []error{syscall.EIO, nil, nil},
 			wantOut:   records(0, 2) + records(3, 9),
-			wantStats: Stats{Records: 8, Bytes: 8 * recSize, Dropped: 1, Writes: 3, WriteErrors: 1},
+			wantStats: Stats{Records: 8, Bytes: 8 * recSize, Dropped: 1, Failed: 1, Writes: 3, WriteErrors: 1, LastWriteErrno: syscall.EIO},
 		},
 		{
 			name:      "write failing midway through a line",
 			out:       &script{n: map[int]int{0: recSize + 4}, err: map[int]error{0: syscall.ENOSPC}},
 			wantFlush: []error{syscall.ENOSPC, nil, nil},
 			wantOut:   records(0, 1) + "reco\n" + records(3, 9),
-			wantStats: Stats{Records: 7, Bytes: 8*recSize - 11, Dropped: 2, Writes: 4, WriteErrors: 1},
+			wantStats: Stats{Records: 7, Bytes: 8*recSize - 11, Dropped: 2, Failed: 2, Torn: 1, Writes: 4, WriteErrors: 1, LastWriteErrno: syscall.ENOSPC},
 		},
 		{
 			name:      "short write without error",
 			out:       &script{n: map[int]int{2: 1}, err: map[int]error{2: nil}},
 			wantFlush: []error{nil, nil, io.ErrShortWrite},
 			wantOut:   records(0, 6) + "r",
-			wantStats: Stats{Records: 6, Bytes: 6*recSize + 1, Dropped: 3, Writes: 3, WriteErrors: 1},
+			wantStats: Stats{Records: 6, Bytes: 6*recSize + 1, Dropped: 3, Failed: 3, Torn: 1, Writes: 3, WriteErrors: 1},
 		},
 	}
 	for _, tt := range tests {

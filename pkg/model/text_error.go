@@ -31,9 +31,19 @@ type SyntaxError struct {
 // Unwrap returns e.Err.
 func (e *SyntaxError) Unwrap() error { return e.Err }
 
+// maxQuote is the most of a bad token an error message quotes: a line of
+// garbage can hold a token of any length, and the message is for a
+// person, who needs only its start.
+const maxQuote = 100
+
+// Error quotes at most maxQuote bytes of the token, saying how long it was
+// when it was cut.
 func (e *SyntaxError) Error() string {
 	if e.Token == "" {
 		return fmt.Sprintf("column %d: field %s: %s", e.Column, e.Field, e.Msg)
+	}
+	if len(e.Token) > maxQuote {
+		return fmt.Sprintf("column %d: field %s: %s: %q... (%d bytes)", e.Column, e.Field, e.Msg, e.Token[:maxQuote], len(e.Token))
 	}
 	return fmt.Sprintf("column %d: field %s: %s: %q", e.Column, e.Field, e.Msg, e.Token)
 }

@@ -3,6 +3,7 @@ package model_test
 import (
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -237,6 +238,24 @@ func TestIsSkippable(t *testing.T) {
 	for _, tt := range tests {
 		if got := model.IsSkippable(tt.line); got != tt.want {
 			t.Errorf("IsSkippable(%q) = %v, want %v", tt.line, got, tt.want)
+		}
+	}
+}
+
+// TestSyntaxErrorQuoteBounded: a long bad token is quoted by its first
+// 100 bytes and its length, not whole.
+func TestSyntaxErrorQuoteBounded(t *testing.T) {
+	tests := []struct {
+		tok, want string
+	}{
+		{"short", `column 1: field proto: unknown: "short"`},
+		{strings.Repeat("x", 100), `column 1: field proto: unknown: "` + strings.Repeat("x", 100) + `"`},
+		{strings.Repeat("x", 64<<10), `column 1: field proto: unknown: "` + strings.Repeat("x", 100) + `"... (65536 bytes)`},
+	}
+	for _, tt := range tests {
+		got := (&model.SyntaxError{Column: 1, Field: "proto", Token: tt.tok, Msg: "unknown"}).Error()
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("Error() of a %d-byte token (-want +got):\n%s", len(tt.tok), diff)
 		}
 	}
 }
