@@ -19,7 +19,7 @@
 // # Startup
 //
 // The subscription comes first, so that nothing that happens while the
-// table is dumped is missed: events queue in the socket and the channel
+// table is dumped is missed: events queue in the socket
 // while the dump, on a second socket, streams the table into the tracker
 // (and, with Config.Snapshot, into "snapshot" records). A NEW event queued
 // during the dump for a flow the dump already reported is merged into the

@@ -21,10 +21,10 @@ const stallLimit = 30 * time.Second
 // newMonitor returns the table health monitor, reading the watched
 // namespace.
 func (w *Watch) newMonitor() *health.Monitor {
-	ns, fd := w.cfg.NS, w.fd
+	ns, dumpTable := w.cfg.NS, w.cfg.Dump
 	read := func(ctx context.Context) (ctstat.Reading, error) { return ctstat.Read(ctx, ns) }
 	dump := func(ctx context.Context, fn func(*model.Entry) bool) error {
-		err := events.Dump(ctx, fd, func(ev *model.Event) bool { return fn(&ev.Entry) })
+		err := dumpTable(ctx, func(ev *model.Event) bool { return fn(&ev.Entry) })
 		if errors.Is(err, events.ErrDumpIncomplete) {
 			// Undecodable entries only make the top list approximate.
 			return nil
@@ -80,7 +80,7 @@ func (w *Watch) metricsSnapshot() metrics.Snapshot {
 			Update:  s.Received[model.EventUpdate],
 			Destroy: s.Received[model.EventDestroy],
 		},
-		Lost:         metrics.LostCounts{Kernel: s.LostKernel, Queue: s.LostQueue, Output: s.LostOutput},
+		Lost:         metrics.LostCounts{Kernel: s.LostKernel, Output: s.LostOutput},
 		Filtered:     s.Filtered,
 		DecodeErrors: s.DecodeErrors,
 		FlowsTracked: uint64(max(w.counters.Tracked.Load(), 0)),
