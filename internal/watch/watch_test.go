@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -42,18 +40,7 @@ func lines(t testing.TB, out *sink.Writer, buf *bytes.Buffer) []map[string]any {
 	if err := out.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	var recs []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
-		if l == "" {
-			continue
-		}
-		var r map[string]any
-		if err := json.Unmarshal([]byte(l), &r); err != nil {
-			t.Fatalf("%v: %q", err, l)
-		}
-		recs = append(recs, r)
-	}
-	return recs
+	return parseRecords(t, buf.String())
 }
 
 // events parses conntrack -E -o timestamp,id lines.
