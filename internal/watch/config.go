@@ -7,6 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ctwatch/ctwatch/internal/ctstat"
 	"github.com/ctwatch/ctwatch/internal/filter"
 	"github.com/ctwatch/ctwatch/internal/flow"
 	"github.com/ctwatch/ctwatch/internal/health"
@@ -164,6 +165,9 @@ type Config struct {
 	// ReadSysctl reads an integer sysctl of NS (nf_conntrack_events, which
 	// decides the periodic reconciliation); nil reads it from /proc.
 	ReadSysctl func(name string) (int64, error)
+	// ReadStats reads the table's fill and statistics counters for the
+	// health monitor; nil reads NS's (ctstat.Read).
+	ReadStats func(ctx context.Context) (ctstat.Reading, error)
 	// Version is written into the start record.
 	Version string
 }
@@ -194,6 +198,10 @@ func (c *Config) withDefaults() {
 	if c.ReadSysctl == nil {
 		ns := c.NS
 		c.ReadSysctl = func(name string) (int64, error) { return sysctl.ReadInt(ns, name) }
+	}
+	if c.ReadStats == nil {
+		ns := c.NS
+		c.ReadStats = func(ctx context.Context) (ctstat.Reading, error) { return ctstat.Read(ctx, ns) }
 	}
 	if c.Types == 0 {
 		c.Types = events.AllTypes

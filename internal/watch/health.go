@@ -7,7 +7,6 @@ import (
 	"net"
 	"time"
 
-	"github.com/ctwatch/ctwatch/internal/ctstat"
 	"github.com/ctwatch/ctwatch/internal/health"
 	"github.com/ctwatch/ctwatch/internal/metrics"
 	"github.com/ctwatch/ctwatch/pkg/events"
@@ -19,10 +18,9 @@ import (
 const stallLimit = 30 * time.Second
 
 // newMonitor returns the table health monitor, reading the watched
-// namespace.
+// namespace through Config.ReadStats and Config.Dump.
 func (w *Watch) newMonitor() *health.Monitor {
-	ns, dumpTable := w.cfg.NS, w.cfg.Dump
-	read := func(ctx context.Context) (ctstat.Reading, error) { return ctstat.Read(ctx, ns) }
+	dumpTable := w.cfg.Dump
 	dump := func(ctx context.Context, fn func(*model.Entry) bool) error {
 		err := dumpTable(ctx, func(ev *model.Event) bool { return fn(&ev.Entry) })
 		if errors.Is(err, events.ErrDumpIncomplete) {
@@ -31,7 +29,7 @@ func (w *Watch) newMonitor() *health.Monitor {
 		}
 		return err
 	}
-	return health.NewMonitor(w.cfg.Health, read, dump)
+	return health.NewMonitor(w.cfg.Health, w.cfg.ReadStats, dump)
 }
 
 // healthLoop checks the table every Health.Interval until ctx ends. It runs

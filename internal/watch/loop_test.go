@@ -2,6 +2,7 @@ package watch
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ctwatch/ctwatch/internal/ctstat"
+	"github.com/ctwatch/ctwatch/internal/health"
 	"github.com/ctwatch/ctwatch/internal/sink"
 	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/model"
@@ -441,8 +444,7 @@ func TestRunReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	reopen := make(chan struct{}, 1)
-	var lt *loopTest
-	lt = newLoopTest(t, Config{Out: out, Reopen: reopen},
+	lt := newLoopTest(t, Config{Out: out, Reopen: reopen},
 		read{events: newFlows(t, 100, 1)},
 		read{before: func() {
 			// logrotate: what was written is in the file it moves.
@@ -489,8 +491,7 @@ func TestRunOutputGone(t *testing.T) {
 	pr, pw := io.Pipe()
 	pr.Close()
 	out := sink.New(pw, sink.Config{})
-	var lt *loopTest
-	lt = newLoopTest(t, Config{Out: out},
+	lt := newLoopTest(t, Config{Out: out},
 		read{before: func() {
 			// The first write fails: the writer gives up the output.
 			if err := out.Flush(); !errors.Is(err, io.ErrClosedPipe) {
@@ -643,5 +644,67 @@ func TestRunOutputDropped(t *testing.T) {
 	}
 	if got := lt.table.dumpCount(); got != 1 {
 		t.Errorf("%d dumps, want 1: lost records need no reconciliation", got)
+	}
+}
+
+// TestRunHealth: the table health monitor checks the table at once when the
+// watch starts, beside the loop, and stops with it: a "stats" record, and
+// under pressure a "table_pressure" record whose top list comes from a dump
+// through Config.Dump; a failed reading is a stats_error record.
+func TestRunHealth(t *testing.T) {
+	tests := []struct {
+		name    string
+		reading ctstat.Reading
+		err     error
+		want    []map[string]any
+		dumps   int
+	}{
+		{"pressure", ctstat.Reading{Count: 95, Max: 100}, nil, []map[string]any{
+			{"event": "stats", "count": 95.0, "max": 100.0},
+			{"event": "table_pressure", "count": 95.0, "max": 100.0, "top.scanned": 2.0},
+		}, 2},
+		{"failed", ctstat.Reading{}, errors.New("netlink: operation not permitted"), []map[string]any{
+			{"event": "stats_error", "error": "read conntrack statistics: netlink: operation not permitted"},
+		}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			statsRead := make(chan struct{})
+			hc := health.DefaultConfig()
+			// Only the check at the start, at one threshold.
+			hc.Interval, hc.Thresholds = time.Hour, []float64{90}
+			var lt *loopTest
+			lt = newLoopTest(t, Config{
+				Health: hc,
+				ReadStats: func(context.Context) (ctstat.Reading, error) {
+					defer close(statsRead)
+					r := tt.reading
+					r.Time = lt.clock.Now()
+					return r, tt.err
+				},
+			}, read{before: func() { <-statsRead }})
+			lt.table.set(udpEntry(t, 1), udpEntry(t, 2))
+			if _, err := lt.run(); err != nil {
+				t.Fatal(err)
+			}
+			var got []map[string]any
+			for _, r := range fields(lt.records(), "count", "max", "top.scanned", "error") {
+				switch r["event"] {
+				case "stats", "table_pressure", "stats_error":
+					got = append(got, r)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("health records (-want +got):\n%s", diff)
+			}
+			if got := lt.table.dumpCount(); got != tt.dumps {
+				t.Errorf("%d dumps, want %d", got, tt.dumps)
+			}
+			// /metrics shows the table as last read.
+			snap := lt.w.metricsSnapshot()
+			if tt.err == nil && (!snap.HaveTable || snap.Table.Entries != tt.reading.Count || snap.Table.Limit != tt.reading.Max) {
+				t.Errorf("metrics: have table %v, %d of %d entries; want %d of %d", snap.HaveTable, snap.Table.Entries, snap.Table.Limit, tt.reading.Count, tt.reading.Max)
+			}
+		})
 	}
 }
