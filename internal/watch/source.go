@@ -46,6 +46,6 @@ type OriginResolver interface {
 
 var _ OriginResolver = (*events.Origins)(nil)
 
-// after is time.After, a variable of the Watch so that a test can run out
-// the shutdown flush's budget at once.
+// afterFunc is time.After's shape: the Watch holds one, so that a test can
+// run out the shutdown flush's budget at once rather than wait it out.
 type afterFunc func(time.Duration) <-chan time.Time
