@@ -6,7 +6,6 @@ package integration
 // ev so that they cannot collide with other tests of this package.
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -40,16 +39,14 @@ func evWithin(t testing.TB, d time.Duration, what string, f func() error) {
 	}
 }
 
-// evWatcher runs a Subscriber in the background and hands out its events
-// one at a time.
+// evWatcher reads a Subscriber with Receive on the test's goroutine and
+// hands out its events one at a time.
 type evWatcher struct {
 	t       testing.TB
 	sub     *events.Subscriber
-	ch      chan *events.Batch
+	b       *events.Batch
 	pending []model.Event
 	seen    []string // what was received, for failure messages
-	runErr  chan error
-	cancel  context.CancelFunc
 	nextSeq uint64
 }
 
@@ -70,27 +67,9 @@ func evSubscribe(t testing.TB, ns *nstest.NS, cfg events.Config) *events.Subscri
 	return sub
 }
 
-// evRun starts reading sub; the reader is stopped and checked at cleanup.
+// evRun reads sub from now on, with Receive.
 func evRun(t testing.TB, sub *events.Subscriber) *evWatcher {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	w := &evWatcher{t: t, sub: sub, ch: make(chan *events.Batch, 1024), runErr: make(chan error, 1), cancel: cancel}
-	go func() { w.runErr <- sub.Run(ctx, w.ch) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-w.runErr:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(evTimeout):
-			t.Errorf("Run did not return within %v of cancellation", evTimeout)
-		}
-		for b := range w.ch {
-			b.Release()
-		}
-	})
-	return w
+	return &evWatcher{t: t, sub: sub, b: events.NewBatch()}
 }
 
 // evWatch subscribes in ns and starts reading.
@@ -99,29 +78,32 @@ func evWatch(t testing.TB, ns *nstest.NS, cfg events.Config) *evWatcher {
 	return evRun(t, evSubscribe(t, ns, cfg))
 }
 
-// next returns the next event, waiting until deadline.
+// next returns the next event, waiting until deadline. Each Receive waits
+// at most the subscriber's receive timeout, so the deadline is kept within
+// that.
 func (w *evWatcher) next(deadline time.Time) (model.Event, bool) {
 	w.t.Helper()
 	for len(w.pending) == 0 {
-		select {
-		case b, ok := <-w.ch:
-			if !ok {
-				return model.Event{}, false
-			}
+		if time.Now().After(deadline) {
+			return model.Event{}, false
+		}
+		b := w.b
+		if err := w.sub.Receive(b, true); err != nil {
+			w.t.Fatalf("Receive: %v", err)
+		}
+		if len(b.Events) > 0 {
 			if b.Seq != w.nextSeq {
-				w.t.Errorf("batch sequence %d, want %d: events were dropped", b.Seq, w.nextSeq)
+				w.t.Errorf("batch sequence %d, want %d: events were lost between socket and caller", b.Seq, w.nextSeq)
 			}
 			w.nextSeq = b.Seq + uint64(len(b.Events))
-			for _, f := range b.Failures {
-				w.t.Errorf("decode failure: %v (% x)", f.Err, f.Raw)
-			}
-			for _, ev := range b.Events {
-				ev.Entry.Labels = append([]string(nil), ev.Entry.Labels...)
-				w.pending = append(w.pending, ev)
-			}
-			b.Release()
-		case <-time.After(time.Until(deadline)):
-			return model.Event{}, false
+		}
+		for _, f := range b.Failures {
+			w.t.Errorf("decode failure: %v (% x)", f.Err, f.Raw)
+		}
+		for _, ev := range b.Events {
+			// The batch's slots are reused by the next Receive.
+			ev.Entry.Labels = append([]string(nil), ev.Entry.Labels...)
+			w.pending = append(w.pending, ev)
 		}
 	}
 	ev := w.pending[0]

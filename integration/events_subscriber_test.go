@@ -3,10 +3,8 @@
 package integration
 
 import (
-	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
@@ -16,87 +14,53 @@ import (
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 
-// evPoll waits until cond holds, checking it every few milliseconds, and
-// fails the test after evTimeout. It is for state that nothing signals
-// (counters).
-func evPoll(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(evTimeout)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, evTimeout)
-		}
-		<-tick.C
-	}
-}
-
-// evRecvBatch receives one batch within evTimeout.
-func evRecvBatch(t testing.TB, ch <-chan *events.Batch) *events.Batch {
-	t.Helper()
-	select {
-	case b, ok := <-ch:
-		if !ok {
-			t.Fatal("batch channel closed")
-		}
-		return b
-	case <-time.After(evTimeout):
-		t.Fatalf("no batch within %v", evTimeout)
-	}
-	return nil
-}
-
-// TestEventsQueueDrop fills the consumer's channel: whole batches are
-// dropped without blocking the reader, counted, and visible as a gap in
-// the sequence numbers.
-func TestEventsQueueDrop(t *testing.T) {
+// TestEventsBatching reads events queued in the socket before the reader
+// starts: Receive returns them in batches of at most Config.BatchSize, in
+// order, with sequence numbers that continue from batch to batch, and an
+// empty batch once the socket is empty; every message is counted as
+// received, none as lost.
+func TestEventsBatching(t *testing.T) {
 	ns := nstest.New(t)
 	sub := evSubscribe(t, ns, events.Config{BatchSize: 3})
 	ct := ns.Conntrack()
-	create := func(sport uint16) {
+	for i := range 10 {
 		evWithin(t, evTimeout, "create", func() error {
-			return ct.Create(evFlow(unix.IPPROTO_UDP, "10.6.0.1", "10.6.0.2", sport, 53, 30, 0))
+			return ct.Create(evFlow(unix.IPPROTO_UDP, "10.6.0.1", "10.6.0.2", uint16(100+i), 53, 30, 0))
 		})
 	}
-	// Queued in the socket before the reader starts, so that it reads
-	// them as batches of 3, 3, 3 and 1.
-	for i := range 10 {
-		create(uint16(100 + i))
+	type read struct {
+		Seq   uint64
+		Ports []uint16
 	}
-	out := make(chan *events.Batch, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	runErr := make(chan error, 1)
-	go func() { runErr <- sub.Run(ctx, out) }()
-	defer func() {
-		cancel()
-		if err := <-runErr; err != nil {
-			t.Errorf("Run: %v", err)
+	var got []read
+	b := events.NewBatch()
+	for range 5 {
+		if err := sub.Receive(b, false); err != nil {
+			t.Fatal(err)
 		}
-	}()
-
-	// The first batch waits in the channel; the three after it find it
-	// full.
-	evPoll(t, "7 events dropped", func() bool { return sub.Stats().QueueDropped == 7 })
-	b := evRecvBatch(t, out)
-	if b.Seq != 0 || len(b.Events) != 3 {
-		t.Errorf("first batch: seq %d, %d events; want 0 and 3", b.Seq, len(b.Events))
+		r := read{Seq: b.Seq}
+		for _, ev := range b.Events {
+			r.Ports = append(r.Ports, ev.Entry.Orig.SrcPort)
+		}
+		got = append(got, r)
 	}
-	b.Release()
-
-	create(200)
-	b = evRecvBatch(t, out)
-	if b.Seq != 10 || len(b.Events) != 1 || b.Events[0].Entry.Orig.SrcPort != 200 {
-		t.Errorf("batch after the drop: seq %d, %d events; want seq 10 (7 dropped) with the new event", b.Seq, len(b.Events))
+	want := []read{
+		{0, []uint16{100, 101, 102}},
+		{3, []uint16{103, 104, 105}},
+		{6, []uint16{106, 107, 108}},
+		{9, []uint16{109}},
+		{10, nil},
 	}
-	b.Release()
-	if diff := cmp.Diff(events.Stats{Received: 11, QueueDropped: 7}, sub.Stats()); diff != "" {
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("reads (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(events.Stats{Received: 10}, sub.Stats()); diff != "" {
 		t.Errorf("Stats (-want +got):\n%s", diff)
 	}
 }
 
-// TestEventsSubscriberLifecycle checks the subscription's types, Run's
-// stopping and closing rules, and Close during Run.
+// TestEventsSubscriberLifecycle checks the subscription's types, its
+// closing rules, and the buffer it is granted.
 func TestEventsSubscriberLifecycle(t *testing.T) {
 	ns := nstest.New(t)
 
@@ -118,51 +82,20 @@ func TestEventsSubscriberLifecycle(t *testing.T) {
 		}
 	})
 
-	t.Run("cancel", func(t *testing.T) {
-		sub := evSubscribe(t, ns, events.Config{})
-		ctx, cancel := context.WithCancel(context.Background())
-		out := make(chan *events.Batch, 1)
-		runErr := make(chan error, 1)
-		go func() { runErr <- sub.Run(ctx, out) }()
-		cancel()
-		select {
-		case err := <-runErr:
-			if err != nil {
-				t.Errorf("Run after cancel = %v, want nil", err)
-			}
-		case <-time.After(evTimeout):
-			t.Fatal("Run did not return after cancel")
-		}
-		if _, ok := <-out; ok {
-			t.Error("out not closed")
-		}
-		out2 := make(chan *events.Batch)
-		if err := sub.Run(context.Background(), out2); !errors.Is(err, events.ErrAlreadyRunning) {
-			t.Errorf("second Run = %v, want ErrAlreadyRunning", err)
-		}
-		if _, ok := <-out2; ok {
-			t.Error("second Run did not close its channel")
-		}
-	})
-
-	t.Run("close while running", func(t *testing.T) {
+	t.Run("close", func(t *testing.T) {
 		sub, err := events.Subscribe(events.Config{NetNS: ns.FD})
 		if err != nil {
 			t.Fatal(err)
 		}
-		out := make(chan *events.Batch, 1)
-		runErr := make(chan error, 1)
-		go func() { runErr <- sub.Run(context.Background(), out) }()
+		b := events.NewBatch()
+		if err := sub.Receive(b, false); err != nil {
+			t.Fatal(err)
+		}
 		if err := sub.Close(); err != nil {
 			t.Fatal(err)
 		}
-		select {
-		case err := <-runErr:
-			if err != nil {
-				t.Errorf("Run after Close = %v, want nil", err)
-			}
-		case <-time.After(evTimeout):
-			t.Fatal("Run did not return after Close")
+		if err := sub.Receive(b, true); err != nil || len(b.Events) != 0 {
+			t.Errorf("Receive after Close = %d events, %v; want none, nil", len(b.Events), err)
 		}
 		if err := sub.Close(); err != nil {
 			t.Errorf("second Close = %v", err)

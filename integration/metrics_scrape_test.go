@@ -119,7 +119,7 @@ func TestMetricsConntrackFromNamespace(t *testing.T) {
 		t.Fatal(err)
 	}
 	snapshot := func() metrics.Snapshot {
-		s := metrics.Snapshot{Events: metrics.EventCounts{New: 3}, Lost: metrics.LostCounts{Queue: 2}}
+		s := metrics.Snapshot{Events: metrics.EventCounts{New: 3}, Lost: metrics.LostCounts{Output: 2}}
 		if r, totals, ok := m.Last(); ok {
 			s.HaveTable = true
 			s.Table = metrics.Table{Entries: r.Count, Limit: r.Max, Stats: totals}
@@ -151,7 +151,7 @@ func TestMetricsConntrackFromNamespace(t *testing.T) {
 		"ctwatch_conntrack_entries":                 {dto.MetricType_GAUGE, n},
 		"ctwatch_conntrack_entries_limit":           {dto.MetricType_GAUGE, float64(r.Max)},
 		`ctwatch_events_total{type="new"}`:          {dto.MetricType_COUNTER, 3},
-		`ctwatch_events_lost_total{stage="queue"}`:  {dto.MetricType_COUNTER, 2},
+		`ctwatch_events_lost_total{stage="output"}`: {dto.MetricType_COUNTER, 2},
 		`ctwatch_events_lost_total{stage="kernel"}`: {dto.MetricType_COUNTER, 0},
 	}
 	for i := range ctstat.NumCounters {

@@ -57,7 +57,6 @@ func TestWatchMetrics(t *testing.T) {
 		`ctwatch_events_total{type="destroy"}`:       {dto.MetricType_COUNTER, 1},
 		`ctwatch_events_filtered_total`:              {dto.MetricType_COUNTER, 2},
 		`ctwatch_events_lost_total{stage="kernel"}`:  {dto.MetricType_COUNTER, 0},
-		`ctwatch_events_lost_total{stage="queue"}`:   {dto.MetricType_COUNTER, 0},
 		`ctwatch_events_lost_total{stage="output"}`:  {dto.MetricType_COUNTER, 0},
 		`ctwatch_decode_errors_total`:                {dto.MetricType_COUNTER, 0},
 		`ctwatch_flows_tracked`:                      {dto.MetricType_GAUGE, 6},

@@ -233,7 +233,7 @@ func TestWatchStartupMerge(t *testing.T) {
 		}
 		return int(f)
 	}
-	for _, stage := range []string{"kernel", "queue", "output"} {
+	for _, stage := range []string{"kernel", "output"} {
 		if n := num(stop, "lost", stage); n != 0 {
 			t.Fatalf("stop record: %d lost at stage %s (%v): with losses the counts below prove nothing", n, stage, stop["lost"])
 		}

@@ -34,9 +34,6 @@ type LostCounts struct {
 	// Kernel counts events the kernel could not deliver because the
 	// socket's buffer was full.
 	Kernel uint64
-	// Queue counts events dropped between the socket reader and the watch
-	// loop.
-	Queue uint64
 	// Output counts records the sink dropped because its writer was
 	// behind.
 	Output uint64
@@ -67,7 +64,7 @@ func NewCollector(snapshot func() Snapshot) *Collector {
 		events: prometheus.NewDesc("ctwatch_events_total",
 			"Conntrack events read from the kernel, by type.", []string{"type"}, nil),
 		lost: prometheus.NewDesc("ctwatch_events_lost_total",
-			"Events lost, by stage: kernel (socket buffer overrun), queue (reader to loop), output (sink behind).", []string{"stage"}, nil),
+			"Events lost, by stage: kernel (socket buffer overrun), output (sink behind).", []string{"stage"}, nil),
 		filtered: prometheus.NewDesc("ctwatch_events_filtered_total",
 			"Events the filter discarded.", nil, nil),
 		decodeErrors: prometheus.NewDesc("ctwatch_decode_errors_total",
@@ -109,7 +106,6 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.events, s.Events.Update, "update")
 	counter(c.events, s.Events.Destroy, "destroy")
 	counter(c.lost, s.Lost.Kernel, "kernel")
-	counter(c.lost, s.Lost.Queue, "queue")
 	counter(c.lost, s.Lost.Output, "output")
 	counter(c.filtered, s.Filtered)
 	counter(c.decodeErrors, s.DecodeErrors)

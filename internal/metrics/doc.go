@@ -11,8 +11,8 @@
 // The metrics:
 //
 //	ctwatch_events_total{type}              counter  events read from the kernel, type new, update or destroy
-//	ctwatch_events_lost_total{stage}        counter  events lost: stage kernel (socket overrun, SK_MEMINFO_DROPS),
-//	                                                 queue (reader to loop) or output (sink); sum() is the total lost
+//	ctwatch_events_lost_total{stage}        counter  events lost: stage kernel (socket overrun, SK_MEMINFO_DROPS)
+//	                                                 or output (sink); sum() is the total lost
 //	ctwatch_events_filtered_total           counter  events the filter discarded
 //	ctwatch_decode_errors_total             counter  messages that could not be decoded
 //	ctwatch_flows_tracked                   gauge    flows the tracker holds

@@ -86,7 +86,6 @@ func TestMetrics(t *testing.T) {
 		"ctwatch_events_total{type=update}":       c(20),
 		"ctwatch_events_total{type=destroy}":      c(9),
 		"ctwatch_events_lost_total{stage=kernel}": c(3),
-		"ctwatch_events_lost_total{stage=queue}":  c(0),
 		"ctwatch_events_lost_total{stage=output}": c(1),
 		"ctwatch_events_filtered_total":           c(5),
 		"ctwatch_decode_errors_total":             c(2),

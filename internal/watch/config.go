@@ -1,16 +1,20 @@
 package watch
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/ctwatch/ctwatch/internal/ctstat"
 	"github.com/ctwatch/ctwatch/internal/filter"
 	"github.com/ctwatch/ctwatch/internal/flow"
 	"github.com/ctwatch/ctwatch/internal/health"
 	"github.com/ctwatch/ctwatch/internal/netns"
+	"github.com/ctwatch/ctwatch/internal/origins"
 	"github.com/ctwatch/ctwatch/internal/sink"
+	"github.com/ctwatch/ctwatch/internal/sysctl"
 	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
@@ -143,6 +147,28 @@ type Config struct {
 	Reopen <-chan struct{}
 	// Clock is the time source; nil means time.Now.
 	Clock func() time.Time
+	// Source is where the events come from; nil subscribes to NS's
+	// conntrack events (Types, BufferSize) when Run starts, before the
+	// startup dump, and closes the subscription when Run returns. A
+	// Source given here is the caller's to close, and should be
+	// subscribed before Run: the dump is merged with the events queued
+	// from the subscription on, so that nothing in between is missed.
+	Source Source
+	// Dump lists the table for the startup dump, reconciliations and the
+	// health monitor; nil dumps NS's (events.Dump).
+	Dump DumpFunc
+	// Origins names the programs behind events caused by userspace
+	// requests; nil resolves them in NS (origins.New). Run closes
+	// it when it returns.
+	Origins OriginResolver
+	// Sleep is the coalescing pause (Coalesce); nil is time.Sleep.
+	Sleep func(time.Duration)
+	// ReadSysctl reads an integer sysctl of NS (nf_conntrack_events, which
+	// decides the periodic reconciliation); nil reads it from /proc.
+	ReadSysctl func(name string) (int64, error)
+	// ReadStats reads the table's fill and statistics counters for the
+	// health monitor; nil reads NS's (ctstat.Read).
+	ReadStats func(ctx context.Context) (ctstat.Reading, error)
 	// Version is written into the start record.
 	Version string
 }
@@ -159,6 +185,24 @@ func (c *Config) withDefaults() {
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now
+	}
+	if c.Dump == nil {
+		fd := c.NS.FD()
+		c.Dump = func(ctx context.Context, fn func(*model.Event) bool) error { return events.Dump(ctx, fd, fn) }
+	}
+	if c.Origins == nil {
+		c.Origins = origins.New(c.NS)
+	}
+	if c.Sleep == nil {
+		c.Sleep = time.Sleep
+	}
+	if c.ReadSysctl == nil {
+		ns := c.NS
+		c.ReadSysctl = func(name string) (int64, error) { return sysctl.ReadInt(ns, name) }
+	}
+	if c.ReadStats == nil {
+		ns := c.NS
+		c.ReadStats = func(ctx context.Context) (ctstat.Reading, error) { return ctstat.Read(ctx, ns) }
 	}
 	if c.Types == 0 {
 		c.Types = events.AllTypes

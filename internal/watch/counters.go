@@ -32,9 +32,6 @@ type Counters struct {
 	// LostKernel counts events the kernel dropped because the socket's
 	// receive buffer was full.
 	LostKernel atomic.Uint64
-	// LostQueue counts events the reader dropped because the loop was
-	// behind.
-	LostQueue atomic.Uint64
 	// LostOutput counts records the output sink dropped because the output
 	// was behind.
 	LostOutput atomic.Uint64
@@ -52,7 +49,7 @@ type Summary struct {
 	Received                                  [model.EventSnapshot + 1]uint64
 	Snapshot, Written, Filtered, Suppressed   uint64
 	Merged, DecodeErrors                      uint64
-	LostKernel, LostQueue, LostOutput, Gaps   uint64
+	LostKernel, LostOutput, Gaps              uint64
 	UnrepliedWarnings, FlowsEvicted, Inferred uint64
 }
 
@@ -69,7 +66,6 @@ func (c *Counters) Summary() Summary {
 	s.Merged = c.Merged.Load()
 	s.DecodeErrors = c.DecodeErrors.Load()
 	s.LostKernel = c.LostKernel.Load()
-	s.LostQueue = c.LostQueue.Load()
 	s.LostOutput = c.LostOutput.Load()
 	s.Gaps = c.Gaps.Load()
 	return s
@@ -81,7 +77,7 @@ func (s Summary) Events() uint64 {
 }
 
 // Lost returns the number of events and records lost anywhere.
-func (s Summary) Lost() uint64 { return s.LostKernel + s.LostQueue + s.LostOutput }
+func (s Summary) Lost() uint64 { return s.LostKernel + s.LostOutput }
 
 // String is the one-line summary printed when a watch stops.
 func (s Summary) String() string {
@@ -95,8 +91,8 @@ func (s Summary) String() string {
 	if s.Merged > 0 {
 		fmt.Fprintf(&b, ", %d merged into snapshot", s.Merged)
 	}
-	fmt.Fprintf(&b, "; lost %d (kernel %d, queue %d, output %d); %d decode errors",
-		s.Lost(), s.LostKernel, s.LostQueue, s.LostOutput, s.DecodeErrors)
+	fmt.Fprintf(&b, "; lost %d (kernel %d, output %d); %d decode errors",
+		s.Lost(), s.LostKernel, s.LostOutput, s.DecodeErrors)
 	if s.UnrepliedWarnings > 0 || s.FlowsEvicted > 0 || s.Inferred > 0 {
 		fmt.Fprintf(&b, "; %d unreplied warnings, %d flows evicted, %d destroys inferred",
 			s.UnrepliedWarnings, s.FlowsEvicted, s.Inferred)
@@ -117,7 +113,6 @@ func (s Summary) MarshalZerologObject(z *zerolog.Event) {
 	z.Uint64("merged", s.Merged)
 	z.Dict("lost", zerolog.Dict().
 		Uint64("kernel", s.LostKernel).
-		Uint64("queue", s.LostQueue).
 		Uint64("output", s.LostOutput))
 	z.Uint64("decode_errors", s.DecodeErrors)
 	z.Uint64("unreplied_warnings", s.UnrepliedWarnings)

@@ -6,10 +6,10 @@
 // # Goroutines
 //
 // One goroutine, the loop (Run), reads the event socket and handles what it
-// reads: it receives a batch with one blocking recvmmsg (events.Subscriber
-// Receive, which wakes at least every receive timeout), decodes, tracks,
-// filters and encodes it, and runs its timers (loss checks, the unreplied
-// detector, reconciliations) between batches. It never blocks on output:
+// reads: it receives a batch from its Source (an events.Subscriber: one
+// blocking recvmmsg, which wakes at least every receive timeout), decodes,
+// tracks, filters and encodes it, and runs its timers (loss checks, the
+// unreplied detector, reconciliations) between batches. It never blocks on output:
 // the sink's Write only copies a record into a buffer, or drops and counts
 // it, and the sink's own goroutine writes the buffers out. The socket's
 // receive buffer is the only queue in front of the loop; what overflows it
@@ -19,7 +19,7 @@
 // # Startup
 //
 // The subscription comes first, so that nothing that happens while the
-// table is dumped is missed: events queue in the socket and the channel
+// table is dumped is missed: events queue in the socket
 // while the dump, on a second socket, streams the table into the tracker
 // (and, with Config.Snapshot, into "snapshot" records). A NEW event queued
 // during the dump for a flow the dump already reported is merged into the
@@ -31,4 +31,13 @@
 // socket's SK_MEMINFO_DROPS) and records the sink dropped because output
 // was behind are each counted; whenever one of them grows, a {"level":"warn","event":"gap"}
 // record says how many and where, and the shutdown summary totals them.
+//
+// # The world, injected
+//
+// What the loop takes from the world comes through Config: the event
+// Source, the table Dump, the Clock, the coalescing Sleep, ReadSysctl,
+// ReadStats and the Origins resolver, each defaulting to the real one for
+// Config.NS. The unit tests drive the real Run with stand-ins for them, on
+// a clock that moves only when the test says; the integration tests run it
+// against the kernel.
 package watch

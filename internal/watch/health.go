@@ -7,7 +7,6 @@ import (
 	"net"
 	"time"
 
-	"github.com/ctwatch/ctwatch/internal/ctstat"
 	"github.com/ctwatch/ctwatch/internal/health"
 	"github.com/ctwatch/ctwatch/internal/metrics"
 	"github.com/ctwatch/ctwatch/pkg/events"
@@ -19,19 +18,18 @@ import (
 const stallLimit = 30 * time.Second
 
 // newMonitor returns the table health monitor, reading the watched
-// namespace.
+// namespace through Config.ReadStats and Config.Dump.
 func (w *Watch) newMonitor() *health.Monitor {
-	ns, fd := w.cfg.NS, w.fd
-	read := func(ctx context.Context) (ctstat.Reading, error) { return ctstat.Read(ctx, ns) }
+	dumpTable := w.cfg.Dump
 	dump := func(ctx context.Context, fn func(*model.Entry) bool) error {
-		err := events.Dump(ctx, fd, func(ev *model.Event) bool { return fn(&ev.Entry) })
+		err := dumpTable(ctx, func(ev *model.Event) bool { return fn(&ev.Entry) })
 		if errors.Is(err, events.ErrDumpIncomplete) {
 			// Undecodable entries only make the top list approximate.
 			return nil
 		}
 		return err
 	}
-	return health.NewMonitor(w.cfg.Health, read, dump)
+	return health.NewMonitor(w.cfg.Health, w.cfg.ReadStats, dump)
 }
 
 // healthLoop checks the table every Health.Interval until ctx ends. It runs
@@ -80,7 +78,7 @@ func (w *Watch) metricsSnapshot() metrics.Snapshot {
 			Update:  s.Received[model.EventUpdate],
 			Destroy: s.Received[model.EventDestroy],
 		},
-		Lost:         metrics.LostCounts{Kernel: s.LostKernel, Queue: s.LostQueue, Output: s.LostOutput},
+		Lost:         metrics.LostCounts{Kernel: s.LostKernel, Output: s.LostOutput},
 		Filtered:     s.Filtered,
 		DecodeErrors: s.DecodeErrors,
 		FlowsTracked: uint64(max(w.counters.Tracked.Load(), 0)),

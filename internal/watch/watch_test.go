@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -42,18 +40,7 @@ func lines(t testing.TB, out *sink.Writer, buf *bytes.Buffer) []map[string]any {
 	if err := out.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	var recs []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
-		if l == "" {
-			continue
-		}
-		var r map[string]any
-		if err := json.Unmarshal([]byte(l), &r); err != nil {
-			t.Fatalf("%v: %q", err, l)
-		}
-		recs = append(recs, r)
-	}
-	return recs
+	return parseRecords(t, buf.String())
 }
 
 // events parses conntrack -E -o timestamp,id lines.
@@ -328,7 +315,7 @@ func TestSummaryString(t *testing.T) {
 	var s Summary
 	s.Received[model.EventNew], s.Received[model.EventUpdate], s.Received[model.EventDestroy] = 3, 4, 2
 	s.Written, s.Filtered, s.Suppressed, s.LostKernel, s.LostOutput = 8, 1, 0, 5, 1
-	want := "9 events (new 3, update 4, destroy 2); 8 records written, 1 filtered, 0 updates suppressed; lost 6 (kernel 5, queue 0, output 1); 0 decode errors"
+	want := "9 events (new 3, update 4, destroy 2); 8 records written, 1 filtered, 0 updates suppressed; lost 6 (kernel 5, output 1); 0 decode errors"
 	if got := s.String(); got != want {
 		t.Errorf("String() =\n%q, want\n%q", got, want)
 	}

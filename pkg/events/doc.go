@@ -2,9 +2,9 @@
 // ctnetlink conntrack messages into [model.Event], owns the multicast socket
 // the kernel sends events to ([Subscriber]), dumps the table at startup
 // ([Dump]) and accounts for every event lost on the way (the socket's drop
-// counter, the reader's queue). An event a userspace request caused carries
-// the port id of the requesting socket, which internal/origins resolves to
-// the program behind it.
+// counter). An event a userspace request caused carries the port id of the
+// requesting socket, which internal/origins resolves to the program behind
+// it.
 //
 // # Decoding
 //
@@ -31,12 +31,14 @@
 //
 // # Loss accounting
 //
-// Events are lost in two places, and both are counted ([Stats]): in the
+// Events are lost in one place only, and it is counted ([Stats]): in the
 // kernel, when the socket's receive buffer is full (the socket's
-// SK_MEMINFO_DROPS, exact, one per event), and between the reader and its
-// consumer, when the consumer's channel is full and a whole batch is dropped
-// rather than stall the socket. Batches carry sequence numbers, so that a
-// consumer sees where a dropped batch was.
+// SK_MEMINFO_DROPS, exact, one per event). [Subscriber.Receive] hands the
+// caller what it read on the caller's own goroutine, with no queue in
+// between, so a caller that falls behind leaves the events in the socket's
+// buffer, where an overflow is counted, rather than losing them uncounted.
+// Every message read is delivered, as an event or a [DecodeFailure];
+// batches carry sequence numbers of their events.
 //
 // Everything that touches a socket is Linux-only and lives in _linux.go
 // files.

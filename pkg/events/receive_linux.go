@@ -18,10 +18,10 @@ const DefaultReceiveTimeout = 100 * time.Millisecond
 // NewBatch returns an empty batch for Receive, reused from call to call.
 func NewBatch() *Batch { return &Batch{} }
 
-// Receive is Run's synchronous alternative, for a caller that processes
-// events on the goroutine that reads them: it reads into b (emptied first)
-// what the socket holds, up to Config.BatchSize and at most one recvmmsg
-// vector, and returns. With wait, it first blocks for up to
+// Receive reads into b (emptied first) what the socket holds, up to
+// Config.BatchSize and at most one recvmmsg vector, and returns: the caller
+// processes the events on the goroutine that reads them, and only that
+// goroutine may call Receive. With wait, it first blocks for up to
 // Config.ReceiveTimeout until a datagram arrives, and returns b empty if
 // none did; without, it returns at once.
 //
@@ -36,16 +36,16 @@ func NewBatch() *Batch { return &Batch{} }
 // most of what ctwatch cost at a few tens of thousands of events a second.
 // The timeout is the socket's SO_RCVTIMEO, so a stop is noticed within it.
 //
-// Receive and Run are exclusive: a Subscriber is read one way. Events
-// Receive delivers are stamped and counted as Run's are; nothing is
-// dropped between socket and caller, so QueueDropped stays 0.
+// Events the kernel did not timestamp are stamped with the receive time,
+// read once per recvmmsg for all the datagrams it returned (a clock read
+// costs as much as decoding an event on a VM's kvm-clock). Messages that do
+// not decode are delivered as b's Failures. Nothing is dropped between the
+// socket and the caller: what the kernel could not queue is counted in
+// Stats.KernelDrops. An ENOBUFS error is counted and returns b empty.
 func (s *Subscriber) Receive(b *Batch, wait bool) error {
 	if !s.detached {
 		if s.closed.Load() {
 			return nil
-		}
-		if !s.running.CompareAndSwap(false, true) {
-			return ErrAlreadyRunning
 		}
 		if err := s.detach(); err != nil {
 			return fmt.Errorf("receive conntrack events: %w", err)

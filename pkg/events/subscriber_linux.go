@@ -1,7 +1,6 @@
 package events
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -31,9 +30,6 @@ const recvBufferSize = 64 << 10
 // recvSlots*recvSlotSize bytes.
 const recvSlots = 64
 
-// ErrAlreadyRunning is returned by a second call of Subscriber.Run.
-var ErrAlreadyRunning = errors.New("subscriber already running")
-
 // Config configures a Subscriber.
 type Config struct {
 	// NetNS is the descriptor of the network namespace to watch
@@ -58,33 +54,32 @@ type Config struct {
 	Clock func() time.Time
 }
 
-// Subscriber owns a netlink socket subscribed to conntrack events. Run is
-// the only code that reads it; Stats, BufferSize and Close are safe to call
-// from any goroutine.
+// Subscriber owns a netlink socket subscribed to conntrack events. One
+// goroutine reads it, with Receive; Stats, BufferSize and Close are safe to
+// call from any goroutine.
 type Subscriber struct {
 	conn      *netlink.Conn
 	raw       syscall.RawConn
 	bufSize   int
 	batchSize int
 	clock     func() time.Time
-	pool      sync.Pool
 
-	running atomic.Bool
-	closed  atomic.Bool
+	closed atomic.Bool
 	// closeMu makes Close wait for an in-flight drop counter read, so that
 	// the final reading it stores is the last.
 	closeMu sync.Mutex
 
 	received     atomic.Uint64
 	decodeErrors atomic.Uint64
-	queueDropped atomic.Uint64
 	enobufs      atomic.Uint64
 	kernelDrops  atomic.Uint64 // last SK_MEMINFO_DROPS read
 
-	// nextSeq is the sequence number of the next event; only Run uses it.
+	// nextSeq is the sequence number of the next event; only the reading
+	// goroutine uses it.
 	nextSeq uint64
 
-	// mmsg is the reader's recvmmsg vector and buffer; only Run uses it.
+	// mmsg is the reader's recvmmsg vector and buffer; only the reading
+	// goroutine uses it.
 	mmsg *mmsgBuffer
 	// recvTimeout is Config.ReceiveTimeout. fd is the detached socket's
 	// descriptor once Receive took it out of the netpoller (-1 before, and
@@ -94,25 +89,14 @@ type Subscriber struct {
 	detached    bool // owned by the reading goroutine
 	fd          int
 	fdMu        sync.RWMutex
-
-	// fillState is the state of the fill in progress, and readFn the
-	// callback fill hands to raw.Read (s.readVector, made once): a closure
-	// made for each fill would escape to the heap with the variables it
-	// captures, three allocations per wake-up. Only Run uses them.
-	fillState struct {
-		b        *Batch
-		received uint64
-		err      error
-	}
-	readFn func(fd uintptr) bool
 }
 
 // Subscribe opens a NETLINK_NETFILTER socket in cfg.NetNS, sizes its
 // receive buffer, sets NETLINK_NO_ENOBUFS (so that an overrun costs the
 // events that did not fit, counted by the socket, rather than an error that
 // the reader has to recover from) and joins the conntrack event groups of
-// cfg.Types. Events are queued by the kernel from then on; call Run to read
-// them.
+// cfg.Types. Events are queued by the kernel from then on; call Receive to
+// read them.
 func Subscribe(cfg Config) (*Subscriber, error) {
 	if cfg.Types&^AllTypes != 0 {
 		return nil, fmt.Errorf("subscribe to types %#x: %w", uint8(cfg.Types), ErrInvalidTypes)
@@ -127,9 +111,6 @@ func Subscribe(cfg Config) (*Subscriber, error) {
 	}
 	if s.clock == nil {
 		s.clock = time.Now
-	}
-	s.pool.New = func() any {
-		return &Batch{Events: make([]model.Event, 0, s.batchSize), pool: &s.pool}
 	}
 	s.mmsg = newMmsgBuffer(min(s.batchSize, recvSlots), recvSlotSize)
 
@@ -239,7 +220,6 @@ func (s *Subscriber) Stats() Stats {
 	return Stats{
 		Received:     s.received.Load(),
 		DecodeErrors: s.decodeErrors.Load(),
-		QueueDropped: s.queueDropped.Load(),
 		KernelDrops:  s.kernelDrops.Load(),
 		ENOBUFS:      s.enobufs.Load(),
 	}
@@ -256,8 +236,9 @@ func (s *Subscriber) refreshDrops() {
 	}
 }
 
-// Close closes the socket, after a last reading of its drop counter. A Run
-// in progress returns. Closing twice is harmless.
+// Close closes the socket, after a last reading of its drop counter. A
+// Receive in progress returns within the receive timeout. Closing twice is
+// harmless.
 func (s *Subscriber) Close() error {
 	s.refreshDrops()
 	s.closeMu.Lock()
@@ -281,167 +262,6 @@ func (s *Subscriber) Close() error {
 		return fmt.Errorf("close ctnetlink socket: %w", err)
 	}
 	return nil
-}
-
-// Run reads events until ctx ends, and sends them to out in batches. It is
-// the only goroutine that reads the socket, and it may be called once. It
-// closes out when it returns, and returns nil when ctx ended or the
-// subscriber was closed.
-//
-// Each wake-up reads every message the socket holds, up to
-// Config.BatchSize, into one Batch, stamps events the kernel did not
-// timestamp with the receive time, and sends the batch without blocking:
-// when out is full the whole batch is dropped, released, and its messages
-// counted in Stats.QueueDropped (the batch's events still take their
-// sequence numbers, so the consumer sees the gap). Give out a buffer deep
-// enough to ride out the consumer's pauses; meanwhile the kernel keeps
-// queueing into the socket's buffer, and what does not fit there is counted
-// in Stats.KernelDrops. An ENOBUFS read error is counted and reading goes
-// on. The consumer owns each batch it receives and calls Release when done.
-//
-// When ctx ends, Run still reads what the socket holds at that moment (for
-// at most drainTime), so that events that reached ctwatch before the stop
-// are delivered rather than discarded with the socket.
-func (s *Subscriber) Run(ctx context.Context, out chan<- *Batch) error {
-	defer close(out)
-	if !s.running.CompareAndSwap(false, true) {
-		return ErrAlreadyRunning
-	}
-	defer s.refreshDrops()
-	// A deadline in the past wakes the reader wherever it waits.
-	stop := context.AfterFunc(ctx, func() { _ = s.conn.SetReadDeadline(time.Unix(1, 0)) })
-	defer stop()
-
-	for {
-		err := s.readBatch(out)
-		if err == nil {
-			continue
-		}
-		if s.closed.Load() {
-			return nil
-		}
-		if ctx.Err() != nil {
-			s.drain(out)
-			return nil
-		}
-		if errors.Is(err, unix.ENOBUFS) {
-			s.enobufs.Add(1)
-			continue
-		}
-		return fmt.Errorf("receive conntrack events: %w", err)
-	}
-}
-
-// readBatch reads one batch and hands it to out without blocking: when out
-// is full, the batch is dropped and its messages counted.
-func (s *Subscriber) readBatch(out chan<- *Batch) error {
-	b := s.pool.Get().(*Batch)
-	b.Seq = s.nextSeq
-	err := s.fill(b)
-	s.nextSeq += uint64(len(b.Events))
-	if b.len() == 0 {
-		b.Release()
-		return err
-	}
-	select {
-	case out <- b:
-	default:
-		s.queueDropped.Add(uint64(b.len()))
-		b.Release()
-	}
-	return err
-}
-
-// drainLimit bounds the final drain of a stopping Run, in batches and in
-// time, so that a steady flow of events cannot keep it from stopping.
-const (
-	drainBatches = 1024
-	drainTime    = 250 * time.Millisecond
-)
-
-// drain reads what the socket already holds when Run is told to stop: those
-// events reached ctwatch before the stop, and closing the socket would
-// discard them uncounted. With the read deadline in the past, each fill
-// still reads everything queued without waiting, and fails once the socket
-// is empty.
-func (s *Subscriber) drain(out chan<- *Batch) {
-	// Real time, not s.clock: the bound is on work, not on event times.
-	deadline := time.Now().Add(drainTime)
-	for range drainBatches {
-		if s.readBatch(out) != nil || time.Now().After(deadline) {
-			return
-		}
-	}
-}
-
-// fill reads datagrams into b until the socket is empty or b is full. It
-// waits for the socket to become readable only while b is still empty.
-//
-// It reads through the raw connection rather than netlink.Conn.Receive:
-// Receive returns one datagram per call and cannot say that the socket is
-// empty without blocking, which a batch needs to know, and it allocates a
-// buffer per datagram (peeking at its size first, or copying out of a
-// MessageBufferSize buffer). Here recvmmsg, with MSG_DONTWAIT, reads up to
-// a vector of datagrams into one reused buffer. The system call is most of
-// a read's cost: against the kernel (BenchmarkReadEvents, -tags
-// integration, on a 2-core VM), a recvmsg per datagram cost the reader 2.3
-// µs of CPU per event in a burst already queued and 2.8 µs while keeping up
-// with 230k events/s; recvmmsg of up to 64 costs 0.53 and 0.97 µs,
-// decoding included. A short count means the socket is empty, which spares
-// the EAGAIN a recvmsg loop pays for at the end of each batch.
-//
-// The receive time is read once per recvmmsg, for all the datagrams it
-// returned (a clock read costs as much as decoding an event on a VM's
-// kvm-clock), and the counters are added once per fill, received first,
-// so that Stats never shows more failures than messages.
-func (s *Subscriber) fill(b *Batch) error {
-	if s.readFn == nil {
-		s.readFn = s.readVector
-	}
-	failures := len(b.Failures)
-	st := &s.fillState
-	st.b, st.received, st.err = b, 0, nil
-	err := s.raw.Read(s.readFn)
-	s.received.Add(st.received)
-	if f := len(b.Failures) - failures; f > 0 {
-		s.decodeErrors.Add(uint64(f))
-	}
-	st.b = nil
-	if err != nil {
-		return err
-	}
-	return st.err
-}
-
-// readVector is fill's callback for raw.Read: it reads into
-// s.fillState.b until the socket is empty or the batch full, and reports
-// whether the read is over (false: wait for the socket to be readable).
-func (s *Subscriber) readVector(fd uintptr) bool {
-	st := &s.fillState
-	b := st.b
-	for b.len() < s.batchSize {
-		want := min(s.batchSize-b.len(), len(s.mmsg.hdrs))
-		n, err := s.mmsg.recv(fd, want, unix.MSG_DONTWAIT)
-		switch {
-		case err == unix.EAGAIN:
-			// Nothing more queued: hand over what was read, or wait.
-			return b.len() > 0
-		case err == unix.EINTR:
-			continue
-		case err != nil:
-			st.err = os.NewSyscallError("recvmmsg", err)
-			return true
-		}
-		now := s.clock()
-		for i := range n {
-			d, truncated := s.mmsg.datagram(i)
-			st.received += uint64(handleDatagram(d, truncated, now, b))
-		}
-		if n < want {
-			return true
-		}
-	}
-	return true
 }
 
 // handleDatagram decodes the messages of one datagram into b, stamping

@@ -2,7 +2,6 @@ package events
 
 import (
 	"errors"
-	"os"
 	"testing"
 	"time"
 
@@ -89,7 +88,7 @@ func TestHandleDatagramAllocs(t *testing.T) {
 
 // BenchmarkHandleDatagram is the reader's cost per datagram past the
 // system call: splitting, decoding into a reused batch slot, stamping, with
-// a clock read per recvSlots datagrams as fill does when the socket is
+// a clock read per recvSlots datagrams as Receive does when the socket is
 // full. Each datagram holds one event, as the kernel multicasts them.
 func BenchmarkHandleDatagram(b *testing.B) {
 	for _, bm := range benchMessages {
@@ -115,66 +114,74 @@ func BenchmarkHandleDatagram(b *testing.B) {
 }
 
 // socketSubscriber is a Subscriber reading the first end of a datagram
-// socket pair instead of a netlink socket; the test writes to the second.
+// socket pair instead of a netlink socket, as if Receive had already
+// detached it; the test writes to the second end.
 func socketSubscriber(t *testing.T, batchSize int) (*Subscriber, int) {
 	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := os.NewFile(uintptr(fds[0]), "socketpair")
+	tv := unix.NsecToTimeval((10 * time.Millisecond).Nanoseconds())
+	if err := unix.SetsockoptTimeval(fds[0], unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		t.Fatal(err)
+	}
+	s := &Subscriber{batchSize: batchSize, clock: time.Now, mmsg: newMmsgBuffer(min(batchSize, recvSlots), recvSlotSize), detached: true, fd: fds[0]}
+	s.raw = fdConn{s: s}
 	t.Cleanup(func() {
-		f.Close()
+		s.closed.Store(true)
+		unix.Close(fds[0])
 		unix.Close(fds[1])
 	})
-	raw, err := f.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &Subscriber{raw: raw, batchSize: batchSize, clock: time.Now, mmsg: newMmsgBuffer(min(batchSize, recvSlots), recvSlotSize)}
 	return s, fds[1]
 }
 
-func TestFill(t *testing.T) {
+// TestReceive reads full batches and then what is left, with sequence
+// numbers that continue from batch to batch, an undecodable message as a
+// failure counted once, and an empty batch once the socket is empty.
+func TestReceive(t *testing.T) {
 	s, w := socketSubscriber(t, 3)
 	tcp := loadCapture(t, "tcp")
-	for _, c := range tcp[:5] {
-		if err := unix.Send(w, c.raw, 0); err != nil {
+	bad := rawMessage(typNew, flagCreate, 0, append(entry4(17), 1, 2, 3, 4))
+	for _, d := range [][]byte{tcp[0].raw, tcp[1].raw, bad, tcp[2].raw, tcp[3].raw} {
+		if err := unix.Send(w, d, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// Full batches of 3, then what is left: the socket is empty.
-	for _, want := range []int{3, 2} {
-		b := &Batch{}
-		if err := s.fill(b); err != nil {
+	type read struct{ Seq, Events, Failures int }
+	var got []read
+	b := NewBatch()
+	for _, wait := range []bool{true, false, false} {
+		if err := s.Receive(b, wait); err != nil {
 			t.Fatal(err)
 		}
-		if len(b.Events) != want || len(b.Failures) != 0 {
-			t.Errorf("%d events, %d failures; want %d, 0", len(b.Events), len(b.Failures), want)
-		}
+		got = append(got, read{int(b.Seq), len(b.Events), len(b.Failures)})
 	}
-	if r := s.received.Load(); r != 5 {
-		t.Errorf("received %d, want 5", r)
+	want := []read{{0, 2, 1}, {2, 2, 0}, {4, 0, 0}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("reads (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(Stats{Received: 5, DecodeErrors: 1}, Stats{Received: s.received.Load(), DecodeErrors: s.decodeErrors.Load()}); diff != "" {
+		t.Errorf("counters (-want +got):\n%s", diff)
 	}
 }
 
-// TestFillAllocs holds a wake-up of the reader to no allocation, however
-// few events it finds: one event per fill is the steady state of a quiet
+// TestReceiveAllocs holds a wake-up of the reader to no allocation, however
+// few events it finds: one event per read is the steady state of a quiet
 // host.
-func TestFillAllocs(t *testing.T) {
+func TestReceiveAllocs(t *testing.T) {
 	s, w := socketSubscriber(t, DefaultBatchSize)
 	msg := loadCapture(t, "tcp")[2].raw
-	b := &Batch{Events: make([]model.Event, 0, DefaultBatchSize)}
+	b := NewBatch()
 	allocs := testing.AllocsPerRun(100, func() {
 		if err := unix.Send(w, msg, 0); err != nil {
 			t.Fatal(err)
 		}
-		b.Events = b.Events[:0]
-		if err := s.fill(b); err != nil || len(b.Events) != 1 {
-			t.Fatalf("fill: %d events, %v", len(b.Events), err)
+		if err := s.Receive(b, true); err != nil || len(b.Events) != 1 {
+			t.Fatalf("Receive: %d events, %v", len(b.Events), err)
 		}
 	})
 	if allocs != 0 {
-		t.Errorf("%v allocations per fill of one event, want 0", allocs)
+		t.Errorf("%v allocations per read of one event, want 0", allocs)
 	}
 }

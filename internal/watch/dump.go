@@ -1,0 +1,85 @@
+package watch
+
+import (
+	"context"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ctwatch/ctwatch/pkg/events"
+	"github.com/ctwatch/ctwatch/pkg/model"
+)
+
+// startupDump streams the table into the tracker and, with Snapshot, into
+// snapshot records. A failed dump is reported and the watch goes on: the
+// live stream does not depend on it.
+func (w *Watch) startupDump(ctx context.Context) {
+	cfg := &w.cfg
+	start := cfg.Clock()
+	dctx, cancel := context.WithTimeout(ctx, cfg.DumpTimeout)
+	defer cancel()
+	var n uint64
+	err := cfg.Dump(dctx, func(ev *model.Event) bool {
+		n++
+		w.tracker.Seed(ev)
+		if cfg.Snapshot {
+			w.entry(ev, false)
+		}
+		return true
+	})
+	w.reconciled = cfg.Clock()
+	w.dumpTook = w.reconciled.Sub(start)
+	w.counters.Snapshot.Store(n)
+	w.counters.Tracked.Store(int64(w.tracker.Len()))
+	level := zerolog.InfoLevel
+	if err != nil {
+		level = zerolog.WarnLevel
+	}
+	w.record(level, "dump").Err(err).
+		Uint64("entries", n).
+		Float64("duration_s", cfg.Clock().Sub(start).Seconds()).
+		Send()
+}
+
+// reconcileSpacing is how long after the last dump a loss may trigger the
+// next: at once in practice, but never more than a tenth of the time on
+// dumping, so that a big table under sustained overrun is not dumped
+// back to back.
+func (w *Watch) reconcileSpacing() time.Duration {
+	return max(time.Second, 10*w.dumpTook)
+}
+
+// reconcile compares the tracker with a fresh dump: flows that vanished
+// without a DESTROY get an inferred one. Between the dump and the sweep it
+// handles the events the source holds (with b): a DESTROY queued while the
+// dump ran ends its flow as reported, not as inferred.
+func (w *Watch) reconcile(ctx context.Context, why string, src Source, b *events.Batch) {
+	cfg := &w.cfg
+	start := cfg.Clock()
+	w.reconciled, w.needRecon = start, false
+	dctx, cancel := context.WithTimeout(ctx, cfg.DumpTimeout)
+	defer cancel()
+	var n uint64
+	var dumpErr error
+	inferredBefore := w.tracker.Stats().Inferred
+	w.tracker.BeginReconcile(func(yield func(*model.Entry) bool) {
+		dumpErr = cfg.Dump(dctx, func(ev *model.Event) bool {
+			n++
+			return yield(&ev.Entry)
+		})
+	}, start)
+	w.drain(src, b)
+	w.tracker.EndReconcile(w.inferred)
+	w.dumpTook = cfg.Clock().Sub(start)
+	level := zerolog.DebugLevel
+	if dumpErr != nil {
+		level = zerolog.WarnLevel
+	}
+	w.record(level, "reconcile").Err(dumpErr).
+		Str("reason", why).
+		Uint64("entries", n).
+		Uint64("inferred", w.tracker.Stats().Inferred-inferredBefore).
+		Float64("duration_s", cfg.Clock().Sub(start).Seconds()).
+		Send()
+	w.counters.Tracked.Store(int64(w.tracker.Len()))
+}

@@ -1,0 +1,218 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"runtime"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ctwatch/ctwatch/internal/metrics"
+	"github.com/ctwatch/ctwatch/pkg/events"
+)
+
+// ErrOutputGone is returned by Run when output became impossible for good,
+// such as when the reader of `ctwatch watch | head` went away.
+var ErrOutputGone = errors.New("output is gone")
+
+// shutdownFlush bounds the final flush, so that a stop takes at most about a
+// second even when output is blocked.
+const shutdownFlush = 500 * time.Millisecond
+
+// Run watches until ctx ends or output is gone for good (ErrOutputGone),
+// and returns the final counters. A stop flushes the output, bounded to
+// well under a second, and writes a "stop" record with the totals.
+func (w *Watch) Run(ctx context.Context) (Summary, error) {
+	cfg := &w.cfg
+	defer cfg.Origins.Close()
+	src := cfg.Source
+	if src == nil {
+		sub, err := events.Subscribe(events.Config{
+			NetNS:      cfg.NS.FD(),
+			Types:      cfg.Types,
+			BufferSize: cfg.BufferSize,
+			Clock:      cfg.Clock,
+		})
+		if err != nil {
+			return Summary{}, fmt.Errorf("subscribe to conntrack events: %w", err)
+		}
+		defer sub.Close()
+		src = sub
+	}
+	var metricsLn net.Listener
+	if cfg.MetricsAddr != "" {
+		var err error
+		if metricsLn, err = listenMetrics(cfg.MetricsAddr); err != nil {
+			return Summary{}, err
+		}
+	}
+	if v, err := cfg.ReadSysctl("net.netfilter.nf_conntrack_events"); err == nil {
+		w.ctEvents = v
+	}
+	w.logStart(src)
+	w.counters.heartbeat.Store(cfg.Clock().UnixNano())
+
+	// The health monitor and the metrics server run beside the loop and
+	// stop with it.
+	sideCtx, stopSide := context.WithCancel(ctx)
+	defer stopSide()
+	side, sideCtx := errgroup.WithContext(sideCtx)
+	if cfg.Health.Interval > 0 {
+		w.monitor = w.newMonitor()
+		side.Go(func() error { w.healthLoop(sideCtx); return nil })
+	}
+	if metricsLn != nil {
+		reg := metrics.NewRegistry(w.metricsSnapshot)
+		side.Go(func() error { return metrics.ServeListener(sideCtx, metricsLn, reg, w.healthz) })
+	}
+
+	w.startupDump(ctx)
+
+	// The loop is the reader: it receives a batch (waiting at most the
+	// subscriber's receive timeout), handles it, and runs its timers,
+	// all on one goroutine. Handing batches from a reading goroutine to
+	// a processing one cost more than the processing itself (a netpoller
+	// wake-up, an empty read and a goroutine switch per batch); the
+	// socket's buffer is the queue, and its drops are counted exactly.
+	b := events.NewBatch()
+	readSize := src.ReadSize()
+	start := cfg.Clock()
+	t := loopTimers{loss: start, expire: start, reconcile: start}
+	var runErr error
+loop:
+	for {
+		now := cfg.Clock()
+		w.counters.heartbeat.Store(now.UnixNano())
+		if ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-sideCtx.Done():
+			// The metrics server failed (ctx itself is checked above).
+			if ctx.Err() == nil {
+				runErr = side.Wait()
+			}
+			break loop
+		case <-cfg.Reopen:
+			cfg.Out.Reopen()
+		case <-cfg.Out.Done():
+			runErr = fmt.Errorf("%w: %w", ErrOutputGone, cfg.Out.Err())
+			break loop
+		default:
+		}
+		w.timers(ctx, now, &t, src, b)
+		if err := src.Receive(b, true); err != nil {
+			runErr = fmt.Errorf("read conntrack events: %w", err)
+			break
+		}
+		n := len(b.Events) + len(b.Failures)
+		w.batch(b)
+		switch {
+		case n > 0 && n < readSize && cfg.Coalesce > 0:
+			// The rest of the burst is on its way: take it in one read.
+			cfg.Sleep(cfg.Coalesce)
+		case n == readSize:
+			// Behind: the loop will not block until it catches up. Let
+			// the sink's writer have the processor meanwhile (pinned to
+			// one CPU, it would get it only when the loop is preempted,
+			// every 10 ms, and its buffers would fill and drop records).
+			// This shares the CPU; it never waits for the output.
+			runtime.Gosched()
+		}
+	}
+
+	// What reached the socket before the stop is handled, not dropped with
+	// the socket; a steady flow cannot hold the stop up.
+	if runErr == nil {
+		w.drain(src, b)
+	}
+	stopSide()
+	if err := side.Wait(); err != nil && runErr == nil && ctx.Err() == nil {
+		runErr = err
+	}
+	w.checkLoss(src.Stats())
+	w.record(zerolog.InfoLevel, "stop").EmbedObject(w.summary()).Send()
+	w.flush()
+	// Records dropped by the final flush are only in the summary.
+	w.counters.LostOutput.Store(cfg.Out.Stats().Dropped)
+	return w.summary(), runErr
+}
+
+// drain bounds a drain of the source, in time (on Config.Clock) and in
+// reads, so that a steady flow of events cannot hold it up.
+const (
+	drainTime  = 250 * time.Millisecond
+	drainReads = 1024
+)
+
+// drain handles what the source holds, without waiting for more, for at
+// most drainTime or drainReads reads.
+func (w *Watch) drain(src Source, b *events.Batch) {
+	until := w.cfg.Clock().Add(drainTime)
+	for range drainReads {
+		if !w.cfg.Clock().Before(until) {
+			return
+		}
+		if err := src.Receive(b, false); err != nil || len(b.Events)+len(b.Failures) == 0 {
+			return
+		}
+		w.batch(b)
+	}
+}
+
+// loopTimers are when the loop last ran each of its periodic jobs.
+type loopTimers struct {
+	loss, expire, reconcile time.Time
+}
+
+// timers runs the loop's periodic jobs that are due: loss checks (and a
+// reconciliation after a loss), the unreplied detector, and the periodic
+// reconciliation under nf_conntrack_events=2. The loop wakes at least every
+// receive timeout, so each runs within that of its time.
+func (w *Watch) timers(ctx context.Context, now time.Time, t *loopTimers, src Source, b *events.Batch) {
+	cfg := &w.cfg
+	if now.Sub(t.loss) >= cfg.LossInterval {
+		t.loss = now
+		w.checkLoss(src.Stats())
+		if w.needRecon && cfg.ReconcileInterval > 0 && now.Sub(w.reconciled) >= w.reconcileSpacing() {
+			w.reconcile(ctx, "gap", src, b)
+			t.reconcile = now
+		}
+	}
+	if now.Sub(t.expire) >= cfg.ExpireInterval {
+		t.expire = now
+		w.tracker.Expire(now, w.unreplied)
+	}
+	if w.ctEvents == 2 && cfg.ReconcileInterval > 0 && now.Sub(t.reconcile) >= cfg.ReconcileInterval {
+		t.reconcile = now
+		w.reconcile(ctx, "periodic", src, b)
+	}
+}
+
+// summary is the counters with the tracker's.
+func (w *Watch) summary() Summary {
+	s := w.counters.Summary()
+	ts := w.tracker.Stats()
+	s.UnrepliedWarnings = ts.UnrepliedWarnings
+	s.FlowsEvicted = ts.Evicted
+	s.Inferred = ts.Inferred
+	return s
+}
+
+// flush writes out what the sink holds, giving up after shutdownFlush.
+func (w *Watch) flush() {
+	done := make(chan struct{})
+	go func() {
+		// The error is already counted in the sink's stats.
+		_ = w.cfg.Out.Flush()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-w.after(shutdownFlush):
+	}
+}
