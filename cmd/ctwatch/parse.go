@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ctwatch/ctwatch/internal/record"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 
@@ -55,7 +56,7 @@ func runParse(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		text:   *format == "text",
 		forced: forced,
 		out:    out,
-		log:    zerolog.New(out),
+		rec:    record.New(record.Config{Log: zerolog.New(out)}),
 		stderr: stderr,
 	}
 	files := fs.Args()
@@ -88,7 +89,7 @@ type parser struct {
 	text   bool
 	forced *model.TextOptions
 	out    *bufio.Writer
-	log    zerolog.Logger
+	rec    *record.Encoder
 	stderr io.Writer
 
 	buf                                                []byte
@@ -149,7 +150,7 @@ func (p *parser) line(file string, lineNo int, line []byte) {
 		err  error
 	)
 	if line[0] == '{' {
-		ev, err = model.ParseJSON(line)
+		ev, err = record.ParseJSON(line)
 		form = model.TextOptions{Timestamp: true, ID: true, Location: p.loc}
 	} else {
 		ev, form, err = model.ParseText(s, p.loc)
@@ -164,7 +165,7 @@ func (p *parser) line(file string, lineNo int, line []byte) {
 	}
 	p.records++
 	if !p.text {
-		p.log.Log().EmbedObject(&ev).Send()
+		p.rec.Event(&ev)
 		return
 	}
 	if p.forced != nil {
