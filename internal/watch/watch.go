@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ctwatch/ctwatch/internal/flow"
@@ -27,8 +26,6 @@ var ErrOutputGone = errors.New("output is gone")
 // shutdownFlush bounds the final flush, so that a stop takes at most about a
 // second even when output is blocked.
 const shutdownFlush = 500 * time.Millisecond
-
-const warnLevel = zerolog.WarnLevel
 
 // Watch is one run of the watch pipeline.
 type Watch struct {
