@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/ctwatch/ctwatch/internal/nstest"
@@ -125,7 +124,7 @@ func (r *evRecorder) waitFor(what string, match func(*model.Event) bool) {
 		r.mu.Unlock()
 		for _, raw := range msgs[checked:] {
 			var ev model.Event
-			if err := events.Decode(evParse(r.t, raw), &ev); err != nil {
+			if err := events.DecodeFast(raw, &ev); err != nil {
 				r.t.Fatalf("decode %x: %v", raw, err)
 			}
 			if match(&ev) {
@@ -165,15 +164,6 @@ func (r *evRecorder) write(name string) {
 	if err := os.WriteFile(path, out, 0o644); err != nil {
 		r.t.Fatal(err)
 	}
-}
-
-func evParse(t testing.TB, raw []byte) netlink.Message {
-	t.Helper()
-	var m netlink.Message
-	if err := m.UnmarshalBinary(raw); err != nil {
-		t.Fatalf("unmarshal %x: %v", raw, err)
-	}
-	return m
 }
 
 // evCaptureNS is a namespace with conntrack engaged, accounting and

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ctwatch/ctwatch/internal/netns"
 	"github.com/ctwatch/ctwatch/internal/nstest"
+	"github.com/ctwatch/ctwatch/internal/origins"
 	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
@@ -36,7 +37,7 @@ func evExpireSlack(got *model.Entry, want uint32) {
 
 // TestEventsCtnetlink creates, updates and deletes an entry through
 // ctnetlink and checks each event field by field, the port id of the
-// request, and that Origins names this test process behind it.
+// request, and that the origins resolver names this test process behind it.
 func TestEventsCtnetlink(t *testing.T) {
 	for _, stamps := range []bool{false, true} {
 		name := "plain"
@@ -126,9 +127,9 @@ func TestEventsCtnetlink(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pid, prog := events.NewOrigins(h).Resolve(portid)
+			pid, prog := origins.New(h).Resolve(portid)
 			if want := strings.TrimSpace(string(comm)); pid != int32(os.Getpid()) || prog != want {
-				t.Errorf("Origins.Resolve(%d) = %d, %q; want this process, %d, %q", portid, pid, prog, os.Getpid(), want)
+				t.Errorf("Resolver.Resolve(%d) = %d, %q; want this process, %d, %q", portid, pid, prog, os.Getpid(), want)
 			}
 		})
 	}

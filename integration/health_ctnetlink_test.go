@@ -16,6 +16,7 @@ import (
 	"github.com/ti-mo/conntrack"
 	"golang.org/x/sys/unix"
 
+	"github.com/ctwatch/ctwatch/internal/ctnl"
 	"github.com/ctwatch/ctwatch/internal/health"
 	"github.com/ctwatch/ctwatch/internal/nstest"
 	"github.com/ctwatch/ctwatch/pkg/model"
@@ -33,27 +34,11 @@ type bulkFlow struct {
 	sport, dport uint16
 }
 
-// ctnetlink's numbers (linux/netfilter/nfnetlink_conntrack.h).
 const (
-	ipctnlMsgCtNew = 0
-	ipctnlMsgCtGet = 1
-
-	ctaTupleOrig  = 1
-	ctaTupleReply = 2
-	ctaStatus     = 3
-	ctaTimeout    = 7
-	ctaTupleIP    = 1
-	ctaTupleProto = 2
-	ctaIPv4Src    = 1
-	ctaIPv4Dst    = 2
-	ctaProtoNum   = 1
-	ctaProtoSrc   = 2
-	ctaProtoDst   = 3
-
 	// IPS_SEEN_REPLY|IPS_ASSURED|IPS_CONFIRMED. ctnetlink marks a new
 	// entry confirmed before applying CTA_STATUS and refuses (EBUSY) a
 	// status that would change that bit, so it must be asked for.
-	bulkStatus = 1<<1 | 1<<2 | 1<<3
+	bulkStatus = ctnl.IPSSeenReply | ctnl.IPSAssured | ctnl.IPSConfirmed
 	// bulkTimeout outlives any test.
 	bulkTimeout = 3600
 )
@@ -111,39 +96,31 @@ func createBulk(t testing.TB, ns *nstest.NS, flows []bulkFlow) (created int, ful
 
 // newFlowMessage is an IPCTNL_MSG_CT_NEW request for f.
 func newFlowMessage(t testing.TB, f bulkFlow) netlink.Message {
-	tuple := func(src, dst netip.Addr, sport, dport uint16) func(*netlink.AttributeEncoder) error {
-		return func(ae *netlink.AttributeEncoder) error {
-			ae.Nested(ctaTupleIP, func(ip *netlink.AttributeEncoder) error {
-				s, d := src.As4(), dst.As4()
-				ip.Bytes(ctaIPv4Src, s[:])
-				ip.Bytes(ctaIPv4Dst, d[:])
-				return nil
-			})
-			ae.Nested(ctaTupleProto, func(p *netlink.AttributeEncoder) error {
-				p.Uint8(ctaProtoNum, unix.IPPROTO_UDP)
-				p.Uint16(ctaProtoSrc, sport)
-				p.Uint16(ctaProtoDst, dport)
-				return nil
-			})
-			return nil
-		}
+	tuple := func(b []byte, typ ctnl.AttrType, src, dst netip.Addr, sport, dport uint16) []byte {
+		s, d := src.As4(), dst.As4()
+		b, tup := ctnl.BeginNest(b, typ)
+		b, ip := ctnl.BeginNest(b, ctnl.CTATupleIP)
+		b = ctnl.AppendAttr(b, ctnl.CTAIPV4Src, s[:])
+		b = ctnl.AppendAttr(b, ctnl.CTAIPV4Dst, d[:])
+		b = ctnl.EndNest(b, ip)
+		b, proto := ctnl.BeginNest(b, ctnl.CTATupleProto)
+		b = ctnl.AppendU8(b, ctnl.CTAProtoNum, unix.IPPROTO_UDP)
+		b = ctnl.AppendU16(b, ctnl.CTAProtoSrcPort, sport)
+		b = ctnl.AppendU16(b, ctnl.CTAProtoDstPort, dport)
+		b = ctnl.EndNest(b, proto)
+		return ctnl.EndNest(b, tup)
 	}
-	ae := netlink.NewAttributeEncoder()
-	ae.ByteOrder = binary.BigEndian
-	ae.Nested(ctaTupleOrig, tuple(f.src, f.dst, f.sport, f.dport))
-	ae.Nested(ctaTupleReply, tuple(f.dst, f.src, f.dport, f.sport))
-	ae.Uint32(ctaStatus, bulkStatus)
-	ae.Uint32(ctaTimeout, bulkTimeout)
-	attrs, err := ae.Encode()
-	if err != nil {
-		t.Fatal(err)
-	}
+	var attrs []byte
+	attrs = tuple(attrs, ctnl.CTATupleOrig, f.src, f.dst, f.sport, f.dport)
+	attrs = tuple(attrs, ctnl.CTATupleReply, f.dst, f.src, f.dport, f.sport)
+	attrs = ctnl.AppendU32(attrs, ctnl.CTAStatus, uint32(bulkStatus))
+	attrs = ctnl.AppendU32(attrs, ctnl.CTATimeout, bulkTimeout)
 	return netlink.Message{
 		Header: netlink.Header{
-			Type:  netlink.HeaderType(1<<8 | ipctnlMsgCtNew),
+			Type:  netlink.HeaderType(ctnl.NFNLType(ctnl.NFNLSubsysCTNetlink, ctnl.IPCTNLMsgCtNew)),
 			Flags: netlink.Request | netlink.Create | netlink.Excl | netlink.Acknowledge,
 		},
-		Data: append([]byte{unix.AF_INET, 0, 0, 0}, attrs...),
+		Data: append([]byte{unix.AF_INET, ctnl.NFNetlinkV0, 0, 0}, attrs...),
 	}
 }
 
@@ -214,7 +191,7 @@ func dumpFunc(ns *nstest.NS) health.DumpFunc {
 		stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
 		defer stop()
 		req := netlink.Message{
-			Header: netlink.Header{Type: netlink.HeaderType(1<<8 | ipctnlMsgCtGet), Flags: netlink.Request | netlink.Dump},
+			Header: netlink.Header{Type: netlink.HeaderType(ctnl.NFNLType(ctnl.NFNLSubsysCTNetlink, ctnl.IPCTNLMsgCtGet)), Flags: netlink.Request | netlink.Dump},
 			Data:   []byte{unix.AF_INET, 0, 0, 0},
 		}
 		if _, err := c.Send(req); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/ti-mo/conntrack"
 	"golang.org/x/sys/unix"
 
+	"github.com/ctwatch/ctwatch/internal/ctnl"
 	"github.com/ctwatch/ctwatch/internal/nstest"
 )
 
@@ -91,13 +92,11 @@ func TestCaptureReplies(t *testing.T) {
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	d, _ := ctx.Deadline()
-	c.SetDeadline(d)
-	global, err := exchange(c, ipctnlMsgCtGetStats, netlink.Request|netlink.Acknowledge)
+	global, err := exchange(ctx, c, ctnl.IPCTNLMsgCtGetStats, ctnl.NLMFRequest|ctnl.NLMFAck)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cpu, err := exchange(c, ipctnlMsgCtGetStatsCPU, netlink.Request|netlink.Dump)
+	cpu, err := exchange(ctx, c, ctnl.IPCTNLMsgCtGetStatsCPU, ctnl.NLMFRequest|ctnl.NLMFDump)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,19 +11,22 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mdlayher/netlink"
+
+	"github.com/ctwatch/ctwatch/internal/ctnl"
 )
 
 // TestDecodeCaptured decodes replies captured from Linux 6.18 and compares
 // them with what conntrack-tools read at the same moment.
 func TestDecodeCaptured(t *testing.T) {
 	global := readHexDatagrams(t, "testdata/get_stats.hex")
-	g := &reply{seq: firstSeq(t, global), typ: nfnlSubsysCtnetlink<<8 | ipctnlMsgCtGetStats}
+	g := newReply(ctnl.NFNLType(ctnl.NFNLSubsysCTNetlink, ctnl.IPCTNLMsgCtGetStats))
+	g.Seq = firstSeq(t, global)
 	for _, d := range global {
 		if err := g.add(d); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if !g.done {
+	if !g.Done {
 		t.Fatal("global statistics reply not done after its acknowledgement")
 	}
 	count, max, err := decodeGlobalReply(g.data)
@@ -42,13 +45,14 @@ func TestDecodeCaptured(t *testing.T) {
 	}
 
 	perCPU := readHexDatagrams(t, "testdata/get_stats_cpu.hex")
-	c := &reply{seq: firstSeq(t, perCPU), typ: nfnlSubsysCtnetlink<<8 | ipctnlMsgCtGetStatsCPU}
+	c := newReply(ctnl.NFNLType(ctnl.NFNLSubsysCTNetlink, ctnl.IPCTNLMsgCtGetStatsCPU))
+	c.Seq = firstSeq(t, perCPU)
 	for _, d := range perCPU {
 		if err := c.add(d); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if !c.done {
+	if !c.Done {
 		t.Fatal("per-CPU dump not done after NLMSG_DONE")
 	}
 	cpus, sum, err := decodeCPUReply(c.data)
@@ -69,10 +73,10 @@ func TestDecodeCaptured(t *testing.T) {
 }
 
 // nlmsg builds one netlink message in host byte order.
-func nlmsg(typ, flags uint16, seq uint32, payload []byte) []byte {
-	b := make([]byte, nlmsghdrLen, nlmsghdrLen+len(payload)+3)
-	binary.NativeEndian.PutUint32(b[0:], uint32(nlmsghdrLen+len(payload)))
-	binary.NativeEndian.PutUint16(b[4:], typ)
+func nlmsg(typ ctnl.HeaderType, flags uint16, seq uint32, payload []byte) []byte {
+	b := make([]byte, ctnl.NLMsgHdrLen, ctnl.NLMsgHdrLen+len(payload)+3)
+	binary.NativeEndian.PutUint32(b[0:], uint32(ctnl.NLMsgHdrLen+len(payload)))
+	binary.NativeEndian.PutUint16(b[4:], uint16(typ))
 	binary.NativeEndian.PutUint16(b[6:], flags)
 	binary.NativeEndian.PutUint32(b[8:], seq)
 	b = append(b, payload...)
@@ -86,7 +90,7 @@ func nlmsg(typ, flags uint16, seq uint32, payload []byte) []byte {
 // (0 for an acknowledgement), followed by a request header.
 func errPayload(code int32) []byte {
 	p := binary.NativeEndian.AppendUint32(nil, uint32(code))
-	return append(p, make([]byte, nlmsghdrLen)...)
+	return append(p, make([]byte, ctnl.NLMsgHdrLen)...)
 }
 
 // encodeCPU encodes counters as the kernel does, for round trips.
@@ -110,8 +114,8 @@ func encodeGlobal(t testing.TB, count, max uint32) []byte {
 	t.Helper()
 	ae := netlink.NewAttributeEncoder()
 	ae.ByteOrder = binary.BigEndian
-	ae.Uint32(ctaStatsGlobalEntries, count)
-	ae.Uint32(ctaStatsGlobalMaxEntries, max)
+	ae.Uint32(uint16(ctnl.CTAStatsGlobalEntries), count)
+	ae.Uint32(uint16(ctnl.CTAStatsGlobalMaxEntries), max)
 	b, err := ae.Encode()
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +126,7 @@ func encodeGlobal(t testing.TB, count, max uint32) []byte {
 func TestReplyAdd(t *testing.T) {
 	const (
 		seq     = 7
-		statTyp = nfnlSubsysCtnetlink<<8 | ipctnlMsgCtGetStats
+		statTyp = ctnl.HeaderType(ctnl.NFNLSubsysCTNetlink)<<8 | ctnl.HeaderType(ctnl.IPCTNLMsgCtGetStats)
 		multi   = 0x2
 	)
 	nfgen := []byte{0, 0, 0, 0}
@@ -138,7 +142,7 @@ func TestReplyAdd(t *testing.T) {
 			name: "multi message then acknowledgement",
 			datagrams: [][]byte{
 				nlmsg(statTyp, multi, seq, stats),
-				nlmsg(nlmsgError, 0x100, seq, errPayload(0)),
+				nlmsg(ctnl.NLMsgError, 0x100, seq, errPayload(0)),
 			},
 			wantData: 1, wantDone: true,
 		},
@@ -151,42 +155,42 @@ func TestReplyAdd(t *testing.T) {
 			name: "done ends a dump",
 			datagrams: [][]byte{
 				append(nlmsg(statTyp, multi, seq, stats), nlmsg(statTyp, multi, seq, stats)...),
-				nlmsg(nlmsgDone, multi, seq, []byte{0, 0, 0, 0}),
+				nlmsg(ctnl.NLMsgDone, multi, seq, []byte{0, 0, 0, 0}),
 			},
 			wantData: 2, wantDone: true,
 		},
 		{
 			name: "late acknowledgement of an earlier request is skipped",
 			datagrams: [][]byte{
-				nlmsg(nlmsgError, 0x100, seq-1, errPayload(0)),
+				nlmsg(ctnl.NLMsgError, 0x100, seq-1, errPayload(0)),
 				nlmsg(statTyp, multi, seq, stats),
-				nlmsg(nlmsgError, 0x100, seq, errPayload(0)),
+				nlmsg(ctnl.NLMsgError, 0x100, seq, errPayload(0)),
 			},
 			wantData: 1, wantDone: true,
 		},
 		{
 			name:      "kernel error",
-			datagrams: [][]byte{nlmsg(nlmsgError, 0, seq, errPayload(-int32(syscall.EPERM)))},
+			datagrams: [][]byte{nlmsg(ctnl.NLMsgError, 0, seq, errPayload(-int32(syscall.EPERM)))},
 			wantDone:  true, wantErr: syscall.EPERM,
 		},
 		{
 			name:      "error in done",
-			datagrams: [][]byte{nlmsg(nlmsgDone, multi, seq, []byte{0xf4, 0xff, 0xff, 0xff})}, // -12 little-endian
+			datagrams: [][]byte{nlmsg(ctnl.NLMsgDone, multi, seq, []byte{0xf4, 0xff, 0xff, 0xff})}, // -12 little-endian
 			wantDone:  true, wantErr: syscall.ENOMEM,
 		},
 		{
 			name:      "short error",
-			datagrams: [][]byte{nlmsg(nlmsgError, 0, seq, []byte{0})},
+			datagrams: [][]byte{nlmsg(ctnl.NLMsgError, 0, seq, []byte{0})},
 			wantDone:  true, wantErr: ErrMalformed,
 		},
 		{
 			name:      "unexpected type",
-			datagrams: [][]byte{nlmsg(nfnlSubsysCtnetlink<<8, 0, seq, stats)},
+			datagrams: [][]byte{nlmsg(ctnl.NFNLType(ctnl.NFNLSubsysCTNetlink, ctnl.IPCTNLMsgCtNew), 0, seq, stats)},
 			wantErr:   ErrMalformed,
 		},
 		{
 			name:      "overrun",
-			datagrams: [][]byte{nlmsg(nlmsgOverrun, 0, seq, nil)},
+			datagrams: [][]byte{nlmsg(ctnl.NLMsgOverrun, 0, seq, nil)},
 			wantErr:   ErrMalformed,
 		},
 		{
@@ -202,7 +206,8 @@ func TestReplyAdd(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &reply{seq: seq, typ: statTyp}
+			r := newReply(statTyp)
+			r.Seq = seq
 			var err error
 			for _, d := range tt.datagrams {
 				if err = r.add(d); err != nil {
@@ -215,8 +220,8 @@ func TestReplyAdd(t *testing.T) {
 			if tt.wantErr == nil && len(r.data) != tt.wantData {
 				t.Errorf("%d data messages, want %d", len(r.data), tt.wantData)
 			}
-			if tt.wantErr != ErrMalformed && r.done != tt.wantDone {
-				t.Errorf("done = %v, want %v", r.done, tt.wantDone)
+			if tt.wantErr != ErrMalformed && r.Done != tt.wantDone {
+				t.Errorf("done = %v, want %v", r.Done, tt.wantDone)
 			}
 		})
 	}
@@ -287,7 +292,7 @@ func TestDecodeCPU(t *testing.T) {
 func TestDecodeGlobal(t *testing.T) {
 	ae := netlink.NewAttributeEncoder()
 	ae.ByteOrder = binary.BigEndian
-	ae.Uint32(ctaStatsGlobalEntries, 5)
+	ae.Uint32(uint16(ctnl.CTAStatsGlobalEntries), 5)
 	onlyCount, _ := ae.Encode()
 
 	tests := []struct {
@@ -344,8 +349,8 @@ func FuzzDecodeCPU(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{8, 0, 10, 0, 0, 0, 0, 1})
 	for _, d := range readHexDatagrams(f, "testdata/get_stats_cpu.hex") {
-		if len(d) > nlmsghdrLen+nfgenmsgLen {
-			f.Add(d[nlmsghdrLen+nfgenmsgLen:])
+		if len(d) > ctnl.NLMsgHdrLen+ctnl.NFGenMsgLen {
+			f.Add(d[ctnl.NLMsgHdrLen+ctnl.NFGenMsgLen:])
 		}
 	}
 	f.Fuzz(func(t *testing.T, attrs []byte) {
@@ -397,12 +402,13 @@ func FuzzReply(f *testing.F) {
 	}
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, datagram []byte) {
-		for _, typ := range []uint16{nfnlSubsysCtnetlink<<8 | ipctnlMsgCtGetStats, nfnlSubsysCtnetlink<<8 | ipctnlMsgCtGetStatsCPU} {
+		for _, typ := range []ctnl.HeaderType{ctnl.NFNLType(ctnl.NFNLSubsysCTNetlink, ctnl.IPCTNLMsgCtGetStats), ctnl.NFNLType(ctnl.NFNLSubsysCTNetlink, ctnl.IPCTNLMsgCtGetStatsCPU)} {
 			var seq uint32
 			if len(datagram) >= 12 {
 				seq = binary.NativeEndian.Uint32(datagram[8:12])
 			}
-			r := &reply{seq: seq, typ: typ}
+			r := newReply(typ)
+			r.Seq = seq
 			if err := r.add(datagram); err != nil {
 				var errno syscall.Errno
 				if !errors.Is(err, ErrMalformed) && !errors.As(err, &errno) {
@@ -411,7 +417,7 @@ func FuzzReply(f *testing.F) {
 				continue
 			}
 			// Whatever was accepted must decode or fail cleanly.
-			if typ&0xff == ipctnlMsgCtGetStats {
+			if typ.Msg() == ctnl.IPCTNLMsgCtGetStats {
 				decodeGlobalReply(r.data)
 			} else {
 				decodeCPUReply(r.data)

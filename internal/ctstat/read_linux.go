@@ -2,13 +2,13 @@ package ctstat
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/ctwatch/ctwatch/internal/ctnl"
 	"github.com/ctwatch/ctwatch/internal/netns"
 	"github.com/ctwatch/ctwatch/internal/sysctl"
 )
@@ -34,16 +34,11 @@ func Read(ctx context.Context, ns *netns.Handle) (Reading, error) {
 	}
 	defer c.Close()
 
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(DefaultTimeout)
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
+		defer cancel()
 	}
-	if err := c.SetDeadline(deadline); err != nil {
-		return Reading{}, fmt.Errorf("set netlink deadline: %w", err)
-	}
-	// A deadline in the past wakes a blocked receive at once.
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
 
 	var r Reading
 	fail := func(what string, err error) (Reading, error) {
@@ -53,14 +48,14 @@ func Read(ctx context.Context, ns *netns.Handle) (Reading, error) {
 		return Reading{}, fmt.Errorf("%s: %w", what, err)
 	}
 
-	global, err := exchange(c, ipctnlMsgCtGetStats, netlink.Request|netlink.Acknowledge)
+	global, err := exchange(ctx, c, ctnl.IPCTNLMsgCtGetStats, ctnl.NLMFRequest|ctnl.NLMFAck)
 	if err != nil {
 		return fail("get conntrack table statistics", err)
 	}
 	if r.Count, r.Max, err = decodeGlobalReply(global.data); err != nil {
 		return fail("get conntrack table statistics", err)
 	}
-	perCPU, err := exchange(c, ipctnlMsgCtGetStatsCPU, netlink.Request|netlink.Dump)
+	perCPU, err := exchange(ctx, c, ctnl.IPCTNLMsgCtGetStatsCPU, ctnl.NLMFRequest|ctnl.NLMFDump)
 	if err != nil {
 		return fail("get conntrack per-CPU statistics", err)
 	}
@@ -77,56 +72,17 @@ func Read(ctx context.Context, ns *netns.Handle) (Reading, error) {
 }
 
 // exchange sends one ctnetlink request of type msg and receives its whole
-// reply. It reads the socket itself, through its syscall.RawConn, because
-// netlink.Conn.Receive keeps waiting after a NLM_F_MULTI message that no
-// NLMSG_DONE follows, which is how the kernel answers
-// IPCTNL_MSG_CT_GET_STATS. The socket's deadline bounds the wait.
-func exchange(c *netlink.Conn, msg uint16, flags netlink.HeaderFlags) (*reply, error) {
-	typ := uint16(nfnlSubsysCtnetlink<<8) | msg
+// reply, within ctx's deadline.
+func exchange(ctx context.Context, c *netlink.Conn, msg ctnl.MsgType, flags ctnl.Flags) (*reply, error) {
+	typ := ctnl.NFNLType(ctnl.NFNLSubsysCTNetlink, msg)
 	req := netlink.Message{
-		Header: netlink.Header{Type: netlink.HeaderType(typ), Flags: flags},
+		Header: netlink.Header{Type: netlink.HeaderType(typ), Flags: netlink.HeaderFlags(flags)},
 		// struct nfgenmsg: AF_UNSPEC, NFNETLINK_V0, resource id 0.
-		Data: []byte{unix.AF_UNSPEC, 0, 0, 0},
+		Data: []byte{unix.AF_UNSPEC, ctnl.NFNetlinkV0, 0, 0},
 	}
-	sent, err := c.Send(req)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := c.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
-	r := &reply{seq: sent.Header.Sequence, typ: typ}
-	buf := make([]byte, maxDatagram)
-	for !r.done {
-		var n, rflags int
-		var rerr error
-		err := raw.Read(func(fd uintptr) bool {
-			for {
-				n, _, rflags, _, rerr = unix.Recvmsg(int(fd), buf, nil, unix.MSG_DONTWAIT)
-				if !errors.Is(rerr, unix.EINTR) {
-					break
-				}
-			}
-			// false waits for the socket to become readable.
-			return !errors.Is(rerr, unix.EAGAIN)
-		})
-		if err != nil {
-			return nil, fmt.Errorf("receive: %w", err)
-		}
-		if rerr != nil {
-			return nil, fmt.Errorf("receive: %w", rerr)
-		}
-		if rflags&unix.MSG_TRUNC != 0 {
-			return nil, fmt.Errorf("%w: datagram larger than %d bytes", ErrMalformed, len(buf))
-		}
-		// The payloads the reply keeps point into the datagram: give it
-		// its own memory.
-		dg := append([]byte(nil), buf[:n]...)
-		r.datagrams = append(r.datagrams, dg)
-		if err := r.add(dg); err != nil {
-			return nil, err
-		}
+	r := newReply(typ)
+	if err := ctnl.Exchange(ctx, c, req, &r.Reply, ctnl.Options{Buf: make([]byte, maxDatagram)}); err != nil {
+		return nil, malformed(err)
 	}
 	return r, nil
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ctwatch/ctwatch/internal/ctnl"
 )
 
 // Captured replies live in testdata as one datagram per line, in hex, with
@@ -38,7 +40,7 @@ func readHexDatagrams(t testing.TB, path string) [][]byte {
 // request's.
 func firstSeq(t testing.TB, datagrams [][]byte) uint32 {
 	t.Helper()
-	if len(datagrams) == 0 || len(datagrams[0]) < nlmsghdrLen {
+	if len(datagrams) == 0 || len(datagrams[0]) < ctnl.NLMsgHdrLen {
 		t.Fatal("empty capture")
 	}
 	return binary.NativeEndian.Uint32(datagrams[0][8:12])

@@ -139,3 +139,59 @@ func (x *index) remove(h uint64, i uint32) {
 	}
 	x.slots[p] = 0
 }
+
+// lookup returns the index of the record (live or dead) for k, whose hash
+// is h, or nilIdx.
+func (t *Tracker) lookup(k *flowKey, h uint64) uint32 {
+	x := &t.idx
+	if x.n == 0 {
+		return nilIdx
+	}
+	tag := uint32(h)
+	for p := tag & x.mask; ; p = (p + 1) & x.mask {
+		s := x.slots[p]
+		if s == 0 {
+			return nilIdx
+		}
+		if uint32(s>>32) == tag {
+			if i := slotIdx(s); t.recs.at(i).key.equal(k) {
+				return i
+			}
+		}
+	}
+}
+
+func (t *Tracker) newRecord() uint32 {
+	if i := t.free; i != nilIdx {
+		t.free = t.recs.at(i).lruNext
+		return i
+	}
+	return t.recs.grow()
+}
+
+// release returns record i, out of every list and of the index, to the
+// free list.
+func (t *Tracker) release(i uint32, r *record) {
+	t.idx.remove(r.key.hash(t.seed), i)
+	*r = record{lruNext: t.free}
+	t.free = i
+}
+
+// detach takes record i (live or dead) out of its lists, keeping it in the
+// index, to be started afresh.
+func (t *Tracker) detach(i uint32, r *record) {
+	if r.flags&fDead != 0 {
+		t.unlink(&t.tombs, i, r)
+		t.dead--
+		return
+	}
+	t.unlink(&t.lru, i, r)
+	if r.flags&fPending != 0 {
+		t.unlinkPending(i, r)
+	}
+	if r.nat != 0 {
+		t.nat.release(r.nat - 1)
+		r.nat = 0
+	}
+	t.live--
+}

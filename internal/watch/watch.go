@@ -13,6 +13,7 @@ import (
 	"github.com/ctwatch/ctwatch/internal/flow"
 	"github.com/ctwatch/ctwatch/internal/health"
 	"github.com/ctwatch/ctwatch/internal/metrics"
+	"github.com/ctwatch/ctwatch/internal/origins"
 	"github.com/ctwatch/ctwatch/internal/record"
 	"github.com/ctwatch/ctwatch/internal/sysctl"
 	"github.com/ctwatch/ctwatch/pkg/events"
@@ -31,7 +32,7 @@ const shutdownFlush = 500 * time.Millisecond
 type Watch struct {
 	cfg      Config
 	counters Counters
-	origins  *events.Origins
+	origins  *origins.Resolver
 	tracker  *flow.Tracker
 	monitor  *health.Monitor // nil when off; owned by healthLoop
 	rec      *record.Encoder
@@ -56,7 +57,7 @@ func New(cfg Config) *Watch {
 	cfg.withDefaults()
 	return &Watch{
 		cfg:      cfg,
-		origins:  events.NewOrigins(cfg.NS),
+		origins:  origins.New(cfg.NS),
 		tracker:  flow.New(cfg.Flow),
 		rec:      record.New(record.Config{Log: cfg.Log, Clock: cfg.Clock}),
 		ctEvents: -1,

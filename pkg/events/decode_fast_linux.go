@@ -3,92 +3,38 @@ package events
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"net/netip"
+	"strconv"
 	"sync/atomic"
 	"time"
 
+	"github.com/ctwatch/ctwatch/internal/ctnl"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 
-// The ctnetlink attributes DecodeFast reads beyond those Decode names, from
-// include/uapi/linux/netfilter/nfnetlink_conntrack.h.
-const (
-	ctaStatus      = 3  // CTA_STATUS
-	ctaTupleMaster = 14 // CTA_TUPLE_MASTER
-	ctaSeqAdjOrig  = 15 // CTA_SEQ_ADJ_ORIG
-	ctaSeqAdjReply = 16 // CTA_SEQ_ADJ_REPLY
-	ctaSynProxy    = 24 // CTA_SYNPROXY
-
-	// enum ctattr_tuple
-	ctaTupleIP    = 1
-	ctaTupleProto = 2
-
-	// enum ctattr_ip
-	ctaIPv4Src = 1
-	ctaIPv4Dst = 2
-	ctaIPv6Src = 3
-	ctaIPv6Dst = 4
-
-	// enum ctattr_l4proto
-	ctaProtoNum        = 1
-	ctaProtoSrcPort    = 2
-	ctaProtoDstPort    = 3
-	ctaProtoICMPID     = 4
-	ctaProtoICMPType   = 5
-	ctaProtoICMPCode   = 6
-	ctaProtoICMPv6ID   = 7
-	ctaProtoICMPv6Type = 8
-	ctaProtoICMPv6Code = 9
-
-	// enum ctattr_protoinfo
-	ctaProtoinfoTCP  = 1
-	ctaProtoinfoDCCP = 2
-	ctaProtoinfoSCTP = 3
-
-	// enum ctattr_protoinfo_tcp (1 is the state)
-	ctaProtoinfoTCPWscaleOrig = 2
-	ctaProtoinfoTCPWscaleRepl = 3
-	ctaProtoinfoTCPFlagsOrig  = 4
-	ctaProtoinfoTCPFlagsRepl  = 5
-
-	// enum ctattr_protoinfo_dccp (1 is the state)
-	ctaProtoinfoDCCPRole         = 2
-	ctaProtoinfoDCCPHandshakeSeq = 3
-	ctaProtoinfoDCCPPad          = 4
-
-	// enum ctattr_protoinfo_sctp (1 is the state)
-	ctaProtoinfoSCTPVtagOrig = 2
-	ctaProtoinfoSCTPVtagRepl = 3
-
-	ctaHelpInfo = 2 // CTA_HELP_INFO
-
-	// enum ctattr_counters
-	ctaCountersPackets   = 1
-	ctaCountersBytes     = 2
-	ctaCounters32Packets = 3
-	ctaCounters32Bytes   = 4
-	ctaCountersPad       = 5
-
-	ctaTimestampPad = 3 // CTA_TIMESTAMP_PAD
-
-	// nlaFNested is NLA_F_NESTED, which the kernel sets on every nest.
-	nlaFNested = 0x8000
-)
-
 // DecodeFast decodes the ctnetlink event message at the start of msg (its
-// struct nlmsghdr included, as read from the socket) into ev, overwriting it
-// as Decode does (the backing array of ev.Entry.Labels is reused), with the
-// same result: same event type, entry, presence bits, event time and
-// origin port id. Bytes after the message's nlmsg_len (its padding, or the
-// datagram's next messages) are ignored. On error, ev's contents are
-// unspecified.
+// struct nlmsghdr included, as read from the socket) into ev, overwriting
+// it (the backing array of ev.Entry.Labels is reused). IPCTNL_MSG_CT_NEW
+// with NLM_F_CREATE or NLM_F_EXCL is an EventNew, without them an
+// EventUpdate; IPCTNL_MSG_CT_DELETE is an EventDestroy. Bytes after the
+// message's nlmsg_len (its padding, or the datagram's next messages) are
+// ignored. On error, ev's contents are unspecified.
 //
-// DecodeFast walks the attributes itself, straight from msg, where Decode
-// builds ti-mo/conntrack's Flow through netlink.AttributeDecoder (38 heap
+// ev.Time is the kernel's event timestamp (CTA_TIMESTAMP_EVENT, Linux 6.14
+// with nf_conntrack_timestamp=1) when the message carries one, and zero
+// otherwise, for the caller to fill with its receive time. ev.Origin.PortID
+// is the netlink header's port id: non-zero when a userspace program's
+// request caused the event. Entry.DeltaTime is left unset: it depends on
+// the time of whoever prints it (see SetDeltaTime).
+//
+// DecodeFast walks the attributes itself, straight from msg, where
+// ti-mo/conntrack builds a Flow through netlink.AttributeDecoder (38 heap
 // allocations per event): it allocates nothing, except for a helper or
 // security context name not seen before and labels past bit 127. It
-// accepts and rejects what Decode does (FuzzDecodeDifferential holds the
-// two to that), except where ti-mo is wrong about what the kernel sends:
+// accepts and rejects what ti-mo does (FuzzDecodeDifferential holds it to
+// the reference decoder of the package's tests, built on ti-mo), except
+// where ti-mo is wrong about what the kernel sends:
 // DecodeFast skips the pad attributes the kernel emits before 64-bit values
 // on architectures without efficient unaligned access (CTA_TIMESTAMP_PAD,
 // CTA_PROTOINFO_DCCP_PAD, and the empty CTA_STATUS that CTA_TIMESTAMP_EVENT's
@@ -111,28 +57,28 @@ const (
 // headers do not fit) or ErrMalformed (the attributes do not decode; an
 // attribute running past its nest also wraps ErrTruncated).
 func DecodeFast(msg []byte, ev *model.Event) error {
-	if len(msg) < nlmsghdrLen {
+	if len(msg) < ctnl.NLMsgHdrLen {
 		return fmt.Errorf("decode conntrack message: netlink header of %d bytes: %w", len(msg), ErrTruncated)
 	}
 	l := binary.NativeEndian.Uint32(msg)
-	if l < nlmsghdrLen || uint64(l) > uint64(len(msg)) {
+	if l < ctnl.NLMsgHdrLen || uint64(l) > uint64(len(msg)) {
 		return fmt.Errorf("decode conntrack message: netlink message length %d of %d bytes: %w", l, len(msg), ErrTruncated)
 	}
-	typ, err := rawEventType(binary.NativeEndian.Uint16(msg[4:]), binary.NativeEndian.Uint16(msg[6:]))
+	typ, err := rawEventType(ctnl.HeaderType(binary.NativeEndian.Uint16(msg[4:])), ctnl.Flags(binary.NativeEndian.Uint16(msg[6:])))
 	if err != nil {
 		return err
 	}
-	data := msg[nlmsghdrLen:l]
-	if len(data) < nfgenmsgLen {
+	data := msg[ctnl.NLMsgHdrLen:l]
+	if len(data) < ctnl.NFGenMsgLen {
 		return fmt.Errorf("decode conntrack message: %d bytes: %w", len(data), ErrTruncated)
 	}
 	labels := ev.Entry.Labels[:0]
 	*ev = model.Event{Type: typ, Origin: model.Origin{PortID: binary.NativeEndian.Uint32(msg[12:])}}
 	ev.Entry.Labels = labels
-	if err := decodeAttrs(data[nfgenmsgLen:], ev); err != nil {
+	if err := decodeAttrs(data[ctnl.NFGenMsgLen:], ev); err != nil {
 		return fmt.Errorf("decode conntrack message: %w", err)
 	}
-	// As Decode: the family of the original source address, unless the
+	// As ti-mo: the family of the original source address, unless the
 	// nfgenmsg header names one.
 	switch e := &ev.Entry; {
 	case data[0] != 0:
@@ -146,61 +92,33 @@ func DecodeFast(msg []byte, ev *model.Event) error {
 }
 
 // rawEventType is eventType for the raw header's type and flags.
-func rawEventType(ht, flags uint16) (model.EventType, error) {
-	if ht>>8 == nfnlSubsysCTNetlink {
-		switch ht & 0xff {
-		case ipctnlMsgCtNew:
-			if flags&(nlmFCreate|nlmFExcl) != 0 {
+func rawEventType(ht ctnl.HeaderType, flags ctnl.Flags) (model.EventType, error) {
+	if ht.Subsys() == ctnl.NFNLSubsysCTNetlink {
+		switch ht.Msg() {
+		case ctnl.IPCTNLMsgCtNew:
+			if flags&(ctnl.NLMFCreate|ctnl.NLMFExcl) != 0 {
 				return model.EventNew, nil
 			}
 			return model.EventUpdate, nil
-		case ipctnlMsgCtDelete:
+		case ctnl.IPCTNLMsgCtDelete:
 			return model.EventDestroy, nil
 		}
 	}
 	return model.EventUnknown, fmt.Errorf("message type %#04x: %w", ht, ErrNotConntrack)
 }
 
-// NLM_F_EXCL and NLM_F_CREATE, the flags of a new entry's event.
-const (
-	nlmFExcl   = 0x200
-	nlmFCreate = 0x400
-)
-
-// nextAttr splits the attribute at the start of b from what follows it: its
-// type with the NLA_F_* flags, its payload, and the rest of b past its
-// padding. Like the kernel's nla_ok, it refuses (ok false; attrError says
-// why) a length shorter than the header or longer than b. It is small
-// enough to be inlined, which saves a sixth of DecodeFast's time.
-func nextAttr(b []byte) (typ uint16, data, rest []byte, ok bool) {
-	if len(b) < 4 {
-		return 0, nil, nil, false
-	}
-	l := int(binary.NativeEndian.Uint16(b))
-	if l < 4 || l > len(b) {
-		return 0, nil, nil, false
-	}
-	if a := (l + 3) &^ 3; a < len(b) {
-		rest = b[a:]
-	}
-	return binary.NativeEndian.Uint16(b[2:]), b[4:l], rest, true
-}
-
-// attrError says why nextAttr refused b.
+// attrError says why ctnl.NextAttr refused b.
 func attrError(b []byte) error {
-	if len(b) < 4 {
-		return fmt.Errorf("%d bytes left for an attribute header: %w: %w", len(b), ErrMalformed, ErrTruncated)
-	}
-	return fmt.Errorf("attribute length %d of %d bytes left: %w: %w", binary.NativeEndian.Uint16(b), len(b), ErrMalformed, ErrTruncated)
+	return fmt.Errorf("%w: %w", ErrMalformed, ctnl.AttrError(b))
 }
 
 // malformed is the error of an attribute that does not decode.
-func malformed(where string, typ uint16, why string) error {
+func malformed(where string, typ ctnl.AttrType, why string) error {
 	return fmt.Errorf("%s attribute %d: %s: %w", where, typ, why, ErrMalformed)
 }
 
 // wrongLen is the error of an attribute whose payload has the wrong size.
-func wrongLen(where string, typ uint16, n int) error {
+func wrongLen(where string, typ ctnl.AttrType, n int) error {
 	return fmt.Errorf("%s attribute %d: payload of %d bytes: %w", where, typ, n, ErrMalformed)
 }
 
@@ -208,33 +126,34 @@ func wrongLen(where string, typ uint16, n int) error {
 // Type and Origin are set and Entry is zero but for Labels' backing array.
 //
 // The grammar is ti-mo/conntrack's (Flow.unmarshal), so that DecodeFast
-// fails where Decode does: top-level nests must carry NLA_F_NESTED, scalars
+// fails where ti-mo does: top-level nests must carry NLA_F_NESTED, scalars
 // of known types must have their exact size, and the minimum child counts
 // of each nest are ti-mo's. Unlike ti-mo, it skips attributes of unknown
 // types at every level, not only the top one (a newer kernel's), and
-// leaves them out of the child counts. Presence bits are those Decode's
+// leaves them out of the child counts. Presence bits are those the
+// reference decoder's
 // scanAttributes sets.
 func decodeAttrs(b []byte, ev *model.Event) error {
 	e := &ev.Entry
 	var present model.Field
 	var protoinfo bool
 	for len(b) > 0 {
-		raw, v, rest, valid := nextAttr(b)
+		raw, v, rest, valid := ctnl.NextAttr(b)
 		if !valid {
 			return attrError(b)
 		}
 		b = rest
-		typ := raw & nlaTypeMask
+		typ := raw & ctnl.NLATypeMask
 		switch typ {
-		case ctaTupleOrig, ctaTupleReply, ctaTupleMaster, ctaProtoinfo, ctaHelp,
-			ctaCountersOrig, ctaCountersReply, ctaSecctx, ctaTimestamp,
-			ctaSeqAdjOrig, ctaSeqAdjReply, ctaSynProxy:
-			if raw&nlaFNested == 0 {
+		case ctnl.CTATupleOrig, ctnl.CTATupleReply, ctnl.CTATupleMaster, ctnl.CTAProtoinfo, ctnl.CTAHelp,
+			ctnl.CTACountersOrig, ctnl.CTACountersReply, ctnl.CTASecctx, ctnl.CTATimestamp,
+			ctnl.CTASeqAdjOrig, ctnl.CTASeqAdjReply, ctnl.CTASynproxy:
+			if raw&ctnl.NLAFNested == 0 {
 				return malformed("top-level", typ, "nest without NLA_F_NESTED")
 			}
 		}
 		switch typ {
-		case ctaTupleOrig:
+		case ctnl.CTATupleOrig:
 			var p uint8
 			zone, setProto, err := decodeTuple(v, &e.Orig, &p)
 			if err != nil {
@@ -246,7 +165,7 @@ func decodeAttrs(b []byte, ev *model.Event) error {
 			if zone {
 				present |= model.FieldOrigZone
 			}
-		case ctaTupleReply:
+		case ctnl.CTATupleReply:
 			var p uint8
 			zone, _, err := decodeTuple(v, &e.Reply, &p)
 			if err != nil {
@@ -255,7 +174,7 @@ func decodeAttrs(b []byte, ev *model.Event) error {
 			if zone {
 				present |= model.FieldReplyZone
 			}
-		case ctaTupleMaster:
+		case ctnl.CTATupleMaster:
 			// Checked as ti-mo checks it, and dropped: the model has no
 			// master tuple.
 			var t model.Tuple
@@ -263,7 +182,7 @@ func decodeAttrs(b []byte, ev *model.Event) error {
 			if _, _, err := decodeTuple(v, &t, &p); err != nil {
 				return err
 			}
-		case ctaStatus:
+		case ctnl.CTAStatus:
 			switch len(v) {
 			case 4:
 				e.Status = model.Status(binary.BigEndian.Uint32(v))
@@ -274,7 +193,7 @@ func decodeAttrs(b []byte, ev *model.Event) error {
 			default:
 				return wrongLen("top-level", typ, len(v))
 			}
-		case ctaProtoinfo:
+		case ctnl.CTAProtoinfo:
 			// ti-mo refuses a second CTA_PROTOINFO.
 			if protoinfo {
 				return malformed("top-level", typ, "repeated")
@@ -288,7 +207,7 @@ func decodeAttrs(b []byte, ev *model.Event) error {
 			if ok {
 				present |= model.FieldState
 			}
-		case ctaHelp:
+		case ctnl.CTAHelp:
 			ok, err := decodeHelp(v, &e.Helper)
 			if err != nil {
 				return err
@@ -296,72 +215,72 @@ func decodeAttrs(b []byte, ev *model.Event) error {
 			if ok {
 				present |= model.FieldHelper
 			}
-		case ctaTimeout:
+		case ctnl.CTATimeout:
 			if len(v) != 4 {
 				return wrongLen("top-level", typ, len(v))
 			}
 			e.Timeout = binary.BigEndian.Uint32(v)
 			present |= model.FieldTimeout
-		case ctaMark:
+		case ctnl.CTAMark:
 			if len(v) != 4 {
 				return wrongLen("top-level", typ, len(v))
 			}
 			e.Mark = binary.BigEndian.Uint32(v)
 			present |= model.FieldMark
-		case ctaCountersOrig:
+		case ctnl.CTACountersOrig:
 			if err := decodeCounters(v, &e.Orig); err != nil {
 				return err
 			}
 			present |= model.FieldOrigCounters
-		case ctaCountersReply:
+		case ctnl.CTACountersReply:
 			if err := decodeCounters(v, &e.Reply); err != nil {
 				return err
 			}
 			present |= model.FieldReplyCounters
-		case ctaUse:
+		case ctnl.CTAUse:
 			if len(v) != 4 {
 				return wrongLen("top-level", typ, len(v))
 			}
 			e.Use = binary.BigEndian.Uint32(v)
 			present |= model.FieldUse
-		case ctaID:
+		case ctnl.CTAID:
 			if len(v) != 4 {
 				return wrongLen("top-level", typ, len(v))
 			}
 			e.ID = binary.BigEndian.Uint32(v)
 			present |= model.FieldID
-		case ctaSeqAdjOrig, ctaSeqAdjReply, ctaSynProxy:
+		case ctnl.CTASeqAdjOrig, ctnl.CTASeqAdjReply, ctnl.CTASynproxy:
 			// Three optional u32 children each; checked, not kept.
 			if err := checkU32Nest(v, typ); err != nil {
 				return err
 			}
-		case ctaSecmark:
-			// ti-mo ignores it; Decode keeps it only with its size.
+		case ctnl.CTASecmark:
+			// ti-mo ignores it; it is kept only with its size.
 			if len(v) == 4 {
 				e.Secmark = binary.BigEndian.Uint32(v)
 				present |= model.FieldSecmark
 			}
-		case ctaZone:
+		case ctnl.CTAZone:
 			if len(v) != 2 {
 				return wrongLen("top-level", typ, len(v))
 			}
 			e.Zone = binary.BigEndian.Uint16(v)
 			present |= model.FieldZone
-		case ctaSecctx:
+		case ctnl.CTASecctx:
 			if err := decodeSecctx(v, &e.Secctx); err != nil {
 				return err
 			}
 			present |= model.FieldSecctx
-		case ctaTimestamp:
+		case ctnl.CTATimestamp:
 			f, err := decodeTimestamp(v, e)
 			if err != nil {
 				return err
 			}
 			present |= f
-		case ctaLabels:
+		case ctnl.CTALabels:
 			e.Labels = appendLabels(e.Labels[:0], v)
 			present |= model.FieldLabels
-		case ctaTimestampEvent:
+		case ctnl.CTATimestampEvent:
 			if len(v) == 8 {
 				ev.Time = time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC()
 			}
@@ -379,24 +298,24 @@ func decodeAttrs(b []byte, ev *model.Event) error {
 func decodeTuple(b []byte, t *model.Tuple, proto *uint8) (zone, hasProto bool, err error) {
 	n := 0 // known children
 	for len(b) > 0 {
-		raw, v, rest, valid := nextAttr(b)
+		raw, v, rest, valid := ctnl.NextAttr(b)
 		if !valid {
 			return false, false, fmt.Errorf("tuple: %w", attrError(b))
 		}
 		b = rest
-		switch typ := raw & nlaTypeMask; typ {
-		case ctaTupleIP:
+		switch typ := raw & ctnl.NLATypeMask; typ {
+		case ctnl.CTATupleIP:
 			if t.Src, t.Dst, err = decodeIP(v); err != nil {
 				return false, false, err
 			}
-		case ctaTupleProto:
+		case ctnl.CTATupleProto:
 			t.SrcPort, t.DstPort, t.ICMPType, t.ICMPCode, t.ICMPID = 0, 0, 0, 0, 0
 			*proto = 0
 			if err := decodeProto(v, t, proto); err != nil {
 				return false, false, err
 			}
 			hasProto = true
-		case ctaTupleZone:
+		case ctnl.CTATupleZone:
 			if len(v) != 2 {
 				return false, false, wrongLen("tuple", typ, len(v))
 			}
@@ -419,14 +338,14 @@ func decodeTuple(b []byte, t *model.Tuple, proto *uint8) (zone, hasProto bool, e
 func decodeIP(b []byte) (src, dst netip.Addr, err error) {
 	n := 0 // addresses
 	for len(b) > 0 {
-		raw, v, rest, valid := nextAttr(b)
+		raw, v, rest, valid := ctnl.NextAttr(b)
 		if !valid {
 			return src, dst, fmt.Errorf("tuple ip: %w", attrError(b))
 		}
 		b = rest
-		typ := raw & nlaTypeMask
+		typ := raw & ctnl.NLATypeMask
 		switch typ {
-		case ctaIPv4Src, ctaIPv4Dst, ctaIPv6Src, ctaIPv6Dst:
+		case ctnl.CTAIPV4Src, ctnl.CTAIPV4Dst, ctnl.CTAIPV6Src, ctnl.CTAIPV6Dst:
 		default:
 			continue // unknown, skipped
 		}
@@ -440,7 +359,7 @@ func decodeIP(b []byte) (src, dst netip.Addr, err error) {
 		default:
 			return src, dst, wrongLen("tuple ip", typ, len(v))
 		}
-		if typ == ctaIPv4Src || typ == ctaIPv6Src {
+		if typ == ctnl.CTAIPV4Src || typ == ctnl.CTAIPV6Src {
 			src = a
 		} else {
 			dst = a
@@ -457,32 +376,32 @@ func decodeIP(b []byte) (src, dst netip.Addr, err error) {
 func decodeProto(b []byte, t *model.Tuple, proto *uint8) error {
 	n := 0 // known children
 	for len(b) > 0 {
-		raw, v, rest, valid := nextAttr(b)
+		raw, v, rest, valid := ctnl.NextAttr(b)
 		if !valid {
 			return fmt.Errorf("tuple proto: %w", attrError(b))
 		}
 		b = rest
-		switch typ := raw & nlaTypeMask; typ {
-		case ctaProtoNum, ctaProtoICMPType, ctaProtoICMPCode, ctaProtoICMPv6Type, ctaProtoICMPv6Code:
+		switch typ := raw & ctnl.NLATypeMask; typ {
+		case ctnl.CTAProtoNum, ctnl.CTAProtoICMPType, ctnl.CTAProtoICMPCode, ctnl.CTAProtoICMPV6Type, ctnl.CTAProtoICMPV6Code:
 			if len(v) != 1 {
 				return wrongLen("tuple proto", typ, len(v))
 			}
 			switch typ {
-			case ctaProtoNum:
+			case ctnl.CTAProtoNum:
 				*proto = v[0]
-			case ctaProtoICMPType, ctaProtoICMPv6Type:
+			case ctnl.CTAProtoICMPType, ctnl.CTAProtoICMPV6Type:
 				t.ICMPType = v[0]
 			default:
 				t.ICMPCode = v[0]
 			}
-		case ctaProtoSrcPort, ctaProtoDstPort, ctaProtoICMPID, ctaProtoICMPv6ID:
+		case ctnl.CTAProtoSrcPort, ctnl.CTAProtoDstPort, ctnl.CTAProtoICMPID, ctnl.CTAProtoICMPV6ID:
 			if len(v) != 2 {
 				return wrongLen("tuple proto", typ, len(v))
 			}
 			switch x := binary.BigEndian.Uint16(v); typ {
-			case ctaProtoSrcPort:
+			case ctnl.CTAProtoSrcPort:
 				t.SrcPort = x
-			case ctaProtoDstPort:
+			case ctnl.CTAProtoDstPort:
 				t.DstPort = x
 			default:
 				t.ICMPID = x
@@ -503,17 +422,17 @@ func decodeProto(b []byte, t *model.Tuple, proto *uint8) error {
 // attribute at least. It returns the protocol state and whether the nest
 // carried one.
 func decodeProtoinfo(b []byte) (state uint8, ok bool, err error) {
-	var typ uint16
+	var typ ctnl.AttrType
 	var v []byte
 	n := 0 // known protocols
 	for len(b) > 0 {
-		raw, cv, rest, valid := nextAttr(b)
+		raw, cv, rest, valid := ctnl.NextAttr(b)
 		if !valid {
 			return 0, false, fmt.Errorf("protoinfo: %w", attrError(b))
 		}
 		b = rest
-		switch t := raw & nlaTypeMask; t {
-		case ctaProtoinfoTCP, ctaProtoinfoDCCP, ctaProtoinfoSCTP:
+		switch t := raw & ctnl.NLATypeMask; t {
+		case ctnl.CTAProtoinfoTCP, ctnl.CTAProtoinfoDCCP, ctnl.CTAProtoinfoSCTP:
 			typ, v = t, cv
 			n++
 		}
@@ -523,27 +442,28 @@ func decodeProtoinfo(b []byte) (state uint8, ok bool, err error) {
 	}
 	n = 0 // known children of the protocol's nest
 	for b := v; len(b) > 0; {
-		craw, cv, rest, valid := nextAttr(b)
+		craw, cv, rest, valid := ctnl.NextAttr(b)
 		if !valid {
 			return 0, false, fmt.Errorf("protoinfo %d: %w", typ, attrError(b))
 		}
 		b = rest
-		ctyp := craw & nlaTypeMask
+		ctyp := craw & ctnl.NLATypeMask
 		size := 0
 		switch {
-		case ctyp == ctaProtoinfoState:
+		// The state is 1 in all three protocols' enums.
+		case ctyp == ctnl.CTAProtoinfoTCPState:
 			size = 1
-		case typ == ctaProtoinfoTCP && (ctyp == ctaProtoinfoTCPWscaleOrig || ctyp == ctaProtoinfoTCPWscaleRepl):
+		case typ == ctnl.CTAProtoinfoTCP && (ctyp == ctnl.CTAProtoinfoTCPWscaleOriginal || ctyp == ctnl.CTAProtoinfoTCPWscaleReply):
 			size = 1
-		case typ == ctaProtoinfoTCP && (ctyp == ctaProtoinfoTCPFlagsOrig || ctyp == ctaProtoinfoTCPFlagsRepl):
+		case typ == ctnl.CTAProtoinfoTCP && (ctyp == ctnl.CTAProtoinfoTCPFlagsOriginal || ctyp == ctnl.CTAProtoinfoTCPFlagsReply):
 			size = 2 // struct nf_ct_tcp_flags
-		case typ == ctaProtoinfoDCCP && ctyp == ctaProtoinfoDCCPRole:
+		case typ == ctnl.CTAProtoinfoDCCP && ctyp == ctnl.CTAProtoinfoDCCPRole:
 			size = 1
-		case typ == ctaProtoinfoDCCP && ctyp == ctaProtoinfoDCCPHandshakeSeq:
+		case typ == ctnl.CTAProtoinfoDCCP && ctyp == ctnl.CTAProtoinfoDCCPHandshakeSeq:
 			size = 8
-		case typ == ctaProtoinfoDCCP && ctyp == ctaProtoinfoDCCPPad:
+		case typ == ctnl.CTAProtoinfoDCCP && ctyp == ctnl.CTAProtoinfoDCCPPad:
 			continue // alignment before the handshake sequence
-		case typ == ctaProtoinfoSCTP && (ctyp == ctaProtoinfoSCTPVtagOrig || ctyp == ctaProtoinfoSCTPVtagRepl):
+		case typ == ctnl.CTAProtoinfoSCTP && (ctyp == ctnl.CTAProtoinfoSCTPVtagOriginal || ctyp == ctnl.CTAProtoinfoSCTPVtagReply):
 			size = 4
 		default:
 			continue // unknown, skipped
@@ -552,7 +472,7 @@ func decodeProtoinfo(b []byte) (state uint8, ok bool, err error) {
 			return 0, false, wrongLen("protoinfo", ctyp, len(cv))
 		}
 		n++
-		if ctyp == ctaProtoinfoState {
+		if ctyp == ctnl.CTAProtoinfoTCPState {
 			state, ok = cv[0], true
 		}
 	}
@@ -566,13 +486,13 @@ func decodeProtoinfo(b []byte) (state uint8, ok bool, err error) {
 // named a helper. Unlike ti-mo's other nests, an empty one is valid.
 func decodeHelp(b []byte, name *string) (ok bool, err error) {
 	for len(b) > 0 {
-		raw, v, rest, valid := nextAttr(b)
+		raw, v, rest, valid := ctnl.NextAttr(b)
 		if !valid {
 			return false, fmt.Errorf("help: %w", attrError(b))
 		}
 		b = rest
 		// CTA_HELP_INFO is not kept; unknown types are skipped.
-		if raw&nlaTypeMask == ctaHelpName {
+		if raw&ctnl.NLATypeMask == ctnl.CTAHelpName {
 			*name = helperNames.get(trimNULBytes(v))
 			ok = true
 		}
@@ -586,31 +506,31 @@ func decodeHelp(b []byte, name *string) (ok bool, err error) {
 func decodeCounters(b []byte, t *model.Tuple) error {
 	n := 0 // known children
 	for len(b) > 0 {
-		raw, v, rest, valid := nextAttr(b)
+		raw, v, rest, valid := ctnl.NextAttr(b)
 		if !valid {
 			return fmt.Errorf("counters: %w", attrError(b))
 		}
 		b = rest
-		switch typ := raw & nlaTypeMask; typ {
-		case ctaCountersPackets, ctaCountersBytes:
+		switch typ := raw & ctnl.NLATypeMask; typ {
+		case ctnl.CTACountersPackets, ctnl.CTACountersBytes:
 			if len(v) != 8 {
 				return wrongLen("counters", typ, len(v))
 			}
-			if typ == ctaCountersPackets {
+			if typ == ctnl.CTACountersPackets {
 				t.Packets = binary.BigEndian.Uint64(v)
 			} else {
 				t.Bytes = binary.BigEndian.Uint64(v)
 			}
-		case ctaCounters32Packets, ctaCounters32Bytes:
+		case ctnl.CTACounters32Packets, ctnl.CTACounters32Bytes:
 			if len(v) != 4 {
 				return wrongLen("counters", typ, len(v))
 			}
-			if typ == ctaCounters32Packets {
+			if typ == ctnl.CTACounters32Packets {
 				t.Packets = uint64(binary.BigEndian.Uint32(v))
 			} else {
 				t.Bytes = uint64(binary.BigEndian.Uint32(v))
 			}
-		case ctaCountersPad:
+		case ctnl.CTACountersPad:
 		default:
 			continue // unknown, skipped
 		}
@@ -627,12 +547,12 @@ func decodeCounters(b []byte, t *model.Tuple) error {
 func decodeSecctx(b []byte, name *string) error {
 	n := 0 // names
 	for len(b) > 0 {
-		raw, v, rest, valid := nextAttr(b)
+		raw, v, rest, valid := ctnl.NextAttr(b)
 		if !valid {
 			return fmt.Errorf("secctx: %w", attrError(b))
 		}
 		b = rest
-		if raw&nlaTypeMask != ctaSecctxName {
+		if raw&ctnl.NLATypeMask != ctnl.CTASecctxName {
 			continue // unknown, skipped
 		}
 		*name = secctxNames.get(trimNULBytes(v))
@@ -650,13 +570,13 @@ func decodeTimestamp(b []byte, e *model.Entry) (model.Field, error) {
 	var f model.Field
 	n := 0 // start and stop times
 	for len(b) > 0 {
-		raw, v, rest, valid := nextAttr(b)
+		raw, v, rest, valid := ctnl.NextAttr(b)
 		if !valid {
 			return 0, fmt.Errorf("timestamp: %w", attrError(b))
 		}
 		b = rest
-		typ := raw & nlaTypeMask
-		if typ != ctaTimestampStart && typ != ctaTimestampStop {
+		typ := raw & ctnl.NLATypeMask
+		if typ != ctnl.CTATimestampStart && typ != ctnl.CTATimestampStop {
 			// CTA_TIMESTAMP_PAD (alignment before a 64-bit value) or
 			// unknown, skipped.
 			continue
@@ -666,7 +586,7 @@ func decodeTimestamp(b []byte, e *model.Entry) (model.Field, error) {
 		}
 		n++
 		t := time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC()
-		if typ == ctaTimestampStart {
+		if typ == ctnl.CTATimestampStart {
 			e.Start, f = t, f|model.FieldStart
 		} else {
 			e.Stop, f = t, f|model.FieldStop
@@ -680,15 +600,15 @@ func decodeTimestamp(b []byte, e *model.Entry) (model.Field, error) {
 
 // checkU32Nest checks a nest of u32 attributes numbered 1 to 3, one of
 // them at least: CTA_SEQ_ADJ_ORIG and _REPLY, CTA_SYNPROXY.
-func checkU32Nest(b []byte, typ uint16) error {
+func checkU32Nest(b []byte, typ ctnl.AttrType) error {
 	n := 0 // known children
 	for len(b) > 0 {
-		raw, v, rest, valid := nextAttr(b)
+		raw, v, rest, valid := ctnl.NextAttr(b)
 		if !valid {
 			return fmt.Errorf("nest %d: %w", typ, attrError(b))
 		}
 		b = rest
-		ctyp := raw & nlaTypeMask
+		ctyp := raw & ctnl.NLATypeMask
 		if ctyp < 1 || ctyp > 3 {
 			continue // unknown, skipped
 		}
@@ -767,4 +687,35 @@ func (in *interner) get(b []byte) string {
 			return s
 		}
 	}
+}
+
+// labelNames are the decimal names of the label bits the kernel supports
+// (NF_CT_LABELS_MAX_SIZE is 16 bytes), so that naming a label does not
+// allocate.
+var labelNames = func() (n [128]string) {
+	for i := range n {
+		n[i] = strconv.Itoa(i)
+	}
+	return n
+}()
+
+// appendLabels appends the numbers of the bits set in the CTA_LABELS bit
+// field b. The kernel sends its array of unsigned longs as they are in
+// memory; like libnetfilter_conntrack, bits are read from 32-bit words in
+// host byte order, which is the kernel's layout on every little-endian
+// host.
+func appendLabels(dst []string, b []byte) []string {
+	for w := 0; w+4 <= len(b); w += 4 {
+		v := binary.NativeEndian.Uint32(b[w:])
+		for v != 0 {
+			i := w*8 + bits.TrailingZeros32(v)
+			if i < len(labelNames) {
+				dst = append(dst, labelNames[i])
+			} else {
+				dst = append(dst, strconv.Itoa(i))
+			}
+			v &= v - 1
+		}
+	}
+	return dst
 }

@@ -12,14 +12,15 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/mdlayher/netlink"
 
+	"github.com/ctwatch/ctwatch/internal/ctnl"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 
 // rawMessage is the netlink message (header included) of a type, flags,
 // port id and payload, as DecodeFast reads it off the socket.
 func rawMessage(typ, flags uint16, pid uint32, data []byte) []byte {
-	b := make([]byte, nlmsghdrLen, nlmsghdrLen+len(data))
-	binary.NativeEndian.PutUint32(b, uint32(nlmsghdrLen+len(data)))
+	b := make([]byte, ctnl.NLMsgHdrLen, ctnl.NLMsgHdrLen+len(data))
+	binary.NativeEndian.PutUint32(b, uint32(ctnl.NLMsgHdrLen+len(data)))
 	binary.NativeEndian.PutUint16(b[4:], typ)
 	binary.NativeEndian.PutUint16(b[6:], flags)
 	binary.NativeEndian.PutUint32(b[12:], pid)
@@ -90,15 +91,15 @@ func checkDifferential(t *testing.T, typ, flags uint16, pid uint32, data []byte)
 		t.Fatalf("DecodeFast error %v wraps none of ErrMalformed, ErrTruncated, ErrNotConntrack", fastErr)
 	}
 	view := data
-	if len(data) >= nfgenmsgLen {
-		v, ok := tiMoView(data[nfgenmsgLen:])
+	if len(data) >= ctnl.NFGenMsgLen {
+		v, ok := tiMoView(data[ctnl.NFGenMsgLen:])
 		if !ok {
 			t.Skip("the rewritten attributes do not fit netlink's 16-bit lengths")
 		}
-		view = append(data[:nfgenmsgLen:nfgenmsgLen], v...)
+		view = append(data[:ctnl.NFGenMsgLen:ctnl.NFGenMsgLen], v...)
 	}
 	var ref model.Event
-	refErr := Decode(netlink.Message{
+	refErr := decodeTiMo(netlink.Message{
 		Header: netlink.Header{Type: netlink.HeaderType(typ), Flags: netlink.HeaderFlags(flags), PID: pid},
 		Data:   view,
 	}, &ref)
@@ -141,39 +142,39 @@ const (
 
 // childCtx is the context of the children of an attribute of type typ
 // (flags stripped) in context c; ctxLeaf for a scalar.
-func childCtx(c attrCtx, typ uint16) attrCtx {
+func childCtx(c attrCtx, typ ctnl.AttrType) attrCtx {
 	switch c {
 	case ctxTop:
 		switch typ {
-		case ctaTupleOrig, ctaTupleReply, ctaTupleMaster:
+		case ctnl.CTATupleOrig, ctnl.CTATupleReply, ctnl.CTATupleMaster:
 			return ctxTuple
-		case ctaProtoinfo:
+		case ctnl.CTAProtoinfo:
 			return ctxProtoinfo
-		case ctaHelp:
+		case ctnl.CTAHelp:
 			return ctxHelp
-		case ctaCountersOrig, ctaCountersReply:
+		case ctnl.CTACountersOrig, ctnl.CTACountersReply:
 			return ctxCounters
-		case ctaSecctx:
+		case ctnl.CTASecctx:
 			return ctxSecctx
-		case ctaTimestamp:
+		case ctnl.CTATimestamp:
 			return ctxTimestamp
-		case ctaSeqAdjOrig, ctaSeqAdjReply, ctaSynProxy:
+		case ctnl.CTASeqAdjOrig, ctnl.CTASeqAdjReply, ctnl.CTASynproxy:
 			return ctxU32
 		}
 	case ctxTuple:
 		switch typ {
-		case ctaTupleIP:
+		case ctnl.CTATupleIP:
 			return ctxIP
-		case ctaTupleProto:
+		case ctnl.CTATupleProto:
 			return ctxProto
 		}
 	case ctxProtoinfo:
 		switch typ {
-		case ctaProtoinfoTCP:
+		case ctnl.CTAProtoinfoTCP:
 			return ctxTCP
-		case ctaProtoinfoDCCP:
+		case ctnl.CTAProtoinfoDCCP:
 			return ctxDCCP
-		case ctaProtoinfoSCTP:
+		case ctnl.CTAProtoinfoSCTP:
 			return ctxSCTP
 		}
 	}
@@ -182,7 +183,7 @@ func childCtx(c attrCtx, typ uint16) attrCtx {
 
 // tnode is one attribute of a parsed message.
 type tnode struct {
-	typ uint16 // with its NLA_F_* flags
+	typ ctnl.AttrType // with its NLA_F_* flags
 	// zeroLen marks a length of 0, which netlink.AttributeDecoder takes
 	// for an empty attribute 4 bytes long.
 	zeroLen bool
@@ -206,7 +207,7 @@ func parseTree(b []byte, c attrCtx) ([]tnode, bool) {
 			return nil, false
 		}
 		l := int(binary.NativeEndian.Uint16(b))
-		typ := binary.NativeEndian.Uint16(b[2:])
+		typ := ctnl.AttrType(binary.NativeEndian.Uint16(b[2:]))
 		switch {
 		case l > len(b) || l > 0 && l < 4:
 			return nil, false
@@ -216,7 +217,7 @@ func parseTree(b []byte, c attrCtx) ([]tnode, bool) {
 			continue
 		}
 		n := tnode{typ: typ, data: b[4:l]}
-		if cc := childCtx(c, typ&nlaTypeMask); cc != ctxLeaf {
+		if cc := childCtx(c, typ&ctnl.NLATypeMask); cc != ctxLeaf {
 			if kids, ok := parseTree(n.data, cc); ok {
 				n.nested, n.kids = true, kids
 			}
@@ -237,7 +238,7 @@ func appendTree(dst []byte, nodes []tnode) ([]byte, bool) {
 	for _, n := range nodes {
 		start := len(dst)
 		dst = append(dst, 0, 0, 0, 0)
-		binary.NativeEndian.PutUint16(dst[start+2:], n.typ)
+		binary.NativeEndian.PutUint16(dst[start+2:], uint16(n.typ))
 		switch {
 		case n.zeroLen:
 			continue
@@ -280,31 +281,31 @@ func tiMoView(b []byte) ([]byte, bool) {
 // knownChild reports whether the uapi header defines typ (flags stripped)
 // for the children of a nest of context c. Each of its enums runs from 1
 // (the 0 of each is *_UNSPEC) to the last type listed here.
-func knownChild(c attrCtx, typ uint16) bool {
-	var last uint16
+func knownChild(c attrCtx, typ ctnl.AttrType) bool {
+	var last ctnl.AttrType
 	switch c {
 	case ctxTuple:
-		last = ctaTupleZone
+		last = ctnl.CTATupleZone
 	case ctxIP:
-		last = ctaIPv6Dst
+		last = ctnl.CTAIPV6Dst
 	case ctxProto:
-		last = ctaProtoICMPv6Code
+		last = ctnl.CTAProtoICMPV6Code
 	case ctxProtoinfo:
-		last = ctaProtoinfoSCTP
+		last = ctnl.CTAProtoinfoSCTP
 	case ctxTCP:
-		last = ctaProtoinfoTCPFlagsRepl
+		last = ctnl.CTAProtoinfoTCPFlagsReply
 	case ctxDCCP:
-		last = ctaProtoinfoDCCPPad
+		last = ctnl.CTAProtoinfoDCCPPad
 	case ctxSCTP:
-		last = ctaProtoinfoSCTPVtagRepl
+		last = ctnl.CTAProtoinfoSCTPVtagReply
 	case ctxHelp:
-		last = ctaHelpInfo
+		last = ctnl.CTAHelpInfo
 	case ctxCounters:
-		last = ctaCountersPad
+		last = ctnl.CTACountersPad
 	case ctxSecctx:
-		last = ctaSecctxName
+		last = ctnl.CTASecctxName
 	case ctxTimestamp:
-		last = ctaTimestampPad
+		last = ctnl.CTATimestampPad
 	case ctxU32:
 		last = 3 // CTA_SEQADJ_OFFSET_AFTER, CTA_SYNPROXY_TSOFF
 	}
@@ -316,7 +317,7 @@ func knownChild(c attrCtx, typ uint16) bool {
 func rewriteForTiMo(nodes []tnode, c attrCtx) []tnode {
 	out := make([]tnode, 0, len(nodes))
 	for _, n := range nodes {
-		typ := n.typ & nlaTypeMask
+		typ := n.typ & ctnl.NLATypeMask
 		switch {
 		case n.zeroLen: // rule 3
 			n.zeroLen, n.lenOne = false, true
@@ -325,16 +326,16 @@ func rewriteForTiMo(nodes []tnode, c attrCtx) []tnode {
 		case c != ctxTop && !knownChild(c, typ): // rule 5, and rule 4 in a nest
 			continue
 		case typ > 0xff: // rule 4
-			n.typ &^= nlaTypeMask
+			n.typ &^= ctnl.NLATypeMask
 			n.nested, n.kids = false, nil
 			out = append(out, n)
 			continue
-		case c == ctxTop && typ == ctaStatus && !n.nested && len(n.data) == 0,
-			c == ctxTimestamp && typ == ctaTimestampPad,
-			c == ctxDCCP && typ == ctaProtoinfoDCCPPad: // rule 1
+		case c == ctxTop && typ == ctnl.CTAStatus && !n.nested && len(n.data) == 0,
+			c == ctxTimestamp && typ == ctnl.CTATimestampPad,
+			c == ctxDCCP && typ == ctnl.CTAProtoinfoDCCPPad: // rule 1
 			continue
-		case c == ctxCounters && (typ == ctaCounters32Packets || typ == ctaCounters32Bytes) && len(n.data) == 4: // rule 2
-			n.typ = n.typ&^nlaTypeMask | (typ - 2)
+		case c == ctxCounters && (typ == ctnl.CTACounters32Packets || typ == ctnl.CTACounters32Bytes) && len(n.data) == 4: // rule 2
+			n.typ = n.typ&^ctnl.NLATypeMask | (typ - 2)
 			n.data = binary.BigEndian.AppendUint64(nil, uint64(binary.BigEndian.Uint32(n.data)))
 		}
 		if n.nested {
@@ -354,9 +355,9 @@ type seed struct {
 
 // Header types and flags of the seeds.
 const (
-	typNew     = nfnlSubsysCTNetlink<<8 | ipctnlMsgCtNew
-	typDelete  = nfnlSubsysCTNetlink<<8 | ipctnlMsgCtDelete
-	flagCreate = nlmFCreate | nlmFExcl
+	typNew     = uint16(ctnl.NFNLSubsysCTNetlink)<<8 | uint16(ctnl.IPCTNLMsgCtNew)
+	typDelete  = uint16(ctnl.NFNLSubsysCTNetlink)<<8 | uint16(ctnl.IPCTNLMsgCtDelete)
+	flagCreate = uint16(ctnl.NLMFCreate | ctnl.NLMFExcl)
 )
 
 // differentialSeeds are every captured message, every message the
@@ -382,12 +383,12 @@ func differentialSeeds(tb testing.TB) []seed {
 	}
 	for _, s := range base {
 		add(s)
-		nodes, ok := parseTree(s.data[nfgenmsgLen:], ctxTop)
+		nodes, ok := parseTree(s.data[ctnl.NFGenMsgLen:], ctxTop)
 		if !ok {
 			continue
 		}
 		mutateTree(nodes, func(m []tnode) {
-			if b, ok := appendTree(append([]byte(nil), s.data[:nfgenmsgLen]...), m); ok {
+			if b, ok := appendTree(append([]byte(nil), s.data[:ctnl.NFGenMsgLen]...), m); ok {
 				add(seed{s.typ, s.flags, s.pid, b})
 			}
 		})
@@ -409,7 +410,7 @@ func mutateTree(nodes []tnode, emit func([]tnode)) {
 	for i, n := range nodes {
 		emit(with(i))
 		emit(with(i, n, n))
-		for _, typ := range []uint16{n.typ + 1, n.typ - 1, n.typ + 0x100, n.typ ^ nlaFNested} {
+		for _, typ := range []ctnl.AttrType{n.typ + 1, n.typ - 1, n.typ + 0x100, n.typ ^ ctnl.NLAFNested} {
 			m := n
 			m.typ = typ
 			emit(with(i, m))
@@ -447,9 +448,9 @@ func mutateTree(nodes []tnode, emit func([]tnode)) {
 
 // Attribute builders of the hand-built seeds and tests.
 
-func leaf(typ uint16, payload ...byte) []byte {
+func leaf(typ ctnl.AttrType, payload ...byte) []byte {
 	b := binary.NativeEndian.AppendUint16(nil, uint16(4+len(payload)))
-	b = binary.NativeEndian.AppendUint16(b, typ)
+	b = binary.NativeEndian.AppendUint16(b, uint16(typ))
 	b = append(b, payload...)
 	for len(b)%4 != 0 {
 		b = append(b, 0)
@@ -457,8 +458,8 @@ func leaf(typ uint16, payload ...byte) []byte {
 	return b
 }
 
-func nest(typ uint16, kids ...[]byte) []byte {
-	return leaf(typ|nlaFNested, bytes.Join(kids, nil)...)
+func nest(typ ctnl.AttrType, kids ...[]byte) []byte {
+	return leaf(typ|ctnl.NLAFNested, bytes.Join(kids, nil)...)
 }
 
 // withLen is attribute b with its length field set to l.
@@ -472,10 +473,10 @@ func be32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
 func be64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 
 // tuple4 is a CTA_TUPLE_* nest of an IPv4 TCP or UDP tuple.
-func tuple4(typ uint16, proto uint8, src, dst [4]byte, sport, dport uint16) []byte {
+func tuple4(typ ctnl.AttrType, proto uint8, src, dst [4]byte, sport, dport uint16) []byte {
 	return nest(typ,
-		nest(ctaTupleIP, leaf(ctaIPv4Src, src[:]...), leaf(ctaIPv4Dst, dst[:]...)),
-		nest(ctaTupleProto, leaf(ctaProtoNum, proto), leaf(ctaProtoSrcPort, be16(sport)...), leaf(ctaProtoDstPort, be16(dport)...)))
+		nest(ctnl.CTATupleIP, leaf(ctnl.CTAIPV4Src, src[:]...), leaf(ctnl.CTAIPV4Dst, dst[:]...)),
+		nest(ctnl.CTATupleProto, leaf(ctnl.CTAProtoNum, proto), leaf(ctnl.CTAProtoSrcPort, be16(sport)...), leaf(ctnl.CTAProtoDstPort, be16(dport)...)))
 }
 
 // entry4 is the nfgenmsg header and the tuples of an IPv4 entry, followed
@@ -483,9 +484,9 @@ func tuple4(typ uint16, proto uint8, src, dst [4]byte, sport, dport uint16) []by
 func entry4(proto uint8, more ...[]byte) []byte {
 	a, b := [4]byte{192, 0, 2, 1}, [4]byte{198, 51, 100, 2}
 	parts := [][]byte{{2, 0, 0, 0},
-		tuple4(ctaTupleOrig, proto, a, b, 1234, 80),
-		tuple4(ctaTupleReply, proto, b, a, 80, 1234),
-		leaf(ctaStatus, be32(uint32(model.StatusConfirmed))...),
+		tuple4(ctnl.CTATupleOrig, proto, a, b, 1234, 80),
+		tuple4(ctnl.CTATupleReply, proto, b, a, 80, 1234),
+		leaf(ctnl.CTAStatus, be32(uint32(model.StatusConfirmed))...),
 	}
 	return bytes.Join(append(parts, more...), nil)
 }
@@ -495,105 +496,105 @@ func handBuiltSeeds() []seed {
 	const (
 		tcp, udp, dccp, sctp = 6, 17, 33, 132
 	)
-	ts := leaf(ctaTimestampEvent, be64(1795320146179904607)...)
+	ts := leaf(ctnl.CTATimestampEvent, be64(1795320146179904607)...)
 	msgs := [][]byte{
 		// Every attribute DecodeFast reads, and those it checks.
 		entry4(tcp,
-			nest(ctaProtoinfo, nest(ctaProtoinfoTCP, leaf(ctaProtoinfoState, 3), leaf(ctaProtoinfoTCPWscaleOrig, 7),
-				leaf(ctaProtoinfoTCPWscaleRepl, 7), leaf(ctaProtoinfoTCPFlagsOrig, 0x23, 0xff), leaf(ctaProtoinfoTCPFlagsRepl, 0x23, 0xff))),
-			nest(ctaHelp, leaf(ctaHelpName, 'f', 't', 'p', 0), leaf(ctaHelpInfo, 1, 2, 3)),
-			leaf(ctaTimeout, be32(300)...), leaf(ctaMark, be32(42)...),
-			nest(ctaCountersOrig, leaf(ctaCountersPackets, be64(5)...), leaf(ctaCountersBytes, be64(300)...)),
-			nest(ctaCountersReply, leaf(ctaCountersPad), leaf(ctaCountersPackets, be64(3)...), leaf(ctaCountersPad), leaf(ctaCountersBytes, be64(200)...)),
-			leaf(ctaUse, be32(1)...), leaf(ctaID, be32(77)...),
-			tuple4(ctaTupleMaster, tcp, [4]byte{192, 0, 2, 1}, [4]byte{198, 51, 100, 2}, 1000, 21),
-			nest(ctaSeqAdjOrig, leaf(1, be32(1)...), leaf(2, be32(2)...), leaf(3, be32(3)...)),
-			nest(ctaSeqAdjReply, leaf(1, be32(1)...)),
-			leaf(ctaSecmark, be32(9)...),
-			leaf(ctaZone, be16(4)...),
-			nest(ctaSecctx, leaf(ctaSecctxName, []byte("system_u:object_r:unlabeled_t:s0\x00")...)),
-			nest(ctaTimestamp, leaf(ctaTimestampStart, be64(1795320146179909426)...), leaf(ctaTimestampStop, be64(1795320146191853268)...)),
-			leaf(ctaLabels, 0x01, 0, 0, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80),
+			nest(ctnl.CTAProtoinfo, nest(ctnl.CTAProtoinfoTCP, leaf(ctnl.CTAProtoinfoTCPState, 3), leaf(ctnl.CTAProtoinfoTCPWscaleOriginal, 7),
+				leaf(ctnl.CTAProtoinfoTCPWscaleReply, 7), leaf(ctnl.CTAProtoinfoTCPFlagsOriginal, 0x23, 0xff), leaf(ctnl.CTAProtoinfoTCPFlagsReply, 0x23, 0xff))),
+			nest(ctnl.CTAHelp, leaf(ctnl.CTAHelpName, 'f', 't', 'p', 0), leaf(ctnl.CTAHelpInfo, 1, 2, 3)),
+			leaf(ctnl.CTATimeout, be32(300)...), leaf(ctnl.CTAMark, be32(42)...),
+			nest(ctnl.CTACountersOrig, leaf(ctnl.CTACountersPackets, be64(5)...), leaf(ctnl.CTACountersBytes, be64(300)...)),
+			nest(ctnl.CTACountersReply, leaf(ctnl.CTACountersPad), leaf(ctnl.CTACountersPackets, be64(3)...), leaf(ctnl.CTACountersPad), leaf(ctnl.CTACountersBytes, be64(200)...)),
+			leaf(ctnl.CTAUse, be32(1)...), leaf(ctnl.CTAID, be32(77)...),
+			tuple4(ctnl.CTATupleMaster, tcp, [4]byte{192, 0, 2, 1}, [4]byte{198, 51, 100, 2}, 1000, 21),
+			nest(ctnl.CTASeqAdjOrig, leaf(1, be32(1)...), leaf(2, be32(2)...), leaf(3, be32(3)...)),
+			nest(ctnl.CTASeqAdjReply, leaf(1, be32(1)...)),
+			leaf(ctnl.CTASecmark, be32(9)...),
+			leaf(ctnl.CTAZone, be16(4)...),
+			nest(ctnl.CTASecctx, leaf(ctnl.CTASecctxName, []byte("system_u:object_r:unlabeled_t:s0\x00")...)),
+			nest(ctnl.CTATimestamp, leaf(ctnl.CTATimestampStart, be64(1795320146179909426)...), leaf(ctnl.CTATimestampStop, be64(1795320146191853268)...)),
+			leaf(ctnl.CTALabels, 0x01, 0, 0, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80),
 			leaf(23, 0xff, 0xff, 0xff, 0xff), // CTA_LABELS_MASK, skipped
-			nest(ctaSynProxy, leaf(1, be32(1)...), leaf(2, be32(2)...), leaf(3, be32(3)...)),
+			nest(ctnl.CTASynproxy, leaf(1, be32(1)...), leaf(2, be32(2)...), leaf(3, be32(3)...)),
 			ts),
 		// DCCP and SCTP protocol info, with the DCCP pad (rule 1).
-		entry4(dccp, nest(ctaProtoinfo, nest(ctaProtoinfoDCCP, leaf(ctaProtoinfoState, 4), leaf(ctaProtoinfoDCCPRole, 1),
-			leaf(ctaProtoinfoDCCPPad), leaf(ctaProtoinfoDCCPHandshakeSeq, be64(99)...)))),
-		entry4(dccp, nest(ctaProtoinfo, nest(ctaProtoinfoDCCP, leaf(ctaProtoinfoDCCPPad)))),
-		entry4(sctp, nest(ctaProtoinfo, nest(ctaProtoinfoSCTP, leaf(ctaProtoinfoState, 3),
-			leaf(ctaProtoinfoSCTPVtagOrig, be32(1)...), leaf(ctaProtoinfoSCTPVtagRepl, be32(2)...)))),
+		entry4(dccp, nest(ctnl.CTAProtoinfo, nest(ctnl.CTAProtoinfoDCCP, leaf(ctnl.CTAProtoinfoTCPState, 4), leaf(ctnl.CTAProtoinfoDCCPRole, 1),
+			leaf(ctnl.CTAProtoinfoDCCPPad), leaf(ctnl.CTAProtoinfoDCCPHandshakeSeq, be64(99)...)))),
+		entry4(dccp, nest(ctnl.CTAProtoinfo, nest(ctnl.CTAProtoinfoDCCP, leaf(ctnl.CTAProtoinfoDCCPPad)))),
+		entry4(sctp, nest(ctnl.CTAProtoinfo, nest(ctnl.CTAProtoinfoSCTP, leaf(ctnl.CTAProtoinfoTCPState, 3),
+			leaf(ctnl.CTAProtoinfoSCTPVtagOriginal, be32(1)...), leaf(ctnl.CTAProtoinfoSCTPVtagReply, be32(2)...)))),
 		// Timestamp pads and the event timestamp's pad (rule 1).
-		entry4(tcp, nest(ctaTimestamp, leaf(ctaTimestampPad), leaf(ctaTimestampStart, be64(1)...), leaf(ctaTimestampPad), leaf(ctaTimestampStop, be64(2)...))),
-		entry4(tcp, nest(ctaTimestamp, leaf(ctaTimestampPad))),
-		entry4(tcp, leaf(ctaStatus), ts),
+		entry4(tcp, nest(ctnl.CTATimestamp, leaf(ctnl.CTATimestampPad), leaf(ctnl.CTATimestampStart, be64(1)...), leaf(ctnl.CTATimestampPad), leaf(ctnl.CTATimestampStop, be64(2)...))),
+		entry4(tcp, nest(ctnl.CTATimestamp, leaf(ctnl.CTATimestampPad))),
+		entry4(tcp, leaf(ctnl.CTAStatus), ts),
 		// 32-bit counters (rule 2).
-		entry4(udp, nest(ctaCountersOrig, leaf(ctaCounters32Packets, be32(5)...), leaf(ctaCounters32Bytes, be32(300)...))),
-		entry4(udp, nest(ctaCountersOrig, leaf(ctaCounters32Packets, be64(5)...), leaf(ctaCounters32Bytes, be32(300)...))),
+		entry4(udp, nest(ctnl.CTACountersOrig, leaf(ctnl.CTACounters32Packets, be32(5)...), leaf(ctnl.CTACounters32Bytes, be32(300)...))),
+		entry4(udp, nest(ctnl.CTACountersOrig, leaf(ctnl.CTACounters32Packets, be64(5)...), leaf(ctnl.CTACounters32Bytes, be32(300)...))),
 		// Zero lengths (rule 3): at the top level, in a tuple, after the
 		// one protocol of a protoinfo, in a helper.
-		append(entry4(udp), 0, 0, byte(ctaMark), 0),
-		entry4(tcp, nest(ctaProtoinfo, nest(ctaProtoinfoTCP, leaf(ctaProtoinfoState, 3)), []byte{0, 0, 1, 0})),
-		entry4(tcp, nest(ctaHelp, []byte{0, 0, byte(ctaHelpName), 0})),
+		append(entry4(udp), 0, 0, byte(ctnl.CTAMark), 0),
+		entry4(tcp, nest(ctnl.CTAProtoinfo, nest(ctnl.CTAProtoinfoTCP, leaf(ctnl.CTAProtoinfoTCPState, 3)), []byte{0, 0, 1, 0})),
+		entry4(tcp, nest(ctnl.CTAHelp, []byte{0, 0, byte(ctnl.CTAHelpName), 0})),
 		// Types past 255 (rule 4).
-		entry4(udp, nest(0x100|ctaTupleOrig, nest(ctaTupleIP, leaf(ctaIPv4Src, 10, 0, 0, 1), leaf(ctaIPv4Dst, 10, 0, 0, 2)))),
-		entry4(udp, leaf(0x100|ctaMark, be32(1)...)),
-		entry4(udp, nest(ctaHelp, leaf(0x100|ctaHelpName, 'x', 0))),
+		entry4(udp, nest(0x100|ctnl.CTATupleOrig, nest(ctnl.CTATupleIP, leaf(ctnl.CTAIPV4Src, 10, 0, 0, 1), leaf(ctnl.CTAIPV4Dst, 10, 0, 0, 2)))),
+		entry4(udp, leaf(0x100|ctnl.CTAMark, be32(1)...)),
+		entry4(udp, nest(ctnl.CTAHelp, leaf(0x100|ctnl.CTAHelpName, 'x', 0))),
 		// Unknown children in every nest (rule 5), one past 255 among
 		// them, and a nested one whose payload is not attributes.
-		entry4(udp, nest(ctaTupleOrig, leaf(ctaTupleZone, be16(7)...), nest(ctaTupleProto, leaf(ctaProtoNum, udp),
-			leaf(ctaProtoSrcPort, be16(5555)...), leaf(10, be32(1)...), leaf(ctaProtoDstPort, be16(53)...), leaf(0x100|ctaProtoNum, tcp)))),
-		entry4(udp, nest(ctaTupleReply, nest(ctaTupleIP, leaf(0, 1), leaf(ctaIPv4Src, 10, 0, 0, 2), leaf(5, 1, 2, 3, 4, 5),
-			leaf(9|nlaFNested, 0xff, 0xff, 0xff), leaf(ctaIPv4Dst, 10, 0, 0, 1)), leaf(4, be32(1)...),
-			nest(ctaTupleProto, leaf(ctaProtoNum, udp), leaf(ctaProtoSrcPort, be16(53)...), leaf(ctaProtoDstPort, be16(5555)...)))),
-		entry4(tcp, nest(ctaProtoinfo, nest(4, leaf(1, 9)), nest(ctaProtoinfoTCP, leaf(ctaProtoinfoState, 3),
-			leaf(6, 0xaa, 0xbb, 0xcc), leaf(ctaProtoinfoTCPWscaleOrig, 7), leaf(0x100|ctaProtoinfoState, 1)), leaf(0x3fff))),
-		entry4(dccp, nest(ctaProtoinfo, nest(ctaProtoinfoDCCP, leaf(5, be32(1)...), leaf(ctaProtoinfoState, 4), leaf(ctaProtoinfoDCCPPad),
-			leaf(ctaProtoinfoDCCPHandshakeSeq, be64(99)...)))),
-		entry4(sctp, nest(ctaProtoinfo, nest(ctaProtoinfoSCTP, leaf(ctaProtoinfoState, 3), leaf(4, be64(1)...),
-			leaf(ctaProtoinfoSCTPVtagOrig, be32(1)...)))),
-		entry4(udp, nest(ctaCountersOrig, leaf(ctaCountersPackets, be64(5)...), leaf(6, be64(9)...), leaf(ctaCountersBytes, be64(300)...)),
-			nest(ctaCountersReply, leaf(ctaCountersPad), leaf(7), leaf(ctaCounters32Bytes, be32(7)...))),
-		entry4(udp, nest(ctaTimestamp, leaf(ctaTimestampPad), leaf(ctaTimestampStart, be64(1e9)...), leaf(4, be64(7)...)),
-			leaf(ctaTimestampEvent, be64(5e9)...)),
-		entry4(tcp, nest(ctaHelp, leaf(3, 1, 2), leaf(ctaHelpName, 'f', 't', 'p', 0), leaf(0x100|ctaHelpInfo))),
-		entry4(udp, nest(ctaSecctx, leaf(2, 1), leaf(ctaSecctxName, []byte("system_u:object_r:unlabeled_t:s0\x00")...), leaf(0))),
-		entry4(tcp, nest(ctaSeqAdjOrig, leaf(1, be32(1)...), leaf(4, 1)), nest(ctaSynProxy, leaf(0, be64(1)...), leaf(2, be32(2)...)),
-			tuple4(ctaTupleMaster, tcp, [4]byte{192, 0, 2, 1}, [4]byte{198, 51, 100, 2}, 1000, 21)),
+		entry4(udp, nest(ctnl.CTATupleOrig, leaf(ctnl.CTATupleZone, be16(7)...), nest(ctnl.CTATupleProto, leaf(ctnl.CTAProtoNum, udp),
+			leaf(ctnl.CTAProtoSrcPort, be16(5555)...), leaf(10, be32(1)...), leaf(ctnl.CTAProtoDstPort, be16(53)...), leaf(0x100|ctnl.CTAProtoNum, tcp)))),
+		entry4(udp, nest(ctnl.CTATupleReply, nest(ctnl.CTATupleIP, leaf(0, 1), leaf(ctnl.CTAIPV4Src, 10, 0, 0, 2), leaf(5, 1, 2, 3, 4, 5),
+			leaf(9|ctnl.NLAFNested, 0xff, 0xff, 0xff), leaf(ctnl.CTAIPV4Dst, 10, 0, 0, 1)), leaf(4, be32(1)...),
+			nest(ctnl.CTATupleProto, leaf(ctnl.CTAProtoNum, udp), leaf(ctnl.CTAProtoSrcPort, be16(53)...), leaf(ctnl.CTAProtoDstPort, be16(5555)...)))),
+		entry4(tcp, nest(ctnl.CTAProtoinfo, nest(4, leaf(1, 9)), nest(ctnl.CTAProtoinfoTCP, leaf(ctnl.CTAProtoinfoTCPState, 3),
+			leaf(6, 0xaa, 0xbb, 0xcc), leaf(ctnl.CTAProtoinfoTCPWscaleOriginal, 7), leaf(0x100|ctnl.CTAProtoinfoTCPState, 1)), leaf(0x3fff))),
+		entry4(dccp, nest(ctnl.CTAProtoinfo, nest(ctnl.CTAProtoinfoDCCP, leaf(5, be32(1)...), leaf(ctnl.CTAProtoinfoTCPState, 4), leaf(ctnl.CTAProtoinfoDCCPPad),
+			leaf(ctnl.CTAProtoinfoDCCPHandshakeSeq, be64(99)...)))),
+		entry4(sctp, nest(ctnl.CTAProtoinfo, nest(ctnl.CTAProtoinfoSCTP, leaf(ctnl.CTAProtoinfoTCPState, 3), leaf(4, be64(1)...),
+			leaf(ctnl.CTAProtoinfoSCTPVtagOriginal, be32(1)...)))),
+		entry4(udp, nest(ctnl.CTACountersOrig, leaf(ctnl.CTACountersPackets, be64(5)...), leaf(6, be64(9)...), leaf(ctnl.CTACountersBytes, be64(300)...)),
+			nest(ctnl.CTACountersReply, leaf(ctnl.CTACountersPad), leaf(7), leaf(ctnl.CTACounters32Bytes, be32(7)...))),
+		entry4(udp, nest(ctnl.CTATimestamp, leaf(ctnl.CTATimestampPad), leaf(ctnl.CTATimestampStart, be64(1e9)...), leaf(4, be64(7)...)),
+			leaf(ctnl.CTATimestampEvent, be64(5e9)...)),
+		entry4(tcp, nest(ctnl.CTAHelp, leaf(3, 1, 2), leaf(ctnl.CTAHelpName, 'f', 't', 'p', 0), leaf(0x100|ctnl.CTAHelpInfo))),
+		entry4(udp, nest(ctnl.CTASecctx, leaf(2, 1), leaf(ctnl.CTASecctxName, []byte("system_u:object_r:unlabeled_t:s0\x00")...), leaf(0))),
+		entry4(tcp, nest(ctnl.CTASeqAdjOrig, leaf(1, be32(1)...), leaf(4, 1)), nest(ctnl.CTASynproxy, leaf(0, be64(1)...), leaf(2, be32(2)...)),
+			tuple4(ctnl.CTATupleMaster, tcp, [4]byte{192, 0, 2, 1}, [4]byte{198, 51, 100, 2}, 1000, 21)),
 		// What rule 5 does not forgive: nests of unknown children only
 		// (empty), known children of the wrong size, unknown children
 		// that do not fit their nest or have a length of 0.
-		entry4(udp, nest(ctaCountersOrig, leaf(6, be64(1)...), leaf(7, be64(2)...))),
-		entry4(udp, nest(ctaCountersOrig, leaf(ctaCountersPackets, be64(1)...), leaf(6, be64(2)...))),
-		entry4(tcp, nest(ctaProtoinfo, nest(4, leaf(ctaProtoinfoState, 3)))),
-		entry4(tcp, nest(ctaProtoinfo, nest(ctaProtoinfoTCP, leaf(6, 1)))),
-		entry4(udp, nest(ctaTupleOrig, nest(ctaTupleIP, leaf(ctaIPv4Src, 10, 0, 0, 1), leaf(5, 10, 0, 0, 2)), nest(ctaTupleProto, leaf(ctaProtoNum, udp)))),
-		entry4(udp, nest(ctaTupleOrig, leaf(ctaTupleZone, be16(7)...), nest(ctaTupleProto, leaf(10, udp)))),
-		entry4(udp, nest(ctaTupleOrig, leaf(ctaTupleZone, be16(7)...), leaf(4, be16(7)...))),
-		entry4(udp, nest(ctaTimestamp, leaf(ctaTimestampPad), leaf(4, be64(1)...)), nest(ctaSecctx, leaf(2, 'x', 0))),
-		entry4(udp, nest(ctaSeqAdjReply, leaf(4, be32(1)...))),
-		entry4(tcp, nest(ctaProtoinfo, nest(ctaProtoinfoTCP, leaf(ctaProtoinfoState, 3, 0), leaf(6, 1)))),
-		entry4(udp, nest(ctaTimestamp, leaf(ctaTimestampStart, be64(1)...), withLen(leaf(4, be64(7)...), 40))),
-		entry4(udp, nest(ctaCountersOrig, leaf(ctaCountersPackets, be64(1)...), leaf(ctaCountersBytes, be64(2)...), []byte{0, 0, 9, 0})),
+		entry4(udp, nest(ctnl.CTACountersOrig, leaf(6, be64(1)...), leaf(7, be64(2)...))),
+		entry4(udp, nest(ctnl.CTACountersOrig, leaf(ctnl.CTACountersPackets, be64(1)...), leaf(6, be64(2)...))),
+		entry4(tcp, nest(ctnl.CTAProtoinfo, nest(4, leaf(ctnl.CTAProtoinfoTCPState, 3)))),
+		entry4(tcp, nest(ctnl.CTAProtoinfo, nest(ctnl.CTAProtoinfoTCP, leaf(6, 1)))),
+		entry4(udp, nest(ctnl.CTATupleOrig, nest(ctnl.CTATupleIP, leaf(ctnl.CTAIPV4Src, 10, 0, 0, 1), leaf(5, 10, 0, 0, 2)), nest(ctnl.CTATupleProto, leaf(ctnl.CTAProtoNum, udp)))),
+		entry4(udp, nest(ctnl.CTATupleOrig, leaf(ctnl.CTATupleZone, be16(7)...), nest(ctnl.CTATupleProto, leaf(10, udp)))),
+		entry4(udp, nest(ctnl.CTATupleOrig, leaf(ctnl.CTATupleZone, be16(7)...), leaf(4, be16(7)...))),
+		entry4(udp, nest(ctnl.CTATimestamp, leaf(ctnl.CTATimestampPad), leaf(4, be64(1)...)), nest(ctnl.CTASecctx, leaf(2, 'x', 0))),
+		entry4(udp, nest(ctnl.CTASeqAdjReply, leaf(4, be32(1)...))),
+		entry4(tcp, nest(ctnl.CTAProtoinfo, nest(ctnl.CTAProtoinfoTCP, leaf(ctnl.CTAProtoinfoTCPState, 3, 0), leaf(6, 1)))),
+		entry4(udp, nest(ctnl.CTATimestamp, leaf(ctnl.CTATimestampStart, be64(1)...), withLen(leaf(4, be64(7)...), 40))),
+		entry4(udp, nest(ctnl.CTACountersOrig, leaf(ctnl.CTACountersPackets, be64(1)...), leaf(ctnl.CTACountersBytes, be64(2)...), []byte{0, 0, 9, 0})),
 		// Repeated attributes: the last value counts, a tuple attribute
 		// overrides only what it carries; a second protoinfo is refused.
-		entry4(udp, leaf(ctaMark, be32(1)...), leaf(ctaMark, be32(2)...),
-			nest(ctaTupleOrig, leaf(ctaTupleZone, be16(5)...), nest(ctaTupleIP, leaf(ctaIPv6Src, make([]byte, 16)...), leaf(ctaIPv6Dst, make([]byte, 16)...)))),
-		entry4(tcp, nest(ctaProtoinfo, nest(ctaProtoinfoTCP, leaf(ctaProtoinfoState, 3))), nest(ctaProtoinfo, nest(ctaProtoinfoTCP, leaf(ctaProtoinfoState, 4)))),
-		entry4(udp, nest(ctaTupleReply, leaf(ctaTupleZone, be16(0)...), nest(ctaTupleProto, leaf(ctaProtoNum, 1), leaf(ctaProtoICMPType, 3))),
-			nest(ctaTupleOrig, leaf(ctaTupleZone, be16(2)...), nest(ctaTupleProto, leaf(ctaProtoNum, 1)), nest(ctaTupleProto, leaf(ctaProtoSrcPort, be16(9)...)))),
+		entry4(udp, leaf(ctnl.CTAMark, be32(1)...), leaf(ctnl.CTAMark, be32(2)...),
+			nest(ctnl.CTATupleOrig, leaf(ctnl.CTATupleZone, be16(5)...), nest(ctnl.CTATupleIP, leaf(ctnl.CTAIPV6Src, make([]byte, 16)...), leaf(ctnl.CTAIPV6Dst, make([]byte, 16)...)))),
+		entry4(tcp, nest(ctnl.CTAProtoinfo, nest(ctnl.CTAProtoinfoTCP, leaf(ctnl.CTAProtoinfoTCPState, 3))), nest(ctnl.CTAProtoinfo, nest(ctnl.CTAProtoinfoTCP, leaf(ctnl.CTAProtoinfoTCPState, 4)))),
+		entry4(udp, nest(ctnl.CTATupleReply, leaf(ctnl.CTATupleZone, be16(0)...), nest(ctnl.CTATupleProto, leaf(ctnl.CTAProtoNum, 1), leaf(ctnl.CTAProtoICMPType, 3))),
+			nest(ctnl.CTATupleOrig, leaf(ctnl.CTATupleZone, be16(2)...), nest(ctnl.CTATupleProto, leaf(ctnl.CTAProtoNum, 1)), nest(ctnl.CTATupleProto, leaf(ctnl.CTAProtoSrcPort, be16(9)...)))),
 		// ti-mo counts a counter's pad among its two attributes at least.
-		entry4(udp, nest(ctaCountersReply, leaf(ctaCountersPad), leaf(ctaCountersBytes, be64(7)...))),
+		entry4(udp, nest(ctnl.CTACountersReply, leaf(ctnl.CTACountersPad), leaf(ctnl.CTACountersBytes, be64(7)...))),
 		// Addresses sized against their types, a family-less header.
-		append([]byte{0, 0, 0, 0}, nest(ctaTupleOrig,
-			nest(ctaTupleIP, leaf(ctaIPv4Src, make([]byte, 16)...), leaf(ctaIPv6Dst, 1, 2, 3, 4)),
-			nest(ctaTupleProto, leaf(ctaProtoNum, 58), leaf(ctaProtoICMPv6ID, be16(7)...), leaf(ctaProtoICMPv6Type, 128), leaf(ctaProtoICMPv6Code, 0)))...),
+		append([]byte{0, 0, 0, 0}, nest(ctnl.CTATupleOrig,
+			nest(ctnl.CTATupleIP, leaf(ctnl.CTAIPV4Src, make([]byte, 16)...), leaf(ctnl.CTAIPV6Dst, 1, 2, 3, 4)),
+			nest(ctnl.CTATupleProto, leaf(ctnl.CTAProtoNum, 58), leaf(ctnl.CTAProtoICMPV6ID, be16(7)...), leaf(ctnl.CTAProtoICMPV6Type, 128), leaf(ctnl.CTAProtoICMPV6Code, 0)))...),
 		// Labels past bit 127 and of a size not a multiple of 4; a secmark
 		// and an event timestamp of the wrong sizes, which Decode skips.
-		entry4(udp, leaf(ctaLabels, append(make([]byte, 16), 1, 0, 0, 0, 0xff)...), leaf(ctaSecmark, 1, 2, 3), leaf(ctaTimestampEvent, 1, 2, 3)),
+		entry4(udp, leaf(ctnl.CTALabels, append(make([]byte, 16), 1, 0, 0, 0, 0xff)...), leaf(ctnl.CTASecmark, 1, 2, 3), leaf(ctnl.CTATimestampEvent, 1, 2, 3)),
 		// An empty helper nest, a nest without NLA_F_NESTED.
-		entry4(udp, nest(ctaHelp)),
-		entry4(udp, leaf(ctaTimestamp, leaf(ctaTimestampStart, be64(1)...)...)),
+		entry4(udp, nest(ctnl.CTAHelp)),
+		entry4(udp, leaf(ctnl.CTATimestamp, leaf(ctnl.CTATimestampStart, be64(1)...)...)),
 		// No attributes at all.
 		{2, 0, 0, 0},
 	}
@@ -629,7 +630,7 @@ func TestDecodeFastDivergences(t *testing.T) {
 	}{
 		{
 			name:       "rule 1: timestamp pads skipped",
-			data:       entry4(tcp, nest(ctaTimestamp, leaf(ctaTimestampPad), leaf(ctaTimestampStart, be64(1e9)...), leaf(ctaTimestampPad), leaf(ctaTimestampStop, be64(2e9)...))),
+			data:       entry4(tcp, nest(ctnl.CTATimestamp, leaf(ctnl.CTATimestampPad), leaf(ctnl.CTATimestampStart, be64(1e9)...), leaf(ctnl.CTATimestampPad), leaf(ctnl.CTATimestampStop, be64(2e9)...))),
 			decodeFail: true,
 			want: func(e *model.Entry) {
 				e.Start, e.Stop = ts(1e9), ts(2e9)
@@ -638,7 +639,7 @@ func TestDecodeFastDivergences(t *testing.T) {
 		},
 		{
 			name:       "rule 1: dccp pad skipped",
-			data:       entry4(dccp, nest(ctaProtoinfo, nest(ctaProtoinfoDCCP, leaf(ctaProtoinfoState, 4), leaf(ctaProtoinfoDCCPPad), leaf(ctaProtoinfoDCCPHandshakeSeq, be64(9)...)))),
+			data:       entry4(dccp, nest(ctnl.CTAProtoinfo, nest(ctnl.CTAProtoinfoDCCP, leaf(ctnl.CTAProtoinfoTCPState, 4), leaf(ctnl.CTAProtoinfoDCCPPad), leaf(ctnl.CTAProtoinfoDCCPHandshakeSeq, be64(9)...)))),
 			decodeFail: true,
 			want: func(e *model.Entry) {
 				e.State = 4
@@ -647,14 +648,14 @@ func TestDecodeFastDivergences(t *testing.T) {
 		},
 		{
 			name:       "rule 1: the event timestamp's pad is an empty CTA_STATUS, which leaves the status alone",
-			data:       entry4(udp, leaf(ctaStatus), leaf(ctaTimestampEvent, be64(5e9)...)),
+			data:       entry4(udp, leaf(ctnl.CTAStatus), leaf(ctnl.CTATimestampEvent, be64(5e9)...)),
 			decodeFail: true,
 			want:       func(*model.Entry) {},
 			wantTime:   5e9,
 		},
 		{
 			name:       "rule 2: 32-bit counters read",
-			data:       entry4(udp, nest(ctaCountersOrig, leaf(ctaCounters32Packets, be32(5)...), leaf(ctaCounters32Bytes, be32(300)...))),
+			data:       entry4(udp, nest(ctnl.CTACountersOrig, leaf(ctnl.CTACounters32Packets, be32(5)...), leaf(ctnl.CTACounters32Bytes, be32(300)...))),
 			decodeFail: true,
 			want: func(e *model.Entry) {
 				e.Orig.Packets, e.Orig.Bytes = 5, 300
@@ -663,24 +664,24 @@ func TestDecodeFastDivergences(t *testing.T) {
 		},
 		{
 			name:    "rule 3: a zero length after the one protocol of a protoinfo",
-			data:    entry4(tcp, nest(ctaProtoinfo, nest(ctaProtoinfoTCP, leaf(ctaProtoinfoState, 3)), []byte{0, 0, 1, 0})),
+			data:    entry4(tcp, nest(ctnl.CTAProtoinfo, nest(ctnl.CTAProtoinfoTCP, leaf(ctnl.CTAProtoinfoTCPState, 3)), []byte{0, 0, 1, 0})),
 			wantErr: ErrMalformed,
 		},
 		{
 			name:    "rule 3: a zero length in a helper",
-			data:    entry4(tcp, nest(ctaHelp, []byte{0, 0, byte(ctaHelpName), 0})),
+			data:    entry4(tcp, nest(ctnl.CTAHelp, []byte{0, 0, byte(ctnl.CTAHelpName), 0})),
 			wantErr: ErrMalformed,
 		},
 		{
 			name: "rule 4: type 257 is not CTA_TUPLE_ORIG",
-			data: entry4(udp, nest(0x100|ctaTupleOrig,
-				nest(ctaTupleIP, leaf(ctaIPv4Src, 10, 0, 0, 1), leaf(ctaIPv4Dst, 10, 0, 0, 2)), leaf(ctaTupleZone, be16(1)...))),
+			data: entry4(udp, nest(0x100|ctnl.CTATupleOrig,
+				nest(ctnl.CTATupleIP, leaf(ctnl.CTAIPV4Src, 10, 0, 0, 1), leaf(ctnl.CTAIPV4Dst, 10, 0, 0, 2)), leaf(ctnl.CTATupleZone, be16(1)...))),
 			want: func(*model.Entry) {},
 		},
 		{
 			name: "rule 4 in a nest: type 257 in a tuple's proto nest is skipped, not CTA_PROTO_NUM",
-			data: entry4(udp, nest(ctaTupleOrig, leaf(ctaTupleZone, be16(7)...),
-				nest(ctaTupleProto, leaf(ctaProtoNum, udp), leaf(ctaProtoSrcPort, be16(5555)...), leaf(0x100|ctaProtoNum, tcp)))),
+			data: entry4(udp, nest(ctnl.CTATupleOrig, leaf(ctnl.CTATupleZone, be16(7)...),
+				nest(ctnl.CTATupleProto, leaf(ctnl.CTAProtoNum, udp), leaf(ctnl.CTAProtoSrcPort, be16(5555)...), leaf(0x100|ctnl.CTAProtoNum, tcp)))),
 			want: func(e *model.Entry) {
 				e.Orig.Zone, e.Orig.SrcPort, e.Orig.DstPort = 7, 5555, 0
 				e.Fields |= model.FieldOrigZone
@@ -688,8 +689,8 @@ func TestDecodeFastDivergences(t *testing.T) {
 		},
 		{
 			name: "rule 5: an unknown child in a tuple's proto nest skipped",
-			data: entry4(udp, nest(ctaTupleOrig, leaf(ctaTupleZone, be16(7)...),
-				nest(ctaTupleProto, leaf(ctaProtoNum, udp), leaf(ctaProtoSrcPort, be16(5555)...), leaf(10, be32(1)...), leaf(ctaProtoDstPort, be16(53)...)))),
+			data: entry4(udp, nest(ctnl.CTATupleOrig, leaf(ctnl.CTATupleZone, be16(7)...),
+				nest(ctnl.CTATupleProto, leaf(ctnl.CTAProtoNum, udp), leaf(ctnl.CTAProtoSrcPort, be16(5555)...), leaf(10, be32(1)...), leaf(ctnl.CTAProtoDstPort, be16(53)...)))),
 			decodeFail: true,
 			want: func(e *model.Entry) {
 				e.Orig.Zone, e.Orig.SrcPort, e.Orig.DstPort = 7, 5555, 53
@@ -698,9 +699,9 @@ func TestDecodeFastDivergences(t *testing.T) {
 		},
 		{
 			name: "rule 5: unknown children in a tuple and its ip nest skipped, whatever their size",
-			data: entry4(udp, nest(ctaTupleReply,
-				nest(ctaTupleIP, leaf(ctaIPv4Src, 10, 0, 0, 2), leaf(5, 1, 2, 3, 4, 5), leaf(ctaIPv4Dst, 10, 0, 0, 1)), leaf(4, be32(1)...),
-				nest(ctaTupleProto, leaf(ctaProtoNum, udp), leaf(ctaProtoSrcPort, be16(53)...), leaf(ctaProtoDstPort, be16(5555)...)))),
+			data: entry4(udp, nest(ctnl.CTATupleReply,
+				nest(ctnl.CTATupleIP, leaf(ctnl.CTAIPV4Src, 10, 0, 0, 2), leaf(5, 1, 2, 3, 4, 5), leaf(ctnl.CTAIPV4Dst, 10, 0, 0, 1)), leaf(4, be32(1)...),
+				nest(ctnl.CTATupleProto, leaf(ctnl.CTAProtoNum, udp), leaf(ctnl.CTAProtoSrcPort, be16(53)...), leaf(ctnl.CTAProtoDstPort, be16(5555)...)))),
 			decodeFail: true,
 			want: func(e *model.Entry) {
 				e.Reply.Src, e.Reply.Dst = netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("10.0.0.1")
@@ -709,7 +710,7 @@ func TestDecodeFastDivergences(t *testing.T) {
 		},
 		{
 			name:       "rule 5: an unknown child in protoinfo tcp skipped",
-			data:       entry4(tcp, nest(ctaProtoinfo, nest(ctaProtoinfoTCP, leaf(ctaProtoinfoState, 3), leaf(6, 0xaa, 0xbb, 0xcc)))),
+			data:       entry4(tcp, nest(ctnl.CTAProtoinfo, nest(ctnl.CTAProtoinfoTCP, leaf(ctnl.CTAProtoinfoTCPState, 3), leaf(6, 0xaa, 0xbb, 0xcc)))),
 			decodeFail: true,
 			want: func(e *model.Entry) {
 				e.State = 3
@@ -718,7 +719,7 @@ func TestDecodeFastDivergences(t *testing.T) {
 		},
 		{
 			name:       "rule 5: an unknown protocol beside tcp in protoinfo skipped",
-			data:       entry4(tcp, nest(ctaProtoinfo, nest(4, leaf(ctaProtoinfoState, 9)), nest(ctaProtoinfoTCP, leaf(ctaProtoinfoState, 3)))),
+			data:       entry4(tcp, nest(ctnl.CTAProtoinfo, nest(4, leaf(ctnl.CTAProtoinfoTCPState, 9)), nest(ctnl.CTAProtoinfoTCP, leaf(ctnl.CTAProtoinfoTCPState, 3)))),
 			decodeFail: true,
 			want: func(e *model.Entry) {
 				e.State = 3
@@ -727,7 +728,7 @@ func TestDecodeFastDivergences(t *testing.T) {
 		},
 		{
 			name:       "rule 5: an unknown child in counters skipped, and not counted",
-			data:       entry4(udp, nest(ctaCountersOrig, leaf(ctaCountersPackets, be64(5)...), leaf(6, be64(9)...), leaf(ctaCountersBytes, be64(300)...))),
+			data:       entry4(udp, nest(ctnl.CTACountersOrig, leaf(ctnl.CTACountersPackets, be64(5)...), leaf(6, be64(9)...), leaf(ctnl.CTACountersBytes, be64(300)...))),
 			decodeFail: true,
 			want: func(e *model.Entry) {
 				e.Orig.Packets, e.Orig.Bytes = 5, 300
@@ -736,7 +737,7 @@ func TestDecodeFastDivergences(t *testing.T) {
 		},
 		{
 			name:       "rule 5: an unknown child in the timestamp skipped",
-			data:       entry4(udp, nest(ctaTimestamp, leaf(ctaTimestampStart, be64(1e9)...), leaf(4, be64(7)...))),
+			data:       entry4(udp, nest(ctnl.CTATimestamp, leaf(ctnl.CTATimestampStart, be64(1e9)...), leaf(4, be64(7)...))),
 			decodeFail: true,
 			want: func(e *model.Entry) {
 				e.Start = ts(1e9)
@@ -745,7 +746,7 @@ func TestDecodeFastDivergences(t *testing.T) {
 		},
 		{
 			name:       "rule 5: unknown children in help and secctx skipped",
-			data:       entry4(udp, nest(ctaHelp, leaf(3, 1, 2), leaf(ctaHelpName, 'f', 't', 'p', 0)), nest(ctaSecctx, leaf(2, 1), leaf(ctaSecctxName, 'u', 0))),
+			data:       entry4(udp, nest(ctnl.CTAHelp, leaf(3, 1, 2), leaf(ctnl.CTAHelpName, 'f', 't', 'p', 0)), nest(ctnl.CTASecctx, leaf(2, 1), leaf(ctnl.CTASecctxName, 'u', 0))),
 			decodeFail: true,
 			want: func(e *model.Entry) {
 				e.Helper, e.Secctx = "ftp", "u"
@@ -754,25 +755,25 @@ func TestDecodeFastDivergences(t *testing.T) {
 		},
 		{
 			name:       "rule 5: counters of unknown children only are empty",
-			data:       entry4(udp, nest(ctaCountersOrig, leaf(6, be64(1)...), leaf(7, be64(2)...))),
+			data:       entry4(udp, nest(ctnl.CTACountersOrig, leaf(6, be64(1)...), leaf(7, be64(2)...))),
 			decodeFail: true,
 			wantErr:    ErrMalformed,
 		},
 		{
 			name:       "rule 5: a protoinfo of an unknown protocol only is empty",
-			data:       entry4(tcp, nest(ctaProtoinfo, nest(4, leaf(ctaProtoinfoState, 3)))),
+			data:       entry4(tcp, nest(ctnl.CTAProtoinfo, nest(4, leaf(ctnl.CTAProtoinfoTCPState, 3)))),
 			decodeFail: true,
 			wantErr:    ErrMalformed,
 		},
 		{
 			name:       "rule 5: a known child of the wrong size beside an unknown one is malformed",
-			data:       entry4(tcp, nest(ctaProtoinfo, nest(ctaProtoinfoTCP, leaf(ctaProtoinfoState, 3, 0), leaf(6, 1)))),
+			data:       entry4(tcp, nest(ctnl.CTAProtoinfo, nest(ctnl.CTAProtoinfoTCP, leaf(ctnl.CTAProtoinfoTCPState, 3, 0), leaf(6, 1)))),
 			decodeFail: true,
 			wantErr:    ErrMalformed,
 		},
 		{
 			name:       "rule 5: an unknown child running past its nest is truncated",
-			data:       entry4(udp, nest(ctaTimestamp, leaf(ctaTimestampStart, be64(1)...), withLen(leaf(4, be64(7)...), 40))),
+			data:       entry4(udp, nest(ctnl.CTATimestamp, leaf(ctnl.CTATimestampStart, be64(1)...), withLen(leaf(4, be64(7)...), 40))),
 			decodeFail: true,
 			wantErr:    ErrTruncated,
 		},
@@ -780,7 +781,7 @@ func TestDecodeFastDivergences(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var ref model.Event
-			refErr := Decode(netlink.Message{Header: netlink.Header{Type: typNew, Flags: flagCreate}, Data: tt.data}, &ref)
+			refErr := decodeTiMo(netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(typNew), Flags: netlink.HeaderFlags(flagCreate)}, Data: tt.data}, &ref)
 			if (refErr != nil) != tt.decodeFail {
 				t.Errorf("Decode: %v, want failure: %v", refErr, tt.decodeFail)
 			}
@@ -825,20 +826,23 @@ func TestDecodeFastErrors(t *testing.T) {
 		binary.NativeEndian.PutUint32(b, uint32(len(b)))
 		return b
 	}
-	attrs := nlmsghdrLen + nfgenmsgLen
+	attrs := ctnl.NLMsgHdrLen + ctnl.NFGenMsgLen
 	tests := []struct {
 		name string
 		msg  []byte
 		want error
 	}{
 		{"empty", nil, ErrTruncated},
-		{"short header", good[:nlmsghdrLen-1], ErrTruncated},
+		{"short header", good[:ctnl.NLMsgHdrLen-1], ErrTruncated},
 		{"length past the bytes", good[:len(good)-1], ErrTruncated},
 		{"length below the header", with(func(b []byte) []byte { binary.NativeEndian.PutUint32(b, 15); return b }), ErrTruncated},
 		{"expectation subsystem", with(func(b []byte) []byte { binary.NativeEndian.PutUint16(b[4:], 2<<8); return b }), ErrNotConntrack},
-		{"get request", with(func(b []byte) []byte { binary.NativeEndian.PutUint16(b[4:], typNew+ipctnlMsgCtGet); return b }), ErrNotConntrack},
+		{"get request", with(func(b []byte) []byte {
+			binary.NativeEndian.PutUint16(b[4:], typNew+uint16(ctnl.IPCTNLMsgCtGet))
+			return b
+		}), ErrNotConntrack},
 		{"netlink error", with(func(b []byte) []byte { binary.NativeEndian.PutUint16(b[4:], uint16(netlink.Error)); return b }), ErrNotConntrack},
-		{"no nfgenmsg", with(func(b []byte) []byte { return setLen(b[:nlmsghdrLen+2]) }), ErrTruncated},
+		{"no nfgenmsg", with(func(b []byte) []byte { return setLen(b[:ctnl.NLMsgHdrLen+2]) }), ErrTruncated},
 		{"attribute longer than message", with(func(b []byte) []byte {
 			binary.NativeEndian.PutUint16(b[attrs:], 0xfff0)
 			return b
@@ -849,10 +853,10 @@ func TestDecodeFastErrors(t *testing.T) {
 		}), ErrMalformed},
 		{"trailing bytes", with(func(b []byte) []byte { return setLen(append(b, 1, 2)) }), ErrMalformed},
 		{"tuple without children", with(func(b []byte) []byte {
-			return setLen(append(b[:attrs:attrs], 4, 0, byte(ctaTupleOrig), byte(nlaFNested>>8)))
+			return setLen(append(b[:attrs:attrs], 4, 0, byte(ctnl.CTATupleOrig), byte(ctnl.NLAFNested>>8)))
 		}), ErrMalformed},
 		{"tuple not flagged as a nest", with(func(b []byte) []byte {
-			b[attrs+3] &^= nlaFNested >> 8
+			b[attrs+3] &^= byte(ctnl.NLAFNested >> 8)
 			return b
 		}), ErrMalformed},
 	}
@@ -915,16 +919,16 @@ func TestDecodeFastReusesEvent(t *testing.T) {
 // and security context names included once seen.
 func TestDecodeFastAllocs(t *testing.T) {
 	secctx := rawMessage(typNew, flagCreate, 0, entry4(17,
-		nest(ctaSecctx, leaf(ctaSecctxName, []byte("system_u:object_r:test_allocs_t:s0\x00")...))))
+		nest(ctnl.CTASecctx, leaf(ctnl.CTASecctxName, []byte("system_u:object_r:test_allocs_t:s0\x00")...))))
 	// Unknown children in nests (rule 5 of FuzzDecodeDifferential) are
 	// skipped without allocating either.
 	unknown := rawMessage(typNew, flagCreate, 0, entry4(6,
-		nest(ctaTupleOrig, leaf(4, be32(1)...), nest(ctaTupleIP, leaf(ctaIPv4Src, 10, 0, 0, 1), leaf(5, 1), leaf(ctaIPv4Dst, 10, 0, 0, 2)),
-			nest(ctaTupleProto, leaf(ctaProtoNum, 6), leaf(10, 1))),
-		nest(ctaProtoinfo, nest(4, leaf(1, 9)), nest(ctaProtoinfoTCP, leaf(ctaProtoinfoState, 3), leaf(6, 1))),
-		nest(ctaCountersOrig, leaf(ctaCountersPackets, be64(5)...), leaf(6, be64(9)...), leaf(ctaCountersBytes, be64(300)...)),
-		nest(ctaHelp, leaf(3, 1), leaf(ctaHelpName, 'f', 't', 'p', 0)),
-		nest(ctaTimestamp, leaf(ctaTimestampStart, be64(1)...), leaf(4, be64(7)...))))
+		nest(ctnl.CTATupleOrig, leaf(4, be32(1)...), nest(ctnl.CTATupleIP, leaf(ctnl.CTAIPV4Src, 10, 0, 0, 1), leaf(5, 1), leaf(ctnl.CTAIPV4Dst, 10, 0, 0, 2)),
+			nest(ctnl.CTATupleProto, leaf(ctnl.CTAProtoNum, 6), leaf(10, 1))),
+		nest(ctnl.CTAProtoinfo, nest(4, leaf(1, 9)), nest(ctnl.CTAProtoinfoTCP, leaf(ctnl.CTAProtoinfoTCPState, 3), leaf(6, 1))),
+		nest(ctnl.CTACountersOrig, leaf(ctnl.CTACountersPackets, be64(5)...), leaf(6, be64(9)...), leaf(ctnl.CTACountersBytes, be64(300)...)),
+		nest(ctnl.CTAHelp, leaf(3, 1), leaf(ctnl.CTAHelpName, 'f', 't', 'p', 0)),
+		nest(ctnl.CTATimestamp, leaf(ctnl.CTATimestampStart, be64(1)...), leaf(4, be64(7)...))))
 	msgs := [][]byte{secctx, unknown}
 	for _, name := range captures {
 		for _, c := range loadCapture(t, name) {
@@ -988,7 +992,7 @@ func BenchmarkDecode(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(msg.Data)))
 			for b.Loop() {
-				if err := Decode(msg, &ev); err != nil {
+				if err := decodeTiMo(msg, &ev); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -1002,7 +1006,7 @@ func BenchmarkDecodeFast(b *testing.B) {
 			raw := loadCapture(b, bm.file)[bm.index].raw
 			var ev model.Event
 			b.ReportAllocs()
-			b.SetBytes(int64(len(raw) - nlmsghdrLen))
+			b.SetBytes(int64(len(raw) - ctnl.NLMsgHdrLen))
 			for b.Loop() {
 				if err := DecodeFast(raw, &ev); err != nil {
 					b.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/ti-mo/conntrack"
 
+	"github.com/ctwatch/ctwatch/internal/ctnl"
 	"github.com/ctwatch/ctwatch/internal/record"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
@@ -305,7 +306,7 @@ func TestDecodeCaptured(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			msgs := loadCapture(t, tt.file)
 			var got model.Event
-			if err := Decode(msgs[tt.index].msg, &got); err != nil {
+			if err := decodeTiMo(msgs[tt.index].msg, &got); err != nil {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tt.want, got, eventOpts); diff != "" {
@@ -333,7 +334,7 @@ func TestDecodeGolden(t *testing.T) {
 			// Both events are reused, as the reader reuses its batches'.
 			var refEv, fastEv model.Event
 			for i, c := range loadCapture(t, name) {
-				if err := Decode(c.msg, &refEv); err != nil {
+				if err := decodeTiMo(c.msg, &refEv); err != nil {
 					t.Fatalf("Decode message %d: %v", i, err)
 				}
 				if err := DecodeFast(c.raw, &fastEv); err != nil {
@@ -367,9 +368,9 @@ func TestDecodeGolden(t *testing.T) {
 
 // withoutAttrs returns a copy of msg without its top-level attributes of
 // the given types.
-func withoutAttrs(msg netlink.Message, types ...uint16) netlink.Message {
-	data := append([]byte(nil), msg.Data[:nfgenmsgLen]...)
-	it := attrs{b: msg.Data[nfgenmsgLen:]}
+func withoutAttrs(msg netlink.Message, types ...ctnl.AttrType) netlink.Message {
+	data := append([]byte(nil), msg.Data[:ctnl.NFGenMsgLen]...)
+	it := attrs{b: msg.Data[ctnl.NFGenMsgLen:]}
 	for it.next() {
 		drop := false
 		for _, t := range types {
@@ -380,7 +381,7 @@ func withoutAttrs(msg netlink.Message, types ...uint16) netlink.Message {
 		}
 		hdr := make([]byte, 4)
 		binary.NativeEndian.PutUint16(hdr, uint16(4+len(it.data)))
-		binary.NativeEndian.PutUint16(hdr[2:], it.typ|nestedFlag(it.typ))
+		binary.NativeEndian.PutUint16(hdr[2:], uint16(it.typ)|nestedFlag(it.typ))
 		data = append(data, hdr...)
 		data = append(data, it.data...)
 		for len(data)%4 != 0 {
@@ -388,15 +389,15 @@ func withoutAttrs(msg netlink.Message, types ...uint16) netlink.Message {
 		}
 	}
 	msg.Data = data
-	msg.Header.Length = uint32(nlmsghdrLen + len(data))
+	msg.Header.Length = uint32(ctnl.NLMsgHdrLen + len(data))
 	return msg
 }
 
 // nestedFlag restores NLA_F_NESTED, which the iterator strips, for the
 // nests ti-mo insists on.
-func nestedFlag(typ uint16) uint16 {
+func nestedFlag(typ ctnl.AttrType) uint16 {
 	switch typ {
-	case ctaTupleOrig, ctaTupleReply, ctaProtoinfo, ctaHelp, ctaCountersOrig, ctaCountersReply, ctaSecctx, ctaTimestamp:
+	case ctnl.CTATupleOrig, ctnl.CTATupleReply, ctnl.CTAProtoinfo, ctnl.CTAHelp, ctnl.CTACountersOrig, ctnl.CTACountersReply, ctnl.CTASecctx, ctnl.CTATimestamp:
 		return netlink.Nested
 	}
 	return 0
@@ -406,25 +407,25 @@ func TestDecodePresence(t *testing.T) {
 	destroy := loadCapture(t, "tcp")[6].msg
 	tests := []struct {
 		name     string
-		drop     []uint16
+		drop     []ctnl.AttrType
 		wantGone model.Field
 		wantTime bool
 	}{
 		{name: "all", wantTime: true},
-		{name: "no timeout", drop: []uint16{ctaTimeout}, wantGone: model.FieldTimeout, wantTime: true},
-		{name: "no counters", drop: []uint16{ctaCountersOrig, ctaCountersReply}, wantGone: model.FieldOrigCounters | model.FieldReplyCounters, wantTime: true},
-		{name: "no timestamps", drop: []uint16{ctaTimestamp}, wantGone: model.FieldStart | model.FieldStop, wantTime: true},
-		{name: "no protoinfo", drop: []uint16{ctaProtoinfo}, wantGone: model.FieldState, wantTime: true},
-		{name: "no event time", drop: []uint16{ctaTimestampEvent}},
+		{name: "no timeout", drop: []ctnl.AttrType{ctnl.CTATimeout}, wantGone: model.FieldTimeout, wantTime: true},
+		{name: "no counters", drop: []ctnl.AttrType{ctnl.CTACountersOrig, ctnl.CTACountersReply}, wantGone: model.FieldOrigCounters | model.FieldReplyCounters, wantTime: true},
+		{name: "no timestamps", drop: []ctnl.AttrType{ctnl.CTATimestamp}, wantGone: model.FieldStart | model.FieldStop, wantTime: true},
+		{name: "no protoinfo", drop: []ctnl.AttrType{ctnl.CTAProtoinfo}, wantGone: model.FieldState, wantTime: true},
+		{name: "no event time", drop: []ctnl.AttrType{ctnl.CTATimestampEvent}},
 	}
 	var full model.Event
-	if err := Decode(destroy, &full); err != nil {
+	if err := decodeTiMo(destroy, &full); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got model.Event
-			if err := Decode(withoutAttrs(destroy, tt.drop...), &got); err != nil {
+			if err := decodeTiMo(withoutAttrs(destroy, tt.drop...), &got); err != nil {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff(full.Entry.Fields&^tt.wantGone, got.Entry.Fields); diff != "" {
@@ -441,17 +442,17 @@ func TestDecodeReusesEvent(t *testing.T) {
 	labelled := loadCapture(t, "zone_mark_labels")[3].msg
 	plain := loadCapture(t, "tcp")[6].msg
 	var ev model.Event
-	if err := Decode(labelled, &ev); err != nil {
+	if err := decodeTiMo(labelled, &ev); err != nil {
 		t.Fatal(err)
 	}
 	backing := &ev.Entry.Labels[:1][0]
-	if err := Decode(plain, &ev); err != nil {
+	if err := decodeTiMo(plain, &ev); err != nil {
 		t.Fatal(err)
 	}
 	if ev.Entry.Fields.Has(model.FieldLabels) || len(ev.Entry.Labels) != 0 {
 		t.Errorf("labels of the previous event kept: %q (fields %b)", ev.Entry.Labels, ev.Entry.Fields)
 	}
-	if err := Decode(labelled, &ev); err != nil {
+	if err := decodeTiMo(labelled, &ev); err != nil {
 		t.Fatal(err)
 	}
 	if &ev.Entry.Labels[0] != backing {
@@ -476,20 +477,22 @@ func TestDecodeErrors(t *testing.T) {
 		want error
 	}{
 		{"expectation subsystem", with(func(m *netlink.Message) { m.Header.Type = 2 << 8 }), ErrNotConntrack},
-		{"get request", with(func(m *netlink.Message) { m.Header.Type = 1<<8 | ipctnlMsgCtGet }), ErrNotConntrack},
+		{"get request", with(func(m *netlink.Message) {
+			m.Header.Type = netlink.HeaderType(ctnl.NFNLType(ctnl.NFNLSubsysCTNetlink, ctnl.IPCTNLMsgCtGet))
+		}), ErrNotConntrack},
 		{"netlink error", with(func(m *netlink.Message) { m.Header.Type = netlink.Error }), ErrNotConntrack},
 		{"no nfgenmsg", with(func(m *netlink.Message) { m.Data = m.Data[:2] }), ErrTruncated},
 		{"attribute longer than message", with(func(m *netlink.Message) {
-			binary.NativeEndian.PutUint16(m.Data[nfgenmsgLen:], 0xfff0)
+			binary.NativeEndian.PutUint16(m.Data[ctnl.NFGenMsgLen:], 0xfff0)
 		}), ErrMalformed},
 		{"tuple without children", with(func(m *netlink.Message) {
-			m.Data = append(m.Data[:nfgenmsgLen:nfgenmsgLen], 4, 0, byte(ctaTupleOrig), byte(netlink.Nested>>8))
+			m.Data = append(m.Data[:ctnl.NFGenMsgLen:ctnl.NFGenMsgLen], 4, 0, byte(ctnl.CTATupleOrig), byte(netlink.Nested>>8))
 		}), ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var ev model.Event
-			err := Decode(tt.msg, &ev)
+			err := decodeTiMo(tt.msg, &ev)
 			if !errors.Is(err, tt.want) {
 				t.Errorf("Decode = %v, want %v", err, tt.want)
 			}
@@ -524,14 +527,14 @@ func TestFromFlow(t *testing.T) {
 		Labels: []string{"0", "31"},
 		Start:  time.Unix(100, 5).UTC(),
 	}
-	if diff := cmp.Diff(want, FromFlow(&f), eventOpts); diff != "" {
+	if diff := cmp.Diff(want, fromFlowLabels(&f), eventOpts); diff != "" {
 		t.Errorf("FromFlow (-want +got):\n%s", diff)
 	}
 
 	// Zero values cannot be told from absent ones: no presence bits.
 	var empty conntrack.Flow
-	if got := FromFlow(&empty); got.Fields != 0 {
-		t.Errorf("FromFlow(zero flow).Fields = %b, want none", got.Fields)
+	if got := fromFlowLabels(&empty); got.Fields != 0 {
+		t.Errorf("fromFlowLabels(zero flow).Fields = %b, want none", got.Fields)
 	}
 }
 
@@ -619,7 +622,7 @@ func FuzzDecode(f *testing.F) {
 		}
 		// ev is reused on purpose: decoding over an old event must not
 		// leak its values.
-		if err := Decode(msg, &ev); err != nil {
+		if err := decodeTiMo(msg, &ev); err != nil {
 			return
 		}
 		switch ev.Type {
@@ -649,7 +652,7 @@ func FuzzForEachMessage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		total := 0
 		_ = forEachMessage(b, func(msg netlink.Message, raw []byte) bool {
-			if int(msg.Header.Length) != len(raw) || len(msg.Data) != len(raw)-nlmsghdrLen {
+			if int(msg.Header.Length) != len(raw) || len(msg.Data) != len(raw)-ctnl.NLMsgHdrLen {
 				t.Fatalf("length %d, raw %d, data %d", msg.Header.Length, len(raw), len(msg.Data))
 			}
 			total += len(raw)

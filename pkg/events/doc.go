@@ -1,33 +1,33 @@
 // Package events is the netlink side of ctwatch's event stream: it decodes
 // ctnetlink conntrack messages into [model.Event], owns the multicast socket
 // the kernel sends events to ([Subscriber]), dumps the table at startup
-// ([Dump]), names the program behind an event a userspace request caused
-// ([Origins]) and accounts for every event lost on the way (the socket's
-// drop counter, the reader's queue).
+// ([Dump]) and accounts for every event lost on the way (the socket's drop
+// counter, the reader's queue). An event a userspace request caused carries
+// the port id of the requesting socket, which internal/origins resolves to
+// the program behind it.
 //
 // # Decoding
 //
-// [Decode] turns one IPCTNL_MSG_CT_NEW or IPCTNL_MSG_CT_DELETE message into a
-// model.Event. The attributes are unmarshalled by github.com/ti-mo/conntrack
-// and translated at the boundary ([FromFlow]); what that library cannot tell
-// (whether an attribute was sent at all or is merely zero, the kernel's event
-// timestamp CTA_TIMESTAMP_EVENT of Linux 6.14, CTA_SECMARK) is read from the
-// raw message, so that an Entry's presence bits name exactly the attributes
-// the kernel sent.
+// [DecodeFast] turns one IPCTNL_MSG_CT_NEW or IPCTNL_MSG_CT_DELETE message,
+// as read from the socket, into a model.Event: it walks the raw message's
+// attributes itself and allocates nothing, so that the event path and
+// [Dump] cost no garbage per entry. An Entry's presence bits name exactly
+// the attributes the kernel sent (not whether a value is zero), including
+// what libraries drop: the kernel's event timestamp CTA_TIMESTAMP_EVENT of
+// Linux 6.14, CTA_SECMARK, the labels.
 //
-// [DecodeFast] is the event path's decoder: it walks the raw message's
-// attributes itself and allocates nothing, at a twentieth of Decode's cost.
-// It follows ti-mo's grammar, so that the two accept and refuse the same
-// messages and decode them to the same events; FuzzDecodeDifferential holds
-// them to that, and states the few rules by which DecodeFast departs from
-// ti-mo, where ti-mo is wrong about what the kernel sends or would refuse
-// what a newer kernel may send. Chief among the latter: like
-// libnetfilter_conntrack, DecodeFast skips attributes of types it does not
-// know inside nests as at the top level, so that a kernel that adds one to
-// a nest does not turn every event into a decode failure. What it knows it
-// still checks: lengths, the sizes of known attributes, NLA_F_NESTED on
-// top-level nests, and each nest's minimum number of children, of known
-// types. Decode remains the reference.
+// The grammar is github.com/ti-mo/conntrack's, which stays the reference:
+// the package's tests decode every message through ti-mo as well, and
+// FuzzDecodeDifferential holds the two to accepting and refusing the same
+// messages and decoding them to the same events. It also states the few
+// rules by which DecodeFast departs from ti-mo, where ti-mo is wrong about
+// what the kernel sends or would refuse what a newer kernel may send.
+// Chief among the latter: like libnetfilter_conntrack, DecodeFast skips
+// attributes of types it does not know inside nests as at the top level,
+// so that a kernel that adds one to a nest does not turn every event into
+// a decode failure. What it knows it still checks: lengths, the sizes of
+// known attributes, NLA_F_NESTED on top-level nests, and each nest's
+// minimum number of children, of known types.
 //
 // # Loss accounting
 //

@@ -11,6 +11,7 @@ import (
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/ctwatch/ctwatch/internal/ctnl"
 	"github.com/ctwatch/ctwatch/internal/nstest"
 )
 
@@ -240,9 +241,9 @@ func createEntries(c *netlink.Conn, round, k, batch int) error {
 			src := [4]byte{10, byte(round), byte(j >> 8), byte(j)}
 			dst := [4]byte{10, 255, 0, 1}
 			data := append([]byte{unix.AF_INET, 0, 0, 0},
-				tuple4(ctaTupleOrig, unix.IPPROTO_UDP, src, dst, 1000, 53)...)
-			data = append(data, tuple4(ctaTupleReply, unix.IPPROTO_UDP, dst, src, 53, 1000)...)
-			data = append(data, leaf(ctaTimeout, be32(600)...)...)
+				tuple4(ctnl.CTATupleOrig, unix.IPPROTO_UDP, src, dst, 1000, 53)...)
+			data = append(data, tuple4(ctnl.CTATupleReply, unix.IPPROTO_UDP, dst, src, 53, 1000)...)
+			data = append(data, leaf(ctnl.CTATimeout, be32(600)...)...)
 			msgs = append(msgs, netlink.Message{
 				Header: netlink.Header{
 					Type:  netlink.HeaderType(typNew),

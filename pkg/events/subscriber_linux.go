@@ -14,6 +14,7 @@ import (
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/ctwatch/ctwatch/internal/ctnl"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 
@@ -456,7 +457,7 @@ func handleDatagram(d []byte, truncated bool, now time.Time, b *Batch) int {
 	var err error
 	for rest := d; len(rest) > 0; {
 		var msg []byte
-		if msg, rest, err = nextMessage(rest); err != nil {
+		if msg, rest, err = ctnl.NextMessage(rest); err != nil {
 			break
 		}
 		received++

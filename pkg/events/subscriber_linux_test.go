@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
+	"github.com/ctwatch/ctwatch/internal/ctnl"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 
@@ -17,7 +18,7 @@ func TestHandleDatagram(t *testing.T) {
 	tcp := loadCapture(t, "tcp")
 	// The last message of a datagram may lack its padding: this one ends
 	// with a 3-byte attribute (a secmark, which Decode skips at that size).
-	unpadded := entry4(17, leaf(ctaSecmark, 1, 2, 3))
+	unpadded := entry4(17, leaf(ctnl.CTASecmark, 1, 2, 3))
 	withoutTime := rawMessage(typNew, flagCreate, 0, unpadded[:len(unpadded)-1])
 	bad := rawMessage(typNew, flagCreate, 0, append(entry4(17), 1, 2, 3, 4))
 	// Three messages in one datagram, the middle one undecodable; then a

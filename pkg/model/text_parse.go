@@ -1,46 +1,12 @@
 package model
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 )
-
-// ErrExpectation is wrapped by the SyntaxError of an expectation line
-// (conntrack -E -e expect, conntrack -L expect, /proc/net/nf_conntrack_expect):
-// a different kind of record, which ctwatch does not parse.
-var ErrExpectation = errors.New("an expectation, not a connection entry; expectations are not supported")
-
-// SyntaxError reports a text line that does not parse: where, which field,
-// and what is wrong with it.
-type SyntaxError struct {
-	// Column is the 1-based byte offset in the line of the offending token,
-	// or one past the line's end when a field is missing.
-	Column int
-	// Field names the field being parsed, as the JSON contract names it
-	// ("timeout", "state", "orig.sport", "reply.src", "mark", ...).
-	Field string
-	// Token is the offending token; empty when the line ended early.
-	Token string
-	// Msg says what is wrong.
-	Msg string
-	// Err is a sentinel error the failure is an instance of, such as
-	// ErrExpectation, or nil.
-	Err error
-}
-
-// Unwrap returns e.Err.
-func (e *SyntaxError) Unwrap() error { return e.Err }
-
-func (e *SyntaxError) Error() string {
-	if e.Token == "" {
-		return fmt.Sprintf("column %d: field %s: %s", e.Column, e.Field, e.Msg)
-	}
-	return fmt.Sprintf("column %d: field %s: %s: %q", e.Column, e.Field, e.Msg, e.Token)
-}
 
 // IsSkippable reports whether a line of a saved conntrack log carries no
 // entry and is to be skipped rather than parsed: blank lines, comment lines
@@ -587,129 +553,4 @@ func (p *textParser) userspace() error {
 	}
 	o.Program = name
 	return nil
-}
-
-// parseCtime parses the inside of "[start=...]" including the closing
-// bracket.
-func (p *textParser) parseCtime(s string) (time.Time, bool) {
-	s, ok := strings.CutSuffix(s, "]")
-	if !ok {
-		return time.Time{}, false
-	}
-	loc := p.loc
-	if loc == nil {
-		loc = time.UTC
-	}
-	t, err := time.ParseInLocation(ctimeLayout, s, loc)
-	if err != nil {
-		return time.Time{}, false
-	}
-	return t.UTC(), true
-}
-
-// parseEventTimestamp parses "[seconds.fraction]" with at most six
-// fractional digits.
-func parseEventTimestamp(tok string) (time.Time, bool) {
-	in, ok := strings.CutPrefix(tok, "[")
-	if !ok {
-		return time.Time{}, false
-	}
-	if in, ok = strings.CutSuffix(in, "]"); !ok {
-		return time.Time{}, false
-	}
-	secStr, fracStr, ok := strings.Cut(in, ".")
-	// conntrack prints microseconds; more digits would not survive a
-	// round trip through the text form.
-	if !ok || !isDigits(secStr) || !isDigits(fracStr) || len(fracStr) > 6 {
-		return time.Time{}, false
-	}
-	sec, err := strconv.ParseInt(secStr, 10, 64)
-	if err != nil || sec > 1<<40 {
-		return time.Time{}, false
-	}
-	frac, _ := strconv.ParseInt(fracStr, 10, 64)
-	for i := len(fracStr); i < 9; i++ {
-		frac *= 10
-	}
-	return time.Unix(sec, frac).UTC(), true
-}
-
-// parseSpacePaddedTimestamp parses the "[seconds.micros" of an expectation
-// event's "[%-8ld.%-6ld]" prefix, whose fraction is a whole number of
-// microseconds rather than a decimal fraction.
-func parseSpacePaddedTimestamp(tok string) (time.Time, bool) {
-	secStr, usecStr, ok := strings.Cut(strings.TrimPrefix(tok, "["), ".")
-	if !ok || !isDigits(secStr) || !isDigits(usecStr) || len(usecStr) > 6 {
-		return time.Time{}, false
-	}
-	sec, err := strconv.ParseInt(secStr, 10, 64)
-	if err != nil || sec > 1<<40 {
-		return time.Time{}, false
-	}
-	usec, _ := strconv.ParseInt(usecStr, 10, 64)
-	return time.Unix(sec, usec*1000).UTC(), true
-}
-
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// lexer splits a line into tokens separated by spaces and tabs. A token that
-// starts with "[start=" or "[stop=" runs to the next ']', because ctime's
-// format contains spaces.
-type lexer struct {
-	line string
-	pos  int
-}
-
-func (l *lexer) skipSpace() {
-	for l.pos < len(l.line) && (l.line[l.pos] == ' ' || l.line[l.pos] == '\t') {
-		l.pos++
-	}
-}
-
-// next returns the next token and its byte offset; at the end of the line it
-// returns ok false and the line's length.
-func (l *lexer) next() (tok string, off int, ok bool) {
-	tok, off, end := l.scan()
-	l.pos = end
-	return tok, off, tok != ""
-}
-
-func (l *lexer) peek() (tok string, off int, ok bool) {
-	tok, off, _ = l.scan()
-	return tok, off, tok != ""
-}
-
-func (l *lexer) scan() (tok string, off, end int) {
-	l.skipSpace()
-	start := l.pos
-	rest := l.line[start:]
-	if strings.HasPrefix(rest, "[start=") || strings.HasPrefix(rest, "[stop=") {
-		if i := strings.IndexByte(rest, ']'); i >= 0 {
-			return rest[:i+1], start, start + i + 1
-		}
-	}
-	i := strings.IndexAny(rest, " \t")
-	if i < 0 {
-		i = len(rest)
-	}
-	return rest[:i], start, start + i
-}
-
-// rest returns the remainder of the line without surrounding blanks.
-func (l *lexer) rest() (string, int) {
-	l.skipSpace()
-	off := l.pos
-	r := strings.TrimRight(l.line[l.pos:], " \t")
-	l.pos = len(l.line)
-	return r, off
 }

@@ -9,6 +9,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/ctwatch/ctwatch/internal/ctnl"
 )
 
 // decodedMsg is a request as a reader of the wire sees it.
@@ -16,7 +19,7 @@ type decodedMsg struct {
 	Len, Type, Flags int
 	Seq              uint32
 	Family           byte
-	Attrs            map[uint16]any // leaves as []byte, nests as maps
+	Attrs            map[ctnl.AttrType]any // leaves as []byte, nests as maps
 }
 
 // decodeMsgs splits a buffer of netlink messages and decodes their
@@ -39,22 +42,22 @@ func decodeMsgs(t *testing.T, b []byte) []decodedMsg {
 	return out
 }
 
-func decodeAttrs(t *testing.T, b []byte) map[uint16]any {
+func decodeAttrs(t *testing.T, b []byte) map[ctnl.AttrType]any {
 	t.Helper()
 	ad, err := netlink.NewAttributeDecoder(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := map[uint16]any{}
+	m := map[ctnl.AttrType]any{}
 	for ad.Next() {
 		if ad.TypeFlags()&netlink.Nested != 0 {
 			ad.Do(func(b []byte) error {
-				m[ad.Type()] = decodeAttrs(t, b)
+				m[ctnl.AttrType(ad.Type())] = decodeAttrs(t, b)
 				return nil
 			})
 			continue
 		}
-		m[ad.Type()] = ad.Bytes()
+		m[ctnl.AttrType(ad.Type())] = ad.Bytes()
 	}
 	if err := ad.Err(); err != nil {
 		t.Fatal(err)
@@ -62,13 +65,13 @@ func decodeAttrs(t *testing.T, b []byte) map[uint16]any {
 	return m
 }
 
-func tupleAttrs(src, dst [4]byte, sport, dport uint16) map[uint16]any {
-	return map[uint16]any{
-		ctaTupleIP: map[uint16]any{ctaIPv4Src: src[:], ctaIPv4Dst: dst[:]},
-		ctaTupleProto: map[uint16]any{
-			ctaProtoNum: []byte{protoUDP},
-			ctaProtoSrc: binary.BigEndian.AppendUint16(nil, sport),
-			ctaProtoDst: binary.BigEndian.AppendUint16(nil, dport),
+func tupleAttrs(src, dst [4]byte, sport, dport uint16) map[ctnl.AttrType]any {
+	return map[ctnl.AttrType]any{
+		ctnl.CTATupleIP: map[ctnl.AttrType]any{ctnl.CTAIPV4Src: src[:], ctnl.CTAIPV4Dst: dst[:]},
+		ctnl.CTATupleProto: map[ctnl.AttrType]any{
+			ctnl.CTAProtoNum:     []byte{unix.IPPROTO_UDP},
+			ctnl.CTAProtoSrcPort: binary.BigEndian.AppendUint16(nil, sport),
+			ctnl.CTAProtoDstPort: binary.BigEndian.AppendUint16(nil, dport),
 		},
 	}
 }
@@ -85,19 +88,19 @@ func TestCTNetlinkRequests(t *testing.T) {
 	}
 	src, dst := [4]byte{10, 77, 2, 3}, [4]byte{10, 78, 0, 1}
 	want := []decodedMsg{{
-		Type: 1<<8 | ipctnlMsgCtNew, Flags: nlmFRequest | nlmFCreate | nlmFExcl, Seq: 1, Family: afInet,
-		Attrs: map[uint16]any{
-			ctaTupleOrig:  tupleAttrs(src, dst, 1025, 80),
-			ctaTupleReply: tupleAttrs(dst, src, 80, 1025),
-			ctaStatus:     []byte{0, 0, 0, entryStatus},
-			ctaTimeout:    binary.BigEndian.AppendUint32(nil, entryTimeout),
+		Type: int(ctNew), Flags: int(ctnl.NLMFRequest | ctnl.NLMFCreate | ctnl.NLMFExcl), Seq: 1, Family: unix.AF_INET,
+		Attrs: map[ctnl.AttrType]any{
+			ctnl.CTATupleOrig:  tupleAttrs(src, dst, 1025, 80),
+			ctnl.CTATupleReply: tupleAttrs(dst, src, 80, 1025),
+			ctnl.CTAStatus:     []byte{0, 0, 0, byte(entryStatus)},
+			ctnl.CTATimeout:    binary.BigEndian.AppendUint32(nil, entryTimeout),
 		},
 	}, {
-		Type: 1<<8 | ipctnlMsgCtNew, Flags: nlmFRequest, Seq: 2, Family: afInet,
-		Attrs: map[uint16]any{ctaTupleOrig: tupleAttrs(src, dst, 1025, 80), ctaMark: []byte{0, 0, 0, 1}},
+		Type: int(ctNew), Flags: int(ctnl.NLMFRequest), Seq: 2, Family: unix.AF_INET,
+		Attrs: map[ctnl.AttrType]any{ctnl.CTATupleOrig: tupleAttrs(src, dst, 1025, 80), ctnl.CTAMark: []byte{0, 0, 0, 1}},
 	}, {
-		Type: 1<<8 | ipctnlMsgCtDelete, Flags: nlmFRequest, Seq: 3, Family: afInet,
-		Attrs: map[uint16]any{ctaTupleOrig: tupleAttrs(src, dst, 1025, 80)},
+		Type: int(ctDelete), Flags: int(ctnl.NLMFRequest), Seq: 3, Family: unix.AF_INET,
+		Attrs: map[ctnl.AttrType]any{ctnl.CTATupleOrig: tupleAttrs(src, dst, 1025, 80)},
 	}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("requests (-want +got):\n%s", diff)
@@ -116,10 +119,10 @@ func TestEntryTupleUnique(t *testing.T) {
 }
 
 // nlmsg builds one netlink message for the answer and event parsers.
-func nlmsg(typ, flags uint16, payload []byte) []byte {
-	b := binary.NativeEndian.AppendUint32(nil, uint32(nlmsgHdrLen+len(payload)))
-	b = binary.NativeEndian.AppendUint16(b, typ)
-	b = binary.NativeEndian.AppendUint16(b, flags)
+func nlmsg(typ ctnl.HeaderType, flags ctnl.Flags, payload []byte) []byte {
+	b := binary.NativeEndian.AppendUint32(nil, uint32(ctnl.NLMsgHdrLen+len(payload)))
+	b = binary.NativeEndian.AppendUint16(b, uint16(typ))
+	b = binary.NativeEndian.AppendUint16(b, uint16(flags))
 	b = binary.NativeEndian.AppendUint32(b, 7)
 	b = binary.NativeEndian.AppendUint32(b, 0)
 	b = append(b, payload...)
@@ -130,7 +133,7 @@ func nlmsg(typ, flags uint16, payload []byte) []byte {
 }
 
 func errPayload(code int32) []byte {
-	return append(binary.NativeEndian.AppendUint32(nil, uint32(code)), make([]byte, nlmsgHdrLen)...)
+	return append(binary.NativeEndian.AppendUint32(nil, uint32(code)), make([]byte, ctnl.NLMsgHdrLen)...)
 }
 
 func TestAckErrors(t *testing.T) {
@@ -140,10 +143,10 @@ func TestAckErrors(t *testing.T) {
 		want   []int32
 		wantOK bool
 	}{
-		{name: "one error", in: nlmsg(nlmsgError, 0, errPayload(-2)), want: []int32{-2}, wantOK: true},
-		{name: "ack skipped", in: append(nlmsg(nlmsgError, 0, errPayload(0)), nlmsg(nlmsgError, 0, errPayload(-17))...), want: []int32{-17}, wantOK: true},
-		{name: "other messages skipped", in: nlmsg(1<<8, 0, []byte{2, 0, 0, 0}), wantOK: true},
-		{name: "length beyond the datagram", in: nlmsg(nlmsgError, 0, errPayload(-2))[:20]},
+		{name: "one error", in: nlmsg(ctnl.NLMsgError, 0, errPayload(-2)), want: []int32{-2}, wantOK: true},
+		{name: "ack skipped", in: append(nlmsg(ctnl.NLMsgError, 0, errPayload(0)), nlmsg(ctnl.NLMsgError, 0, errPayload(-17))...), want: []int32{-17}, wantOK: true},
+		{name: "other messages skipped", in: nlmsg(ctnl.NFNLType(ctnl.NFNLSubsysCTNetlink, ctnl.IPCTNLMsgCtGet), 0, []byte{2, 0, 0, 0}), wantOK: true},
+		{name: "length beyond the datagram", in: nlmsg(ctnl.NLMsgError, 0, errPayload(-2))[:20]},
 		{name: "length below a header", in: []byte{4, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
 		{name: "empty", wantOK: true},
 	}
@@ -159,10 +162,10 @@ func TestAckErrors(t *testing.T) {
 
 func TestCountEventMessages(t *testing.T) {
 	var c eventCounts
-	countEventMessages(&c, nlmsg(1<<8|ipctnlMsgCtNew, nlmFCreate|nlmFExcl, []byte{2, 0, 0, 0}))
-	countEventMessages(&c, nlmsg(1<<8|ipctnlMsgCtNew, 0, []byte{2, 0, 0, 0}))
-	countEventMessages(&c, append(nlmsg(1<<8|ipctnlMsgCtDelete, 0, []byte{2, 0, 0, 0}), nlmsg(1<<8|ipctnlMsgCtDelete, 0, nil)...))
-	countEventMessages(&c, nlmsg(3<<8, 0, nil))
+	countEventMessages(&c, nlmsg(ctNew, ctnl.NLMFCreate|ctnl.NLMFExcl, []byte{2, 0, 0, 0}))
+	countEventMessages(&c, nlmsg(ctNew, 0, []byte{2, 0, 0, 0}))
+	countEventMessages(&c, append(nlmsg(ctDelete, 0, []byte{2, 0, 0, 0}), nlmsg(ctDelete, 0, nil)...))
+	countEventMessages(&c, nlmsg(ctnl.NFNLType(ctnl.NFNLSubsysQueue, 0), 0, nil))
 	countEventMessages(&c, []byte{200, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
 	if diff := cmp.Diff(eventCounts{New: 1, Update: 1, Destroy: 2, Other: 2}, c); diff != "" {
 		t.Errorf("counts (-want +got):\n%s", diff)
@@ -170,13 +173,13 @@ func TestCountEventMessages(t *testing.T) {
 }
 
 func FuzzNetlinkParsers(f *testing.F) {
-	f.Add(nlmsg(nlmsgError, 0, errPayload(-2)))
-	f.Add(nlmsg(1<<8|ipctnlMsgCtNew, nlmFCreate, []byte{2, 0, 0, 0}))
+	f.Add(nlmsg(ctnl.NLMsgError, 0, errPayload(-2)))
+	f.Add(nlmsg(ctNew, ctnl.NLMFCreate, []byte{2, 0, 0, 0}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ackErrors(data)
 		var c eventCounts
 		countEventMessages(&c, data)
-		if c.Events()+c.Other > len(data)/nlmsgHdrLen+1 {
+		if c.Events()+c.Other > len(data)/ctnl.NLMsgHdrLen+1 {
 			t.Fatalf("%d messages counted in %d bytes", c.Events()+c.Other, len(data))
 		}
 	})

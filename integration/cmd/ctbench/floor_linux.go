@@ -13,6 +13,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ctwatch/ctwatch/internal/ctnl"
 )
 
 // runFloor is "ctbench floor": the least a monitor can do, run inside the
@@ -57,7 +59,7 @@ func runFloor(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
 		return fmt.Errorf("set receive timeout: %w", err)
 	}
-	const groups = 1<<(unix.NFNLGRP_CONNTRACK_NEW-1) | 1<<(unix.NFNLGRP_CONNTRACK_UPDATE-1) | 1<<(unix.NFNLGRP_CONNTRACK_DESTROY-1)
+	const groups = ctnl.NFNetlinkConntrackNew | ctnl.NFNetlinkConntrackUpdate | ctnl.NFNetlinkConntrackDestroy
 	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: groups}); err != nil {
 		return fmt.Errorf("join conntrack groups: %w", err)
 	}

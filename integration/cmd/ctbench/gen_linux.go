@@ -256,7 +256,7 @@ func (g *udpGen) do(first, n int) []error {
 			errs = append(errs, fmt.Errorf("send datagram to port %d: %w", dport, err))
 			continue
 		}
-		t := ctTuple{Src: [4]byte{127, 0, 0, 1}, Dst: [4]byte{127, 0, 0, 1}, Proto: protoUDP, SPort: g.sport, DPort: dport}
+		t := ctTuple{Src: [4]byte{127, 0, 0, 1}, Dst: [4]byte{127, 0, 0, 1}, Proto: unix.IPPROTO_UDP, SPort: g.sport, DPort: dport}
 		g.req.buf = appendDelete(g.req.buf, g.req.nextSeq(), t)
 	}
 	return append(errs, g.req.send()...)

@@ -65,7 +65,7 @@ func TestGoBenchTargets(t *testing.T) {
 
 	var table bytes.Buffer
 	writeGoBench(&table, all)
-	for _, cell := range []string{"| pkg/flow | Memory/nat=none | 841715498 | 192968232 | 1054 | 168 B/flow |", "| pkg/watch | Pipeline | 1131 | 1 | 3 |  |"} {
+	for _, cell := range []string{"| internal/flow | Memory/nat=none | 841715498 | 192968232 | 1054 | 168 B/flow |", "| internal/watch | Pipeline | 1131 | 1 | 3 |  |"} {
 		if !strings.Contains(table.String(), cell) {
 			t.Errorf("table lacks %q:\n%s", cell, table.String())
 		}

@@ -8,7 +8,60 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 )
+
+// report is everything one benchmark run produced.
+type report struct {
+	Machine      machineInfo   `json:"machine"`
+	Config       benchConfig   `json:"config"`
+	Calibrations []calibration `json:"calibrations"`
+	Results      []runResult   `json:"results"`
+	// GoBench holds the stage benchmarks read from -gobench.
+	GoBench []goBench `json:"gobench,omitempty"`
+	// Skipped maps a monitor to why it could not be run at all.
+	Skipped  map[string]string `json:"skipped,omitempty"`
+	Started  time.Time         `json:"started"`
+	Finished time.Time         `json:"finished"`
+}
+
+// machineInfo describes where the numbers were measured.
+type machineInfo struct {
+	CPUModel  string
+	CPUs      int
+	Kernel    string
+	GoVersion string
+	Conntrack string
+	Ulogd     string
+	Ctwatch   string
+	Commit    string
+	// RmemDefault is the host's net.core.rmem_default: the buffer of
+	// conntrack -E's event socket.
+	RmemDefault int64
+	// MemBytes is the machine's memory, which sizes ctwatch's default
+	// receive buffer.
+	MemBytes int64
+	// Virtual is set when the CPU says it runs under a hypervisor.
+	Virtual bool
+}
+
+// calibration is the count of one load's events by a raw listener whose
+// buffer cannot overflow, against what the generator says it produced.
+type calibration struct {
+	Load       string
+	Generated  eventCounts
+	Received   eventCounts
+	Drops      uint64
+	GenSeconds float64
+	Err        string
+}
+
+// OK says whether the listener saw exactly the generated events.
+func (c calibration) OK() bool {
+	return c.Err == "" && c.Drops == 0 &&
+		c.Received.New == c.Generated.New && c.Received.Update == c.Generated.Update &&
+		c.Received.Destroy == c.Generated.Destroy
+}
 
 // writeReport saves a report as JSON (-json): every run's raw
 // measurements, and what -render needs to print and write them again.

@@ -1,7 +1,6 @@
-package events
+package origins
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -58,14 +57,14 @@ func (p *fakeProc) sockets(m map[uint32]uint64) {
 	}
 }
 
-func (p *fakeProc) origins() *Origins {
-	return newOrigins(func() ([]byte, error) {
+func (p *fakeProc) resolver() *Resolver {
+	return newResolver(func() ([]byte, error) {
 		p.reads++
 		return []byte(p.table), nil
 	}, p.root, func() time.Time { return p.now })
 }
 
-func TestOrigins(t *testing.T) {
+func TestResolve(t *testing.T) {
 	p := newFakeProc(t)
 	if err := os.MkdirAll(filepath.Join(p.root, "sys"), 0o755); err != nil {
 		t.Fatal(err)
@@ -73,14 +72,14 @@ func TestOrigins(t *testing.T) {
 	p.process(100, "conntrack", "/dev/null", "socket:[71203]")
 	p.process(200, "kube-proxy", "socket:[5555]")
 	p.sockets(map[uint32]uint64{3891935553: 71203, 42: 9999})
-	o := p.origins()
+	r := p.resolver()
 
 	type result struct {
 		pid  int32
 		prog string
 	}
 	resolve := func(portid uint32) result {
-		pid, prog := o.Resolve(portid)
+		pid, prog := r.Resolve(portid)
 		return result{pid, prog}
 	}
 	check := func(step string, portid uint32, want result, wantReads int) {
@@ -126,10 +125,10 @@ func TestOrigins(t *testing.T) {
 	check("socket gone", 42, result{}, 4)
 }
 
-// TestOriginsPortIDIsPID: a socket's automatic port id is its process's
+// TestResolvePortIDIsPID: a socket's automatic port id is its process's
 // pid, so that process is asked first. Here twenty forked children share the
 // socket; the full scan of /proc would name whichever it met first.
-func TestOriginsPortIDIsPID(t *testing.T) {
+func TestResolvePortIDIsPID(t *testing.T) {
 	p := newFakeProc(t)
 	for pid := 5000; pid < 5020; pid++ {
 		p.process(pid, "child", "socket:[777]")
@@ -137,30 +136,30 @@ func TestOriginsPortIDIsPID(t *testing.T) {
 	p.process(4242, "parent", "/dev/null", "socket:[777]")
 	p.process(4243, "other", "socket:[888]")
 	p.sockets(map[uint32]uint64{4242: 777, 3891935553: 888})
-	o := p.origins()
-	if pid, prog := o.Resolve(4242); pid != 4242 || prog != "parent" {
+	r := p.resolver()
+	if pid, prog := r.Resolve(4242); pid != 4242 || prog != "parent" {
 		t.Errorf("Resolve(4242) = %d, %q; want the port id's own process 4242, \"parent\"", pid, prog)
 	}
 	// A port id that is no pid (the kernel picked a free one): the scan
 	// finds its owner.
-	if pid, prog := o.Resolve(3891935553); pid != 4243 || prog != "other" {
+	if pid, prog := r.Resolve(3891935553); pid != 4243 || prog != "other" {
 		t.Errorf("Resolve(3891935553) = %d, %q; want 4243, \"other\"", pid, prog)
 	}
 }
 
-func TestOriginsBoundsNegativeCache(t *testing.T) {
+func TestResolveBoundsNegativeCache(t *testing.T) {
 	p := newFakeProc(t)
 	p.sockets(nil)
-	o := p.origins()
-	for portid := uint32(1); portid <= originsMaxMisses+10; portid++ {
-		if pid, _ := o.Resolve(portid); pid != 0 {
+	r := p.resolver()
+	for portid := uint32(1); portid <= maxMisses+10; portid++ {
+		if pid, _ := r.Resolve(portid); pid != 0 {
 			t.Fatalf("Resolve(%d) = %d", portid, pid)
 		}
 	}
-	if n := len(o.misses); n > originsMaxMisses {
-		t.Errorf("%d negative entries, want at most %d", n, originsMaxMisses)
+	if n := len(r.misses); n > maxMisses {
+		t.Errorf("%d negative entries, want at most %d", n, maxMisses)
 	}
-	// All within originsMinRefresh of the first: one table read.
+	// All within minRefresh of the first: one table read.
 	if p.reads != 1 {
 		t.Errorf("netlink table read %d times for a burst of unknown port ids, want 1", p.reads)
 	}
@@ -181,7 +180,7 @@ func netfilterSocket(t *testing.T) int {
 	return fd
 }
 
-func TestNewOriginsOwnNamespace(t *testing.T) {
+func TestNewOwnNamespace(t *testing.T) {
 	fd := netfilterSocket(t)
 	sa, err := unix.Getsockname(fd)
 	if err != nil {
@@ -192,47 +191,12 @@ func TestNewOriginsOwnNamespace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := NewOrigins(nil)
-	pid, prog := o.Resolve(portid)
+	r := New(nil)
+	pid, prog := r.Resolve(portid)
 	if want := strings.TrimSpace(string(comm)); pid != int32(os.Getpid()) || prog != want {
 		t.Errorf("Resolve(%d) = %d, %q; want %d, %q", portid, pid, prog, os.Getpid(), want)
 	}
-	if pid, prog := o.Resolve(0); pid != 0 || prog != "" {
+	if pid, prog := r.Resolve(0); pid != 0 || prog != "" {
 		t.Errorf("Resolve(0) = %d, %q; want the kernel (0, \"\")", pid, prog)
-	}
-}
-
-// TestNetlinkTableReadsAgain: the table is read through one open file, from
-// its start each time, and shows sockets made after it was opened.
-func TestNetlinkTableReadsAgain(t *testing.T) {
-	tbl := &netlinkTable{} // the caller's namespace
-	defer tbl.close()
-	before, err := tbl.read()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fd := netfilterSocket(t)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		t.Fatal(err)
-	}
-	after, err := tbl.read()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, b := range map[string][]byte{"before": before, "after": after} {
-		if !bytes.HasPrefix(b, []byte("sk")) {
-			t.Errorf("table read %s the socket does not start with its header: %.40q", name, b)
-		}
-	}
-	found := false
-	for _, ino := range parseNetlinkTable(after, unix.NETLINK_NETFILTER) {
-		found = found || ino == st.Ino
-	}
-	if !found {
-		t.Errorf("the socket made after the file was opened (inode %d) is not in the table read again", st.Ino)
-	}
-	if err := tbl.close(); err != nil || tbl.f != nil {
-		t.Errorf("close: %v, file %v; want nil, nil", err, tbl.f)
 	}
 }

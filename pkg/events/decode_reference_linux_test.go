@@ -2,73 +2,21 @@ package events
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"math/bits"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mdlayher/netlink"
 	"github.com/ti-mo/conntrack"
 
+	"github.com/ctwatch/ctwatch/internal/ctnl"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 
-// ctnetlink message types and attributes, from the kernel's
-// include/uapi/linux/netfilter/nfnetlink_conntrack.h.
-const (
-	nfnlSubsysCTNetlink = 1 // NFNL_SUBSYS_CTNETLINK
-
-	ipctnlMsgCtNew    = 0 // IPCTNL_MSG_CT_NEW
-	ipctnlMsgCtGet    = 1 // IPCTNL_MSG_CT_GET
-	ipctnlMsgCtDelete = 2 // IPCTNL_MSG_CT_DELETE
-
-	// nfgenmsgLen is the size of struct nfgenmsg, which precedes the
-	// attributes of every nfnetlink message.
-	nfgenmsgLen = 4
-
-	// enum ctattr_type
-	ctaTupleOrig      = 1
-	ctaTupleReply     = 2
-	ctaProtoinfo      = 4
-	ctaHelp           = 5
-	ctaTimeout        = 7
-	ctaMark           = 8
-	ctaCountersOrig   = 9
-	ctaCountersReply  = 10
-	ctaUse            = 11
-	ctaID             = 12
-	ctaSecmark        = 17 // obsolete: kernels send CTA_SECCTX instead
-	ctaZone           = 18
-	ctaSecctx         = 19
-	ctaTimestamp      = 20
-	ctaLabels         = 22
-	ctaTimestampEvent = 27 // Linux 6.14: when the event happened, ns since the epoch
-
-	ctaTupleZone = 3 // enum ctattr_tuple: CTA_TUPLE_ZONE
-
-	ctaProtoinfoState = 1 // CTA_PROTOINFO_{TCP,DCCP,SCTP}_STATE
-
-	ctaHelpName = 1 // CTA_HELP_NAME
-
-	ctaSecctxName = 1 // CTA_SECCTX_NAME
-
-	ctaTimestampStart = 1 // CTA_TIMESTAMP_START
-	ctaTimestampStop  = 2 // CTA_TIMESTAMP_STOP
-
-	// nlaTypeMask strips NLA_F_NESTED and NLA_F_NET_BYTEORDER.
-	nlaTypeMask = 0x3fff
-)
-
-// ErrNotConntrack is returned (wrapped) by Decode for a message that is not
-// a ctnetlink conntrack entry message (IPCTNL_MSG_CT_NEW or
-// IPCTNL_MSG_CT_DELETE).
-var ErrNotConntrack = errors.New("not a ctnetlink conntrack message")
-
-// ErrMalformed is returned (wrapped, with the decoder's own error) for a
-// ctnetlink message whose attributes cannot be decoded.
-var ErrMalformed = errors.New("malformed ctnetlink message")
+// This file is the reference decoder: ti-mo/conntrack's unmarshalling,
+// translated at the boundary, which DecodeFast is held to by
+// FuzzDecodeDifferential and the golden tests. It is test code: nothing in
+// production decodes through ti-mo.
 
 // Decode decodes one ctnetlink event message into ev, overwriting it (the
 // backing array of ev.Entry.Labels is reused). IPCTNL_MSG_CT_NEW with
@@ -82,7 +30,7 @@ var ErrMalformed = errors.New("malformed ctnetlink message")
 // request caused the event. Entry.DeltaTime is left unset: it depends on
 // the time of whoever prints it (see SetDeltaTime). On error, ev's
 // contents are unspecified.
-func Decode(msg netlink.Message, ev *model.Event) error {
+func decodeTiMo(msg netlink.Message, ev *model.Event) error {
 	typ, err := eventType(msg)
 	if err != nil {
 		return err
@@ -98,19 +46,20 @@ func Decode(msg netlink.Message, ev *model.Event) error {
 // eventType checks that msg is a ctnetlink entry message and says which
 // event it reports.
 func eventType(msg netlink.Message) (model.EventType, error) {
-	subsys, mt := uint16(msg.Header.Type)>>8, uint16(msg.Header.Type)&0xff
-	if subsys != nfnlSubsysCTNetlink {
+	ht := ctnl.HeaderType(msg.Header.Type)
+	subsys, mt := ht.Subsys(), ht.Msg()
+	if subsys != ctnl.NFNLSubsysCTNetlink {
 		return model.EventUnknown, fmt.Errorf("message type %#04x: %w", uint16(msg.Header.Type), ErrNotConntrack)
 	}
 	switch mt {
-	case ipctnlMsgCtNew:
+	case ctnl.IPCTNLMsgCtNew:
 		// The kernel marks a new entry's event as a creation; an update
 		// carries no flags.
 		if msg.Header.Flags&(netlink.Create|netlink.Excl) != 0 {
 			return model.EventNew, nil
 		}
 		return model.EventUpdate, nil
-	case ipctnlMsgCtDelete:
+	case ctnl.IPCTNLMsgCtDelete:
 		return model.EventDestroy, nil
 	}
 	return model.EventUnknown, fmt.Errorf("message type %#04x: %w", uint16(msg.Header.Type), ErrNotConntrack)
@@ -121,7 +70,7 @@ func eventType(msg netlink.Message) (model.EventType, error) {
 func decodeEntry(msg netlink.Message, ev *model.Event) error {
 	labels := ev.Entry.Labels[:0]
 	*ev = model.Event{}
-	if len(msg.Data) < nfgenmsgLen {
+	if len(msg.Data) < ctnl.NFGenMsgLen {
 		return fmt.Errorf("decode conntrack message: %d bytes: %w", len(msg.Data), ErrTruncated)
 	}
 	// ti-mo refuses to unmarshal into a used Event, so it gets a fresh one
@@ -138,20 +87,20 @@ func decodeEntry(msg netlink.Message, ev *model.Event) error {
 	if f := model.Family(msg.Data[0]); f != 0 {
 		ev.Entry.Family = f
 	}
-	if err := scanAttributes(msg.Data[nfgenmsgLen:], ev); err != nil {
+	if err := scanAttributes(msg.Data[ctnl.NFGenMsgLen:], ev); err != nil {
 		return fmt.Errorf("decode conntrack message: %w", err)
 	}
 	return nil
 }
 
-// FromFlow translates a ti-mo Flow into an Entry. A Flow does not say which
-// attributes the kernel sent, so FromFlow sets presence bits by value: a
+// fromFlowLabels translates a ti-mo Flow into an Entry. A Flow does not say which
+// attributes the kernel sent, so fromFlowLabels sets presence bits by value: a
 // zero timeout, mark, zone, use, id or counter pair and an empty helper or
 // security context count as absent. Protocol state is known exactly (ti-mo
 // keeps the protocol info as a pointer). Family is derived from the
 // addresses. Decode replaces these guesses by the attributes actually
 // present in the message.
-func FromFlow(f *conntrack.Flow) model.Entry {
+func fromFlowLabels(f *conntrack.Flow) model.Entry {
 	e := fromFlow(f)
 	if len(f.Labels) > 0 {
 		e.Labels = appendLabels(nil, f.Labels)
@@ -162,7 +111,7 @@ func FromFlow(f *conntrack.Flow) model.Entry {
 	return e
 }
 
-// fromFlow is FromFlow without the labels, which Decode reads into a reused
+// fromFlow is fromFlowLabels without the labels, which Decode reads into a reused
 // slice.
 func fromFlow(f *conntrack.Flow) model.Entry {
 	var e model.Entry
@@ -247,37 +196,6 @@ func fromTuple(t *conntrack.Tuple, c *conntrack.Counter) model.Tuple {
 	}
 }
 
-// labelNames are the decimal names of the label bits the kernel supports
-// (NF_CT_LABELS_MAX_SIZE is 16 bytes), so that naming a label does not
-// allocate.
-var labelNames = func() (n [128]string) {
-	for i := range n {
-		n[i] = strconv.Itoa(i)
-	}
-	return n
-}()
-
-// appendLabels appends the numbers of the bits set in the CTA_LABELS bit
-// field b. The kernel sends its array of unsigned longs as they are in
-// memory; like libnetfilter_conntrack, bits are read from 32-bit words in
-// host byte order, which is the kernel's layout on every little-endian
-// host.
-func appendLabels(dst []string, b []byte) []string {
-	for w := 0; w+4 <= len(b); w += 4 {
-		v := binary.NativeEndian.Uint32(b[w:])
-		for v != 0 {
-			i := w*8 + bits.TrailingZeros32(v)
-			if i < len(labelNames) {
-				dst = append(dst, labelNames[i])
-			} else {
-				dst = append(dst, strconv.Itoa(i))
-			}
-			v &= v - 1
-		}
-	}
-	return dst
-}
-
 // scanAttributes sets ev.Entry.Fields to exactly the attributes present in
 // b (the message's attributes after struct nfgenmsg), and reads what ti-mo
 // does not: the event timestamp, the labels (into the reused slice), the
@@ -288,67 +206,67 @@ func scanAttributes(b []byte, ev *model.Event) error {
 	it := attrs{b: b}
 	for it.next() {
 		switch it.typ {
-		case ctaTupleOrig:
-			if hasChild(it.data, ctaTupleZone) {
+		case ctnl.CTATupleOrig:
+			if hasChild(it.data, ctnl.CTATupleZone) {
 				present |= model.FieldOrigZone
 			}
-		case ctaTupleReply:
-			if hasChild(it.data, ctaTupleZone) {
+		case ctnl.CTATupleReply:
+			if hasChild(it.data, ctnl.CTATupleZone) {
 				present |= model.FieldReplyZone
 			}
-		case ctaProtoinfo:
+		case ctnl.CTAProtoinfo:
 			// One nest per protocol (TCP, DCCP, SCTP), holding the state.
 			in := attrs{b: it.data}
 			for in.next() {
-				if hasChild(in.data, ctaProtoinfoState) {
+				if hasChild(in.data, ctnl.CTAProtoinfoTCPState) {
 					present |= model.FieldState
 				}
 			}
-		case ctaHelp:
-			if hasChild(it.data, ctaHelpName) {
+		case ctnl.CTAHelp:
+			if hasChild(it.data, ctnl.CTAHelpName) {
 				present |= model.FieldHelper
 			}
-		case ctaTimeout:
+		case ctnl.CTATimeout:
 			present |= model.FieldTimeout
-		case ctaMark:
+		case ctnl.CTAMark:
 			present |= model.FieldMark
-		case ctaCountersOrig:
+		case ctnl.CTACountersOrig:
 			present |= model.FieldOrigCounters
-		case ctaCountersReply:
+		case ctnl.CTACountersReply:
 			present |= model.FieldReplyCounters
-		case ctaUse:
+		case ctnl.CTAUse:
 			present |= model.FieldUse
-		case ctaID:
+		case ctnl.CTAID:
 			present |= model.FieldID
-		case ctaSecmark:
+		case ctnl.CTASecmark:
 			if len(it.data) == 4 {
 				e.Secmark = binary.BigEndian.Uint32(it.data)
 				present |= model.FieldSecmark
 			}
-		case ctaZone:
+		case ctnl.CTAZone:
 			present |= model.FieldZone
-		case ctaSecctx:
+		case ctnl.CTASecctx:
 			in := attrs{b: it.data}
 			for in.next() {
-				if in.typ == ctaSecctxName {
+				if in.typ == ctnl.CTASecctxName {
 					e.Secctx = trimNUL(in.data)
 					present |= model.FieldSecctx
 				}
 			}
-		case ctaTimestamp:
+		case ctnl.CTATimestamp:
 			in := attrs{b: it.data}
 			for in.next() {
 				switch in.typ {
-				case ctaTimestampStart:
+				case ctnl.CTATimestampStart:
 					present |= model.FieldStart
-				case ctaTimestampStop:
+				case ctnl.CTATimestampStop:
 					present |= model.FieldStop
 				}
 			}
-		case ctaLabels:
+		case ctnl.CTALabels:
 			e.Labels = appendLabels(e.Labels[:0], it.data)
 			present |= model.FieldLabels
-		case ctaTimestampEvent:
+		case ctnl.CTATimestampEvent:
 			if len(it.data) == 8 {
 				ev.Time = time.Unix(0, int64(binary.BigEndian.Uint64(it.data))).UTC()
 			}
@@ -373,7 +291,7 @@ func trimNUL(b []byte) string {
 }
 
 // hasChild reports whether the nest b holds an attribute of type typ.
-func hasChild(b []byte, typ uint16) bool {
+func hasChild(b []byte, typ ctnl.AttrType) bool {
 	it := attrs{b: b}
 	for it.next() {
 		if it.typ == typ {
@@ -387,48 +305,52 @@ func hasChild(b []byte, typ uint16) bool {
 // netlink.AttributeDecoder allocates one decoder per nest.
 type attrs struct {
 	b    []byte
-	typ  uint16
+	typ  ctnl.AttrType
 	data []byte
 	err  error
 }
 
 func (it *attrs) next() bool {
-	if len(it.b) < 4 {
+	// Fewer bytes than a header end the walk, as in ti-mo.
+	if len(it.b) < ctnl.NLAHdrLen {
 		return false
 	}
-	l := int(binary.NativeEndian.Uint16(it.b))
-	if l < 4 || l > len(it.b) {
-		it.err = fmt.Errorf("attribute length %d of %d bytes left: %w", l, len(it.b), ErrTruncated)
+	typ, data, rest, ok := ctnl.NextAttr(it.b)
+	if !ok {
+		it.err = ctnl.AttrError(it.b)
 		it.b = nil
 		return false
 	}
-	it.typ = binary.NativeEndian.Uint16(it.b[2:]) & nlaTypeMask
-	it.data = it.b[4:l]
-	if adv := (l + 3) &^ 3; adv < len(it.b) {
-		it.b = it.b[adv:]
-	} else {
-		it.b = nil
-	}
+	it.typ, it.data, it.b = typ.Type(), data, rest
 	return true
 }
 
-// SetDeltaTime sets e's DeltaTime as conntrack-tools computes it for an
-// entry with a start timestamp: the whole seconds of the stop time (or of
-// now, while the entry lives) minus the whole seconds of the start time. A
-// negative result (a clock stepped back) is 0. Entries without a start time
-// are left alone.
-func SetDeltaTime(e *model.Entry, now time.Time) {
-	if !e.Fields.Has(model.FieldStart) {
-		return
+// forEachMessage calls fn with each netlink message in b (one datagram, or
+// a capture file of concatenated messages) and the bytes it was parsed
+// from, header included. The message's Data aliases b. It stops when fn
+// returns false, and returns an error wrapping ErrTruncated when a header
+// does not fit.
+func forEachMessage(b []byte, fn func(msg netlink.Message, raw []byte) bool) error {
+	for len(b) > 0 {
+		raw, rest, err := ctnl.NextMessage(b)
+		if err != nil {
+			return err
+		}
+		h := ctnl.ParseHeader(raw)
+		msg := netlink.Message{
+			Header: netlink.Header{
+				Length:   h.Len,
+				Type:     netlink.HeaderType(h.Type),
+				Flags:    netlink.HeaderFlags(h.Flags),
+				Sequence: h.Seq,
+				PID:      h.PortID,
+			},
+			Data: ctnl.Payload(raw),
+		}
+		if !fn(msg, raw) {
+			return nil
+		}
+		b = rest
 	}
-	end := now.Unix()
-	if e.Fields.Has(model.FieldStop) && e.Stop.UnixNano() != 0 {
-		end = e.Stop.Unix()
-	}
-	var d uint64
-	if s := e.Start.Unix(); end > s {
-		d = uint64(end - s)
-	}
-	e.DeltaTime = d
-	e.Fields |= model.FieldDeltaTime
+	return nil
 }
