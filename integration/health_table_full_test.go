@@ -20,6 +20,7 @@ import (
 	"github.com/ctwatch/ctwatch/internal/doctor"
 	"github.com/ctwatch/ctwatch/internal/health"
 	"github.com/ctwatch/ctwatch/internal/nstest"
+	"github.com/ctwatch/ctwatch/internal/record"
 )
 
 // maxFillable bounds the nf_conntrack_max this test is willing to fill.
@@ -55,14 +56,14 @@ type healthRecord struct {
 }
 
 // check runs one Monitor check and returns its records as written with
-// zerolog and read back.
+// the record encoder and read back.
 func check(t *testing.T, m *health.Monitor) []healthRecord {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var buf bytes.Buffer
-	lg := zerolog.New(&buf)
-	if err := m.Check(ctx, func(r health.Record) { lg.WithLevel(r.Level).EmbedObject(&r).Send() }); err != nil {
+	enc := record.New(record.Config{Log: zerolog.New(&buf)})
+	if err := m.Check(ctx, func(r health.Record) { enc.Health(&r) }); err != nil {
 		t.Fatal(err)
 	}
 	var recs []healthRecord
@@ -128,7 +129,7 @@ func TestHealthTableFull(t *testing.T) {
 		TopN:       3,
 		MaxDump:    maxDump,
 	}, read, dumpFunc(ns))
-	if got := healthEventNames(check(t, m)); len(got) != 1 || got[0] != health.EventStats {
+	if got := healthEventNames(check(t, m)); len(got) != 1 || got[0] != "stats" {
 		t.Fatalf("empty table: records %v, want one stats", got)
 	}
 	// The binary watches the same fill end to end. It subscribes to

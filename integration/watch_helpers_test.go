@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ctwatch/ctwatch/internal/nstest"
+	"github.com/ctwatch/ctwatch/internal/record"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 
@@ -206,8 +207,8 @@ func wtEntry(t testing.TB, r map[string]any) (model.Event, bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, err := model.ParseJSON(data)
-	if errors.Is(err, model.ErrNotEntryRecord) {
+	ev, err := record.ParseJSON(data)
+	if errors.Is(err, record.ErrNotEntryRecord) {
 		return ev, false
 	}
 	if err != nil {

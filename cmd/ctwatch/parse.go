@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ctwatch/ctwatch/internal/record"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 
@@ -67,7 +68,7 @@ func runParse(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		text:   *format == "text",
 		forced: forced,
 		out:    out,
-		log:    zerolog.New(out),
+		rec:    record.New(record.Config{Log: zerolog.New(out)}),
 		stderr: stderr,
 	}
 	files := fs.Args()
@@ -100,7 +101,7 @@ type parser struct {
 	text   bool
 	forced *model.TextOptions
 	out    *bufio.Writer
-	log    zerolog.Logger
+	rec    *record.Encoder
 	stderr io.Writer
 
 	buf                                                []byte
@@ -207,7 +208,7 @@ func (p *parser) reportUnreported(file string) {
 // each: the field a text or JSON line failed at.
 func failureKind(err error) string {
 	var se *model.SyntaxError
-	var je *model.JSONError
+	var je *record.JSONError
 	switch {
 	case errors.Is(err, model.ErrExpectation):
 		return "expectation"
@@ -234,7 +235,7 @@ func (p *parser) line(file string, lineNo int, line []byte) {
 		err  error
 	)
 	if line[0] == '{' {
-		ev, err = model.ParseJSON(line)
+		ev, err = record.ParseJSON(line)
 		form = model.TextOptions{Timestamp: true, ID: true, Location: p.loc}
 	} else {
 		ev, form, err = model.ParseText(s, p.loc)
@@ -249,7 +250,7 @@ func (p *parser) line(file string, lineNo int, line []byte) {
 	}
 	p.records++
 	if !p.text {
-		p.log.Log().EmbedObject(&ev).Send()
+		p.rec.Event(&ev)
 		return
 	}
 	if p.forced != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ctwatch/ctwatch/internal/ctstat"
 	"github.com/ctwatch/ctwatch/internal/netns"
+	"github.com/ctwatch/ctwatch/internal/record"
 )
 
 func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -55,12 +56,7 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // writeStatsJSON writes the reading as one JSON object: count, max, fill
 // (percent), buckets, stats (the counters summed) and, with perCPU, per_cpu.
 func writeStatsJSON(w io.Writer, r *ctstat.Reading, perCPU bool) {
-	lg := zerolog.New(w)
-	ev := lg.Log().EmbedObject(r)
-	if perCPU {
-		ev = ev.Array("per_cpu", ctstat.PerCPUArray(r.PerCPU))
-	}
-	ev.Send()
+	record.New(record.Config{Log: zerolog.New(w)}).Reading(r, perCPU)
 }
 
 // writeStatsText writes the reading as a short table: the fill on one line,

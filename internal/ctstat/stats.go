@@ -3,8 +3,6 @@ package ctstat
 import (
 	"math"
 	"time"
-
-	"github.com/rs/zerolog"
 )
 
 // Counter names one of conntrack's per-CPU statistics counters (struct
@@ -55,8 +53,8 @@ var counterNames = [NumCounters]string{
 	"early_drop", "error", "search_restart", "clash_resolve", "chaintoolong",
 }
 
-// String returns the counter's name as conntrack -S and the JSON contract
-// spell it ("insert_failed", "chaintoolong").
+// String returns the counter's name as conntrack -S spells it
+// ("insert_failed", "chaintoolong"), which the native schema keeps.
 func (c Counter) String() string {
 	if c < NumCounters {
 		return counterNames[c]
@@ -92,25 +90,11 @@ func (s CPUStats) Add(o CPUStats) CPUStats {
 // IsZero reports whether every counter is zero.
 func (s CPUStats) IsZero() bool { return s == CPUStats{} }
 
-// MarshalZerologObject writes one key per counter, named as Counter.String
-// names it.
-func (s *CPUStats) MarshalZerologObject(z *zerolog.Event) {
-	for i := range s {
-		z.Uint64(counterNames[i], s[i])
-	}
-}
-
 // CPU is one CPU's counters.
 type CPU struct {
 	// ID is the CPU's number, as the kernel numbers it.
 	ID    uint16
 	Stats CPUStats
-}
-
-// MarshalZerologObject writes the CPU's number as "cpu", then its counters.
-func (c *CPU) MarshalZerologObject(z *zerolog.Event) {
-	z.Uint16("cpu", c.ID)
-	c.Stats.MarshalZerologObject(z)
 }
 
 // Reading is one reading of the table's statistics in a namespace.
@@ -145,25 +129,3 @@ func FillPercent(count, max uint32) float64 {
 // RoundFill rounds a fill percentage to two decimals, as records carry it:
 // more digits than that are noise to a reader and churn to a diff.
 func RoundFill(pct float64) float64 { return math.Round(pct*100) / 100 }
-
-// MarshalZerologObject writes the reading's count, max, fill (in percent,
-// rounded to two decimals), buckets and stats (the summed counters). The
-// per-CPU counters are left to the caller, who knows whether they are wanted.
-func (r *Reading) MarshalZerologObject(z *zerolog.Event) {
-	z.Uint32("count", r.Count)
-	z.Uint32("max", r.Max)
-	z.Float64("fill", RoundFill(r.FillPercent()))
-	z.Uint32("buckets", r.Buckets)
-	z.Object("stats", &r.Sum)
-}
-
-// PerCPUArray is the per-CPU counters as a zerolog array of objects
-// ({"cpu":0,"found":...}).
-type PerCPUArray []CPU
-
-// MarshalZerologArray writes one object per CPU.
-func (a PerCPUArray) MarshalZerologArray(arr *zerolog.Array) {
-	for i := range a {
-		arr.Object(&a[i])
-	}
-}

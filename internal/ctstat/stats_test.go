@@ -1,12 +1,9 @@
 package ctstat
 
 import (
-	"bytes"
-	"encoding/json"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/rs/zerolog"
 )
 
 func TestCPUStatsSub(t *testing.T) {
@@ -66,38 +63,5 @@ func TestFillPercent(t *testing.T) {
 		if got := RoundFill(FillPercent(tt.count, tt.max)); got != tt.want {
 			t.Errorf("FillPercent(%d, %d) = %v, want %v", tt.count, tt.max, got, tt.want)
 		}
-	}
-}
-
-func TestReadingJSON(t *testing.T) {
-	r := Reading{
-		Count: 3, Max: 12, Buckets: 8,
-		PerCPU: []CPU{{ID: 0, Stats: CPUStats{Found: 1}}, {ID: 1, Stats: CPUStats{Drop: 2}}},
-		Sum:    CPUStats{Found: 1, Drop: 2},
-	}
-	var buf bytes.Buffer
-	lg := zerolog.New(&buf)
-	lg.Log().EmbedObject(&r).Array("per_cpu", PerCPUArray(r.PerCPU)).Send()
-	var got map[string]any
-	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
-		t.Fatalf("%v: %s", err, buf.Bytes())
-	}
-	counters := func(found, drop float64) map[string]any {
-		m := map[string]any{}
-		for c := range NumCounters {
-			m[c.String()] = 0.0
-		}
-		m["found"], m["drop"] = found, drop
-		return m
-	}
-	cpu0, cpu1 := counters(1, 0), counters(0, 2)
-	cpu0["cpu"], cpu1["cpu"] = 0.0, 1.0
-	want := map[string]any{
-		"count": 3.0, "max": 12.0, "fill": 25.0, "buckets": 8.0,
-		"stats":   counters(1, 2),
-		"per_cpu": []any{cpu0, cpu1},
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

@@ -1,7 +1,6 @@
 package flow
 
 import (
-	"io"
 	"net/netip"
 	"runtime"
 	"testing"
@@ -9,7 +8,6 @@ import (
 	"unsafe"
 
 	"github.com/ctwatch/ctwatch/pkg/model"
-	"github.com/rs/zerolog"
 )
 
 // synth fills ev with an event of synthetic TCP flow i (10.x.y.z:port ->
@@ -142,33 +140,6 @@ func BenchmarkMemory(b *testing.B) {
 	}
 }
 
-// BenchmarkMarshal measures writing a transition and a lifecycle.
-func BenchmarkMarshal(b *testing.B) {
-	tr, lc := sampleTransition(), sampleLifecycle()
-	log := zerolog.New(io.Discard)
-	b.ReportAllocs()
-	for n := 0; n < b.N; n++ {
-		log.Info().Object("transition", &tr).Object("flow", &lc).Send()
-	}
-}
-
-func sampleTransition() Transition {
-	return Transition{Proto: model.ProtoTCP, From: model.TCPSynRecv, To: model.TCPEstablished, HasStates: true,
-		Gained: model.StatusAssured | model.StatusHelper, Lost: model.StatusSeenReply, Changed: AttrMark | AttrLabels,
-		After: 412 * time.Microsecond, AfterKnown: true}
-}
-
-func sampleLifecycle() Lifecycle {
-	var r record
-	for _, s := range []model.State{1, 2, 3, 4, 6, 7} {
-		r.pushState(s)
-	}
-	return Lifecycle{Proto: model.ProtoTCP, Path: r.pathValue(), Duration: 93 * time.Second, DurationKnown: true,
-		ReplyAfter: 300 * time.Microsecond, HasReply: true, AssuredAfter: 400 * time.Microsecond, HasAssured: true,
-		Outcome: OutcomeClosed, SeenFrom: SeenFromNew, HasCounters: true, OrigPackets: 1500, OrigBytes: 2 << 20,
-		ReplyPackets: 900, ReplyBytes: 60000}
-}
-
 func TestRecordSize(t *testing.T) {
 	// The memory budget (doc.go, Config.MaxFlows) assumes this size.
 	if got := unsafe.Sizeof(record{}); got != 152 {
@@ -203,17 +174,5 @@ func TestObserveAllocs(t *testing.T) {
 	}
 	if got := testing.AllocsPerRun(1000, cycle); got != 0 {
 		t.Errorf("%v allocations per flow's life, want 0", got)
-	}
-}
-
-func TestMarshalAllocs(t *testing.T) {
-	tr, lc := sampleTransition(), sampleLifecycle()
-	u := Unreplied{FirstSeen: base, Age: 5 * time.Second, Repeats: 3, RepeatsSince: base, LowerBound: true}
-	log := zerolog.New(io.Discard)
-	got := testing.AllocsPerRun(1000, func() {
-		log.Info().Object("transition", &tr).Object("flow", &lc).EmbedObject(&u).Send()
-	})
-	if got != 0 {
-		t.Errorf("%v allocations per record, want 0", got)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ctwatch/ctwatch/pkg/model"
-	"github.com/rs/zerolog"
 )
 
 // fuzzEvent builds an event from three fuzz bytes: which of 16 flows (8
@@ -100,8 +99,8 @@ func fuzzTracker(t *testing.T, data []byte) {
 	cfg := Config{MaxFlows: 4, UnrepliedAfter: 2 * time.Second, RepeatWindow: 10 * time.Second,
 		MaxDestinations: 2, Tombstones: 3}
 	tr := New(cfg)
-	log := zerolog.New(io.Discard)
 	now := base
+	enc := NewEncoder(io.Discard, func() time.Time { return now })
 	for len(data) >= 4 {
 		op, a, b, c := data[0], data[1], data[2], data[3]
 		data = data[4:]
@@ -113,9 +112,9 @@ func fuzzTracker(t *testing.T, data []byte) {
 			ev := fuzzEvent(typ, a, b, c, now)
 			before := tr.Len()
 			res := tr.Observe(&ev)
-			log.Info().EmbedObject(&ev).Object("transition", &res.Transition).Object("flow", &res.Flow).Send()
+			enc.Entry(&ev, &res)
 			if res.Ended != nil {
-				log.Info().Object("flow", &res.Ended.Flow).Send()
+				enc.Inferred(res.Ended)
 				if !res.Ended.Flow.Inferred {
 					t.Fatal("an inferred end without Inferred")
 				}
@@ -141,7 +140,7 @@ func fuzzTracker(t *testing.T, data []byte) {
 		case 7:
 			if a&1 == 0 {
 				tr.Expire(now, func(u Unreplied) {
-					log.Warn().EmbedObject(&u.Entry).EmbedObject(&u).Send()
+					enc.Unreplied(&u)
 					if u.Repeats < 1 || u.Age < 0 {
 						t.Fatalf("unreplied %+v", u)
 					}
@@ -198,7 +197,7 @@ func FuzzReplayText(f *testing.F) {
 		cfg := testConfig()
 		cfg.MaxFlows, cfg.Tombstones = 8, 4
 		tr := New(cfg)
-		rec := &recorder{log: zerolog.New(io.Discard)}
+		rec := newRecorder(io.Discard)
 		for _, line := range strings.Split(text, "\n") {
 			if model.IsSkippable(line) {
 				continue

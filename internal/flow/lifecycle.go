@@ -2,11 +2,9 @@ package flow
 
 import (
 	"math"
-	"strconv"
 	"time"
 
 	"github.com/ctwatch/ctwatch/pkg/model"
-	"github.com/rs/zerolog"
 )
 
 // Outcome says how a flow ended, in one word, in the spirit of Zeek's
@@ -92,22 +90,6 @@ func (p Path) States() []model.State {
 	return s
 }
 
-// appendJSON appends the path's state names, as protocol proto names them,
-// as a JSON array.
-func (p Path) appendJSON(dst []byte, proto model.Proto) []byte {
-	dst = append(dst, '[')
-	for i := 0; i < p.Len(); i++ {
-		if i > 0 {
-			if p.At(i) == p.At(i-1) { // the truncated path's last slot
-				continue
-			}
-			dst = append(dst, ',')
-		}
-		dst = appendJSONString(dst, p.At(i).Name(proto))
-	}
-	return append(dst, ']')
-}
-
 // Lifecycle summarises a flow when it ends: the record the "flow" key
 // carries on every DESTROY (and on inferred ends).
 type Lifecycle struct {
@@ -138,65 +120,6 @@ type Lifecycle struct {
 	HasCounters              bool
 	OrigPackets, OrigBytes   uint64
 	ReplyPackets, ReplyBytes uint64
-}
-
-// MarshalZerologObject writes the lifecycle's keys: path (stateful
-// protocols), path_truncated (when true), duration_s, reply_after_s,
-// assured_after_s (each when known), outcome, seen_from, lower_bound and
-// inferred (when true), and orig_packets, orig_bytes, reply_packets,
-// reply_bytes (when accounting is on). It neither reflects nor allocates.
-func (l *Lifecycle) MarshalZerologObject(z *zerolog.Event) {
-	var buf [256]byte
-	if l.Proto.HasState() && l.Path.Len() > 0 {
-		z.RawJSON("path", l.Path.appendJSON(buf[:0], l.Proto))
-		if l.Path.Truncated() {
-			z.Bool("path_truncated", true)
-		}
-	}
-	if l.DurationKnown {
-		z.RawJSON("duration_s", appendSeconds(buf[:0], l.Duration))
-	}
-	if l.HasReply {
-		z.RawJSON("reply_after_s", appendSeconds(buf[:0], l.ReplyAfter))
-	}
-	if l.HasAssured {
-		z.RawJSON("assured_after_s", appendSeconds(buf[:0], l.AssuredAfter))
-	}
-	z.Str("outcome", l.Outcome.String())
-	z.Str("seen_from", l.SeenFrom.String())
-	if l.LowerBound {
-		z.Bool("lower_bound", true)
-	}
-	if l.Inferred {
-		z.Bool("inferred", true)
-	}
-	if l.HasCounters {
-		z.Uint64("orig_packets", l.OrigPackets)
-		z.Uint64("orig_bytes", l.OrigBytes)
-		z.Uint64("reply_packets", l.ReplyPackets)
-		z.Uint64("reply_bytes", l.ReplyBytes)
-	}
-}
-
-// seconds converts d to seconds rounded to the microsecond, so that JSON
-// carries 0.000312 rather than the float noise of a nanosecond count.
-func seconds(d time.Duration) float64 {
-	return math.Round(float64(d)/1e3) / 1e6
-}
-
-// appendSeconds appends d in seconds, rounded to the microsecond, as a
-// JSON number without an exponent (0.000015, not zerolog's 1.5e-05), which
-// SIEM parsers and people read alike.
-func appendSeconds(dst []byte, d time.Duration) []byte {
-	return strconv.AppendFloat(dst, seconds(d), 'f', -1, 64)
-}
-
-// appendJSONString appends s quoted; the names it is used for (state and
-// status names) need no escaping.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
 }
 
 // end says how the tracker learnt that a flow ended.

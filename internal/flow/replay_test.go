@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,7 +38,7 @@ func loadSequence(tb testing.TB, path string) []model.Event {
 		}
 		var ev model.Event
 		if strings.HasSuffix(path, ".jsonl") {
-			ev, err = model.ParseJSON([]byte(line))
+			ev, err = ParseRecord([]byte(line))
 		} else {
 			ev, _, err = model.ParseText(line, time.UTC)
 		}
@@ -67,15 +68,17 @@ func parseLines(tb testing.TB, lines ...string) []model.Event {
 }
 
 // recorder writes the records the watch loop writes for what the tracker
-// reports, with zerolog as the loop does.
+// reports, with the encoder the loop uses.
 type recorder struct {
-	buf bytes.Buffer
-	log zerolog.Logger
+	enc Encoder
+	log zerolog.Logger // for the tracker's stats, which ctwatch does not write
+	now time.Time      // the encoder's clock
 }
 
-func newRecorder() *recorder {
-	r := &recorder{}
-	r.log = zerolog.New(&r.buf)
+// newRecorder returns a recorder writing into w.
+func newRecorder(w io.Writer) *recorder {
+	r := &recorder{log: zerolog.New(w)}
+	r.enc = NewEncoder(w, func() time.Time { return r.now })
 	return r
 }
 
@@ -90,25 +93,17 @@ func (r *recorder) event(ev *model.Event, res *Result) {
 	if ev.Type == model.EventUpdate && !res.Changed {
 		return
 	}
-	z := r.log.Info().EmbedObject(ev)
-	if res.HasTransition {
-		z.Object("transition", &res.Transition)
-	}
-	if ev.Type == model.EventDestroy {
-		z.Object("flow", &res.Flow)
-	}
-	z.Send()
+	r.enc.Entry(ev, res)
 }
 
 func (r *recorder) inferred(in Inferred) {
-	ev := in.Event()
-	r.log.Info().EmbedObject(&ev).Object("flow", &in.Flow).Send()
+	r.enc.Inferred(&in)
 }
 
 func (r *recorder) unreplied(u Unreplied) {
-	var buf [40]byte
-	r.log.Warn().RawJSON("time", model.AppendJSONTime(buf[:0], u.Time)).Str("event", "unreplied").
-		EmbedObject(&u.Entry).EmbedObject(&u).Send()
+	// The watch loop's clock is the detector's now.
+	r.now = u.Time
+	r.enc.Unreplied(&u)
 }
 
 func (r *recorder) stats(s Stats) {
@@ -171,11 +166,12 @@ func TestGolden(t *testing.T) {
 	for _, path := range paths {
 		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 		t.Run(name, func(t *testing.T) {
-			rec := newRecorder()
+			var buf bytes.Buffer
+			rec := newRecorder(&buf)
 			replay(New(testConfig()), loadSequence(t, path), rec)
 			golden := filepath.Join("testdata", "golden", name+".jsonl")
 			if *update {
-				if err := os.WriteFile(golden, rec.buf.Bytes(), 0o644); err != nil {
+				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
 					t.Fatal(err)
 				}
 				return
@@ -184,7 +180,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v (run go test -update)", err)
 			}
-			if diff := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(rec.buf.String(), "\n")); diff != "" {
+			if diff := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(buf.String(), "\n")); diff != "" {
 				t.Errorf("%s (-want +got):\n%s", golden, diff)
 			}
 		})

@@ -9,7 +9,6 @@ import (
 
 	"github.com/ctwatch/ctwatch/pkg/model"
 	"github.com/google/go-cmp/cmp"
-	"github.com/rs/zerolog"
 )
 
 // base is the time of the synthetic sequences' first event.
@@ -73,14 +72,6 @@ func observe(tb testing.TB, tr *Tracker, evs []model.Event) []Result {
 		}
 	}
 	return res
-}
-
-// jsonOf writes a marshaler's keys as a JSON object.
-func jsonOf(o zerolog.LogObjectMarshaler) string {
-	var buf bytes.Buffer
-	log := zerolog.New(&buf)
-	log.Log().EmbedObject(o).Send()
-	return strings.TrimSpace(buf.String())
 }
 
 func TestOutcome(t *testing.T) {
@@ -500,21 +491,21 @@ func TestDumpMerge(t *testing.T) {
 	}
 }
 
-func TestUnrepliedJSON(t *testing.T) {
+func TestUnrepliedRecord(t *testing.T) {
 	tr := New(testConfig())
 	evs := parseLines(t, udpLine(0, "[NEW]", 1, "10.0.0.9", "30", true, "", "mark=7"))
 	observe(t, tr, evs)
 	var got []string
 	tr.Expire(base.Add(5*time.Second), func(u Unreplied) {
 		var buf bytes.Buffer
-		log := zerolog.New(&buf)
-		log.Warn().Str("event", "unreplied").EmbedObject(&u.Entry).EmbedObject(&u).Send()
+		NewEncoder(&buf, func() time.Time { return u.Time }).Unreplied(&u)
 		got = append(got, strings.TrimSpace(buf.String()))
 	})
-	want := []string{`{"level":"warn","event":"unreplied","family":"ipv4","proto":"udp","protonum":17,` +
+	want := []string{`{"level":"warn","time":"2026-11-22T04:00:05.000000000Z","event":"unreplied","family":"ipv4","proto":"udp","protonum":17,` +
 		`"orig":{"src":"10.0.0.1","dst":"10.0.0.9","sport":1,"dport":53},"reply":{"src":"10.0.0.9","dst":"10.0.0.1","sport":53,"dport":1},` +
 		`"unreplied":true,"assured":false,"status":[],"mark":7,"id":2001,` +
-		`"first_seen":"2026-11-22T04:00:00.000000000Z","age_s":5,"repeats":1,"repeats_since":"2026-11-22T04:00:00.000000000Z","seen_from":"new"}`}
+		`"first_seen":"2026-11-22T04:00:00.000000000Z","age_s":5,"repeats":1,"repeats_since":"2026-11-22T04:00:00.000000000Z","seen_from":"new",` +
+		`"hint":"no reply yet: the peer is down or unreachable, the reply is dropped (by a firewall, or by conntrack as INVALID: see nf_conntrack_log_invalid), or it takes another path; traffic that must bypass conntrack (heartbeats) belongs in the raw table with NOTRACK"}`}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("unreplied record (-want +got):\n%s", diff)
 	}

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/ctwatch/ctwatch/pkg/model"
-	"github.com/rs/zerolog"
 )
 
 // Unreplied reports a flow still [UNREPLIED] Config.UnrepliedAfter after
@@ -38,21 +37,6 @@ type Unreplied struct {
 	// LowerBound is set when the flow's start is not known, so that Age
 	// is a lower bound.
 	LowerBound bool
-}
-
-// MarshalZerologObject writes the report's own keys, to follow the
-// entry's: first_seen, age_s, repeats, repeats_since, seen_from, and
-// lower_bound when true. It neither reflects nor allocates.
-func (u *Unreplied) MarshalZerologObject(z *zerolog.Event) {
-	var buf [40]byte
-	z.RawJSON("first_seen", model.AppendJSONTime(buf[:0], u.FirstSeen))
-	z.RawJSON("age_s", appendSeconds(buf[:0], u.Age))
-	z.Int("repeats", u.Repeats)
-	z.RawJSON("repeats_since", model.AppendJSONTime(buf[:0], u.RepeatsSince))
-	z.Str("seen_from", u.SeenFrom.String())
-	if u.LowerBound {
-		z.Bool("lower_bound", true)
-	}
 }
 
 // destKey names a destination for repeat counting.

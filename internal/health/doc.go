@@ -13,6 +13,10 @@
 // drop, early_drop, insert_failed or invalid grew, it emits a "drops"
 // warning with the growth and a one-line hint at the usual cause.
 //
+// A [Record] is plain data, tagged with its [Kind]; internal/record writes
+// it, choosing its keys and level (the warnings above are warnings in the
+// native schema).
+//
 // The package is pure: the readings and the dump come from functions the
 // caller passes to NewMonitor, so tests drive it without a kernel.
 package health

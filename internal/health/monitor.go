@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/ctwatch/ctwatch/internal/ctstat"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
@@ -87,7 +85,7 @@ func (m *Monitor) Check(ctx context.Context, emit func(Record)) error {
 
 	var delta ctstat.CPUStats
 	stats := base
-	stats.Level, stats.Event, stats.Buckets = zerolog.InfoLevel, EventStats, r.Buckets
+	stats.Kind, stats.Buckets = KindStats, r.Buckets
 	if have {
 		delta = r.Sum.Sub(prev.Sum)
 		stats.Delta, stats.HasDelta, stats.Interval = delta, true, r.Time.Sub(prev.Time)
@@ -105,7 +103,7 @@ func (m *Monitor) Check(ctx context.Context, emit func(Record)) error {
 		}
 		if grew {
 			rec := base
-			rec.Level, rec.Event = zerolog.WarnLevel, EventDrops
+			rec.Kind = KindDrops
 			rec.Delta, rec.HasDelta, rec.Interval = d, true, r.Time.Sub(prev.Time)
 			rec.Hint = dropHint(d)
 			emit(rec)
@@ -140,7 +138,7 @@ func (m *Monitor) pressure(ctx context.Context, base Record, r ctstat.Reading, e
 		top, err := m.top(ctx)
 		for _, t := range th[m.level:up] {
 			rec := base
-			rec.Level, rec.Event, rec.Threshold = zerolog.WarnLevel, EventTablePressure, t
+			rec.Kind, rec.Threshold = KindTablePressure, t
 			rec.Top, rec.TopErr = top, err
 			emit(rec)
 		}
@@ -149,7 +147,7 @@ func (m *Monitor) pressure(ctx context.Context, base Record, r ctstat.Reading, e
 	}
 	for m.level > 0 && base.Fill < th[m.level-1]-m.cfg.Hysteresis {
 		rec := base
-		rec.Level, rec.Event, rec.Threshold = zerolog.InfoLevel, EventTablePressureCleared, th[m.level-1]
+		rec.Kind, rec.Threshold = KindTablePressureCleared, th[m.level-1]
 		emit(rec)
 		m.level--
 	}

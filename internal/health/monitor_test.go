@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"github.com/rs/zerolog"
 
 	"github.com/ctwatch/ctwatch/internal/ctstat"
 	"github.com/ctwatch/ctwatch/pkg/model"
@@ -51,20 +50,19 @@ func fakeDump(entries []model.Entry) DumpFunc {
 
 // brief is what the table-driven test compares of a record.
 type brief struct {
-	Event     string
-	Level     zerolog.Level
+	Kind      Kind
 	Count     uint32
 	Threshold float64
 	Delta     ctstat.CPUStats
 }
 
 func TestMonitorPressure(t *testing.T) {
-	sr := func(count uint32) brief { return brief{Event: EventStats, Level: zerolog.InfoLevel, Count: count} }
+	sr := func(count uint32) brief { return brief{Kind: KindStats, Count: count} }
 	up := func(count uint32, th float64) brief {
-		return brief{Event: EventTablePressure, Level: zerolog.WarnLevel, Count: count, Threshold: th}
+		return brief{Kind: KindTablePressure, Count: count, Threshold: th}
 	}
 	down := func(count uint32, th float64) brief {
-		return brief{Event: EventTablePressureCleared, Level: zerolog.InfoLevel, Count: count, Threshold: th}
+		return brief{Kind: KindTablePressureCleared, Count: count, Threshold: th}
 	}
 	tests := []struct {
 		name   string
@@ -130,7 +128,7 @@ func TestMonitorPressure(t *testing.T) {
 			for range rs {
 				var recs []brief
 				if err := m.Check(context.Background(), func(r Record) {
-					recs = append(recs, brief{Event: r.Event, Level: r.Level, Count: r.Count, Threshold: r.Threshold, Delta: r.Delta})
+					recs = append(recs, brief{Kind: r.Kind, Count: r.Count, Threshold: r.Threshold, Delta: r.Delta})
 				}); err != nil {
 					t.Fatal(err)
 				}
@@ -224,19 +222,16 @@ func TestMonitorDeltasAndDrops(t *testing.T) {
 			for i := range rs {
 				var w want
 				if err := m.Check(context.Background(), func(r Record) {
-					switch r.Event {
-					case EventStats:
+					switch r.Kind {
+					case KindStats:
 						w.stats, w.hasDelta = r.Delta, r.HasDelta
 						if r.HasDelta && r.Interval != 10*time.Second {
 							t.Errorf("check %d: stats interval %v, want 10s", i, r.Interval)
 						}
-					case EventDrops:
-						if r.Level != zerolog.WarnLevel {
-							t.Errorf("drops at level %v", r.Level)
-						}
+					case KindDrops:
 						w.drops, w.hint = &r.Delta, r.Hint
 					default:
-						t.Errorf("unexpected %s record", r.Event)
+						t.Errorf("unexpected %s record", r.Kind)
 					}
 				}); err != nil {
 					t.Fatal(err)
@@ -308,7 +303,7 @@ func TestMonitorTop(t *testing.T) {
 			m := NewMonitor(Config{Thresholds: Thresholds{80}, TopN: tt.topN, MaxDump: tt.maxDump}, fakeReads(rs), fakeDump(entries))
 			var got *Top
 			if err := m.Check(context.Background(), func(r Record) {
-				if r.Event == EventTablePressure {
+				if r.Kind == KindTablePressure {
 					got = r.Top
 				}
 			}); err != nil {
@@ -329,7 +324,7 @@ func TestMonitorDumpError(t *testing.T) {
 	if err := m.Check(context.Background(), func(r Record) { got = append(got, r) }); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[1].Event != EventTablePressure {
+	if len(got) != 2 || got[1].Kind != KindTablePressure {
 		t.Fatalf("records %+v, want stats then table_pressure", got)
 	}
 	if !errors.Is(got[1].TopErr, errDump) || got[1].Top != nil {
@@ -348,7 +343,7 @@ func TestMonitorReadError(t *testing.T) {
 		return reading(calls, 10, ctstat.CPUStats{ctstat.Drop: uint64(calls)}), nil
 	}, nil)
 	var events []string
-	emit := func(r Record) { events = append(events, r.Event) }
+	emit := func(r Record) { events = append(events, r.Kind.String()) }
 	if err := m.Check(context.Background(), emit); err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +357,7 @@ func TestMonitorReadError(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The third reading compares with the first: drop 1 -> 3.
-	if diff := cmp.Diff([]string{EventStats, EventStats, EventDrops}, events); diff != "" {
+	if diff := cmp.Diff([]string{"stats", "stats", "drops"}, events); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 	r, totals, _ := m.Last()
@@ -393,7 +388,7 @@ func TestMonitorNoLimit(t *testing.T) {
 	m := NewMonitor(DefaultConfig(), fakeReads(rs), nil)
 	var events []string
 	for range rs {
-		if err := m.Check(context.Background(), func(r Record) { events = append(events, r.Event+":"+Thresholds{r.Threshold}.String()) }); err != nil {
+		if err := m.Check(context.Background(), func(r Record) { events = append(events, r.Kind.String()+":"+Thresholds{r.Threshold}.String()) }); err != nil {
 			t.Fatal(err)
 		}
 	}

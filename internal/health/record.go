@@ -4,32 +4,44 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/ctwatch/ctwatch/internal/ctstat"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 
-// The records' event names.
+// Kind says which of a check's findings a Record reports.
+type Kind uint8
+
+// The kinds of record a Check emits.
 const (
-	EventStats                = "stats"
-	EventTablePressure        = "table_pressure"
-	EventTablePressureCleared = "table_pressure_cleared"
-	EventDrops                = "drops"
+	// KindStats is every check's reading: the table's count, limit, fill
+	// and hash size, and each counter's growth since the previous one.
+	KindStats Kind = iota
+	// KindTablePressure reports the fill rising through a threshold,
+	// with the biggest holders of entries; a warning.
+	KindTablePressure
+	// KindTablePressureCleared reports the fill falling back below a
+	// threshold by the hysteresis margin.
+	KindTablePressureCleared
+	// KindDrops reports drop, early_drop, insert_failed or invalid
+	// growing; a warning.
+	KindDrops
 )
 
-// Record is one record a Check emits, for the watch loop to write:
-//
-//	log.WithLevel(rec.Level).EmbedObject(&rec).Send()
-//
-// Which fields it carries depends on Event; MarshalZerologObject writes only
-// those.
+var kindNames = [...]string{"stats", "table_pressure", "table_pressure_cleared", "drops"}
+
+// String returns the kind's name, as the package documentation calls it.
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "unknown"
+}
+
+// Record is one finding a Check emits, as plain data for the watch loop
+// to hand to its record encoder. Which fields are set depends on Kind.
 type Record struct {
-	// Level is info for stats and table_pressure_cleared, warn for
-	// table_pressure and drops.
-	Level zerolog.Level
-	// Event is one of the Event* names.
-	Event string
+	// Kind is what the record reports.
+	Kind Kind
 	// Time is when the reading was taken.
 	Time time.Time
 
@@ -43,8 +55,8 @@ type Record struct {
 	// Delta).
 	Interval time.Duration
 	// Delta is how much each counter grew since the previous reading
-	// (stats: every counter; drops: drop, early_drop, insert_failed and
-	// invalid).
+	// (stats: every counter; drops: only drop, early_drop, insert_failed
+	// and invalid are set).
 	Delta    ctstat.CPUStats
 	HasDelta bool
 
@@ -62,50 +74,6 @@ type Record struct {
 
 // dropCounters are the counters a drops record reports.
 var dropCounters = [...]ctstat.Counter{ctstat.Drop, ctstat.EarlyDrop, ctstat.InsertFailed, ctstat.Invalid}
-
-// MarshalZerologObject writes the record's keys: time, event, count, max,
-// fill, then the event's own. It does not write the level, which the
-// logger's WithLevel does.
-func (r *Record) MarshalZerologObject(z *zerolog.Event) {
-	if !r.Time.IsZero() {
-		var buf [40]byte
-		z.RawJSON("time", model.AppendJSONTime(buf[:0], r.Time))
-	}
-	z.Str("event", r.Event)
-	z.Uint32("count", r.Count)
-	z.Uint32("max", r.Max)
-	z.Float64("fill", ctstat.RoundFill(r.Fill))
-	switch r.Event {
-	case EventStats:
-		z.Uint32("buckets", r.Buckets)
-		if r.HasDelta {
-			z.Float64("interval_s", r.Interval.Seconds())
-			z.Object("delta", &r.Delta)
-		}
-	case EventTablePressure:
-		z.Float64("threshold", r.Threshold)
-		if r.Top != nil {
-			z.Object("top", r.Top)
-		}
-		if r.TopErr != nil {
-			z.Str("top_error", r.TopErr.Error())
-		}
-	case EventTablePressureCleared:
-		z.Float64("threshold", r.Threshold)
-	case EventDrops:
-		z.Float64("interval_s", r.Interval.Seconds())
-		z.Dict("delta", dropDict(&r.Delta))
-		z.Str("hint", r.Hint)
-	}
-}
-
-func dropDict(d *ctstat.CPUStats) *zerolog.Event {
-	z := zerolog.Dict()
-	for _, c := range dropCounters {
-		z.Uint64(c.String(), d[c])
-	}
-	return z
-}
 
 // Top names the biggest holders of table entries.
 type Top struct {
@@ -134,41 +102,4 @@ type PortCount struct {
 	Proto   model.Proto
 	Port    uint16
 	Entries int
-}
-
-// MarshalZerologObject writes src, dport, scanned and sampled.
-func (t *Top) MarshalZerologObject(z *zerolog.Event) {
-	z.Array("src", srcArray(t.Src))
-	z.Array("dport", portArray(t.DPort))
-	z.Int("scanned", t.Scanned)
-	z.Bool("sampled", t.Sampled)
-}
-
-type srcArray []SrcCount
-
-func (a srcArray) MarshalZerologArray(arr *zerolog.Array) {
-	for i := range a {
-		arr.Object(&a[i])
-	}
-}
-
-// MarshalZerologObject writes addr and entries.
-func (s *SrcCount) MarshalZerologObject(z *zerolog.Event) {
-	z.Str("addr", s.Addr.String())
-	z.Int("entries", s.Entries)
-}
-
-type portArray []PortCount
-
-func (a portArray) MarshalZerologArray(arr *zerolog.Array) {
-	for i := range a {
-		arr.Object(&a[i])
-	}
-}
-
-// MarshalZerologObject writes proto, port and entries.
-func (p *PortCount) MarshalZerologObject(z *zerolog.Event) {
-	z.Str("proto", p.Proto.JSONName())
-	z.Uint16("port", p.Port)
-	z.Int("entries", p.Entries)
 }

@@ -5,8 +5,7 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/rs/zerolog"
-
+	"github.com/ctwatch/ctwatch/internal/record"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 
@@ -100,22 +99,22 @@ func (s Summary) String() string {
 	return b.String()
 }
 
-// MarshalZerologObject writes the summary as the "stop" record's keys.
-func (s Summary) MarshalZerologObject(z *zerolog.Event) {
-	z.Dict("received", zerolog.Dict().
-		Uint64("new", s.Received[model.EventNew]).
-		Uint64("update", s.Received[model.EventUpdate]).
-		Uint64("destroy", s.Received[model.EventDestroy]))
-	z.Uint64("snapshot", s.Snapshot)
-	z.Uint64("written", s.Written)
-	z.Uint64("filtered", s.Filtered)
-	z.Uint64("suppressed", s.Suppressed)
-	z.Uint64("merged", s.Merged)
-	z.Dict("lost", zerolog.Dict().
-		Uint64("kernel", s.LostKernel).
-		Uint64("output", s.LostOutput))
-	z.Uint64("decode_errors", s.DecodeErrors)
-	z.Uint64("unreplied_warnings", s.UnrepliedWarnings)
-	z.Uint64("flows_evicted", s.FlowsEvicted)
-	z.Uint64("inferred_destroys", s.Inferred)
+// totals is the summary as the stop record reports it.
+func (s Summary) totals() record.Totals {
+	return record.Totals{
+		New:               s.Received[model.EventNew],
+		Update:            s.Received[model.EventUpdate],
+		Destroy:           s.Received[model.EventDestroy],
+		Snapshot:          s.Snapshot,
+		Written:           s.Written,
+		Filtered:          s.Filtered,
+		Suppressed:        s.Suppressed,
+		Merged:            s.Merged,
+		LostKernel:        s.LostKernel,
+		LostOutput:        s.LostOutput,
+		DecodeErrors:      s.DecodeErrors,
+		UnrepliedWarnings: s.UnrepliedWarnings,
+		FlowsEvicted:      s.FlowsEvicted,
+		Inferred:          s.Inferred,
+	}
 }

@@ -4,8 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/rs/zerolog"
-
+	"github.com/ctwatch/ctwatch/internal/record"
 	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
@@ -31,14 +30,7 @@ func (w *Watch) startupDump(ctx context.Context) {
 	w.dumpTook = w.reconciled.Sub(start)
 	w.counters.Snapshot.Store(n)
 	w.counters.Tracked.Store(int64(w.tracker.Len()))
-	level := zerolog.InfoLevel
-	if err != nil {
-		level = zerolog.WarnLevel
-	}
-	w.record(level, "dump").Err(err).
-		Uint64("entries", n).
-		Float64("duration_s", cfg.Clock().Sub(start).Seconds()).
-		Send()
+	w.rec.Dump(&record.Dump{Entries: n, Took: cfg.Clock().Sub(start), Err: err})
 }
 
 // reconcileSpacing is how long after the last dump a loss may trigger the
@@ -71,15 +63,12 @@ func (w *Watch) reconcile(ctx context.Context, why string, src Source, b *events
 	w.drain(src, b)
 	w.tracker.EndReconcile(w.inferred)
 	w.dumpTook = cfg.Clock().Sub(start)
-	level := zerolog.DebugLevel
-	if dumpErr != nil {
-		level = zerolog.WarnLevel
-	}
-	w.record(level, "reconcile").Err(dumpErr).
-		Str("reason", why).
-		Uint64("entries", n).
-		Uint64("inferred", w.tracker.Stats().Inferred-inferredBefore).
-		Float64("duration_s", cfg.Clock().Sub(start).Seconds()).
-		Send()
+	w.rec.Reconcile(&record.Reconcile{
+		Reason:   why,
+		Entries:  n,
+		Inferred: w.tracker.Stats().Inferred - inferredBefore,
+		Took:     cfg.Clock().Sub(start),
+		Err:      dumpErr,
+	})
 	w.counters.Tracked.Store(int64(w.tracker.Len()))
 }

@@ -39,12 +39,10 @@ func (w *Watch) newMonitor() *health.Monitor {
 func (w *Watch) healthLoop(ctx context.Context) {
 	t := time.NewTicker(w.cfg.Health.Interval)
 	defer t.Stop()
-	emit := func(r health.Record) {
-		w.cfg.Log.WithLevel(r.Level).EmbedObject(&r).Send()
-	}
+	emit := func(r health.Record) { w.rec.Health(&r) }
 	check := func() {
 		if err := w.monitor.Check(ctx, emit); err != nil && ctx.Err() == nil {
-			w.record(warnLevel, "stats_error").Err(err).Send()
+			w.rec.StatsError(err)
 		}
 	}
 	check()

@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ctwatch/ctwatch/internal/metrics"
@@ -135,7 +134,8 @@ loop:
 		runErr = err
 	}
 	w.checkLoss(src.Stats())
-	w.record(zerolog.InfoLevel, "stop").EmbedObject(w.summary()).Send()
+	totals := w.summary().totals()
+	w.rec.Stop(&totals)
 	w.flush()
 	// Records dropped by the final flush are only in the summary.
 	w.counters.LostOutput.Store(cfg.Out.Stats().Dropped)

@@ -1,22 +1,14 @@
 package watch
 
 import (
-	"encoding/hex"
 	"time"
-
-	"github.com/rs/zerolog"
 
 	"github.com/ctwatch/ctwatch/internal/flow"
 	"github.com/ctwatch/ctwatch/internal/health"
+	"github.com/ctwatch/ctwatch/internal/record"
 	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
-
-const warnLevel = zerolog.WarnLevel
-
-// unrepliedHint is the one-line explanation an unreplied warning carries;
-// docs/heartbeat.md has the long one.
-const unrepliedHint = "no reply yet: the peer is down or unreachable, the reply is dropped (by a firewall, or by conntrack as INVALID: see nf_conntrack_log_invalid), or it takes another path; traffic that must bypass conntrack (heartbeats) belongs in the raw table with NOTRACK"
 
 // Watch is one run of the watch pipeline.
 type Watch struct {
@@ -25,6 +17,7 @@ type Watch struct {
 	after    afterFunc // time.After; a test's stand-in runs out budgets at once
 	tracker  *flow.Tracker
 	monitor  *health.Monitor // nil when off; owned by healthLoop
+	rec      *record.Encoder
 
 	// Owned by the loop goroutine.
 	res         flow.Result // long-lived, so that its parts marshal without escaping
@@ -47,6 +40,7 @@ func New(cfg Config) *Watch {
 		cfg:      cfg,
 		after:    time.After,
 		tracker:  flow.New(cfg.Flow),
+		rec:      record.New(record.Config{Log: cfg.Log, Clock: cfg.Clock}),
 		ctEvents: -1,
 	}
 }
@@ -103,27 +97,16 @@ func (w *Watch) entry(ev *model.Event, tracked bool) {
 	}
 	w.counters.Written.Add(1)
 	if cfg.Format == FormatText {
-		if ev.Entry.Fields.Has(model.FieldStart) {
-			// conntrack-tools prints the age of entries that carry
-			// their start time.
-			events.SetDeltaTime(&ev.Entry, cfg.Clock())
-		}
-		w.textBuf = model.AppendText(w.textBuf[:0], ev, &cfg.Text)
-		w.textBuf = append(w.textBuf, '\n')
+		w.textBuf = w.rec.AppendText(w.textBuf[:0], ev, &cfg.Text)
 		// The sink never fails a record: it drops and counts.
 		_, _ = cfg.Out.Write(w.textBuf)
 		return
 	}
-	z := cfg.Log.Info().EmbedObject(ev)
+	var res *flow.Result
 	if tracked {
-		if w.res.HasTransition {
-			z.Object("transition", &w.res.Transition)
-		}
-		if ev.Type == model.EventDestroy {
-			z.Object("flow", &w.res.Flow)
-		}
+		res = &w.res
 	}
-	z.Send()
+	w.rec.Entry(ev, res)
 }
 
 // inferred writes a flow's end that no DESTROY announced, as a DESTROY
@@ -135,7 +118,7 @@ func (w *Watch) inferred(in flow.Inferred) {
 		w.counters.Filtered.Add(1)
 		return
 	}
-	w.cfg.Log.Info().EmbedObject(&ev).Bool("inferred", true).Object("flow", &in.Flow).Send()
+	w.rec.Inferred(&in)
 }
 
 // unreplied writes the detector's warning about a flow still unanswered.
@@ -144,22 +127,14 @@ func (w *Watch) unreplied(u flow.Unreplied) {
 	if w.cfg.Filter != nil && !w.cfg.Filter.Match(&ev) {
 		return
 	}
-	w.record(zerolog.WarnLevel, "unreplied").
-		EmbedObject(&ev.Entry).
-		EmbedObject(&u).
-		Str("hint", unrepliedHint).
-		Send()
+	w.rec.Unreplied(&u)
 }
 
 // decodeFailure reports a message that could not be decoded; its bytes go
 // into the record only at debug level.
 func (w *Watch) decodeFailure(f *events.DecodeFailure) {
 	w.counters.DecodeErrors.Add(1)
-	rec := w.record(zerolog.WarnLevel, "decode_error").Err(f.Err).Int("bytes", len(f.Raw))
-	if w.cfg.Log.GetLevel() <= zerolog.DebugLevel {
-		rec = rec.Str("raw_hex", hex.EncodeToString(f.Raw))
-	}
-	rec.Send()
+	w.rec.DecodeError(f.Err, f.Raw)
 }
 
 // checkLoss writes a gap record for each loss counter that grew, and an
@@ -175,78 +150,50 @@ func (w *Watch) checkLoss(st events.Stats) {
 	w.counters.LostKernel.Store(now.kernel)
 	w.counters.LostOutput.Store(now.output)
 	if now.kernel > last.kernel || now.enobufs > last.enobufs {
-		w.gap("kernel", now.kernel-last.kernel, now.kernel,
-			"the socket's receive buffer overflowed: raise --buffer-size").
-			Uint64("enobufs", now.enobufs-last.enobufs).Send()
+		w.gap(&record.Gap{Stage: record.StageKernel, Lost: now.kernel - last.kernel, Total: now.kernel,
+			ENOBUFS: now.enobufs - last.enobufs})
 		w.needRecon = true
 	}
 	if now.output > last.output {
-		w.gap("output", now.output-last.output, now.output,
-			"the output could not keep up and records were dropped: write to a faster destination").Send()
+		w.gap(&record.Gap{Stage: record.StageOutput, Lost: now.output - last.output, Total: now.output})
 	}
 	if ev := w.tracker.Stats().Evicted; ev > w.evictedSeen {
-		w.record(zerolog.WarnLevel, "flows_evicted").
-			Uint64("evicted", ev-w.evictedSeen).
-			Uint64("evicted_total", ev).
-			Int("max_flows", w.cfg.Flow.MaxFlows).
-			Str("hint", "the flow tracker is full: the least recently seen flows were forgotten, and their ends will have no lifecycle; raise --max-flows").
-			Send()
+		w.rec.FlowsEvicted(&record.FlowsEvicted{Evicted: ev - w.evictedSeen, Total: ev, MaxFlows: w.cfg.Flow.MaxFlows})
 		w.evictedSeen = ev
 	}
 }
 
-// gap starts a gap record: lost events (kernel) or records (output)
-// since the last one.
-func (w *Watch) gap(stage string, lost, total uint64, hint string) *zerolog.Event {
+// gap writes a gap record: lost events (kernel) or records (output) since
+// the last one.
+func (w *Watch) gap(g *record.Gap) {
 	w.counters.Gaps.Add(1)
-	return w.record(zerolog.WarnLevel, "gap").
-		Str("stage", stage).
-		Uint64("lost", lost).
-		Uint64("lost_total", total).
-		Str("hint", hint)
+	w.rec.Gap(g)
 }
 
 // logStart writes the "start" record.
 func (w *Watch) logStart(src Source) {
 	cfg := &w.cfg
-	filterDesc := "any"
+	var filter string
 	if cfg.Filter != nil {
-		filterDesc = cfg.Filter.String()
+		filter = cfg.Filter.String()
 	}
-	format := "json"
-	if cfg.Format == FormatText {
-		format = "text"
-	}
-	rec := w.record(zerolog.InfoLevel, "start").
-		Str("version", cfg.Version).
-		Str("netns", cfg.NS.String()).
-		Str("events", cfg.Types.String()).
-		Int("buffer_requested", cfg.BufferSize).
-		Int("buffer_size", src.BufferSize()).
-		Str("filter", filterDesc).
-		Str("format", format).
-		Str("updates", cfg.Updates.String()).
-		Int("max_flows", cfg.Flow.MaxFlows).
-		Float64("unreplied_after_s", cfg.Flow.UnrepliedAfter.Seconds())
-	if w.ctEvents >= 0 {
-		rec = rec.Int64("nf_conntrack_events", w.ctEvents)
-	}
-	rec.Send()
+	w.rec.Start(&record.Start{
+		Version:         cfg.Version,
+		NetNS:           cfg.NS.String(),
+		Events:          cfg.Types.String(),
+		BufferRequested: cfg.BufferSize,
+		BufferSize:      src.BufferSize(),
+		Filter:          filter,
+		Text:            cfg.Format == FormatText,
+		Updates:         cfg.Updates.String(),
+		MaxFlows:        cfg.Flow.MaxFlows,
+		UnrepliedAfter:  cfg.Flow.UnrepliedAfter,
+		CTEvents:        w.ctEvents,
+	})
 	switch w.ctEvents {
 	case 0:
-		w.record(zerolog.WarnLevel, "events_disabled").
-			Str("hint", "net.netfilter.nf_conntrack_events is 0: the kernel sends no events; set it to 1").Send()
+		w.rec.EventsDisabled()
 	case 2:
-		w.record(zerolog.InfoLevel, "events_on_demand").
-			Str("hint", "net.netfilter.nf_conntrack_events is 2: flows created while no event listener existed on the host (before ctwatch started) never report their end; ctwatch infers it from periodic dumps (inferred destroy records); set it to 1 for exact ends").Send()
+		w.rec.EventsOnDemand()
 	}
-}
-
-// record starts a record of the given level and event name, with the
-// current time.
-func (w *Watch) record(level zerolog.Level, event string) *zerolog.Event {
-	var buf [40]byte
-	return w.cfg.Log.WithLevel(level).
-		RawJSON("time", model.AppendJSONTime(buf[:0], w.cfg.Clock())).
-		Str("event", event)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ctwatch/ctwatch/internal/filter"
 	"github.com/ctwatch/ctwatch/internal/flow"
+	"github.com/ctwatch/ctwatch/internal/record"
 	"github.com/ctwatch/ctwatch/internal/sink"
 	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/model"
@@ -274,6 +275,7 @@ func TestDecodeError(t *testing.T) {
 		t.Run(tt.level.String(), func(t *testing.T) {
 			w, out, buf := testWatch(t, Config{})
 			w.cfg.Log = w.cfg.Log.Level(tt.level)
+			w.rec = record.New(record.Config{Log: w.cfg.Log, Clock: w.cfg.Clock})
 			evs := parse(t, tcpFlow...)
 			// The failure shares its batch with the flow's NEW; the rest of
 			// the flow comes in the next batch.

@@ -18,6 +18,7 @@ import (
 	"github.com/ti-mo/conntrack"
 
 	"github.com/ctwatch/ctwatch/internal/ctnl"
+	"github.com/ctwatch/ctwatch/internal/record"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 
@@ -329,7 +330,7 @@ func TestDecodeGolden(t *testing.T) {
 	for _, name := range captures {
 		t.Run(name, func(t *testing.T) {
 			var ref, fast bytes.Buffer
-			refLog, fastLog := zerolog.New(&ref), zerolog.New(&fast)
+			refRec, fastRec := record.New(record.Config{Log: zerolog.New(&ref)}), record.New(record.Config{Log: zerolog.New(&fast)})
 			// Both events are reused, as the reader reuses its batches'.
 			var refEv, fastEv model.Event
 			for i, c := range loadCapture(t, name) {
@@ -342,8 +343,8 @@ func TestDecodeGolden(t *testing.T) {
 				if diff := cmp.Diff(refEv, fastEv, eventOpts); diff != "" {
 					t.Errorf("message %d (-Decode +DecodeFast):\n%s", i, diff)
 				}
-				refLog.Log().EmbedObject(&refEv).Send()
-				fastLog.Log().EmbedObject(&fastEv).Send()
+				refRec.Event(&refEv)
+				fastRec.Event(&fastEv)
 			}
 			path := filepath.Join("testdata", name+".golden")
 			if *update {

@@ -4,20 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-	"github.com/rs/zerolog"
-
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 // captureLine is one entry line of a capture file.
 type captureLine struct {
@@ -88,47 +82,6 @@ func TestCaptureDifferential(t *testing.T) {
 	t.Logf("%d captured lines reproduced", n)
 }
 
-// TestCaptureJSONRoundTrip checks that the JSON codec loses nothing the text
-// forms carry.
-func TestCaptureJSONRoundTrip(t *testing.T) {
-	for _, lines := range captureLines(t) {
-		for _, l := range lines {
-			want, _, err := parseCaptured(t, l)
-			if err != nil {
-				continue
-			}
-			js := encodeJSON(&want)
-			got, err := model.ParseJSON(js)
-			if err != nil {
-				t.Errorf("%s:%d: ParseJSON(%s): %v", l.file, l.no, js, err)
-				continue
-			}
-			if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
-				t.Errorf("%s:%d: JSON round trip (-want +got):\n%s", l.file, l.no, diff)
-			}
-		}
-	}
-}
-
-// TestCaptureGolden pins the JSON records of every capture file.
-func TestCaptureGolden(t *testing.T) {
-	for path, lines := range captureLines(t) {
-		var got bytes.Buffer
-		for _, l := range lines {
-			ev, _, err := parseCaptured(t, l)
-			if err != nil {
-				continue
-			}
-			got.Write(encodeJSON(&ev))
-		}
-		if got.Len() == 0 {
-			continue
-		}
-		golden := filepath.Join("testdata", "golden", strings.TrimSuffix(filepath.Base(path), ".txt")+".jsonl")
-		checkGolden(t, golden, got.Bytes())
-	}
-}
-
 // parseCaptured parses a captured line. It fails the test unless the line
 // parses, or is an expectation in an expectation file and fails with
 // ErrExpectation; the error tells the caller to skip the line.
@@ -142,33 +95,4 @@ func parseCaptured(t *testing.T, l captureLine) (model.Event, model.TextOptions,
 		t.Errorf("%s:%d: %v", l.file, l.no, err)
 	}
 	return ev, form, err
-}
-
-func encodeJSON(ev *model.Event) []byte {
-	var buf bytes.Buffer
-	log := zerolog.New(&buf)
-	log.Log().EmbedObject(ev).Send()
-	return buf.Bytes()
-}
-
-// checkGolden compares got with the golden file, or rewrites it under
-// -update.
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
-	}
 }

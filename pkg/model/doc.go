@@ -1,6 +1,7 @@
 // Package model is ctwatch's one description of a connection-tracking entry
-// and of the events that report changes to it, with the text and JSON codecs
-// that move them in and out of the program.
+// and of the events that report changes to it, with the text codec of
+// conntrack's own line formats. The record schemas (ctwatch's JSON) are
+// internal/record's.
 //
 // An [Entry] holds everything a line of /proc/net/nf_conntrack or of
 // conntrack-tools' output can say: family, protocol, timeout, protocol state,
@@ -10,10 +11,10 @@
 // entry (new, update, destroy, or a snapshot line that reports no change), when
 // it happened, and which userspace program caused it.
 //
-// Optional values carry a presence bit in [Entry.Fields], so that a codec
-// writes exactly the fields its source carried: the JSON contract omits what a
-// source does not carry rather than writing zeros, and the text form
-// reproduces conntrack-tools' and the kernel's lines byte for byte.
+// Optional values carry a presence bit in [Entry.Fields], so that an encoder
+// writes exactly the fields its source carried: a record omits what a source
+// does not carry rather than writing zeros, and the text form reproduces
+// conntrack-tools' and the kernel's lines byte for byte.
 //
 // The package is pure: it has no netlink, no clock and no global state.
 // Callers inject the time zone used for conntrack's ctime-style timestamps and

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -56,70 +55,5 @@ func FuzzParseText(f *testing.F) {
 		if text2 := model.AppendText(nil, &ev2, &form2); !bytes.Equal(text, text2) {
 			t.Fatalf("formatting is not a fixed point:\n%q\n%q", text, text2)
 		}
-		// Every parsed event must survive the JSON codec too.
-		ev3, err := model.ParseJSON(encodeJSON(&ev))
-		if err != nil {
-			t.Fatalf("JSON of a parsed line does not parse: %v\n%s", err, encodeJSON(&ev))
-		}
-		if diff := cmp.Diff(jsonSafe(ev), ev3, cmpOpts); diff != "" {
-			t.Fatalf("text → JSON → model changed the event (-text +json):\n%s", diff)
-		}
 	})
-}
-
-// FuzzParseJSON checks that any record ParseJSON accepts encodes back to a
-// record that parses to the same event.
-func FuzzParseJSON(f *testing.F) {
-	for _, s := range seedTextLines {
-		ev, _, err := model.ParseText(s, time.UTC)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(encodeJSON(&ev))
-	}
-	f.Add([]byte(`{"event":"gap","lost":3}`))
-	f.Add([]byte(`{"event":"new","family":"ipv4","protonum":6,"orig":{},"reply":{}}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		ev, err := model.ParseJSON(data)
-		if err != nil {
-			return
-		}
-		js := encodeJSON(&ev)
-		ev2, err := model.ParseJSON(js)
-		if err != nil {
-			t.Fatalf("re-encoded record does not parse: %v\ninput  %s\noutput %s", err, data, js)
-		}
-		if diff := cmp.Diff(ev, ev2, cmpOpts); diff != "" {
-			t.Fatalf("JSON round trip changed the event (-first +second):\n%s", diff)
-		}
-	})
-}
-
-// jsonSafe returns ev with its strings as JSON carries them: JSON strings are
-// UTF-8, and the encoder replaces each byte of an invalid sequence with
-// U+FFFD.
-func jsonSafe(ev model.Event) model.Event {
-	fix := func(s string) string {
-		if utf8.ValidString(s) {
-			return s
-		}
-		var b []byte
-		for i := 0; i < len(s); {
-			r, n := utf8.DecodeRuneInString(s[i:])
-			b = utf8.AppendRune(b, r)
-			i += n
-		}
-		return string(b)
-	}
-	ev.Origin.Program = fix(ev.Origin.Program)
-	ev.Entry.Secctx = fix(ev.Entry.Secctx)
-	ev.Entry.Helper = fix(ev.Entry.Helper)
-	if ev.Entry.Labels != nil {
-		labels := make([]string, len(ev.Entry.Labels))
-		for i, l := range ev.Entry.Labels {
-			labels[i] = fix(l)
-		}
-		ev.Entry.Labels = labels
-	}
-	return ev
 }

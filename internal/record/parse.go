@@ -1,4 +1,4 @@
-package model
+package record
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+
+	"github.com/ctwatch/ctwatch/pkg/model"
 )
 
 // ErrNotEntryRecord is returned by ParseJSON for a valid JSON record that
@@ -80,13 +82,13 @@ type jsonEvent struct {
 	Origin    *jsonOrigin `json:"origin"`
 }
 
-// ParseJSON parses one record of the JSON contract, as ctwatch writes it,
+// ParseJSON parses one record of the native schema, as ctwatch writes it,
 // back into an Event. Keys outside the entry's contract (level, transition,
 // flow, ...) are ignored. A record whose "event" is not an entry event
 // returns ErrNotEntryRecord.
-func ParseJSON(data []byte) (Event, error) {
+func ParseJSON(data []byte) (model.Event, error) {
 	var j jsonEvent
-	var ev Event
+	var ev model.Event
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&j); err != nil {
 		var te *json.UnmarshalTypeError
@@ -98,7 +100,7 @@ func ParseJSON(data []byte) (Event, error) {
 	if j.Event == nil {
 		return ev, &JSONError{Field: "event", Err: errors.New("missing")}
 	}
-	t, ok := ParseEventType(*j.Event)
+	t, ok := model.ParseEventType(*j.Event)
 	if !ok {
 		return ev, fmt.Errorf("event %q: %w", *j.Event, ErrNotEntryRecord)
 	}
@@ -114,40 +116,40 @@ func ParseJSON(data []byte) (Event, error) {
 		if j.Origin.PortID == 0 {
 			return ev, &JSONError{Field: "origin.portid", Err: errors.New("port id 0 is the kernel, not userspace")}
 		}
-		ev.Origin = Origin{PortID: j.Origin.PortID, PID: j.Origin.PID, Program: j.Origin.Program}
+		ev.Origin = model.Origin{PortID: j.Origin.PortID, PID: j.Origin.PID, Program: j.Origin.Program}
 	}
 	err := j.entry(&ev.Entry)
 	return ev, err
 }
 
-func (j *jsonEvent) entry(e *Entry) error {
+func (j *jsonEvent) entry(e *model.Entry) error {
 	missing := func(field string) error { return &JSONError{Field: field, Err: errors.New("missing")} }
 	if j.Family == nil {
 		return missing("family")
 	}
-	f, ok := ParseFamily(*j.Family)
-	if !ok || (f != FamilyIPv4 && f != FamilyIPv6) {
+	f, ok := model.ParseFamily(*j.Family)
+	if !ok || (f != model.FamilyIPv4 && f != model.FamilyIPv6) {
 		return &JSONError{Field: "family", Err: fmt.Errorf("unknown family %q", *j.Family)}
 	}
 	e.Family = f
 	if j.Protonum == nil {
 		return missing("protonum")
 	}
-	e.Proto = Proto(*j.Protonum)
+	e.Proto = model.Proto(*j.Protonum)
 	if j.Proto != nil && *j.Proto != e.Proto.JSONName() {
 		return &JSONError{Field: "proto", Err: fmt.Errorf("%q does not match protonum %d", *j.Proto, e.Proto)}
 	}
 	if j.Timeout != nil {
 		e.Timeout = *j.Timeout
-		e.Fields |= FieldTimeout
+		e.Fields |= model.FieldTimeout
 	}
 	if j.State != nil {
-		s, ok := ParseState(e.Proto, *j.State)
+		s, ok := model.ParseState(e.Proto, *j.State)
 		if !ok {
 			return &JSONError{Field: "state", Err: fmt.Errorf("%q is not a %s state", *j.State, e.Proto)}
 		}
 		e.State = s
-		e.Fields |= FieldState
+		e.Fields |= model.FieldState
 	}
 	if j.Orig == nil {
 		return missing("orig")
@@ -155,15 +157,15 @@ func (j *jsonEvent) entry(e *Entry) error {
 	if j.Reply == nil {
 		return missing("reply")
 	}
-	if err := j.Orig.tuple(e, &e.Orig, "orig", FieldOrigZone, FieldOrigCounters); err != nil {
+	if err := j.Orig.tuple(e, &e.Orig, "orig", model.FieldOrigZone, model.FieldOrigCounters); err != nil {
 		return err
 	}
-	if err := j.Reply.tuple(e, &e.Reply, "reply", FieldReplyZone, FieldReplyCounters); err != nil {
+	if err := j.Reply.tuple(e, &e.Reply, "reply", model.FieldReplyZone, model.FieldReplyCounters); err != nil {
 		return err
 	}
 	if j.Status != nil {
 		for _, n := range j.Status {
-			b, ok := ParseStatusBit(n)
+			b, ok := model.ParseStatusBit(n)
 			if !ok {
 				return &JSONError{Field: "status", Err: fmt.Errorf("unknown status bit %q", n)}
 			}
@@ -171,10 +173,10 @@ func (j *jsonEvent) entry(e *Entry) error {
 		}
 	} else {
 		if j.Unreplied == nil || !*j.Unreplied {
-			e.Status |= StatusSeenReply
+			e.Status |= model.StatusSeenReply
 		}
 		if j.Assured != nil && *j.Assured {
-			e.Status |= StatusAssured
+			e.Status |= model.StatusAssured
 		}
 	}
 	if j.Unreplied != nil && *j.Unreplied != e.Status.Unreplied() {
@@ -183,38 +185,38 @@ func (j *jsonEvent) entry(e *Entry) error {
 	if j.Assured != nil && *j.Assured != e.Status.Assured() {
 		return &JSONError{Field: "assured", Err: errors.New("contradicts status")}
 	}
-	setU32 := func(p *uint32, dst *uint32, f Field) {
+	setU32 := func(p *uint32, dst *uint32, f model.Field) {
 		if p != nil {
 			*dst = *p
 			e.Fields |= f
 		}
 	}
-	setU32(j.Mark, &e.Mark, FieldMark)
-	setU32(j.Secmark, &e.Secmark, FieldSecmark)
-	setU32(j.Use, &e.Use, FieldUse)
-	setU32(j.ID, &e.ID, FieldID)
+	setU32(j.Mark, &e.Mark, model.FieldMark)
+	setU32(j.Secmark, &e.Secmark, model.FieldSecmark)
+	setU32(j.Use, &e.Use, model.FieldUse)
+	setU32(j.ID, &e.ID, model.FieldID)
 	if j.Zone != nil {
 		e.Zone = *j.Zone
-		e.Fields |= FieldZone
+		e.Fields |= model.FieldZone
 	}
 	if j.Secctx != nil {
 		e.Secctx = *j.Secctx
-		e.Fields |= FieldSecctx
+		e.Fields |= model.FieldSecctx
 	}
 	if j.Helper != nil {
 		e.Helper = *j.Helper
-		e.Fields |= FieldHelper
+		e.Fields |= model.FieldHelper
 	}
 	if j.Labels != nil {
 		e.Labels = j.Labels
-		e.Fields |= FieldLabels
+		e.Fields |= model.FieldLabels
 	}
 	for _, ts := range []struct {
 		field string
 		src   *string
 		dst   *time.Time
-		bit   Field
-	}{{"start", j.Start, &e.Start, FieldStart}, {"stop", j.Stop, &e.Stop, FieldStop}} {
+		bit   model.Field
+	}{{"start", j.Start, &e.Start, model.FieldStart}, {"stop", j.Stop, &e.Stop, model.FieldStop}} {
 		if ts.src == nil {
 			continue
 		}
@@ -227,28 +229,28 @@ func (j *jsonEvent) entry(e *Entry) error {
 	}
 	if j.DeltaTime != nil {
 		e.DeltaTime = *j.DeltaTime
-		e.Fields |= FieldDeltaTime
+		e.Fields |= model.FieldDeltaTime
 	}
 	if (j.GRE == nil) != (j.GREStream == nil) {
 		return &JSONError{Field: "gre_timeout", Err: errors.New("gre_timeout and gre_stream_timeout come together")}
 	}
-	if j.GRE != nil && e.Proto != ProtoGRE {
+	if j.GRE != nil && e.Proto != model.ProtoGRE {
 		return &JSONError{Field: "gre_timeout", Err: errors.New("only GRE entries carry GRE timeouts")}
 	}
 	if j.GRE != nil {
 		e.GRETimeout, e.GREStreamTimeout = *j.GRE, *j.GREStream
-		e.Fields |= FieldGRETimeouts
+		e.Fields |= model.FieldGRETimeouts
 	}
 	return nil
 }
 
-func (jt *jsonTuple) tuple(e *Entry, t *Tuple, dir string, zone, counters Field) error {
+func (jt *jsonTuple) tuple(e *model.Entry, t *model.Tuple, dir string, zone, counters model.Field) error {
 	addr := func(key string, s *string) (netip.Addr, error) {
 		if s == nil {
 			return netip.Addr{}, &JSONError{Field: dir + "." + key, Err: errors.New("missing")}
 		}
 		a, err := netip.ParseAddr(*s)
-		if err != nil || a.Zone() != "" || a.Is6() != (e.Family == FamilyIPv6) {
+		if err != nil || a.Zone() != "" || a.Is6() != (e.Family == model.FamilyIPv6) {
 			return netip.Addr{}, &JSONError{Field: dir + "." + key, Err: fmt.Errorf("%q is not an %s address", *s, e.Family)}
 		}
 		return a, nil
@@ -282,7 +284,7 @@ func (jt *jsonTuple) tuple(e *Entry, t *Tuple, dir string, zone, counters Field)
 		if t.ICMPID, err = u16("id", jt.ID); err != nil {
 			return err
 		}
-	case e.Proto == ProtoGRE:
+	case e.Proto == model.ProtoGRE:
 		if t.SrcPort, err = u16("srckey", jt.SrcKey); err != nil {
 			return err
 		}

@@ -1,6 +1,6 @@
 //go:build race
 
-package model_test
+package record_test
 
 // raceEnabled reports a race-detector build, under which sync.Pool drops
 // items at random: allocation counts of pooled code mean nothing there.

@@ -1,5 +1,5 @@
 //go:build !race
 
-package model_test
+package record_test
 
 const raceEnabled = false

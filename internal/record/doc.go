@@ -1,0 +1,39 @@
+// Package record is the one owner of ctwatch's record schemas: which
+// records `ctwatch watch`, `ctwatch parse` and `ctwatch stats --json`
+// write, their keys, levels, hints and value formats. The domain packages
+// (pkg/model, internal/flow, internal/health, internal/ctstat) expose plain
+// data and know no field name; this package turns that data into records.
+//
+// Today there is one schema, [Native] (docs/schema.md is its contract,
+// pinned byte for byte by golden and integration tests). ECS and OCSF come
+// next; records a schema does not define are its encoder's business (it
+// may write them in another shape or not at all), never the caller's.
+//
+// An [Encoder] has one method per record kind, each taking model values
+// and the tracker's results as they are: [Encoder.Entry] (new, update,
+// destroy and snapshot events, with origin, and the tracker's transition
+// and lifecycle when the event was tracked), [Encoder.Inferred],
+// [Encoder.Unreplied], [Encoder.Start], [Encoder.Stop], [Encoder.Dump],
+// [Encoder.Reconcile], [Encoder.Gap], [Encoder.DecodeError],
+// [Encoder.FlowsEvicted], [Encoder.EventsDisabled],
+// [Encoder.EventsOnDemand], [Encoder.Health], [Encoder.StatsError],
+// [Encoder.Reading] and [Encoder.Event] (a bare entry record, for
+// `ctwatch parse`). [Encoder.AppendText] is the text form of entry records,
+// conntrack -E's line, whatever the schema of the others. [ParseJSON] reads
+// the native schema's entry records back.
+//
+// Encoder is a struct whose methods switch on its schema rather than an
+// interface with one implementation per schema. The hot-path records
+// (entries, transitions, lifecycles) must cost no allocation: a call
+// through an interface hides the callee from escape analysis, so every
+// pointer passed in would be assumed to escape, and values the caller
+// keeps on its stack would move to the heap. A switch on a field costs one
+// predictable branch. Each schema's code lives in its own files
+// (native_*.go); adding one adds a case to each method and its files.
+//
+// Zero allocations come from wrapper types that are free conversions of
+// the values they write (type eventJSON model.Event, with a
+// MarshalZerologObject method), long-lived values, fixed-size stack
+// buffers for times, addresses and name lists, and zerolog's pooled
+// dictionaries for nested objects.
+package record

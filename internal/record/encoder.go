@@ -1,0 +1,223 @@
+package record
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ctwatch/ctwatch/internal/ctstat"
+	"github.com/ctwatch/ctwatch/internal/flow"
+	"github.com/ctwatch/ctwatch/internal/health"
+	"github.com/ctwatch/ctwatch/pkg/model"
+)
+
+// Schema names a record schema.
+type Schema uint8
+
+// The schemas. Native is the zero value.
+const (
+	// Native is ctwatch's own schema, docs/schema.md.
+	Native Schema = iota
+)
+
+var schemaNames = [...]string{"native"}
+
+// String returns the schema's name, as ParseSchema reads it.
+func (s Schema) String() string {
+	if int(s) < len(schemaNames) {
+		return schemaNames[s]
+	}
+	return "unknown"
+}
+
+// ParseSchema parses a schema's name.
+func ParseSchema(s string) (Schema, error) {
+	for i, n := range schemaNames {
+		if s == n {
+			return Schema(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown record schema %q", s)
+}
+
+// Config configures an Encoder.
+type Config struct {
+	// Schema is the schema records are written in.
+	Schema Schema
+	// Log is where JSON records go; its level filters them (decode_error
+	// records carry the message's bytes only at debug level).
+	Log zerolog.Logger
+	// Clock stamps the records that report the program's own doings
+	// (start, dump, gap, ...); entry and health records carry the time of
+	// what they report. Nil means time.Now.
+	Clock func() time.Time
+}
+
+// Encoder writes records in one schema, one method per record kind. It
+// keeps no state between records, so any goroutine may use it; the
+// logger's writes are whole records.
+type Encoder struct {
+	schema Schema
+	log    zerolog.Logger
+	clock  func() time.Time
+}
+
+// New returns an encoder.
+func New(cfg Config) *Encoder {
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	return &Encoder{schema: cfg.Schema, log: cfg.Log, clock: cfg.Clock}
+}
+
+// Schema returns the schema the encoder writes.
+func (e *Encoder) Schema() Schema { return e.schema }
+
+// Entry writes an entry event: a live event, or a snapshot line of a dump.
+// res is the tracker's view of a live event (its transition, and its
+// lifecycle on DESTROY), or nil for an event the tracker did not observe.
+// It neither reflects nor allocates.
+func (e *Encoder) Entry(ev *model.Event, res *flow.Result) {
+	switch e.schema {
+	case Native:
+		e.nativeEntry(ev, res)
+	}
+}
+
+// Event writes ev alone as a record without a level: what `ctwatch parse`
+// makes of a line.
+func (e *Encoder) Event(ev *model.Event) {
+	switch e.schema {
+	case Native:
+		e.log.Log().EmbedObject((*eventJSON)(ev)).Send()
+	}
+}
+
+// Inferred writes a flow's end that no DESTROY announced.
+func (e *Encoder) Inferred(in *flow.Inferred) {
+	switch e.schema {
+	case Native:
+		e.nativeInferred(in)
+	}
+}
+
+// Unreplied writes the unreplied detector's warning about a flow.
+func (e *Encoder) Unreplied(u *flow.Unreplied) {
+	switch e.schema {
+	case Native:
+		e.nativeUnreplied(u)
+	}
+}
+
+// AppendText appends ev as conntrack -E prints it, and a newline, to dst:
+// the text form of entry records, whatever the schema of the others.
+func (e *Encoder) AppendText(dst []byte, ev *model.Event, o *model.TextOptions) []byte {
+	if ev.Entry.Fields.Has(model.FieldStart) {
+		// conntrack-tools prints the age of entries that carry their
+		// start time.
+		SetDeltaTime(&ev.Entry, e.clock())
+	}
+	dst = model.AppendText(dst, ev, o)
+	return append(dst, '\n')
+}
+
+// Start writes the record that opens a watch.
+func (e *Encoder) Start(s *Start) {
+	switch e.schema {
+	case Native:
+		e.nativeStart(s)
+	}
+}
+
+// EventsDisabled warns that the kernel sends no events
+// (nf_conntrack_events is 0).
+func (e *Encoder) EventsDisabled() {
+	switch e.schema {
+	case Native:
+		e.nativeEventsDisabled()
+	}
+}
+
+// EventsOnDemand notes that the kernel sends events only while a listener
+// existed when a flow began (nf_conntrack_events is 2).
+func (e *Encoder) EventsOnDemand() {
+	switch e.schema {
+	case Native:
+		e.nativeEventsOnDemand()
+	}
+}
+
+// Stop writes the record that closes a watch, with its totals.
+func (e *Encoder) Stop(t *Totals) {
+	switch e.schema {
+	case Native:
+		e.nativeStop(t)
+	}
+}
+
+// Dump writes the outcome of the startup dump.
+func (e *Encoder) Dump(d *Dump) {
+	switch e.schema {
+	case Native:
+		e.nativeDump(d)
+	}
+}
+
+// Reconcile writes the outcome of a reconciliation.
+func (e *Encoder) Reconcile(r *Reconcile) {
+	switch e.schema {
+	case Native:
+		e.nativeReconcile(r)
+	}
+}
+
+// Gap writes a loss of events or records.
+func (e *Encoder) Gap(g *Gap) {
+	switch e.schema {
+	case Native:
+		e.nativeGap(g)
+	}
+}
+
+// DecodeError writes a message that could not be decoded: its error, its
+// length and, when the logger is at debug level, its bytes.
+func (e *Encoder) DecodeError(err error, raw []byte) {
+	switch e.schema {
+	case Native:
+		e.nativeDecodeError(err, raw)
+	}
+}
+
+// FlowsEvicted warns that the flow tracker forgot flows to make room.
+func (e *Encoder) FlowsEvicted(f *FlowsEvicted) {
+	switch e.schema {
+	case Native:
+		e.nativeFlowsEvicted(f)
+	}
+}
+
+// Health writes a table health record.
+func (e *Encoder) Health(r *health.Record) {
+	switch e.schema {
+	case Native:
+		e.nativeHealth(r)
+	}
+}
+
+// StatsError writes the failure of a table health check.
+func (e *Encoder) StatsError(err error) {
+	switch e.schema {
+	case Native:
+		e.nativeStatsError(err)
+	}
+}
+
+// Reading writes a ctstat reading as `ctwatch stats --json` prints it,
+// with each CPU's counters when perCPU is set.
+func (e *Encoder) Reading(r *ctstat.Reading, perCPU bool) {
+	switch e.schema {
+	case Native:
+		e.nativeReading(r, perCPU)
+	}
+}

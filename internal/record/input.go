@@ -1,0 +1,102 @@
+package record
+
+import "time"
+
+// Start is what the start record reports: the watch's settings and the
+// kernel's as found.
+type Start struct {
+	// Version is ctwatch's version.
+	Version string
+	// NetNS names the watched network namespace.
+	NetNS string
+	// Events are the event types subscribed to ("new,update,destroy").
+	Events string
+	// BufferRequested is the receive buffer asked for, BufferSize the one
+	// the kernel granted, in bytes.
+	BufferRequested, BufferSize int
+	// Filter is the filter expression, empty for none.
+	Filter string
+	// Text is set when entry records are written as text.
+	Text bool
+	// Updates is the UPDATE policy.
+	Updates string
+	// MaxFlows is the flow tracker's bound.
+	MaxFlows int
+	// UnrepliedAfter is when the unreplied detector warns.
+	UnrepliedAfter time.Duration
+	// CTEvents is net.netfilter.nf_conntrack_events, or -1 when unknown.
+	CTEvents int64
+}
+
+// Totals are a watch's final counters, for the stop record.
+type Totals struct {
+	// New, Update and Destroy count the events received, by type.
+	New, Update, Destroy uint64
+	// Snapshot counts the entries of the startup dump.
+	Snapshot uint64
+	// Written, Filtered, Suppressed and Merged count entry records
+	// written, and entry events not selected by the filter, suppressed by
+	// the UPDATE policy and merged into their snapshot record.
+	Written, Filtered, Suppressed, Merged uint64
+	// LostKernel and LostOutput count what was lost, by stage.
+	LostKernel, LostOutput uint64
+	// DecodeErrors counts messages that could not be decoded.
+	DecodeErrors uint64
+	// UnrepliedWarnings, FlowsEvicted and Inferred are the tracker's
+	// counts of unreplied warnings, evictions and inferred destroys.
+	UnrepliedWarnings, FlowsEvicted, Inferred uint64
+}
+
+// Dump is the outcome of the startup dump.
+type Dump struct {
+	// Entries counts the entries dumped.
+	Entries uint64
+	// Took is how long the dump took.
+	Took time.Duration
+	// Err is why it failed or is incomplete, nil when it did not.
+	Err error
+}
+
+// Reconcile is the outcome of a reconciliation of the tracker with a dump.
+type Reconcile struct {
+	// Reason is why it ran: "gap" (after a loss) or "periodic".
+	Reason string
+	// Entries counts the entries dumped; Inferred the destroys inferred.
+	Entries, Inferred uint64
+	// Took is how long it took.
+	Took time.Duration
+	// Err is why the dump failed, nil when it did not.
+	Err error
+}
+
+// Stage is where a loss happened.
+type Stage uint8
+
+// The stages that lose.
+const (
+	// StageKernel: the socket's receive buffer overflowed and the kernel
+	// dropped events.
+	StageKernel Stage = iota
+	// StageOutput: the output sink dropped records.
+	StageOutput
+)
+
+// Gap is a loss of events (kernel) or records (output) since the last.
+type Gap struct {
+	Stage Stage
+	// Lost counts what was lost since the last gap of the stage; Total
+	// since the start.
+	Lost, Total uint64
+	// ENOBUFS counts the socket's overrun errors since the last gap
+	// (kernel stage).
+	ENOBUFS uint64
+}
+
+// FlowsEvicted reports flows the tracker forgot to make room.
+type FlowsEvicted struct {
+	// Evicted counts the flows evicted since the last report; Total since
+	// the start.
+	Evicted, Total uint64
+	// MaxFlows is the tracker's bound.
+	MaxFlows int
+}

@@ -1,0 +1,187 @@
+package record
+
+import (
+	"encoding/hex"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ctwatch/ctwatch/internal/ctstat"
+	"github.com/ctwatch/ctwatch/internal/flow"
+	"github.com/ctwatch/ctwatch/internal/health"
+	"github.com/ctwatch/ctwatch/pkg/model"
+)
+
+// The hints native records carry: one line each; the docs have the long
+// explanations.
+const (
+	// unrepliedHint: docs/heartbeat.md.
+	unrepliedHint      = "no reply yet: the peer is down or unreachable, the reply is dropped (by a firewall, or by conntrack as INVALID: see nf_conntrack_log_invalid), or it takes another path; traffic that must bypass conntrack (heartbeats) belongs in the raw table with NOTRACK"
+	eventsDisabledHint = "net.netfilter.nf_conntrack_events is 0: the kernel sends no events; set it to 1"
+	eventsOnDemandHint = "net.netfilter.nf_conntrack_events is 2: flows created while no event listener existed on the host (before ctwatch started) never report their end; ctwatch infers it from periodic dumps (inferred destroy records); set it to 1 for exact ends"
+	gapKernelHint      = "the socket's receive buffer overflowed: raise --buffer-size"
+	gapOutputHint      = "the output could not keep up and records were dropped: write to a faster destination"
+	flowsEvictedHint   = "the flow tracker is full: the least recently seen flows were forgotten, and their ends will have no lifecycle; raise --max-flows"
+)
+
+// nativeRecord starts a record of the given level and event name, with the
+// current time.
+func (e *Encoder) nativeRecord(level zerolog.Level, event string) *zerolog.Event {
+	var buf [40]byte
+	return e.log.WithLevel(level).
+		RawJSON("time", AppendTime(buf[:0], e.clock())).
+		Str("event", event)
+}
+
+func (e *Encoder) nativeEntry(ev *model.Event, res *flow.Result) {
+	z := e.log.Info().EmbedObject((*eventJSON)(ev))
+	if res != nil {
+		if res.HasTransition {
+			z.Object("transition", (*transitionJSON)(&res.Transition))
+		}
+		if ev.Type == model.EventDestroy {
+			z.Object("flow", (*lifecycleJSON)(&res.Flow))
+		}
+	}
+	z.Send()
+}
+
+func (e *Encoder) nativeInferred(in *flow.Inferred) {
+	ev := in.Event()
+	e.log.Info().EmbedObject((*eventJSON)(&ev)).Bool("inferred", true).Object("flow", (*lifecycleJSON)(&in.Flow)).Send()
+}
+
+func (e *Encoder) nativeUnreplied(u *flow.Unreplied) {
+	e.nativeRecord(zerolog.WarnLevel, "unreplied").
+		EmbedObject((*entryJSON)(&u.Entry)).
+		EmbedObject((*unrepliedJSON)(u)).
+		Str("hint", unrepliedHint).
+		Send()
+}
+
+func (e *Encoder) nativeStart(s *Start) {
+	filter := s.Filter
+	if filter == "" {
+		filter = "any"
+	}
+	format := "json"
+	if s.Text {
+		format = "text"
+	}
+	rec := e.nativeRecord(zerolog.InfoLevel, "start").
+		Str("version", s.Version).
+		Str("netns", s.NetNS).
+		Str("events", s.Events).
+		Int("buffer_requested", s.BufferRequested).
+		Int("buffer_size", s.BufferSize).
+		Str("filter", filter).
+		Str("format", format).
+		Str("updates", s.Updates).
+		Int("max_flows", s.MaxFlows).
+		Float64("unreplied_after_s", s.UnrepliedAfter.Seconds())
+	if s.CTEvents >= 0 {
+		rec = rec.Int64("nf_conntrack_events", s.CTEvents)
+	}
+	rec.Send()
+}
+
+func (e *Encoder) nativeEventsDisabled() {
+	e.nativeRecord(zerolog.WarnLevel, "events_disabled").Str("hint", eventsDisabledHint).Send()
+}
+
+func (e *Encoder) nativeEventsOnDemand() {
+	e.nativeRecord(zerolog.InfoLevel, "events_on_demand").Str("hint", eventsOnDemandHint).Send()
+}
+
+func (e *Encoder) nativeStop(t *Totals) {
+	e.nativeRecord(zerolog.InfoLevel, "stop").
+		Dict("received", zerolog.Dict().
+			Uint64("new", t.New).
+			Uint64("update", t.Update).
+			Uint64("destroy", t.Destroy)).
+		Uint64("snapshot", t.Snapshot).
+		Uint64("written", t.Written).
+		Uint64("filtered", t.Filtered).
+		Uint64("suppressed", t.Suppressed).
+		Uint64("merged", t.Merged).
+		Dict("lost", zerolog.Dict().
+			Uint64("kernel", t.LostKernel).
+			Uint64("output", t.LostOutput)).
+		Uint64("decode_errors", t.DecodeErrors).
+		Uint64("unreplied_warnings", t.UnrepliedWarnings).
+		Uint64("flows_evicted", t.FlowsEvicted).
+		Uint64("inferred_destroys", t.Inferred).
+		Send()
+}
+
+func (e *Encoder) nativeDump(d *Dump) {
+	level := zerolog.InfoLevel
+	if d.Err != nil {
+		level = zerolog.WarnLevel
+	}
+	e.nativeRecord(level, "dump").Err(d.Err).
+		Uint64("entries", d.Entries).
+		Float64("duration_s", d.Took.Seconds()).
+		Send()
+}
+
+func (e *Encoder) nativeReconcile(r *Reconcile) {
+	level := zerolog.DebugLevel
+	if r.Err != nil {
+		level = zerolog.WarnLevel
+	}
+	e.nativeRecord(level, "reconcile").Err(r.Err).
+		Str("reason", r.Reason).
+		Uint64("entries", r.Entries).
+		Uint64("inferred", r.Inferred).
+		Float64("duration_s", r.Took.Seconds()).
+		Send()
+}
+
+func (e *Encoder) nativeGap(g *Gap) {
+	stage, hint := "kernel", gapKernelHint
+	if g.Stage == StageOutput {
+		stage, hint = "output", gapOutputHint
+	}
+	z := e.nativeRecord(zerolog.WarnLevel, "gap").
+		Str("stage", stage).
+		Uint64("lost", g.Lost).
+		Uint64("lost_total", g.Total).
+		Str("hint", hint)
+	if g.Stage == StageKernel {
+		z.Uint64("enobufs", g.ENOBUFS)
+	}
+	z.Send()
+}
+
+func (e *Encoder) nativeDecodeError(err error, raw []byte) {
+	z := e.nativeRecord(zerolog.WarnLevel, "decode_error").Err(err).Int("bytes", len(raw))
+	if e.log.GetLevel() <= zerolog.DebugLevel {
+		z = z.Str("raw_hex", hex.EncodeToString(raw))
+	}
+	z.Send()
+}
+
+func (e *Encoder) nativeFlowsEvicted(f *FlowsEvicted) {
+	e.nativeRecord(zerolog.WarnLevel, "flows_evicted").
+		Uint64("evicted", f.Evicted).
+		Uint64("evicted_total", f.Total).
+		Int("max_flows", f.MaxFlows).
+		Str("hint", flowsEvictedHint).
+		Send()
+}
+
+func (e *Encoder) nativeHealth(r *health.Record) {
+	e.log.WithLevel(healthLevel(r.Kind)).EmbedObject((*healthJSON)(r)).Send()
+}
+
+func (e *Encoder) nativeStatsError(err error) {
+	e.nativeRecord(zerolog.WarnLevel, "stats_error").Err(err).Send()
+}
+
+func (e *Encoder) nativeReading(r *ctstat.Reading, perCPU bool) {
+	z := e.log.Log().EmbedObject((*readingJSON)(r))
+	if perCPU {
+		z = z.Array("per_cpu", cpuArray(r.PerCPU))
+	}
+	z.Send()
+}
