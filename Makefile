@@ -8,6 +8,7 @@
 #   make bench        benchmarks of every stage, then the side-by-side comparison
 #   make lint         gofmt, go vet (also with -tags integration), staticcheck
 #   make tidy-check   fails if go.mod/go.sum are not tidy
+#   make deploy-check checks contrib/ and deploy/ without a cluster or systemd as PID 1
 
 SHELL       := /bin/bash
 GO          ?= go
@@ -18,7 +19,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOBIN       := $(shell $(GO) env GOPATH)/bin
 ARGS        ?=
 
-.PHONY: all build run deps test unit integration bench bench-go bench-e2e lint tidy-check fuzz clean
+.PHONY: all build run deps test unit integration bench bench-go bench-e2e lint tidy-check deploy-check fuzz clean
 
 all: build
 
@@ -74,6 +75,30 @@ lint:
 
 tidy-check:
 	$(GO) mod tidy -diff
+
+# deploy-check verifies the packaging: the unit with systemd-analyze verify
+# (on a copy whose ExecStart names the binary just built, as verify wants
+# the program to exist; any message fails, as verify only warns about a
+# setting it ignores) and security (its exposure stays at most 2.0), the
+# logrotate snippet with logrotate -d (its su user swapped for root, which
+# exists everywhere), the manifests and flags with deploy/check.py, and that
+# the binary the Dockerfile builds is static. It installs systemd, logrotate
+# and python3-yaml when missing (root).
+DEPLOY_TMP = bin/deploy-check
+deploy-check: build
+	./scripts/install-deps.sh systemd logrotate python3-yaml
+	@rm -rf $(DEPLOY_TMP) && mkdir -p $(DEPLOY_TMP)
+	sed 's#/usr/local/bin/ctwatch#$(CURDIR)/$(BIN)#' contrib/systemd/ctwatch.service > $(DEPLOY_TMP)/ctwatch.service
+	@out=$$(systemd-analyze verify $(DEPLOY_TMP)/ctwatch.service 2>&1) && [ -z "$$out" ] || \
+		{ echo "$$out"; echo 'deploy-check: systemd-analyze verify found problems in ctwatch.service' >&2; exit 1; }
+	systemd-analyze security --offline=yes --threshold=20 $(DEPLOY_TMP)/ctwatch.service > $(DEPLOY_TMP)/security.txt || \
+		{ cat $(DEPLOY_TMP)/security.txt; echo 'deploy-check: ctwatch.service exposure above 2.0' >&2; exit 1; }
+	sed 's/^\([[:space:]]*\)su ctwatch ctwatch$$/\1su root root/' contrib/logrotate/ctwatch > $(DEPLOY_TMP)/logrotate
+	logrotate -d -s $(DEPLOY_TMP)/logrotate.state $(DEPLOY_TMP)/logrotate 2> $(DEPLOY_TMP)/logrotate.txt || \
+		{ cat $(DEPLOY_TMP)/logrotate.txt; exit 1; }
+	@if grep -q '^error' $(DEPLOY_TMP)/logrotate.txt; then cat $(DEPLOY_TMP)/logrotate.txt; exit 1; fi
+	python3 deploy/check.py $(BIN)
+	@$(GO) version -m $(BIN) | grep -q 'CGO_ENABLED=0' || { echo 'deploy-check: $(BIN) is not a static (CGO_ENABLED=0) build' >&2; exit 1; }
 
 clean:
 	rm -rf bin integration.log

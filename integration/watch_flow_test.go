@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/ti-mo/conntrack"
 
+	"github.com/ctwatch/ctwatch/internal/nstest"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 
@@ -156,6 +157,7 @@ func withEvent(r map[string]any, event string) map[string]any {
 // reconciliation infers it.
 func TestWatchFlowInferredDestroy(t *testing.T) {
 	ns := wtTrackedNS(t)
+	nstest.RequireNoConntrackListener(t)
 	if got := ns.Run("cat", "/proc/sys/net/netfilter/nf_conntrack_events"); got != "2\n" {
 		t.Fatalf("nf_conntrack_events is %q in a new namespace, want the default 2", got)
 	}
@@ -193,8 +195,17 @@ func TestWatchFlowInferredDestroy(t *testing.T) {
 	}
 	if r["inferred"] == nil {
 		// The kernel decides "is anyone listening?" host-wide
-		// (nf_ctnetlink_has_listener), not per namespace.
-		t.Fatal("the old flow reported its own end: another conntrack event listener was running on this host when it was created; run the tests with no other listener")
+		// (nf_ctnetlink_has_listener), not per namespace: a listener
+		// that started after the precondition check is the likely
+		// cause, so name the ones there are now, but ctwatch's own.
+		var others []nstest.Listener
+		ls, err := nstest.ConntrackListeners()
+		for _, l := range ls {
+			if l.PID != w.cmd.Process.Pid {
+				others = append(others, l)
+			}
+		}
+		t.Fatalf("the old flow reported its own end: a conntrack event listener was running on this host when it was created; run the tests with no other listener; listeners besides ctwatch now: %d %s (lookup error: %v)", len(others), nstest.DescribeListeners(others), err)
 	}
 	fl, _ := r["flow"].(map[string]any)
 	if r["inferred"] != true || fl["inferred"] != true || fl["seen_from"] != "snapshot" {
