@@ -2,6 +2,7 @@ package record
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -19,9 +20,20 @@ type Schema uint8
 const (
 	// Native is ctwatch's own schema, docs/schema.md.
 	Native Schema = iota
+	// ECS is the Elastic Common Schema, version ECSVersion.
+	ECS
+	// OCSF is the Open Cybersecurity Schema Framework, version
+	// OCSFVersion.
+	OCSF
 )
 
-var schemaNames = [...]string{"native"}
+// The versions of the external schemas the records follow.
+const (
+	ECSVersion  = "9.4.0"
+	OCSFVersion = "1.8.0"
+)
+
+var schemaNames = [...]string{"native", "ecs", "ocsf"}
 
 // String returns the schema's name, as ParseSchema reads it.
 func (s Schema) String() string {
@@ -52,15 +64,28 @@ type Config struct {
 	// (start, dump, gap, ...); entry and health records carry the time of
 	// what they report. Nil means time.Now.
 	Clock func() time.Time
+	// Run identifies this run of the program: it changes on every start,
+	// so that a consumer tells two runs' sequence numbers apart.
+	Run string
+	// Host is the name of the host the records come from.
+	Host string
+	// Version is ctwatch's version, for the schemas that name the product
+	// writing them.
+	Version string
 }
 
 // Encoder writes records in one schema, one method per record kind. It
 // keeps no state between records, so any goroutine may use it; the
 // logger's writes are whole records.
 type Encoder struct {
-	schema Schema
-	log    zerolog.Logger
-	clock  func() time.Time
+	schema  Schema
+	log     zerolog.Logger
+	clock   func() time.Time
+	run     string
+	host    string
+	version string
+	// seq is the sequence number of the last record written.
+	seq atomic.Uint64
 }
 
 // New returns an encoder.
@@ -68,8 +93,18 @@ func New(cfg Config) *Encoder {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
-	return &Encoder{schema: cfg.Schema, log: cfg.Log, clock: cfg.Clock}
+	return &Encoder{schema: cfg.Schema, log: cfg.Log, clock: cfg.Clock,
+		run: cfg.Run, host: cfg.Host, version: cfg.Version}
 }
+
+// Seq returns the sequence number of the last record written, 0 before the
+// first.
+func (e *Encoder) Seq() uint64 { return e.seq.Load() }
+
+// nextSeq takes the sequence number of a record about to be written. Call
+// it only for a record that will be written (its zerolog event is not nil),
+// so that the numbers a consumer sees have no hole the program made.
+func (e *Encoder) nextSeq() uint64 { return e.seq.Add(1) }
 
 // Schema returns the schema the encoder writes.
 func (e *Encoder) Schema() Schema { return e.schema }
@@ -82,6 +117,10 @@ func (e *Encoder) Entry(ev *model.Event, res *flow.Result) {
 	switch e.schema {
 	case Native:
 		e.nativeEntry(ev, res)
+	case ECS:
+		e.ecsEntry(ev, res)
+	case OCSF:
+		e.ocsfEntry(ev, res)
 	}
 }
 
@@ -90,7 +129,11 @@ func (e *Encoder) Entry(ev *model.Event, res *flow.Result) {
 func (e *Encoder) Event(ev *model.Event) {
 	switch e.schema {
 	case Native:
-		e.log.Log().EmbedObject((*eventJSON)(ev)).Send()
+		e.nativeEvent(ev)
+	case ECS:
+		e.ecsEvent(ev)
+	case OCSF:
+		e.ocsfEvent(ev)
 	}
 }
 
@@ -99,6 +142,10 @@ func (e *Encoder) Inferred(in *flow.Inferred) {
 	switch e.schema {
 	case Native:
 		e.nativeInferred(in)
+	case ECS:
+		e.ecsInferred(in)
+	case OCSF:
+		e.ocsfInferred(in)
 	}
 }
 
@@ -107,6 +154,10 @@ func (e *Encoder) Unreplied(u *flow.Unreplied) {
 	switch e.schema {
 	case Native:
 		e.nativeUnreplied(u)
+	case ECS:
+		e.ecsUnreplied(u)
+	case OCSF:
+		e.ocsfUnreplied(u)
 	}
 }
 
@@ -127,6 +178,10 @@ func (e *Encoder) Start(s *Start) {
 	switch e.schema {
 	case Native:
 		e.nativeStart(s)
+	case ECS:
+		e.ecsStart(s)
+	case OCSF:
+		e.ocsfStart(s)
 	}
 }
 
@@ -136,6 +191,10 @@ func (e *Encoder) EventsDisabled() {
 	switch e.schema {
 	case Native:
 		e.nativeEventsDisabled()
+	case ECS:
+		e.ecsEventsDisabled()
+	case OCSF:
+		e.ocsfEventsDisabled()
 	}
 }
 
@@ -145,6 +204,10 @@ func (e *Encoder) EventsOnDemand() {
 	switch e.schema {
 	case Native:
 		e.nativeEventsOnDemand()
+	case ECS:
+		e.ecsEventsOnDemand()
+	case OCSF:
+		e.ocsfEventsOnDemand()
 	}
 }
 
@@ -153,6 +216,10 @@ func (e *Encoder) Stop(t *Totals) {
 	switch e.schema {
 	case Native:
 		e.nativeStop(t)
+	case ECS:
+		e.ecsStop(t)
+	case OCSF:
+		e.ocsfStop(t)
 	}
 }
 
@@ -161,6 +228,10 @@ func (e *Encoder) Dump(d *Dump) {
 	switch e.schema {
 	case Native:
 		e.nativeDump(d)
+	case ECS:
+		e.ecsDump(d)
+	case OCSF:
+		e.ocsfDump(d)
 	}
 }
 
@@ -169,6 +240,10 @@ func (e *Encoder) Reconcile(r *Reconcile) {
 	switch e.schema {
 	case Native:
 		e.nativeReconcile(r)
+	case ECS:
+		e.ecsReconcile(r)
+	case OCSF:
+		e.ocsfReconcile(r)
 	}
 }
 
@@ -177,6 +252,10 @@ func (e *Encoder) Gap(g *Gap) {
 	switch e.schema {
 	case Native:
 		e.nativeGap(g)
+	case ECS:
+		e.ecsGap(g)
+	case OCSF:
+		e.ocsfGap(g)
 	}
 }
 
@@ -186,6 +265,10 @@ func (e *Encoder) DecodeError(err error, raw []byte) {
 	switch e.schema {
 	case Native:
 		e.nativeDecodeError(err, raw)
+	case ECS:
+		e.ecsDecodeError(err, raw)
+	case OCSF:
+		e.ocsfDecodeError(err, raw)
 	}
 }
 
@@ -194,6 +277,24 @@ func (e *Encoder) FlowsEvicted(f *FlowsEvicted) {
 	switch e.schema {
 	case Native:
 		e.nativeFlowsEvicted(f)
+	case ECS:
+		e.ecsFlowsEvicted(f)
+	case OCSF:
+		e.ocsfFlowsEvicted(f)
+	}
+}
+
+// Heartbeat writes a liveness record: a consumer that stops seeing them
+// knows the agent is dead or cut off, and their counters and sequence
+// number tell it how far behind it is.
+func (e *Encoder) Heartbeat(h *Heartbeat) {
+	switch e.schema {
+	case Native:
+		e.nativeHeartbeat(h)
+	case ECS:
+		e.ecsHeartbeat(h)
+	case OCSF:
+		e.ocsfHeartbeat(h)
 	}
 }
 
@@ -202,6 +303,10 @@ func (e *Encoder) Health(r *health.Record) {
 	switch e.schema {
 	case Native:
 		e.nativeHealth(r)
+	case ECS:
+		e.ecsHealth(r)
+	case OCSF:
+		e.ocsfHealth(r)
 	}
 }
 
@@ -210,6 +315,10 @@ func (e *Encoder) StatsError(err error) {
 	switch e.schema {
 	case Native:
 		e.nativeStatsError(err)
+	case ECS:
+		e.ecsStatsError(err)
+	case OCSF:
+		e.ocsfStatsError(err)
 	}
 }
 
@@ -219,5 +328,9 @@ func (e *Encoder) Reading(r *ctstat.Reading, perCPU bool) {
 	switch e.schema {
 	case Native:
 		e.nativeReading(r, perCPU)
+	case ECS:
+		e.ecsReading(r, perCPU)
+	case OCSF:
+		e.ocsfReading(r, perCPU)
 	}
 }

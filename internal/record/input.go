@@ -100,3 +100,19 @@ type FlowsEvicted struct {
 	// MaxFlows is the tracker's bound.
 	MaxFlows int
 }
+
+// Heartbeat is what a liveness record reports: how long the watch has run
+// and its counters so far. The record's own sequence number is the
+// encoder's, so a consumer compares it with the records it received.
+type Heartbeat struct {
+	// Uptime is how long the watch has run.
+	Uptime time.Duration
+	// New, Update and Destroy count the events received, by type.
+	New, Update, Destroy uint64
+	// Written counts the records written so far, all kinds.
+	Written uint64
+	// LostKernel and LostOutput count what was lost so far, by stage.
+	LostKernel, LostOutput uint64
+	// QueueDepth counts the records waiting in the output's queue.
+	QueueDepth int
+}

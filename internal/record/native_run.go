@@ -45,6 +45,16 @@ func (e *Encoder) nativeEntry(ev *model.Event, res *flow.Result) {
 	z.Send()
 }
 
+func (e *Encoder) nativeEvent(ev *model.Event) {
+	e.log.Log().EmbedObject((*eventJSON)(ev)).Send()
+}
+
+func (e *Encoder) nativeHeartbeat(h *Heartbeat) {
+	// Written by the envelope work (issue 11): uptime, events by type,
+	// records written, lost by stage, queue depth, seq.
+	_ = h
+}
+
 func (e *Encoder) nativeInferred(in *flow.Inferred) {
 	ev := in.Event()
 	e.log.Info().EmbedObject((*eventJSON)(&ev)).Bool("inferred", true).Object("flow", (*lifecycleJSON)(&in.Flow)).Send()

@@ -123,11 +123,13 @@ func TestRunJSON(t *testing.T) {
 }
 
 func TestParseSchema(t *testing.T) {
-	s, err := record.ParseSchema("native")
-	if err != nil || s != record.Native || s.String() != "native" {
-		t.Errorf("ParseSchema(native) = %v, %v; want native", s, err)
+	for _, want := range []record.Schema{record.Native, record.ECS, record.OCSF} {
+		got, err := record.ParseSchema(want.String())
+		if err != nil || got != want {
+			t.Errorf("ParseSchema(%q) = %v, %v; want %v", want.String(), got, err, want)
+		}
 	}
-	if _, err := record.ParseSchema("ecs"); err == nil {
-		t.Error("ParseSchema(ecs): no error before ECS exists")
+	if _, err := record.ParseSchema("cef"); err == nil {
+		t.Error("ParseSchema(cef): no error for a schema that does not exist")
 	}
 }
