@@ -35,9 +35,23 @@ const (
 func runParse(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("parse", "parse [flags] [FILE...]", stderr)
 	format := fs.String("format", "json", "output format: json or text")
+	schema := fs.String("schema", "native", "record schema with --format json: native, ecs (Elastic Common Schema 9.4), ocsf (OCSF 1.8.0)")
+	hostName := fs.String("host-name", "", "the host name every record carries (default: the kernel's host name)")
 	textOpts := fs.String("text-opts", "", "with --format text, print this form instead of each line's own: a list of extended, timestamp, id, ktimestamp, proc")
 	tz := fs.String("tz", "Local", "time zone conntrack printed [start=...] and [stop=...] in (an IANA name, Local or UTC)")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	sch, err := record.ParseSchema(*schema)
+	if err != nil {
+		return usageError{fmt.Errorf("--schema: %w", err)}
+	}
+	host, err := hostname(*hostName)
+	if err != nil {
+		return err
+	}
+	run, err := newRunID()
+	if err != nil {
 		return err
 	}
 	if *format != "json" && *format != "text" {
@@ -68,7 +82,7 @@ func runParse(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		text:   *format == "text",
 		forced: forced,
 		out:    out,
-		rec:    record.New(record.Config{Log: zerolog.New(out)}),
+		rec:    record.New(record.Config{Schema: sch, Log: zerolog.New(out), Run: run, Host: host, Version: version}),
 		stderr: stderr,
 	}
 	files := fs.Args()

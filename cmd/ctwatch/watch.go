@@ -17,6 +17,7 @@ import (
 	"github.com/ctwatch/ctwatch/internal/flow"
 	"github.com/ctwatch/ctwatch/internal/health"
 	"github.com/ctwatch/ctwatch/internal/netns"
+	"github.com/ctwatch/ctwatch/internal/record"
 	"github.com/ctwatch/ctwatch/internal/safefile"
 	"github.com/ctwatch/ctwatch/internal/sink"
 	"github.com/ctwatch/ctwatch/internal/watch"
@@ -50,6 +51,8 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	eventTypes := fs.String("events", "new,update,destroy", "event types to subscribe to")
 	bufSize := sizeFlag(fs, "buffer-size", defaultBufferSize(), "socket receive buffer (bytes; K, M, G suffixes), set with SO_RCVBUFFORCE; the default is 1/256 of memory, between 8M and 64M; 0 keeps the kernel's default (net.core.rmem_default)")
 	snapshot := fs.Bool("snapshot", false, `write every pre-existing entry as an "event":"snapshot" record before the live stream`)
+	schema := fs.String("schema", "native", "record schema with --format json: native (ctwatch's, docs/schema.md), ecs (Elastic Common Schema 9.4), ocsf (OCSF 1.8.0)")
+	hostName := fs.String("host-name", "", "the host name every record carries (default: the kernel's host name)")
 	format := fs.String("format", "json", "output format: json (one record a line) or text (conntrack -E lines)")
 	textOpts := fs.String("text-opts", "", "with --format text, conntrack -o options: extended, timestamp, id, ktimestamp")
 	output := fs.String("output", "", "append records to this file instead of stdout; reopened on SIGHUP (logrotate)")
@@ -113,6 +116,15 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if cfg.Format, err = watch.ParseFormat(*format); err != nil {
 		return usageError{fmt.Errorf("--format: %w", err)}
+	}
+	if cfg.Schema, err = record.ParseSchema(*schema); err != nil {
+		return usageError{fmt.Errorf("--schema: %w", err)}
+	}
+	if cfg.Host, err = hostname(*hostName); err != nil {
+		return err
+	}
+	if cfg.Run, err = newRunID(); err != nil {
+		return err
 	}
 	if cfg.Text, err = model.ParseTextOptions(*textOpts); err != nil {
 		return usageError{fmt.Errorf("--text-opts: %w", err)}

@@ -13,6 +13,7 @@ import (
 	"github.com/ctwatch/ctwatch/internal/health"
 	"github.com/ctwatch/ctwatch/internal/netns"
 	"github.com/ctwatch/ctwatch/internal/origins"
+	"github.com/ctwatch/ctwatch/internal/record"
 	"github.com/ctwatch/ctwatch/internal/sink"
 	"github.com/ctwatch/ctwatch/internal/sysctl"
 	"github.com/ctwatch/ctwatch/pkg/events"
@@ -171,6 +172,11 @@ type Config struct {
 	ReadStats func(ctx context.Context) (ctstat.Reading, error)
 	// Version is written into the start record.
 	Version string
+	// Schema is the schema of the records (with Format JSON; text lines are
+	// conntrack -E's whatever it says).
+	Schema record.Schema
+	// Run identifies this run in every record; Host names the host.
+	Run, Host string
 }
 
 func (c *Config) withDefaults() {

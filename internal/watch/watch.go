@@ -37,10 +37,11 @@ type lossReading struct{ kernel, output, enobufs uint64 }
 func New(cfg Config) *Watch {
 	cfg.withDefaults()
 	return &Watch{
-		cfg:      cfg,
-		after:    time.After,
-		tracker:  flow.New(cfg.Flow),
-		rec:      record.New(record.Config{Log: cfg.Log, Clock: cfg.Clock}),
+		cfg:     cfg,
+		after:   time.After,
+		tracker: flow.New(cfg.Flow),
+		rec: record.New(record.Config{Schema: cfg.Schema, Log: cfg.Log, Clock: cfg.Clock,
+			Run: cfg.Run, Host: cfg.Host, Version: cfg.Version}),
 		ctEvents: -1,
 	}
 }
