@@ -26,7 +26,7 @@ import (
 // otherwise, for the caller to fill with its receive time. ev.Origin.PortID
 // is the netlink header's port id: non-zero when a userspace program's
 // request caused the event. Entry.DeltaTime is left unset: it depends on
-// the time of whoever prints it (see SetDeltaTime).
+// the time of whoever prints it (internal/record sets it for the text form).
 //
 // DecodeFast walks the attributes itself, straight from msg, where
 // ti-mo/conntrack builds a Flow through netlink.AttributeDecoder (38 heap

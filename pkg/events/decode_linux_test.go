@@ -538,53 +538,6 @@ func TestFromFlow(t *testing.T) {
 	}
 }
 
-func TestSetDeltaTime(t *testing.T) {
-	start := time.Date(2026, 11, 22, 3, 0, 0, 900_000_000, time.UTC)
-	now := start.Add(90 * time.Second)
-	tests := []struct {
-		name string
-		in   model.Entry
-		want model.Entry
-	}{
-		{
-			name: "no start: untouched",
-			in:   model.Entry{},
-			want: model.Entry{},
-		},
-		{
-			name: "live: now - start in whole seconds of each",
-			in:   model.Entry{Fields: model.FieldStart, Start: start},
-			// 03:01:30.9 - 03:00:00.9, truncated each: 90.
-			want: model.Entry{Fields: model.FieldStart | model.FieldDeltaTime, Start: start, DeltaTime: 90},
-		},
-		{
-			name: "whole seconds truncated separately, as conntrack does",
-			in:   model.Entry{Fields: model.FieldStart | model.FieldStop, Start: start, Stop: start.Add(200 * time.Millisecond)},
-			// stop 03:00:01.1 → 1 s after the start's whole second.
-			want: model.Entry{Fields: model.FieldStart | model.FieldStop | model.FieldDeltaTime, Start: start, Stop: start.Add(200 * time.Millisecond), DeltaTime: 1},
-		},
-		{
-			name: "destroyed: stop - start",
-			in:   model.Entry{Fields: model.FieldStart | model.FieldStop, Start: start, Stop: start.Add(10 * time.Second)},
-			want: model.Entry{Fields: model.FieldStart | model.FieldStop | model.FieldDeltaTime, Start: start, Stop: start.Add(10 * time.Second), DeltaTime: 10},
-		},
-		{
-			name: "clock behind the start: 0",
-			in:   model.Entry{Fields: model.FieldStart, Start: now.Add(time.Hour)},
-			want: model.Entry{Fields: model.FieldStart | model.FieldDeltaTime, Start: now.Add(time.Hour)},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := tt.in
-			SetDeltaTime(&got, now)
-			if diff := cmp.Diff(tt.want, got, eventOpts); diff != "" {
-				t.Errorf("SetDeltaTime (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
 func TestForEachMessage(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("testdata", "tcp.nlmsg"))
 	if err != nil {

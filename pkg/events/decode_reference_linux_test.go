@@ -28,7 +28,7 @@ import (
 // otherwise, for the caller to fill with its receive time. ev.Origin.PortID
 // is the netlink header's port id: non-zero when a userspace program's
 // request caused the event. Entry.DeltaTime is left unset: it depends on
-// the time of whoever prints it (see SetDeltaTime). On error, ev's
+// the time of whoever prints it (internal/record sets it for the text form). On error, ev's
 // contents are unspecified.
 func decodeTiMo(msg netlink.Message, ev *model.Event) error {
 	typ, err := eventType(msg)
