@@ -1,5 +1,3 @@
-// Command ctwatch watches the Linux connection-tracking table live over
-// netlink and reports it as structured records; see the README.
 package main
 
 import (
