@@ -29,7 +29,9 @@ func (in *Inferred) Event() model.Event {
 // kernel's start timestamp. ev.Time should be the time the dump began. An
 // entry already tracked refreshes what the tracker knows (state, status,
 // counters) without reporting a change; an entry whose flow ended at or
-// after ev.Time is skipped: the dump saw it before its DESTROY arrived.
+// after ev.Time is skipped: the dump saw it before its DESTROY arrived. A
+// new entry while MaxFlows flows are tracked is skipped and counted
+// (Stats.SkippedFull): a dump never evicts.
 func (t *Tracker) Seed(ev *model.Event) {
 	t.seedEntry(&ev.Entry, t.eventTime(ev), false)
 }
@@ -40,7 +42,8 @@ func (t *Tracker) Seed(ev *model.Event) {
 // having been seen (the event was lost): emit receives its inferred end,
 // and the flow is forgotten. Flows the dump lists but the tracker does not
 // know are seeded (as by Seed, with time dumpStart); flows the dump lists
-// and the tracker knows get their state, status and counters refreshed,
+// and the tracker knows get their state, status and counters refreshed
+// (new ones beyond MaxFlows are skipped and counted, as by Seed),
 // so that a later inferred end reports the dump's counters. A zero
 // dumpStart stands for the latest event time. emit is called in least
 // recently seen order and must not call the Tracker. Reconcile takes time
@@ -113,7 +116,18 @@ func (t *Tracker) seedEntry(e *model.Entry, ts int64, inDump bool) {
 			// It ended after the dump began: the dump is older news.
 			return
 		}
-		t.detach(i, r)
+	}
+	if t.live >= t.cfg.MaxFlows {
+		// A dump is not news: evicting a flow the events brought to make
+		// room for a listed entry would trade what the tracker knows for
+		// what the next dump lists again, over and over on a table
+		// larger than the bound. The entry stays untracked, counted; its
+		// own events will admit it if it lives on.
+		t.stats.SkippedFull++
+		return
+	}
+	if i != nilIdx {
+		t.detach(i, t.recs.at(i))
 	}
 	i, _ = t.admit(i, &k, h)
 	r := t.start(i, e, ts, SeenFromSnapshot)

@@ -24,6 +24,9 @@ type Stats struct {
 	Inferred uint64
 	// Evicted counts flows forgotten to stay within MaxFlows.
 	Evicted uint64
+	// SkippedFull counts entries of dumps (Seed, Reconcile) left untracked
+	// because MaxFlows flows were tracked: a dump never evicts.
+	SkippedFull uint64
 	// Unchanged counts UPDATEs of tracked flows that changed nothing but
 	// the timeout and counters.
 	Unchanged uint64

@@ -697,3 +697,58 @@ func TestPath(t *testing.T) {
 		t.Errorf("JSON:\n got %s\nwant %s", got, want)
 	}
 }
+
+// TestDumpBeyondBound: a dump that lists more entries than MaxFlows, as a
+// big table under a small --max-flows does at every reconciliation, evicts
+// none of the flows the events brought, again and again; what it cannot
+// track it counts.
+func TestDumpBeyondBound(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxFlows = 10
+	tr := New(cfg)
+	var live []string
+	for p := 1; p <= 5; p++ {
+		live = append(live, udpLine(0, "[NEW]", p, "10.0.0.9", "30", true, "", ""))
+	}
+	observe(t, tr, parseLines(t, live...))
+	// The dump lists the 5 live flows and 95 others.
+	var lines []string
+	for p := 1; p <= 100; p++ {
+		lines = append(lines, udpLine(0, "", p, "10.0.0.9", "20", true, "", ""))
+	}
+	dump := parseLines(t, lines...)
+	present := func(yield func(*model.Entry) bool) {
+		for i := range dump {
+			if !yield(&dump[i].Entry) {
+				return
+			}
+		}
+	}
+	for round := 1; round <= 3; round++ {
+		var inferred int
+		tr.Reconcile(present, base.Add(time.Duration(round)*10*time.Second), func(Inferred) { inferred++ })
+		if err := tr.check(); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		st := tr.Stats()
+		type counts struct {
+			Tracked, Inferred                   int
+			Evicted, Seeded, SkippedFull, Ended uint64
+		}
+		// The first dump seeds 5 entries to reach the bound and skips 90;
+		// each later one skips 90 again and changes nothing else.
+		want := counts{Tracked: 10, Seeded: 5, SkippedFull: 90 * uint64(round)}
+		got := counts{Tracked: st.Tracked, Inferred: inferred, Evicted: st.Evicted, Seeded: st.Seeded, SkippedFull: st.SkippedFull, Ended: st.Ended}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("round %d (-want +got):\n%s", round, diff)
+		}
+	}
+	// The flows the events brought are all still tracked: their DESTROYs
+	// end them with the lifecycle that began at their NEW.
+	for p := 1; p <= 5; p++ {
+		res := observe(t, tr, parseLines(t, udpLine(40, "[DESTROY]", p, "10.0.0.9", "", true, "", "")))
+		if res[0].Flow.SeenFrom != SeenFromNew {
+			t.Errorf("flow %d ends seen from %v, want new (it was evicted)", p, res[0].Flow.SeenFrom)
+		}
+	}
+}
