@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -83,5 +84,52 @@ func TestNetnsOpen(t *testing.T) {
 			})
 			w.waitFor("NEW in the namespace", evAnd(evTuple(model.ProtoUDP, "10.7.0.1", "10.7.0.2", uint16(1+i), 2), evIs(model.EventNew)))
 		})
+	}
+}
+
+// TestNetnsOrphaned: a namespace is held while its name exists or a process
+// lives in it, and orphaned once only ctwatch's own descriptor keeps it.
+func TestNetnsOrphaned(t *testing.T) {
+	ns := nstest.New(t)
+	h, err := netns.Open(ns.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	check := func(when string, want bool) {
+		t.Helper()
+		got, err := h.Orphaned()
+		if err != nil || got != want {
+			t.Errorf("%s: Orphaned() = %v, %v; want %v", when, got, err, want)
+		}
+	}
+	check("named", false)
+
+	// A process in the namespace, which outlives its name.
+	holder := ns.Command("sleep", "600")
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Process.Kill()
+	// ip netns exec execs sleep inside the namespace: wait until the pid
+	// lives there before the name goes.
+	waitFor(t, "the holder to enter the namespace", func() bool {
+		link, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", holder.Process.Pid))
+		return err == nil && link == fmt.Sprintf("net:[%d]", h.ID())
+	})
+	ns.Delete()
+	check("unnamed, a process in it", false)
+
+	holder.Process.Kill()
+	holder.Wait()
+	check("unnamed, empty", true)
+
+	own, err := netns.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Close()
+	if got, err := own.Orphaned(); err != nil || got {
+		t.Errorf("own namespace: Orphaned() = %v, %v; want false", got, err)
 	}
 }

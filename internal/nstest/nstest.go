@@ -59,8 +59,9 @@ type NS struct {
 	// FD is an open descriptor of the namespace, for netlink.Config.NetNS.
 	FD int
 
-	h *netns.Handle
-	t testing.TB
+	h       *netns.Handle
+	t       testing.TB
+	deleted bool
 }
 
 // New creates a namespace for t with its loopback up and removes it when t
@@ -79,6 +80,9 @@ func New(t testing.TB) *NS {
 	ns := &NS{Name: name, Path: "/run/netns/" + name, FD: -1, t: t}
 	t.Cleanup(func() {
 		ns.h.Close() // nil-safe
+		if ns.deleted {
+			return
+		}
 		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
 			t.Errorf("remove namespace %s: %v: %s", name, err, out)
 		}
@@ -90,6 +94,19 @@ func New(t testing.TB) *NS {
 	ns.h, ns.FD = h, h.FD()
 	ns.Run("ip", "link", "set", "lo", "up")
 	return ns
+}
+
+// Delete removes the namespace's name now, as "ip netns del" does: what
+// still holds the namespace (a process in it, a descriptor) keeps it alive.
+// The cleanup then has nothing left to remove.
+func (ns *NS) Delete() {
+	ns.t.Helper()
+	ns.h.Close()
+	ns.h, ns.FD = nil, -1
+	if out, err := exec.Command("ip", "netns", "del", ns.Name).CombinedOutput(); err != nil {
+		ns.t.Fatalf("remove namespace %s: %v: %s", ns.Name, err, out)
+	}
+	ns.deleted = true
 }
 
 // Run runs a command inside the namespace and fails the test if it fails.
