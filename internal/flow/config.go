@@ -17,6 +17,15 @@ type Config struct {
 	// UnrepliedAfter is how long a flow may stay [UNREPLIED] before Expire
 	// reports it. 0 (or negative) disables the detector. Default 5s.
 	UnrepliedAfter time.Duration
+	// UnrepliedBurst is how many unreplied flows are reported one by one
+	// in an UnrepliedInterval; the interval's further ones are counted into
+	// one UnrepliedSummary, so that a scan of 2000 destinations is a
+	// handful of records that still count all 2000. Negative reports every
+	// flow alone. Default 5.
+	UnrepliedBurst int
+	// UnrepliedInterval is the period of UnrepliedBurst's budget and of
+	// the summaries. Default 10s.
+	UnrepliedInterval time.Duration
 	// RepeatWindow is how long a destination with unreplied flows is
 	// remembered for Unreplied.Repeats after its last one. Default 10
 	// minutes.
@@ -36,9 +45,11 @@ type Config struct {
 // DefaultConfig returns the defaults documented on Config's fields.
 func DefaultConfig() Config {
 	return Config{
-		MaxFlows:        1 << 20,
-		UnrepliedAfter:  5 * time.Second,
-		RepeatWindow:    10 * time.Minute,
-		MaxDestinations: 1 << 16,
+		MaxFlows:          1 << 20,
+		UnrepliedAfter:    5 * time.Second,
+		UnrepliedBurst:    5,
+		UnrepliedInterval: 10 * time.Second,
+		RepeatWindow:      10 * time.Minute,
+		MaxDestinations:   1 << 16,
 	}
 }

@@ -9,7 +9,8 @@ import (
 
 func TestConfigDefaults(t *testing.T) {
 	tr := New(Config{})
-	want := Config{MaxFlows: 1 << 20, RepeatWindow: 10 * time.Minute, MaxDestinations: 1 << 16, Tombstones: 32768}
+	want := Config{MaxFlows: 1 << 20, UnrepliedBurst: 5, UnrepliedInterval: 10 * time.Second,
+		RepeatWindow: 10 * time.Minute, MaxDestinations: 1 << 16, Tombstones: 32768}
 	if diff := cmp.Diff(want, tr.cfg); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
 	}

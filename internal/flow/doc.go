@@ -161,4 +161,12 @@
 // repeats_since is when it began. The destinations are kept in a table
 // bounded by Config.MaxDestinations, least recently reported forgotten
 // first.
+//
+// A scan or a DNS storm makes thousands of unreplied flows at once. The
+// detector reports at most Config.UnrepliedBurst of them one by one per
+// Config.UnrepliedInterval; the interval's others are counted into one
+// [UnrepliedSummary] ([Tracker.ExpireSummary]) with the flows' count and
+// the busiest destinations and ports, so that 2000 unanswered destinations
+// are a handful of records that still count all 2000. Repeats are counted
+// for every flow, reported or summarised.
 package flow

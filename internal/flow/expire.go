@@ -10,8 +10,10 @@ import (
 // not to the flows tracked: flows wait in a queue in the order they began
 // (events arrive in time order), and a flow that gets its reply leaves the
 // queue. A flow seeded from a dump joins the queue's end, so it may be
-// reported later than UnrepliedAfter after its start, never earlier. emit
-// must not call the Tracker.
+// reported later than UnrepliedAfter after its start, never earlier.
+// Beyond Config.UnrepliedBurst reports in Config.UnrepliedInterval, due
+// flows are counted into the interval's summary instead (ExpireSummary).
+// emit must not call the Tracker.
 func (t *Tracker) Expire(now time.Time, emit func(Unreplied)) {
 	after := int64(t.cfg.UnrepliedAfter)
 	if after <= 0 {
@@ -33,8 +35,15 @@ func (t *Tracker) Expire(now time.Time, emit func(Unreplied)) {
 			SeenFrom:   r.seenFrom(),
 			LowerBound: r.flags&fExact == 0,
 		}
+		d := destOf(&r.key)
+		count, since := t.dests.warn(d, r.first)
+		if !t.burst.admit(d, n) {
+			// Beyond the interval's budget: counted into its summary
+			// (ExpireSummary), not reported alone.
+			t.stats.UnrepliedSummarised++
+			continue
+		}
 		t.entryOf(r, &u.Entry)
-		count, since := t.dests.warn(destOf(&r.key), r.first)
 		u.Repeats, u.RepeatsSince = count, time.Unix(0, since).UTC()
 		t.stats.UnrepliedWarnings++
 		emit(u)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -106,11 +107,23 @@ func (r *recorder) unreplied(u Unreplied) {
 	r.enc.Unreplied(&u)
 }
 
+// summary writes an unreplied summary in the shape of the tracker's stats:
+// the record schema of summaries is internal/record's.
+func (r *recorder) summary(s *UnrepliedSummary) {
+	z := r.log.Warn().Str("event", "unreplied_summary").Time("time", s.Time).Time("since", s.Since).
+		Uint64("flows", s.Flows).Int("destinations", s.Destinations)
+	a := zerolog.Arr()
+	for _, d := range s.Top {
+		a.Str(fmt.Sprintf("%s %s:%d %d", d.Proto, d.Addr, d.Port, d.Flows))
+	}
+	z.Array("top", a).Send()
+}
+
 func (r *recorder) stats(s Stats) {
 	r.log.Info().Str("event", "stats").Int("tracked", s.Tracked).Int("tombstones", s.Tombstones).
 		Uint64("new", s.New).Uint64("adopted", s.Adopted).Uint64("seeded", s.Seeded).
 		Uint64("ended", s.Ended).Uint64("inferred", s.Inferred).Uint64("evicted", s.Evicted).
-		Uint64("unchanged", s.Unchanged).Uint64("stale", s.Stale).Uint64("unreplied_warnings", s.UnrepliedWarnings).
+		Uint64("unchanged", s.Unchanged).Uint64("stale", s.Stale).Uint64("unreplied_warnings", s.UnrepliedWarnings).Uint64("unreplied_summarised", s.UnrepliedSummarised).
 		Int("destinations", s.Destinations).Send()
 }
 
@@ -128,6 +141,7 @@ func replay(tr *Tracker, evs []model.Event, rec *recorder) {
 			next = to.Truncate(tick).Add(tick)
 		}
 		for ; !next.After(to); next = next.Add(tick) {
+			tr.ExpireSummary(next, rec.summary)
 			tr.Expire(next, rec.unreplied)
 		}
 	}
@@ -144,6 +158,7 @@ func replay(tr *Tracker, evs []model.Event, rec *recorder) {
 	end := last.Add(time.Minute)
 	advance(end)
 	tr.Reconcile(func(func(*model.Entry) bool) {}, end, rec.inferred)
+	tr.FlushSummary(end, rec.summary)
 	rec.stats(tr.Stats())
 }
 

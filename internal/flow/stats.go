@@ -33,8 +33,11 @@ type Stats struct {
 	// Stale counts UPDATEs ignored because they are not later than the
 	// end of their flow (Result.Known and Changed false).
 	Stale uint64
-	// UnrepliedWarnings counts the reports of the unreplied detector.
-	UnrepliedWarnings uint64
+	// UnrepliedWarnings counts the flows the unreplied detector reported
+	// one by one; UnrepliedSummarised those it counted into summaries
+	// (beyond Config.UnrepliedBurst), UnrepliedSummaries the summaries
+	// emitted. Every unreplied flow is in one of the first two.
+	UnrepliedWarnings, UnrepliedSummarised, UnrepliedSummaries uint64
 	// Destinations is the number of destinations remembered for repeat
 	// counting now; DestinationsEvicted counts those forgotten to stay
 	// within MaxDestinations.

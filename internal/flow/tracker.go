@@ -62,6 +62,7 @@ type Tracker struct {
 	pend  list // records awaiting the unreplied detector, in deadline order (dl links)
 
 	dests dests
+	burst burst
 	now   int64 // the latest event time seen, for events without one
 	stats Stats
 	ended Inferred
@@ -88,6 +89,12 @@ func New(cfg Config) *Tracker {
 	if cfg.MaxDestinations <= 0 {
 		cfg.MaxDestinations = def.MaxDestinations
 	}
+	if cfg.UnrepliedBurst == 0 {
+		cfg.UnrepliedBurst = def.UnrepliedBurst
+	}
+	if cfg.UnrepliedInterval <= 0 {
+		cfg.UnrepliedInterval = def.UnrepliedInterval
+	}
 	switch {
 	case cfg.Tombstones == 0:
 		cfg.Tombstones = min(max(cfg.MaxFlows/32, 64), 32768)
@@ -102,6 +109,7 @@ func New(cfg Config) *Tracker {
 		tombs: emptyList,
 		pend:  emptyList,
 		dests: newDests(cfg.MaxDestinations, cfg.RepeatWindow),
+		burst: newBurst(cfg.UnrepliedBurst, cfg.UnrepliedInterval),
 	}
 }
 
