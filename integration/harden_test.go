@@ -242,3 +242,67 @@ func TestHardenDevFull(t *testing.T) {
 		t.Errorf("stderr has no output summary with 0 records written:\n%s", s)
 	}
 }
+
+// TestHardenNoPrivilege: without CAP_NET_ADMIN, watch and stats say so in
+// one line that names the capability and how to grant it, and watch
+// prints no summary of a watch that never began.
+func TestHardenNoPrivilege(t *testing.T) {
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		nstest.Skip(t, "setpriv (util-linux) is not installed: %v", err)
+	}
+	// A copy nobody may run: the built binary's directory may be root's.
+	dir, err := os.MkdirTemp("", "ctwatch-nopriv-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "ctwatch")
+	data, err := os.ReadFile(nstest.Binary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args []string
+		what string
+	}{
+		{[]string{"watch"}, "watching conntrack events"},
+		{[]string{"stats"}, "reading conntrack statistics"},
+	} {
+		t.Run(tt.args[0], func(t *testing.T) {
+			cmd := exec.Command(setpriv, append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", bin}, tt.args...)...)
+			cmd.Dir = dir
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			done := make(chan error, 1)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			go func() { done <- cmd.Wait() }()
+			var werr error
+			select {
+			case werr = <-done:
+			case <-time.After(wtTimeout):
+				cmd.Process.Kill()
+				t.Fatalf("ctwatch %s as nobody did not end", tt.args[0])
+			}
+			if st := exitStatus(t, werr); st != 1 {
+				t.Errorf("exit status %d, want 1", st)
+			}
+			want := "ctwatch: " + tt.what + " needs CAP_NET_ADMIN (operation not permitted): run as root, or grant the capability: setcap cap_net_admin+ep " +
+				bin + ", or AmbientCapabilities=CAP_NET_ADMIN in a systemd unit (see ctwatch doctor)\n"
+			if stderr.String() != want {
+				t.Errorf("stderr:\n%s\nwant the one line:\n%s", stderr.String(), want)
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout %q, want nothing", stdout.String())
+			}
+		})
+	}
+}

@@ -39,7 +39,7 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer cancel()
 	r, err := ctstat.Read(ctx, ns)
 	if err != nil {
-		return fmt.Errorf("stats: %w", err)
+		return needPrivilege("reading conntrack statistics", fmt.Errorf("stats: %w", err))
 	}
 	var buf bytes.Buffer
 	if *asJSON {

@@ -223,6 +223,10 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	w := watch.New(cfg)
 	sum, err := w.Run(ctx)
+	if se := (*watch.StartError)(nil); errors.As(err, &se) {
+		// Nothing was watched: no summary, only why.
+		return needPrivilege("watching conntrack events", err)
+	}
 	fmt.Fprintf(stderr, "ctwatch: stopped: %s\n", sum)
 	if line := outputSummary(cfg.Out.Stats()); line != "" {
 		fmt.Fprintf(stderr, "ctwatch: %s\n", line)

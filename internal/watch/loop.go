@@ -22,6 +22,16 @@ var ErrOutputGone = errors.New("output is gone")
 // second even when output is blocked.
 const shutdownFlush = 500 * time.Millisecond
 
+// StartError is Run's error when the watch could not begin (the
+// subscription or the metrics listener failed): nothing was watched, so
+// there is no summary to give.
+type StartError struct{ Err error }
+
+func (e *StartError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *StartError) Unwrap() error { return e.Err }
+
 // Run watches until ctx ends or output is gone for good (ErrOutputGone),
 // and returns the final counters. A stop flushes the output, bounded to
 // well under a second, and writes a "stop" record with the totals.
@@ -37,7 +47,7 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 			Clock:      cfg.Clock,
 		})
 		if err != nil {
-			return Summary{}, fmt.Errorf("subscribe to conntrack events: %w", err)
+			return Summary{}, &StartError{fmt.Errorf("subscribe to conntrack events: %w", err)}
 		}
 		defer sub.Close()
 		src = sub
@@ -46,7 +56,7 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 	if cfg.MetricsAddr != "" {
 		var err error
 		if metricsLn, err = listenMetrics(cfg.MetricsAddr); err != nil {
-			return Summary{}, err
+			return Summary{}, &StartError{err}
 		}
 	}
 	if v, err := cfg.ReadSysctl("net.netfilter.nf_conntrack_events"); err == nil {

@@ -564,8 +564,9 @@ func TestRunShutdownBudget(t *testing.T) {
 // loop, which stops it.
 func TestRunMetricsAddr(t *testing.T) {
 	lt := newLoopTest(t, Config{MetricsAddr: "127.0.0.1:notaport"})
-	if _, err := lt.run(); err == nil {
-		t.Fatal("Run with a bad metrics address succeeded")
+	_, err := lt.run()
+	if se := (*StartError)(nil); !errors.As(err, &se) {
+		t.Fatalf("Run with a bad metrics address = %v, want a *StartError", err)
 	}
 	if len(lt.src.waits) != 0 || lt.buf.Len() != 0 {
 		t.Errorf("%d reads and %d bytes written before the failure, want none", len(lt.src.waits), lt.buf.Len())
