@@ -101,8 +101,8 @@ func runParse(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := out.Flush(); err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}
-	fmt.Fprintf(stderr, "ctwatch: parse: %d records, %d lines skipped (blank, comment or summary), %d lines failed (%d of them expectations, which are not supported), %d files unreadable\n",
-		p.records, p.skipped, p.failed, p.expectations, p.fileErrors)
+	fmt.Fprintf(stderr, "ctwatch: parse: %d records, %d lines skipped (blank, comment or summary), %d ctwatch records without an entry skipped (start, stats, stop, ...), %d lines failed (%d of them expectations, which are not supported), %d files unreadable\n",
+		p.records, p.skipped, p.meta, p.failed, p.expectations, p.fileErrors)
 	if p.failed > 0 || p.fileErrors > 0 {
 		return errSilent
 	}
@@ -118,8 +118,8 @@ type parser struct {
 	rec    *record.Encoder
 	stderr io.Writer
 
-	buf                                                []byte
-	records, skipped, failed, expectations, fileErrors int
+	buf                                                      []byte
+	records, skipped, meta, failed, expectations, fileErrors int
 
 	// Of the file being parsed: failures reported, by kind and in all,
 	// and those left unreported, by kind, in the order first seen.
@@ -253,6 +253,12 @@ func (p *parser) line(file string, lineNo int, line []byte) {
 		form = model.TextOptions{Timestamp: true, ID: true, Location: p.loc}
 	} else {
 		ev, form, err = model.ParseText(s, p.loc)
+	}
+	if errors.Is(err, record.ErrNotEntryRecord) {
+		// ctwatch's own start, stats, gap, stop ... records: a log of
+		// ctwatch's read back whole, not a failure.
+		p.meta++
+		return
 	}
 	if err != nil {
 		p.failed++
