@@ -15,6 +15,9 @@ const (
 	DefaultHysteresis = 5
 	DefaultTopN       = 10
 	DefaultMaxDump    = 200_000
+	// DefaultNotTrackingRepeat is how often a not_tracking warning is
+	// repeated while conntrack stays idle in the namespace.
+	DefaultNotTrackingRepeat = 10 * time.Minute
 )
 
 // DefaultThresholds are the fill percentages that warn by default.
@@ -41,6 +44,10 @@ type Config struct {
 	// holders: beyond it the warning says the top is from a sample. Zero
 	// means DefaultMaxDump.
 	MaxDump int
+	// NotTrackingRepeat is how often the not_tracking warning repeats
+	// while conntrack tracks nothing in the namespace. Zero means
+	// DefaultNotTrackingRepeat.
+	NotTrackingRepeat time.Duration
 }
 
 // DefaultConfig returns the configuration the watch command uses without
@@ -52,6 +59,8 @@ func DefaultConfig() Config {
 		Hysteresis: DefaultHysteresis,
 		TopN:       DefaultTopN,
 		MaxDump:    DefaultMaxDump,
+
+		NotTrackingRepeat: DefaultNotTrackingRepeat,
 	}
 }
 

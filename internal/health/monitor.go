@@ -37,6 +37,9 @@ type Monitor struct {
 	// level is how many thresholds are active: crossed going up and not
 	// yet cleared. Only Check touches it.
 	level int
+	// idleWarned is when the last not_tracking warning was emitted, zero
+	// while conntrack is in use. Only Check touches it.
+	idleWarned time.Time
 
 	mu     sync.Mutex
 	prev   ctstat.Reading
@@ -51,6 +54,9 @@ type Monitor struct {
 func NewMonitor(cfg Config, read ReadFunc, dump DumpFunc) *Monitor {
 	if cfg.Hysteresis == 0 {
 		cfg.Hysteresis = DefaultHysteresis
+	}
+	if cfg.NotTrackingRepeat <= 0 {
+		cfg.NotTrackingRepeat = DefaultNotTrackingRepeat
 	}
 	cfg.Hysteresis = max(cfg.Hysteresis, 0)
 	cfg.Thresholds = slices.Clone(cfg.Thresholds)
@@ -93,6 +99,7 @@ func (m *Monitor) Check(ctx context.Context, emit func(Record)) error {
 	emit(stats)
 
 	m.pressure(ctx, base, r, emit)
+	m.notTracking(base, r, emit)
 
 	if have {
 		var d ctstat.CPUStats
@@ -206,6 +213,28 @@ const (
 	hintInsertFailed = "insertions failed: packets of one new flow raced on two CPUs (common with UDP such as DNS), or hash chains grew too long (see chaintoolong; raise nf_conntrack_buckets)"
 	hintInvalid      = "invalid packets: out-of-window or asymmetric traffic (replies that bypass this host); check the routing, or relax TCP window checks with net.netfilter.nf_conntrack_tcp_be_liberal=1; a heartbeat whose packets conntrack rejects can bypass it with a notrack rule in the raw table"
 )
+
+// notTrackingHint says why a namespace's conntrack sees nothing and what to
+// do, as doctor's "engaged" check does.
+const notTrackingHint = "conntrack holds no entries and its counters are all zero: the kernel engages conntrack in a namespace only once a rule needs it (ct state, NAT, a helper); load such rules, or point --netns at the namespace that uses conntrack"
+
+// notTracking emits a not_tracking warning when conntrack has never
+// tracked a packet here: at the first such check, then every
+// NotTrackingRepeat while it stays so. Any entry or counter movement ends
+// it, and a later idle spell warns afresh.
+func (m *Monitor) notTracking(base Record, r ctstat.Reading, emit func(Record)) {
+	if r.Count > 0 || !r.Sum.IsZero() {
+		m.idleWarned = time.Time{}
+		return
+	}
+	if !m.idleWarned.IsZero() && r.Time.Sub(m.idleWarned) < m.cfg.NotTrackingRepeat {
+		return
+	}
+	m.idleWarned = r.Time
+	rec := base
+	rec.Kind, rec.Hint = KindNotTracking, notTrackingHint
+	emit(rec)
+}
 
 // dropHint explains the counters that grew, most serious first, in one
 // line.

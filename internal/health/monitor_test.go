@@ -86,7 +86,8 @@ func TestMonitorPressure(t *testing.T) {
 		{
 			name:   "a jump crosses several thresholds at once",
 			counts: []uint32{0, 960},
-			want:   [][]brief{{sr(0)}, {sr(960), up(960, 80), up(960, 90), up(960, 95)}},
+			// An empty table whose counters never moved is also idle.
+			want: [][]brief{{sr(0), {Kind: KindNotTracking}}, {sr(960), up(960, 80), up(960, 90), up(960, 95)}},
 		},
 		{
 			name:   "already past thresholds at the first check",
@@ -396,5 +397,36 @@ func TestMonitorNoLimit(t *testing.T) {
 		"stats:0", "table_pressure_cleared:95", "table_pressure_cleared:90", "table_pressure_cleared:80"}
 	if diff := cmp.Diff(want, events); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestMonitorNotTracking: a namespace where conntrack never tracked a
+// packet warns at the first check and again every NotTrackingRepeat while
+// it stays so; any entry or counter movement ends the warnings.
+func TestMonitorNotTracking(t *testing.T) {
+	var moved ctstat.CPUStats
+	moved[ctstat.Insert] = 1
+	// Checks every 10 s: 0..6 idle (a minute), 7 sees an entry.
+	var rs []ctstat.Reading
+	for i := range 7 {
+		rs = append(rs, reading(i, 0, ctstat.CPUStats{}))
+	}
+	rs = append(rs, reading(7, 1, moved), reading(8, 0, moved))
+	m := NewMonitor(Config{NotTrackingRepeat: 30 * time.Second}, fakeReads(rs), nil)
+	var warned []int
+	for i := range rs {
+		if err := m.Check(context.Background(), func(r Record) {
+			if r.Kind == KindNotTracking {
+				if r.Hint == "" {
+					t.Errorf("check %d: not_tracking without a hint", i)
+				}
+				warned = append(warned, i)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if diff := cmp.Diff([]int{0, 3, 6}, warned); diff != "" {
+		t.Errorf("checks that warned (-want +got):\n%s", diff)
 	}
 }

@@ -25,9 +25,14 @@ const (
 	// KindDrops reports drop, early_drop, insert_failed or invalid
 	// growing; a warning.
 	KindDrops
+	// KindNotTracking reports that conntrack has never tracked a packet
+	// in the namespace (no entries, every counter zero): no rule there
+	// engages it, and the watch will see nothing; a warning, at the first
+	// check and again every Config.NotTrackingRepeat while it stays so.
+	KindNotTracking
 )
 
-var kindNames = [...]string{"stats", "table_pressure", "table_pressure_cleared", "drops"}
+var kindNames = [...]string{"stats", "table_pressure", "table_pressure_cleared", "drops", "not_tracking"}
 
 // String returns the kind's name, as the package documentation calls it.
 func (k Kind) String() string {
@@ -68,7 +73,8 @@ type Record struct {
 	Top    *Top
 	TopErr error
 
-	// Hint is a one-line explanation of the likely cause (drops).
+	// Hint is a one-line explanation of the likely cause (drops,
+	// not_tracking).
 	Hint string
 }
 

@@ -28,13 +28,14 @@ var healthNames = [...]string{
 	health.KindTablePressure:        "table_pressure",
 	health.KindTablePressureCleared: "table_pressure_cleared",
 	health.KindDrops:                "drops",
+	health.KindNotTracking:          "not_tracking",
 }
 
 // healthLevel is the level of a health record: a warning when the table is
 // under pressure or drops, info otherwise.
 func healthLevel(k health.Kind) zerolog.Level {
 	switch k {
-	case health.KindTablePressure, health.KindDrops:
+	case health.KindTablePressure, health.KindDrops, health.KindNotTracking:
 		return zerolog.WarnLevel
 	}
 	return zerolog.InfoLevel
@@ -83,6 +84,8 @@ func (r *healthJSON) MarshalZerologObject(z *zerolog.Event) {
 			d.Uint64(c.String(), r.Delta[c])
 		}
 		z.Dict("delta", d)
+		z.Str("hint", r.Hint)
+	case health.KindNotTracking:
 		z.Str("hint", r.Hint)
 	}
 }

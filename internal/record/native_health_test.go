@@ -66,6 +66,11 @@ func TestHealthJSON(t *testing.T) {
 			want: `{"level":"warn","time":"2026-11-22T10:00:00.000000005Z","event":"drops","count":1000,"max":1000,"fill":100,"interval_s":10,` +
 				`"delta":{"drop":3,"early_drop":0,"insert_failed":0,"invalid":1},"hint":"h"}`,
 		},
+		{
+			name: "not tracking",
+			rec:  health.Record{Kind: health.KindNotTracking, Time: at, Count: 0, Max: 1000, Hint: "h"},
+			want: `{"level":"warn","time":"2026-11-22T10:00:00.000000005Z","event":"not_tracking","count":0,"max":1000,"fill":0,"hint":"h"}`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
