@@ -17,6 +17,15 @@ type Snapshot struct {
 	Filtered     uint64
 	DecodeErrors uint64
 	FlowsTracked uint64
+	// RecordsWritten counts the records handed to the output, of every
+	// kind.
+	RecordsWritten uint64
+	// UnrepliedWarnings counts unreplied flows reported one by one,
+	// UnrepliedSummarised those counted into summaries.
+	UnrepliedWarnings, UnrepliedSummarised uint64
+	// InferredDestroys counts flow ends deduced without a DESTROY;
+	// FlowsEvicted flows the tracker forgot to stay within its bound.
+	InferredDestroys, FlowsEvicted uint64
 
 	// HaveTable is set once the table has been read; Table is then its
 	// latest reading.
@@ -52,9 +61,10 @@ type Table struct {
 type Collector struct {
 	snapshot func() Snapshot
 
-	events, lost, filtered, decodeErrors *prometheus.Desc
-	flows, entries, limit                *prometheus.Desc
-	stats                                [ctstat.NumCounters]*prometheus.Desc
+	events, lost, filtered, decodeErrors  *prometheus.Desc
+	written, unreplied, inferred, evicted *prometheus.Desc
+	flows, entries, limit, fill           *prometheus.Desc
+	stats                                 [ctstat.NumCounters]*prometheus.Desc
 }
 
 // NewCollector returns a Collector of the snapshots snapshot returns.
@@ -69,6 +79,16 @@ func NewCollector(snapshot func() Snapshot) *Collector {
 			"Events the filter discarded.", nil, nil),
 		decodeErrors: prometheus.NewDesc("ctwatch_decode_errors_total",
 			"Netlink messages that could not be decoded.", nil, nil),
+		written: prometheus.NewDesc("ctwatch_records_written_total",
+			"Records handed to the output, of every kind.", nil, nil),
+		unreplied: prometheus.NewDesc("ctwatch_unreplied_warnings_total",
+			"Flows still unanswered after --unreplied-after, by how they were reported: alone (single) or counted into a summary (summarised).", []string{"report"}, nil),
+		inferred: prometheus.NewDesc("ctwatch_inferred_destroys_total",
+			"Flow ends deduced from a dump or a reused key, no DESTROY having been seen.", nil, nil),
+		evicted: prometheus.NewDesc("ctwatch_flows_evicted_total",
+			"Flows the tracker forgot to stay within --max-flows.", nil, nil),
+		fill: prometheus.NewDesc("ctwatch_conntrack_fill_ratio",
+			"Entries over the table's limit, 0 to 1 (absent without a limit).", nil, nil),
 		flows: prometheus.NewDesc("ctwatch_flows_tracked",
 			"Flows the flow tracker holds.", nil, nil),
 		entries: prometheus.NewDesc("ctwatch_conntrack_entries",
@@ -85,7 +105,8 @@ func NewCollector(snapshot func() Snapshot) *Collector {
 
 // Describe sends every metric's description.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.events, c.lost, c.filtered, c.decodeErrors, c.flows, c.entries, c.limit} {
+	for _, d := range []*prometheus.Desc{c.events, c.lost, c.filtered, c.decodeErrors, c.written, c.unreplied,
+		c.inferred, c.evicted, c.flows, c.entries, c.limit, c.fill} {
 		ch <- d
 	}
 	for _, d := range c.stats {
@@ -109,12 +130,20 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.lost, s.Lost.Output, "output")
 	counter(c.filtered, s.Filtered)
 	counter(c.decodeErrors, s.DecodeErrors)
+	counter(c.written, s.RecordsWritten)
+	counter(c.unreplied, s.UnrepliedWarnings, "single")
+	counter(c.unreplied, s.UnrepliedSummarised, "summarised")
+	counter(c.inferred, s.InferredDestroys)
+	counter(c.evicted, s.FlowsEvicted)
 	gauge(c.flows, float64(s.FlowsTracked))
 	if !s.HaveTable {
 		return
 	}
 	gauge(c.entries, float64(s.Table.Entries))
 	gauge(c.limit, float64(s.Table.Limit))
+	if s.Table.Limit > 0 {
+		gauge(c.fill, float64(s.Table.Entries)/float64(s.Table.Limit))
+	}
 	for i, d := range c.stats {
 		counter(d, s.Table.Stats[i])
 	}

@@ -82,18 +82,24 @@ func TestMetrics(t *testing.T) {
 	c := func(v float64) sample { return sample{dto.MetricType_COUNTER, v} }
 	g := func(v float64) sample { return sample{dto.MetricType_GAUGE, v} }
 	base := map[string]sample{
-		"ctwatch_events_total{type=new}":          c(10),
-		"ctwatch_events_total{type=update}":       c(20),
-		"ctwatch_events_total{type=destroy}":      c(9),
-		"ctwatch_events_lost_total{stage=kernel}": c(3),
-		"ctwatch_events_lost_total{stage=output}": c(1),
-		"ctwatch_events_filtered_total":           c(5),
-		"ctwatch_decode_errors_total":             c(2),
-		"ctwatch_flows_tracked":                   g(7),
+		"ctwatch_events_total{type=new}":                      c(10),
+		"ctwatch_events_total{type=update}":                   c(20),
+		"ctwatch_events_total{type=destroy}":                  c(9),
+		"ctwatch_events_lost_total{stage=kernel}":             c(3),
+		"ctwatch_events_lost_total{stage=output}":             c(1),
+		"ctwatch_events_filtered_total":                       c(5),
+		"ctwatch_decode_errors_total":                         c(2),
+		"ctwatch_flows_tracked":                               g(7),
+		"ctwatch_records_written_total":                       c(40),
+		"ctwatch_unreplied_warnings_total{report=single}":     c(4),
+		"ctwatch_unreplied_warnings_total{report=summarised}": c(1995),
+		"ctwatch_inferred_destroys_total":                     c(6),
+		"ctwatch_flows_evicted_total":                         c(8),
 	}
 	withTable := map[string]sample{
 		"ctwatch_conntrack_entries":       g(1000),
 		"ctwatch_conntrack_entries_limit": g(262144),
+		"ctwatch_conntrack_fill_ratio":    g(1000.0 / 262144),
 	}
 	for k, v := range base {
 		withTable[k] = v
@@ -106,7 +112,8 @@ func TestMetrics(t *testing.T) {
 
 	snap := Snapshot{
 		Events: EventCounts{New: 10, Update: 20, Destroy: 9}, Lost: LostCounts{Kernel: 3, Output: 1},
-		Filtered: 5, DecodeErrors: 2, FlowsTracked: 7,
+		Filtered: 5, DecodeErrors: 2, FlowsTracked: 7, RecordsWritten: 40,
+		UnrepliedWarnings: 4, UnrepliedSummarised: 1995, InferredDestroys: 6, FlowsEvicted: 8,
 	}
 	tableSnap := snap
 	tableSnap.HaveTable = true
@@ -116,6 +123,16 @@ func TestMetrics(t *testing.T) {
 	}
 	tableSnap.Table.Stats[ctstat.Found] = 1 << 40
 
+	// A table without a limit has no fill.
+	unlimitedSnap := tableSnap
+	unlimitedSnap.Table.Limit = 0
+	unlimited := map[string]sample{}
+	for k, v := range withTable {
+		unlimited[k] = v
+	}
+	delete(unlimited, "ctwatch_conntrack_fill_ratio")
+	unlimited["ctwatch_conntrack_entries_limit"] = g(0)
+
 	tests := []struct {
 		name string
 		snap Snapshot
@@ -123,6 +140,7 @@ func TestMetrics(t *testing.T) {
 	}{
 		{name: "before the first table reading", snap: snap, want: base},
 		{name: "with a table reading", snap: tableSnap, want: withTable},
+		{name: "with a table without a limit", snap: unlimitedSnap, want: unlimited},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
