@@ -9,6 +9,8 @@
 #   make lint         gofmt, go vet (also with -tags integration), staticcheck
 #   make tidy-check   fails if go.mod/go.sum are not tidy
 #   make deploy-check checks contrib/ and deploy/ without a cluster or systemd as PID 1
+#   make man completions  regenerate docs/ctwatch.1 and contrib/completion/ from the flags
+#                     (make test fails while they are stale)
 
 SHELL       := /bin/bash
 GO          ?= go
@@ -19,7 +21,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOBIN       := $(shell $(GO) env GOPATH)/bin
 ARGS        ?=
 
-.PHONY: all build run deps test unit cover-watch integration bench bench-go bench-e2e lint tidy-check deploy-check fuzz clean
+.PHONY: all build run deps test unit cover-watch integration man completions bench bench-go bench-e2e lint tidy-check deploy-check fuzz clean
 
 all: build
 
@@ -116,6 +118,14 @@ deploy-check: build
 	@if grep -q '^error' $(DEPLOY_TMP)/logrotate.txt; then cat $(DEPLOY_TMP)/logrotate.txt; exit 1; fi
 	python3 deploy/check.py $(BIN)
 	@$(GO) version -m $(BIN) | grep -q 'CGO_ENABLED=0' || { echo 'deploy-check: $(BIN) is not a static (CGO_ENABLED=0) build' >&2; exit 1; }
+
+man: build
+	./$(BIN) man > docs/ctwatch.1
+
+completions: build
+	@mkdir -p contrib/completion
+	./$(BIN) completion bash > contrib/completion/ctwatch.bash
+	./$(BIN) completion zsh > contrib/completion/_ctwatch
 
 clean:
 	rm -rf bin integration.log

@@ -51,7 +51,7 @@ def load(path):
 def watch_flags(binary):
     """The flags `ctwatch watch -h` lists."""
     out = subprocess.run([binary, "watch", "-h"], capture_output=True, text=True)
-    flags = set(re.findall(r"^\s+-([a-z][a-z0-9-]*)", out.stdout + out.stderr, re.M))
+    flags = set(re.findall(r"^\s+--?([a-z][a-z0-9-]*)", out.stdout + out.stderr, re.M))
     if not flags:
         sys.exit(f"deploy-check: `{binary} watch -h` listed no flags")
     return flags

@@ -15,7 +15,7 @@ import (
 )
 
 func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("doctor", "doctor [--netns NAME|PATH|PID] [--json]", stderr)
+	fs := newFlagSet("doctor", stderr)
 	netnsSpec := fs.String("netns", "", "check this network namespace: a NAME under /run/netns, a PATH or a PID (default: ctwatch's own)")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	rcvbuf := sizeFlag(fs, "buffer-size", defaultBufferSize(), "the receive buffer watch will ask for (bytes; K, M, G suffixes), as watch's --buffer-size")

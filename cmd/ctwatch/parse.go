@@ -33,7 +33,7 @@ const (
 )
 
 func runParse(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("parse", "parse [flags] [FILE...]", stderr)
+	fs := newFlagSet("parse", stderr)
 	format := fs.String("format", "json", "output format: json or text")
 	schema := fs.String("schema", "native", "record schema with --format json: native, ecs (Elastic Common Schema 9.4), ocsf (OCSF 1.8.0)")
 	hostName := fs.String("host-name", "", "the host name every record carries (default: the kernel's host name)")

@@ -15,7 +15,7 @@ import (
 )
 
 func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("stats", "stats [--netns NAME|PATH|PID] [--json] [--per-cpu]", stderr)
+	fs := newFlagSet("stats", stderr)
 	netnsSpec := fs.String("netns", "", "read the table of this network namespace: a NAME under /run/netns, a PATH or a PID (default: ctwatch's own)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	perCPU := fs.Bool("per-cpu", false, "also print each CPU's counters")

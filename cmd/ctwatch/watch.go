@@ -46,7 +46,7 @@ func defaultBufferSize() int64 {
 }
 
 func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("watch", "[watch] [flags]", stderr)
+	fs := newFlagSet("watch", stderr)
 	nsSpec := fs.String("netns", "", "watch this network namespace: a NAME under /run/netns, a PATH, or a PID (default: ctwatch's own)")
 	eventTypes := fs.String("events", "new,update,destroy", "event types to subscribe to")
 	bufSize := sizeFlag(fs, "buffer-size", defaultBufferSize(), "socket receive buffer (bytes; K, M, G suffixes), set with SO_RCVBUFFORCE; the default is 1/256 of memory, between 8M and 64M; 0 keeps the kernel's default (net.core.rmem_default)")
