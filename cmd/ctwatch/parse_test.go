@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -57,15 +58,15 @@ func TestParseCommand(t *testing.T) {
 	}{
 		// Bad lines are reported by file, line, column and field; every
 		// other line still comes out; the status says something failed.
-		{"json", []string{"parse", "--tz", "UTC", mixed, second}, "mixed.json", 1},
+		{"json", []string{"parse", "--tz", "UTC", "--host-name", "test-host", mixed, second}, "mixed.json", 1},
 		// ctwatch's own JSON log reads back whole: its records without an
 		// entry (start, gap, unreplied, stats, stop) are counted, not
 		// failures.
 		{"own log", []string{"parse", "--format", "text", filepath.Join("testdata", "parse", "ctwatch.jsonl")}, "ctwatch.text", 0},
 		{"text keeps each line's form", []string{"parse", "--tz", "UTC", "--format", "text", mixed}, "mixed.text", 1},
 		{"text in a chosen form", []string{"parse", "--tz", "UTC", "--format", "text", "--text-opts", "extended,id", mixed}, "mixed.extended-id", 1},
-		{"all good", []string{"parse", second}, "second.json", 0},
-		{"missing file does not stop the others", []string{"parse", "testdata/parse/nonexistent.log", second}, "missing.json", 1},
+		{"all good", []string{"parse", "--host-name", "test-host", second}, "second.json", 0},
+		{"missing file does not stop the others", []string{"parse", "--host-name", "test-host", "testdata/parse/nonexistent.log", second}, "missing.json", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,10 +74,36 @@ func TestParseCommand(t *testing.T) {
 			if code != tt.wantCode {
 				t.Errorf("exit status %d, want %d; stderr:\n%s", code, tt.wantCode, stderr)
 			}
-			checkGolden(t, filepath.Join("testdata", "parse", tt.golden+".stdout"), stdout)
+			checkGolden(t, filepath.Join("testdata", "parse", tt.golden+".stdout"), oneRun(t, stdout))
 			checkGolden(t, filepath.Join("testdata", "parse", tt.golden+".stderr"), stderr)
 		})
 	}
+}
+
+// uuidV4 matches a version 4 UUID.
+var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+// runKey matches a record's run id.
+var runKey = regexp.MustCompile(`"run":"([^"]*)"`)
+
+// oneRun checks that every record of out carries the same run id, a UUID,
+// and returns out with it replaced by RUN, so that a golden file can pin
+// the rest.
+func oneRun(t *testing.T, out string) string {
+	t.Helper()
+	var run string
+	for _, m := range runKey.FindAllStringSubmatch(out, -1) {
+		if run == "" {
+			run = m[1]
+		}
+		if m[1] != run {
+			t.Errorf("run ids %q and %q in one run's records", run, m[1])
+		}
+	}
+	if run != "" && !uuidV4.MatchString(run) {
+		t.Errorf("run id %q is not a version 4 UUID", run)
+	}
+	return runKey.ReplaceAllString(out, `"run":"RUN"`)
 }
 
 func TestParseCommandStdin(t *testing.T) {

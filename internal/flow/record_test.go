@@ -18,7 +18,7 @@ import (
 // encoder_test.go).
 func init() {
 	flow.NewEncoder = func(w io.Writer, clock func() time.Time) flow.Encoder {
-		return record.New(record.Config{Log: zerolog.New(w), Clock: clock})
+		return record.New(record.Config{Run: "run-1", Host: "host-1", Log: zerolog.New(w), Clock: clock})
 	}
 	flow.RecordOf = recordOf
 	flow.ParseRecord = record.ParseJSON
@@ -28,7 +28,7 @@ func init() {
 // key's object as written, bytes and key order untouched.
 func recordOf(v any) string {
 	var buf bytes.Buffer
-	enc := record.New(record.Config{Log: zerolog.New(&buf)})
+	enc := record.New(record.Config{Run: "run-1", Host: "host-1", Log: zerolog.New(&buf)})
 	var key string
 	switch v := v.(type) {
 	case *flow.Lifecycle:

@@ -98,13 +98,16 @@ func TestCaptureJSONRoundTrip(t *testing.T) {
 // testdata/capture.
 func TestCaptureGolden(t *testing.T) {
 	for path, lines := range captureLines(t) {
+		// One encoder per file, as one `ctwatch parse` run: its records
+		// are numbered 1, 2, ...
 		var got bytes.Buffer
+		enc := record.New(record.Config{Run: testRun, Host: testHost, Log: zerolog.New(&got)})
 		for _, l := range lines {
 			ev, _, err := parseCaptured(t, l)
 			if err != nil {
 				continue
 			}
-			got.Write(encodeJSON(&ev))
+			enc.Event(&ev)
 		}
 		if got.Len() == 0 {
 			continue
@@ -129,10 +132,17 @@ func parseCaptured(t *testing.T, l captureLine) (model.Event, model.TextOptions,
 	return ev, form, err
 }
 
+// The run id and host name of the tests' encoders, so that the records'
+// envelope carries values a test can see.
+const (
+	testRun  = "run-1"
+	testHost = "host-1"
+)
+
 // encodeJSON returns ev's native record, as ctwatch parse writes it.
 func encodeJSON(ev *model.Event) []byte {
 	var buf bytes.Buffer
-	record.New(record.Config{Log: zerolog.New(&buf)}).Event(ev)
+	record.New(record.Config{Run: testRun, Host: testHost, Log: zerolog.New(&buf)}).Event(ev)
 	return buf.Bytes()
 }
 

@@ -84,6 +84,8 @@ type Encoder struct {
 	run     string
 	host    string
 	version string
+	// nativeHost is the native "host" object, {"name":host}, made once.
+	nativeHost []byte
 	// seq is the sequence number of the last record written.
 	seq atomic.Uint64
 }
@@ -94,7 +96,7 @@ func New(cfg Config) *Encoder {
 		cfg.Clock = time.Now
 	}
 	return &Encoder{schema: cfg.Schema, log: cfg.Log, clock: cfg.Clock,
-		run: cfg.Run, host: cfg.Host, version: cfg.Version}
+		run: cfg.Run, host: cfg.Host, version: cfg.Version, nativeHost: nativeHostJSON(cfg.Host)}
 }
 
 // Seq returns the sequence number of the last record written, 0 before the

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ctwatch/ctwatch/internal/communityid"
 	"github.com/ctwatch/ctwatch/internal/flow"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
@@ -24,18 +25,26 @@ type (
 	unrepliedJSON  flow.Unreplied
 )
 
-// MarshalZerologObject writes the event's keys: time (when known), event,
-// the entry's keys, and origin (for events a userspace program caused).
-func (ev *eventJSON) MarshalZerologObject(z *zerolog.Event) {
+// nativeEventRecord writes an entry event's keys into z, a record just
+// started: time (when known), event, the envelope (seq, run, host), the
+// entry's keys (community_id among them), and origin (for events a
+// userspace program caused). It returns z, nil when z is nil (a record its
+// level filters out, which takes no sequence number).
+func (e *Encoder) nativeEventRecord(z *zerolog.Event, ev *model.Event) *zerolog.Event {
+	if z == nil {
+		return nil
+	}
 	if !ev.Time.IsZero() {
 		var buf [40]byte
 		z.RawJSON("time", AppendTime(buf[:0], ev.Time))
 	}
 	z.Str("event", ev.Type.String())
+	e.nativeEnvelope(z)
 	(*entryJSON)(&ev.Entry).MarshalZerologObject(z)
 	if !ev.Origin.IsZero() {
 		z.Object("origin", (*originJSON)(&ev.Origin))
 	}
+	return z
 }
 
 // MarshalZerologObject writes the origin's portid, and pid and program when
@@ -50,8 +59,9 @@ func (o *originJSON) MarshalZerologObject(z *zerolog.Event) {
 	}
 }
 
-// MarshalZerologObject writes the entry's keys; keys for values the entry
-// does not carry are omitted.
+// MarshalZerologObject writes the entry's keys, community_id (the
+// Community ID v1 of the original tuple, seed 0) among them; keys for values
+// the entry does not carry are omitted.
 func (e *entryJSON) MarshalZerologObject(z *zerolog.Event) {
 	z.Str("family", e.Family.String())
 	z.Str("proto", e.Proto.JSONName())
@@ -66,6 +76,11 @@ func (e *entryJSON) MarshalZerologObject(z *zerolog.Event) {
 	// marshaler value carrying the entry would be boxed into an interface.
 	z.Dict("orig", e.tupleDict(&e.Orig, model.FieldOrigZone, model.FieldOrigCounters))
 	z.Dict("reply", e.tupleDict(&e.Reply, model.FieldReplyZone, model.FieldReplyCounters))
+	var id [communityid.Len]byte
+	if cid := communityid.AppendEntry(id[:0], (*model.Entry)(e), 0); len(cid) > 0 {
+		// A flow the specification cannot hash has none.
+		z.Bytes("community_id", cid)
+	}
 	z.Bool("unreplied", e.Status.Unreplied())
 	z.Bool("assured", e.Status.Assured())
 	var buf [256]byte

@@ -63,9 +63,9 @@ func TestEventJSON(t *testing.T) {
 		{
 			name: "every field",
 			ev:   fullEvent(),
-			want: `{"time":"2026-11-22T03:36:39.123456789Z","event":"destroy","family":"ipv6","proto":"tcp","protonum":6,"timeout":10,"state":"TIME_WAIT",` +
+			want: `{"time":"2026-11-22T03:36:39.123456789Z","event":"destroy","seq":1,"run":"run-1","host":{"name":"host-1"},"family":"ipv6","proto":"tcp","protonum":6,"timeout":10,"state":"TIME_WAIT",` +
 				`"orig":{"src":"2001:db8::1","dst":"2001:db8::2","sport":40000,"dport":443,"zone":1,"packets":10,"bytes":1000},` +
-				`"reply":{"src":"2001:db8::3","dst":"2001:db8::1","sport":8443,"dport":40000,"zone":2,"packets":8,"bytes":9000},` +
+				`"reply":{"src":"2001:db8::3","dst":"2001:db8::1","sport":8443,"dport":40000,"zone":2,"packets":8,"bytes":9000},"community_id":"1:RYG3Msb11GthNt1OYXJouPzmrvA=",` +
 				`"unreplied":false,"assured":true,"status":["SEEN_REPLY","ASSURED","CONFIRMED","DST_NAT","DST_NAT_DONE"],` +
 				`"mark":7,"secmark":8,"secctx":"system_u:object_r:unlabeled_t:s0","zone":9,"use":1,"id":123,"helper":"ftp","labels":["0","web"],` +
 				`"start":"2026-11-22T03:35:00.000000000Z","stop":"2026-11-22T03:36:39.000000000Z","delta_time":99,` +
@@ -74,15 +74,15 @@ func TestEventJSON(t *testing.T) {
 		{
 			name: "icmpv6 event: time with whole microseconds, no optional keys",
 			ev:   icmp,
-			want: `{"time":"2026-11-22T03:36:39.887116000Z","event":"new","family":"ipv6","proto":"icmpv6","protonum":58,"timeout":30,` +
-				`"orig":{"src":"::1","dst":"::1","type":128,"code":0,"id":2232},"reply":{"src":"::1","dst":"::1","type":129,"code":0,"id":2232},` +
+			want: `{"time":"2026-11-22T03:36:39.887116000Z","event":"new","seq":1,"run":"run-1","host":{"name":"host-1"},"family":"ipv6","proto":"icmpv6","protonum":58,"timeout":30,` +
+				`"orig":{"src":"::1","dst":"::1","type":128,"code":0,"id":2232},"reply":{"src":"::1","dst":"::1","type":129,"code":0,"id":2232},"community_id":"1:gwUCjL48AExQFC0IDZx6AU/nkEk=",` +
 				`"unreplied":true,"assured":false,"status":[],"id":2711846847}` + "\n",
 		},
 		{
 			name: "unknown protocol is named by number",
 			ev:   unknown,
-			want: `{"event":"snapshot","family":"ipv4","proto":"253","protonum":253,"timeout":599,` +
-				`"orig":{"src":"10.0.0.1","dst":"10.0.0.2"},"reply":{"src":"10.0.0.2","dst":"10.0.0.1"},` +
+			want: `{"event":"snapshot","seq":1,"run":"run-1","host":{"name":"host-1"},"family":"ipv4","proto":"253","protonum":253,"timeout":599,` +
+				`"orig":{"src":"10.0.0.1","dst":"10.0.0.2"},"reply":{"src":"10.0.0.2","dst":"10.0.0.1"},"community_id":"1:9JGvaJKbyhma+x6M/Vp6P7CK7ro=",` +
 				`"unreplied":false,"assured":false,"status":["SEEN_REPLY"]}` + "\n",
 		},
 	}
@@ -108,7 +108,7 @@ func TestEntryAllocs(t *testing.T) {
 		t.Skip("zerolog's event pool drops items at random under the race detector")
 	}
 	ev := fullEvent()
-	enc := record.New(record.Config{Log: zerolog.New(io.Discard)})
+	enc := record.New(record.Config{Run: testRun, Host: testHost, Log: zerolog.New(io.Discard)})
 	allocs := testing.AllocsPerRun(1000, func() {
 		enc.Entry(&ev, nil)
 	})
@@ -120,7 +120,7 @@ func TestEntryAllocs(t *testing.T) {
 
 func BenchmarkMarshalJSON(b *testing.B) {
 	ev := fullEvent()
-	enc := record.New(record.Config{Log: zerolog.New(io.Discard)})
+	enc := record.New(record.Config{Run: testRun, Host: testHost, Log: zerolog.New(io.Discard)})
 	b.ReportAllocs()
 	for b.Loop() {
 		enc.Entry(&ev, nil)

@@ -71,21 +71,21 @@ func TestFlowJSON(t *testing.T) {
 	}{{
 		name:  "untracked entry",
 		write: func(e *record.Encoder) { e.Entry(&evs[1], nil) },
-		want: `{"level":"info","time":"2026-11-22T04:00:01.000000000Z","event":"update","family":"ipv4","proto":"tcp","protonum":6,"state":"ESTABLISHED",` +
-			`"orig":{"src":"10.0.0.1","dst":"10.0.0.2","sport":40000,"dport":443},"reply":{"src":"10.0.0.2","dst":"10.0.0.1","sport":443,"dport":40000},` +
+		want: `{"level":"info","time":"2026-11-22T04:00:01.000000000Z","event":"update","seq":1,"run":"run-1","host":{"name":"host-1"},"family":"ipv4","proto":"tcp","protonum":6,"state":"ESTABLISHED",` +
+			`"orig":{"src":"10.0.0.1","dst":"10.0.0.2","sport":40000,"dport":443},"reply":{"src":"10.0.0.2","dst":"10.0.0.1","sport":443,"dport":40000},"community_id":"1:UWHKJ/x6OQ1YiVv4rIl0t3yhjg8=",` +
 			`"unreplied":false,"assured":true,"status":["SEEN_REPLY","ASSURED"],"id":7}`,
 	}, {
 		name:  "tracked update: transition",
 		write: func(e *record.Encoder) { e.Entry(&evs[1], &res[1]) },
-		want: `{"level":"info","time":"2026-11-22T04:00:01.000000000Z","event":"update","family":"ipv4","proto":"tcp","protonum":6,"state":"ESTABLISHED",` +
-			`"orig":{"src":"10.0.0.1","dst":"10.0.0.2","sport":40000,"dport":443},"reply":{"src":"10.0.0.2","dst":"10.0.0.1","sport":443,"dport":40000},` +
+		want: `{"level":"info","time":"2026-11-22T04:00:01.000000000Z","event":"update","seq":1,"run":"run-1","host":{"name":"host-1"},"family":"ipv4","proto":"tcp","protonum":6,"state":"ESTABLISHED",` +
+			`"orig":{"src":"10.0.0.1","dst":"10.0.0.2","sport":40000,"dport":443},"reply":{"src":"10.0.0.2","dst":"10.0.0.1","sport":443,"dport":40000},"community_id":"1:UWHKJ/x6OQ1YiVv4rIl0t3yhjg8=",` +
 			`"unreplied":false,"assured":true,"status":["SEEN_REPLY","ASSURED"],"id":7,` +
 			`"transition":{"from":"SYN_SENT","to":"ESTABLISHED","gained":["ASSURED"],"lost":["UNREPLIED"],"after_s":1}}`,
 	}, {
 		name:  "tracked destroy: transition and flow",
 		write: func(e *record.Encoder) { e.Entry(&evs[2], &res[2]) },
-		want: `{"level":"info","time":"2026-11-22T04:00:02.000000000Z","event":"destroy","family":"ipv4","proto":"tcp","protonum":6,"state":"TIME_WAIT",` +
-			`"orig":{"src":"10.0.0.1","dst":"10.0.0.2","sport":40000,"dport":443},"reply":{"src":"10.0.0.2","dst":"10.0.0.1","sport":443,"dport":40000},` +
+		want: `{"level":"info","time":"2026-11-22T04:00:02.000000000Z","event":"destroy","seq":1,"run":"run-1","host":{"name":"host-1"},"family":"ipv4","proto":"tcp","protonum":6,"state":"TIME_WAIT",` +
+			`"orig":{"src":"10.0.0.1","dst":"10.0.0.2","sport":40000,"dport":443},"reply":{"src":"10.0.0.2","dst":"10.0.0.1","sport":443,"dport":40000},"community_id":"1:UWHKJ/x6OQ1YiVv4rIl0t3yhjg8=",` +
 			`"unreplied":false,"assured":true,"status":["SEEN_REPLY","ASSURED"],"id":7,` +
 			`"transition":{"from":"ESTABLISHED","to":"TIME_WAIT","gained":[],"lost":[],"after_s":2},` +
 			`"flow":{"path":["SYN_SENT","ESTABLISHED","TIME_WAIT"],"duration_s":2,"reply_after_s":1,"assured_after_s":1,"outcome":"closed","seen_from":"new"}}`,
@@ -94,8 +94,8 @@ func TestFlowJSON(t *testing.T) {
 		write: func(e *record.Encoder) {
 			e.Entry(&model.Event{Type: model.EventDestroy, Entry: evs[2].Entry}, &flow.Result{HasTransition: true, Transition: tr, Flow: lc})
 		},
-		want: `{"level":"info","event":"destroy","family":"ipv4","proto":"tcp","protonum":6,"state":"TIME_WAIT",` +
-			`"orig":{"src":"10.0.0.1","dst":"10.0.0.2","sport":40000,"dport":443},"reply":{"src":"10.0.0.2","dst":"10.0.0.1","sport":443,"dport":40000},` +
+		want: `{"level":"info","event":"destroy","seq":1,"run":"run-1","host":{"name":"host-1"},"family":"ipv4","proto":"tcp","protonum":6,"state":"TIME_WAIT",` +
+			`"orig":{"src":"10.0.0.1","dst":"10.0.0.2","sport":40000,"dport":443},"reply":{"src":"10.0.0.2","dst":"10.0.0.1","sport":443,"dport":40000},"community_id":"1:UWHKJ/x6OQ1YiVv4rIl0t3yhjg8=",` +
 			`"unreplied":false,"assured":true,"status":["SEEN_REPLY","ASSURED"],"id":7,` +
 			`"transition":{"from":"SYN_RECV","to":"ESTABLISHED","gained":["UNREPLIED","ASSURED","HELPER"],"lost":[],"changed":["mark","labels"],"after_s":0.000412},` +
 			`"flow":{"path":["SYN_SENT","SYN_RECV","ESTABLISHED","FIN_WAIT","LAST_ACK","TIME_WAIT"],"duration_s":93,"reply_after_s":0.0003,"assured_after_s":0.0004,` +
@@ -105,8 +105,8 @@ func TestFlowJSON(t *testing.T) {
 		write: func(e *record.Encoder) {
 			e.Inferred(&flow.Inferred{Entry: evs[1].Entry, Time: flowStart, Flow: flow.Lifecycle{Proto: model.ProtoUDP, Outcome: flow.OutcomeUnknown, Inferred: true, LowerBound: true, SeenFrom: flow.SeenFromSnapshot}})
 		},
-		want: `{"level":"info","time":"2026-11-22T04:00:00.000000000Z","event":"destroy","family":"ipv4","proto":"tcp","protonum":6,"state":"ESTABLISHED",` +
-			`"orig":{"src":"10.0.0.1","dst":"10.0.0.2","sport":40000,"dport":443},"reply":{"src":"10.0.0.2","dst":"10.0.0.1","sport":443,"dport":40000},` +
+		want: `{"level":"info","time":"2026-11-22T04:00:00.000000000Z","event":"destroy","seq":1,"run":"run-1","host":{"name":"host-1"},"family":"ipv4","proto":"tcp","protonum":6,"state":"ESTABLISHED",` +
+			`"orig":{"src":"10.0.0.1","dst":"10.0.0.2","sport":40000,"dport":443},"reply":{"src":"10.0.0.2","dst":"10.0.0.1","sport":443,"dport":40000},"community_id":"1:UWHKJ/x6OQ1YiVv4rIl0t3yhjg8=",` +
 			`"unreplied":false,"assured":true,"status":["SEEN_REPLY","ASSURED"],"id":7,` +
 			`"inferred":true,"flow":{"outcome":"unknown","seen_from":"snapshot","lower_bound":true,"inferred":true}}`,
 	}, {
@@ -116,8 +116,8 @@ func TestFlowJSON(t *testing.T) {
 				Repeats: 3, RepeatsSince: flowStart.Add(-time.Minute), SeenFrom: flow.SeenFromEvent, LowerBound: true}
 			e.Unreplied(&u)
 		},
-		want: `{"level":"warn","time":"2026-11-22T05:00:00.000000000Z","event":"unreplied","family":"ipv4","proto":"tcp","protonum":6,"state":"SYN_SENT",` +
-			`"orig":{"src":"10.0.0.1","dst":"10.0.0.2","sport":40000,"dport":443},"reply":{"src":"10.0.0.2","dst":"10.0.0.1","sport":443,"dport":40000},` +
+		want: `{"level":"warn","time":"2026-11-22T05:00:00.000000000Z","event":"unreplied","seq":1,"run":"run-1","host":{"name":"host-1"},"family":"ipv4","proto":"tcp","protonum":6,"state":"SYN_SENT",` +
+			`"orig":{"src":"10.0.0.1","dst":"10.0.0.2","sport":40000,"dport":443},"reply":{"src":"10.0.0.2","dst":"10.0.0.1","sport":443,"dport":40000},"community_id":"1:UWHKJ/x6OQ1YiVv4rIl0t3yhjg8=",` +
 			`"unreplied":true,"assured":false,"status":[],"id":7,` +
 			`"first_seen":"2026-11-22T04:00:00.000000000Z","age_s":5,"repeats":3,"repeats_since":"2026-11-22T03:59:00.000000000Z","seen_from":"event","lower_bound":true,` +
 			`"hint":"no reply yet: the peer is down or unreachable, the reply is dropped (by a firewall, or by conntrack as INVALID: see nf_conntrack_log_invalid), or it takes another path; traffic that must bypass conntrack (heartbeats) belongs in the raw table with NOTRACK"}`,
@@ -125,7 +125,7 @@ func TestFlowJSON(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			tt.write(record.New(record.Config{Log: zerolog.New(&buf), Clock: func() time.Time { return flowStart.Add(time.Hour) }}))
+			tt.write(record.New(record.Config{Run: testRun, Host: testHost, Log: zerolog.New(&buf), Clock: func() time.Time { return flowStart.Add(time.Hour) }}))
 			if diff := cmp.Diff(tt.want+"\n", buf.String()); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
@@ -150,7 +150,7 @@ func BenchmarkMarshalEntry(b *testing.B) {
 	evs, _ := trackedFlow(model.TCPSynSent, model.TCPTimeWait)
 	tr, lc := sampleFlow()
 	res := flow.Result{HasTransition: true, Transition: tr, Flow: lc}
-	enc := record.New(record.Config{Log: zerolog.New(io.Discard)})
+	enc := record.New(record.Config{Run: testRun, Host: testHost, Log: zerolog.New(io.Discard)})
 	b.ReportAllocs()
 	for b.Loop() {
 		enc.Entry(&evs[1], &res)
@@ -165,7 +165,7 @@ func TestMarshalAllocs(t *testing.T) {
 	tr, lc := sampleFlow()
 	res := flow.Result{HasTransition: true, Transition: tr, Flow: lc}
 	u := flow.Unreplied{Entry: evs[0].Entry, FirstSeen: flowStart, Age: 5 * time.Second, Repeats: 3, RepeatsSince: flowStart, LowerBound: true}
-	enc := record.New(record.Config{Log: zerolog.New(io.Discard)})
+	enc := record.New(record.Config{Run: testRun, Host: testHost, Log: zerolog.New(io.Discard)})
 	tests := []struct {
 		name  string
 		write func()

@@ -44,10 +44,9 @@ func healthLevel(k health.Kind) zerolog.Level {
 // dropCounters are the counters a drops record reports, in its order.
 var dropCounters = [...]ctstat.Counter{ctstat.Drop, ctstat.EarlyDrop, ctstat.InsertFailed, ctstat.Invalid}
 
-// MarshalZerologObject writes the record's keys: time, event, count, max,
-// fill, then the kind's own. It does not write the level, which the
-// logger's WithLevel does.
-func (r *healthJSON) MarshalZerologObject(z *zerolog.Event) {
+// head writes the keys that come before the envelope: time (when known) and
+// event.
+func (r *healthJSON) head(z *zerolog.Event) {
 	if !r.Time.IsZero() {
 		var buf [40]byte
 		z.RawJSON("time", AppendTime(buf[:0], r.Time))
@@ -57,6 +56,12 @@ func (r *healthJSON) MarshalZerologObject(z *zerolog.Event) {
 		name = healthNames[r.Kind]
 	}
 	z.Str("event", name)
+}
+
+// MarshalZerologObject writes the record's keys after head's and the
+// envelope: count, max, fill, then the kind's own. It does not write the
+// level, which the logger's WithLevel does.
+func (r *healthJSON) MarshalZerologObject(z *zerolog.Event) {
 	z.Uint32("count", r.Count)
 	z.Uint32("max", r.Max)
 	z.Float64("fill", ctstat.RoundFill(r.Fill))

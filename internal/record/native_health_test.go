@@ -29,13 +29,13 @@ func TestHealthJSON(t *testing.T) {
 		{
 			name: "first stats",
 			rec:  health.Record{Kind: health.KindStats, Time: at, Count: 10, Max: 1000, Buckets: 1024, Fill: 1},
-			want: `{"level":"info","time":"2026-11-22T10:00:00.000000005Z","event":"stats","count":10,"max":1000,"fill":1,"buckets":1024}`,
+			want: `{"level":"info","time":"2026-11-22T10:00:00.000000005Z","event":"stats","seq":1,"run":"run-1","host":{"name":"host-1"},"count":10,"max":1000,"fill":1,"buckets":1024}`,
 		},
 		{
 			name: "stats",
 			rec: health.Record{Kind: health.KindStats, Time: at, Count: 1, Max: 3, Buckets: 4, Fill: 100.0 / 3,
 				Interval: 10 * time.Second, Delta: delta, HasDelta: true},
-			want: `{"level":"info","time":"2026-11-22T10:00:00.000000005Z","event":"stats","count":1,"max":3,"fill":33.33,"buckets":4,"interval_s":10,` +
+			want: `{"level":"info","time":"2026-11-22T10:00:00.000000005Z","event":"stats","seq":1,"run":"run-1","host":{"name":"host-1"},"count":1,"max":3,"fill":33.33,"buckets":4,"interval_s":10,` +
 				`"delta":{"found":12,"invalid":1,"ignore":0,"insert":0,"insert_failed":0,"drop":3,"early_drop":0,"error":0,"search_restart":0,"clash_resolve":0,"chaintoolong":0}}`,
 		},
 		{
@@ -46,24 +46,24 @@ func TestHealthJSON(t *testing.T) {
 					DPort:   []health.PortCount{{Proto: model.ProtoTCP, Port: 443, Entries: 650}, {Proto: model.Proto(200), Port: 7, Entries: 1}},
 					Scanned: 900,
 				}},
-			want: `{"level":"warn","time":"2026-11-22T10:00:00.000000005Z","event":"table_pressure","count":900,"max":1000,"fill":90,"threshold":90,` +
+			want: `{"level":"warn","time":"2026-11-22T10:00:00.000000005Z","event":"table_pressure","seq":1,"run":"run-1","host":{"name":"host-1"},"count":900,"max":1000,"fill":90,"threshold":90,` +
 				`"top":{"src":[{"addr":"10.0.0.1","entries":700},{"addr":"2001:db8::1","entries":3}],"dport":[{"proto":"tcp","port":443,"entries":650},{"proto":"200","port":7,"entries":1}],"scanned":900,"sampled":false}}`,
 		},
 		{
 			name: "pressure without top",
 			rec:  health.Record{Kind: health.KindTablePressure, Count: 900, Max: 1000, Fill: 90, Threshold: 80, TopErr: errors.New("dump the table: timeout")},
-			want: `{"level":"warn","event":"table_pressure","count":900,"max":1000,"fill":90,"threshold":80,"top_error":"dump the table: timeout"}`,
+			want: `{"level":"warn","event":"table_pressure","seq":1,"run":"run-1","host":{"name":"host-1"},"count":900,"max":1000,"fill":90,"threshold":80,"top_error":"dump the table: timeout"}`,
 		},
 		{
 			name: "cleared",
 			rec:  health.Record{Kind: health.KindTablePressureCleared, Time: at, Count: 700, Max: 1000, Fill: 70, Threshold: 80},
-			want: `{"level":"info","time":"2026-11-22T10:00:00.000000005Z","event":"table_pressure_cleared","count":700,"max":1000,"fill":70,"threshold":80}`,
+			want: `{"level":"info","time":"2026-11-22T10:00:00.000000005Z","event":"table_pressure_cleared","seq":1,"run":"run-1","host":{"name":"host-1"},"count":700,"max":1000,"fill":70,"threshold":80}`,
 		},
 		{
 			name: "drops",
 			rec: health.Record{Kind: health.KindDrops, Time: at, Count: 1000, Max: 1000, Fill: 100,
 				Interval: 10 * time.Second, Delta: delta, HasDelta: true, Hint: "h"},
-			want: `{"level":"warn","time":"2026-11-22T10:00:00.000000005Z","event":"drops","count":1000,"max":1000,"fill":100,"interval_s":10,` +
+			want: `{"level":"warn","time":"2026-11-22T10:00:00.000000005Z","event":"drops","seq":1,"run":"run-1","host":{"name":"host-1"},"count":1000,"max":1000,"fill":100,"interval_s":10,` +
 				`"delta":{"drop":3,"early_drop":0,"insert_failed":0,"invalid":1},"hint":"h"}`,
 		},
 		{
@@ -75,7 +75,7 @@ func TestHealthJSON(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			record.New(record.Config{Log: zerolog.New(&buf)}).Health(&tt.rec)
+			record.New(record.Config{Run: testRun, Host: testHost, Log: zerolog.New(&buf)}).Health(&tt.rec)
 			if diff := cmp.Diff(tt.want+"\n", buf.String()); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
@@ -115,7 +115,7 @@ func TestReadingJSON(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			record.New(record.Config{Log: zerolog.New(&buf)}).Reading(&r, tt.perCPU)
+			record.New(record.Config{Run: testRun, Host: testHost, Log: zerolog.New(&buf)}).Reading(&r, tt.perCPU)
 			var got map[string]any
 			if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
 				t.Fatalf("%v: %s", err, buf.Bytes())

@@ -2,6 +2,7 @@ package record
 
 import (
 	"encoding/hex"
+	"encoding/json"
 
 	"github.com/rs/zerolog"
 
@@ -24,17 +25,43 @@ const (
 )
 
 // nativeRecord starts a record of the given level and event name, with the
-// current time.
+// current time and the envelope. It returns nil, and takes no sequence
+// number, when the level filters the record out.
 func (e *Encoder) nativeRecord(level zerolog.Level, event string) *zerolog.Event {
+	z := e.log.WithLevel(level)
+	if z == nil {
+		return nil
+	}
 	var buf [40]byte
-	return e.log.WithLevel(level).
-		RawJSON("time", AppendTime(buf[:0], e.clock())).
-		Str("event", event)
+	z.RawJSON("time", AppendTime(buf[:0], e.clock())).Str("event", event)
+	return e.nativeEnvelope(z)
+}
+
+// nativeEnvelope writes the keys that follow "event" in every native
+// record: seq (the record's sequence number, taken here and only here, so
+// that each record written takes exactly one), run and host. z is not nil.
+func (e *Encoder) nativeEnvelope(z *zerolog.Event) *zerolog.Event {
+	return z.Uint64("seq", e.nextSeq()).Str("run", e.run).RawJSON("host", e.nativeHost)
+}
+
+// nativeHostJSON returns the native "host" object of a host name.
+func nativeHostJSON(host string) []byte {
+	b := append([]byte(`{"name":`), jsonString(host)...)
+	return append(b, '}')
+}
+
+// jsonString returns s as a JSON string, escaped as encoding/json does.
+func jsonString(s string) []byte {
+	b, err := json.Marshal(s)
+	if err != nil { // a string always marshals
+		panic(err)
+	}
+	return b
 }
 
 func (e *Encoder) nativeEntry(ev *model.Event, res *flow.Result) {
-	z := e.log.Info().EmbedObject((*eventJSON)(ev))
-	if res != nil {
+	z := e.nativeEventRecord(e.log.Info(), ev)
+	if z != nil && res != nil {
 		if res.HasTransition {
 			z.Object("transition", (*transitionJSON)(&res.Transition))
 		}
@@ -46,18 +73,28 @@ func (e *Encoder) nativeEntry(ev *model.Event, res *flow.Result) {
 }
 
 func (e *Encoder) nativeEvent(ev *model.Event) {
-	e.log.Log().EmbedObject((*eventJSON)(ev)).Send()
+	e.nativeEventRecord(e.log.Log(), ev).Send()
 }
 
 func (e *Encoder) nativeHeartbeat(h *Heartbeat) {
-	// Written by the envelope work (issue 11): uptime, events by type,
-	// records written, lost by stage, queue depth, seq.
-	_ = h
+	var buf [32]byte
+	e.nativeRecord(zerolog.InfoLevel, "heartbeat").
+		RawJSON("uptime_s", appendSeconds(buf[:0], h.Uptime)).
+		Dict("events", zerolog.Dict().
+			Uint64("new", h.New).
+			Uint64("update", h.Update).
+			Uint64("destroy", h.Destroy)).
+		Uint64("written", h.Written).
+		Dict("lost", zerolog.Dict().
+			Uint64("kernel", h.LostKernel).
+			Uint64("output", h.LostOutput)).
+		Int("queue", h.QueueDepth).
+		Send()
 }
 
 func (e *Encoder) nativeInferred(in *flow.Inferred) {
 	ev := in.Event()
-	e.log.Info().EmbedObject((*eventJSON)(&ev)).Bool("inferred", true).Object("flow", (*lifecycleJSON)(&in.Flow)).Send()
+	e.nativeEventRecord(e.log.Info(), &ev).Bool("inferred", true).Object("flow", (*lifecycleJSON)(&in.Flow)).Send()
 }
 
 func (e *Encoder) nativeUnreplied(u *flow.Unreplied) {
@@ -181,7 +218,15 @@ func (e *Encoder) nativeFlowsEvicted(f *FlowsEvicted) {
 }
 
 func (e *Encoder) nativeHealth(r *health.Record) {
-	e.log.WithLevel(healthLevel(r.Kind)).EmbedObject((*healthJSON)(r)).Send()
+	z := e.log.WithLevel(healthLevel(r.Kind))
+	if z == nil {
+		return
+	}
+	h := (*healthJSON)(r)
+	h.head(z)
+	e.nativeEnvelope(z)
+	h.MarshalZerologObject(z)
+	z.Send()
 }
 
 func (e *Encoder) nativeStatsError(err error) {

@@ -26,21 +26,21 @@ func TestRunJSON(t *testing.T) {
 			e.Start(&record.Start{Version: "v1", NetNS: "ns1", Events: "new,destroy", BufferRequested: 1 << 20, BufferSize: 2 << 20,
 				Filter: "proto tcp", Text: true, Updates: "changes", MaxFlows: 100, UnrepliedAfter: 1500 * time.Millisecond, CTEvents: 1})
 		},
-		want: `{"level":"info",` + at + `,"event":"start","version":"v1","netns":"ns1","events":"new,destroy","buffer_requested":1048576,"buffer_size":2097152,` +
+		want: `{"level":"info",` + at + `,"event":"start","seq":1,"run":"run-1","host":{"name":"host-1"},"version":"v1","netns":"ns1","events":"new,destroy","buffer_requested":1048576,"buffer_size":2097152,` +
 			`"filter":"proto tcp","format":"text","updates":"changes","max_flows":100,"unreplied_after_s":1.5,"nf_conntrack_events":1}`,
 	}, {
 		name:  "start: no filter, JSON, nf_conntrack_events unknown",
 		write: func(e *record.Encoder) { e.Start(&record.Start{Version: "v1", CTEvents: -1}) },
-		want: `{"level":"info",` + at + `,"event":"start","version":"v1","netns":"","events":"","buffer_requested":0,"buffer_size":0,` +
+		want: `{"level":"info",` + at + `,"event":"start","seq":1,"run":"run-1","host":{"name":"host-1"},"version":"v1","netns":"","events":"","buffer_requested":0,"buffer_size":0,` +
 			`"filter":"any","format":"json","updates":"","max_flows":0,"unreplied_after_s":0}`,
 	}, {
 		name:  "events disabled",
 		write: func(e *record.Encoder) { e.EventsDisabled() },
-		want:  `{"level":"warn",` + at + `,"event":"events_disabled","hint":"net.netfilter.nf_conntrack_events is 0: the kernel sends no events; set it to 1"}`,
+		want:  `{"level":"warn",` + at + `,"event":"events_disabled","seq":1,"run":"run-1","host":{"name":"host-1"},"hint":"net.netfilter.nf_conntrack_events is 0: the kernel sends no events; set it to 1"}`,
 	}, {
 		name:  "events on demand",
 		write: func(e *record.Encoder) { e.EventsOnDemand() },
-		want: `{"level":"info",` + at + `,"event":"events_on_demand","hint":"net.netfilter.nf_conntrack_events is 2: flows created while no event listener existed on the host (before ctwatch started) never report their end; ` +
+		want: `{"level":"info",` + at + `,"event":"events_on_demand","seq":1,"run":"run-1","host":{"name":"host-1"},"hint":"net.netfilter.nf_conntrack_events is 2: flows created while no event listener existed on the host (before ctwatch started) never report their end; ` +
 			`ctwatch infers it from periodic dumps (inferred destroy records); set it to 1 for exact ends"}`,
 	}, {
 		name: "stop",
@@ -48,23 +48,23 @@ func TestRunJSON(t *testing.T) {
 			e.Stop(&record.Totals{New: 1, Update: 2, Destroy: 3, Snapshot: 4, Written: 5, Filtered: 6, Suppressed: 7, Merged: 8,
 				LostKernel: 9, LostOutput: 11, DecodeErrors: 12, UnrepliedWarnings: 13, FlowsEvicted: 14, Inferred: 15})
 		},
-		want: `{"level":"info",` + at + `,"event":"stop","received":{"new":1,"update":2,"destroy":3},"snapshot":4,"written":5,"filtered":6,"suppressed":7,"merged":8,` +
+		want: `{"level":"info",` + at + `,"event":"stop","seq":1,"run":"run-1","host":{"name":"host-1"},"received":{"new":1,"update":2,"destroy":3},"snapshot":4,"written":5,"filtered":6,"suppressed":7,"merged":8,` +
 			`"lost":{"kernel":9,"output":11},"decode_errors":12,"unreplied_warnings":13,"flows_evicted":14,"inferred_destroys":15}`,
 	}, {
 		name:  "dump",
 		write: func(e *record.Encoder) { e.Dump(&record.Dump{Entries: 3, Took: 250 * time.Millisecond}) },
-		want:  `{"level":"info",` + at + `,"event":"dump","entries":3,"duration_s":0.25}`,
+		want:  `{"level":"info",` + at + `,"event":"dump","seq":1,"run":"run-1","host":{"name":"host-1"},"entries":3,"duration_s":0.25}`,
 	}, {
 		name:  "failed dump",
 		write: func(e *record.Encoder) { e.Dump(&record.Dump{Entries: 1, Err: errors.New("dump: interrupted")}) },
-		want:  `{"level":"warn",` + at + `,"event":"dump","error":"dump: interrupted","entries":1,"duration_s":0}`,
+		want:  `{"level":"warn",` + at + `,"event":"dump","seq":1,"run":"run-1","host":{"name":"host-1"},"error":"dump: interrupted","entries":1,"duration_s":0}`,
 	}, {
 		name:  "reconcile at debug level",
 		debug: true,
 		write: func(e *record.Encoder) {
 			e.Reconcile(&record.Reconcile{Reason: "gap", Entries: 10, Inferred: 2, Took: time.Second})
 		},
-		want: `{"level":"debug",` + at + `,"event":"reconcile","reason":"gap","entries":10,"inferred":2,"duration_s":1}`,
+		want: `{"level":"debug",` + at + `,"event":"reconcile","seq":1,"run":"run-1","host":{"name":"host-1"},"reason":"gap","entries":10,"inferred":2,"duration_s":1}`,
 	}, {
 		name:  "reconcile at info level: not written",
 		write: func(e *record.Encoder) { e.Reconcile(&record.Reconcile{Reason: "periodic"}) },
@@ -73,35 +73,35 @@ func TestRunJSON(t *testing.T) {
 		write: func(e *record.Encoder) {
 			e.Reconcile(&record.Reconcile{Reason: "periodic", Err: errors.New("timeout")})
 		},
-		want: `{"level":"warn",` + at + `,"event":"reconcile","error":"timeout","reason":"periodic","entries":0,"inferred":0,"duration_s":0}`,
+		want: `{"level":"warn",` + at + `,"event":"reconcile","seq":1,"run":"run-1","host":{"name":"host-1"},"error":"timeout","reason":"periodic","entries":0,"inferred":0,"duration_s":0}`,
 	}, {
 		name:  "kernel gap",
 		write: func(e *record.Encoder) { e.Gap(&record.Gap{Stage: record.StageKernel, Lost: 3, Total: 5, ENOBUFS: 1}) },
-		want: `{"level":"warn",` + at + `,"event":"gap","stage":"kernel","lost":3,"lost_total":5,` +
+		want: `{"level":"warn",` + at + `,"event":"gap","seq":1,"run":"run-1","host":{"name":"host-1"},"stage":"kernel","lost":3,"lost_total":5,` +
 			`"hint":"the socket's receive buffer overflowed: raise --buffer-size","enobufs":1}`,
 	}, {
 		name:  "output gap",
 		write: func(e *record.Encoder) { e.Gap(&record.Gap{Stage: record.StageOutput, Lost: 2, Total: 2}) },
-		want: `{"level":"warn",` + at + `,"event":"gap","stage":"output","lost":2,"lost_total":2,` +
+		want: `{"level":"warn",` + at + `,"event":"gap","seq":1,"run":"run-1","host":{"name":"host-1"},"stage":"output","lost":2,"lost_total":2,` +
 			`"hint":"the output could not keep up and records were dropped: write to a faster destination"}`,
 	}, {
 		name:  "decode error",
 		write: func(e *record.Encoder) { e.DecodeError(errors.New("short"), []byte{1, 2}) },
-		want:  `{"level":"warn",` + at + `,"event":"decode_error","error":"short","bytes":2}`,
+		want:  `{"level":"warn",` + at + `,"event":"decode_error","seq":1,"run":"run-1","host":{"name":"host-1"},"error":"short","bytes":2}`,
 	}, {
 		name:  "decode error at debug level: the bytes",
 		debug: true,
 		write: func(e *record.Encoder) { e.DecodeError(errors.New("short"), []byte{1, 0xab}) },
-		want:  `{"level":"warn",` + at + `,"event":"decode_error","error":"short","bytes":2,"raw_hex":"01ab"}`,
+		want:  `{"level":"warn",` + at + `,"event":"decode_error","seq":1,"run":"run-1","host":{"name":"host-1"},"error":"short","bytes":2,"raw_hex":"01ab"}`,
 	}, {
 		name:  "flows evicted",
 		write: func(e *record.Encoder) { e.FlowsEvicted(&record.FlowsEvicted{Evicted: 2, Total: 7, MaxFlows: 100}) },
-		want: `{"level":"warn",` + at + `,"event":"flows_evicted","evicted":2,"evicted_total":7,"max_flows":100,` +
+		want: `{"level":"warn",` + at + `,"event":"flows_evicted","seq":1,"run":"run-1","host":{"name":"host-1"},"evicted":2,"evicted_total":7,"max_flows":100,` +
 			`"hint":"the flow tracker is full: the least recently seen flows were forgotten, and their ends will have no lifecycle; raise --max-flows"}`,
 	}, {
 		name:  "stats error",
 		write: func(e *record.Encoder) { e.StatsError(errors.New("read conntrack statistics: timeout")) },
-		want:  `{"level":"warn",` + at + `,"event":"stats_error","error":"read conntrack statistics: timeout"}`,
+		want:  `{"level":"warn",` + at + `,"event":"stats_error","seq":1,"run":"run-1","host":{"name":"host-1"},"error":"read conntrack statistics: timeout"}`,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,7 +110,7 @@ func TestRunJSON(t *testing.T) {
 				level = zerolog.DebugLevel
 			}
 			var buf bytes.Buffer
-			tt.write(record.New(record.Config{Log: zerolog.New(&buf).Level(level), Clock: func() time.Time { return now }}))
+			tt.write(record.New(record.Config{Run: testRun, Host: testHost, Log: zerolog.New(&buf).Level(level), Clock: func() time.Time { return now }}))
 			want := tt.want
 			if want != "" {
 				want += "\n"

@@ -100,6 +100,7 @@ func (w *Writer) output(b *buffer) {
 	} else {
 		err = w.writeBuffer(b)
 	}
+	w.queued.Add(-int64(len(b.ends)))
 	seq := b.seq // b belongs to Write again once sent back
 	if cap(b.data) > w.cfg.BufferSize {
 		b.data = nil // grown for an oversized record: let the memory go

@@ -281,6 +281,10 @@ type Writer struct {
 	midLine                 bool     // a failed write stopped inside a line
 	writeState, reopenState faultState
 
+	// queued counts the records accepted by Write and not yet written
+	// or dropped by the writer goroutine: what Depth reports.
+	queued atomic.Int64
+
 	records, bytes, overflow, failedRecs, torn, writes, writeErrors atomic.Uint64
 	reopens, reopenErrors, faultsDropped                            atomic.Uint64
 	lastWriteErrno, lastReopenErrno                                 atomic.Uint32
@@ -369,6 +373,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 	first := len(b.data) == 0
 	b.data = append(b.data, p...)
 	b.ends = append(b.ends, len(b.data))
+	w.queued.Add(1)
 	w.mu.Unlock()
 	if first {
 		select {
@@ -496,6 +501,11 @@ func (w *Writer) Stats() Stats {
 	s.Dropped = s.Overflow + s.Failed
 	return s
 }
+
+// Depth returns the number of records Write accepted that the writer
+// goroutine has not yet written or dropped: the records waiting in the
+// buffers, the one being filled included.
+func (w *Writer) Depth() int { return int(w.queued.Load()) }
 
 // Faults returns the channel on which the writer goroutine reports each
 // Fault: the first failure of a write or reopen, each change of its errno,

@@ -200,6 +200,10 @@ func TestBlockedOutput(t *testing.T) {
 	if got := w.Stats(); got.Dropped != n-uint64(kept) || got.Records != 0 {
 		t.Errorf("while blocked: Stats = %+v, want %d dropped, 0 records", got, n-kept)
 	}
+	// The records kept wait in the buffers, the one being written too.
+	if got := w.Depth(); got != kept {
+		t.Errorf("while blocked: Depth = %d, want %d", got, kept)
+	}
 
 	read := make(chan []byte)
 	go func() {
@@ -213,6 +217,9 @@ func TestBlockedOutput(t *testing.T) {
 	got := wait(t, read, "the output")
 	if diff := cmp.Diff(records(0, kept), string(got)); diff != "" {
 		t.Errorf("output (-want +got):\n%s", diff)
+	}
+	if got := w.Depth(); got != 0 {
+		t.Errorf("after Flush: Depth = %d, want 0", got)
 	}
 	st := w.Stats()
 	if st.Records != uint64(kept) || st.Records+st.Dropped != n {

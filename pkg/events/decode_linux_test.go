@@ -330,7 +330,7 @@ func TestDecodeGolden(t *testing.T) {
 	for _, name := range captures {
 		t.Run(name, func(t *testing.T) {
 			var ref, fast bytes.Buffer
-			refRec, fastRec := record.New(record.Config{Log: zerolog.New(&ref)}), record.New(record.Config{Log: zerolog.New(&fast)})
+			refRec, fastRec := record.New(record.Config{Run: "run-1", Host: "host-1", Log: zerolog.New(&ref)}), record.New(record.Config{Run: "run-1", Host: "host-1", Log: zerolog.New(&fast)})
 			// Both events are reused, as the reader reuses its batches'.
 			var refEv, fastEv model.Event
 			for i, c := range loadCapture(t, name) {
