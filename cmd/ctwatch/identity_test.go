@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"regexp"
 	"testing"
 )
@@ -26,6 +27,15 @@ func TestNewRunID(t *testing.T) {
 func TestHostname(t *testing.T) {
 	if got, err := hostname("node-7"); err != nil || got != "node-7" {
 		t.Errorf(`hostname("node-7") = %q, %v; want the name given`, got, err)
+	}
+	if got, err := hostname("nœud-7.example"); err != nil || got != "nœud-7.example" {
+		t.Errorf(`hostname("nœud-7.example") = %q, %v; want the name given`, got, err)
+	}
+	for _, bad := range []string{"node 7", "node\x007", "node\u00857"} {
+		var ue usageError
+		if _, err := hostname(bad); !errors.As(err, &ue) {
+			t.Errorf("hostname(%q) = %v, want a usage error", bad, err)
+		}
 	}
 	if got, err := hostname(""); err != nil || got == "" {
 		t.Errorf(`hostname("") = %q, %v; want the kernel's`, got, err)

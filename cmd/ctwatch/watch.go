@@ -53,6 +53,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	snapshot := fs.Bool("snapshot", false, `write every pre-existing entry as an "event":"snapshot" record before the live stream`)
 	schema := fs.String("schema", "native", "record schema with --format json: native (ctwatch's, docs/schema.md), ecs (Elastic Common Schema 9.4), ocsf (OCSF 1.8.0)")
 	hostName := fs.String("host-name", "", "the host name every record carries (default: the kernel's host name)")
+	heartbeat := fs.Duration("heartbeat", 60*time.Second, `write a "heartbeat" record this often: uptime, events, records written, losses, output queue and sequence number, so that a dead or lagging agent shows downstream (0: off)`)
 	format := fs.String("format", "json", "output format: json (one record a line) or text (conntrack -E lines)")
 	textOpts := fs.String("text-opts", "", "with --format text, conntrack -o options: extended, timestamp, id, ktimestamp")
 	output := fs.String("output", "", "append records to this file instead of stdout; reopened on SIGHUP (logrotate)")
@@ -94,6 +95,9 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *reconcile == 0 {
 		*reconcile = -1 // watch.Config's "never"
 	}
+	if *heartbeat < 0 {
+		return usageError{errors.New("--heartbeat must not be negative")}
+	}
 	if *coalesce < 0 {
 		return usageError{errors.New("--coalesce must not be negative")}
 	}
@@ -108,6 +112,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Health:            healthCfg,
 		Coalesce:          *coalesce,
 		MetricsAddr:       *metricsAddr,
+		Heartbeat:         *heartbeat,
 		Version:           version,
 	}
 	var err error

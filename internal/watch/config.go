@@ -177,6 +177,11 @@ type Config struct {
 	Schema record.Schema
 	// Run identifies this run in every record; Host names the host.
 	Run, Host string
+	// Heartbeat is how often a "heartbeat" record tells that the watch is
+	// alive, with its counters and sequence number (0: never). The loop
+	// writes it at its first turn after it is due, so it comes within the
+	// source's receive timeout of its time, and costs no wake-up of its own.
+	Heartbeat time.Duration
 }
 
 func (c *Config) withDefaults() {

@@ -11,7 +11,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ctwatch/ctwatch/internal/metrics"
+	"github.com/ctwatch/ctwatch/internal/record"
 	"github.com/ctwatch/ctwatch/pkg/events"
+	"github.com/ctwatch/ctwatch/pkg/model"
 )
 
 // ErrOutputGone is returned by Run when output became impossible for good,
@@ -62,8 +64,9 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 	if v, err := cfg.ReadSysctl("net.netfilter.nf_conntrack_events"); err == nil {
 		w.ctEvents = v
 	}
+	w.started = cfg.Clock()
 	w.logStart(src)
-	w.counters.heartbeat.Store(cfg.Clock().UnixNano())
+	w.counters.heartbeat.Store(w.started.UnixNano())
 
 	// The health monitor and the metrics server run beside the loop and
 	// stop with it.
@@ -89,8 +92,7 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 	// socket's buffer is the queue, and its drops are counted exactly.
 	b := events.NewBatch()
 	readSize := src.ReadSize()
-	start := cfg.Clock()
-	t := loopTimers{loss: start, expire: start, reconcile: start}
+	t := loopTimers{loss: w.started, expire: w.started, reconcile: w.started, heartbeat: w.started}
 	var runErr error
 loop:
 	for {
@@ -176,12 +178,12 @@ func (w *Watch) drain(src Source, b *events.Batch) {
 
 // loopTimers are when the loop last ran each of its periodic jobs.
 type loopTimers struct {
-	loss, expire, reconcile time.Time
+	loss, expire, reconcile, heartbeat time.Time
 }
 
 // timers runs the loop's periodic jobs that are due: loss checks (and a
-// reconciliation after a loss), the unreplied detector, and the periodic
-// reconciliation under nf_conntrack_events=2. The loop wakes at least every
+// reconciliation after a loss), the unreplied detector, the periodic
+// reconciliation under nf_conntrack_events=2, and the heartbeat. The loop wakes at least every
 // receive timeout, so each runs within that of its time.
 func (w *Watch) timers(ctx context.Context, now time.Time, t *loopTimers, src Source, b *events.Batch) {
 	cfg := &w.cfg
@@ -201,6 +203,27 @@ func (w *Watch) timers(ctx context.Context, now time.Time, t *loopTimers, src So
 		t.reconcile = now
 		w.reconcile(ctx, "periodic", src, b)
 	}
+	if cfg.Heartbeat > 0 && now.Sub(t.heartbeat) >= cfg.Heartbeat {
+		t.heartbeat = now
+		w.heartbeat(now)
+	}
+}
+
+// heartbeat writes a heartbeat record: uptime, events received, records
+// written (the encoder's sequence number: every record it wrote took one),
+// losses so far and the records waiting in the output's queue.
+func (w *Watch) heartbeat(now time.Time) {
+	c := &w.counters
+	w.rec.Heartbeat(&record.Heartbeat{
+		Uptime:     now.Sub(w.started),
+		New:        c.Received[model.EventNew].Load(),
+		Update:     c.Received[model.EventUpdate].Load(),
+		Destroy:    c.Received[model.EventDestroy].Load(),
+		Written:    w.rec.Seq(),
+		LostKernel: c.LostKernel.Load(),
+		LostOutput: c.LostOutput.Load(),
+		QueueDepth: w.cfg.Out.Depth(),
+	})
 }
 
 // summary is the counters with the tracker's.

@@ -608,8 +608,9 @@ func TestRunOutputDropped(t *testing.T) {
 	var written bytes.Buffer
 	bw := blockedWriter{release: make(chan struct{}), buf: &written}
 	// One small buffer: while the output is blocked, the records that do
-	// not fit are dropped.
-	out := sink.New(bw, sink.Config{Buffers: 1, BufferSize: 512})
+	// not fit are dropped. Once it is released, the gap and stop records
+	// fit in it together.
+	out := sink.New(bw, sink.Config{Buffers: 1, BufferSize: 1024})
 	var lt *loopTest
 	lt = newLoopTest(t, Config{Out: out},
 		read{events: newFlows(t, 100, 20)},

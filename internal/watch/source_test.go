@@ -191,6 +191,7 @@ func newLoopTest(t *testing.T, cfg Config, reads ...read) *loopTest {
 	t.Cleanup(func() { lt.out.Close() })
 	cfg.Log = zerolog.New(cfg.Out)
 	cfg.Clock = lt.clock.Now
+	cfg.Run, cfg.Host = testRun, testHost
 	cfg.Source = lt.src
 	cfg.Dump = lt.table.dump
 	cfg.Origins = lt.origins

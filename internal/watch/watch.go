@@ -23,7 +23,8 @@ type Watch struct {
 	res         flow.Result // long-lived, so that its parts marshal without escaping
 	textBuf     []byte
 	last        lossReading
-	ctEvents    int64 // nf_conntrack_events, -1 when unknown
+	started     time.Time // when Run started, for the heartbeat's uptime
+	ctEvents    int64     // nf_conntrack_events, -1 when unknown
 	reconciled  time.Time
 	dumpTook    time.Duration // how long the last dump took
 	needRecon   bool

@@ -22,6 +22,12 @@ import (
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 
+// The run id and host name of the tests' watches.
+const (
+	testRun  = "run-1"
+	testHost = "host-1"
+)
+
 // testWatch returns a watch writing JSON records into a buffer, with no
 // socket: the tests drive its loop's handlers directly.
 func testWatch(t testing.TB, cfg Config) (*Watch, *sink.Writer, *bytes.Buffer) {
@@ -32,6 +38,7 @@ func testWatch(t testing.TB, cfg Config) (*Watch, *sink.Writer, *bytes.Buffer) {
 	cfg.Out = out
 	cfg.Log = zerolog.New(out)
 	cfg.Clock = func() time.Time { return time.Date(2026, 11, 22, 5, 0, 0, 0, time.UTC) }
+	cfg.Run, cfg.Host = testRun, testHost
 	return New(cfg), out, &buf
 }
 
@@ -205,11 +212,14 @@ func TestFlowsEvicted(t *testing.T) {
 		}
 		return parse(t, ls...)
 	}
-	evicted := func(n, total float64) map[string]any {
+	evicted := func(n, total, seq float64) map[string]any {
 		return map[string]any{
 			"level":         "warn",
 			"time":          "2026-11-22T05:00:00.000000000Z",
 			"event":         "flows_evicted",
+			"seq":           seq,
+			"run":           testRun,
+			"host":          map[string]any{"name": testHost},
 			"evicted":       n,
 			"evicted_total": total,
 			"max_flows":     float64(maxFlows),
@@ -222,9 +232,10 @@ func TestFlowsEvicted(t *testing.T) {
 		want      []map[string]any
 		wantTotal uint64
 	}{
-		{"five flows into two", newFlows(1000, 5), []map[string]any{evicted(3, 3)}, 3},
+		// Five NEW records, then the warning; two more, then another.
+		{"five flows into two", newFlows(1000, 5), []map[string]any{evicted(3, 3, 6)}, 3},
 		{"no more evictions", nil, nil, 3},
-		{"two more flows", newFlows(2000, 2), []map[string]any{evicted(2, 5)}, 5},
+		{"two more flows", newFlows(2000, 2), []map[string]any{evicted(2, 5, 9)}, 5},
 	}
 	seen := 0
 	for _, st := range steps {
@@ -275,7 +286,7 @@ func TestDecodeError(t *testing.T) {
 		t.Run(tt.level.String(), func(t *testing.T) {
 			w, out, buf := testWatch(t, Config{})
 			w.cfg.Log = w.cfg.Log.Level(tt.level)
-			w.rec = record.New(record.Config{Log: w.cfg.Log, Clock: w.cfg.Clock})
+			w.rec = record.New(record.Config{Log: w.cfg.Log, Clock: w.cfg.Clock, Run: testRun, Host: testHost})
 			evs := parse(t, tcpFlow...)
 			// The failure shares its batch with the flow's NEW; the rest of
 			// the flow comes in the next batch.
@@ -293,6 +304,9 @@ func TestDecodeError(t *testing.T) {
 				"level": "warn",
 				"time":  "2026-11-22T05:00:00.000000000Z",
 				"event": "decode_error",
+				"seq":   1.0,
+				"run":   testRun,
+				"host":  map[string]any{"name": testHost},
 				"error": err.Error(),
 				"bytes": float64(len(raw)),
 			}
@@ -363,22 +377,62 @@ func capturedMessages(tb testing.TB, name string) [][]byte {
 	return msgs
 }
 
-// BenchmarkPipeline costs what the reader and the loop do per event after
-// the system call: decode a real kernel message, track it, filter, and
-// encode the JSON record into the sink (writing to io.Discard).
-func BenchmarkPipeline(b *testing.B) {
-	msgs := capturedMessages(b, "tcp")
+// schemas are the record schemas the pipeline's benchmark and allocation
+// test cover, each a sub-benchmark named after it.
+var schemas = []record.Schema{record.Native, record.ECS, record.OCSF}
+
+// pipeline returns a watch of the given schema writing into a sink that
+// discards, and a function handling the next captured kernel message as
+// the reader and the loop do after the system call: decode it, track it,
+// filter it and encode its record into the sink.
+func pipeline(tb testing.TB, schema record.Schema) func() {
+	tb.Helper()
+	msgs := capturedMessages(tb, "tcp")
 	out := sink.New(io.Discard, sink.Config{})
-	defer out.Close()
-	w := New(Config{Out: out, Log: zerolog.New(out), Updates: UpdatesAll})
+	tb.Cleanup(func() { out.Close() })
+	w := New(Config{Out: out, Log: zerolog.New(out), Updates: UpdatesAll, Schema: schema, Run: testRun, Host: testHost})
 	var ev model.Event
-	b.ReportAllocs()
 	i := 0
-	for b.Loop() {
+	return func() {
 		if err := events.DecodeFast(msgs[i%len(msgs)], &ev); err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
 		w.event(&ev)
 		i++
+	}
+}
+
+// BenchmarkPipeline costs what the reader and the loop do per event after
+// the system call, in each schema (BenchmarkPipeline/native, /ecs, /ocsf):
+// decode a real kernel message, track it, filter, and encode the record
+// into the sink (writing to io.Discard).
+func BenchmarkPipeline(b *testing.B) {
+	for _, s := range schemas {
+		b.Run(s.String(), func(b *testing.B) {
+			next := pipeline(b, s)
+			b.ReportAllocs()
+			for b.Loop() {
+				next()
+			}
+		})
+	}
+}
+
+// TestPipelineAllocs: an event costs no allocation from decode to the
+// sink's buffer, in every schema, once the pools are warm.
+func TestPipelineAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("zerolog's event pool drops items at random under the race detector")
+	}
+	for _, s := range schemas {
+		t.Run(s.String(), func(t *testing.T) {
+			next := pipeline(t, s)
+			for range 100 { // warm the pools and the tracker's table
+				next()
+			}
+			if allocs := testing.AllocsPerRun(1000, next); allocs != 0 {
+				t.Errorf("%v allocations per event, want 0", allocs)
+			}
+		})
 	}
 }

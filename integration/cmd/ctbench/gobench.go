@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -91,14 +92,52 @@ func findGoBench(all []goBench, pkg, prefix string) []goBench {
 	return out
 }
 
+// maxSchemaRatio is how much more CPU per event than the native schema
+// the ECS and OCSF pipelines may cost (issue 11).
+const maxSchemaRatio = 1.5
+
+// schemaRatios returns, for each of BenchmarkPipeline's schema
+// sub-benchmarks but native, its time per event over native's, by its
+// name ("Pipeline/ecs"); nil without a native result.
+func schemaRatios(all []goBench) map[string]float64 {
+	var native float64
+	for _, b := range findGoBench(all, "watch", "Pipeline/native") {
+		native = b.Values["sec/op"]
+	}
+	if native <= 0 {
+		return nil
+	}
+	out := make(map[string]float64)
+	for _, b := range findGoBench(all, "watch", "Pipeline/") {
+		if v, ok := b.Values["sec/op"]; ok && b.Name != "Pipeline/native" {
+			out[b.Name] = v / native
+		}
+	}
+	return out
+}
+
 // goBenchTargets checks the targets the stage benchmarks measure: heap
-// allocations per event of the whole pipeline, and memory per tracked flow.
+// allocations per event of the whole pipeline, memory per tracked flow,
+// and the CPU of the ECS and OCSF records against native ones.
 func goBenchTargets(all []goBench) []target {
 	allocs := target{Name: "decode + track + encode: ≤ 1 heap allocation per event in steady state", Verdict: verdictNotMeasured,
 		Measured: "run `make bench` (the stage benchmarks feed -gobench)"}
 	mem := target{Name: "memory bounded by --max-flows, measured per tracked flow", Verdict: verdictNotMeasured, Measured: allocs.Measured}
+	schemas := target{Name: "ECS and OCSF records: ≤ 1.5× the native schema's CPU per event", Verdict: verdictNotMeasured, Measured: allocs.Measured}
 	if len(all) == 0 {
-		return []target{allocs, mem}
+		return []target{allocs, mem, schemas}
+	}
+	if r := schemaRatios(all); len(r) > 0 {
+		names := slices.Sorted(maps.Keys(r))
+		var parts []string
+		schemas.Verdict = verdictMet
+		for _, n := range names {
+			parts = append(parts, fmt.Sprintf("%s %s×", strings.TrimPrefix(n, "Pipeline/"), strconv.FormatFloat(r[n], 'f', 2, 64)))
+			if r[n] > maxSchemaRatio {
+				schemas.Verdict = verdictNotMet
+			}
+		}
+		schemas.Measured = strings.Join(parts, ", ") + " native (internal/watch BenchmarkPipeline/<schema>)"
 	}
 	if p := findGoBench(all, "watch", "Pipeline"); len(p) > 0 {
 		worst := 0.0
@@ -123,13 +162,14 @@ func goBenchTargets(all []goBench) []target {
 			mem.Verdict = verdictMet
 		}
 	}
-	return []target{allocs, mem}
+	return []target{allocs, mem, schemas}
 }
 
 // writeGoBench writes the stage benchmarks' table.
 func writeGoBench(w io.Writer, all []goBench) {
 	fmt.Fprintln(w, "| package | benchmark | ns/op | B/op | allocs/op | other |")
 	fmt.Fprintln(w, "|---|---|--:|--:|--:|---|")
+	ratios := schemaRatios(all)
 	for _, b := range all {
 		pkg := b.Pkg
 		for _, dir := range []string{"/pkg/", "/internal/"} {
@@ -139,6 +179,9 @@ func writeGoBench(w io.Writer, all []goBench) {
 			}
 		}
 		var other []string
+		if r, ok := ratios[b.Name]; ok && (b.Pkg == "watch" || strings.HasSuffix(b.Pkg, "/watch")) {
+			other = append(other, strconv.FormatFloat(r, 'f', 2, 64)+"× native")
+		}
 		for unit, v := range b.Values {
 			switch unit {
 			case "sec/op", "B/op", "allocs/op", "B/s":

@@ -20,7 +20,9 @@ func TestReadGoBench(t *testing.T) {
 		{Pkg: "github.com/ctwatch/ctwatch/internal/flow", Name: "Observe/updates=random", Values: map[string]float64{"sec/op": 518.2e-9, "B/op": 2, "allocs/op": 0}},
 		{Pkg: "github.com/ctwatch/ctwatch/internal/flow", Name: "Memory/nat=none", Values: map[string]float64{"sec/op": 0.841715498, "B/flow": 168, "B/op": 192968232, "allocs/op": 1054}},
 		{Pkg: "github.com/ctwatch/ctwatch/internal/flow", Name: "Memory/nat=all", Values: map[string]float64{"sec/op": 0.863166532, "B/flow": 208, "B/op": 234941088, "allocs/op": 2090}},
-		{Pkg: "github.com/ctwatch/ctwatch/internal/watch", Name: "Pipeline", Values: map[string]float64{"sec/op": 1131e-9, "B/op": 1, "allocs/op": 0}},
+		{Pkg: "github.com/ctwatch/ctwatch/internal/watch", Name: "Pipeline/native", Values: map[string]float64{"sec/op": 1131e-9, "B/op": 1, "allocs/op": 0}},
+		{Pkg: "github.com/ctwatch/ctwatch/internal/watch", Name: "Pipeline/ecs", Values: map[string]float64{"sec/op": 1357e-9, "B/op": 1, "allocs/op": 0}},
+		{Pkg: "github.com/ctwatch/ctwatch/internal/watch", Name: "Pipeline/ocsf", Values: map[string]float64{"sec/op": 1810e-9, "B/op": 1, "allocs/op": 0}},
 	}
 	if diff := cmp.Diff(want, got, cmpFloat); diff != "" {
 		t.Errorf("readGoBench (-want +got):\n%s", diff)
@@ -48,11 +50,18 @@ func TestGoBenchTargets(t *testing.T) {
 			Measured: "0 allocs/event (internal/watch BenchmarkPipeline: decode, track, filter, encode JSON into the output buffer)"},
 		{Name: "memory bounded by --max-flows, measured per tracked flow", Verdict: verdictMet,
 			Measured: "168 B/flow (nat=none), 208 B/flow (nat=all) at a million flows (internal/flow BenchmarkMemory); the tracker never holds more than --max-flows"},
+		// 1357/1131 and 1810/1131: OCSF is over the bound.
+		{Name: "ECS and OCSF records: ≤ 1.5× the native schema's CPU per event", Verdict: verdictNotMet,
+			Measured: "ecs 1.20×, ocsf 1.60× native (internal/watch BenchmarkPipeline/<schema>)"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("goBenchTargets (-want +got):\n%s", diff)
 	}
 
+	all[5].Values["sec/op"] = 1500e-9
+	if v := goBenchTargets(all)[2].Verdict; v != verdictMet {
+		t.Errorf("OCSF at 1.33× native: verdict %q, want %q", v, verdictMet)
+	}
 	all[3].Values["allocs/op"] = 3
 	if v := goBenchTargets(all)[0].Verdict; v != verdictNotMet {
 		t.Errorf("3 allocs/event: verdict %q, want %q", v, verdictNotMet)
@@ -65,7 +74,8 @@ func TestGoBenchTargets(t *testing.T) {
 
 	var table bytes.Buffer
 	writeGoBench(&table, all)
-	for _, cell := range []string{"| internal/flow | Memory/nat=none | 841715498 | 192968232 | 1054 | 168 B/flow |", "| internal/watch | Pipeline | 1131 | 1 | 3 |  |"} {
+	for _, cell := range []string{"| internal/flow | Memory/nat=none | 841715498 | 192968232 | 1054 | 168 B/flow |", "| internal/watch | Pipeline/native | 1131 | 1 | 3 |  |",
+		"| internal/watch | Pipeline/ecs | 1357 | 1 | 0 | 1.20× native |"} {
 		if !strings.Contains(table.String(), cell) {
 			t.Errorf("table lacks %q:\n%s", cell, table.String())
 		}

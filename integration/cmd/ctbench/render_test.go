@@ -35,7 +35,8 @@ func sampleReport() *report {
 		},
 		Results: sampleResults(),
 		GoBench: []goBench{
-			{Pkg: "github.com/ctwatch/ctwatch/internal/watch", Name: "Pipeline", Values: map[string]float64{"sec/op": 1131e-9, "B/op": 1, "allocs/op": 0}},
+			{Pkg: "github.com/ctwatch/ctwatch/internal/watch", Name: "Pipeline/native", Values: map[string]float64{"sec/op": 1131e-9, "B/op": 1, "allocs/op": 0}},
+			{Pkg: "github.com/ctwatch/ctwatch/internal/watch", Name: "Pipeline/ecs", Values: map[string]float64{"sec/op": 1357e-9, "B/op": 1, "allocs/op": 0}},
 			{Pkg: "github.com/ctwatch/ctwatch/internal/flow", Name: "Memory/nat=none", Values: map[string]float64{"sec/op": 0.84, "B/flow": 168, "B/op": 192968232, "allocs/op": 1054}},
 		},
 		Skipped:  map[string]string{"floor": "not wanted"},
