@@ -2,6 +2,7 @@ package record
 
 import (
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -74,9 +75,11 @@ type Config struct {
 	Version string
 }
 
-// Encoder writes records in one schema, one method per record kind. It
-// keeps no state between records, so any goroutine may use it; the
-// logger's writes are whole records.
+// Encoder writes records in one schema, one method per record kind. Any
+// goroutine may use it (the watch loop and the health monitor do): a
+// mutex makes taking a record's sequence number and writing it one step,
+// so that records reach the logger whole and in the order of their
+// numbers, and a consumer reading them in order sees 1, 2, 3, ...
 type Encoder struct {
 	schema  Schema
 	log     zerolog.Logger
@@ -86,6 +89,8 @@ type Encoder struct {
 	version string
 	// nativeHost is the native "host" object, {"name":host}, made once.
 	nativeHost []byte
+	// mu is held from a record's sequence number to its write.
+	mu sync.Mutex
 	// seq is the sequence number of the last record written.
 	seq atomic.Uint64
 }
@@ -116,6 +121,8 @@ func (e *Encoder) Schema() Schema { return e.schema }
 // lifecycle on DESTROY), or nil for an event the tracker did not observe.
 // It neither reflects nor allocates.
 func (e *Encoder) Entry(ev *model.Event, res *flow.Result) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	switch e.schema {
 	case Native:
 		e.nativeEntry(ev, res)
@@ -129,6 +136,8 @@ func (e *Encoder) Entry(ev *model.Event, res *flow.Result) {
 // Event writes ev alone as a record without a level: what `ctwatch parse`
 // makes of a line.
 func (e *Encoder) Event(ev *model.Event) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	switch e.schema {
 	case Native:
 		e.nativeEvent(ev)
@@ -141,6 +150,8 @@ func (e *Encoder) Event(ev *model.Event) {
 
 // Inferred writes a flow's end that no DESTROY announced.
 func (e *Encoder) Inferred(in *flow.Inferred) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	switch e.schema {
 	case Native:
 		e.nativeInferred(in)
@@ -153,6 +164,8 @@ func (e *Encoder) Inferred(in *flow.Inferred) {
 
 // Unreplied writes the unreplied detector's warning about a flow.
 func (e *Encoder) Unreplied(u *flow.Unreplied) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	switch e.schema {
 	case Native:
 		e.nativeUnreplied(u)
@@ -177,6 +190,8 @@ func (e *Encoder) AppendText(dst []byte, ev *model.Event, o *model.TextOptions) 
 
 // Start writes the record that opens a watch.
 func (e *Encoder) Start(s *Start) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	switch e.schema {
 	case Native:
 		e.nativeStart(s)
@@ -190,6 +205,8 @@ func (e *Encoder) Start(s *Start) {
 // EventsDisabled warns that the kernel sends no events
 // (nf_conntrack_events is 0).
 func (e *Encoder) EventsDisabled() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	switch e.schema {
 	case Native:
 		e.nativeEventsDisabled()
@@ -203,6 +220,8 @@ func (e *Encoder) EventsDisabled() {
 // EventsOnDemand notes that the kernel sends events only while a listener
 // existed when a flow began (nf_conntrack_events is 2).
 func (e *Encoder) EventsOnDemand() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	switch e.schema {
 	case Native:
 		e.nativeEventsOnDemand()
@@ -215,6 +234,8 @@ func (e *Encoder) EventsOnDemand() {
 
 // Stop writes the record that closes a watch, with its totals.
 func (e *Encoder) Stop(t *Totals) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	switch e.schema {
 	case Native:
 		e.nativeStop(t)
@@ -227,6 +248,8 @@ func (e *Encoder) Stop(t *Totals) {
 
 // Dump writes the outcome of the startup dump.
 func (e *Encoder) Dump(d *Dump) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	switch e.schema {
 	case Native:
 		e.nativeDump(d)
@@ -239,6 +262,8 @@ func (e *Encoder) Dump(d *Dump) {
 
 // Reconcile writes the outcome of a reconciliation.
 func (e *Encoder) Reconcile(r *Reconcile) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	switch e.schema {
 	case Native:
 		e.nativeReconcile(r)
@@ -251,6 +276,8 @@ func (e *Encoder) Reconcile(r *Reconcile) {
 
 // Gap writes a loss of events or records.
 func (e *Encoder) Gap(g *Gap) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	switch e.schema {
 	case Native:
 		e.nativeGap(g)
@@ -264,6 +291,8 @@ func (e *Encoder) Gap(g *Gap) {
 // DecodeError writes a message that could not be decoded: its error, its
 // length and, when the logger is at debug level, its bytes.
 func (e *Encoder) DecodeError(err error, raw []byte) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	switch e.schema {
 	case Native:
 		e.nativeDecodeError(err, raw)
@@ -276,6 +305,8 @@ func (e *Encoder) DecodeError(err error, raw []byte) {
 
 // FlowsEvicted warns that the flow tracker forgot flows to make room.
 func (e *Encoder) FlowsEvicted(f *FlowsEvicted) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	switch e.schema {
 	case Native:
 		e.nativeFlowsEvicted(f)
@@ -290,6 +321,8 @@ func (e *Encoder) FlowsEvicted(f *FlowsEvicted) {
 // knows the agent is dead or cut off, and their counters and sequence
 // number tell it how far behind it is.
 func (e *Encoder) Heartbeat(h *Heartbeat) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	switch e.schema {
 	case Native:
 		e.nativeHeartbeat(h)
@@ -302,6 +335,8 @@ func (e *Encoder) Heartbeat(h *Heartbeat) {
 
 // Health writes a table health record.
 func (e *Encoder) Health(r *health.Record) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	switch e.schema {
 	case Native:
 		e.nativeHealth(r)
@@ -314,6 +349,8 @@ func (e *Encoder) Health(r *health.Record) {
 
 // StatsError writes the failure of a table health check.
 func (e *Encoder) StatsError(err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	switch e.schema {
 	case Native:
 		e.nativeStatsError(err)
@@ -327,6 +364,8 @@ func (e *Encoder) StatsError(err error) {
 // Reading writes a ctstat reading as `ctwatch stats --json` prints it,
 // with each CPU's counters when perCPU is set.
 func (e *Encoder) Reading(r *ctstat.Reading, perCPU bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	switch e.schema {
 	case Native:
 		e.nativeReading(r, perCPU)
