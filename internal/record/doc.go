@@ -32,7 +32,7 @@
 // (native_*.go); adding one adds a case to each method and its files.
 //
 // Zero allocations come from wrapper types that are free conversions of
-// the values they write (type eventJSON model.Event, with a
+// the values they write (type entryJSON model.Entry, with a
 // MarshalZerologObject method), long-lived values, fixed-size stack
 // buffers for times, addresses and name lists, and zerolog's pooled
 // dictionaries for nested objects.

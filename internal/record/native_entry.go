@@ -17,7 +17,6 @@ import (
 // model or tracker value it writes, so that writing one costs neither a
 // copy nor an allocation.
 type (
-	eventJSON      model.Event
 	entryJSON      model.Entry
 	originJSON     model.Origin
 	transitionJSON flow.Transition
