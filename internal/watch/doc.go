@@ -9,7 +9,8 @@
 // reads: it receives a batch from its Source (an events.Subscriber: one
 // blocking recvmmsg, which wakes at least every receive timeout), decodes,
 // tracks, filters and encodes it, and runs its timers (loss checks, the
-// unreplied detector, reconciliations) between batches. It never blocks on output:
+// unreplied detector, reconciliations, heartbeats) between batches: each is
+// due on its own deadline, checked at every turn, so none adds a wake-up. It never blocks on output:
 // the sink's Write only copies a record into a buffer, or drops and counts
 // it, and the sink's own goroutine writes the buffers out. The socket's
 // receive buffer is the only queue in front of the loop; what overflows it
@@ -31,6 +32,14 @@
 // socket's SK_MEMINFO_DROPS) and records the sink dropped because output
 // was behind are each counted; whenever one of them grows, a {"level":"warn","event":"gap"}
 // record says how many and where, and the shutdown summary totals them.
+//
+// # Completeness
+//
+// The loop and the health monitor write through one record.Encoder, which
+// numbers every record it writes (seq) in the order written, and stamps
+// each with the run id and host name of Config; a heartbeat record every
+// Config.Heartbeat reports the counters and the number of records written,
+// so that a consumer can prove it got everything (docs/schema.md).
 //
 // # The world, injected
 //
