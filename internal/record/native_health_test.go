@@ -69,7 +69,7 @@ func TestHealthJSON(t *testing.T) {
 		{
 			name: "not tracking",
 			rec:  health.Record{Kind: health.KindNotTracking, Time: at, Count: 0, Max: 1000, Hint: "h"},
-			want: `{"level":"warn","time":"2026-11-22T10:00:00.000000005Z","event":"not_tracking","count":0,"max":1000,"fill":0,"hint":"h"}`,
+			want: `{"level":"warn","time":"2026-11-22T10:00:00.000000005Z","event":"not_tracking","seq":1,"run":"run-1","host":{"name":"host-1"},"count":0,"max":1000,"fill":0,"hint":"h"}`,
 		},
 	}
 	for _, tt := range tests {
