@@ -190,6 +190,22 @@ func ecsTimes(r *ecsEntryRec) ecsEventExtra {
 func (e *Encoder) ecsEntryRecord(z *zerolog.Event, r *ecsEntryRec) {
 	en := r.entry
 	x := ecsTimes(r)
+	// The kernel's timestamps are written twice (event.start and .end,
+	// conntrack.start and .stop): they are formatted once.
+	var tb [80]byte
+	var kstart, kstop []byte
+	if en.Fields.Has(model.FieldStart) {
+		kstart = AppendTime(tb[:0], en.Start)
+		if x.start == en.Start {
+			x.startRaw = kstart
+		}
+	}
+	if en.Fields.Has(model.FieldStop) {
+		kstop = AppendTime(tb[len(kstart):len(kstart)], en.Stop)
+		if x.end == en.Stop {
+			x.endRaw = kstop
+		}
+	}
 	e.ecsHead(z, r.at, r.level, r.class, &x, r.message)
 
 	// Each address is formatted once, for its ECS fields and for the
@@ -302,15 +318,16 @@ func (e *Encoder) ecsEntryRecord(z *zerolog.Event, r *ecsEntryRec) {
 		z.Dict("process", p)
 	}
 
-	z.Dict("conntrack", e.ecsConntrackEntry(r, osrc, odst, rsrc, rdst))
+	z.Dict("conntrack", e.ecsConntrackEntry(r, osrc, odst, rsrc, rdst, kstart, kstop))
 	z.Send()
 }
 
-// ecsConntrackEntry returns the conntrack object of an entry record: the
-// native entry's keys (less family and protonum, which network.type and
+// ecsConntrackEntry returns the conntrack object of an entry record, with
+// its addresses and kernel timestamps already formatted: the native entry's
+// keys (less family and protonum, which network.type and
 // network.iana_number carry), its origin, transition and lifecycle, and
 // for an unreplied warning the warning's own keys.
-func (e *Encoder) ecsConntrackEntry(r *ecsEntryRec, osrc, odst, rsrc, rdst []byte) *zerolog.Event {
+func (e *Encoder) ecsConntrackEntry(r *ecsEntryRec, osrc, odst, rsrc, rdst, kstart, kstop []byte) *zerolog.Event {
 	en := r.entry
 	d := e.ecsConntrack(r.event)
 	d.Str("proto", en.Proto.JSONName())
@@ -350,11 +367,11 @@ func (e *Encoder) ecsConntrackEntry(r *ecsEntryRec, osrc, odst, rsrc, rdst []byt
 	if en.Fields.Has(model.FieldLabels) {
 		d.Strs("labels", en.Labels)
 	}
-	if en.Fields.Has(model.FieldStart) {
-		d.RawJSON("start", AppendTime(buf[:0], en.Start))
+	if kstart != nil {
+		d.RawJSON("start", kstart)
 	}
-	if en.Fields.Has(model.FieldStop) {
-		d.RawJSON("stop", AppendTime(buf[:0], en.Stop))
+	if kstop != nil {
+		d.RawJSON("stop", kstop)
 	}
 	if en.Fields.Has(model.FieldDeltaTime) {
 		d.Uint64("delta_time", en.DeltaTime)

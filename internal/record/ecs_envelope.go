@@ -25,8 +25,12 @@ const (
 type ecsEventExtra struct {
 	// outcome is event.outcome, reason event.reason.
 	outcome, reason string
-	// start and end are event.start and event.end.
-	start, end time.Time
+	// start and end are event.start and event.end; startRaw and endRaw,
+	// when set, are the same times already formatted (AppendTime), so
+	// that a time an entry record also writes under conntrack is
+	// formatted once.
+	start, end       time.Time
+	startRaw, endRaw []byte
 	// duration is event.duration, in nanoseconds, when hasDuration.
 	duration    time.Duration
 	hasDuration bool
@@ -93,10 +97,16 @@ func (e *Encoder) ecsHead(z *zerolog.Event, at time.Time, level zerolog.Level, c
 	b = objUint(b, "sequence", e.nextSeq())
 	b = append(b, `,"module":"ctwatch","dataset":"ctwatch.conntrack"`...)
 	if x != nil {
-		if !x.start.IsZero() {
+		switch {
+		case x.startRaw != nil:
+			b = objRaw(b, "start", x.startRaw)
+		case !x.start.IsZero():
 			b = objTime(b, "start", x.start)
 		}
-		if !x.end.IsZero() {
+		switch {
+		case x.endRaw != nil:
+			b = objRaw(b, "end", x.endRaw)
+		case !x.end.IsZero():
 			b = objTime(b, "end", x.end)
 		}
 		if x.hasDuration {
