@@ -56,9 +56,9 @@ func natEvent() model.Event {
 		Entry: model.Entry{Family: model.FamilyIPv4, Proto: model.ProtoTCP,
 			Fields: model.FieldState | model.FieldOrigCounters | model.FieldReplyCounters | model.FieldStart | model.FieldStop | model.FieldID | model.FieldMark,
 			State:  model.TCPClose, Status: model.StatusSeenReply | model.StatusAssured | model.StatusSrcNAT | model.StatusDstNAT | model.StatusDying,
-			Orig:   model.Tuple{Src: addr("192.168.1.10"), Dst: addr("203.0.113.5"), SrcPort: 50000, DstPort: 80, Packets: 6, Bytes: 500},
-			Reply:  model.Tuple{Src: addr("10.0.0.80"), Dst: addr("198.51.100.1"), SrcPort: 8080, DstPort: 61000, Packets: 4, Bytes: 3000},
-			ID:     42, Mark: 1,
+			Orig:  model.Tuple{Src: addr("192.168.1.10"), Dst: addr("203.0.113.5"), SrcPort: 50000, DstPort: 80, Packets: 6, Bytes: 500},
+			Reply: model.Tuple{Src: addr("10.0.0.80"), Dst: addr("198.51.100.1"), SrcPort: 8080, DstPort: 61000, Packets: 4, Bytes: 3000},
+			ID:    42, Mark: 1,
 			Start: time.Date(2026, 11, 22, 5, 0, 0, 500, time.UTC), Stop: time.Date(2026, 11, 22, 5, 0, 9, 999, time.UTC)}}
 }
 
@@ -133,7 +133,9 @@ func ecsCases(t testing.TB) []ecsCase {
 				LostKernel: 9, LostOutput: 11, DecodeErrors: 12, UnrepliedWarnings: 13, FlowsEvicted: 14, Inferred: 15})
 		}},
 		{name: "dump", write: func(e *record.Encoder) { e.Dump(&record.Dump{Entries: 3, Took: 250 * time.Millisecond}) }},
-		{name: "dump_failed", write: func(e *record.Encoder) { e.Dump(&record.Dump{Entries: 1, Err: errors.New("dump: interrupted \"EINTR\"")}) }},
+		{name: "dump_failed", write: func(e *record.Encoder) {
+			e.Dump(&record.Dump{Entries: 1, Err: errors.New("dump: interrupted \"EINTR\"")})
+		}},
 		{name: "reconcile", debug: true, write: func(e *record.Encoder) {
 			e.Reconcile(&record.Reconcile{Reason: "periodic", Entries: 10, Inferred: 2, Took: 3 * time.Millisecond})
 		}},
