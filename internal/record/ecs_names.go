@@ -94,11 +94,6 @@ func objRaw(dst []byte, key string, raw []byte) []byte {
 	return append(objKey(dst, key), raw...)
 }
 
-// objIP appends key and a as an ECS ip value (see appendIP).
-func objIP(dst []byte, key string, f model.Family, a netip.Addr) []byte {
-	return appendIP(objKey(dst, key), f, a)
-}
-
 // appendIP appends a quoted in its canonical form without a zone, which
 // an Elasticsearch ip field would reject; an invalid address (a source
 // that did not carry it) is the family's unspecified address, as in the
