@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
 
+	"github.com/ctwatch/ctwatch/internal/communityid"
 	"github.com/ctwatch/ctwatch/internal/ctstat"
 	"github.com/ctwatch/ctwatch/internal/flow"
 	"github.com/ctwatch/ctwatch/internal/health"
@@ -623,19 +624,36 @@ func TestECSEntryAllocs(t *testing.T) {
 }
 
 // BenchmarkEncodeEntry compares the schemas on the record the watch writes
-// most: a tracked DESTROY with every entry field, a transition and a
-// lifecycle. Its cpu-ns/op metric is the one to compare (reportCPU).
+// most, a tracked DESTROY: one with every entry field, a transition and a
+// lifecycle, and a plain one. Its cpu-ns/op metric is the one to compare (reportCPU).
 func BenchmarkEncodeEntry(b *testing.B) {
 	tr, lc := sampleFlow()
-	res := flow.Result{HasTransition: true, Transition: tr, Flow: lc}
-	for _, s := range []record.Schema{record.Native, record.ECS} {
-		b.Run(s.String(), func(b *testing.B) {
-			ev := fullEvent()
-			enc := record.New(record.Config{Schema: s, Log: zerolog.New(io.Discard), Run: "run-1", Host: "node1", Version: "v1.2.3"})
-			b.ReportAllocs()
-			reportCPU(b, func() { enc.Entry(&ev, &res) })
-		})
+	evs, res := trackedFlow(model.TCPSynSent, model.TCPEstablished, model.TCPTimeWait)
+	inputs := []struct {
+		name string
+		ev   model.Event
+		res  flow.Result
+	}{
+		{"every_field", fullEvent(), flow.Result{HasTransition: true, Transition: tr, Flow: lc}},
+		{"tracked_destroy", evs[2], res[2]},
 	}
+	for _, s := range []record.Schema{record.Native, record.ECS} {
+		for _, in := range inputs {
+			b.Run(s.String()+"/"+in.name, func(b *testing.B) {
+				enc := record.New(record.Config{Schema: s, Log: zerolog.New(io.Discard), Run: "run-1", Host: "node1", Version: "v1.2.3"})
+				b.ReportAllocs()
+				reportCPU(b, func() { enc.Entry(&in.ev, &in.res) })
+			})
+		}
+	}
+	// The Community ID alone: the ECS record computes one, and so does
+	// every schema's entry record once the envelope carries it.
+	b.Run("community_id", func(b *testing.B) {
+		ev := fullEvent()
+		var buf [communityid.Len]byte
+		b.ReportAllocs()
+		reportCPU(b, func() { communityid.AppendEntry(buf[:0], &ev.Entry, 0) })
+	})
 }
 
 // FuzzECSEntry writes the entry the text parser makes of a line, with
