@@ -156,20 +156,19 @@ func ocsfActor(z *zerolog.Event, o *model.Origin) {
 // flow's start is the kernel's start timestamp, else its NEW, else (on a
 // DESTROY with a lifecycle) its end less its duration; its end is the
 // kernel's stop timestamp, else the DESTROY's time.
-func ocsfTimes(z *zerolog.Event, ev *model.Event, lc *flow.Lifecycle) {
-	en := &ev.Entry
+func ocsfTimes(z *zerolog.Event, typ model.EventType, at time.Time, en *model.Entry, lc *flow.Lifecycle) {
 	var start, end time.Time
 	if en.Fields.Has(model.FieldStart) {
 		start = en.Start
-	} else if ev.Type == model.EventNew {
-		start = ev.Time
+	} else if typ == model.EventNew {
+		start = at
 	}
-	if ev.Type == model.EventDestroy {
+	if typ == model.EventDestroy {
 		if en.Fields.Has(model.FieldStop) {
 			end = en.Stop
 		} else if lc == nil || !lc.Inferred {
 			// An inferred end's time is when it was found, not the end.
-			end = ev.Time
+			end = at
 		}
 	}
 	var dur time.Duration
@@ -182,7 +181,7 @@ func ocsfTimes(z *zerolog.Event, ev *model.Event, lc *flow.Lifecycle) {
 		case end.IsZero() && !start.IsZero():
 			end = start.Add(dur)
 		}
-	} else if ev.Type == model.EventDestroy && !start.IsZero() && !end.IsZero() && !end.Before(start) {
+	} else if typ == model.EventDestroy && !start.IsZero() && !end.IsZero() && !end.Before(start) {
 		dur, durKnown = end.Sub(start), true
 	}
 	if !start.IsZero() {
@@ -196,31 +195,37 @@ func ocsfTimes(z *zerolog.Event, ev *model.Event, lc *flow.Lifecycle) {
 	}
 }
 
-// ocsfEntryRecord writes an entry record: the event, and the tracker's
-// transition and lifecycle when it has them (lc only on a DESTROY).
-func (e *Encoder) ocsfEntryRecord(level zerolog.Level, ev *model.Event, tr *flow.Transition, lc *flow.Lifecycle, inferred bool) {
-	c, status := ocsfEntryClass(ev.Type, lc)
-	z, seq := e.ocsfRecord(level, c, ev.Time)
+// ocsfEntryRecord writes an entry record: an event of type typ at time at
+// about en, caused by origin (nil for none), with the tracker's transition
+// and lifecycle when it has them (lc only on a DESTROY). The event comes in
+// parts so that an inferred end, whose event is made on the stack, costs
+// no allocation: only what is handed to zerolog as an interface escapes.
+func (e *Encoder) ocsfEntryRecord(level zerolog.Level, typ model.EventType, at time.Time, en *model.Entry, origin *model.Origin,
+	tr *flow.Transition, lc *flow.Lifecycle, inferred bool) {
+	c, status := ocsfEntryClass(typ, lc)
+	z, seq := e.ocsfRecord(level, c, at)
 	if z == nil {
 		return
 	}
 	if status >= 0 {
 		ocsfStatus(z, status)
 	}
-	ocsfTimes(z, ev, lc)
-	ocsfNetwork(z, &ev.Entry)
+	ocsfTimes(z, typ, at, en, lc)
+	ocsfNetwork(z, en)
 	switch {
-	case ev.Type == model.EventNew:
+	case typ == model.EventNew:
 		// The NEW's original tuple is the first packet's direction.
 		z.Bool("is_src_dst_assignment_known", true)
 	case lc != nil && lc.SeenFrom == flow.SeenFromNew:
 		z.Bool("is_src_dst_assignment_known", true)
 	}
-	ocsfActor(z, &ev.Origin)
-	u := e.ocsfConntrack(seq, ev.Type.String())
-	(*entryJSON)(&ev.Entry).MarshalZerologObject(u)
-	if !ev.Origin.IsZero() {
-		u.Object("origin", (*originJSON)(&ev.Origin))
+	if origin != nil {
+		ocsfActor(z, origin)
+	}
+	u := e.ocsfConntrack(seq, typ.String())
+	(*entryJSON)(en).MarshalZerologObject(u)
+	if origin != nil && !origin.IsZero() {
+		u.Object("origin", (*originJSON)(origin))
 	}
 	if tr != nil {
 		u.Object("transition", (*transitionJSON)(tr))
@@ -245,16 +250,17 @@ func (e *Encoder) ocsfEntry(ev *model.Event, res *flow.Result) {
 			lc = &res.Flow
 		}
 	}
-	e.ocsfEntryRecord(zerolog.InfoLevel, ev, tr, lc, false)
+	e.ocsfEntryRecord(zerolog.InfoLevel, ev.Type, ev.Time, &ev.Entry, &ev.Origin, tr, lc, false)
 }
 
 func (e *Encoder) ocsfEvent(ev *model.Event) {
-	e.ocsfEntryRecord(zerolog.NoLevel, ev, nil, nil, false)
+	e.ocsfEntryRecord(zerolog.NoLevel, ev.Type, ev.Time, &ev.Entry, &ev.Origin, nil, nil, false)
 }
 
 func (e *Encoder) ocsfInferred(in *flow.Inferred) {
-	ev := in.Event()
-	e.ocsfEntryRecord(zerolog.InfoLevel, &ev, nil, &in.Flow, true)
+	// The DESTROY the kernel would have sent (flow.Inferred.Event): no
+	// origin, the time the end was found.
+	e.ocsfEntryRecord(zerolog.InfoLevel, model.EventDestroy, in.Time, &in.Entry, nil, nil, &in.Flow, true)
 }
 
 func (e *Encoder) ocsfUnreplied(u *flow.Unreplied) {

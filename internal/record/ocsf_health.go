@@ -90,7 +90,8 @@ func (e *Encoder) ocsfHealth(r *health.Record) {
 }
 
 func (e *Encoder) ocsfReading(r *ctstat.Reading, perCPU bool) {
-	z, seq := e.ocsfOther(zerolog.NoLevel, "Stats", ocsfInformational)
+	z, seq := e.ocsfRecord(zerolog.NoLevel, ocsfClass{class: ocsfBaseEvent, activity: ocsfActivityOther,
+		activityName: "Stats", severity: ocsfInformational}, r.Time)
 	if z == nil {
 		return
 	}
