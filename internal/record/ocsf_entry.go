@@ -222,21 +222,9 @@ func (e *Encoder) ocsfEntryRecord(level zerolog.Level, typ model.EventType, at t
 	if origin != nil {
 		ocsfActor(z, origin)
 	}
-	u := e.ocsfConntrack(seq, typ.String())
-	(*entryJSON)(en).MarshalZerologObject(u)
-	if origin != nil && !origin.IsZero() {
-		u.Object("origin", (*originJSON)(origin))
-	}
-	if tr != nil {
-		u.Object("transition", (*transitionJSON)(tr))
-	}
-	if lc != nil {
-		u.Object("flow", (*lifecycleJSON)(lc))
-	}
-	if inferred {
-		u.Bool("inferred", true)
-	}
-	ocsfUnmapped(z, u)
+	var buf [2048]byte
+	z.RawJSON("unmapped", e.appendOCSFConntrack(buf[:0], seq, typ.String(), en, origin, tr, lc, inferred))
+	z.Send()
 }
 
 func (e *Encoder) ocsfEntry(ev *model.Event, res *flow.Result) {

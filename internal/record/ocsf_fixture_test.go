@@ -37,9 +37,9 @@ type (
 		Attributes  map[string]ocsfAttr `json:"attributes"`
 	}
 	ocsfType struct {
-		BaseType string `json:"base_type"`
+		BaseType string  `json:"base_type"`
 		Range    []int64 `json:"range"`
-		MaxLen   int    `json:"max_len"`
+		MaxLen   int     `json:"max_len"`
 	}
 	ocsfRef struct {
 		classes map[int]*ocsfShape // by class_uid
