@@ -115,9 +115,9 @@ func ocsfNetwork(z *zerolog.Event, en *model.Entry) {
 	}
 	if orig && reply {
 		b = append(b, `,"bytes":`...)
-		b = strconv.AppendInt(b, ocsfLong(en.Orig.Bytes+en.Reply.Bytes), 10)
+		b = strconv.AppendInt(b, ocsfSum(en.Orig.Bytes, en.Reply.Bytes), 10)
 		b = append(b, `,"packets":`...)
-		b = strconv.AppendInt(b, ocsfLong(en.Orig.Packets+en.Reply.Packets), 10)
+		b = strconv.AppendInt(b, ocsfSum(en.Orig.Packets, en.Reply.Packets), 10)
 	}
 	b = append(b, '}')
 	z.RawJSON("traffic", b)

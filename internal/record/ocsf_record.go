@@ -165,6 +165,14 @@ func ocsfLong(v uint64) int64 {
 	return int64(v)
 }
 
+// ocsfSum adds two counters as a long_t, saturating.
+func ocsfSum(a, b uint64) int64 {
+	if a+b < a {
+		return math.MaxInt64
+	}
+	return ocsfLong(a + b)
+}
+
 // ocsfInt converts a count to OCSF's integer_t, a signed 32-bit integer,
 // saturating rather than wrapping.
 func ocsfInt(v uint64) int {
