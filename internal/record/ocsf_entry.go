@@ -257,7 +257,9 @@ func (e *Encoder) ocsfUnreplied(u *flow.Unreplied) {
 	if z == nil {
 		return
 	}
-	z.Int64("start_time", u.FirstSeen.UnixMilli())
+	if !u.FirstSeen.IsZero() {
+		z.Int64("start_time", u.FirstSeen.UnixMilli())
+	}
 	z.Int("count", ocsfInt(uint64(max(u.Repeats, 0))))
 	z.Str("message", unrepliedHint)
 	ocsfNetwork(z, &u.Entry)

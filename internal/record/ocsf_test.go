@@ -396,3 +396,48 @@ func BenchmarkEncodeEntry(b *testing.B) {
 		})
 	}
 }
+
+// TestOCSFCaptures writes every line of the captures of real conntrack
+// and /proc output (pkg/model/testdata/capture) as OCSF records, both as
+// `ctwatch parse` writes them and as live entry records, and checks them
+// against the reference and the golden cases' type per path.
+func TestOCSFCaptures(t *testing.T) {
+	ref := loadOCSFRef(t)
+	types, where := map[string]string{}, map[string]string{}
+	for _, c := range ocsfCases(t) {
+		rec, err := decodeJSON(writeOCSF(t, c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		jsonTypes(types, where, "", rec, c.name)
+	}
+	n := 0
+	for _, lines := range captureLines(t) {
+		for _, l := range lines {
+			ev, _, err := parseCaptured(t, l)
+			if err != nil {
+				continue
+			}
+			var buf bytes.Buffer
+			e := ocsfEncoder(&buf, zerolog.InfoLevel)
+			e.Event(&ev)
+			e.Entry(&ev, nil)
+			for _, out := range linesOf(buf.Bytes()) {
+				n++
+				rec, err := decodeJSON(out)
+				if err != nil {
+					t.Fatalf("%s:%d: %v: %s", l.file, l.no, err, out)
+				}
+				if errs := ref.check(rec); len(errs) > 0 {
+					t.Errorf("%s:%d: %s\n%s", l.file, l.no, strings.Join(errs, "\n"), out)
+				}
+				for _, clash := range jsonTypes(types, where, "", rec, filepath.Base(l.file)) {
+					t.Errorf("%s:%d: %s", l.file, l.no, clash)
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no capture line written")
+	}
+}
