@@ -382,7 +382,7 @@ func TestOCSFEntryAllocs(t *testing.T) {
 
 // BenchmarkEncodeEntry compares the schemas' cost per entry record: a
 // tracked TCP flow's NEW, UPDATEs and DESTROY, round robin.
-func BenchmarkEncodeEntry(b *testing.B) {
+func BenchmarkEncodeEntryOCSF(b *testing.B) {
 	evs, res := ocsfHotEntries()
 	for _, s := range []record.Schema{record.Native, record.OCSF} {
 		b.Run(s.String(), func(b *testing.B) {
