@@ -35,14 +35,13 @@ const (
 )
 
 // Format holds what is the same in every message of one client and appends
-// messages. It is not safe for concurrent use only because of its callers'
-// buffers; its own state is read-only after [NewFormat].
+// messages. It is read-only after [NewFormat], so goroutines may share one.
 type Format struct {
 	facility Facility
 	// host, app and procid are the header fields, checked once.
 	host, app, procid []byte
 	// pen is "[ctwatch@PEN" or nil for no structured data.
-	pen               []byte
+	pen []byte
 }
 
 // FormatConfig is the header of every message.
