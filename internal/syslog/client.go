@@ -172,29 +172,29 @@ func (c *Client) Send(ctx context.Context, recs []Record) (int, error) {
 		return 0, err
 	}
 	AppendTimestamp(c.ts[:0], c.cfg.Now())
+	if err := c.conn.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout)); err != nil {
+		return 0, c.fail(ctx, "write", err, 0)
+	}
+	// After the deadline above, which must not undo this one.
 	conn := c.conn
 	stop := context.AfterFunc(ctx, func() {
 		// Unblock a write in progress; Send sees ctx.Err after it.
 		conn.SetWriteDeadline(time.Unix(1, 0))
 	})
 	defer stop()
-	if err := c.conn.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout)); err != nil {
-		return 0, c.fail(ctx, "write", err, 0)
-	}
 	if !c.stream {
 		return c.sendDatagrams(ctx, recs)
 	}
 	taken := 0
 	c.buf = c.buf[:0]
 	for i := range recs {
-		var refused error
-		c.msg = c.format.Append(c.msg[:0], c.ts[:], &recs[i])
-		if len(c.msg) > c.max {
-			refused = &RefusedError{Seq: recs[i].Seq, Size: len(c.msg), Limit: c.max}
-		} else if b, ok := AppendFrame(c.buf, c.framing, c.msg); ok {
+		refused := c.tooLarge(&recs[i])
+		if refused == nil {
+			b, ok := AppendFrame(c.buf, c.framing, c.msg)
+			if !ok {
+				refused = &RefusedError{Seq: recs[i].Seq, Size: len(c.msg), Reason: "a newline in the record, which line-feed framing would split"}
+			}
 			c.buf = b
-		} else {
-			refused = &RefusedError{Seq: recs[i].Seq, Size: len(c.msg), Reason: "a newline in the record, which line-feed framing would split"}
 		}
 		if refused != nil || len(c.buf) >= c.cfg.BatchBytes {
 			if err := c.write(ctx, i+boolInt(refused == nil)-taken); err != nil {
@@ -214,6 +214,20 @@ func (c *Client) Send(ctx context.Context, recs []Record) (int, error) {
 		}
 	}
 	return len(recs), nil
+}
+
+// tooLarge formats r into c.msg and returns a *RefusedError when the
+// message is larger than the limit. A record already larger alone is not
+// formatted, so that one huge record does not grow c.msg for good.
+func (c *Client) tooLarge(r *Record) error {
+	if len(r.Line) > c.max {
+		return &RefusedError{Seq: r.Seq, Size: len(r.Line), Limit: c.max}
+	}
+	c.msg = c.format.Append(c.msg[:0], c.ts[:], r)
+	if len(c.msg) > c.max {
+		return &RefusedError{Seq: r.Seq, Size: len(c.msg), Limit: c.max}
+	}
+	return nil
 }
 
 func boolInt(b bool) int {
@@ -239,10 +253,9 @@ func (c *Client) write(ctx context.Context, n int) error {
 
 func (c *Client) sendDatagrams(ctx context.Context, recs []Record) (int, error) {
 	for i := range recs {
-		c.msg = c.format.Append(c.msg[:0], c.ts[:], &recs[i])
-		if len(c.msg) > c.max {
+		if err := c.tooLarge(&recs[i]); err != nil {
 			c.refused.Add(1)
-			return i, &RefusedError{Seq: recs[i].Seq, Size: len(c.msg), Limit: c.max}
+			return i, err
 		}
 		if _, err := c.conn.Write(c.msg); err != nil {
 			if errors.Is(err, syscall.EMSGSIZE) {

@@ -139,29 +139,45 @@ func TestRsyslog(t *testing.T) {
 // Local3Facility is the facility the UDP case asks for.
 const Local3Facility Facility = 19
 
-func TestRsyslogTooLarge(t *testing.T) {
+func TestRsyslogRefused(t *testing.T) {
 	r := startRsyslog(t)
-	cfg := testConfig()
-	cfg.MaxMessage = 1000
-	c, err := New(Target{"udp", r.udp, Daemon}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	recs := testRecords(1, 3)
-	recs[1].Line = []byte(`{"big":"` + strings.Repeat("y", 1000) + `"}`)
-	n, err := c.Send(context.Background(), recs)
-	var re *RefusedError
-	if n != 1 || !errors.Is(err, ErrRefused) || !errors.As(err, &re) || re.Seq != 2 || re.Limit != 1000 || re.Size <= 1000 {
-		t.Fatalf("Send = %d, %v; want 1 and record 2 refused for its size", n, err)
-	}
-	sendAll(t, c, recs[2:])
-	lines := r.waitRecords(2)
-	if diff := cmp.Diff(wantOf([]Record{recs[0], recs[2]}, Daemon), gotOf(t, lines)); diff != "" {
-		t.Errorf("records at rsyslog (-want +got):\n%s", diff)
-	}
-	if st := c.Stats(); st.Sent != 2 || st.Refused != 1 {
-		t.Errorf("stats %+v, want 2 sent and 1 refused", st)
+	big := []byte(`{"big":"` + strings.Repeat("y", 1000) + `"}`)
+	for i, tc := range []struct {
+		name   string
+		target Target
+		line   []byte
+		limit  int // of the RefusedError, 0 for a reason
+	}{
+		{"udp too large", Target{"udp", r.udp, Daemon}, big, 1000},
+		{"tcp too large", Target{"tcp", r.tcp, Daemon}, big, 1000},
+		{"tcp header pushes it over", Target{"tcp", r.tcp, Daemon}, big[:990], 1000},
+		{"unix stream newline", Target{"unix", r.stream, Daemon}, []byte("{\n\n}"), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.MaxMessage = 1000
+			c, err := New(tc.target, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			recs := testRecords(uint64(3*i+1), 3)
+			recs[1].Line = tc.line
+			n, err := c.Send(context.Background(), recs)
+			var re *RefusedError
+			if n != 1 || !errors.Is(err, ErrRefused) || !errors.As(err, &re) || re.Seq != recs[1].Seq || re.Limit != tc.limit ||
+				(tc.limit > 0 && re.Size <= tc.limit) {
+				t.Fatalf("Send = %d, %v; want 1 and record %d refused", n, err, recs[1].Seq)
+			}
+			sendAll(t, c, recs[2:])
+			lines := r.waitRecords(2 * (i + 1))[2*i:]
+			if diff := cmp.Diff(wantOf([]Record{recs[0], recs[2]}, Daemon), gotOf(t, lines)); diff != "" {
+				t.Errorf("records at rsyslog (-want +got):\n%s", diff)
+			}
+			if st := c.Stats(); st.Sent != 2 || st.Refused != 1 {
+				t.Errorf("stats %+v, want 2 sent and 1 refused", st)
+			}
+		})
 	}
 }
 
@@ -374,4 +390,24 @@ func cpuTime(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func TestSendUDPRefusedPort(t *testing.T) {
+	// Nobody listens: the kernel answers a datagram with ICMP port
+	// unreachable, and the next send on the connected socket fails.
+	addr := freePort(t, "udp")
+	c, err := New(Target{"udp", addr, Daemon}, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	recs := testRecords(1, 50)
+	n, err := c.Send(context.Background(), recs)
+	var ue *UnavailableError
+	if !errors.Is(err, ErrUnavailable) || !errors.As(err, &ue) || ue.Op != "write" || !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("Send = %d, %v; want ECONNREFUSED as unavailable", n, err)
+	}
+	if st := c.Stats(); st.Sent != uint64(n) || st.Failed != 1 || n == 0 {
+		t.Errorf("Send took %d, stats %+v; want the first sent and one failed", n, st)
+	}
 }

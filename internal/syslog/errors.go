@@ -37,7 +37,8 @@ func (e *UnavailableError) Is(target error) bool { return target == ErrUnavailab
 type RefusedError struct {
 	// Seq is the record's sequence number.
 	Seq uint64
-	// Size is the length of its message in bytes.
+	// Size is the length of its message in bytes (of the record alone
+	// when that is already over the limit).
 	Size int
 	// Limit is the largest message the client sends, 0 when the record
 	// was refused for another reason.
