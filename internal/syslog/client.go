@@ -61,9 +61,10 @@ type Stats struct {
 	Failed uint64
 	// Retries counts failed connection attempts.
 	Retries uint64
-	// Connects counts connections made; every one after the first is a
-	// reconnect.
+	// Connects counts connections made (a datagram socket's too).
 	Connects uint64
+	// Reconnects is Connects less the first.
+	Reconnects uint64
 }
 
 // Client sends records to one syslog server. It is used by one goroutine
@@ -134,10 +135,12 @@ func New(t Target, cfg Config) (*Client, error) {
 
 // Stats returns the counters.
 func (c *Client) Stats() Stats {
-	return Stats{
+	st := Stats{
 		Sent: c.sent.Load(), Bytes: c.bytes.Load(), Refused: c.refused.Load(),
 		Failed: c.failed.Load(), Retries: c.retries.Load(), Connects: c.connects.Load(),
 	}
+	st.Reconnects = max(st.Connects, 1) - 1
+	return st
 }
 
 // Close closes the connection, if any.

@@ -241,7 +241,7 @@ func TestRsyslogRestart(t *testing.T) {
 				t.Fatal("no Send reported rsyslog gone")
 			}
 			st := c.Stats()
-			if st.Connects != 2 || st.Retries == 0 || st.Sent != total || len(notTaken) == 0 {
+			if st.Connects != 2 || st.Reconnects != 1 || st.Retries == 0 || st.Sent != total || len(notTaken) == 0 {
 				t.Errorf("stats %+v, %d records returned: want a reconnect, retries and records not taken", st, len(notTaken))
 			}
 			lastSeq := strconv.Itoa(total)
