@@ -411,3 +411,59 @@ func TestSendUDPRefusedPort(t *testing.T) {
 		t.Errorf("Send took %d, stats %+v; want the first sent and one failed", n, st)
 	}
 }
+
+// TestSendStalledServer stops rsyslog (SIGSTOP) so that it reads nothing:
+// a write that cannot finish ends with the write timeout as unavailable,
+// or with the context's cancellation, and its records are not taken.
+func TestSendStalledServer(t *testing.T) {
+	r := startRsyslog(t)
+	if err := r.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer r.cmd.Process.Signal(syscall.SIGCONT)
+	recs := testRecords(1, 1000)
+	for _, tc := range []struct {
+		name    string
+		timeout time.Duration
+		cancel  bool
+	}{{"write timeout", 200 * time.Millisecond, false}, {"cancel", time.Minute, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.WriteTimeout = tc.timeout
+			c, err := New(Target{"tcp", r.tcp, Daemon}, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tc.cancel {
+				time.AfterFunc(100*time.Millisecond, cancel)
+			}
+			var last time.Duration
+			for range 1000 {
+				start := time.Now()
+				n, err := c.Send(ctx, recs)
+				last = time.Since(start)
+				if err == nil {
+					continue
+				}
+				want := ErrUnavailable
+				if tc.cancel {
+					want = context.Canceled
+				}
+				if !errors.Is(err, want) || n == len(recs) {
+					t.Fatalf("Send = %d, %v; want %v", n, err, want)
+				}
+				if last > tc.timeout+2*time.Second || (tc.cancel && last > 2*time.Second) {
+					t.Errorf("Send returned after %v", last)
+				}
+				if st := c.Stats(); st.Failed == 0 || st.Sent%uint64(len(recs)) != uint64(n) {
+					t.Errorf("stats %+v after %d taken", st, n)
+				}
+				return
+			}
+			t.Fatal("1000 batches went into a stopped rsyslog")
+		})
+	}
+}
