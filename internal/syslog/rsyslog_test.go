@@ -78,8 +78,9 @@ input(type="imptcp" path=%q unlink="on" ruleset="all")
 	if err := os.WriteFile(r.conf, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r.start()
+	// Before start: a start that fails the test must not leave rsyslogd.
 	t.Cleanup(r.stop)
+	r.start()
 	return r
 }
 
@@ -149,6 +150,7 @@ func (r *rsyslogd) ready() {
 		}
 		select {
 		case err := <-r.exited:
+			r.cmd = nil // stop has nothing to wait for
 			r.t.Fatalf("rsyslogd exited: %v", err)
 		case <-tick.C:
 		}
