@@ -13,6 +13,7 @@ command -v conntrack >/dev/null 2>&1 || need="$need conntrack"
 command -v ip >/dev/null 2>&1 || need="$need iproute2"
 command -v ping >/dev/null 2>&1 || need="$need iputils-ping"
 command -v sysctl >/dev/null 2>&1 || need="$need procps"
+command -v rsyslogd >/dev/null 2>&1 || [ -x /usr/sbin/rsyslogd ] || need="$need rsyslog"
 for pkg in "$@"; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || need="$need $pkg"
 done

@@ -1,0 +1,36 @@
+package syslog
+
+import (
+	"net"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// peerClosed says whether the server closed (or reset) the stream conn. A
+// syslog server never sends, so anything but "nothing to read" means the
+// connection is over. Without this check the first batch after a server
+// restart would go into a socket whose peer is gone: write(2) succeeds,
+// the RST comes back, and only the next write fails, losing the batch.
+func peerClosed(c net.Conn) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return true
+	}
+	closed := false
+	var b [1]byte
+	err = rc.Read(func(fd uintptr) bool {
+		n, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		switch {
+		case err == unix.EAGAIN || err == unix.EINTR:
+		case err != nil || n == 0:
+			closed = true
+		}
+		return true
+	})
+	return closed || err != nil
+}
