@@ -36,6 +36,10 @@ type Counters struct {
 	LostOutput atomic.Uint64
 	// Gaps counts the gap records written.
 	Gaps atomic.Uint64
+	// Unnamed counts the entry records of events a userspace request
+	// caused whose program could not be named: its socket was closed
+	// before the event was handled.
+	Unnamed atomic.Uint64
 	// Tracked is the number of flows the tracker holds.
 	Tracked atomic.Int64
 
@@ -49,6 +53,7 @@ type Summary struct {
 	Snapshot, Written, Filtered, Suppressed   uint64
 	Merged, DecodeErrors                      uint64
 	LostKernel, LostOutput, Gaps              uint64
+	Unnamed                                   uint64
 	UnrepliedWarnings, FlowsEvicted, Inferred uint64
 }
 
@@ -67,6 +72,7 @@ func (c *Counters) Summary() Summary {
 	s.LostKernel = c.LostKernel.Load()
 	s.LostOutput = c.LostOutput.Load()
 	s.Gaps = c.Gaps.Load()
+	s.Unnamed = c.Unnamed.Load()
 	return s
 }
 
