@@ -98,6 +98,9 @@ func (s Summary) String() string {
 	}
 	fmt.Fprintf(&b, "; lost %d (kernel %d, output %d); %d decode errors",
 		s.Lost(), s.LostKernel, s.LostOutput, s.DecodeErrors)
+	if s.Unnamed > 0 {
+		fmt.Fprintf(&b, "; %d records of userspace requests without their program", s.Unnamed)
+	}
 	if s.UnrepliedWarnings > 0 || s.FlowsEvicted > 0 || s.Inferred > 0 {
 		fmt.Fprintf(&b, "; %d unreplied warnings, %d flows evicted, %d destroys inferred",
 			s.UnrepliedWarnings, s.FlowsEvicted, s.Inferred)
