@@ -1,6 +1,7 @@
 package origins
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -23,6 +24,8 @@ const (
 	// kept for the events it caused before it closed, still queued
 	// behind the ones being written.
 	goneTTL = 30 * time.Second
+	// maxPID is the highest pid Linux hands out (PID_MAX_LIMIT).
+	maxPID = 1 << 22
 	// maxNames bounds the names of sockets gone from the table; the others
 	// are bounded by the table.
 	maxNames = 4096
@@ -180,7 +183,7 @@ func (r *Resolver) lookup(portid uint32, ino uint64, now time.Time) name {
 			return n
 		}
 	}
-	r.scan(now)
+	r.scan(ino, now)
 	if n, ok := r.names[portid]; ok && n.inode == ino {
 		return n
 	}
@@ -221,9 +224,10 @@ func (r *Resolver) refresh(now time.Time) {
 	}
 }
 
-// scan walks /proc/*/fd once for every socket of the table whose owner is
-// not known, and records what it finds.
-func (r *Resolver) scan(now time.Time) {
+// scan walks /proc/*/fd for the owner of socket target, and records it
+// and the owners met on the way of the table's other sockets whose owner
+// is not known; target's absence too, for ownerRetry.
+func (r *Resolver) scan(target uint64, now time.Time) {
 	want := make(map[uint64]bool)
 	for portid, ino := range r.table {
 		n, ok := r.names[portid]
@@ -231,21 +235,21 @@ func (r *Resolver) scan(now time.Time) {
 			want[ino] = true
 		}
 	}
-	if len(want) == 0 {
-		return
-	}
-	found := scanProc(r.procRoot, want)
+	// Port ids that may be pids, newest first: see scanProc.
+	var hints []int
 	for portid, ino := range r.table {
-		if !want[ino] {
-			continue
+		if portid > 0 && portid <= maxPID && want[ino] && ino != target {
+			hints = append(hints, int(portid))
 		}
-		n := name{inode: ino, retry: now.Add(ownerRetry)}
-		if pid, ok := found[ino]; ok {
-			// An owner that exited since the scan met it names nobody.
-			if prog := readComm(r.procRoot, pid); prog != "" {
-				n = name{inode: ino, pid: pid, program: prog}
-			}
+	}
+	slices.Sort(hints)
+	slices.Reverse(hints)
+	found := scanProc(r.procRoot, want, target, hints)
+	for portid, ino := range r.table {
+		if ow, ok := found[ino]; ok {
+			r.names[portid] = name{inode: ino, pid: ow.pid, program: ow.program}
+		} else if ino == target {
+			r.names[portid] = name{inode: ino, retry: now.Add(ownerRetry)}
 		}
-		r.names[portid] = n
 	}
 }

@@ -275,6 +275,46 @@ func TestResolvePortIDIsPID(t *testing.T) {
 	}
 }
 
+// TestResolveNewestFirst: a socket whose port id is no pid (conntrack -D's
+// second socket) is looked for in the newest processes first, and the
+// scan stops at its owner: a process older than it that shares the socket
+// is not the one named, and the command name is read when the owner is
+// met.
+func TestResolveNewestFirst(t *testing.T) {
+	p := newFakeProc(t)
+	p.process(300, "init-like", "socket:[31]")
+	p.process(90000, "conntrack", "socket:[32]", "socket:[31]")
+	p.process(7000, "daemon", "socket:[33]")
+	p.sockets(map[uint32]uint64{3000000001: 31, 90000: 32, 3000000002: 33})
+	r := p.resolver()
+	if got, want := resolveAt(r, 3000000001, p.now), (result{90000, "conntrack"}); got != want {
+		t.Errorf("Resolve = %+v, want the newest holder %+v", got, want)
+	}
+	// The scan met the newest process's other socket on the way, but
+	// stopped before the daemon's.
+	if n := r.names[90000]; n.program != "conntrack" {
+		t.Errorf("socket met on the way: %+v, want it named conntrack", n)
+	}
+	if n, ok := r.names[3000000002]; ok {
+		t.Errorf("socket past the owner: %+v, want nothing known", n)
+	}
+}
+
+// TestResolveHintedPID: conntrack -D opens a dump socket, whose port id is
+// its pid, then the socket it deletes from, whose port id is no pid: the
+// process named by the first is asked about the second before the rest
+// of /proc, even before a newer process sharing it.
+func TestResolveHintedPID(t *testing.T) {
+	p := newFakeProc(t)
+	p.process(500, "conntrack", "socket:[51]", "socket:[52]")
+	p.process(900, "child", "socket:[52]")
+	p.sockets(map[uint32]uint64{500: 51, 3000000005: 52})
+	r := p.resolver()
+	if got, want := resolveAt(r, 3000000005, p.now), (result{500, "conntrack"}); got != want {
+		t.Errorf("Resolve = %+v, want the process of the table's other port id %+v", got, want)
+	}
+}
+
 // TestResolveBoundsNames: names of sockets gone from the table are
 // bounded. Rounds of 64 new port ids over the same 64 sockets: each round's
 // table read sends the last round's names to the gone ones.
