@@ -399,3 +399,28 @@ func TestNewOwnNamespace(t *testing.T) {
 		t.Errorf("Resolve(0) = %d, %q; want the kernel (0, \"\")", pid, prog)
 	}
 }
+
+// BenchmarkResolveHit is the cost of naming an event of a known socket,
+// the common case: no system call, no allocation.
+func BenchmarkResolveHit(b *testing.B) {
+	root := b.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "100", "fd"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "100", "comm"), []byte("conntrack\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.Symlink("socket:[71203]", filepath.Join(root, "100", "fd", "3")); err != nil {
+		b.Fatal(err)
+	}
+	table := []byte("sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode\n0000000069f9b0e4 12 100 00000000 0 0 0 2 0 71203\n")
+	now := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+	r := newResolver(func() ([]byte, error) { return table, nil }, root, func() time.Time { return now })
+	if _, prog := r.Resolve(100, now); prog != "conntrack" {
+		b.Fatalf("Resolve = %q", prog)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Resolve(100, now)
+	}
+}
