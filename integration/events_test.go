@@ -127,7 +127,7 @@ func TestEventsCtnetlink(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pid, prog := origins.New(h).Resolve(portid)
+			pid, prog := origins.New(h).Resolve(portid, time.Now())
 			if want := strings.TrimSpace(string(comm)); pid != int32(os.Getpid()) || prog != want {
 				t.Errorf("Resolver.Resolve(%d) = %d, %q; want this process, %d, %q", portid, pid, prog, os.Getpid(), want)
 			}

@@ -1,6 +1,7 @@
 package origins
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -10,35 +11,49 @@ import (
 )
 
 const (
-	// tableMaxAge is how long the namespace's port id → socket
-	// table is trusted: a port id reused by another socket is noticed
-	// within this time.
+	// tableMaxAge is how long a name found in the table is trusted for
+	// events that arrived after the table was read: a port id reused by
+	// another socket is noticed within this time.
 	tableMaxAge = time.Second
-	// minRefresh spaces re-reads of the table for port ids it
-	// does not hold, so that a burst of events from vanished sockets reads
-	// it at most this often.
-	minRefresh = 100 * time.Millisecond
-	// missTTL is how long a port id or socket that could not be
-	// resolved stays unresolved before it is looked up again.
-	missTTL = 2 * time.Second
-	// maxMisses bounds the negative cache.
-	maxMisses = 4096
+	// ownerRetry spaces full scans of /proc for a socket that is in the
+	// table but that no process visible to us holds: it is being closed
+	// (the next table read drops it) or held in a pid namespace we do not
+	// see, and scanning again at once would find nothing either.
+	ownerRetry = 250 * time.Millisecond
+	// goneTTL is how long the name of a socket that has left the table is
+	// kept for the events it caused before it closed, still queued
+	// behind the ones being written.
+	goneTTL = 30 * time.Second
+	// maxPID is the highest pid Linux hands out (PID_MAX_LIMIT).
+	maxPID = 1 << 22
+	// maxNames bounds the names of sockets gone from the table; the others
+	// are bounded by the table.
+	maxNames = 4096
 )
 
 // Resolver finds the process behind a netlink port id: the program whose
 // request (conntrack -D, a flush by kube-proxy, ...) caused an event. It
 // reads the namespace's /proc/net/netlink for the socket inode of each
-// NETLINK_NETFILTER port id, then scans /proc/*/fd for the process holding
-// that socket, and caches both, so that a stream of events from one program
-// costs no system call. A port id reused by another socket is noticed
-// because the table is re-read every second and owners are cached by
-// socket inode; a port id or socket that cannot be resolved (the process
-// has exited, as conntrack -D has by the time its event is read) is
-// remembered as unknown for a couple of seconds, so that a burst of its
-// events does not rescan /proc each time.
+// NETLINK_NETFILTER port id, then looks in /proc/PORTID/fd (a process's
+// first netlink socket gets its tgid as port id) and, failing that, scans
+// /proc/*/fd for the process holding that socket, as conntrack -E does.
 //
-// Resolving may scan /proc, so the goroutine reading the event socket never
-// calls it; the consumer of its events does. A Resolver is safe for
+// Unlike conntrack -E, which reads the table again for every event, it
+// reads the table only when an event's port id is missing from it and the
+// table was read before the event arrived: one read then covers every
+// event that arrived before it, so a batch of events costs at most one
+// read, and a table read after an event's arrival that still lacks its
+// port id proves the socket closed before it could be looked at. Names
+// are cached by port id and checked against the socket inode of each
+// table read; a socket that leaves the table keeps its name for the
+// events that arrived before the read that no longer showed it, so that
+// every event of one long request (conntrack -U over many entries) is
+// named once the first is, even if the program has exited by the time
+// its last event is written. A hit costs no system call and no
+// allocation.
+//
+// Resolving may read /proc, so the goroutine reading the event socket
+// never calls it; the consumer of its events does. A Resolver is safe for
 // concurrent use.
 type Resolver struct {
 	mu         sync.Mutex
@@ -47,18 +62,22 @@ type Resolver struct {
 	procRoot   string
 	now        func() time.Time
 
-	table     map[uint32]uint64 // port id → socket inode
-	tableRead time.Time
-	owners    map[uint64]owner     // socket inode → process
-	misses    map[uint32]time.Time // port id → unknown until
+	table     map[uint32]uint64 // port id → socket inode, as last read
+	tableRead time.Time         // when it was read; zero before the first read
+	names     map[uint32]name   // port id → its socket and the socket's owner
 }
 
-// owner is the process holding a socket; pid 0 means none was found, and
-// is retried after until.
-type owner struct {
+// name is what is known of one port id's socket. pid 0 means no owner was
+// found; it is looked for again after retry.
+type name struct {
+	inode   uint64
 	pid     int32
 	program string
-	until   time.Time
+	// gone is the time of the first table read that no longer held the
+	// socket, zero while it is there: events that arrived before it are
+	// the socket's own.
+	gone  time.Time
+	retry time.Time
 }
 
 // New returns a resolver for port ids of the namespace ns; nil
@@ -86,115 +105,151 @@ func newResolver(readTable func() ([]byte, error), procRoot string, now func() t
 		readTable: readTable,
 		procRoot:  procRoot,
 		now:       now,
-		owners:    make(map[uint64]owner),
-		misses:    make(map[uint32]time.Time),
+		names:     make(map[uint32]name),
 	}
 }
 
 // Resolve returns the pid and command name (/proc/PID/comm) of the process
-// holding the netlink socket with port id portid, or 0 and "" when it is
-// not known (port id 0 is the kernel).
-func (r *Resolver) Resolve(portid uint32) (pid int32, program string) {
+// that held the netlink socket with port id portid when an event from it
+// arrived at time at (model.Event.Time: the kernel's event timestamp or
+// the receive time), or 0 and "" when that is not known (port id 0 is the
+// kernel). The zero at means the arrival is unknown: the table is then
+// read again on a miss only if it is older than tableMaxAge.
+func (r *Resolver) Resolve(portid uint32, at time.Time) (pid int32, program string) {
 	if portid == 0 {
 		return 0, ""
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	now := r.now()
-	if until, ok := r.misses[portid]; ok {
-		if now.Before(until) {
-			return 0, ""
+	n, known := r.names[portid]
+	if known && n.pid != 0 {
+		switch {
+		case !n.gone.IsZero() && at.Before(n.gone) && !at.IsZero():
+			return n.pid, n.program
+		case n.gone.IsZero() && !at.After(r.tableRead.Add(tableMaxAge)):
+			// The table showed the socket at most tableMaxAge before
+			// the event arrived (or after): a reuse of its port id in
+			// between is not worth a read per event.
+			return n.pid, n.program
 		}
-		delete(r.misses, portid)
 	}
-	age := now.Sub(r.tableRead)
-	if _, ok := r.table[portid]; age > tableMaxAge || (!ok && age > minRefresh) {
-		r.refreshTable(now)
+	now := r.now()
+	if at.IsZero() {
+		at = r.tableRead.Add(tableMaxAge)
+	}
+	if at.After(now) {
+		// A clock step must not turn every event into a table read.
+		at = now
+	}
+	if r.table == nil || r.tableRead.Before(at) {
+		// The table may not show the socket yet, or show a socket that
+		// has since gone: read it after the event's arrival.
+		r.refresh(now)
+		if n, known = r.names[portid]; known && n.pid != 0 && !n.gone.IsZero() && at.Before(n.gone) {
+			return n.pid, n.program
+		}
 	}
 	ino, ok := r.table[portid]
 	if !ok {
-		r.miss(portid, now)
+		// Read after the event arrived, the table lacks the socket: it
+		// closed before it could be looked at.
 		return 0, ""
 	}
-	ow, ok := r.owners[ino]
-	if !ok || (ow.pid == 0 && !now.Before(ow.until)) {
-		// The kernel names a process's first netlink socket after the
-		// process (an automatic port id is its tgid), so its owner is
-		// most likely /proc/<portid>. Looking there first takes one
-		// directory where the full scan takes all of /proc: a
-		// short-lived program (conntrack -D) exits just after its
-		// request, and only a quick look finds it still there.
-		if pid := int32(portid); pid > 0 && holdsSocket(r.procRoot, pid, ino) {
-			if prog := readComm(r.procRoot, pid); prog != "" {
-				r.owners[ino] = owner{pid: pid, program: prog}
-			}
+	if known && n.inode == ino && n.gone.IsZero() {
+		if n.pid != 0 {
+			return n.pid, n.program
 		}
-		if ow, ok = r.owners[ino]; !ok || ow.pid == 0 {
-			r.scan(now)
-			ow = r.owners[ino]
+		if now.Before(n.retry) {
+			return 0, ""
 		}
 	}
-	if ow.pid == 0 {
-		r.miss(portid, now)
-		return 0, ""
-	}
-	return ow.pid, ow.program
+	n = r.lookup(portid, ino, now)
+	return n.pid, n.program
 }
 
-func (r *Resolver) miss(portid uint32, now time.Time) {
-	if len(r.misses) >= maxMisses {
-		for p, until := range r.misses {
-			if !now.Before(until) {
-				delete(r.misses, p)
-			}
-		}
-		if len(r.misses) >= maxMisses {
-			clear(r.misses)
+// lookup finds the owner of socket ino, which has port id portid, and
+// caches what it finds.
+func (r *Resolver) lookup(portid uint32, ino uint64, now time.Time) name {
+	// The kernel names a process's first netlink socket after the process
+	// (an automatic port id is its tgid), so its owner is most likely
+	// /proc/<portid>. Looking there first takes one directory where the
+	// full scan takes all of /proc: a short-lived program (conntrack -D)
+	// exits just after its request, and only a quick look finds it still
+	// there.
+	if pid := int32(portid); pid > 0 && holdsSocket(r.procRoot, pid, ino) {
+		if prog := readComm(r.procRoot, pid); prog != "" {
+			n := name{inode: ino, pid: pid, program: prog}
+			r.names[portid] = n
+			return n
 		}
 	}
-	r.misses[portid] = now.Add(missTTL)
+	r.scan(ino, now)
+	if n, ok := r.names[portid]; ok && n.inode == ino {
+		return n
+	}
+	return name{}
 }
 
-// refreshTable re-reads the namespace's netlink sockets and forgets the
-// owners of sockets that are gone.
-func (r *Resolver) refreshTable(now time.Time) {
-	r.tableRead = now
+// refresh re-reads the namespace's netlink sockets: a name whose socket
+// is no longer there is marked gone (or forgotten, if it named nobody),
+// and names gone for longer than goneTTL are forgotten.
+func (r *Resolver) refresh(now time.Time) {
 	b, err := r.readTable()
 	if err != nil {
-		// Keep the old table; the next refresh is due in a second.
+		// Keep the old table; the next event arriving after the last
+		// read tries again.
+		r.tableRead = now
 		return
 	}
 	r.table = parseNetlinkTable(b, unix.NETLINK_NETFILTER)
-	live := make(map[uint64]bool, len(r.table))
-	for _, ino := range r.table {
-		live[ino] = true
+	r.tableRead = now
+	for portid, n := range r.names {
+		ino, ok := r.table[portid]
+		switch {
+		case ok && ino == n.inode:
+			continue
+		case n.pid == 0, !n.gone.IsZero() && now.Sub(n.gone) > goneTTL:
+			delete(r.names, portid)
+		case n.gone.IsZero():
+			n.gone = now
+			r.names[portid] = n
+		}
 	}
-	for ino := range r.owners {
-		if !live[ino] {
-			delete(r.owners, ino)
+	if len(r.names) > maxNames {
+		for portid, n := range r.names {
+			if !n.gone.IsZero() {
+				delete(r.names, portid)
+			}
 		}
 	}
 }
 
-// scan walks /proc/*/fd once for every socket of the table whose owner is
-// not known, and records what it finds.
-func (r *Resolver) scan(now time.Time) {
+// scan walks /proc/*/fd for the owner of socket target, and records it
+// and the owners met on the way of the table's other sockets whose owner
+// is not known; target's absence too, for ownerRetry.
+func (r *Resolver) scan(target uint64, now time.Time) {
 	want := make(map[uint64]bool)
-	for _, ino := range r.table {
-		if ow, ok := r.owners[ino]; !ok || (ow.pid == 0 && !now.Before(ow.until)) {
+	for portid, ino := range r.table {
+		n, ok := r.names[portid]
+		if !ok || n.inode != ino || !n.gone.IsZero() || (n.pid == 0 && !now.Before(n.retry)) {
 			want[ino] = true
 		}
 	}
-	if len(want) == 0 {
-		return
-	}
-	found := scanProc(r.procRoot, want)
-	for ino := range want {
-		pid, ok := found[ino]
-		if !ok {
-			r.owners[ino] = owner{until: now.Add(missTTL)}
-			continue
+	// Port ids that may be pids, newest first: see scanProc.
+	var hints []int
+	for portid, ino := range r.table {
+		if portid > 0 && portid <= maxPID && want[ino] && ino != target {
+			hints = append(hints, int(portid))
 		}
-		r.owners[ino] = owner{pid: pid, program: readComm(r.procRoot, pid)}
+	}
+	slices.Sort(hints)
+	slices.Reverse(hints)
+	found := scanProc(r.procRoot, want, target, hints)
+	for portid, ino := range r.table {
+		if ow, ok := found[ino]; ok {
+			r.names[portid] = name{inode: ino, pid: ow.pid, program: ow.program}
+		} else if ino == target {
+			r.names[portid] = name{inode: ino, retry: now.Add(ownerRetry)}
+		}
 	}
 }

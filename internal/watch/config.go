@@ -159,8 +159,8 @@ type Config struct {
 	// health monitor; nil dumps NS's (events.Dump).
 	Dump DumpFunc
 	// Origins names the programs behind events caused by userspace
-	// requests; nil resolves them in NS (origins.New). Run closes
-	// it when it returns.
+	// requests, as each written event is handled; nil resolves them in
+	// NS (origins.New). Run closes it when it returns.
 	Origins OriginResolver
 	// Sleep is the coalescing pause (Coalesce); nil is time.Sleep.
 	Sleep func(time.Duration)

@@ -36,6 +36,10 @@ type Counters struct {
 	LostOutput atomic.Uint64
 	// Gaps counts the gap records written.
 	Gaps atomic.Uint64
+	// Unnamed counts the entry records of events a userspace request
+	// caused whose program could not be named: its socket was closed
+	// before the event was handled.
+	Unnamed atomic.Uint64
 	// Tracked is the number of flows the tracker holds.
 	Tracked atomic.Int64
 
@@ -49,6 +53,7 @@ type Summary struct {
 	Snapshot, Written, Filtered, Suppressed   uint64
 	Merged, DecodeErrors                      uint64
 	LostKernel, LostOutput, Gaps              uint64
+	Unnamed                                   uint64
 	UnrepliedWarnings, FlowsEvicted, Inferred uint64
 }
 
@@ -67,6 +72,7 @@ func (c *Counters) Summary() Summary {
 	s.LostKernel = c.LostKernel.Load()
 	s.LostOutput = c.LostOutput.Load()
 	s.Gaps = c.Gaps.Load()
+	s.Unnamed = c.Unnamed.Load()
 	return s
 }
 
@@ -92,6 +98,9 @@ func (s Summary) String() string {
 	}
 	fmt.Fprintf(&b, "; lost %d (kernel %d, output %d); %d decode errors",
 		s.Lost(), s.LostKernel, s.LostOutput, s.DecodeErrors)
+	if s.Unnamed > 0 {
+		fmt.Fprintf(&b, "; %d records of userspace requests without their program", s.Unnamed)
+	}
 	if s.UnrepliedWarnings > 0 || s.FlowsEvicted > 0 || s.Inferred > 0 {
 		fmt.Fprintf(&b, "; %d unreplied warnings, %d flows evicted, %d destroys inferred",
 			s.UnrepliedWarnings, s.FlowsEvicted, s.Inferred)

@@ -395,11 +395,13 @@ func TestRunDecodeFailure(t *testing.T) {
 }
 
 // TestRunOrigins: an event a userspace request caused names its program,
-// from the resolver, which Run closes when it returns.
+// from the resolver, which Run closes when it returns; one whose program
+// is unknown is counted.
 func TestRunOrigins(t *testing.T) {
-	ev := udpNew(t, 100)
-	ev.Origin.PortID = 7
-	lt := newLoopTest(t, Config{}, read{events: []model.Event{ev}})
+	ev, unnamed := udpNew(t, 100), udpNew(t, 101)
+	ev.Origin.PortID, unnamed.Origin.PortID = 7, 9
+	lt := newLoopTest(t, Config{}, read{events: []model.Event{ev, unnamed}})
+	lt.origins.unknown = 9
 	if _, err := lt.run(); err != nil {
 		t.Fatal(err)
 	}
@@ -407,10 +409,14 @@ func TestRunOrigins(t *testing.T) {
 		{"event": "start"},
 		{"event": "dump"},
 		{"event": "new", "origin": map[string]any{"portid": 7.0, "pid": 1007.0, "program": "conntrack"}},
+		{"event": "new", "origin": map[string]any{"portid": 9.0}},
 		{"event": "stop"},
 	}
 	if diff := cmp.Diff(want, fields(lt.records(), "origin")); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
+	}
+	if got := lt.w.Counters().Summary().Unnamed; got != 1 {
+		t.Errorf("Unnamed = %d, want 1", got)
 	}
 	if !lt.origins.closed {
 		t.Error("the resolver was not closed")

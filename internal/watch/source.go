@@ -38,9 +38,10 @@ type DumpFunc func(ctx context.Context, fn func(*model.Event) bool) error
 // OriginResolver names the process behind a netlink port id, for events a
 // userspace request caused: an *origins.Resolver, or a test's stand-in.
 type OriginResolver interface {
-	// Resolve returns the pid and program name of the socket's owner,
-	// 0 and "" when unknown.
-	Resolve(portid uint32) (pid int32, program string)
+	// Resolve returns the pid and program name of the socket's owner
+	// when an event from it arrived at time at (the event's Time), 0 and
+	// "" when unknown.
+	Resolve(portid uint32, at time.Time) (pid int32, program string)
 	// Close releases what the resolver holds.
 	Close() error
 }

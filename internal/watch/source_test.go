@@ -149,10 +149,16 @@ func (f *fakeTable) dumpCount() int {
 	return f.dumps
 }
 
-// fakeOrigins resolves every port id to one program.
-type fakeOrigins struct{ closed bool }
+// fakeOrigins resolves every port id but unknown to one program.
+type fakeOrigins struct {
+	closed  bool
+	unknown uint32
+}
 
-func (o *fakeOrigins) Resolve(portid uint32) (int32, string) {
+func (o *fakeOrigins) Resolve(portid uint32, _ time.Time) (int32, string) {
+	if portid == o.unknown {
+		return 0, ""
+	}
 	return int32(portid) + 1000, "conntrack"
 }
 func (o *fakeOrigins) Close() error { o.closed = true; return nil }

@@ -95,7 +95,10 @@ func (w *Watch) entry(ev *model.Event, tracked bool) {
 		return
 	}
 	if ev.Origin.PortID != 0 && ev.Origin.Program == "" {
-		ev.Origin.PID, ev.Origin.Program = w.cfg.Origins.Resolve(ev.Origin.PortID)
+		ev.Origin.PID, ev.Origin.Program = w.cfg.Origins.Resolve(ev.Origin.PortID, ev.Time)
+		if ev.Origin.Program == "" {
+			w.counters.Unnamed.Add(1)
+		}
 	}
 	w.counters.Written.Add(1)
 	if cfg.Format == FormatText {
