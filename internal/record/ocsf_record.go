@@ -183,4 +183,3 @@ func ocsfInt(v uint64) int {
 
 // ocsfMillis converts a duration to OCSF's milliseconds, truncated.
 func ocsfMillis(d time.Duration) int64 { return d.Milliseconds() }
-
