@@ -4,10 +4,14 @@
 // (pkg/model, internal/flow, internal/health, internal/ctstat) expose plain
 // data and know no field name; this package turns that data into records.
 //
-// Today there is one schema, [Native] (docs/schema.md is its contract,
-// pinned byte for byte by golden and integration tests). ECS and OCSF come
-// next; records a schema does not define are its encoder's business (it
-// may write them in another shape or not at all), never the caller's.
+// There are three schemas: [Native] (docs/schema.md is its contract,
+// pinned byte for byte by golden and integration tests), [ECS] (Elastic
+// Common Schema ECSVersion, docs/schema-ecs.md, files ecs_*.go) and [OCSF]
+// (OCSFVersion, docs/schema-ocsf.md, files ocsf_*.go), each held to its
+// reference's field types by fixtures under testdata/. Every record of
+// every schema carries the sequence number, run id and host name; how a
+// schema writes a record kind is its encoder's business, never the
+// caller's.
 //
 // An [Encoder] has one method per record kind, each taking model values
 // and the tracker's results as they are: [Encoder.Entry] (new, update,
