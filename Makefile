@@ -38,7 +38,7 @@ test: unit integration
 
 # The allocation tests skip themselves under -race (the race detector
 # allocates), so they run a second time without it.
-unit: cover-watch
+unit: deps cover-watch
 	$(GO) test -race -count=1 ./...
 	$(GO) test -count=1 -run 'Allocs$$' ./pkg/... ./internal/...
 
