@@ -119,23 +119,7 @@ func (e *Encoder) ecsStop(t *Totals) {
 	}
 	// conntrack.stop is a date on entry records: the totals are
 	// conntrack.summary.
-	z.Dict("conntrack", e.ecsConntrack("stop").Dict("summary", zerolog.Dict().
-		Dict("received", zerolog.Dict().
-			Uint64("new", t.New).
-			Uint64("update", t.Update).
-			Uint64("destroy", t.Destroy)).
-		Uint64("snapshot", t.Snapshot).
-		Uint64("written", t.Written).
-		Uint64("filtered", t.Filtered).
-		Uint64("suppressed", t.Suppressed).
-		Uint64("merged", t.Merged).
-		Dict("lost", zerolog.Dict().
-			Uint64("kernel", t.LostKernel).
-			Uint64("output", t.LostOutput)).
-		Uint64("decode_errors", t.DecodeErrors).
-		Uint64("unreplied_warnings", t.UnrepliedWarnings).
-		Uint64("flows_evicted", t.FlowsEvicted).
-		Uint64("inferred_destroys", t.Inferred)))
+	z.Dict("conntrack", e.ecsConntrack("stop").Object("summary", (*totalsJSON)(t)))
 	z.Send()
 }
 

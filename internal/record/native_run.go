@@ -140,24 +140,7 @@ func (e *Encoder) nativeEventsOnDemand() {
 }
 
 func (e *Encoder) nativeStop(t *Totals) {
-	e.nativeRecord(zerolog.InfoLevel, "stop").
-		Dict("received", zerolog.Dict().
-			Uint64("new", t.New).
-			Uint64("update", t.Update).
-			Uint64("destroy", t.Destroy)).
-		Uint64("snapshot", t.Snapshot).
-		Uint64("written", t.Written).
-		Uint64("filtered", t.Filtered).
-		Uint64("suppressed", t.Suppressed).
-		Uint64("merged", t.Merged).
-		Dict("lost", zerolog.Dict().
-			Uint64("kernel", t.LostKernel).
-			Uint64("output", t.LostOutput)).
-		Uint64("decode_errors", t.DecodeErrors).
-		Uint64("unreplied_warnings", t.UnrepliedWarnings).
-		Uint64("flows_evicted", t.FlowsEvicted).
-		Uint64("inferred_destroys", t.Inferred).
-		Send()
+	e.nativeRecord(zerolog.InfoLevel, "stop").EmbedObject((*totalsJSON)(t)).Send()
 }
 
 func (e *Encoder) nativeDump(d *Dump) {
@@ -239,4 +222,29 @@ func (e *Encoder) nativeReading(r *ctstat.Reading, perCPU bool) {
 		z = z.Array("per_cpu", cpuArray(r.PerCPU))
 	}
 	z.Send()
+}
+
+// totalsJSON writes a stop record's totals, the same keys in every schema
+// (at the top of a native record, under the SIEM schemas' summary object).
+type totalsJSON Totals
+
+// MarshalZerologObject writes received, snapshot, written, filtered,
+// suppressed, merged, lost, decode_errors and the tracker's counts.
+func (t *totalsJSON) MarshalZerologObject(z *zerolog.Event) {
+	z.Dict("received", zerolog.Dict().
+		Uint64("new", t.New).
+		Uint64("update", t.Update).
+		Uint64("destroy", t.Destroy)).
+		Uint64("snapshot", t.Snapshot).
+		Uint64("written", t.Written).
+		Uint64("filtered", t.Filtered).
+		Uint64("suppressed", t.Suppressed).
+		Uint64("merged", t.Merged).
+		Dict("lost", zerolog.Dict().
+			Uint64("kernel", t.LostKernel).
+			Uint64("output", t.LostOutput)).
+		Uint64("decode_errors", t.DecodeErrors).
+		Uint64("unreplied_warnings", t.UnrepliedWarnings).
+		Uint64("flows_evicted", t.FlowsEvicted).
+		Uint64("inferred_destroys", t.Inferred)
 }

@@ -82,23 +82,7 @@ func (e *Encoder) ocsfStop(t *Totals) {
 	if z == nil {
 		return
 	}
-	ocsfUnmapped(z, e.ocsfConntrack(seq, "stop").Dict("summary", zerolog.Dict().
-		Dict("received", zerolog.Dict().
-			Uint64("new", t.New).
-			Uint64("update", t.Update).
-			Uint64("destroy", t.Destroy)).
-		Uint64("snapshot", t.Snapshot).
-		Uint64("written", t.Written).
-		Uint64("filtered", t.Filtered).
-		Uint64("suppressed", t.Suppressed).
-		Uint64("merged", t.Merged).
-		Dict("lost", zerolog.Dict().
-			Uint64("kernel", t.LostKernel).
-			Uint64("output", t.LostOutput)).
-		Uint64("decode_errors", t.DecodeErrors).
-		Uint64("unreplied_warnings", t.UnrepliedWarnings).
-		Uint64("flows_evicted", t.FlowsEvicted).
-		Uint64("inferred_destroys", t.Inferred)))
+	ocsfUnmapped(z, e.ocsfConntrack(seq, "stop").Object("summary", (*totalsJSON)(t)))
 }
 
 func (e *Encoder) ocsfHeartbeat(h *Heartbeat) {
