@@ -114,6 +114,12 @@ func (s *Spool) recover() error {
 		if err != nil {
 			return err
 		}
+		if g != nil && prev != nil && g.hdr.first < prev.next() {
+			// Numbered before the end of the segment before it: one of
+			// the two headers is wrong, and the older one is kept.
+			g.f.Close()
+			g, cerr = nil, &CorruptError{Path: path, Err: fmt.Errorf("first index %d is before the end %d of the segment before", g.hdr.first, prev.next())}
+		}
 		if g == nil {
 			// No usable header: a segment cut short at its creation (the
 			// last one), or a damaged one whose records the gap between
