@@ -27,7 +27,9 @@ type CorruptError struct {
 	// Path and Offset name the file and where in it the damage begins.
 	Path   string
 	Offset int64
-	// Lost is how many records are lost because of it, when known.
+	// Lost is how many records are lost because of it, when known (a
+	// removed segment's records are counted in the Lost of the segment
+	// before it).
 	Lost uint64
 	// Err says what is wrong.
 	Err error
@@ -68,6 +70,12 @@ func (s *Spool) openAck() error {
 	return nil
 }
 
+// damage is a corrupt segment found by recover.
+type damage struct {
+	g    *segment
+	cerr *CorruptError
+}
+
 // recover reads the segment files: every frame's CRC is checked, so the
 // counts are exact and the reader never meets a frame recovery did not.
 func (s *Spool) recover() error {
@@ -98,6 +106,7 @@ func (s *Spool) recover() error {
 		base      uint64
 		baseKnown bool
 		prev      *segment
+		damaged   []damage // logged once the next segment says how many records they cost
 	)
 	for i, n := range nums {
 		path := s.segPath(n)
@@ -126,6 +135,7 @@ func (s *Spool) recover() error {
 			// its neighbours counts.
 			s.cfg.Log.Warn().Str("file", path).Int64("offset", cerr.Offset).Err(cerr.Err).
 				Msg("spool: segment without a valid header removed")
+			s.damage = append(s.damage, cerr)
 			if err := os.Remove(path); err != nil {
 				return fmt.Errorf("spool: remove segment: %w", err)
 			}
@@ -144,13 +154,18 @@ func (s *Spool) recover() error {
 			prev.lost = g.hdr.first - prev.hdr.first - prev.valid
 		}
 		if cerr != nil {
-			s.cfg.Log.Warn().Str("file", path).Int64("offset", cerr.Offset).Err(cerr.Err).
-				Msg("spool: corrupt segment: its records after this offset are lost")
+			damaged = append(damaged, damage{g, cerr})
 		}
 		s.segs = append(s.segs, g)
 		s.bytes += g.end
 		s.nextIndex = max(s.nextIndex, g.next())
 		prev = g
+	}
+	for _, d := range damaged {
+		d.cerr.Lost = d.g.lost
+		s.damage = append(s.damage, d.cerr)
+		s.cfg.Log.Warn().Str("file", d.cerr.Path).Int64("offset", d.cerr.Offset).Uint64("records_lost", d.g.lost).Err(d.cerr.Err).
+			Msg("spool: corrupt segment: its records from this offset on are lost")
 	}
 	if len(s.segs) > 0 {
 		s.oldest.Store(s.segs[0].hdr.first)
@@ -263,3 +278,8 @@ func (s *Spool) scan(path string, n uint64, last bool, br *bufio.Reader) (*segme
 	}
 	return g, cerr, nil
 }
+
+// Damage returns what Open found damaged (torn tails aside, which are
+// counted in [Stats.Torn]), in file order, for the caller to report. It
+// does not change after Open; any goroutine may call it.
+func (s *Spool) Damage() []*CorruptError { return s.damage }

@@ -229,6 +229,8 @@ type Spool struct {
 	bytes     int64
 	st        Stats // counters; Bytes, Segments, Queued and Oldest* are computed
 	closed    bool
+
+	damage []*CorruptError // what Open found; read-only after Open
 }
 
 // Open opens the spool in dir, creating the directory (mode 0750) when

@@ -448,6 +448,14 @@ func TestRecoverDamage(t *testing.T) {
 			if diff := cmp.Diff(wants(left), out); diff != "" {
 				t.Errorf("records (-want +got):\n%s", diff)
 			}
+			if tc.torn == 0 {
+				d := s.Damage()
+				if len(d) != 1 || !strings.HasPrefix(d[0].Error(), "spool file "+dir) {
+					t.Errorf("Damage() = %v, want one CorruptError naming a file in %s", d, dir)
+				}
+			} else if d := s.Damage(); len(d) != 0 {
+				t.Errorf("Damage() = %v for a torn tail, want none", d)
+			}
 			for _, w := range tc.logs {
 				if !strings.Contains(log.String(), w) {
 					t.Errorf("log does not say %q:\n%s", w, log.String())
