@@ -27,15 +27,18 @@
 // # Goroutines
 //
 // One writer goroutine calls [Spool.Append]. One reader goroutine (the
-// output's) calls [Spool.Next] and [Spool.Ack]. [Spool.Stats] may be
-// called from any goroutine. [Spool.Close] is called once, after both
-// have stopped. A mutex guards what they share (the segment list, the
+// output's) calls [Spool.Next]. [Spool.Ack] is called by one goroutine at
+// a time, the reader's or the one that learns what the output took (it
+// may run concurrently with Next). [Spool.Stats] and [Spool.Damage] may be
+// called from any goroutine. [Spool.Close] is called once, after all of
+// them have stopped. A mutex guards what they share (the segment list, the
 // ack, the counters); it is never held across a write of a record.
 //
 // # Bound and overflow
 //
 // The spool's files hold at most [Config.MaxBytes] (default 1 GiB).
-// Append never waits for the reader: when a record would take the spool
+// Append never waits for the reader (it may wait for the disk, when the
+// kernel throttles writers of dirty pages): when a record would take the spool
 // past the bound, the oldest segments are removed first, whole, and
 // their undelivered records counted in [Stats.Dropped] and reported to
 // [Config.OnDrop] with their seq range. A record Next had already handed

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -137,8 +138,8 @@ func (s *Spool) refill(ctx context.Context) (bool, error) {
 		n, err := g.f.ReadAt(r.buf[have:], r.pos.off+have)
 		r.buf = r.buf[:have+int64(n)]
 		if err != nil && !errors.Is(err, io.EOF) {
-			if g.removed || errors.Is(err, errFileClosed) {
-				return true, nil // dropped under us: look again
+			if errors.Is(err, os.ErrClosed) {
+				return true, nil // removed under us: the next refill sees it
 			}
 			return false, fmt.Errorf("spool: read %s at offset %d: %w", g.path, r.pos.off+have, err)
 		}
@@ -174,7 +175,9 @@ func (s *Spool) cut(g *segment, p Position, err error) {
 // (p is a [Record.Pos] from Next) and persists that with one pwrite of
 // the ack file: after a restart, Next resumes after p. Segments wholly
 // delivered are deleted. Acking a position at or before an earlier ack
-// does nothing. Only the reader goroutine calls Ack.
+// does nothing. Ack is called by one goroutine at a time: the reader's,
+// or the one that learns what the output took (a JetStream publisher's
+// acknowledgements), concurrently with Next.
 func (s *Spool) Ack(p Position) error {
 	s.mu.Lock()
 	if s.closed {

@@ -198,14 +198,14 @@ func (g *segment) count(lo, hi uint64) uint64 {
 // Spool is an append-only queue of records on disk, for one output.
 //
 // Goroutines: one writer goroutine calls Append; one reader goroutine
-// (the output's) calls Next and Ack; Stats may be called from any
-// goroutine; Close is called once, after the writer and the reader have
-// stopped.
+// (the output's) calls Next; one goroutine at a time calls Ack, the
+// reader's or another; Stats and Damage may be called from any
+// goroutine; Close is called once, after all of them have stopped.
 type Spool struct {
 	dir  string
 	cfg  Config
 	lock *os.File
-	ackf *os.File // owned by the reader (Ack)
+	ackf *os.File // owned by Ack's goroutine
 
 	// Writer-owned.
 	tail     *segment
@@ -293,7 +293,9 @@ func (s *Spool) segPath(n uint64) string {
 // process cannot lose it. Append never waits for the reader. When the
 // record would take the spool above MaxBytes, the oldest segments are
 // removed first, their undelivered records counted as dropped (and
-// reported to OnDrop). Only the writer goroutine calls Append.
+// reported to OnDrop). Append does wait for the disk when the kernel
+// throttles writers (dirty pages piling up on a slow disk). Only the
+// writer goroutine calls Append.
 func (s *Spool) Append(r Record) error {
 	if len(r.Data) > s.cfg.MaxRecordBytes {
 		return fmt.Errorf("spool %s: record seq %d of %d bytes: %w (%d)", s.dir, r.Seq, len(r.Data), ErrTooLarge, s.cfg.MaxRecordBytes)
@@ -489,6 +491,3 @@ func (s *Spool) closeFiles() error {
 	}
 	return errors.Join(errs...)
 }
-
-// errFileClosed is what reading a segment file closed by a drop gives.
-var errFileClosed = os.ErrClosed

@@ -627,37 +627,78 @@ func TestStatsOldest(t *testing.T) {
 	}
 }
 
-// TestConcurrent: a writer and a reader at once, the reader acking in
-// batches; every record arrives once, in order (run with -race).
+// TestConcurrent: a writer, a reader and an acker at once (the acker
+// gets positions from the reader, as an output's acknowledgements
+// arrive), with overflow off and on; every record arrives in order,
+// none twice, and the counts add up (run with -race).
 func TestConcurrent(t *testing.T) {
-	s := open(t, t.TempDir(), Config{MaxBytes: 64 << 20, SegmentBytes: 64 << 10})
-	defer s.Close()
-	const n = 20000
-	go func() {
-		for i := range uint64(n) {
-			if err := s.Append(rec(i+1, 120)); err != nil {
-				t.Error(err)
-				return
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"no overflow", Config{MaxBytes: 64 << 20, SegmentBytes: 64 << 10}},
+		{"overflow", Config{MaxBytes: 256 << 10, SegmentBytes: 16 << 10}},
+		{"sync", Config{MaxBytes: 64 << 20, SegmentBytes: 64 << 10, SyncInterval: time.Millisecond}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var dropped uint64
+			tc.cfg.OnDrop = func(d Drop) {
+				mu.Lock()
+				dropped += d.Records
+				mu.Unlock()
 			}
-		}
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for i := range uint64(n) {
-		r, err := s.Next(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.Seq != i+1 || !bytes.Equal(r.Data, rec(i+1, 120).Data) {
-			t.Fatalf("record %d: seq %d %q", i+1, r.Seq, r.Data)
-		}
-		if i%50 == 0 {
-			if err := s.Ack(r.Pos); err != nil {
-				t.Fatal(err)
+			s := open(t, t.TempDir(), tc.cfg)
+			defer s.Close()
+			const n = 20000
+			wrote := make(chan struct{})
+			go func() {
+				defer close(wrote)
+				for i := range uint64(n) {
+					if err := s.Append(rec(i+1, 120)); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+			acks := make(chan Position, 16)
+			acked := make(chan struct{})
+			go func() {
+				defer close(acked)
+				for p := range acks {
+					if err := s.Ack(p); err != nil {
+						t.Error(err)
+					}
+				}
+			}()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			var last uint64
+			for last < n {
+				r, err := s.Next(ctx)
+				if err != nil {
+					t.Fatalf("after seq %d: %v", last, err)
+				}
+				if r.Seq <= last || !bytes.Equal(r.Data, rec(r.Seq, 120).Data) {
+					t.Fatalf("seq %d after %d: %q", r.Seq, last, r.Data)
+				}
+				if tc.cfg.MaxBytes > 1<<20 && r.Seq != last+1 {
+					t.Fatalf("seq %d after %d without overflow", r.Seq, last)
+				}
+				last = r.Seq
+				if r.Seq%50 == 0 || r.Seq == n {
+					acks <- r.Pos
+				}
 			}
-		}
-		if i%1000 == 0 {
-			checkInvariant(t, s)
-		}
+			<-wrote
+			close(acks)
+			<-acked
+			st := checkInvariant(t, s)
+			mu.Lock()
+			defer mu.Unlock()
+			if st.Dropped != dropped || st.Queued != 0 || st.Delivered+st.Dropped != n {
+				t.Errorf("delivered %d, dropped %d (OnDrop %d), queued %d; want %d in all, none queued", st.Delivered, st.Dropped, dropped, st.Queued, n)
+			}
+		})
 	}
 }
