@@ -55,3 +55,29 @@ func benchSpool(b *testing.B, ackEvery int) {
 		b.Fatalf("delivered %d, queued %d, want %d and 0", st.Delivered, st.Queued, b.N)
 	}
 }
+
+// TestAppendNextAckAllocs: appending, reading and acking a record does
+// not allocate (segment changes, one per 64 MiB, aside).
+func TestAppendNextAckAllocs(t *testing.T) {
+	s := open(t, t.TempDir(), Config{})
+	defer s.Close()
+	ctx := context.Background()
+	r := Record{Run: testRun, Data: benchLine}
+	step := func() {
+		r.Seq++
+		if err := s.Append(r); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Ack(got.Pos); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step() // the first segment
+	if n := testing.AllocsPerRun(1000, step); n != 0 {
+		t.Errorf("%v allocations per record, want 0", n)
+	}
+}

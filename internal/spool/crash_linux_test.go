@@ -3,6 +3,7 @@ package spool
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -19,9 +20,16 @@ import (
 const (
 	crashDirEnv   = "SPOOL_CRASH_DIR"
 	crashStartEnv = "SPOOL_CRASH_START"
+	// crashOverflowEnv, when set, makes the child append only (its
+	// output is down) into a small spool, writing "x FIRST LAST COUNT"
+	// for every drop OnDrop reports.
+	crashOverflowEnv = "SPOOL_CRASH_OVERFLOW"
 )
 
-var crashCfg = Config{MaxBytes: 64 << 20, SegmentBytes: 16 << 10}
+var (
+	crashCfg         = Config{MaxBytes: 64 << 20, SegmentBytes: 16 << 10}
+	crashOverflowCfg = Config{MaxBytes: 128 << 10, SegmentBytes: 16 << 10}
+)
 
 // TestCrashChild is the child's body, run only by TestSIGKILL.
 func TestCrashChild(t *testing.T) {
@@ -33,17 +41,28 @@ func TestCrashChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(dir, crashCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	say := func(kind byte, seq uint64) {
 		// One write per line: lines of both goroutines do not mix
 		// (a pipe write below PIPE_BUF is atomic).
 		b := strconv.AppendUint([]byte{kind, ' '}, seq, 10)
 		os.Stdout.Write(append(b, '\n'))
 	}
+	cfg := crashCfg
+	overflow := os.Getenv(crashOverflowEnv) != ""
+	if overflow {
+		cfg = crashOverflowCfg
+		cfg.OnDrop = func(d Drop) {
+			os.Stdout.Write(fmt.Appendf(nil, "x %d %d %d\n", d.FirstSeq, d.LastSeq, d.Records))
+		}
+	}
+	s, err := Open(dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	go func() {
+		if overflow {
+			return
+		}
 		for n := uint64(0); ; n++ {
 			r, err := s.Next(context.Background())
 			if err != nil {
@@ -209,5 +228,104 @@ func TestSIGKILL(t *testing.T) {
 	defer s.Close()
 	if st := s.Stats(); st.Queued != 0 || st.Recovered != 0 {
 		t.Errorf("after the final ack: %d queued, %d recovered; want none", st.Queued, st.Recovered)
+	}
+}
+
+// TestSIGKILLOverflow: a process whose output is down appends into a
+// small spool, overflowing it, and is killed at random points five
+// times. After each kill the spool holds a contiguous run of seqs up to
+// at least the last append that returned, and every seq before it was
+// reported dropped: no loss goes unreported. A reported drop can still
+// be in the spool only for the last drop before the kill (the process
+// died between the report and the removal of the segment).
+func TestSIGKILLOverflow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	dir := t.TempDir()
+	next := uint64(1)
+	dropped := map[uint64]bool{}
+	for round := range 5 {
+		killAfter := 3000 + rand.IntN(5000)
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, crashStartEnv+"="+strconv.FormatUint(next, 10), crashOverflowEnv+"=1")
+		cmd.Stderr = os.Stderr
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(out)
+		appends, killed := 0, false
+		var appendedThrough uint64
+		var lastDrop [2]uint64
+		for sc.Scan() {
+			var a, b, c uint64
+			if n, _ := fmt.Sscanf(sc.Text(), "x %d %d %d", &a, &b, &c); n == 3 {
+				if b-a+1 != c {
+					t.Fatalf("round %d: drop of %d records reported as seqs %d to %d", round, c, a, b)
+				}
+				for q := a; q <= b; q++ {
+					if dropped[q] {
+						t.Fatalf("round %d: seq %d reported dropped twice", round, q)
+					}
+					dropped[q] = true
+				}
+				lastDrop = [2]uint64{a, b}
+				continue
+			}
+			if n, _ := fmt.Sscanf(sc.Text(), "a %d", &a); n == 1 {
+				appendedThrough = a
+				if appends++; appends == killAfter && !killed {
+					cmd.Process.Signal(syscall.SIGKILL)
+					killed = true
+				}
+			}
+		}
+		cmd.Wait()
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
+			t.Fatalf("round %d: child ended with %v, not by SIGKILL", round, cmd.ProcessState)
+		}
+
+		s, err := Open(dir, crashOverflowCfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := checkInvariant(t, s)
+		if st.Bytes > crashOverflowCfg.MaxBytes {
+			t.Errorf("round %d: %d bytes, above MaxBytes", round, st.Bytes)
+		}
+		got, _ := drain(t, s)
+		s.Close()
+		if len(got) == 0 {
+			t.Fatalf("round %d: spool empty", round)
+		}
+		first, last := got[0].Seq, got[len(got)-1].Seq
+		for i, g := range got {
+			if g.Seq != first+uint64(i) {
+				t.Fatalf("round %d: seq %d at %d, want %d", round, g.Seq, i, first+uint64(i))
+			}
+			if dropped[g.Seq] && (g.Seq < lastDrop[0] || g.Seq > lastDrop[1]) {
+				t.Fatalf("round %d: seq %d reported dropped (not in the last drop %v) but in the spool", round, g.Seq, lastDrop)
+			}
+		}
+		if last < appendedThrough {
+			t.Fatalf("round %d: spool ends at seq %d, Append returned for %d", round, last, appendedThrough)
+		}
+		for q := uint64(1); q < first; q++ {
+			if !dropped[q] {
+				t.Fatalf("round %d: seq %d is neither in the spool (from %d) nor reported dropped", round, q, first)
+			}
+		}
+		// What was reported dropped but survived counts as not dropped:
+		// the next round may drop it again.
+		for _, g := range got {
+			delete(dropped, g.Seq)
+		}
+		t.Logf("round %d: killed after %d appends, spool holds seqs %d to %d (%d bytes), %d seqs reported dropped so far",
+			round, appends, first, last, st.Bytes, len(dropped))
+		next = last + 1
 	}
 }
