@@ -76,9 +76,10 @@
 // its records are counted in [Stats.Lost] (the next segment's first index
 // says how many) and the next segments are still delivered. A segment
 // without a valid header is removed, its records counted the same way
-// when a later segment shows how many there were; for the last segment
-// nothing does, and none are counted (a crash at its creation leaves
-// such a segment with no record).
+// when a later segment shows how many there were. A last segment too
+// short for its header is what a crash at its creation leaves: a torn
+// tail, removed and counted as one (nothing says how many records a
+// damaged one held).
 // Each is logged to [Config.Log] as a [CorruptError] naming the file and
 // the offset. Next checks every frame again and skips what was damaged
 // since (counted as lost, logged); it never returns a record whose CRC

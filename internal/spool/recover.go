@@ -15,6 +15,10 @@ import (
 	"github.com/ctwatch/ctwatch/internal/safefile"
 )
 
+// errShortHeader is wrapped by the CorruptError of a segment file too
+// short to hold its header.
+var errShortHeader = errors.New("shorter than a segment header")
+
 // ackName and lockName are the spool directory's other files.
 const (
 	ackName  = "ack"
@@ -129,10 +133,22 @@ func (s *Spool) recover() error {
 			g.f.Close()
 			g, cerr = nil, &CorruptError{Path: path, Err: fmt.Errorf("first index %d is before the end %d of the segment before", g.hdr.first, prev.next())}
 		}
+		if g == nil && last && errors.Is(cerr, errShortHeader) {
+			// A crash while the segment was being created: it holds no
+			// record, and is a torn tail like any other.
+			s.st.Torn++
+			if fi, err := os.Stat(path); err == nil {
+				s.st.TornBytes += fi.Size()
+			}
+			s.cfg.Log.Warn().Str("file", path).Int64("offset", 0).Err(cerr.Err).Msg("spool: torn tail (a segment without its header) removed")
+			if err := os.Remove(path); err != nil {
+				return fmt.Errorf("spool: remove segment: %w", err)
+			}
+			continue
+		}
 		if g == nil {
-			// No usable header: a segment cut short at its creation (the
-			// last one), or a damaged one whose records the gap between
-			// its neighbours counts.
+			// No usable header: a damaged segment, whose records the gap
+			// between its neighbours counts.
 			s.cfg.Log.Warn().Str("file", path).Int64("offset", cerr.Offset).Err(cerr.Err).
 				Msg("spool: segment without a valid header removed")
 			s.damage = append(s.damage, cerr)
@@ -218,7 +234,7 @@ func (s *Spool) scan(path string, n uint64, last bool, br *bufio.Reader) (*segme
 	if err != nil {
 		f.Close()
 		if errors.Is(err, errShort) {
-			err = fmt.Errorf("%d bytes, shorter than a header", size)
+			err = fmt.Errorf("%w (%d bytes)", errShortHeader, size)
 		}
 		return nil, &CorruptError{Path: path, Err: err}, nil
 	}
