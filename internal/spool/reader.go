@@ -137,6 +137,11 @@ func (s *Spool) refill(ctx context.Context) (bool, error) {
 		r.boff = r.pos.off
 		n, err := g.f.ReadAt(r.buf[have:], r.pos.off+have)
 		r.buf = r.buf[:have+int64(n)]
+		if n == 0 && errors.Is(err, io.EOF) {
+			// Shorter than what was written to it: cut by someone else.
+			s.cut(g, r.pos, fmt.Errorf("file ends before offset %d, the end of what was appended", end))
+			return true, nil
+		}
 		if err != nil && !errors.Is(err, io.EOF) {
 			if errors.Is(err, os.ErrClosed) {
 				return true, nil // removed under us: the next refill sees it

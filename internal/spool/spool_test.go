@@ -702,3 +702,43 @@ func TestConcurrent(t *testing.T) {
 		})
 	}
 }
+
+// TestTruncatedWhileRunning: a segment cut short by someone else while
+// the spool runs costs its records past the cut, counted as lost, and
+// the reader goes on with what is appended after.
+func TestTruncatedWhileRunning(t *testing.T) {
+	dir := t.TempDir()
+	log := logBuffer{wrote: make(chan struct{}, 1)}
+	s := open(t, dir, Config{Log: zerolog.New(&log)})
+	defer s.Close()
+	rs := recs(1, 10, 100)
+	appendAll(t, s, rs)
+	hdr := segHeader{run: testRun}.size()
+	if err := os.Truncate(segments(t, dir)[0], hdr+4*(frameHeader+100)); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := next(t, s, 4)
+	type result struct {
+		r   Record
+		err error
+	}
+	res := make(chan result)
+	go func() {
+		r, err := s.Next(context.Background())
+		res <- result{r, err}
+	}()
+	<-log.wrote
+	later := rec(11, 100)
+	appendAll(t, s, []Record{later})
+	got5 := <-res
+	if got5.err != nil {
+		t.Fatal(got5.err)
+	}
+	out = append(out, got{got5.r.Seq, got5.r.Run, got5.r.Level, string(got5.r.Data)})
+	if diff := cmp.Diff(append(wants(rs[:4]), want(later)), out); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+	if st := checkInvariant(t, s); st.Lost != 6 {
+		t.Errorf("lost %d, want 6", st.Lost)
+	}
+}
