@@ -14,7 +14,10 @@ import (
 
 // Defaults of [Config].
 const (
-	DefaultMaxBytes     = 1 << 30
+	// DefaultMaxBytes is the bound of a spool's files, --spool-max-bytes.
+	DefaultMaxBytes = 1 << 30
+	// DefaultSegmentBytes is the size of a segment file: the unit in
+	// which delivered and overflowing records leave the disk.
 	DefaultSegmentBytes = 64 << 20
 	// DefaultMaxRecordBytes bounds one record's data unless
 	// [Config.MaxRecordBytes] says otherwise.
