@@ -92,5 +92,7 @@
 // Append, Next and Ack of one record cost one write(2), one pwrite of
 // the ack file and a share of a 256 KiB pread, and no allocation
 // (BenchmarkAppendNextAck); an output that acks a window of records at
-// once saves the pwrites.
+// once saves the pwrites. Open reads every segment: measured, 160 ms for
+// 293 MB (a million records) from the page cache; from a cold disk, the
+// time to read the spool.
 package spool
