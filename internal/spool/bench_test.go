@@ -1,6 +1,7 @@
 package spool
 
 import (
+	"bytes"
 	"context"
 	"testing"
 )
@@ -18,6 +19,45 @@ func BenchmarkAppendNextAck(b *testing.B) {
 // output with a window of 64 does; one op is still one record.
 func BenchmarkAppendNextAckBatch64(b *testing.B) {
 	benchSpool(b, 64)
+}
+
+// BenchmarkAppendNextAckWindow64: as a JetStream publisher with a
+// window of 64: each record is appended and read at once, and acked 64
+// records later, so the reader's buffer is never free to reuse.
+func BenchmarkAppendNextAckWindow64(b *testing.B) {
+	s, err := Open(b.TempDir(), Config{MaxBytes: 256 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	rec := Record{Run: "6f1c2a4e-8b0d-4c1e-9a5f-3d2b1c0e9f87", Data: benchLine}
+	var window [64]Record
+	b.SetBytes(int64(len(benchLine)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rec.Seq = uint64(i)
+		if err := s.Append(rec); err != nil {
+			b.Fatal(err)
+		}
+		r, err := s.Next(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		old := &window[i%len(window)]
+		if old.Data != nil {
+			if !bytes.Equal(old.Data, benchLine) {
+				b.Fatalf("record %d in flight changed: %q", old.Seq, old.Data)
+			}
+			if err := s.Ack(old.Pos); err != nil {
+				b.Fatal(err)
+			}
+		}
+		*old = r
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/record")
 }
 
 func benchSpool(b *testing.B, ackEvery int) {

@@ -31,12 +31,36 @@ func (r *reader) init(s *Spool) {
 }
 
 // Next returns the next record in order, waiting until one is appended
-// or ctx is done (then it returns ctx.Err()). The record's Data is valid
-// until the next call of Next. A record is returned again after a
-// restart unless an Ack covering it returned first. Records found
-// corrupt are skipped and counted in [Stats.Lost], never returned. Only
-// the reader goroutine calls Next.
+// or ctx is done (then it returns ctx.Err()). The record's Data aliases
+// the reader's buffer and stays valid until an Ack covers the record or
+// Rewind is called: a transport may hold a window of records in flight
+// without copying them. A record is returned again after a restart
+// unless an Ack covering it returned first. Records found corrupt are
+// skipped and counted in [Stats.Lost], never returned. Only the reader
+// goroutine calls Next.
 func (s *Spool) Next(ctx context.Context) (Record, error) {
+	r, _, err := s.next(ctx, true)
+	return r, err
+}
+
+// TryNext is Next without waiting: ok is false when no record waits.
+func (s *Spool) TryNext() (r Record, ok bool, err error) {
+	return s.next(context.Background(), false)
+}
+
+// Rewind makes Next hand out again, in order, every record it handed out
+// that no Ack covers yet (after a failed send, to send them again). The
+// Data of those earlier copies is no longer valid. Only the reader
+// goroutine calls Rewind.
+func (s *Spool) Rewind() {
+	s.mu.Lock()
+	p := s.ack.pos
+	s.mu.Unlock()
+	r := &s.rd
+	r.pos, r.seg, r.buf = p, nil, r.buf[:0]
+}
+
+func (s *Spool) next(ctx context.Context, wait bool) (Record, bool, error) {
 	r := &s.rd
 	for {
 		if r.seg != nil && r.pos.index >= s.oldest.Load() {
@@ -52,7 +76,7 @@ func (s *Spool) Next(ctx context.Context) (Record, error) {
 						Data:  fr.data,
 						Time:  time.Unix(0, fr.unixnano),
 						Pos:   r.pos,
-					}, nil
+					}, true, nil
 				}
 				if !errors.Is(err, errShort) {
 					s.cut(r.seg, r.pos, err)
@@ -61,14 +85,18 @@ func (s *Spool) Next(ctx context.Context) (Record, error) {
 		}
 		ok, err := s.refill(ctx)
 		if err != nil {
-			return Record{}, err
+			return Record{}, false, err
 		}
-		if !ok {
-			select {
-			case <-s.notify:
-			case <-ctx.Done():
-				return Record{}, ctx.Err()
-			}
+		if ok {
+			continue
+		}
+		if !wait {
+			return Record{}, false, nil
+		}
+		select {
+		case <-s.notify:
+		case <-ctx.Done():
+			return Record{}, false, ctx.Err()
 		}
 	}
 }
@@ -104,6 +132,9 @@ func (s *Spool) refill(ctx context.Context) (bool, error) {
 		r.seg, r.buf = g, r.buf[:0]
 	}
 	end, cut := g.end, g.cut != 0 && r.pos.index >= g.cut
+	// The buffer may be read into again only when no record handed out
+	// of it is still waiting for its Ack: their Data alias it.
+	reuse := s.ack.pos.index >= r.pos.index
 	last := s.segs[len(s.segs)-1] == g
 	var next *segment
 	if !last {
@@ -117,23 +148,23 @@ func (s *Spool) refill(ctx context.Context) (bool, error) {
 	s.mu.Unlock()
 
 	if !cut && r.pos.off < end {
-		// The unread bytes of the buffer move to its start, and the
-		// rest is read after them.
-		have := int64(0)
+		// The unread bytes of the buffer (a frame begun) go first, and
+		// what follows is read after them; a frame larger than the
+		// buffer doubles it.
+		var tail []byte
 		if i := r.pos.off - r.boff; i >= 0 && i < int64(len(r.buf)) {
-			have = int64(copy(r.buf, r.buf[i:]))
+			tail = r.buf[i:]
 		}
-		want := min(end-r.pos.off, int64(max(cap(r.buf), readChunk)))
-		if have == want && want == int64(cap(r.buf)) {
-			// A frame larger than the buffer.
-			want = min(end-r.pos.off, 2*int64(cap(r.buf)))
-		}
-		if int64(cap(r.buf)) < want {
-			nb := make([]byte, have, want)
-			copy(nb, r.buf[:have])
+		have := int64(len(tail))
+		want := min(end-r.pos.off, max(readChunk, 2*have))
+		if reuse && int64(cap(r.buf)) >= want {
+			copy(r.buf[:cap(r.buf)], tail)
+			r.buf = r.buf[:want]
+		} else {
+			nb := make([]byte, want)
+			copy(nb, tail)
 			r.buf = nb
 		}
-		r.buf = r.buf[:want]
 		r.boff = r.pos.off
 		n, err := g.f.ReadAt(r.buf[have:], r.pos.off+have)
 		r.buf = r.buf[:have+int64(n)]

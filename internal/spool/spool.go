@@ -55,8 +55,8 @@ type Record struct {
 	// Level is the record's zerolog level (the syslog severity).
 	Level zerolog.Level
 	// Data is the JSON line as the encoder wrote it. Append copies it;
-	// from Next it aliases the reader's buffer and is valid until the
-	// next call of Next: a caller that keeps it longer copies it.
+	// from Next it aliases the reader's buffer and stays valid until an
+	// Ack covers the record or Rewind is called.
 	Data []byte
 	// Time is when the record was appended (set by Append from
 	// [Config.Now]; ignored in Append's argument).
@@ -201,7 +201,7 @@ func (g *segment) count(lo, hi uint64) uint64 {
 // Spool is an append-only queue of records on disk, for one output.
 //
 // Goroutines: one writer goroutine calls Append; one reader goroutine
-// (the output's) calls Next; one goroutine at a time calls Ack, the
+// (the output's) calls Next, TryNext and Rewind; one goroutine at a time calls Ack, the
 // reader's or another; Stats and Damage may be called from any
 // goroutine; Close is called once, after all of them have stopped.
 type Spool struct {

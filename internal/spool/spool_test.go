@@ -742,3 +742,40 @@ func TestTruncatedWhileRunning(t *testing.T) {
 		t.Errorf("lost %d, want 6", st.Lost)
 	}
 }
+
+// TestWindow: records handed out and not acked keep their Data while
+// Next reads on, across buffer refills and segments; Rewind hands out
+// again exactly the records after the last Ack; TryNext does not wait.
+func TestWindow(t *testing.T) {
+	s := open(t, t.TempDir(), Config{MaxBytes: 1 << 20, SegmentBytes: 8 << 10})
+	defer s.Close()
+	rs := recs(1, 400, 150)
+	var held []Record
+	for i, r := range rs {
+		appendAll(t, s, []Record{r})
+		got, ok, err := s.TryNext()
+		if err != nil || !ok {
+			t.Fatalf("TryNext after append %d: %v %v", i, ok, err)
+		}
+		held = append(held, got)
+		if i == 99 {
+			if err := s.Ack(got.Pos); err != nil { // the first 100 taken
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, ok, err := s.TryNext(); ok || err != nil {
+		t.Errorf("TryNext with nothing appended: %v, %v", ok, err)
+	}
+	for i, h := range held[100:] {
+		if diff := cmp.Diff(want(rs[100+i]), got{h.Seq, h.Run, h.Level, string(h.Data)}); diff != "" {
+			t.Fatalf("record in flight changed (-want +got):\n%s", diff)
+		}
+	}
+	s.Rewind()
+	again, _ := next(t, s, 300)
+	if diff := cmp.Diff(wants(rs[100:]), again); diff != "" {
+		t.Errorf("after Rewind (-want +got):\n%s", diff)
+	}
+	checkInvariant(t, s)
+}
