@@ -108,8 +108,11 @@ type Config struct {
 	// SyncInterval, when positive, makes Append fdatasync the segment it
 	// wrote to when the last sync is older than this (and sync the
 	// directory after creating a segment), so that a power loss loses at
-	// most about that much. Zero never syncs: every appended record
-	// survives a crash of the process, not of the machine.
+	// most about that much. The sync comes with an append: after the last
+	// append of a burst, the writer calls [Spool.Sync] (from a ticker of
+	// the same interval) or the tail waits for the kernel's writeback.
+	// Zero never syncs: every appended record survives a crash of the
+	// process, not of the machine.
 	SyncInterval time.Duration
 	// Now is the clock records are stamped with (default time.Now).
 	Now func() time.Time
@@ -367,6 +370,22 @@ func (s *Spool) Append(r Record) error {
 		if err := fdatasync(t.f); err != nil {
 			return fmt.Errorf("spool: sync %s: %w", t.path, err)
 		}
+	}
+	return nil
+}
+
+// Sync writes what was appended to the disk (fdatasync of the segment
+// appended to), so that a power loss cannot lose it. Only the writer
+// goroutine calls it; Append does it by itself every
+// [Config.SyncInterval].
+func (s *Spool) Sync() error {
+	t := s.tail
+	if t == nil {
+		return nil
+	}
+	s.lastSync = s.cfg.Now()
+	if err := fdatasync(t.f); err != nil {
+		return fmt.Errorf("spool: sync %s: %w", t.path, err)
 	}
 	return nil
 }
