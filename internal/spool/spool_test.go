@@ -188,6 +188,9 @@ func TestReopen(t *testing.T) {
 			later := rec(1000, 100)
 			later.Run = "second-run"
 			appendAll(t, s, []Record{later})
+			if err := s.Sync(); err != nil {
+				t.Fatal(err)
+			}
 			out, pos := drain(t, s)
 			if diff := cmp.Diff(append(wants(rs[tc.acked:]), want(later)), out); diff != "" {
 				t.Errorf("records after reopen (-want +got):\n%s", diff)
