@@ -7,8 +7,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"strconv"
+	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -77,56 +78,97 @@ func requireCommand(t testing.TB, name string) string {
 	return path
 }
 
+// buildServer builds the nats-server program of the module version that
+// go.mod requires (the server the embedded tests run, as a program of its
+// own) into a directory of t's, and returns its path. Debian's nats-server
+// (2.9) is not used: it acks records it holds only in its own memory, and
+// loses them to a SIGKILL.
+func buildServer(t testing.TB) string {
+	t.Helper()
+	gobin := requireCommand(t, "go")
+	bin := filepath.Join(t.TempDir(), "nats-server")
+	cmd := exec.Command(gobin, "build", "-o", bin, "github.com/nats-io/nats-server/v2")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build nats-server: %v\n%s", err, out)
+	}
+	return bin
+}
+
 // binaryServer is a nats-server process.
 type binaryServer struct {
-	cmd *exec.Cmd
+	cmd    *exec.Cmd
+	out    *lockedBuffer
+	exited chan struct{}
 }
 
-// startBinary starts nats-server with JetStream storing in dir on port and
-// waits until it accepts JetStream requests.
-func startBinary(t testing.TB, path, dir string, port int) *binaryServer {
-	t.Helper()
-	cmd := exec.Command(path, "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-js", "-sd", dir)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
+// lockedBuffer collects a process's output, written by exec's copying
+// goroutine and read by the test.
+type lockedBuffer struct {
+	mu    sync.Mutex
+	buf   strings.Builder
+	ready chan struct{} // closed at the first "Server is ready"
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Write(p)
+	if strings.Contains(b.buf.String(), "Server is ready") {
+		select {
+		case <-b.ready:
+		default:
+			close(b.ready)
+		}
+	}
+	return len(p), nil
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// serverConfig is the config file of a single JetStream server on port
+// storing in dir. sync_interval: always makes the server fsync every write
+// before it acks, so an acked record survives a SIGKILL (and a power cut).
+const serverConfig = `listen: "127.0.0.1:%d"
+server_name: "ctwatch-test"
+jetstream {
+  store_dir: %q
+  sync_interval: always
+}
+`
+
+// startBinary starts the nats-server program bin with config file conf and
+// returns once it says it is ready (it logs so after JetStream is up).
+func startBinary(bin, conf string) (*binaryServer, error) {
+	cmd := exec.Command(bin, "-c", conf)
+	out := &lockedBuffer{ready: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start nats-server: %v", err)
+		return nil, fmt.Errorf("start nats-server: %w", err)
 	}
-	b := &binaryServer{cmd: cmd}
-	t.Cleanup(func() {
+	b := &binaryServer{cmd: cmd, out: out, exited: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(b.exited)
+	}()
+	select {
+	case <-out.ready:
+		return b, nil
+	case <-b.exited:
+		return nil, fmt.Errorf("nats-server exited at start: %s\n%s", cmd.ProcessState, out)
+	case <-time.After(30 * time.Second):
 		b.kill()
-		if t.Failed() {
-			t.Logf("nats-server output:\n%s", out.String())
-		}
-	})
-	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		nc, err := nats.Connect(url, nats.Timeout(time.Second))
-		if err == nil {
-			js, _ := jetstream.New(nc)
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			_, err = js.AccountInfo(ctx)
-			cancel()
-			nc.Close()
-			if err == nil {
-				return b
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nats-server not ready after 15 s: %v\n%s", err, out.String())
-		}
-		time.Sleep(50 * time.Millisecond) // polling a process we do not control
+		return nil, fmt.Errorf("nats-server not ready after 30 s:\n%s", out)
 	}
 }
 
-// kill sends SIGKILL and reaps the process.
+// kill sends SIGKILL and waits until the process is reaped.
 func (b *binaryServer) kill() {
-	if b.cmd.ProcessState != nil {
-		return
-	}
 	_ = b.cmd.Process.Signal(syscall.SIGKILL)
-	_ = b.cmd.Wait()
+	<-b.exited
 }
 
 // connect returns a JetStream client of url for the test's own checks.
