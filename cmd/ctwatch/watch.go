@@ -17,6 +17,7 @@ import (
 	"github.com/ctwatch/ctwatch/internal/flow"
 	"github.com/ctwatch/ctwatch/internal/health"
 	"github.com/ctwatch/ctwatch/internal/netns"
+	"github.com/ctwatch/ctwatch/internal/output"
 	"github.com/ctwatch/ctwatch/internal/record"
 	"github.com/ctwatch/ctwatch/internal/safefile"
 	"github.com/ctwatch/ctwatch/internal/sink"
@@ -56,7 +57,9 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	heartbeat := fs.Duration("heartbeat", 60*time.Second, `write a "heartbeat" record this often: uptime, events, records written, losses, output queue and sequence number, so that a dead or lagging agent shows downstream (0: off)`)
 	format := fs.String("format", "json", "output format: json (one record a line) or text (conntrack -E lines)")
 	textOpts := fs.String("text-opts", "", "with --format text, conntrack -o options: extended, timestamp, id, ktimestamp")
-	output := fs.String("output", "", "append records to this file instead of stdout; reopened on SIGHUP (logrotate)")
+	var outputs repeated
+	fs.Var(&outputs, "output", "where records go, repeatable (each gets every record): - (stdout, the default), a file (appended, reopened on SIGHUP), syslog+tcp://HOST:PORT, syslog+udp://HOST:PORT, syslog+unix:///dev/log, nats://HOST:PORT/SUBJECT (a JetStream stream's subject)")
+	queueBytes := fs.Int("queue-max-bytes", output.DefaultQueueBytes, "memory queue of each remote output (syslog, nats), in bytes: records that find it full are dropped and counted in gap records")
 	updates := fs.String("updates", "", "UPDATE events to write: changes (only those that change more than the timeout; default for json), all (default for text, as conntrack -E), none")
 	flowCfg := flow.DefaultConfig()
 	fs.IntVar(&flowCfg.MaxFlows, "max-flows", flowCfg.MaxFlows, "flows the tracker remembers; the least recently seen are evicted (and counted) beyond")
@@ -178,12 +181,10 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// Write failures and failed reopens are said on stderr as they happen,
 	// whatever becomes of the records' stream.
 	sinkCfg := sink.Config{File: files, Diag: stderr}
-	if *output != "" {
-		if cfg.Out, err = sink.OpenFile(*output, sinkCfg); err != nil {
-			return fmt.Errorf("--output: %w%s", err, allowHint(err))
-		}
-	} else {
-		cfg.Out = sink.New(stdout, sinkCfg)
+	if cfg.Out, err = openOutputs(ctx, outputs, outputConfig{
+		sink: sinkCfg, stdout: stdout, stderr: stderr, run: cfg.Run, host: cfg.Host, queueBytes: *queueBytes,
+	}); err != nil {
+		return err
 	}
 	// The watch already flushed, bounded; a blocked output must not hold
 	// the stop up beyond that.
@@ -233,14 +234,16 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return needPrivilege("watching conntrack events", err)
 	}
 	fmt.Fprintf(stderr, "ctwatch: stopped: %s\n", sum)
-	if line := outputSummary(cfg.Out.Stats()); line != "" {
-		fmt.Fprintf(stderr, "ctwatch: %s\n", line)
+	for _, o := range cfg.Out.Outputs() {
+		if line := outputSummary(o); line != "" {
+			fmt.Fprintf(stderr, "ctwatch: %s\n", line)
+		}
 	}
 	if errors.Is(err, watch.ErrOutputGone) {
 		// The reader of our output went away (ctwatch | head): a normal end.
 		return nil
 	}
-	if err == nil && cfg.Out.Stats().WriteErrors > 0 {
+	if err == nil && writeErrors(cfg.Out) > 0 {
 		// Said on stderr as it happened and in the summary: records
 		// were lost, which a script must see in the status.
 		return errSilent
@@ -250,7 +253,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // closeWithin closes the sink, giving up after d: a write blocked on a
 // stalled pipe must not keep the process from stopping.
-func closeWithin(out *sink.Writer, d time.Duration) {
+func closeWithin(out *output.Set, d time.Duration) {
 	done := make(chan struct{})
 	go func() {
 		_ = out.Close() // what it lost is already counted
@@ -273,30 +276,3 @@ func allowHint(err error) string {
 	return ""
 }
 
-// outputSummary says what became of the records handed to the output, when
-// not all of them were written: the stop summary's "records written" counts
-// the entry records handed over, and only the sink knows how many reached
-// the output. It is empty when every record was written.
-func outputSummary(st sink.Stats) string {
-	if st.Dropped == 0 && st.WriteErrors == 0 && st.ReopenErrors == 0 {
-		return ""
-	}
-	s := fmt.Sprintf("output: %d records written in full, %d dropped while the output was behind, %d lost to write errors",
-		st.Records, st.Overflow, st.Failed)
-	if st.Torn > 0 {
-		s += fmt.Sprintf(" (%d cut short in the output)", st.Torn)
-	}
-	if st.WriteErrors > 0 {
-		s += fmt.Sprintf("; %d failed writes", st.WriteErrors)
-		if st.LastWriteErrno != 0 {
-			s += ", the last: " + sink.Hint(st.LastWriteErrno)
-		}
-	}
-	if st.ReopenErrors > 0 {
-		s += fmt.Sprintf("; %d failed reopens", st.ReopenErrors)
-		if st.LastReopenErrno != 0 {
-			s += ", the last: " + sink.Hint(st.LastReopenErrno)
-		}
-	}
-	return s
-}

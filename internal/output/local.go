@@ -27,6 +27,16 @@ func NewLocal(spec Spec, stdout io.Writer, cfg sink.Config) (*Local, error) {
 	return &Local{spec: spec, w: w}, nil
 }
 
+// LocalWriter makes a local output of a writer the caller made, named
+// name.
+func LocalWriter(name string, w *sink.Writer) *Local {
+	return &Local{spec: Spec{Kind: Stdout, Name: name, Raw: name}, w: w}
+}
+
+// Single returns the Set of one local output writing to w, standard
+// output's.
+func Single(w *sink.Writer) *Set { return NewSet("", LocalWriter("-", w)) }
+
 // Spec returns what the output was made from.
 func (l *Local) Spec() Spec { return l.spec }
 

@@ -168,9 +168,11 @@ func (e *Encoder) ecsGap(g *Gap) {
 	if z == nil {
 		return
 	}
-	gd := zerolog.Dict().
-		Str("stage", stage).
-		Uint64("lost", g.Lost).
+	gd := zerolog.Dict().Str("stage", stage)
+	if g.Output != "" {
+		gd.Str("output", g.Output)
+	}
+	gd.Uint64("lost", g.Lost).
 		Uint64("lost_total", g.Total)
 	if g.Stage == StageKernel {
 		gd.Uint64("enobufs", g.ENOBUFS)

@@ -45,6 +45,19 @@ type Totals struct {
 	// UnrepliedWarnings, FlowsEvicted and Inferred are the tracker's
 	// counts of unreplied warnings, evictions and inferred destroys.
 	UnrepliedWarnings, FlowsEvicted, Inferred uint64
+	// Outputs is what became of the records handed to each output by
+	// the time of the stop record.
+	Outputs []OutputTotal
+}
+
+// OutputTotal is what one output took of the records handed to it.
+type OutputTotal struct {
+	// Name is the output as --output gave it.
+	Name string
+	// Written counts the records it took in full (written, or taken by
+	// the server); Dropped those it lost, counted in gap records;
+	// Queued those still waiting when the stop record was written.
+	Written, Dropped, Queued uint64
 }
 
 // Dump is the outcome of the startup dump.
@@ -84,6 +97,8 @@ const (
 // Gap is a loss of events (kernel) or records (output) since the last.
 type Gap struct {
 	Stage Stage
+	// Output names the output that lost records (output stage).
+	Output string
 	// Lost counts what was lost since the last gap of the stage; Total
 	// since the start.
 	Lost, Total uint64

@@ -173,7 +173,11 @@ func (e *Encoder) nativeGap(g *Gap) {
 		stage, hint = "output", gapOutputHint
 	}
 	z := e.nativeRecord(zerolog.WarnLevel, "gap").
-		Str("stage", stage).
+		Str("stage", stage)
+	if g.Output != "" {
+		z.Str("output", g.Output)
+	}
+	z.
 		Uint64("lost", g.Lost).
 		Uint64("lost_total", g.Total).
 		Str("hint", hint)
@@ -236,7 +240,7 @@ func (t *totalsJSON) MarshalZerologObject(z *zerolog.Event) {
 		Uint64("update", t.Update).
 		Uint64("destroy", t.Destroy)).
 		Uint64("snapshot", t.Snapshot).
-		Uint64("written", t.Written).
+		Uint64("entries", t.Written).
 		Uint64("filtered", t.Filtered).
 		Uint64("suppressed", t.Suppressed).
 		Uint64("merged", t.Merged).
@@ -247,4 +251,21 @@ func (t *totalsJSON) MarshalZerologObject(z *zerolog.Event) {
 		Uint64("unreplied_warnings", t.UnrepliedWarnings).
 		Uint64("flows_evicted", t.FlowsEvicted).
 		Uint64("inferred_destroys", t.Inferred)
+	if len(t.Outputs) > 0 {
+		z.Array("outputs", outputTotals(t.Outputs))
+	}
+}
+
+// outputTotals writes the stop record's account of each output.
+type outputTotals []OutputTotal
+
+// MarshalZerologArray implements zerolog.LogArrayMarshaler.
+func (o outputTotals) MarshalZerologArray(a *zerolog.Array) {
+	for i := range o {
+		a.Dict(zerolog.Dict().
+			Str("name", o[i].Name).
+			Uint64("written", o[i].Written).
+			Uint64("dropped", o[i].Dropped).
+			Uint64("queued", o[i].Queued))
+	}
 }

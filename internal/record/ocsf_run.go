@@ -173,9 +173,11 @@ func (e *Encoder) ocsfGap(g *Gap) {
 		stage, hint = "output", gapOutputHint
 	}
 	z.Str("status_detail", stage).Str("message", hint).Int("count", ocsfInt(g.Lost))
-	d := zerolog.Dict().
-		Str("stage", stage).
-		Uint64("lost", g.Lost).
+	d := zerolog.Dict().Str("stage", stage)
+	if g.Output != "" {
+		d.Str("output", g.Output)
+	}
+	d.Uint64("lost", g.Lost).
 		Uint64("lost_total", g.Total)
 	if g.Stage == StageKernel {
 		d.Uint64("enobufs", g.ENOBUFS)

@@ -13,8 +13,8 @@ import (
 	"github.com/ctwatch/ctwatch/internal/health"
 	"github.com/ctwatch/ctwatch/internal/netns"
 	"github.com/ctwatch/ctwatch/internal/origins"
+	"github.com/ctwatch/ctwatch/internal/output"
 	"github.com/ctwatch/ctwatch/internal/record"
-	"github.com/ctwatch/ctwatch/internal/sink"
 	"github.com/ctwatch/ctwatch/internal/sysctl"
 	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/model"
@@ -138,7 +138,7 @@ type Config struct {
 
 	// Out receives the stream: every record with FormatJSON, the entry
 	// lines with FormatText.
-	Out *sink.Writer
+	Out *output.Set
 	// Log writes the records that are not entry lines (start, gap,
 	// warnings): into Out with FormatJSON, to the diagnostic stream with
 	// FormatText. It carries no timestamp of its own: records add "time".

@@ -146,11 +146,20 @@ loop:
 		runErr = err
 	}
 	w.checkLoss(src.Stats())
+	// The stop record says what each output took: only what is out by
+	// then counts as written.
+	flushed := w.flush()
 	totals := w.summary().totals()
+	for _, o := range cfg.Out.Stats() {
+		totals.Outputs = append(totals.Outputs, record.OutputTotal{
+			Name: o.Name, Written: o.Records, Dropped: o.Dropped, Queued: uint64(o.Queued)})
+	}
 	w.rec.Stop(&totals)
-	w.flush()
-	// Records dropped by the final flush are only in the summary.
-	w.counters.LostOutput.Store(cfg.Out.Stats().Dropped)
+	if flushed {
+		// An output still blocked would only spend the budget again.
+		w.flush()
+	}
+	w.counters.LostOutput.Store(cfg.Out.Total().Dropped)
 	return w.summary(), runErr
 }
 
@@ -236,16 +245,23 @@ func (w *Watch) summary() Summary {
 	return s
 }
 
-// flush writes out what the sink holds, giving up after shutdownFlush.
-func (w *Watch) flush() {
+// flush writes out what the outputs hold, giving up after shutdownFlush: a
+// remote output's backlog that is not out by then stays in its spool, or
+// is counted as lost with a memory queue. It reports whether every output
+// was done in time.
+func (w *Watch) flush() bool {
 	done := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	go func() {
-		// The error is already counted in the sink's stats.
-		_ = w.cfg.Out.Flush()
+		// The error is already counted in the outputs' stats.
+		_ = w.cfg.Out.Flush(ctx)
 		close(done)
 	}()
 	select {
 	case <-done:
+		return true
 	case <-w.after(shutdownFlush):
+		return false
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ctwatch/ctwatch/internal/ctstat"
 	"github.com/ctwatch/ctwatch/internal/health"
+	"github.com/ctwatch/ctwatch/internal/output"
 	"github.com/ctwatch/ctwatch/internal/sink"
 	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/model"
@@ -450,7 +451,7 @@ func TestRunReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	reopen := make(chan struct{}, 1)
-	lt := newLoopTest(t, Config{Out: out, Reopen: reopen},
+	lt := newLoopTest(t, Config{Out: output.Single(out), Reopen: reopen},
 		read{events: newFlows(t, 100, 1)},
 		read{before: func() {
 			// logrotate: what was written is in the file it moves.
@@ -497,7 +498,7 @@ func TestRunOutputGone(t *testing.T) {
 	pr, pw := io.Pipe()
 	pr.Close()
 	out := sink.New(pw, sink.Config{})
-	lt := newLoopTest(t, Config{Out: out},
+	lt := newLoopTest(t, Config{Out: output.Single(out)},
 		read{before: func() {
 			// The first write fails: the writer gives up the output.
 			if err := out.Flush(); !errors.Is(err, io.ErrClosedPipe) {
@@ -537,7 +538,7 @@ func (w blockedWriter) Write(p []byte) (int, error) {
 func TestRunShutdownBudget(t *testing.T) {
 	bw := blockedWriter{release: make(chan struct{})}
 	out := sink.New(bw, sink.Config{})
-	lt := newLoopTest(t, Config{Out: out}, read{events: newFlows(t, 100, 3)})
+	lt := newLoopTest(t, Config{Out: output.Single(out)}, read{events: newFlows(t, 100, 3)})
 	// Registered after newLoopTest's cleanup, so run before it: the sink
 	// can only close once the output takes its bytes.
 	t.Cleanup(func() { close(bw.release) })
@@ -618,7 +619,7 @@ func TestRunOutputDropped(t *testing.T) {
 	// fit in it together.
 	out := sink.New(bw, sink.Config{Buffers: 1, BufferSize: 1024})
 	var lt *loopTest
-	lt = newLoopTest(t, Config{Out: out},
+	lt = newLoopTest(t, Config{Out: output.Single(out)},
 		read{events: newFlows(t, 100, 20)},
 		read{before: func() {
 			// The output catches up before the next loss check.

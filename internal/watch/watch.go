@@ -31,18 +31,28 @@ type Watch struct {
 	evictedSeen uint64
 }
 
-// lossReading is the loss counters at the last check.
-type lossReading struct{ kernel, output, enobufs uint64 }
+// lossReading is the loss counters at the last check: output is the sum of
+// outputs, each output's drops.
+type lossReading struct {
+	kernel, output, enobufs uint64
+	outputs                 []uint64
+}
 
 // New returns a watch; Run starts it.
 func New(cfg Config) *Watch {
 	cfg.withDefaults()
+	var mark func(uint64, bool)
+	if cfg.Format == FormatJSON && cfg.Out != nil {
+		// The records go to the outputs through the logger: the Set
+		// learns each one's number, and which it must never drop.
+		mark = cfg.Out.Mark
+	}
 	return &Watch{
 		cfg:     cfg,
 		after:   time.After,
 		tracker: flow.New(cfg.Flow),
 		rec: record.New(record.Config{Schema: cfg.Schema, Log: cfg.Log, Clock: cfg.Clock,
-			Run: cfg.Run, Host: cfg.Host, Version: cfg.Version}),
+			Run: cfg.Run, Host: cfg.Host, Version: cfg.Version, Mark: mark}),
 		ctEvents: -1,
 	}
 }
@@ -145,10 +155,15 @@ func (w *Watch) decodeFailure(f *events.DecodeFailure) {
 // checkLoss writes a gap record for each loss counter that grew, and an
 // eviction record when the tracker had to forget flows.
 func (w *Watch) checkLoss(st events.Stats) {
+	outs := w.cfg.Out.Stats()
 	now := lossReading{
 		kernel:  st.KernelDrops,
-		output:  w.cfg.Out.Stats().Dropped,
 		enobufs: st.ENOBUFS,
+		outputs: make([]uint64, len(outs)),
+	}
+	for i, o := range outs {
+		now.outputs[i] = o.Dropped
+		now.output += o.Dropped
 	}
 	last := w.last
 	w.last = now
@@ -159,8 +174,18 @@ func (w *Watch) checkLoss(st events.Stats) {
 			ENOBUFS: now.enobufs - last.enobufs})
 		w.needRecon = true
 	}
-	if now.output > last.output {
-		w.gap(&record.Gap{Stage: record.StageOutput, Lost: now.output - last.output, Total: now.output})
+	for i, o := range outs {
+		var before uint64
+		if i < len(last.outputs) {
+			before = last.outputs[i]
+		}
+		if now.outputs[i] > before {
+			// One gap record per output that lost records, naming it,
+			// written to every output: each stream accounts for what
+			// it lacks, and shows what the others lost.
+			w.gap(&record.Gap{Stage: record.StageOutput, Output: o.Name,
+				Lost: now.outputs[i] - before, Total: now.outputs[i]})
+		}
 	}
 	if ev := w.tracker.Stats().Evicted; ev > w.evictedSeen {
 		w.rec.FlowsEvicted(&record.FlowsEvicted{Evicted: ev - w.evictedSeen, Total: ev, MaxFlows: w.cfg.Flow.MaxFlows})

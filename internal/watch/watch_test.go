@@ -2,6 +2,7 @@ package watch
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/ctwatch/ctwatch/internal/filter"
 	"github.com/ctwatch/ctwatch/internal/flow"
+	"github.com/ctwatch/ctwatch/internal/output"
 	"github.com/ctwatch/ctwatch/internal/record"
 	"github.com/ctwatch/ctwatch/internal/sink"
 	"github.com/ctwatch/ctwatch/pkg/events"
@@ -30,10 +32,10 @@ const (
 
 // testWatch returns a watch writing JSON records into a buffer, with no
 // socket: the tests drive its loop's handlers directly.
-func testWatch(t testing.TB, cfg Config) (*Watch, *sink.Writer, *bytes.Buffer) {
+func testWatch(t testing.TB, cfg Config) (*Watch, *output.Set, *bytes.Buffer) {
 	t.Helper()
 	var buf bytes.Buffer
-	out := sink.New(&buf, sink.Config{})
+	out := output.Single(sink.New(&buf, sink.Config{}))
 	t.Cleanup(func() { out.Close() })
 	cfg.Out = out
 	cfg.Log = zerolog.New(out)
@@ -43,9 +45,9 @@ func testWatch(t testing.TB, cfg Config) (*Watch, *sink.Writer, *bytes.Buffer) {
 }
 
 // lines parses the records written so far.
-func lines(t testing.TB, out *sink.Writer, buf *bytes.Buffer) []map[string]any {
+func lines(t testing.TB, out *output.Set, buf *bytes.Buffer) []map[string]any {
 	t.Helper()
-	if err := out.Flush(); err != nil {
+	if err := out.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return parseRecords(t, buf.String())
@@ -188,7 +190,7 @@ func TestTextFormat(t *testing.T) {
 	w, out, buf := testWatch(t, Config{Format: FormatText, Updates: UpdatesAll})
 	ev := parse(t, "[DESTROY] udp      17 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=53 src=10.0.0.2 dst=10.0.0.1 sport=53 dport=1 [start=Sun Nov 22 04:59:00 2026] [stop=Sun Nov 22 04:59:30 2026]")[0]
 	w.event(&ev)
-	out.Flush()
+	out.Flush(context.Background())
 	want := "[DESTROY] udp      17 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=53 src=10.0.0.2 dst=10.0.0.1 sport=53 dport=1 delta-time=30\n"
 	if diff := cmp.Diff(want, buf.String()); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
@@ -390,7 +392,7 @@ func pipeline(tb testing.TB, schema record.Schema) func() {
 	msgs := capturedMessages(tb, "tcp")
 	out := sink.New(io.Discard, sink.Config{})
 	tb.Cleanup(func() { out.Close() })
-	w := New(Config{Out: out, Log: zerolog.New(out), Updates: UpdatesAll, Schema: schema, Run: testRun, Host: testHost})
+	w := New(Config{Out: output.Single(out), Log: zerolog.New(out), Updates: UpdatesAll, Schema: schema, Run: testRun, Host: testHost})
 	var ev model.Event
 	i := 0
 	return func() {
