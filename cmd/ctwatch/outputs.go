@@ -148,4 +148,3 @@ func localSummary(sp output.Spec, st sink.Stats) string {
 	}
 	return s
 }
-

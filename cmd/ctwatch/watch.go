@@ -275,4 +275,3 @@ func allowHint(err error) string {
 	}
 	return ""
 }
-

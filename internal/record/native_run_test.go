@@ -62,8 +62,10 @@ func TestRunJSON(t *testing.T) {
 			`"lost":{"kernel":0,"output":3},"decode_errors":0,"unreplied_warnings":0,"flows_evicted":0,"inferred_destroys":0,` +
 			`"outputs":[{"name":"-","written":9,"dropped":0,"queued":0},{"name":"syslog+tcp://127.0.0.1:514","written":5,"dropped":3,"queued":1}]}`,
 	}, {
-		name:  "output gap",
-		write: func(e *record.Encoder) { e.Gap(&record.Gap{Stage: record.StageOutput, Output: "nats://127.0.0.1:4222/ct", Lost: 4, Total: 6}) },
+		name: "output gap",
+		write: func(e *record.Encoder) {
+			e.Gap(&record.Gap{Stage: record.StageOutput, Output: "nats://127.0.0.1:4222/ct", Lost: 4, Total: 6})
+		},
 		want: `{"level":"warn",` + at + `,"event":"gap","seq":1,"run":"run-1","host":{"name":"host-1"},"stage":"output","output":"nats://127.0.0.1:4222/ct","lost":4,"lost_total":6,` +
 			`"hint":"the output could not keep up and records were dropped: write to a faster destination"}`,
 	}, {

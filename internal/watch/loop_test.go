@@ -176,7 +176,7 @@ func TestRunLossReconcile(t *testing.T) {
 		{"event": "reconcile", "reason": "gap", "entries": 1.0, "inferred": 1.0},
 		{"event": "gap", "stage": "kernel", "lost": 3.0, "lost_total": 8.0, "enobufs": 0.0},
 		{"event": "reconcile", "reason": "gap", "entries": 1.0, "inferred": 0.0},
-		{"event": "stop", "lost": map[string]any{"kernel": 8.0, "output": 0.0}, "inferred_destroys": 1.0},
+		{"event": "stop", "lost": map[string]any{"kernel": 8.0, "output": 0.0}, "inferred_destroys": 1.0, "entries": 1.0},
 	}
 	got := fields(lt.records(), "entries", "stage", "lost", "lost_total", "enobufs", "orig.sport", "inferred", "reason", "inferred_destroys")
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -331,21 +331,21 @@ func TestRunSnapshot(t *testing.T) {
 			{"event": "snapshot", "level": "info", "orig.sport": 7.0},
 			{"event": "dump", "level": "info", "entries": 1.0},
 			{"event": "new", "level": "info", "orig.sport": 8.0},
-			{"event": "stop", "level": "info", "merged": 1.0, "snapshot": 1.0},
+			{"event": "stop", "level": "info", "merged": 1.0, "snapshot": 1.0, "entries": 2.0},
 		}, 1},
 		{"no snapshot", false, nil, []map[string]any{
 			{"event": "start", "level": "info"},
 			{"event": "dump", "level": "info", "entries": 1.0},
 			{"event": "new", "level": "info", "orig.sport": 7.0},
 			{"event": "new", "level": "info", "orig.sport": 8.0},
-			{"event": "stop", "level": "info", "merged": 0.0, "snapshot": 1.0},
+			{"event": "stop", "level": "info", "merged": 0.0, "snapshot": 1.0, "entries": 2.0},
 		}, 0},
 		{"failed dump", false, errors.New("dump conntrack table: no reply"), []map[string]any{
 			{"event": "start", "level": "info"},
 			{"event": "dump", "level": "warn", "entries": 1.0, "error": "dump conntrack table: no reply"},
 			{"event": "new", "level": "info", "orig.sport": 7.0},
 			{"event": "new", "level": "info", "orig.sport": 8.0},
-			{"event": "stop", "level": "info", "merged": 0.0, "snapshot": 1.0},
+			{"event": "stop", "level": "info", "merged": 0.0, "snapshot": 1.0, "entries": 2.0},
 		}, 0},
 	}
 	for _, tt := range tests {
