@@ -101,7 +101,7 @@ func TestFaultJSON(t *testing.T) {
 			`"hint":"the watched network namespace was deleted and no process lives in it: nothing can happen in it any more; ctwatch keeps running (--on-netns-gone wait) and /healthz reports it"}`,
 		"gap_output_write_error": `{"level":"warn",` + head + `"gap",` + env + `,"stage":"output","lost":4,"lost_total":9,` +
 			`"hint":"records were lost to write errors: ENOSPC: disk full; free space on the output's file system"}`,
-		"dump_skipped_full": `{"level":"info",` + head + `"dump",` + env + `,"entries":500,"skipped_full":490,"duration_s":1}`,
+		"dump_skipped_full":      `{"level":"info",` + head + `"dump",` + env + `,"entries":500,"skipped_full":490,"duration_s":1}`,
 		"reconcile_skipped_full": `{"level":"debug",` + head + `"reconcile",` + env + `,"reason":"periodic","entries":500,"inferred":0,"skipped_full":490,"duration_s":1}`,
 		"stop_skipped_full": `{"level":"info",` + head + `"stop",` + env + `,"received":{"new":1,"update":0,"destroy":0},"snapshot":0,"written":1,"filtered":0,` +
 			`"suppressed":0,"merged":0,"lost":{"kernel":0,"output":0},"decode_errors":0,"unreplied_warnings":0,"flows_evicted":0,"inferred_destroys":0,"skipped_full":490}`,
