@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"syscall"
 	"time"
 
 	"github.com/ctwatch/ctwatch/internal/flow"
@@ -29,10 +30,17 @@ type Watch struct {
 	dumpTook    time.Duration // how long the last dump took
 	needRecon   bool
 	evictedSeen uint64
+
+	// What the output and the namespace are going through: faults for
+	// /healthz (any goroutine); the rest owned by the loop.
+	faults        faultState
+	writeErrno    syscall.Errno // of the write failure the output is in or was last in
+	lostRecovered uint64        // sink's Failed at the last recovery of writes
+	netnsGone     bool
 }
 
 // lossReading is the loss counters at the last check.
-type lossReading struct{ kernel, output, enobufs uint64 }
+type lossReading struct{ kernel, output, failed, enobufs uint64 }
 
 // New returns a watch; Run starts it.
 func New(cfg Config) *Watch {
@@ -145,9 +153,11 @@ func (w *Watch) decodeFailure(f *events.DecodeFailure) {
 // checkLoss writes a gap record for each loss counter that grew, and an
 // eviction record when the tracker had to forget flows.
 func (w *Watch) checkLoss(st events.Stats) {
+	out := w.cfg.Out.Stats()
 	now := lossReading{
 		kernel:  st.KernelDrops,
-		output:  w.cfg.Out.Stats().Dropped,
+		output:  out.Dropped,
+		failed:  out.Failed,
 		enobufs: st.ENOBUFS,
 	}
 	last := w.last
@@ -160,7 +170,8 @@ func (w *Watch) checkLoss(st events.Stats) {
 		w.needRecon = true
 	}
 	if now.output > last.output {
-		w.gap(&record.Gap{Stage: record.StageOutput, Lost: now.output - last.output, Total: now.output})
+		w.gap(&record.Gap{Stage: record.StageOutput, Lost: now.output - last.output, Total: now.output,
+			WriteError: outputGapHint(out, last.failed)})
 	}
 	if ev := w.tracker.Stats().Evicted; ev > w.evictedSeen {
 		w.rec.FlowsEvicted(&record.FlowsEvicted{Evicted: ev - w.evictedSeen, Total: ev, MaxFlows: w.cfg.Flow.MaxFlows})
