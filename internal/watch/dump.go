@@ -66,12 +66,12 @@ func (w *Watch) reconcile(ctx context.Context, why string, src Source, b *events
 	w.tracker.EndReconcile(w.inferred)
 	w.dumpTook = cfg.Clock().Sub(start)
 	w.rec.Reconcile(&record.Reconcile{
-		Reason:   why,
-		Entries:  n,
+		Reason:      why,
+		Entries:     n,
 		Inferred:    w.tracker.Stats().Inferred - before.Inferred,
 		SkippedFull: w.tracker.Stats().SkippedFull - before.SkippedFull,
-		Took:     cfg.Clock().Sub(start),
-		Err:      dumpErr,
+		Took:        cfg.Clock().Sub(start),
+		Err:         dumpErr,
 	})
 	w.counters.Tracked.Store(int64(w.tracker.Len()))
 }
