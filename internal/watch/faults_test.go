@@ -3,6 +3,7 @@ package watch
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -193,5 +194,62 @@ func TestRunNetnsGone(t *testing.T) {
 				t.Errorf("%d inferred in the summary, want 2", sum.Inferred)
 			}
 		})
+	}
+}
+
+func TestParseNetnsGonePolicy(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want NetnsGonePolicy
+		ok   bool
+	}{{"exit", NetnsGoneExit, true}, {"wait", NetnsGoneWait, true}, {"Exit", 0, false}, {"", 0, false}} {
+		got, err := ParseNetnsGonePolicy(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ParseNetnsGonePolicy(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+		if tt.ok && got.String() != tt.in {
+			t.Errorf("%v.String() = %q, want %q", got, got.String(), tt.in)
+		}
+	}
+}
+
+// TestOutputFaultHealth: /healthz is unhealthy while writes or reopens
+// fail, and healthy again once each recovers; a failed close of the rotated
+// file is an event, not a state.
+func TestOutputFaultHealth(t *testing.T) {
+	lt := newLoopTest(t, Config{})
+	w := lt.w
+	w.counters.heartbeat.Store(lt.clock.Now().UnixNano()) // the loop is not stalled
+	enoent := fmt.Errorf("reopen output: %w", syscall.ENOENT)
+	steps := []struct {
+		fault sink.Fault
+		want  string // in the error; "" for healthy
+	}{
+		{sink.Fault{Op: "reopen", Path: "/x/ct.log", Err: enoent, Errno: syscall.ENOENT}, "ENOENT"},
+		{sink.Fault{Op: "write", Path: "/x/ct.log", Err: syscall.EIO, Errno: syscall.EIO}, "EIO"}, // writes failing matter most
+		{sink.Fault{Op: "reopen", Path: "/x/ct.log"}, "EIO"},
+		{sink.Fault{Op: "write", Path: "/x/ct.log"}, ""},
+		{sink.Fault{Op: "close", Path: "/x/ct.log", Err: syscall.EIO, Errno: syscall.EIO}, ""},
+	}
+	for i, s := range steps {
+		w.outputFault(s.fault)
+		err := w.healthz()
+		switch {
+		case s.want == "" && err != nil:
+			t.Errorf("step %d: healthz = %v, want healthy", i, err)
+		case s.want != "" && (err == nil || !strings.Contains(err.Error(), s.want)):
+			t.Errorf("step %d: healthz = %v, want an error naming %s", i, err, s.want)
+		}
+	}
+	recs := fields(lt.records(), "op", "errno")
+	want := []map[string]any{
+		{"event": "output_error", "op": "reopen", "errno": "ENOENT"},
+		{"event": "output_error", "op": "write", "errno": "EIO"},
+		{"event": "output_recovered", "op": "reopen"},
+		{"event": "output_recovered", "op": "write", "errno": "EIO"},
+		{"event": "output_error", "op": "close", "errno": "EIO"},
+	}
+	if diff := cmp.Diff(want, recs); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
 	}
 }
