@@ -16,6 +16,7 @@ var flagValues = map[string]string{
 	"schema":         "native ecs ocsf",
 	"log-level":      "debug info warn",
 	"updates":        "changes all none",
+	"on-netns-gone":  "exit wait",
 	"family":         "ipv4 ipv6",
 	"proto":          "tcp udp icmp icmpv6 sctp dccp udplite gre",
 	"events":         "new update destroy",

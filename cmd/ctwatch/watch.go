@@ -68,6 +68,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	healthCfg := health.DefaultConfig()
 	fs.DurationVar(&healthCfg.Interval, "stats-interval", healthCfg.Interval, `write a "stats" record of the table's fill and counters this often, and warn on table pressure and drops (0: off, and no table figures in /metrics)`)
 	fs.Var(&healthCfg.Thresholds, "table-warn", "fill percentages at which to warn about table pressure")
+	onNetnsGone := fs.String("on-netns-gone", "exit", "when the --netns namespace is gone (deleted, and no process lives in it): exit (non-zero, after a netns_gone record) or wait (keep running, /healthz unhealthy)")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus /metrics and /healthz on this address (e.g. 127.0.0.1:9671); off by default")
 	coalesce := fs.Duration("coalesce", time.Millisecond, "after a read that found few events, let the rest of the burst arrive for this long before reading again: fewer wake-ups, at most this much latency (0: read each event at once)")
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the watch to this file (for performance work)")
@@ -149,6 +150,9 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if cfg.Updates, err = watch.ParseUpdates(*updates); err != nil {
 		return usageError{fmt.Errorf("--updates: %w", err)}
+	}
+	if cfg.OnNetnsGone, err = watch.ParseNetnsGonePolicy(*onNetnsGone); err != nil {
+		return usageError{fmt.Errorf("--on-netns-gone: %w", err)}
 	}
 	level, err := zerolog.ParseLevel(*logLevel)
 	if err != nil || level > zerolog.WarnLevel || level < zerolog.DebugLevel {

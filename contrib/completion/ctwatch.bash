@@ -43,6 +43,10 @@ _ctwatch() {
 		COMPREPLY=($(compgen -W "$(ls /run/netns 2>/dev/null)" -- "$cur"))
 		return
 		;;
+	--on-netns-gone)
+		COMPREPLY=($(compgen -W "exit wait" -- "$cur"))
+		return
+		;;
 	--output)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return
@@ -66,7 +70,7 @@ _ctwatch() {
 	esac
 	case $cmd in
 	watch)
-		COMPREPLY=($(compgen -W "--allow-other-owner --buffer-size --coalesce --cpuprofile --dport --dst --events --family --format --heartbeat --host-name --log-level --mark --max-flows --metrics-addr --netns --output --port --proto --queue-max-bytes --reconcile-interval --schema --snapshot --sport --src --state --stats-interval --status --table-warn --text-opts --unreplied-after --updates --zone" -- "$cur"))
+		COMPREPLY=($(compgen -W "--allow-other-owner --buffer-size --coalesce --cpuprofile --dport --dst --events --family --format --heartbeat --host-name --log-level --mark --max-flows --metrics-addr --netns --on-netns-gone --output --port --proto --queue-max-bytes --reconcile-interval --schema --snapshot --sport --src --state --stats-interval --status --table-warn --text-opts --unreplied-after --updates --zone" -- "$cur"))
 		;;
 	parse)
 		COMPREPLY=($(compgen -W "--format --host-name --schema --text-opts --tz" -- "$cur"))

@@ -75,5 +75,7 @@ func (l *Local) Stats() Stats {
 		Overflow: st.Overflow,
 		Failed:   st.Failed,
 		Bytes:    st.Bytes,
+		// A write's errno: a failed reopen loses nothing.
+		LastErrno: st.LastWriteErrno,
 	}
 }

@@ -42,8 +42,9 @@ type Remote struct {
 
 	// failMu guards failErr, the health as last reported: the
 	// transport's goroutines may report it.
-	failMu  sync.Mutex
-	failErr error
+	failMu    sync.Mutex
+	failErr   error
+	lastErrno atomic.Uint32
 
 	queued, delivered, refused, overflow atomic.Uint64
 	lostAtStop                           atomic.Uint64
@@ -147,6 +148,7 @@ func (r *Remote) Stats() Stats {
 		Retries:    ts.Retries,
 		Reconnects: ts.Reconnects,
 		Bytes:      ts.Bytes,
+		LastErrno:  syscall.Errno(r.lastErrno.Load()),
 	}
 	if !oldest.IsZero() {
 		st.Lag = max(0, r.q.now().Sub(oldest))
@@ -162,6 +164,9 @@ func (r *Remote) Failing(err error) {
 	defer r.failMu.Unlock()
 	prev := r.failErr
 	r.failErr = err
+	if err != nil {
+		r.lastErrno.Store(uint32(errnoOf(err)))
+	}
 	switch {
 	case err == nil && prev == nil:
 		return

@@ -43,50 +43,13 @@ type Set struct {
 	// lines, which have no sequence number of their own.
 	own uint64
 
-	// faults carries every output's health changes, each naming its
-	// output, to the watch loop. Owner: the Set; never closed. It holds
-	// faultQueue Faults per output; one that finds it full is dropped and
-	// counted in FaultsDropped.
-	faults        chan sink.Fault
-	faultsDropped atomic.Uint64
-	failing       []atomic.Bool
-
-	stop    chan struct{}
-	forward sync.WaitGroup
+	// failing says, by output, whether its last fault was a failure.
+	failing []atomic.Bool
 }
 
 // NewSet returns the Set of outs, whose records carry the run id run.
 func NewSet(run string, outs ...Output) *Set {
-	s := &Set{
-		outs:    outs,
-		run:     run,
-		faults:  make(chan sink.Fault, faultQueue*len(outs)),
-		failing: make([]atomic.Bool, len(outs)),
-		stop:    make(chan struct{}),
-	}
-	for i, o := range outs {
-		s.forward.Add(1)
-		go s.forwardFaults(i, o.Faults())
-	}
-	return s
-}
-
-// forwardFaults hands one output's faults on, noting whether it fails.
-func (s *Set) forwardFaults(i int, in <-chan sink.Fault) {
-	defer s.forward.Done()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case f := <-in:
-			s.failing[i].Store(f.Err != nil)
-			select {
-			case s.faults <- f:
-			default:
-				s.faultsDropped.Add(1)
-			}
-		}
-	}
+	return &Set{outs: outs, run: run, failing: make([]atomic.Bool, len(outs))}
 }
 
 // Outputs returns the outputs, in the order given.
@@ -124,9 +87,23 @@ func (s *Set) WriteLevel(l zerolog.Level, p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Faults returns the outputs' health changes, each naming its output in
-// Fault.Path.
-func (s *Set) Faults() <-chan sink.Fault { return s.faults }
+// DrainFaults calls handle with each health change the outputs have
+// reported, each naming its output in Fault.Path, without waiting for
+// more: the watch loop calls it on every turn.
+func (s *Set) DrainFaults(handle func(sink.Fault)) {
+	for i, o := range s.outs {
+		for {
+			select {
+			case f := <-o.Faults():
+				s.failing[i].Store(f.Err != nil)
+				handle(f)
+				continue
+			default:
+			}
+			break
+		}
+	}
+}
 
 // Failing returns the names of the outputs that fail now.
 func (s *Set) Failing() []string {
@@ -219,13 +196,11 @@ func (s *Set) Flush(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Close closes every output and stops forwarding faults.
+// Close closes every output.
 func (s *Set) Close() error {
 	var errs []error
 	for _, o := range s.outs {
 		errs = append(errs, o.Close())
 	}
-	close(s.stop)
-	s.forward.Wait()
 	return errors.Join(errs...)
 }

@@ -1,6 +1,9 @@
 package output
 
-import "time"
+import (
+	"syscall"
+	"time"
+)
 
 // Stats counts what became of the records handed to one output. Once the
 // output is flushed and closed, every record handed to it is in Records or
@@ -31,4 +34,7 @@ type Stats struct {
 	Lag time.Duration
 	// Failing says that the output fails now (writes or sends).
 	Failing bool
+	// LastErrno is the errno of the output's last failure, kept after it
+	// works again; 0 if none failed or the failure had none.
+	LastErrno syscall.Errno
 }

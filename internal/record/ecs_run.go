@@ -136,6 +136,7 @@ func (e *Encoder) ecsDump(d *Dump) {
 	ecsError(z, d.Err)
 	z.Dict("conntrack", e.ecsConntrack("dump").Dict("dump", zerolog.Dict().
 		Uint64("entries", d.Entries).
+		Func(skippedFull(d.SkippedFull)).
 		Float64("duration_s", d.Took.Seconds())))
 	z.Send()
 }
@@ -155,6 +156,7 @@ func (e *Encoder) ecsReconcile(r *Reconcile) {
 		Str("reason", r.Reason).
 		Uint64("entries", r.Entries).
 		Uint64("inferred", r.Inferred).
+		Func(skippedFull(r.SkippedFull)).
 		Float64("duration_s", r.Took.Seconds())))
 	z.Send()
 }
@@ -163,6 +165,9 @@ func (e *Encoder) ecsGap(g *Gap) {
 	stage, hint := "kernel", gapKernelHint
 	if g.Stage == StageOutput {
 		stage, hint = "output", gapOutputHint
+		if g.WriteError != "" {
+			hint = gapWriteErrorHint(g)
+		}
 	}
 	z := e.ecsRecord(zerolog.WarnLevel, &ecsGapClass, nil, hint)
 	if z == nil {

@@ -191,7 +191,7 @@ func ecsCases(t testing.TB) []ecsCase {
 // case's output by name.
 func ecsRecords(t testing.TB) ([]ecsCase, map[string][]byte) {
 	t.Helper()
-	cases := ecsCases(t)
+	cases := append(ecsCases(t), faultECSCases()...)
 	out := make(map[string][]byte, len(cases))
 	for _, c := range cases {
 		var buf bytes.Buffer

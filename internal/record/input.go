@@ -45,6 +45,9 @@ type Totals struct {
 	// UnrepliedWarnings, FlowsEvicted and Inferred are the tracker's
 	// counts of unreplied warnings, evictions and inferred destroys.
 	UnrepliedWarnings, FlowsEvicted, Inferred uint64
+	// SkippedFull counts the dumps' entries the tracker left untracked
+	// because it was full (a dump never evicts).
+	SkippedFull uint64
 	// Outputs is what became of the records handed to each output by
 	// the time of the stop record.
 	Outputs []OutputTotal
@@ -64,6 +67,9 @@ type OutputTotal struct {
 type Dump struct {
 	// Entries counts the entries dumped.
 	Entries uint64
+	// SkippedFull counts the entries left untracked because the tracker
+	// was full.
+	SkippedFull uint64
 	// Took is how long the dump took.
 	Took time.Duration
 	// Err is why it failed or is incomplete, nil when it did not.
@@ -74,8 +80,9 @@ type Dump struct {
 type Reconcile struct {
 	// Reason is why it ran: "gap" (after a loss) or "periodic".
 	Reason string
-	// Entries counts the entries dumped; Inferred the destroys inferred.
-	Entries, Inferred uint64
+	// Entries counts the entries dumped; Inferred the destroys inferred;
+	// SkippedFull the entries left untracked because the tracker was full.
+	Entries, Inferred, SkippedFull uint64
 	// Took is how long it took.
 	Took time.Duration
 	// Err is why the dump failed, nil when it did not.
@@ -105,6 +112,11 @@ type Gap struct {
 	// ENOBUFS counts the socket's overrun errors since the last gap
 	// (kernel stage).
 	ENOBUFS uint64
+	// WriteError, for the output stage, is the hint of the write failure
+	// (sink.Hint: "ENOSPC: disk full; ...") when records were lost to
+	// write errors, and "" when they were dropped because the output was
+	// behind; the record's hint says which.
+	WriteError string
 }
 
 // FlowsEvicted reports flows the tracker forgot to make room.

@@ -150,6 +150,7 @@ func (e *Encoder) nativeDump(d *Dump) {
 	}
 	e.nativeRecord(level, "dump").Err(d.Err).
 		Uint64("entries", d.Entries).
+		Func(skippedFull(d.SkippedFull)).
 		Float64("duration_s", d.Took.Seconds()).
 		Send()
 }
@@ -163,6 +164,7 @@ func (e *Encoder) nativeReconcile(r *Reconcile) {
 		Str("reason", r.Reason).
 		Uint64("entries", r.Entries).
 		Uint64("inferred", r.Inferred).
+		Func(skippedFull(r.SkippedFull)).
 		Float64("duration_s", r.Took.Seconds()).
 		Send()
 }
@@ -171,6 +173,9 @@ func (e *Encoder) nativeGap(g *Gap) {
 	stage, hint := "kernel", gapKernelHint
 	if g.Stage == StageOutput {
 		stage, hint = "output", gapOutputHint
+		if g.WriteError != "" {
+			hint = gapWriteErrorHint(g)
+		}
 	}
 	z := e.nativeRecord(zerolog.WarnLevel, "gap").
 		Str("stage", stage)
@@ -250,7 +255,8 @@ func (t *totalsJSON) MarshalZerologObject(z *zerolog.Event) {
 		Uint64("decode_errors", t.DecodeErrors).
 		Uint64("unreplied_warnings", t.UnrepliedWarnings).
 		Uint64("flows_evicted", t.FlowsEvicted).
-		Uint64("inferred_destroys", t.Inferred)
+		Uint64("inferred_destroys", t.Inferred).
+		Func(skippedFull(t.SkippedFull))
 	if len(t.Outputs) > 0 {
 		z.Array("outputs", outputTotals(t.Outputs))
 	}

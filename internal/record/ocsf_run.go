@@ -147,6 +147,7 @@ func (e *Encoder) ocsfDump(d *Dump) {
 	z.Int64("duration", ocsfMillis(d.Took))
 	ocsfUnmapped(z, e.ocsfConntrack(seq, "dump").Dict("dump", zerolog.Dict().
 		Uint64("entries", d.Entries).
+		Func(skippedFull(d.SkippedFull)).
 		Float64("duration_s", d.Took.Seconds())))
 }
 
@@ -160,6 +161,7 @@ func (e *Encoder) ocsfReconcile(r *Reconcile) {
 		Str("reason", r.Reason).
 		Uint64("entries", r.Entries).
 		Uint64("inferred", r.Inferred).
+		Func(skippedFull(r.SkippedFull)).
 		Float64("duration_s", r.Took.Seconds())))
 }
 
@@ -171,6 +173,9 @@ func (e *Encoder) ocsfGap(g *Gap) {
 	stage, hint := "kernel", gapKernelHint
 	if g.Stage == StageOutput {
 		stage, hint = "output", gapOutputHint
+		if g.WriteError != "" {
+			hint = gapWriteErrorHint(g)
+		}
 	}
 	z.Str("status_detail", stage).Str("message", hint).Int("count", ocsfInt(g.Lost))
 	d := zerolog.Dict().Str("stage", stage)

@@ -160,7 +160,7 @@ func ocsfCases(t testing.TB) []ocsfCase {
 		{name: "stats reading", write: func(e *record.Encoder) { e.Reading(&reading, false) }},
 		{name: "stats reading per cpu", write: func(e *record.Encoder) { e.Reading(&reading, true) }},
 	}...)
-	return cases
+	return append(cases, faultOCSFCases()...)
 }
 
 // writeOCSF returns what c writes, one record.

@@ -118,10 +118,11 @@ type Stats struct {
 // operation working again.
 type Fault struct {
 	// Op is the operation: "write", "reopen" (after Reopen: the Writer
-	// retries, writing on to the old file meanwhile) or "close" (of the
-	// rotated file).
+	// retries, writing on to the old file meanwhile), "close" (of the
+	// rotated file) or, for a remote output (package output), "send".
 	Op string
-	// Path is the output file's path, "" for a Writer from New.
+	// Path is the output file's path, "" for a Writer from New; a remote
+	// output's name.
 	Path string
 	// Err is the failure, wrapping the errno; nil when Op works again.
 	Err error
@@ -146,6 +147,8 @@ func (f Fault) String() string {
 			return fmt.Sprintf("%s: writing again, after %d records were lost to write errors", out, f.Lost)
 		case "reopen":
 			return fmt.Sprintf("%s: reopened: records go to the new file", out)
+		case "send":
+			return fmt.Sprintf("%s: sending again; its queue goes out in order", out)
 		}
 		return fmt.Sprintf("%s: %s works again", out, f.Op)
 	}
@@ -158,6 +161,8 @@ func (f Fault) String() string {
 		}
 	case "reopen":
 		what = "records go on to the file already open (renamed?); retrying"
+	case "send":
+		what = "records wait in its queue (dropped and counted once it is full); reconnecting with backoff"
 	default:
 		what = "records written to it may be lost"
 	}

@@ -199,6 +199,9 @@ func (r *rsyslogd) lines() []outLine {
 	if err != nil {
 		return nil
 	}
+	// rsyslog may be writing a line as the file is read: only whole lines
+	// count, the rest is read next time.
+	data = data[:bytes.LastIndexByte(data, '\n')+1]
 	var out []outLine
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(nil, 1<<20)

@@ -55,6 +55,7 @@ type Summary struct {
 	LostKernel, LostOutput, Gaps              uint64
 	Unnamed                                   uint64
 	UnrepliedWarnings, FlowsEvicted, Inferred uint64
+	SkippedFull                               uint64
 }
 
 // Summary copies the counters.
@@ -92,7 +93,13 @@ func (s Summary) String() string {
 	if s.Snapshot > 0 {
 		fmt.Fprintf(&b, ", %d snapshot entries", s.Snapshot)
 	}
-	fmt.Fprintf(&b, "; %d records written, %d filtered, %d updates suppressed", s.Written, s.Filtered, s.Suppressed)
+	// Written counts the records handed to the output: "written" only
+	// when the output lost none of them.
+	written := "written"
+	if s.LostOutput > 0 {
+		written = "handed to the output (not all written: see lost)"
+	}
+	fmt.Fprintf(&b, "; %d records %s, %d filtered, %d updates suppressed", s.Written, written, s.Filtered, s.Suppressed)
 	if s.Merged > 0 {
 		fmt.Fprintf(&b, ", %d merged into snapshot", s.Merged)
 	}
@@ -104,6 +111,9 @@ func (s Summary) String() string {
 	if s.UnrepliedWarnings > 0 || s.FlowsEvicted > 0 || s.Inferred > 0 {
 		fmt.Fprintf(&b, "; %d unreplied warnings, %d flows evicted, %d destroys inferred",
 			s.UnrepliedWarnings, s.FlowsEvicted, s.Inferred)
+	}
+	if s.SkippedFull > 0 {
+		fmt.Fprintf(&b, "; %d dumped entries not tracked (tracker full)", s.SkippedFull)
 	}
 	return b.String()
 }
@@ -125,5 +135,6 @@ func (s Summary) totals() record.Totals {
 		UnrepliedWarnings: s.UnrepliedWarnings,
 		FlowsEvicted:      s.FlowsEvicted,
 		Inferred:          s.Inferred,
+		SkippedFull:       s.SkippedFull,
 	}
 }

@@ -90,13 +90,17 @@ func (w *Watch) metricsSnapshot() metrics.Snapshot {
 	return snap
 }
 
-// healthz reports why the watch is unhealthy: its output is gone, or its
+// healthz reports why the watch is unhealthy: its output is gone or
+// failing (writes, or reopens after SIGHUP), its namespace is gone, or its
 // loop has not turned for stallLimit.
 func (w *Watch) healthz() error {
 	select {
 	case <-w.cfg.Out.Done():
 		return fmt.Errorf("output is gone: %w", w.cfg.Out.Err())
 	default:
+	}
+	if err := w.faults.unhealthy(); err != nil {
+		return err
 	}
 	if last := time.Unix(0, w.counters.heartbeat.Load()); w.cfg.Clock().Sub(last) > stallLimit {
 		return fmt.Errorf("event loop stalled since %s", last.UTC().Format(time.RFC3339))

@@ -92,7 +92,7 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 	// socket's buffer is the queue, and its drops are counted exactly.
 	b := events.NewBatch()
 	readSize := src.ReadSize()
-	t := loopTimers{loss: w.started, expire: w.started, reconcile: w.started, heartbeat: w.started}
+	t := loopTimers{loss: w.started, expire: w.started, reconcile: w.started, heartbeat: w.started, netns: w.started}
 	var runErr error
 loop:
 	for {
@@ -114,6 +114,11 @@ loop:
 			runErr = fmt.Errorf("%w: %w", ErrOutputGone, cfg.Out.Err())
 			break loop
 		default:
+		}
+		w.drainFaults()
+		if err := w.netnsTimer(now, &t); err != nil {
+			runErr = err
+			break
 		}
 		w.timers(ctx, now, &t, src, b)
 		if err := src.Receive(b, true); err != nil {
@@ -145,6 +150,7 @@ loop:
 	if err := side.Wait(); err != nil && runErr == nil && ctx.Err() == nil {
 		runErr = err
 	}
+	w.drainFaults()
 	w.checkLoss(src.Stats())
 	// The stop record says what each output took: only what is out by
 	// then counts as written.
@@ -187,7 +193,7 @@ func (w *Watch) drain(src Source, b *events.Batch) {
 
 // loopTimers are when the loop last ran each of its periodic jobs.
 type loopTimers struct {
-	loss, expire, reconcile, heartbeat time.Time
+	loss, expire, reconcile, heartbeat, netns time.Time
 }
 
 // timers runs the loop's periodic jobs that are due: loss checks (and a
@@ -242,6 +248,7 @@ func (w *Watch) summary() Summary {
 	s.UnrepliedWarnings = ts.UnrepliedWarnings
 	s.FlowsEvicted = ts.Evicted
 	s.Inferred = ts.Inferred
+	s.SkippedFull = ts.SkippedFull
 	return s
 }
 

@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"syscall"
 	"time"
 
 	"github.com/ctwatch/ctwatch/internal/flow"
@@ -29,13 +30,21 @@ type Watch struct {
 	dumpTook    time.Duration // how long the last dump took
 	needRecon   bool
 	evictedSeen uint64
+
+	// What the output and the namespace are going through: faults for
+	// /healthz (any goroutine); the rest owned by the loop.
+	faults        faultState
+	writeErrno    syscall.Errno // of the write failure the output is in or was last in
+	lostRecovered uint64        // sink's Failed at the last recovery of writes
+	netnsGone     bool
 }
 
-// lossReading is the loss counters at the last check: output is the sum of
-// outputs, each output's drops.
+// lossReading is the loss counters at the last check: output is the sum
+// over outputs; outputs and failed are each output's drops and, of those,
+// the records lost to write errors.
 type lossReading struct {
 	kernel, output, enobufs uint64
-	outputs                 []uint64
+	outputs, failed         []uint64
 }
 
 // New returns a watch; Run starts it.
@@ -160,9 +169,10 @@ func (w *Watch) checkLoss(st events.Stats) {
 		kernel:  st.KernelDrops,
 		enobufs: st.ENOBUFS,
 		outputs: make([]uint64, len(outs)),
+		failed:  make([]uint64, len(outs)),
 	}
 	for i, o := range outs {
-		now.outputs[i] = o.Dropped
+		now.outputs[i], now.failed[i] = o.Dropped, o.Failed
 		now.output += o.Dropped
 	}
 	last := w.last
@@ -175,16 +185,17 @@ func (w *Watch) checkLoss(st events.Stats) {
 		w.needRecon = true
 	}
 	for i, o := range outs {
-		var before uint64
+		var before, failedBefore uint64
 		if i < len(last.outputs) {
-			before = last.outputs[i]
+			before, failedBefore = last.outputs[i], last.failed[i]
 		}
 		if now.outputs[i] > before {
 			// One gap record per output that lost records, naming it,
 			// written to every output: each stream accounts for what
 			// it lacks, and shows what the others lost.
 			w.gap(&record.Gap{Stage: record.StageOutput, Output: o.Name,
-				Lost: now.outputs[i] - before, Total: now.outputs[i]})
+				Lost: now.outputs[i] - before, Total: now.outputs[i],
+				WriteError: outputGapHint(o, failedBefore)})
 		}
 	}
 	if ev := w.tracker.Stats().Evicted; ev > w.evictedSeen {

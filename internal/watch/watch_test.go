@@ -333,7 +333,7 @@ func TestSummaryString(t *testing.T) {
 	var s Summary
 	s.Received[model.EventNew], s.Received[model.EventUpdate], s.Received[model.EventDestroy] = 3, 4, 2
 	s.Written, s.Filtered, s.Suppressed, s.LostKernel, s.LostOutput = 8, 1, 0, 5, 1
-	want := "9 events (new 3, update 4, destroy 2); 8 records written, 1 filtered, 0 updates suppressed; lost 6 (kernel 5, output 1); 0 decode errors"
+	want := "9 events (new 3, update 4, destroy 2); 8 records handed to the output (not all written: see lost), 1 filtered, 0 updates suppressed; lost 6 (kernel 5, output 1); 0 decode errors"
 	if got := s.String(); got != want {
 		t.Errorf("String() =\n%q, want\n%q", got, want)
 	}
