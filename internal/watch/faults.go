@@ -3,10 +3,10 @@ package watch
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
-	"fmt"
 	"sync"
 	"time"
 
