@@ -17,26 +17,22 @@ func connlabelFlag(fs *flag.FlagSet) *string {
 }
 
 // loadLabels reads the connlabel file at path. A missing default file is
-// not an error: labels are written by number, which is said once on
-// stderr unless quiet; a missing file named with --connlabel-file is. Lines the file
-// cannot load are said on stderr, and the rest of the file still names
-// labels.
-func loadLabels(flags *flag.FlagSet, path string, quiet bool, stderr io.Writer) (*model.LabelNames, error) {
+// not an error: labels are written by number, and note says so, for the
+// caller to say once; a missing file named with --connlabel-file is an
+// error. Lines the file cannot load are said on stderr, and the rest of
+// the file still names labels.
+func loadLabels(flags *flag.FlagSet, path string, stderr io.Writer) (names *model.LabelNames, note string, err error) {
 	explicit := false
 	flags.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "connlabel-file" })
 	names, problems, err := connlabel.Load(path)
 	if errors.Is(err, fs.ErrNotExist) && !explicit {
-		if quiet {
-			return &model.LabelNames{}, nil
-		}
-		fmt.Fprintf(stderr, "ctwatch: no %s: connlabels are written by bit number\n", path)
-		return &model.LabelNames{}, nil
+		return &model.LabelNames{}, fmt.Sprintf("no %s: connlabels were written by bit number", path), nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("--connlabel-file: %w", err)
+		return nil, "", fmt.Errorf("--connlabel-file: %w", err)
 	}
 	for _, p := range problems {
 		fmt.Fprintf(stderr, "ctwatch: connlabel file: %v\n", p)
 	}
-	return names, nil
+	return names, "", nil
 }

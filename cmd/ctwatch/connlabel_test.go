@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,5 +81,50 @@ func TestConnlabelFileMissing(t *testing.T) {
 	_, stderr, code = runCmd(t, "parse", in)
 	if code != 0 || strings.Contains(stderr, "connlabel") {
 		t.Errorf("default missing file: status %d, stderr:\n%s", code, stderr)
+	}
+}
+
+// TestLoadLabels: the default file missing gives an empty table and a note
+// to say once; the file given missing is an error; bad lines are said on
+// stderr, and the rest loads.
+func TestLoadLabels(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "none.conf")
+	conf := filepath.Join(dir, "connlabel.conf")
+	if err := os.WriteFile(conf, []byte("1 red\n1 blue\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	load := func(args ...string) (names []string, note, stderr string, err error) {
+		fs := newFlagSet("test", io.Discard)
+		path := connlabelFlag(fs)
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		if len(args) == 0 {
+			*path = missing // the default, as if it were absent
+		}
+		var errOut strings.Builder
+		table, note, err := loadLabels(fs, *path, &errOut)
+		for bit := range 4 {
+			if n := table.Name(bit); n != "" {
+				names = append(names, n)
+			}
+		}
+		return names, note, errOut.String(), err
+	}
+
+	names, note, stderr, err := load()
+	if err != nil || len(names) != 0 || !strings.Contains(note, missing) || !strings.Contains(note, "bit number") || stderr != "" {
+		t.Errorf("default missing: names %q, note %q, stderr %q, err %v", names, note, stderr, err)
+	}
+	if _, _, _, err := load("--connlabel-file", missing); err == nil || !strings.Contains(err.Error(), "--connlabel-file") {
+		t.Errorf("given missing: err %v, want a --connlabel-file error", err)
+	}
+	names, note, stderr, err = load("--connlabel-file", conf)
+	if err != nil || note != "" || !strings.Contains(stderr, conf+":2: bit: ") {
+		t.Errorf("given: note %q, stderr %q, err %v", note, stderr, err)
+	}
+	if diff := cmp.Diff([]string{"red"}, names); diff != "" {
+		t.Errorf("names (-want +got):\n%s", diff)
 	}
 }

@@ -79,7 +79,7 @@ func runParse(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	// The lines of conntrack carry names already; the file names the
 	// numbers of ctwatch's records written without one.
-	names, err := loadLabels(fs, *labelFile, true, stderr)
+	names, _, err := loadLabels(fs, *labelFile, stderr)
 	if err != nil {
 		return err
 	}

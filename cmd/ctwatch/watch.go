@@ -139,7 +139,8 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{errors.New("--text-opts applies to --format text only")}
 	}
 	cfg.Text.Location = time.Local
-	if cfg.Labels, err = loadLabels(fs, *labelFile, false, stderr); err != nil {
+	var labelsNote string
+	if cfg.Labels, labelsNote, err = loadLabels(fs, *labelFile, stderr); err != nil {
 		return err
 	}
 	cfg.Text.LabelNames = cfg.Labels
@@ -238,6 +239,11 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return needPrivilege("watching conntrack events", err)
 	}
 	fmt.Fprintf(stderr, "ctwatch: stopped: %s\n", sum)
+	// Said once, with the summary rather than at the start, where a
+	// watch that cannot start says only why.
+	if labelsNote != "" {
+		fmt.Fprintf(stderr, "ctwatch: %s\n", labelsNote)
+	}
 	if line := outputSummary(cfg.Out.Stats()); line != "" {
 		fmt.Fprintf(stderr, "ctwatch: %s\n", line)
 	}
