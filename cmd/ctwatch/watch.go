@@ -55,7 +55,8 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	hostName := fs.String("host-name", "", "the host name every record carries (default: the kernel's host name)")
 	heartbeat := fs.Duration("heartbeat", 60*time.Second, `write a "heartbeat" record this often: uptime, events, records written, losses, output queue and sequence number, so that a dead or lagging agent shows downstream (0: off)`)
 	format := fs.String("format", "json", "output format: json (one record a line) or text (conntrack -E lines)")
-	textOpts := fs.String("text-opts", "", "with --format text, conntrack -o options: extended, timestamp, id, ktimestamp")
+	textOpts := fs.String("text-opts", "", "with --format text, conntrack -o options: extended, timestamp, id, ktimestamp, labels")
+	labelFile := connlabelFlag(fs)
 	output := fs.String("output", "", "append records to this file instead of stdout; reopened on SIGHUP (logrotate)")
 	updates := fs.String("updates", "", "UPDATE events to write: changes (only those that change more than the timeout; default for json), all (default for text, as conntrack -E), none")
 	flowCfg := flow.DefaultConfig()
@@ -139,6 +140,11 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{errors.New("--text-opts applies to --format text only")}
 	}
 	cfg.Text.Location = time.Local
+	var labelsNote string
+	if cfg.Labels, labelsNote, err = loadLabels(fs, *labelFile, stderr); err != nil {
+		return err
+	}
+	cfg.Text.LabelNames = cfg.Labels
 	if *updates == "" {
 		*updates = "changes"
 		if cfg.Format == watch.FormatText {
@@ -237,6 +243,11 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return needPrivilege("watching conntrack events", err)
 	}
 	fmt.Fprintf(stderr, "ctwatch: stopped: %s\n", sum)
+	// Said once, with the summary rather than at the start, where a
+	// watch that cannot start says only why.
+	if labelsNote != "" {
+		fmt.Fprintf(stderr, "ctwatch: %s\n", labelsNote)
+	}
 	if line := outputSummary(cfg.Out.Stats()); line != "" {
 		fmt.Fprintf(stderr, "ctwatch: %s\n", line)
 	}
