@@ -56,7 +56,8 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	hostName := fs.String("host-name", "", "the host name every record carries (default: the kernel's host name)")
 	heartbeat := fs.Duration("heartbeat", 60*time.Second, `write a "heartbeat" record this often: uptime, events, records written, losses, output queue and sequence number, so that a dead or lagging agent shows downstream (0: off)`)
 	format := fs.String("format", "json", "output format: json (one record a line) or text (conntrack -E lines)")
-	textOpts := fs.String("text-opts", "", "with --format text, conntrack -o options: extended, timestamp, id, ktimestamp")
+	textOpts := fs.String("text-opts", "", "with --format text, conntrack -o options: extended, timestamp, id, ktimestamp, labels")
+	labelFile := connlabelFlag(fs)
 	var outputs repeated
 	fs.Var(&outputs, "output", "where records go, repeatable (each gets every record): - (stdout, the default), a file (appended, reopened on SIGHUP), syslog+tcp://HOST:PORT, syslog+udp://HOST:PORT, syslog+unix:///dev/log, nats://HOST:PORT/SUBJECT (a JetStream stream's subject)")
 	queueBytes := fs.Int("queue-max-bytes", output.DefaultQueueBytes, "memory queue of each remote output (syslog, nats), in bytes: records that find it full are dropped and counted in gap records")
@@ -142,6 +143,11 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{errors.New("--text-opts applies to --format text only")}
 	}
 	cfg.Text.Location = time.Local
+	var labelsNote string
+	if cfg.Labels, labelsNote, err = loadLabels(fs, *labelFile, stderr); err != nil {
+		return err
+	}
+	cfg.Text.LabelNames = cfg.Labels
 	if *updates == "" {
 		*updates = "changes"
 		if cfg.Format == watch.FormatText {
@@ -238,6 +244,11 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return needPrivilege("watching conntrack events", err)
 	}
 	fmt.Fprintf(stderr, "ctwatch: stopped: %s\n", sum)
+	// Said once, with the summary rather than at the start, where a
+	// watch that cannot start says only why.
+	if labelsNote != "" {
+		fmt.Fprintf(stderr, "ctwatch: %s\n", labelsNote)
+	}
 	for _, o := range cfg.Out.Outputs() {
 		if line := outputSummary(o); line != "" {
 			fmt.Fprintf(stderr, "ctwatch: %s\n", line)

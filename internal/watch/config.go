@@ -101,6 +101,11 @@ type Config struct {
 	Format Format
 	// Text is the text form of entry records with FormatText.
 	Text model.TextOptions
+	// Labels names the connlabel bits of the events and of the dumps
+	// (events.Config.Labels, events.DumpNamed) when Run subscribes and
+	// Dump is nil; nil writes them by number. A Source or Dump given here
+	// names them itself.
+	Labels *model.LabelNames
 	// Updates is the UPDATE policy.
 	Updates Updates
 	// LossInterval is how often loss counters are checked for growth
@@ -156,7 +161,7 @@ type Config struct {
 	// from the subscription on, so that nothing in between is missed.
 	Source Source
 	// Dump lists the table for the startup dump, reconciliations and the
-	// health monitor; nil dumps NS's (events.Dump).
+	// health monitor; nil dumps NS's (events.DumpNamed, with Labels).
 	Dump DumpFunc
 	// Origins names the programs behind events caused by userspace
 	// requests, as each written event is handled; nil resolves them in
@@ -211,8 +216,10 @@ func (c *Config) withDefaults() {
 		c.Clock = time.Now
 	}
 	if c.Dump == nil {
-		fd := c.NS.FD()
-		c.Dump = func(ctx context.Context, fn func(*model.Event) bool) error { return events.Dump(ctx, fd, fn) }
+		fd, labels := c.NS.FD(), c.Labels
+		c.Dump = func(ctx context.Context, fn func(*model.Event) bool) error {
+			return events.DumpNamed(ctx, fd, labels, fn)
+		}
 	}
 	if c.Origins == nil {
 		c.Origins = origins.New(c.NS)

@@ -47,6 +47,7 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 			Types:      cfg.Types,
 			BufferSize: cfg.BufferSize,
 			Clock:      cfg.Clock,
+			Labels:     cfg.Labels,
 		})
 		if err != nil {
 			return Summary{}, &StartError{fmt.Errorf("subscribe to conntrack events: %w", err)}
