@@ -717,3 +717,64 @@ func TestRunHealth(t *testing.T) {
 		})
 	}
 }
+
+// TestRunStalledOutputGapsAddUp: one of two outputs stalls during a burst.
+// Its stream accounts for every record it lacks: the records it received
+// and the "lost" of the gap records naming it add up to every sequence
+// number of the run, and the stop record's outputs say the same; the
+// other output receives every record; the loop never waits for the
+// stalled one.
+func TestRunStalledOutputGapsAddUp(t *testing.T) {
+	var stalled, fine bytes.Buffer
+	bw := blockedWriter{release: make(chan struct{}), buf: &stalled}
+	slow := sink.New(bw, sink.Config{Buffers: 2, BufferSize: 4096})
+	fast := sink.New(&fine, sink.Config{})
+	out := output.NewSet("run-1", output.LocalWriter("slow", slow), output.LocalWriter("fast", fast))
+	var lt *loopTest
+	var reads []read
+	for i := range 20 {
+		reads = append(reads, read{events: newFlows(t, 1000+100*i, 100)},
+			// A loss check between reads, while the output is stalled.
+			read{before: func() { lt.clock.Advance(100 * time.Millisecond) }})
+	}
+	reads = append(reads, read{before: func() { close(bw.release) }})
+	lt = newLoopTest(t, Config{Out: out, Heartbeat: -1}, reads...)
+	if _, err := lt.run(); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	all := parseRecords(t, fine.String())
+	last := all[len(all)-1]
+	if last["event"] != "stop" {
+		t.Fatalf("last record of the fast output: %v, want the stop record", last)
+	}
+	seqs := uint64(last["seq"].(float64))
+	if uint64(len(all)) != seqs {
+		t.Errorf("fast output: %d records, want every one of the %d", len(all), seqs)
+	}
+	got := parseRecords(t, stalled.String())
+	var lost float64
+	for _, r := range got {
+		if r["event"] == "gap" && r["output"] == "slow" {
+			lost += r["lost"].(float64)
+		}
+	}
+	if lost == 0 {
+		t.Fatal("the stalled output lost nothing: the test did not stall it")
+	}
+	if uint64(len(got))+uint64(lost) != seqs {
+		t.Errorf("stalled output: %d records received + %v lost in its gap records = %d, want %d",
+			len(got), lost, uint64(len(got))+uint64(lost), seqs)
+	}
+	stop := got[len(got)-1]
+	if stop["event"] != "stop" {
+		t.Fatalf("last record of the stalled output: %v, want the stop record (never dropped)", stop)
+	}
+	outs := stop["outputs"].([]any)
+	slowTotals := outs[0].(map[string]any)
+	if slowTotals["name"] != "slow" || slowTotals["dropped"].(float64) != lost {
+		t.Errorf("stop record's account of the stalled output: %v, want %v dropped", slowTotals, lost)
+	}
+}
