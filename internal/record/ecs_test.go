@@ -122,9 +122,12 @@ func ecsCases(t testing.TB) []ecsCase {
 					Duration: 3 * time.Second, DurationKnown: true}})
 		}},
 		{name: "unreplied", entry: true, write: func(e *record.Encoder) { e.Unreplied(&u) }},
+		{name: "unreplied_summary", write: func(e *record.Encoder) { s := scanSummary(ecsNow); e.UnrepliedSummary(&s) }},
+		{name: "unreplied_summary_capped", write: func(e *record.Encoder) { s := cappedSummary(ecsNow); e.UnrepliedSummary(&s) }},
 		{name: "start", write: func(e *record.Encoder) {
 			e.Start(&record.Start{Version: "v1.2.3", NetNS: "ns1", Events: "new,destroy", BufferRequested: 1 << 20, BufferSize: 2 << 20,
-				Filter: "proto tcp", Text: true, Updates: "changes", MaxFlows: 100, UnrepliedAfter: 1500 * time.Millisecond, CTEvents: 1})
+				Filter: "proto tcp", Text: true, Updates: "changes", MaxFlows: 100, UnrepliedAfter: 1500 * time.Millisecond, CTEvents: 1,
+				Metrics: "127.0.0.1:9100"})
 		}},
 		{name: "start_defaults", write: func(e *record.Encoder) { e.Start(&record.Start{Version: "v1.2.3", CTEvents: -1}) }},
 		{name: "events_disabled", write: func(e *record.Encoder) { e.EventsDisabled() }},

@@ -26,6 +26,8 @@ type Start struct {
 	UnrepliedAfter time.Duration
 	// CTEvents is net.netfilter.nf_conntrack_events, or -1 when unknown.
 	CTEvents int64
+	// Metrics is the address /metrics is served on, empty when it is not.
+	Metrics string
 }
 
 // Totals are a watch's final counters, for the stop record.

@@ -24,10 +24,11 @@ func TestRunJSON(t *testing.T) {
 		name: "start",
 		write: func(e *record.Encoder) {
 			e.Start(&record.Start{Version: "v1", NetNS: "ns1", Events: "new,destroy", BufferRequested: 1 << 20, BufferSize: 2 << 20,
-				Filter: "proto tcp", Text: true, Updates: "changes", MaxFlows: 100, UnrepliedAfter: 1500 * time.Millisecond, CTEvents: 1})
+				Filter: "proto tcp", Text: true, Updates: "changes", MaxFlows: 100, UnrepliedAfter: 1500 * time.Millisecond, CTEvents: 1,
+				Metrics: "127.0.0.1:9100"})
 		},
 		want: `{"level":"info",` + at + `,"event":"start","seq":1,"run":"run-1","host":{"name":"host-1"},"version":"v1","netns":"ns1","events":"new,destroy","buffer_requested":1048576,"buffer_size":2097152,` +
-			`"filter":"proto tcp","format":"text","updates":"changes","max_flows":100,"unreplied_after_s":1.5,"nf_conntrack_events":1}`,
+			`"filter":"proto tcp","format":"text","updates":"changes","max_flows":100,"unreplied_after_s":1.5,"nf_conntrack_events":1,"metrics":"127.0.0.1:9100"}`,
 	}, {
 		name:  "start: no filter, JSON, nf_conntrack_events unknown",
 		write: func(e *record.Encoder) { e.Start(&record.Start{Version: "v1", CTEvents: -1}) },

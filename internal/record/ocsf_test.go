@@ -100,9 +100,12 @@ func ocsfCases(t testing.TB) []ocsfCase {
 		{name: "inferred destroy", write: func(e *record.Encoder) { e.Inferred(&inferred) }},
 		{name: "inferred destroy with start", write: func(e *record.Encoder) { e.Inferred(&inferredStart) }},
 		{name: "unreplied", write: func(e *record.Encoder) { e.Unreplied(&unreplied) }},
+		{name: "unreplied summary", write: func(e *record.Encoder) { s := scanSummary(ocsfNow); e.UnrepliedSummary(&s) }},
+		{name: "unreplied summary capped", write: func(e *record.Encoder) { s := cappedSummary(ocsfNow); e.UnrepliedSummary(&s) }},
 		{name: "start", write: func(e *record.Encoder) {
 			e.Start(&record.Start{Version: "v0.1.0", NetNS: "ns1", Events: "new,destroy", BufferRequested: 1 << 20, BufferSize: 2 << 20,
-				Filter: "proto tcp", Text: true, Updates: "changes", MaxFlows: 100, UnrepliedAfter: 1500 * time.Millisecond, CTEvents: 1})
+				Filter: "proto tcp", Text: true, Updates: "changes", MaxFlows: 100, UnrepliedAfter: 1500 * time.Millisecond, CTEvents: 1,
+				Metrics: "127.0.0.1:9100"})
 		}},
 		{name: "start defaults", write: func(e *record.Encoder) { e.Start(&record.Start{Version: "v0.1.0", CTEvents: -1}) }},
 		{name: "stop", write: func(e *record.Encoder) {
