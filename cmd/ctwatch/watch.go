@@ -192,6 +192,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if cfg.Out, err = sink.OpenFile(*output, sinkCfg); err != nil {
 			return fmt.Errorf("--output: %w%s", err, allowHint(err))
 		}
+		cfg.OutputName = "file"
 	} else {
 		cfg.Out = sink.New(stdout, sinkCfg)
 	}

@@ -17,9 +17,11 @@ type Snapshot struct {
 	Filtered     uint64
 	DecodeErrors uint64
 	FlowsTracked uint64
-	// RecordsWritten counts the records handed to the output, of every
-	// kind.
+	// RecordsWritten counts the records written to the output, of every
+	// kind; Output names the output, the value of the output label (one
+	// output today, several once outputs are plural).
 	RecordsWritten uint64
+	Output         string
 	// UnrepliedWarnings counts unreplied flows reported one by one,
 	// UnrepliedSummarised those counted into summaries.
 	UnrepliedWarnings, UnrepliedSummarised uint64
@@ -80,7 +82,7 @@ func NewCollector(snapshot func() Snapshot) *Collector {
 		decodeErrors: prometheus.NewDesc("ctwatch_decode_errors_total",
 			"Netlink messages that could not be decoded.", nil, nil),
 		written: prometheus.NewDesc("ctwatch_records_written_total",
-			"Records handed to the output, of every kind.", nil, nil),
+			"Records written to the output, of every kind, by output.", []string{"output"}, nil),
 		unreplied: prometheus.NewDesc("ctwatch_unreplied_warnings_total",
 			"Flows still unanswered after --unreplied-after, by how they were reported: alone (single) or counted into a summary (summarised).", []string{"report"}, nil),
 		inferred: prometheus.NewDesc("ctwatch_inferred_destroys_total",
@@ -130,7 +132,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.lost, s.Lost.Output, "output")
 	counter(c.filtered, s.Filtered)
 	counter(c.decodeErrors, s.DecodeErrors)
-	counter(c.written, s.RecordsWritten)
+	counter(c.written, s.RecordsWritten, s.Output)
 	counter(c.unreplied, s.UnrepliedWarnings, "single")
 	counter(c.unreplied, s.UnrepliedSummarised, "summarised")
 	counter(c.inferred, s.InferredDestroys)

@@ -15,9 +15,17 @@
 //	                                                 or output (sink); sum() is the total lost
 //	ctwatch_events_filtered_total           counter  events the filter discarded
 //	ctwatch_decode_errors_total             counter  messages that could not be decoded
+//	ctwatch_records_written_total{output}   counter  records written to the output, of every kind (output:
+//	                                                 stdout or file)
+//	ctwatch_unreplied_warnings_total{report} counter unreplied flows, by report: single (a warning of its
+//	                                                 own) or summarised (counted into a summary record);
+//	                                                 sum() is every unreplied flow
+//	ctwatch_inferred_destroys_total         counter  flow ends inferred without a DESTROY
+//	ctwatch_flows_evicted_total             counter  flows the tracker forgot to stay within --max-flows
 //	ctwatch_flows_tracked                   gauge    flows the tracker holds
 //	ctwatch_conntrack_entries               gauge    entries in the conntrack table
 //	ctwatch_conntrack_entries_limit         gauge    nf_conntrack_max (0: no limit)
+//	ctwatch_conntrack_fill_ratio            gauge    entries / limit, 0 to 1 (absent without a limit)
 //	ctwatch_conntrack_stat_<counter>_total  counter  conntrack's per-CPU statistics counter, summed over
 //	                                                 CPUs: found, invalid, ignore, insert, insert_failed, drop,
 //	                                                 early_drop, error, search_restart, clash_resolve, chaintoolong

@@ -90,7 +90,7 @@ func TestMetrics(t *testing.T) {
 		"ctwatch_events_filtered_total":                       c(5),
 		"ctwatch_decode_errors_total":                         c(2),
 		"ctwatch_flows_tracked":                               g(7),
-		"ctwatch_records_written_total":                       c(40),
+		"ctwatch_records_written_total{output=stdout}":        c(40),
 		"ctwatch_unreplied_warnings_total{report=single}":     c(4),
 		"ctwatch_unreplied_warnings_total{report=summarised}": c(1995),
 		"ctwatch_inferred_destroys_total":                     c(6),
@@ -112,7 +112,7 @@ func TestMetrics(t *testing.T) {
 
 	snap := Snapshot{
 		Events: EventCounts{New: 10, Update: 20, Destroy: 9}, Lost: LostCounts{Kernel: 3, Output: 1},
-		Filtered: 5, DecodeErrors: 2, FlowsTracked: 7, RecordsWritten: 40,
+		Filtered: 5, DecodeErrors: 2, FlowsTracked: 7, RecordsWritten: 40, Output: "stdout",
 		UnrepliedWarnings: 4, UnrepliedSummarised: 1995, InferredDestroys: 6, FlowsEvicted: 8,
 	}
 	tableSnap := snap

@@ -144,6 +144,9 @@ type Config struct {
 	// Out receives the stream: every record with FormatJSON, the entry
 	// lines with FormatText.
 	Out *sink.Writer
+	// OutputName names Out in the metrics (the output label of
+	// ctwatch_records_written_total): "stdout" (the default) or "file".
+	OutputName string
 	// Log writes the records that are not entry lines (start, gap,
 	// warnings): into Out with FormatJSON, to the diagnostic stream with
 	// FormatText. It carries no timestamp of its own: records add "time".
@@ -252,5 +255,8 @@ func (c *Config) withDefaults() {
 	}
 	if c.ReconcileInterval == 0 {
 		c.ReconcileInterval = 30 * time.Second
+	}
+	if c.OutputName == "" {
+		c.OutputName = "stdout"
 	}
 }

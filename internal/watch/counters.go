@@ -42,6 +42,13 @@ type Counters struct {
 	Unnamed atomic.Uint64
 	// Tracked is the number of flows the tracker holds.
 	Tracked atomic.Int64
+	// UnrepliedWarnings, UnrepliedSummarised, FlowsEvicted and Inferred
+	// are the tracker's counts (flow.Stats) as of the loop's last batch or
+	// timer: unreplied flows warned about one by one and counted into
+	// summaries, flows forgotten to stay within MaxFlows, and flow ends
+	// inferred without a DESTROY. The tracker is the loop's alone; these
+	// copies are for the metrics endpoint.
+	UnrepliedWarnings, UnrepliedSummarised, FlowsEvicted, Inferred atomic.Uint64
 
 	// heartbeat is when the loop last turned, in Unix nanoseconds.
 	heartbeat atomic.Int64
@@ -56,6 +63,7 @@ type Summary struct {
 	Unnamed                                   uint64
 	UnrepliedWarnings, FlowsEvicted, Inferred uint64
 	SkippedFull                               uint64
+	UnrepliedSummarised                       uint64
 }
 
 // Summary copies the counters.
@@ -74,6 +82,10 @@ func (c *Counters) Summary() Summary {
 	s.LostOutput = c.LostOutput.Load()
 	s.Gaps = c.Gaps.Load()
 	s.Unnamed = c.Unnamed.Load()
+	s.UnrepliedWarnings = c.UnrepliedWarnings.Load()
+	s.UnrepliedSummarised = c.UnrepliedSummarised.Load()
+	s.FlowsEvicted = c.FlowsEvicted.Load()
+	s.Inferred = c.Inferred.Load()
 	return s
 }
 

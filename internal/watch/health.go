@@ -80,6 +80,14 @@ func (w *Watch) metricsSnapshot() metrics.Snapshot {
 		Filtered:     s.Filtered,
 		DecodeErrors: s.DecodeErrors,
 		FlowsTracked: uint64(max(w.counters.Tracked.Load(), 0)),
+		// The sink counts what it wrote out in full, of every kind: entry
+		// lines and the other records alike.
+		Output:              w.cfg.OutputName,
+		RecordsWritten:      w.cfg.Out.Stats().Records,
+		UnrepliedWarnings:   s.UnrepliedWarnings,
+		UnrepliedSummarised: s.UnrepliedSummarised,
+		InferredDestroys:    s.Inferred,
+		FlowsEvicted:        s.FlowsEvicted,
 	}
 	if w.monitor != nil {
 		if r, totals, ok := w.monitor.Last(); ok {
