@@ -134,7 +134,8 @@ func ecsCases(t testing.TB) []ecsCase {
 		{name: "events_on_demand", write: func(e *record.Encoder) { e.EventsOnDemand() }},
 		{name: "stop", write: func(e *record.Encoder) {
 			e.Stop(&record.Totals{New: 1, Update: 2, Destroy: 3, Snapshot: 4, Written: 5, Filtered: 6, Suppressed: 7, Merged: 8,
-				LostKernel: 9, LostOutput: 11, DecodeErrors: 12, UnrepliedWarnings: 13, FlowsEvicted: 14, Inferred: 15})
+				LostKernel: 9, LostOutput: 11, DecodeErrors: 12, UnrepliedWarnings: 13, FlowsEvicted: 14, Inferred: 15,
+				UnrepliedSummarised: 16})
 		}},
 		{name: "dump", write: func(e *record.Encoder) { e.Dump(&record.Dump{Entries: 3, Took: 250 * time.Millisecond}) }},
 		{name: "dump_failed", write: func(e *record.Encoder) {

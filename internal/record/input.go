@@ -50,6 +50,9 @@ type Totals struct {
 	// SkippedFull counts the dumps' entries the tracker left untracked
 	// because it was full (a dump never evicts).
 	SkippedFull uint64
+	// UnrepliedSummarised counts the unreplied flows counted into
+	// summaries rather than warned about one by one.
+	UnrepliedSummarised uint64
 }
 
 // Dump is the outcome of the startup dump.

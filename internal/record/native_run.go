@@ -256,6 +256,7 @@ func (t *totalsJSON) MarshalZerologObject(z *zerolog.Event) {
 			Uint64("output", t.LostOutput)).
 		Uint64("decode_errors", t.DecodeErrors).
 		Uint64("unreplied_warnings", t.UnrepliedWarnings).
+		Func(unrepliedSummarised(t.UnrepliedSummarised)).
 		Uint64("flows_evicted", t.FlowsEvicted).
 		Uint64("inferred_destroys", t.Inferred).
 		Func(skippedFull(t.SkippedFull))

@@ -47,10 +47,11 @@ func TestRunJSON(t *testing.T) {
 		name: "stop",
 		write: func(e *record.Encoder) {
 			e.Stop(&record.Totals{New: 1, Update: 2, Destroy: 3, Snapshot: 4, Written: 5, Filtered: 6, Suppressed: 7, Merged: 8,
-				LostKernel: 9, LostOutput: 11, DecodeErrors: 12, UnrepliedWarnings: 13, FlowsEvicted: 14, Inferred: 15})
+				LostKernel: 9, LostOutput: 11, DecodeErrors: 12, UnrepliedWarnings: 13, FlowsEvicted: 14, Inferred: 15,
+				UnrepliedSummarised: 16})
 		},
 		want: `{"level":"info",` + at + `,"event":"stop","seq":1,"run":"run-1","host":{"name":"host-1"},"received":{"new":1,"update":2,"destroy":3},"snapshot":4,"written":5,"filtered":6,"suppressed":7,"merged":8,` +
-			`"lost":{"kernel":9,"output":11},"decode_errors":12,"unreplied_warnings":13,"flows_evicted":14,"inferred_destroys":15}`,
+			`"lost":{"kernel":9,"output":11},"decode_errors":12,"unreplied_warnings":13,"unreplied_summarised":16,"flows_evicted":14,"inferred_destroys":15}`,
 	}, {
 		name:  "dump",
 		write: func(e *record.Encoder) { e.Dump(&record.Dump{Entries: 3, Took: 250 * time.Millisecond}) },

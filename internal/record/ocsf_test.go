@@ -110,7 +110,8 @@ func ocsfCases(t testing.TB) []ocsfCase {
 		{name: "start defaults", write: func(e *record.Encoder) { e.Start(&record.Start{Version: "v0.1.0", CTEvents: -1}) }},
 		{name: "stop", write: func(e *record.Encoder) {
 			e.Stop(&record.Totals{New: 1, Update: 2, Destroy: 3, Snapshot: 4, Written: 5, Filtered: 6, Suppressed: 7, Merged: 8,
-				LostKernel: 9, LostOutput: 11, DecodeErrors: 12, UnrepliedWarnings: 13, FlowsEvicted: 14, Inferred: 15})
+				LostKernel: 9, LostOutput: 11, DecodeErrors: 12, UnrepliedWarnings: 13, FlowsEvicted: 14, Inferred: 15,
+				UnrepliedSummarised: 16})
 		}},
 		{name: "heartbeat", write: func(e *record.Encoder) {
 			e.Heartbeat(&record.Heartbeat{Uptime: 90*time.Second + 1500*time.Microsecond, New: 1, Update: 2, Destroy: 3, Written: 10,

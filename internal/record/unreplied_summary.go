@@ -3,6 +3,8 @@ package record
 import (
 	"net/netip"
 
+	"github.com/rs/zerolog"
+
 	"github.com/ctwatch/ctwatch/internal/flow"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
@@ -101,4 +103,14 @@ func familyOf(a netip.Addr) model.Family {
 		return model.FamilyIPv6
 	}
 	return model.FamilyIPv4
+}
+
+// unrepliedSummarised writes "unreplied_summarised", the unreplied flows
+// counted into summaries, when there are any: most runs see no scan.
+func unrepliedSummarised(n uint64) func(*zerolog.Event) {
+	return func(z *zerolog.Event) {
+		if n > 0 {
+			z.Uint64("unreplied_summarised", n)
+		}
+	}
 }

@@ -120,9 +120,12 @@ func (s Summary) String() string {
 	if s.Unnamed > 0 {
 		fmt.Fprintf(&b, "; %d records of userspace requests without their program", s.Unnamed)
 	}
-	if s.UnrepliedWarnings > 0 || s.FlowsEvicted > 0 || s.Inferred > 0 {
-		fmt.Fprintf(&b, "; %d unreplied warnings, %d flows evicted, %d destroys inferred",
-			s.UnrepliedWarnings, s.FlowsEvicted, s.Inferred)
+	if s.UnrepliedWarnings > 0 || s.FlowsEvicted > 0 || s.Inferred > 0 || s.UnrepliedSummarised > 0 {
+		fmt.Fprintf(&b, "; %d unreplied warnings", s.UnrepliedWarnings)
+		if s.UnrepliedSummarised > 0 {
+			fmt.Fprintf(&b, " (%d more unreplied flows summarised)", s.UnrepliedSummarised)
+		}
+		fmt.Fprintf(&b, ", %d flows evicted, %d destroys inferred", s.FlowsEvicted, s.Inferred)
 	}
 	if s.SkippedFull > 0 {
 		fmt.Fprintf(&b, "; %d dumped entries not tracked (tracker full)", s.SkippedFull)
@@ -133,20 +136,21 @@ func (s Summary) String() string {
 // totals is the summary as the stop record reports it.
 func (s Summary) totals() record.Totals {
 	return record.Totals{
-		New:               s.Received[model.EventNew],
-		Update:            s.Received[model.EventUpdate],
-		Destroy:           s.Received[model.EventDestroy],
-		Snapshot:          s.Snapshot,
-		Written:           s.Written,
-		Filtered:          s.Filtered,
-		Suppressed:        s.Suppressed,
-		Merged:            s.Merged,
-		LostKernel:        s.LostKernel,
-		LostOutput:        s.LostOutput,
-		DecodeErrors:      s.DecodeErrors,
-		UnrepliedWarnings: s.UnrepliedWarnings,
-		FlowsEvicted:      s.FlowsEvicted,
-		Inferred:          s.Inferred,
-		SkippedFull:       s.SkippedFull,
+		New:                 s.Received[model.EventNew],
+		Update:              s.Received[model.EventUpdate],
+		Destroy:             s.Received[model.EventDestroy],
+		Snapshot:            s.Snapshot,
+		Written:             s.Written,
+		Filtered:            s.Filtered,
+		Suppressed:          s.Suppressed,
+		Merged:              s.Merged,
+		LostKernel:          s.LostKernel,
+		LostOutput:          s.LostOutput,
+		DecodeErrors:        s.DecodeErrors,
+		UnrepliedWarnings:   s.UnrepliedWarnings,
+		FlowsEvicted:        s.FlowsEvicted,
+		Inferred:            s.Inferred,
+		SkippedFull:         s.SkippedFull,
+		UnrepliedSummarised: s.UnrepliedSummarised,
 	}
 }

@@ -99,6 +99,14 @@ func TestRunUnrepliedScan(t *testing.T) {
 	if sum.UnrepliedWarnings != uint64(burst) || sum.UnrepliedSummarised != n-uint64(burst) {
 		t.Errorf("summary counts %d warnings, %d summarised; want %d, %d", sum.UnrepliedWarnings, sum.UnrepliedSummarised, burst, n-burst)
 	}
+	stop := recs[len(recs)-1]
+	if got := fields([]map[string]any{stop}, "unreplied_warnings", "unreplied_summarised")[0]; !cmp.Equal(got,
+		map[string]any{"event": "stop", "unreplied_warnings": float64(burst), "unreplied_summarised": float64(n - burst)}) {
+		t.Errorf("stop record's unreplied counts %v, want %d warnings and %d summarised", got, burst, n-burst)
+	}
+	if got, want := sum.String(), "; 5 unreplied warnings (1995 more unreplied flows summarised), 0 flows evicted"; !strings.Contains(got, want) {
+		t.Errorf("summary line %q lacks %q", got, want)
+	}
 	// The summary: closed by the detector's run 10 s after its interval
 	// began (the first read's flows came due at 5 s, found at the turn of
 	// 5.5 s), well before the stop at 21.5 s.
