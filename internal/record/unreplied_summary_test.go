@@ -2,8 +2,12 @@ package record_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,4 +128,75 @@ func TestUnrepliedFlows(t *testing.T) {
 			})
 		}
 	}
+}
+
+// FuzzUnrepliedSummary writes random summaries in every schema and checks
+// that each is one valid JSON object whose flows is the summary's, and
+// that its top and top_ports name every destination and port given, with
+// their flows, in order; the OCSF record of a summary with destinations
+// must also pass the OCSF reference.
+func FuzzUnrepliedSummary(f *testing.F) {
+	f.Add(uint8(6), []byte{10, 0, 0, 1}, uint16(443), uint16(0), uint64(1995), 1990, false, "node1", uint8(3))
+	f.Add(uint8(1), []byte{10, 0, 0, 1}, uint16(8<<8|1), uint16(7), uint64(1), 1, true, "\xff\"\\", uint8(1))
+	f.Add(uint8(58), []byte("\x20\x01\x0d\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01"), uint16(0x8000), uint16(65535),
+		uint64(1<<63), 4096, true, "", uint8(5))
+	f.Add(uint8(253), []byte{}, uint16(0), uint16(0), uint64(0), 0, false, "h\x00", uint8(0))
+	f.Fuzz(func(t *testing.T, proto uint8, a []byte, port uint16, zone uint16, flows uint64, dests int, capped bool, host string, ntop uint8) {
+		ref := loadOCSFRef(t)
+		addr := netip.IPv4Unspecified()
+		switch len(a) {
+		case 4:
+			addr = netip.AddrFrom4([4]byte(a))
+		case 16:
+			addr = netip.AddrFrom16([16]byte(a))
+		}
+		end := time.Date(2026, 11, 22, 5, 0, 0, 0, time.UTC)
+		s := flow.UnrepliedSummary{Time: end, Since: end.Add(-10 * time.Second), Flows: flows, Destinations: dests, DestinationsCapped: capped}
+		for i := range int(ntop % (flow.SummaryTop + 1)) {
+			s.Top = append(s.Top, flow.DestinationCount{Proto: model.Proto(proto), Zone: zone, Addr: addr, Port: port + uint16(i), Flows: flows / uint64(i+1)})
+			s.TopPorts = append(s.TopPorts, flow.PortCount{Proto: model.Proto(proto), Port: port + uint16(i), Flows: flows / uint64(i+1)})
+		}
+		paths := map[record.Schema][]string{
+			record.Native: nil,
+			record.ECS:    {"conntrack", "unreplied_warning"},
+			record.OCSF:   {"unmapped", "conntrack", "unreplied_warning"},
+		}
+		for schema, path := range paths {
+			var buf bytes.Buffer
+			record.New(record.Config{Schema: schema, Run: testRun, Host: host, Log: zerolog.New(&buf)}).UnrepliedSummary(&s)
+			if n := bytes.Count(buf.Bytes(), []byte("\n")); n != 1 {
+				t.Fatalf("%s: %d records: %s", schema, n, buf.Bytes())
+			}
+			rec, err := decodeJSON(buf.Bytes())
+			if err != nil {
+				t.Fatalf("%s: %v: %s", schema, err, buf.Bytes())
+			}
+			// The tracker emits a summary only for flows, the first of
+			// which is always among its destinations: one without any
+			// has no endpoint for Network Activity to name.
+			if schema == record.OCSF && len(s.Top) > 0 {
+				if errs := ref.check(rec); len(errs) > 0 {
+					t.Errorf("%s\n%s", strings.Join(errs, "\n"), buf.Bytes())
+				}
+			}
+			m := rec
+			for _, k := range path {
+				m, _ = m[k].(map[string]any)
+			}
+			if got, _ := m["flows"].(json.Number); got.String() != strconv.FormatUint(flows, 10) {
+				t.Errorf("%s: flows %v, want %d", schema, m["flows"], flows)
+			}
+			top, _ := m["top"].([]any)
+			ports, _ := m["top_ports"].([]any)
+			if len(top) != len(s.Top) || len(ports) != len(s.TopPorts) {
+				t.Fatalf("%s: %d top, %d top_ports; want %d, %d", schema, len(top), len(ports), len(s.Top), len(s.TopPorts))
+			}
+			for i, d := range s.Top {
+				e, _ := top[i].(map[string]any)
+				if e["dst"] != addr.String() || e["flows"].(json.Number).String() != strconv.FormatUint(d.Flows, 10) {
+					t.Errorf("%s: top[%d] = %v, want %s with %d flows", schema, i, e, addr, d.Flows)
+				}
+			}
+		}
+	})
 }
