@@ -35,7 +35,7 @@ func LocalWriter(name string, w *sink.Writer) *Local {
 
 // Single returns the Set of one local output writing to w, standard
 // output's.
-func Single(w *sink.Writer) *Set { return NewSet("", LocalWriter("-", w)) }
+func Single(w *sink.Writer) *Set { return NewSet("", LocalWriter("stdout", w)) }
 
 // Spec returns what the output was made from.
 func (l *Local) Spec() Spec { return l.spec }

@@ -43,7 +43,8 @@ type Spec struct {
 	// Kind is the sort of output.
 	Kind Kind
 	// Name is the output as given, which records, metrics and messages
-	// name it by, with any password in a URL replaced by "xxxxx".
+	// name it by, with any password in a URL replaced by "xxxxx";
+	// "stdout" for "-".
 	Name string
 	// Raw is the output as given, password included.
 	Raw string
@@ -64,7 +65,7 @@ func Parse(s string) (Spec, error) {
 	case s == "":
 		return Spec{}, fmt.Errorf("%w: empty (give -, a file path or a URL)", ErrSpec)
 	case s == "-":
-		return Spec{Kind: Stdout, Name: "-", Raw: s}, nil
+		return Spec{Kind: Stdout, Name: "stdout", Raw: s}, nil
 	case syslog.IsURL(s):
 		t, err := syslog.ParseURL(s)
 		if err != nil {

@@ -88,6 +88,9 @@ func (e *Encoder) ecsStart(s *Start) {
 	if s.CTEvents >= 0 {
 		st.Int64("nf_conntrack_events", s.CTEvents)
 	}
+	if s.Metrics != "" {
+		st.Str("metrics", s.Metrics)
+	}
 	ct := e.ecsConntrack("start").Dict("startup", st)
 	if s.NetNS != "" {
 		ct.Dict("netns", zerolog.Dict().Str("name", s.NetNS))

@@ -26,6 +26,8 @@ type Start struct {
 	UnrepliedAfter time.Duration
 	// CTEvents is net.netfilter.nf_conntrack_events, or -1 when unknown.
 	CTEvents int64
+	// Metrics is the address /metrics is served on, empty when it is not.
+	Metrics string
 }
 
 // Totals are a watch's final counters, for the stop record.
@@ -48,6 +50,9 @@ type Totals struct {
 	// SkippedFull counts the dumps' entries the tracker left untracked
 	// because it was full (a dump never evicts).
 	SkippedFull uint64
+	// UnrepliedSummarised counts the unreplied flows counted into
+	// summaries rather than warned about one by one.
+	UnrepliedSummarised uint64
 	// Outputs is what became of the records handed to each output by
 	// the time of the stop record.
 	Outputs []OutputTotal

@@ -98,7 +98,10 @@ func (e *Encoder) nativeInferred(in *flow.Inferred) {
 }
 
 func (e *Encoder) nativeUnreplied(u *flow.Unreplied) {
+	// flows comes first, as in a summary: every unreplied record counts
+	// the flows it stands for.
 	e.nativeRecord(zerolog.WarnLevel, "unreplied").
+		Int("flows", 1).
 		EmbedObject((*entryJSON)(&u.Entry)).
 		EmbedObject((*unrepliedJSON)(u)).
 		Str("hint", unrepliedHint).
@@ -127,6 +130,9 @@ func (e *Encoder) nativeStart(s *Start) {
 		Float64("unreplied_after_s", s.UnrepliedAfter.Seconds())
 	if s.CTEvents >= 0 {
 		rec = rec.Int64("nf_conntrack_events", s.CTEvents)
+	}
+	if s.Metrics != "" {
+		rec = rec.Str("metrics", s.Metrics)
 	}
 	rec.Send()
 }
@@ -254,6 +260,7 @@ func (t *totalsJSON) MarshalZerologObject(z *zerolog.Event) {
 			Uint64("output", t.LostOutput)).
 		Uint64("decode_errors", t.DecodeErrors).
 		Uint64("unreplied_warnings", t.UnrepliedWarnings).
+		Func(unrepliedSummarised(t.UnrepliedSummarised)).
 		Uint64("flows_evicted", t.FlowsEvicted).
 		Uint64("inferred_destroys", t.Inferred).
 		Func(skippedFull(t.SkippedFull))

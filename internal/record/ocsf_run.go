@@ -70,6 +70,9 @@ func (e *Encoder) ocsfStart(s *Start) {
 	if s.CTEvents >= 0 {
 		st.Int64("nf_conntrack_events", s.CTEvents)
 	}
+	if s.Metrics != "" {
+		st.Str("metrics", s.Metrics)
+	}
 	c := e.ocsfConntrack(seq, "start").Dict("startup", st)
 	if s.NetNS != "" {
 		c.Dict("netns", zerolog.Dict().Str("name", s.NetNS))

@@ -73,5 +73,5 @@ func (w *Watch) reconcile(ctx context.Context, why string, src Source, b *events
 		Took:        cfg.Clock().Sub(start),
 		Err:         dumpErr,
 	})
-	w.counters.Tracked.Store(int64(w.tracker.Len()))
+	w.publishTracker()
 }

@@ -80,6 +80,19 @@ func (w *Watch) metricsSnapshot() metrics.Snapshot {
 		Filtered:     s.Filtered,
 		DecodeErrors: s.DecodeErrors,
 		FlowsTracked: uint64(max(w.counters.Tracked.Load(), 0)),
+		UnrepliedWarnings:   s.UnrepliedWarnings,
+		UnrepliedSummarised: s.UnrepliedSummarised,
+		InferredDestroys:    s.Inferred,
+		FlowsEvicted:        s.FlowsEvicted,
+	}
+	// The outputs count what they took in full, of every kind: entry
+	// lines and the other records alike.
+	for _, o := range w.cfg.Out.Stats() {
+		snap.Outputs = append(snap.Outputs, metrics.Output{
+			Name: o.Name, Written: o.Records, Overflow: o.Overflow, Refused: o.Refused, Failed: o.Failed,
+			Queued: o.Queued, QueueBytes: o.QueueBytes, Lag: o.Lag.Seconds(),
+			Retries: o.Retries, Reconnects: o.Reconnects, Failing: o.Failing,
+		})
 	}
 	if w.monitor != nil {
 		if r, totals, ok := w.monitor.Last(); ok {

@@ -61,6 +61,7 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 		if metricsLn, err = listenMetrics(cfg.MetricsAddr); err != nil {
 			return Summary{}, &StartError{err}
 		}
+		w.metricsAddr = metricsLn.Addr().String()
 	}
 	if v, err := cfg.ReadSysctl("net.netfilter.nf_conntrack_events"); err == nil {
 		w.ctEvents = v
@@ -152,6 +153,10 @@ loop:
 		runErr = err
 	}
 	w.drainFaults()
+	// Every unreplied flow is reported: those of the interval under way
+	// that were beyond its burst in one last summary.
+	w.tracker.FlushSummary(cfg.Clock(), w.emitSummary)
+	w.publishTracker()
 	w.checkLoss(src.Stats())
 	// The stop record says what each output took: only what is out by
 	// then counts as written.
@@ -213,7 +218,11 @@ func (w *Watch) timers(ctx context.Context, now time.Time, t *loopTimers, src So
 	}
 	if now.Sub(t.expire) >= cfg.ExpireInterval {
 		t.expire = now
+		// The summary first: the interval it closes is the one whose
+		// budget the flows due now must not spend.
+		w.tracker.ExpireSummary(now, w.emitSummary)
 		w.tracker.Expire(now, w.unreplied)
+		w.publishTracker()
 	}
 	if w.ctEvents == 2 && cfg.ReconcileInterval > 0 && now.Sub(t.reconcile) >= cfg.ReconcileInterval {
 		t.reconcile = now
@@ -247,6 +256,7 @@ func (w *Watch) summary() Summary {
 	s := w.counters.Summary()
 	ts := w.tracker.Stats()
 	s.UnrepliedWarnings = ts.UnrepliedWarnings
+	s.UnrepliedSummarised = ts.UnrepliedSummarised
 	s.FlowsEvicted = ts.Evicted
 	s.Inferred = ts.Inferred
 	s.SkippedFull = ts.SkippedFull

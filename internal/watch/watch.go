@@ -37,6 +37,11 @@ type Watch struct {
 	writeErrno    syscall.Errno // of the write failure the output is in or was last in
 	lostRecovered uint64        // sink's Failed at the last recovery of writes
 	netnsGone     bool
+
+	metricsAddr string // what the metrics listener listens on, "" when off
+	// emitSummary is w.unrepliedSummary, made once rather than at each
+	// detector run.
+	emitSummary func(*flow.UnrepliedSummary)
 }
 
 // lossReading is the loss counters at the last check: output is the sum
@@ -56,7 +61,7 @@ func New(cfg Config) *Watch {
 		// learns each one's number, and which it must never drop.
 		mark = cfg.Out.Mark
 	}
-	return &Watch{
+	w := &Watch{
 		cfg:     cfg,
 		after:   time.After,
 		tracker: flow.New(cfg.Flow),
@@ -64,6 +69,8 @@ func New(cfg Config) *Watch {
 			Run: cfg.Run, Host: cfg.Host, Version: cfg.Version, Mark: mark}),
 		ctEvents: -1,
 	}
+	w.emitSummary = w.unrepliedSummary
+	return w
 }
 
 // Counters returns the watch's running totals, which any goroutine may read
@@ -82,7 +89,19 @@ func (w *Watch) batch(b *events.Batch) {
 		}
 		w.event(ev)
 	}
-	w.counters.Tracked.Store(int64(w.tracker.Len()))
+	w.publishTracker()
+}
+
+// publishTracker copies the tracker's counts into the counters, for the
+// metrics endpoint's goroutines: the tracker itself is the loop's.
+func (w *Watch) publishTracker() {
+	st := w.tracker.Stats()
+	c := &w.counters
+	c.Tracked.Store(int64(st.Tracked))
+	c.UnrepliedWarnings.Store(st.UnrepliedWarnings)
+	c.UnrepliedSummarised.Store(st.UnrepliedSummarised)
+	c.FlowsEvicted.Store(st.Evicted)
+	c.Inferred.Store(st.Inferred)
 }
 
 // event handles one live event: it tracks it, then writes what it meant.
@@ -152,6 +171,13 @@ func (w *Watch) unreplied(u flow.Unreplied) {
 		return
 	}
 	w.rec.Unreplied(&u)
+}
+
+// unrepliedSummary writes the detector's summary of an interval's
+// unreplied flows beyond its burst. It is not filtered: the flows it counts
+// are many, and the detector counted them before any filter saw them.
+func (w *Watch) unrepliedSummary(s *flow.UnrepliedSummary) {
+	w.rec.UnrepliedSummary(s)
 }
 
 // decodeFailure reports a message that could not be decoded; its bytes go
@@ -230,6 +256,7 @@ func (w *Watch) logStart(src Source) {
 		MaxFlows:        cfg.Flow.MaxFlows,
 		UnrepliedAfter:  cfg.Flow.UnrepliedAfter,
 		CTEvents:        w.ctEvents,
+		Metrics:         w.metricsAddr,
 	})
 	switch w.ctEvents {
 	case 0:
