@@ -1,0 +1,220 @@
+//go:build integration
+
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ctwatch/ctwatch/internal/nstest"
+	"github.com/ctwatch/ctwatch/internal/servertest"
+)
+
+// dlInsert makes n UDP entries in ns with ctnetlink, numbered from first by
+// their source port: n NEW events, without traffic.
+func dlInsert(ns *nstest.NS, first, n int) {
+	for i := first; i < first+n; i++ {
+		ns.Run("conntrack", "-I", "-p", "udp", "-s", "10.9.0.1", "-d", "10.9.0.2",
+			"--sport", strconv.Itoa(10000+i), "--dport", "53", "-t", "60")
+	}
+}
+
+// dlWaitNews reads stdout records until n NEW records came, and returns
+// every record read.
+func dlWaitNews(p *wtProc, n int) []map[string]any {
+	p.t.Helper()
+	var all []map[string]any
+	news := 0
+	for news < n {
+		r, before := p.waitRecord(fmt.Sprintf("NEW record %d of %d", news+1, n), func(r map[string]any) bool { return r["event"] == "new" })
+		all = append(append(all, before...), r)
+		news++
+	}
+	return all
+}
+
+// dlStop stops ctwatch and returns the rest of its stdout records; the
+// last must be the stop record.
+func dlStop(t *testing.T, p *wtProc) []map[string]any {
+	t.Helper()
+	rest, code, _ := p.stop()
+	if code != 0 && code != 128+int(syscall.SIGINT) {
+		t.Errorf("exit status %d; stderr:\n%s", code, p.stderr.String())
+	}
+	var recs []map[string]any
+	for _, l := range rest {
+		var r map[string]any
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("stdout line is not JSON: %v: %q", err, l)
+		}
+		recs = append(recs, r)
+	}
+	if len(recs) == 0 || recs[len(recs)-1]["event"] != "stop" {
+		t.Fatalf("stdout does not end with the stop record; stderr:\n%s", p.stderr.String())
+	}
+	return recs
+}
+
+// dlSeqs returns the seq of each JSON record.
+func dlSeqs(t *testing.T, lines []string) []uint64 {
+	t.Helper()
+	var seqs []uint64
+	for _, l := range lines {
+		var r struct{ Seq uint64 }
+		if err := json.Unmarshal([]byte(l), &r); err != nil || r.Seq == 0 {
+			t.Fatalf("record without seq: %v: %q", err, l)
+		}
+		seqs = append(seqs, r.Seq)
+	}
+	return seqs
+}
+
+func dlRange(n uint64) []uint64 {
+	s := make([]uint64, n)
+	for i := range s {
+		s[i] = uint64(i + 1)
+	}
+	return s
+}
+
+// TestDeliverySyslog: with stdout, syslog over TCP and syslog over UDP as
+// outputs at once, a real rsyslog gets every record on each input, each
+// once, byte for byte as stdout has it, and the stop record says each
+// output took them all.
+func TestDeliverySyslog(t *testing.T) {
+	nstest.RequireCommand(t, "conntrack")
+	rs := servertest.StartRsyslog(t)
+	ns := nstest.New(t)
+	p := wtStartNoWait(t, "watch", "--netns", ns.Name, "--heartbeat", "0",
+		"--output", "-", "--output", "syslog+tcp://"+rs.TCP, "--output", "syslog+udp://"+rs.UDP)
+	_, recs := p.waitRecord("the dump record", func(r map[string]any) bool { return r["event"] == "dump" })
+	const n = 150
+	dlInsert(ns, 0, n)
+	recs = append(recs, dlWaitNews(p, n)...)
+	recs = append(recs, dlStop(t, p)...)
+	stop := recs[len(recs)-1]
+	last := uint64(stop["seq"].(float64))
+	if got := uint64(len(recs)) + 1; got != last { // the dump record is not in recs
+		t.Errorf("stdout: %d records, last seq %d", got, last)
+	}
+	byInput := map[string][]string{}
+	for _, l := range rs.WaitRecords(2 * int(last)) {
+		byInput[l.Input] = append(byInput[l.Input], l.Msg)
+	}
+	for _, in := range []string{"imtcp", "imudp"} {
+		seqs := dlSeqs(t, byInput[in])
+		slices.Sort(seqs)
+		if diff := cmp.Diff(dlRange(last), seqs); diff != "" {
+			t.Errorf("%s: sequence numbers (-want +got):\n%s", in, diff)
+		}
+	}
+	for _, o := range stop["outputs"].([]any) {
+		o := o.(map[string]any)
+		if o["written"].(float64) != float64(last-1) || o["dropped"].(float64) != 0 {
+			t.Errorf("stop record: output %v, want %d written (all before the stop record), none dropped", o, last-1)
+		}
+	}
+}
+
+// TestDeliverySyslogRestart: rsyslog stops while ctwatch runs and records
+// keep coming; they wait in the output's queue and, once rsyslog is back,
+// arrive in order: every record reaches rsyslog once, and the stream on
+// stdout says the syslog output lost nothing.
+func TestDeliverySyslogRestart(t *testing.T) {
+	nstest.RequireCommand(t, "conntrack")
+	rs := servertest.StartRsyslog(t)
+	ns := nstest.New(t)
+	p := wtStartNoWait(t, "watch", "--netns", ns.Name, "--heartbeat", "0",
+		"--output", "-", "--output", "syslog+tcp://"+rs.TCP)
+	p.waitRecord("the dump record", func(r map[string]any) bool { return r["event"] == "dump" })
+	const n = 100
+	dlInsert(ns, 0, n)
+	dlWaitNews(p, n)
+	rs.WaitRecords(n + 2) // start, dump and the NEW records: delivered before the stop
+	rs.Stop()
+	dlInsert(ns, n, n)
+	dlWaitNews(p, n)
+	start := time.Now()
+	rs.Start()
+	dlInsert(ns, 2*n, n)
+	dlWaitNews(p, n)
+	recs := dlStop(t, p)
+	stop := recs[len(recs)-1]
+	last := uint64(stop["seq"].(float64))
+	var lines []string
+	for _, l := range rs.WaitRecords(int(last)) {
+		if l.Input == "imtcp" {
+			lines = append(lines, l.Msg)
+		}
+	}
+	seqs := dlSeqs(t, lines)
+	if diff := cmp.Diff(dlRange(last), seqs); diff != "" {
+		t.Errorf("rsyslog's sequence numbers, in order of arrival (-want +got):\n%s", diff)
+	}
+	o := stop["outputs"].([]any)[1].(map[string]any)
+	if o["dropped"].(float64) != 0 {
+		t.Errorf("stop record: syslog output %v, want nothing dropped", o)
+	}
+	t.Logf("backlog delivered within %v of rsyslog's restart", time.Since(start))
+}
+
+// TestDeliveryJetStream: records published to a JetStream stream are stored
+// once each, in order, with Nats-Msg-Id run-seq, also across a restart of
+// the server on its store in the middle of the stream.
+func TestDeliveryJetStream(t *testing.T) {
+	nstest.RequireCommand(t, "conntrack")
+	dir := t.TempDir()
+	srv := servertest.StartNATS(t, dir, -1, nil)
+	port := servertest.NATSPort(srv)
+	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	js := servertest.JetStream(t, url)
+	servertest.AddStream(t, js, jetstream.StreamConfig{Name: "CTWATCH", Subjects: []string{"ctwatch.>"},
+		Storage: jetstream.FileStorage, Duplicates: 10 * time.Minute})
+	ns := nstest.New(t)
+	p := wtStartNoWait(t, "watch", "--netns", ns.Name, "--heartbeat", "0",
+		"--output", "-", "--output", url+"/ctwatch.test")
+	start, _ := p.waitRecord("the start record", func(r map[string]any) bool { return r["event"] == "start" })
+	run := start["run"].(string)
+	p.waitRecord("the dump record", func(r map[string]any) bool { return r["event"] == "dump" })
+	const n = 100
+	dlInsert(ns, 0, n)
+	dlWaitNews(p, n)
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	dlInsert(ns, n, n)
+	dlWaitNews(p, n)
+	servertest.StartNATS(t, dir, port, nil)
+	dlInsert(ns, 2*n, n)
+	dlWaitNews(p, n)
+	recs := dlStop(t, p)
+	last := uint64(recs[len(recs)-1]["seq"].(float64))
+	js = servertest.JetStream(t, url)
+	var msgs []servertest.StoredMsg
+	wtPoll(t, "every record in the stream", func() bool {
+		msgs = servertest.Stored(t, js, "CTWATCH")
+		return uint64(len(msgs)) >= last
+	})
+	var ids, want []string
+	var lines []string
+	for _, m := range msgs {
+		ids = append(ids, m.ID)
+		lines = append(lines, string(m.Data))
+	}
+	for i := uint64(1); i <= last; i++ {
+		want = append(want, fmt.Sprintf("%s-%d", run, i))
+	}
+	if diff := cmp.Diff(want, ids); diff != "" {
+		t.Errorf("stored Nats-Msg-Ids, in stream order (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(dlRange(last), dlSeqs(t, lines)); diff != "" {
+		t.Errorf("stored records' seq (-want +got):\n%s", diff)
+	}
+}
