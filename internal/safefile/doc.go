@@ -1,6 +1,6 @@
 // Package safefile opens the files ctwatch creates or appends to (the
-// --output file and its reopen after SIGHUP, the --cpuprofile file) without
-// letting another user redirect them.
+// --output file and its reopen after SIGHUP, the --cpuprofile file, the
+// spool's directory and files) without letting another user redirect them.
 //
 // ctwatch runs as root, and these paths often lie in directories others can
 // write to (/tmp, a shared log directory). Whoever can write there could
@@ -11,7 +11,8 @@
 // have no other hard link unless [Options.AllowOtherOwner] says otherwise.
 // The checks are made on the open descriptor (fstat), not on the path, so
 // that the file cannot be swapped between check and use. New files are
-// created with mode 0640 (less the umask). Character devices (/dev/null,
+// created with mode 0640, directories ([MkdirAll]) with 0750 (less the
+// umask). Character devices (/dev/null,
 // /dev/full, a terminal) are exempt from the owner check: only root can
 // make one, and a terminal belongs to its user.
 //
