@@ -23,6 +23,7 @@ var flagValues = map[string]string{
 	"tz":             "UTC Local",
 	"output":         "FILE",
 	"cpuprofile":     "FILE",
+	"spool":          "FILE",
 	"connlabel-file": "FILE",
 	"netns":          "NETNS",
 }

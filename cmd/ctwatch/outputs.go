@@ -11,6 +11,7 @@ import (
 	"github.com/ctwatch/ctwatch/internal/jetstream"
 	"github.com/ctwatch/ctwatch/internal/output"
 	"github.com/ctwatch/ctwatch/internal/sink"
+	"github.com/ctwatch/ctwatch/internal/spool"
 	"github.com/ctwatch/ctwatch/internal/syslog"
 )
 
@@ -31,6 +32,9 @@ type outputConfig struct {
 	stdout, stderr io.Writer
 	run, host      string
 	queueBytes     int
+	// spoolDir, when not empty, holds each remote output's spool.
+	spoolDir string
+	spool    spool.Config
 }
 
 // streamCheck bounds the start-up question to a JetStream server of which
@@ -61,22 +65,42 @@ func openOutputs(ctx context.Context, args []string, c outputConfig) (*output.Se
 				return fail(fmt.Errorf("--output %s: %w%s", sp.Name, err, allowHint(err)))
 			}
 			outs = append(outs, l)
-		case output.Syslog:
-			tr, err := output.NewSyslog(sp, syslog.Config{Format: syslog.FormatConfig{Hostname: c.host}})
+		case output.Syslog, output.NATS:
+			rc := output.RemoteConfig{QueueBytes: c.queueBytes}
+			if c.spoolDir != "" {
+				s, err := output.OpenSpool(c.spoolDir, sp, c.spool)
+				if err != nil {
+					return fail(fmt.Errorf("--spool for --output %s: %w", sp.Name, err))
+				}
+				if st := s.Stats(); st.Queued > 0 {
+					fmt.Fprintf(c.stderr, "ctwatch: --output %s: %d records of an earlier run wait in the spool %s; they go first\n", sp.Name, st.Queued, s.Dir())
+				}
+				rc.Spool = s
+			}
+			tr, err := newTransport(ctx, c, sp)
 			if err != nil {
+				if rc.Spool != nil {
+					rc.Spool.Close()
+				}
 				return fail(fmt.Errorf("--output: %w", err))
 			}
-			outs = append(outs, output.NewRemote(sp, tr, output.RemoteConfig{QueueBytes: c.queueBytes}))
-		case output.NATS:
-			tr, err := output.NewJetStream(sp, jetstream.Config{Name: "ctwatch " + c.host})
-			if err != nil {
-				return fail(fmt.Errorf("--output: %w", err))
-			}
-			checkStream(ctx, c.stderr, sp, tr.Publisher())
-			outs = append(outs, output.NewRemote(sp, tr, output.RemoteConfig{QueueBytes: c.queueBytes}))
+			outs = append(outs, output.NewRemote(sp, tr, rc))
 		}
 	}
 	return output.NewSet(c.run, outs...), nil
+}
+
+// newTransport makes the transport of a remote output.
+func newTransport(ctx context.Context, c outputConfig, sp output.Spec) (output.Transport, error) {
+	if sp.Kind == output.Syslog {
+		return output.NewSyslog(sp, syslog.Config{Format: syslog.FormatConfig{Hostname: c.host}})
+	}
+	tr, err := output.NewJetStream(sp, jetstream.Config{Name: "ctwatch " + c.host})
+	if err != nil {
+		return nil, err
+	}
+	checkStream(ctx, c.stderr, sp, tr.Publisher())
+	return tr, nil
 }
 
 // checkStream says on stderr when no stream takes a nats output's subject,

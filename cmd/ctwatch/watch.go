@@ -21,6 +21,7 @@ import (
 	"github.com/ctwatch/ctwatch/internal/record"
 	"github.com/ctwatch/ctwatch/internal/safefile"
 	"github.com/ctwatch/ctwatch/internal/sink"
+	"github.com/ctwatch/ctwatch/internal/spool"
 	"github.com/ctwatch/ctwatch/internal/watch"
 	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/model"
@@ -61,6 +62,9 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var outputs repeated
 	fs.Var(&outputs, "output", "where records go, repeatable (each gets every record): - (stdout, the default), a file (appended, reopened on SIGHUP), syslog+tcp://HOST:PORT, syslog+udp://HOST:PORT, syslog+unix:///dev/log, nats://HOST:PORT/SUBJECT (a JetStream stream's subject)")
 	queueBytes := fs.Int("queue-max-bytes", output.DefaultQueueBytes, "memory queue of each remote output (syslog, nats), in bytes: records that find it full are dropped and counted in gap records")
+	spoolDir := fs.String("spool", "", "queue each remote output's records on disk in this directory (a subdirectory per output) until its server has taken them, across server outages and ctwatch restarts; off: a memory queue")
+	spoolMax := fs.Int64("spool-max-bytes", spool.DefaultMaxBytes, "disk space of each remote output's spool: when full, its oldest records are dropped and counted in gap records")
+	spoolSync := fs.Duration("spool-sync", 0, "fsync each spool this often, so that a power loss loses at most about this much (0: never; a crash of ctwatch loses nothing either way)")
 	updates := fs.String("updates", "", "UPDATE events to write: changes (only those that change more than the timeout; default for json), all (default for text, as conntrack -E), none")
 	flowCfg := flow.DefaultConfig()
 	fs.IntVar(&flowCfg.MaxFlows, "max-flows", flowCfg.MaxFlows, "flows the tracker remembers; the least recently seen are evicted (and counted) beyond")
@@ -193,6 +197,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sinkCfg := sink.Config{File: files, Diag: stderr}
 	if cfg.Out, err = openOutputs(ctx, outputs, outputConfig{
 		sink: sinkCfg, stdout: stdout, stderr: stderr, run: cfg.Run, host: cfg.Host, queueBytes: *queueBytes,
+		spoolDir: *spoolDir, spool: spool.Config{MaxBytes: *spoolMax, SyncInterval: *spoolSync},
 	}); err != nil {
 		return err
 	}

@@ -191,14 +191,21 @@ func (q *memQueue) queuedBytes() int {
 	return q.bytes
 }
 
-// discard empties the queue and returns how many records it held: at stop,
+// stop empties the queue and returns how many records it held: at stop,
 // what a memory queue could not deliver is lost.
-func (q *memQueue) discard() int {
+func (q *memQueue) stop() (int, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := len(q.ents) - q.head
 	clear(q.ents)
 	q.ents, q.head, q.cursor, q.bytes = q.ents[:0], 0, 0, 0
 	q.cur, q.free = nil, nil
-	return n
+	return n, nil
 }
+
+// lost implements queue: memory loses nothing it took.
+func (q *memQueue) lost() uint64 { return 0 }
+
+// dropped implements queue: what does not fit is refused by put, never
+// dropped after.
+func (q *memQueue) dropped() uint64 { return 0 }

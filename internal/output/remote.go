@@ -9,14 +9,44 @@ import (
 	"time"
 
 	"github.com/ctwatch/ctwatch/internal/sink"
+	"github.com/ctwatch/ctwatch/internal/spool"
 )
 
 // RemoteConfig configures a Remote.
 type RemoteConfig struct {
 	// QueueBytes bounds the memory queue (DefaultQueueBytes when 0).
 	QueueBytes int
+	// Spool, when not nil, is the output's disk queue instead of the
+	// memory queue: records wait in it across a dead server and a
+	// restart of ctwatch. The Remote closes it.
+	Spool *spool.Spool
 	// Now is the clock of the delivery lag (time.Now when nil).
 	Now func() time.Time
+}
+
+// queue is a Remote's queue: in memory, or a spool. put is called by the
+// watch loop; the Reader methods and done by the transport's goroutines,
+// one at a time each; the rest by any goroutine.
+type queue interface {
+	// put queues r, or reports false when it was dropped for want of
+	// room.
+	put(r Record) bool
+	Next(ctx context.Context) (Record, error)
+	TryNext() (Record, bool)
+	Rewind()
+	// done frees the oldest record handed out.
+	done()
+	// depth returns the records queued and when the oldest was queued.
+	depth() (int, time.Time)
+	queuedBytes() int
+	// lost counts records the queue itself lost (a spool's write errors
+	// and corruption), dropped those its bound removed after queueing
+	// them (a spool drops its oldest).
+	lost() uint64
+	dropped() uint64
+	// stop ends the queue: it returns the records it held that are lost
+	// with the process (a memory queue's; a spool keeps them).
+	stop() (int, error)
 }
 
 // Remote is a remote output: a bounded queue that the watch loop fills
@@ -26,7 +56,8 @@ type RemoteConfig struct {
 type Remote struct {
 	spec Spec
 	tr   Transport
-	q    *memQueue
+	q    queue
+	now  func() time.Time
 
 	cancel context.CancelFunc
 	// exited is closed when the delivery goroutine returns; runErr says
@@ -61,10 +92,15 @@ func NewRemote(spec Spec, tr Transport, cfg RemoteConfig) *Remote {
 		cfg.Now = time.Now
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	var q queue = newMemQueue(cfg.QueueBytes, cfg.Now)
+	if cfg.Spool != nil {
+		q = newSpoolQueue(cfg.Spool)
+	}
 	r := &Remote{
 		spec:   spec,
 		tr:     tr,
-		q:      newMemQueue(cfg.QueueBytes, cfg.Now),
+		q:      q,
+		now:    cfg.Now,
 		cancel: cancel,
 		exited: make(chan struct{}),
 		faults: make(chan sink.Fault, faultQueue),
@@ -97,10 +133,10 @@ func (r *Remote) Put(rec Record) {
 // errno, and recovery.
 func (r *Remote) Faults() <-chan sink.Fault { return r.faults }
 
-// Flush waits until every record Put before the call is delivered or
-// refused, or ctx ends.
+// Flush waits until the queue is empty: every record put (and, with a
+// spool, every one an earlier run left) delivered, refused or dropped; or
+// ctx ends.
 func (r *Remote) Flush(ctx context.Context) error {
-	target := r.queued.Load()
 	stop := context.AfterFunc(ctx, func() {
 		r.idleMu.Lock()
 		r.idle.Broadcast()
@@ -109,7 +145,10 @@ func (r *Remote) Flush(ctx context.Context) error {
 	defer stop()
 	r.idleMu.Lock()
 	defer r.idleMu.Unlock()
-	for r.delivered.Load()+r.refused.Load() < target {
+	for {
+		if n, _ := r.q.depth(); n == 0 {
+			return nil
+		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -120,7 +159,6 @@ func (r *Remote) Flush(ctx context.Context) error {
 		}
 		r.idle.Wait()
 	}
-	return nil
 }
 
 // Close stops delivery, counts what is still queued as lost, and closes the
@@ -128,8 +166,9 @@ func (r *Remote) Flush(ctx context.Context) error {
 func (r *Remote) Close() error {
 	r.cancel()
 	<-r.exited
-	r.lostAtStop.Add(uint64(r.q.discard()))
-	return r.tr.Close()
+	n, err := r.q.stop()
+	r.lostAtStop.Add(uint64(n))
+	return errors.Join(err, r.tr.Close())
 }
 
 // Stats returns the output's counters.
@@ -142,16 +181,16 @@ func (r *Remote) Stats() Stats {
 		Records:    r.delivered.Load(),
 		Queued:     depth,
 		QueueBytes: r.q.queuedBytes(),
-		Overflow:   r.overflow.Load(),
+		Overflow:   r.overflow.Load() + r.q.dropped(),
 		Refused:    r.refused.Load(),
-		Failed:     r.lostAtStop.Load(),
+		Failed:     r.lostAtStop.Load() + r.q.lost(),
 		Retries:    ts.Retries,
 		Reconnects: ts.Reconnects,
 		Bytes:      ts.Bytes,
 		LastErrno:  syscall.Errno(r.lastErrno.Load()),
 	}
 	if !oldest.IsZero() {
-		st.Lag = max(0, r.q.now().Sub(oldest))
+		st.Lag = max(0, r.now().Sub(oldest))
 	}
 	st.Dropped = st.Overflow + st.Refused + st.Failed
 	return st
