@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -216,5 +217,78 @@ func TestDeliveryJetStream(t *testing.T) {
 	}
 	if diff := cmp.Diff(dlRange(last), dlSeqs(t, lines)); diff != "" {
 		t.Errorf("stored records' seq (-want +got):\n%s", diff)
+	}
+}
+
+// TestDeliverySpoolCrash: with the JetStream server down, ctwatch spools
+// its records and is killed (SIGKILL); started again on the same spool
+// once the server is back, it delivers what the dead process had spooled,
+// with that run's ids, then its own: the stream holds every record once.
+func TestDeliverySpoolCrash(t *testing.T) {
+	nstest.RequireCommand(t, "conntrack")
+	dir := t.TempDir()
+	srv := servertest.StartNATS(t, dir, -1, nil)
+	port := servertest.NATSPort(srv)
+	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	servertest.AddStream(t, servertest.JetStream(t, url), jetstream.StreamConfig{Name: "CTWATCH",
+		Subjects: []string{"ctwatch.>"}, Storage: jetstream.FileStorage, Duplicates: 10 * time.Minute})
+	srv.Shutdown()
+	srv.WaitForShutdown()
+
+	spoolDir := t.TempDir()
+	ns := nstest.New(t)
+	// The nats output first: a record is in its spool before stdout has it.
+	args := []string{"watch", "--netns", ns.Name, "--heartbeat", "0", "--spool", spoolDir,
+		"--output", url + "/ctwatch.test", "--output", "-"}
+	p := wtStartNoWait(t, args...)
+	start, _ := p.waitRecord("the start record", func(r map[string]any) bool { return r["event"] == "start" })
+	run1 := start["run"].(string)
+	p.waitRecord("the dump record", func(r map[string]any) bool { return r["event"] == "dump" })
+	const n = 100
+	dlInsert(ns, 0, n)
+	recs := dlWaitNews(p, n)
+	seen1 := uint64(recs[len(recs)-1]["seq"].(float64))
+	p.signal(syscall.SIGKILL)
+	if _, code, _ := p.wait(time.Now()); code != 128+int(syscall.SIGKILL) {
+		t.Fatalf("exit status %d after SIGKILL", code)
+	}
+
+	servertest.StartNATS(t, dir, port, nil)
+	p = wtStartNoWait(t, args...)
+	start, _ = p.waitRecord("the start record", func(r map[string]any) bool { return r["event"] == "start" })
+	run2 := start["run"].(string)
+	p.waitRecord("the dump record", func(r map[string]any) bool { return r["event"] == "dump" })
+	dlInsert(ns, n, n)
+	dlWaitNews(p, n)
+	recs = dlStop(t, p)
+	last2 := uint64(recs[len(recs)-1]["seq"].(float64))
+	if !strings.Contains(p.stderr.String(), "records of an earlier run wait in the spool") {
+		t.Errorf("the second run did not say it found the first one's records; stderr:\n%s", p.stderr.String())
+	}
+
+	js := servertest.JetStream(t, url)
+	var msgs []servertest.StoredMsg
+	wtPoll(t, "the second run's records in the stream", func() bool {
+		msgs = servertest.Stored(t, js, "CTWATCH")
+		return len(msgs) > 0 && msgs[len(msgs)-1].ID == fmt.Sprintf("%s-%d", run2, last2)
+	})
+	count := map[string]int{}
+	for _, m := range msgs {
+		count[m.ID]++
+	}
+	for id, c := range count {
+		if c != 1 {
+			t.Errorf("%s stored %d times", id, c)
+		}
+	}
+	for i := uint64(1); i <= seen1; i++ {
+		if count[fmt.Sprintf("%s-%d", run1, i)] != 1 {
+			t.Errorf("record %d of the killed run, spooled before it died, is not in the stream", i)
+		}
+	}
+	for i := uint64(1); i <= last2; i++ {
+		if count[fmt.Sprintf("%s-%d", run2, i)] != 1 {
+			t.Errorf("record %d of the second run is not in the stream", i)
+		}
 	}
 }
