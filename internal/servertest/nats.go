@@ -5,6 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -115,4 +121,100 @@ func Stored(t testing.TB, js jetstream.JetStream, stream string) []StoredMsg {
 		}
 	}
 	return msgs
+}
+
+// NATSProcess is a nats-server program of its own, for what must not
+// share the test's process: a benchmark that counts only the client's CPU,
+// a server killed with SIGKILL.
+type NATSProcess struct {
+	// URL is the client URL, nats://127.0.0.1:PORT.
+	URL    string
+	cmd    *exec.Cmd
+	out    *lockedBuffer
+	exited chan struct{}
+}
+
+// BuildNATS builds the nats-server program of the module version go.mod
+// requires (the server the embedded tests run) into a directory of t's and
+// returns its path. Debian's nats-server (2.9) is not used: it acknowledges
+// records it holds only in its own memory, and loses them to a SIGKILL.
+func BuildNATS(t testing.TB) string {
+	t.Helper()
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		missing(t, "no go command to build nats-server with")
+	}
+	bin := filepath.Join(t.TempDir(), "nats-server")
+	cmd := exec.Command(gobin, "build", "-o", bin, "github.com/nats-io/nats-server/v2")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build nats-server: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// StartNATSProcess runs bin (from BuildNATS) with JetStream storing in
+// dir, on port, and returns once it is ready; t's cleanup kills it.
+func StartNATSProcess(t testing.TB, bin, dir string, port int) *NATSProcess {
+	t.Helper()
+	conf := filepath.Join(dir, "nats-server.conf")
+	text := fmt.Sprintf("listen: \"127.0.0.1:%d\"\nserver_name: \"ctwatch-test\"\njetstream {\n  store_dir: %q\n}\n",
+		port, filepath.Join(dir, "store"))
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-c", conf)
+	out := &lockedBuffer{ready: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start nats-server: %v", err)
+	}
+	p := &NATSProcess{URL: fmt.Sprintf("nats://127.0.0.1:%d", port), cmd: cmd, out: out, exited: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(p.Kill)
+	select {
+	case <-out.ready:
+		return p
+	case <-p.exited:
+		t.Fatalf("nats-server exited at start: %s\n%s", cmd.ProcessState, out)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("nats-server not ready after 30 s:\n%s", out)
+	}
+	return nil
+}
+
+// Kill sends SIGKILL and waits until the process is reaped.
+func (p *NATSProcess) Kill() {
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.exited
+}
+
+// lockedBuffer collects a process's output, written by exec's copying
+// goroutine and read by the test.
+type lockedBuffer struct {
+	mu    sync.Mutex
+	buf   strings.Builder
+	ready chan struct{} // closed at the first "Server is ready"
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Write(p)
+	if strings.Contains(b.buf.String(), "Server is ready") {
+		select {
+		case <-b.ready:
+		default:
+			close(b.ready)
+		}
+	}
+	return len(p), nil
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -390,9 +390,11 @@ var schemas = []record.Schema{record.Native, record.ECS, record.OCSF}
 func pipeline(tb testing.TB, schema record.Schema) func() {
 	tb.Helper()
 	msgs := capturedMessages(tb, "tcp")
-	out := sink.New(io.Discard, sink.Config{})
+	// As the watch writes: through the output set, which the encoder
+	// marks each record for.
+	out := output.Single(sink.New(io.Discard, sink.Config{}))
 	tb.Cleanup(func() { out.Close() })
-	w := New(Config{Out: output.Single(out), Log: zerolog.New(out), Updates: UpdatesAll, Schema: schema, Run: testRun, Host: testHost})
+	w := New(Config{Out: out, Log: zerolog.New(out), Updates: UpdatesAll, Schema: schema, Run: testRun, Host: testHost})
 	var ev model.Event
 	i := 0
 	return func() {
