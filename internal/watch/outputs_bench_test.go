@@ -17,6 +17,7 @@ import (
 	"github.com/ctwatch/ctwatch/internal/record"
 	"github.com/ctwatch/ctwatch/internal/servertest"
 	"github.com/ctwatch/ctwatch/internal/sink"
+	"github.com/ctwatch/ctwatch/internal/spool"
 	"github.com/ctwatch/ctwatch/internal/syslog"
 	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/model"
@@ -30,7 +31,8 @@ const benchQueue = 2 << 30
 // BenchmarkOutputs costs the whole path of an event for each kind of
 // output: decode a real kernel message, track it, encode its native
 // record and deliver it, to a file (the baseline), over syslog TCP to a
-// real rsyslog, or to a JetStream stream on a nats-server process. An op
+// real rsyslog (through a memory queue, or a spool on disk), or to a
+// JetStream stream on a nats-server process. An op
 // is one event; the clock stops once the output has taken every record.
 // records/s is the rate the output keeps up with; cpu-ns/record is the
 // process's CPU per record, its delivery goroutines included (the servers
@@ -54,6 +56,22 @@ func BenchmarkOutputs(b *testing.B) {
 			b.Fatal(err)
 		}
 		benchOutput(b, output.NewRemote(sp, tr, output.RemoteConfig{QueueBytes: benchQueue}))
+	})
+	b.Run("syslog-tcp-spool", func(b *testing.B) {
+		rs := servertest.StartRsyslog(b)
+		sp, err := output.Parse("syslog+tcp://" + rs.TCP)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tr, err := output.NewSyslog(sp, syslog.Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		s, err := output.OpenSpool(b.TempDir(), sp, spool.Config{MaxBytes: benchQueue})
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchOutput(b, output.NewRemote(sp, tr, output.RemoteConfig{Spool: s}))
 	})
 	b.Run("jetstream", func(b *testing.B) {
 		srv := servertest.StartNATSProcess(b, servertest.BuildNATS(b), b.TempDir(), freeTCPPort(b))
