@@ -292,3 +292,68 @@ func TestDeliverySpoolCrash(t *testing.T) {
 		}
 	}
 }
+
+// TestDeliverySyslogQueueFull: rsyslog is down longer than the output's
+// memory queue holds: the records that find it full are dropped, and the
+// loss is counted exactly in the stream: once rsyslog is back, the records
+// it received and the lost of the gap records naming the syslog output add
+// up to every sequence number of the run, and stdout, which lost nothing,
+// has the same gap records.
+func TestDeliverySyslogQueueFull(t *testing.T) {
+	nstest.RequireCommand(t, "conntrack")
+	rs := servertest.StartRsyslog(t)
+	ns := nstest.New(t)
+	name := "syslog+tcp://" + rs.TCP
+	p := wtStartNoWait(t, "watch", "--netns", ns.Name, "--heartbeat", "0", "--queue-max-bytes", "20000",
+		"--output", "-", "--output", name)
+	p.waitRecord("the dump record", func(r map[string]any) bool { return r["event"] == "dump" })
+	rs.WaitRecords(2)
+	rs.Stop()
+	const n = 200
+	dlInsert(ns, 0, n)
+	recs := dlWaitNews(p, n)
+	// The loss is said while rsyslog is still down.
+	r, more := p.waitRecord("a gap record of the syslog output", func(r map[string]any) bool {
+		return r["event"] == "gap" && r["output"] == name
+	})
+	recs = append(append(recs, more...), r)
+	rs.Start()
+	recs = append(recs, dlStop(t, p)...)
+	last := uint64(recs[len(recs)-1]["seq"].(float64))
+	var lostStdout float64
+	for _, r := range recs {
+		if r["event"] == "gap" && r["output"] == name {
+			lostStdout += r["lost"].(float64)
+		}
+	}
+	got := rs.WaitRecords(int(last) - int(lostStdout))
+	var lines []string
+	for _, l := range got {
+		if l.Input == "imtcp" {
+			lines = append(lines, l.Msg)
+		}
+	}
+	var lost float64
+	for _, l := range lines {
+		var r map[string]any
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r["event"] == "gap" && r["output"] == name {
+			lost += r["lost"].(float64)
+		}
+	}
+	if lost == 0 {
+		t.Fatal("no loss: the queue did not fill")
+	}
+	if uint64(len(lines))+uint64(lost) != last {
+		t.Errorf("rsyslog: %d records + %v lost in its gap records = %v, want every one of the %d", len(lines), lost, float64(len(lines))+lost, last)
+	}
+	if lost != lostStdout {
+		t.Errorf("gap records of the syslog output: %v lost on rsyslog, %v on stdout", lost, lostStdout)
+	}
+	seqs := dlSeqs(t, lines)
+	if !slices.IsSorted(seqs) {
+		t.Errorf("rsyslog's records are out of order: %v", seqs)
+	}
+}
