@@ -357,3 +357,39 @@ func TestDeliverySyslogQueueFull(t *testing.T) {
 		t.Errorf("rsyslog's records are out of order: %v", seqs)
 	}
 }
+
+// TestDeliveryJetStreamNoStream: a subject no stream takes is said at
+// start, with how to create the stream; the records wait, and reach the
+// stream once the operator has made it.
+func TestDeliveryJetStreamNoStream(t *testing.T) {
+	nstest.RequireCommand(t, "conntrack")
+	srv := servertest.StartNATS(t, t.TempDir(), -1, nil)
+	url := fmt.Sprintf("nats://127.0.0.1:%d", servertest.NATSPort(srv))
+	ns := nstest.New(t)
+	p := wtStartNoWait(t, "watch", "--netns", ns.Name, "--heartbeat", "0", "--output", "-", "--output", url+"/ctwatch.late")
+	p.waitRecord("the dump record", func(r map[string]any) bool { return r["event"] == "dump" })
+	if s := p.stderr.String(); !strings.Contains(s, `no JetStream stream takes subject "ctwatch.late"`) || !strings.Contains(s, "nats stream add") {
+		t.Errorf("stderr does not say that no stream takes the subject:\n%s", s)
+	}
+	dlInsert(ns, 0, 10)
+	dlWaitNews(p, 10)
+	js := servertest.JetStream(t, url)
+	servertest.AddStream(t, js, jetstream.StreamConfig{Name: "LATE", Subjects: []string{"ctwatch.>"}, Duplicates: 10 * time.Minute})
+	wtPoll(t, "the waiting records in the new stream", func() bool {
+		return len(servertest.Stored(t, js, "LATE")) >= 12 // start, dump and the 10 NEW records
+	})
+	recs := dlStop(t, p)
+	last := uint64(recs[len(recs)-1]["seq"].(float64))
+	var msgs []servertest.StoredMsg
+	wtPoll(t, "every record in the stream", func() bool {
+		msgs = servertest.Stored(t, js, "LATE")
+		return uint64(len(msgs)) >= last
+	})
+	var lines []string
+	for _, m := range msgs {
+		lines = append(lines, string(m.Data))
+	}
+	if diff := cmp.Diff(dlRange(last), dlSeqs(t, lines)); diff != "" {
+		t.Errorf("stored records' seq (-want +got):\n%s", diff)
+	}
+}
