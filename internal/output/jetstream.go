@@ -20,6 +20,9 @@ func parseNATS(s string) (Spec, error) {
 	return Spec{Kind: NATS, Name: redact(s), Raw: s, NATS: t}, nil
 }
 
+// feedAhead is how many records the feeder hands the publisher ahead.
+const feedAhead = 1024
+
 // healthEvery is how often the JetStream transport looks at its connection.
 const healthEvery = time.Second
 
@@ -47,9 +50,11 @@ func (t *JetStreamTransport) Publisher() *jetstream.Publisher { return t.p }
 // Run implements Transport.
 func (t *JetStreamTransport) Run(ctx context.Context, q Reader) error {
 	// in is the feeder's hand-over to the publisher. Owner: the feeder,
-	// which closes it when ctx ends. Unbuffered: the queue is the buffer,
-	// and the publisher's window bounds what is in flight.
-	in := make(chan jetstream.Record)
+	// which closes it when ctx ends. It holds feedAhead records (the
+	// queue keeps their bytes until they are done); when full, the feeder
+	// waits: the publisher's window bounds what is in flight. A buffer
+	// spares a goroutine switch per record.
+	in := make(chan jetstream.Record, feedAhead)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		defer close(in)
