@@ -146,8 +146,10 @@ func TestDeliverySyslogRestart(t *testing.T) {
 	start := time.Now()
 	rs.Start()
 	dlInsert(ns, 2*n, n)
-	dlWaitNews(p, n)
-	recs := dlStop(t, p)
+	recs := dlWaitNews(p, n)
+	// Delivered before the stop, whose flush is short.
+	rs.WaitRecords(int(recs[len(recs)-1]["seq"].(float64)))
+	recs = dlStop(t, p)
 	stop := recs[len(recs)-1]
 	last := uint64(stop["seq"].(float64))
 	var lines []string
@@ -194,10 +196,17 @@ func TestDeliveryJetStream(t *testing.T) {
 	dlWaitNews(p, n)
 	servertest.StartNATS(t, dir, port, nil)
 	dlInsert(ns, 2*n, n)
-	dlWaitNews(p, n)
-	recs := dlStop(t, p)
-	last := uint64(recs[len(recs)-1]["seq"].(float64))
+	recs := dlWaitNews(p, n)
+	// The backlog goes out once the client has reconnected: wait for it
+	// before the stop, whose flush is short (a memory queue's remainder
+	// is lost at exit, and counted).
 	js = servertest.JetStream(t, url)
+	before := uint64(recs[len(recs)-1]["seq"].(float64))
+	wtPoll(t, "the backlog in the stream", func() bool {
+		return uint64(len(servertest.Stored(t, js, "CTWATCH"))) >= before
+	})
+	recs = dlStop(t, p)
+	last := uint64(recs[len(recs)-1]["seq"].(float64))
 	var msgs []servertest.StoredMsg
 	wtPoll(t, "every record in the stream", func() bool {
 		msgs = servertest.Stored(t, js, "CTWATCH")
