@@ -238,7 +238,7 @@ func TestHardenDevFull(t *testing.T) {
 	if code != 1 {
 		t.Errorf("exit status %d, want 1", code)
 	}
-	if s := p.stderr.String(); !strings.Contains(s, "output: 0 records written in full") {
+	if s := p.stderr.String(); !strings.Contains(s, "output /dev/full: 0 records written in full") {
 		t.Errorf("stderr has no output summary with 0 records written:\n%s", s)
 	}
 }

@@ -273,7 +273,7 @@ func TestWatchSlowOutput(t *testing.T) {
 		t.Fatalf("no output gap record; %d of %d NEW records came through", news, n)
 	}
 	<-p.done
-	m := regexp.MustCompile(`written, .*; lost (\d+) \(kernel 0, output (\d+)\)`).FindStringSubmatch(stderr.String())
+	m := regexp.MustCompile(`; lost (\d+) \(kernel 0, output (\d+)\)`).FindStringSubmatch(stderr.String())
 	if m == nil {
 		t.Fatalf("summary:\n%s", stderr.String())
 	}

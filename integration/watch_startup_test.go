@@ -287,8 +287,8 @@ func TestWatchStartupMerge(t *testing.T) {
 		t.Errorf("stop record: received.new %d, merged %d; but %d new records were written: %d NEWs neither written nor merged",
 			received, merged, nNew, received-nNew-merged)
 	}
-	if got := num(stop, "written"); got != nSnap+nLive {
-		t.Errorf("stop record: written %d, but %d entry records were read (%d snapshot, %d live)", got, nSnap+nLive, nSnap, nLive)
+	if got := num(stop, "entries"); got != nSnap+nLive {
+		t.Errorf("stop record: entries %d, but %d entry records were read (%d snapshot, %d live)", got, nSnap+nLive, nSnap, nLive)
 	}
 	// A merged NEW is one of a concurrent flow the dump showed.
 	if merged > concSnap {

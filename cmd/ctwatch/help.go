@@ -50,8 +50,8 @@ var flagGroups = map[string][]struct {
 }{
 	"watch": {
 		{"Selection (conntrack -E's filters)", []string{"netns", "events", "family", "proto", "src", "dst", "port", "sport", "dport", "state", "status", "zone", "mark"}},
-		{"Output", []string{"format", "schema", "text-opts", "output", "updates", "snapshot", "log-level", "host-name", "heartbeat", "connlabel-file", "allow-other-owner"}},
-		{"Flows and table health", []string{"max-flows", "unreplied-after", "reconcile-interval", "stats-interval", "table-warn", "metrics-addr"}},
+		{"Output", []string{"format", "schema", "text-opts", "output", "queue-max-bytes", "spool", "spool-max-bytes", "spool-sync", "updates", "snapshot", "log-level", "host-name", "heartbeat", "connlabel-file", "allow-other-owner"}},
+		{"Flows and table health", []string{"max-flows", "unreplied-after", "reconcile-interval", "stats-interval", "table-warn", "metrics-addr", "on-netns-gone"}},
 		{"Tuning", []string{"buffer-size", "coalesce", "cpuprofile"}},
 	},
 	"parse": {
@@ -131,10 +131,10 @@ var placeholders = map[string]string{
 	"netns": "NS", "events": "TYPES", "family": "FAMILIES", "proto": "PROTOS",
 	"src": "ADDRS", "dst": "ADDRS", "port": "PORTS", "sport": "PORTS", "dport": "PORTS",
 	"state": "STATES", "status": "STATUS", "zone": "ZONES", "mark": "MARK",
-	"format": "FORMAT", "schema": "SCHEMA", "text-opts": "OPTS", "output": "PATH",
+	"format": "FORMAT", "schema": "SCHEMA", "text-opts": "OPTS", "output": "DEST", "queue-max-bytes": "BYTES", "spool": "DIR", "spool-max-bytes": "BYTES", "spool-sync": "DURATION",
 	"updates": "POLICY", "log-level": "LEVEL", "host-name": "NAME", "connlabel-file": "PATH",
 	"table-warn": "PERCENTS", "metrics-addr": "ADDR", "buffer-size": "SIZE",
-	"cpuprofile": "PATH", "tz": "ZONE", "max-flows": "N",
+	"cpuprofile": "PATH", "tz": "ZONE", "max-flows": "N", "on-netns-gone": "POLICY",
 }
 
 // machineDefaults are flags whose default depends on the machine (the

@@ -37,7 +37,8 @@ func runParse(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	format := fs.String("format", "json", "output format: json or text")
 	schema := fs.String("schema", "native", "record schema with --format json: native, ecs (Elastic Common Schema 9.4), ocsf (OCSF 1.8.0)")
 	hostName := fs.String("host-name", "", "the host name every record carries (default: the kernel's host name)")
-	textOpts := fs.String("text-opts", "", "with --format text, print this form instead of each line's own: a list of extended, timestamp, id, ktimestamp, proc")
+	textOpts := fs.String("text-opts", "", "with --format text, print this form instead of each line's own: a list of extended, timestamp, id, ktimestamp, labels, proc")
+	labelFile := connlabelFlag(fs)
 	tz := fs.String("tz", "Local", "time zone conntrack printed [start=...] and [stop=...] in (an IANA name, Local or UTC)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -76,8 +77,16 @@ func runParse(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		forced.Location = loc
 	}
 
+	// The lines of conntrack carry names already; the file names the
+	// numbers of ctwatch's records written without one.
+	names, _, err := loadLabels(fs, *labelFile, stderr)
+	if err != nil {
+		return err
+	}
+
 	out := bufio.NewWriter(stdout)
 	p := &parser{
+		labels: names,
 		loc:    loc,
 		text:   *format == "text",
 		forced: forced,
@@ -111,6 +120,7 @@ func runParse(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // parser converts lines of text or JSON records into output records.
 type parser struct {
+	labels *model.LabelNames
 	loc    *time.Location
 	text   bool
 	forced *model.TextOptions
@@ -269,6 +279,7 @@ func (p *parser) line(file string, lineNo int, line []byte) {
 		return
 	}
 	p.records++
+	p.labels.Rename(ev.Entry.Labels)
 	if !p.text {
 		p.rec.Event(&ev)
 		return

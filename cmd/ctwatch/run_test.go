@@ -32,6 +32,7 @@ func TestUsageErrors(t *testing.T) {
 		{"parse", "--schema", "cef"},
 		{"watch", "--heartbeat", "-1s"},
 		{"watch", "--heartbeat", "often"},
+		{"watch", "--on-netns-gone", "linger"},
 		{"watch", "--host-name", "node 7"},
 		{"watch", "--host-name", "node\n7"},
 		{"parse", "--host-name", "node\t7"},

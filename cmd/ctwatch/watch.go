@@ -17,9 +17,11 @@ import (
 	"github.com/ctwatch/ctwatch/internal/flow"
 	"github.com/ctwatch/ctwatch/internal/health"
 	"github.com/ctwatch/ctwatch/internal/netns"
+	"github.com/ctwatch/ctwatch/internal/output"
 	"github.com/ctwatch/ctwatch/internal/record"
 	"github.com/ctwatch/ctwatch/internal/safefile"
 	"github.com/ctwatch/ctwatch/internal/sink"
+	"github.com/ctwatch/ctwatch/internal/spool"
 	"github.com/ctwatch/ctwatch/internal/watch"
 	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/model"
@@ -55,8 +57,14 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	hostName := fs.String("host-name", "", "the host name every record carries (default: the kernel's host name)")
 	heartbeat := fs.Duration("heartbeat", 60*time.Second, `write a "heartbeat" record this often: uptime, events, records written, losses, output queue and sequence number, so that a dead or lagging agent shows downstream (0: off)`)
 	format := fs.String("format", "json", "output format: json (one record a line) or text (conntrack -E lines)")
-	textOpts := fs.String("text-opts", "", "with --format text, conntrack -o options: extended, timestamp, id, ktimestamp")
-	output := fs.String("output", "", "append records to this file instead of stdout; reopened on SIGHUP (logrotate)")
+	textOpts := fs.String("text-opts", "", "with --format text, conntrack -o options: extended, timestamp, id, ktimestamp, labels")
+	labelFile := connlabelFlag(fs)
+	var outputs repeated
+	fs.Var(&outputs, "output", "where records go, repeatable (each gets every record): - (stdout, the default), a file (appended, reopened on SIGHUP), syslog+tcp://HOST:PORT, syslog+udp://HOST:PORT, syslog+unix:///dev/log, nats://HOST:PORT/SUBJECT (a JetStream stream's subject)")
+	queueBytes := fs.Int("queue-max-bytes", output.DefaultQueueBytes, "memory queue of each remote output (syslog, nats), in bytes: records that find it full are dropped and counted in gap records")
+	spoolDir := fs.String("spool", "", "queue each remote output's records on disk in this directory (a subdirectory per output) until its server has taken them, across server outages and ctwatch restarts; off: a memory queue")
+	spoolMax := fs.Int64("spool-max-bytes", spool.DefaultMaxBytes, "disk space of each remote output's spool: when full, its oldest records are dropped and counted in gap records")
+	spoolSync := fs.Duration("spool-sync", 0, "fsync each spool this often, so that a power loss loses at most about this much (0: never; a crash of ctwatch loses nothing either way)")
 	updates := fs.String("updates", "", "UPDATE events to write: changes (only those that change more than the timeout; default for json), all (default for text, as conntrack -E), none")
 	flowCfg := flow.DefaultConfig()
 	fs.IntVar(&flowCfg.MaxFlows, "max-flows", flowCfg.MaxFlows, "flows the tracker remembers; the least recently seen are evicted (and counted) beyond")
@@ -65,6 +73,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	healthCfg := health.DefaultConfig()
 	fs.DurationVar(&healthCfg.Interval, "stats-interval", healthCfg.Interval, `write a "stats" record of the table's fill and counters this often, and warn on table pressure and drops (0: off, and no table figures in /metrics)`)
 	fs.Var(&healthCfg.Thresholds, "table-warn", "fill percentages at which to warn about table pressure")
+	onNetnsGone := fs.String("on-netns-gone", "exit", "when the --netns namespace is gone (deleted, and no process lives in it): exit (non-zero, after a netns_gone record) or wait (keep running, /healthz unhealthy)")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus /metrics and /healthz on this address (e.g. 127.0.0.1:9671); off by default")
 	coalesce := fs.Duration("coalesce", time.Millisecond, "after a read that found few events, let the rest of the burst arrive for this long before reading again: fewer wake-ups, at most this much latency (0: read each event at once)")
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the watch to this file (for performance work)")
@@ -138,6 +147,11 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{errors.New("--text-opts applies to --format text only")}
 	}
 	cfg.Text.Location = time.Local
+	var labelsNote string
+	if cfg.Labels, labelsNote, err = loadLabels(fs, *labelFile, stderr); err != nil {
+		return err
+	}
+	cfg.Text.LabelNames = cfg.Labels
 	if *updates == "" {
 		*updates = "changes"
 		if cfg.Format == watch.FormatText {
@@ -146,6 +160,9 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if cfg.Updates, err = watch.ParseUpdates(*updates); err != nil {
 		return usageError{fmt.Errorf("--updates: %w", err)}
+	}
+	if cfg.OnNetnsGone, err = watch.ParseNetnsGonePolicy(*onNetnsGone); err != nil {
+		return usageError{fmt.Errorf("--on-netns-gone: %w", err)}
 	}
 	level, err := zerolog.ParseLevel(*logLevel)
 	if err != nil || level > zerolog.WarnLevel || level < zerolog.DebugLevel {
@@ -178,12 +195,11 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// Write failures and failed reopens are said on stderr as they happen,
 	// whatever becomes of the records' stream.
 	sinkCfg := sink.Config{File: files, Diag: stderr}
-	if *output != "" {
-		if cfg.Out, err = sink.OpenFile(*output, sinkCfg); err != nil {
-			return fmt.Errorf("--output: %w%s", err, allowHint(err))
-		}
-	} else {
-		cfg.Out = sink.New(stdout, sinkCfg)
+	if cfg.Out, err = openOutputs(ctx, outputs, outputConfig{
+		sink: sinkCfg, stdout: stdout, stderr: stderr, run: cfg.Run, host: cfg.Host, queueBytes: *queueBytes,
+		spoolDir: *spoolDir, spool: spool.Config{MaxBytes: *spoolMax, SyncInterval: *spoolSync},
+	}); err != nil {
+		return err
 	}
 	// The watch already flushed, bounded; a blocked output must not hold
 	// the stop up beyond that.
@@ -233,14 +249,21 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return needPrivilege("watching conntrack events", err)
 	}
 	fmt.Fprintf(stderr, "ctwatch: stopped: %s\n", sum)
-	if line := outputSummary(cfg.Out.Stats()); line != "" {
-		fmt.Fprintf(stderr, "ctwatch: %s\n", line)
+	// Said once, with the summary rather than at the start, where a
+	// watch that cannot start says only why.
+	if labelsNote != "" {
+		fmt.Fprintf(stderr, "ctwatch: %s\n", labelsNote)
+	}
+	for _, o := range cfg.Out.Outputs() {
+		if line := outputSummary(o); line != "" {
+			fmt.Fprintf(stderr, "ctwatch: %s\n", line)
+		}
 	}
 	if errors.Is(err, watch.ErrOutputGone) {
 		// The reader of our output went away (ctwatch | head): a normal end.
 		return nil
 	}
-	if err == nil && cfg.Out.Stats().WriteErrors > 0 {
+	if err == nil && writeErrors(cfg.Out) > 0 {
 		// Said on stderr as it happened and in the summary: records
 		// were lost, which a script must see in the status.
 		return errSilent
@@ -250,7 +273,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // closeWithin closes the sink, giving up after d: a write blocked on a
 // stalled pipe must not keep the process from stopping.
-func closeWithin(out *sink.Writer, d time.Duration) {
+func closeWithin(out *output.Set, d time.Duration) {
 	done := make(chan struct{})
 	go func() {
 		_ = out.Close() // what it lost is already counted
@@ -271,32 +294,4 @@ func allowHint(err error) string {
 		return " (--allow-other-owner accepts it)"
 	}
 	return ""
-}
-
-// outputSummary says what became of the records handed to the output, when
-// not all of them were written: the stop summary's "records written" counts
-// the entry records handed over, and only the sink knows how many reached
-// the output. It is empty when every record was written.
-func outputSummary(st sink.Stats) string {
-	if st.Dropped == 0 && st.WriteErrors == 0 && st.ReopenErrors == 0 {
-		return ""
-	}
-	s := fmt.Sprintf("output: %d records written in full, %d dropped while the output was behind, %d lost to write errors",
-		st.Records, st.Overflow, st.Failed)
-	if st.Torn > 0 {
-		s += fmt.Sprintf(" (%d cut short in the output)", st.Torn)
-	}
-	if st.WriteErrors > 0 {
-		s += fmt.Sprintf("; %d failed writes", st.WriteErrors)
-		if st.LastWriteErrno != 0 {
-			s += ", the last: " + sink.Hint(st.LastWriteErrno)
-		}
-	}
-	if st.ReopenErrors > 0 {
-		s += fmt.Sprintf("; %d failed reopens", st.ReopenErrors)
-		if st.LastReopenErrno != 0 {
-			s += ", the last: " + sink.Hint(st.LastReopenErrno)
-		}
-	}
-	return s
 }

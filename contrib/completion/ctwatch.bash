@@ -43,6 +43,10 @@ _ctwatch() {
 		COMPREPLY=($(compgen -W "$(ls /run/netns 2>/dev/null)" -- "$cur"))
 		return
 		;;
+	--on-netns-gone)
+		COMPREPLY=($(compgen -W "exit wait" -- "$cur"))
+		return
+		;;
 	--output)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return
@@ -53,6 +57,10 @@ _ctwatch() {
 		;;
 	--schema)
 		COMPREPLY=($(compgen -W "native ecs ocsf" -- "$cur"))
+		return
+		;;
+	--spool)
+		COMPREPLY=($(compgen -f -- "$cur"))
 		return
 		;;
 	--tz)
@@ -66,10 +74,10 @@ _ctwatch() {
 	esac
 	case $cmd in
 	watch)
-		COMPREPLY=($(compgen -W "--allow-other-owner --buffer-size --coalesce --cpuprofile --dport --dst --events --family --format --heartbeat --host-name --log-level --mark --max-flows --metrics-addr --netns --output --port --proto --reconcile-interval --schema --snapshot --sport --src --state --stats-interval --status --table-warn --text-opts --unreplied-after --updates --zone" -- "$cur"))
+		COMPREPLY=($(compgen -W "--allow-other-owner --buffer-size --coalesce --connlabel-file --cpuprofile --dport --dst --events --family --format --heartbeat --host-name --log-level --mark --max-flows --metrics-addr --netns --on-netns-gone --output --port --proto --queue-max-bytes --reconcile-interval --schema --snapshot --spool --spool-max-bytes --spool-sync --sport --src --state --stats-interval --status --table-warn --text-opts --unreplied-after --updates --zone" -- "$cur"))
 		;;
 	parse)
-		COMPREPLY=($(compgen -W "--format --host-name --schema --text-opts --tz" -- "$cur"))
+		COMPREPLY=($(compgen -W "--connlabel-file --format --host-name --schema --text-opts --tz" -- "$cur"))
 		[[ $cur == -* ]] || COMPREPLY=($(compgen -f -- "$cur"))
 		;;
 	stats)

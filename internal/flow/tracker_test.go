@@ -501,7 +501,7 @@ func TestUnrepliedRecord(t *testing.T) {
 		NewEncoder(&buf, func() time.Time { return u.Time }).Unreplied(&u)
 		got = append(got, strings.TrimSpace(buf.String()))
 	})
-	want := []string{`{"level":"warn","time":"2026-11-22T04:00:05.000000000Z","event":"unreplied","seq":1,"run":"run-1","host":{"name":"host-1"},"family":"ipv4","proto":"udp","protonum":17,` +
+	want := []string{`{"level":"warn","time":"2026-11-22T04:00:05.000000000Z","event":"unreplied","seq":1,"run":"run-1","host":{"name":"host-1"},"flows":1,"family":"ipv4","proto":"udp","protonum":17,` +
 		`"orig":{"src":"10.0.0.1","dst":"10.0.0.9","sport":1,"dport":53},"reply":{"src":"10.0.0.9","dst":"10.0.0.1","sport":53,"dport":1},"community_id":"1:whqK3rWKHAvvKsiX9vzePm3EDmc=",` +
 		`"unreplied":true,"assured":false,"status":[],"mark":7,"id":2001,` +
 		`"first_seen":"2026-11-22T04:00:00.000000000Z","age_s":5,"repeats":1,"repeats_since":"2026-11-22T04:00:00.000000000Z","seen_from":"new",` +

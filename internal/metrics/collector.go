@@ -17,9 +17,8 @@ type Snapshot struct {
 	Filtered     uint64
 	DecodeErrors uint64
 	FlowsTracked uint64
-	// RecordsWritten counts the records handed to the output, of every
-	// kind.
-	RecordsWritten uint64
+	// Outputs are the counters of each --output, by name.
+	Outputs []Output
 	// UnrepliedWarnings counts unreplied flows reported one by one,
 	// UnrepliedSummarised those counted into summaries.
 	UnrepliedWarnings, UnrepliedSummarised uint64
@@ -31,6 +30,27 @@ type Snapshot struct {
 	// latest reading.
 	HaveTable bool
 	Table     Table
+}
+
+// Output is what one output did with the records handed to it.
+type Output struct {
+	// Name is the output as --output gave it, the output label.
+	Name string
+	// Written counts the records it took in full, of every kind:
+	// written, or taken by its server.
+	Written uint64
+	// Overflow, Refused and Failed count the records it dropped: its
+	// queue full, refused by its server, lost to write errors.
+	Overflow, Refused, Failed uint64
+	// Queued and QueueBytes are the records waiting; Lag how long the
+	// oldest has waited, in seconds.
+	Queued, QueueBytes int
+	Lag                float64
+	// Retries and Reconnects count a remote output's failed attempts and
+	// new connections.
+	Retries, Reconnects uint64
+	// Failing says that the output fails now.
+	Failing bool
 }
 
 // EventCounts counts events by type.
@@ -63,6 +83,8 @@ type Collector struct {
 
 	events, lost, filtered, decodeErrors  *prometheus.Desc
 	written, unreplied, inferred, evicted *prometheus.Desc
+	dropped, queued, queueBytes, lag      *prometheus.Desc
+	retries, reconnects, up               *prometheus.Desc
 	flows, entries, limit, fill           *prometheus.Desc
 	stats                                 [ctstat.NumCounters]*prometheus.Desc
 }
@@ -80,7 +102,21 @@ func NewCollector(snapshot func() Snapshot) *Collector {
 		decodeErrors: prometheus.NewDesc("ctwatch_decode_errors_total",
 			"Netlink messages that could not be decoded.", nil, nil),
 		written: prometheus.NewDesc("ctwatch_records_written_total",
-			"Records handed to the output, of every kind.", nil, nil),
+			"Records each output took in full (written, or taken by its server), of every kind.", []string{"output"}, nil),
+		dropped: prometheus.NewDesc("ctwatch_output_dropped_records_total",
+			"Records an output dropped, by reason: overflow (its queue was full), refused (by its server), failed (write errors, or queued in memory at the stop).", []string{"output", "reason"}, nil),
+		queued: prometheus.NewDesc("ctwatch_output_queued_records",
+			"Records waiting in an output's queue.", []string{"output"}, nil),
+		queueBytes: prometheus.NewDesc("ctwatch_output_queue_bytes",
+			"Bytes of the records waiting in an output's queue.", []string{"output"}, nil),
+		lag: prometheus.NewDesc("ctwatch_output_lag_seconds",
+			"How long the oldest record waiting in a remote output's queue has waited.", []string{"output"}, nil),
+		retries: prometheus.NewDesc("ctwatch_output_retries_total",
+			"Failed sends and connection attempts of a remote output.", []string{"output"}, nil),
+		reconnects: prometheus.NewDesc("ctwatch_output_reconnects_total",
+			"Connections a remote output made after its first.", []string{"output"}, nil),
+		up: prometheus.NewDesc("ctwatch_output_up",
+			"1 while an output works, 0 while its writes or sends fail.", []string{"output"}, nil),
 		unreplied: prometheus.NewDesc("ctwatch_unreplied_warnings_total",
 			"Flows still unanswered after --unreplied-after, by how they were reported: alone (single) or counted into a summary (summarised).", []string{"report"}, nil),
 		inferred: prometheus.NewDesc("ctwatch_inferred_destroys_total",
@@ -106,7 +142,8 @@ func NewCollector(snapshot func() Snapshot) *Collector {
 // Describe sends every metric's description.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.events, c.lost, c.filtered, c.decodeErrors, c.written, c.unreplied,
-		c.inferred, c.evicted, c.flows, c.entries, c.limit, c.fill} {
+		c.inferred, c.evicted, c.flows, c.entries, c.limit, c.fill,
+		c.dropped, c.queued, c.queueBytes, c.lag, c.retries, c.reconnects, c.up} {
 		ch <- d
 	}
 	for _, d := range c.stats {
@@ -120,8 +157,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
-	gauge := func(d *prometheus.Desc, v float64) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v)
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
 	counter(c.events, s.Events.New, "new")
 	counter(c.events, s.Events.Update, "update")
@@ -130,7 +167,22 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.lost, s.Lost.Output, "output")
 	counter(c.filtered, s.Filtered)
 	counter(c.decodeErrors, s.DecodeErrors)
-	counter(c.written, s.RecordsWritten)
+	for _, o := range s.Outputs {
+		counter(c.written, o.Written, o.Name)
+		counter(c.dropped, o.Overflow, o.Name, "overflow")
+		counter(c.dropped, o.Refused, o.Name, "refused")
+		counter(c.dropped, o.Failed, o.Name, "failed")
+		gauge(c.queued, float64(o.Queued), o.Name)
+		gauge(c.queueBytes, float64(o.QueueBytes), o.Name)
+		gauge(c.lag, o.Lag, o.Name)
+		counter(c.retries, o.Retries, o.Name)
+		counter(c.reconnects, o.Reconnects, o.Name)
+		up := 1.0
+		if o.Failing {
+			up = 0
+		}
+		gauge(c.up, up, o.Name)
+	}
 	counter(c.unreplied, s.UnrepliedWarnings, "single")
 	counter(c.unreplied, s.UnrepliedSummarised, "summarised")
 	counter(c.inferred, s.InferredDestroys)

@@ -19,7 +19,8 @@
 // and lifecycle when the event was tracked), [Encoder.Inferred],
 // [Encoder.Unreplied], [Encoder.Start], [Encoder.Stop], [Encoder.Dump],
 // [Encoder.Reconcile], [Encoder.Gap], [Encoder.DecodeError],
-// [Encoder.FlowsEvicted], [Encoder.EventsDisabled],
+// [Encoder.FlowsEvicted], [Encoder.OutputError], [Encoder.OutputRecovered],
+// [Encoder.NetnsGone], [Encoder.EventsDisabled],
 // [Encoder.EventsOnDemand], [Encoder.Health], [Encoder.StatsError],
 // [Encoder.Reading] and [Encoder.Event] (a bare entry record, for
 // `ctwatch parse`). [Encoder.AppendText] is the text form of entry records,

@@ -397,6 +397,7 @@ func (e *Encoder) ecsConntrackEntry(r *ecsEntryRec, osrc, odst, rsrc, rdst, ksta
 		// unreplied_warning (conntrack.unreplied is the entry's boolean),
 		// seen_from and lower_bound where a destroy has them.
 		b := append(buf[:0], '{')
+		b = objUint(b, "flows", 1)
 		b = objTime(b, "first_seen", u.FirstSeen)
 		b = appendSeconds(objKey(b, "age_s"), u.Age)
 		b = objInt(b, "repeats", int64(u.Repeats))

@@ -88,6 +88,9 @@ func (e *Encoder) ecsStart(s *Start) {
 	if s.CTEvents >= 0 {
 		st.Int64("nf_conntrack_events", s.CTEvents)
 	}
+	if s.Metrics != "" {
+		st.Str("metrics", s.Metrics)
+	}
 	ct := e.ecsConntrack("start").Dict("startup", st)
 	if s.NetNS != "" {
 		ct.Dict("netns", zerolog.Dict().Str("name", s.NetNS))
@@ -136,6 +139,7 @@ func (e *Encoder) ecsDump(d *Dump) {
 	ecsError(z, d.Err)
 	z.Dict("conntrack", e.ecsConntrack("dump").Dict("dump", zerolog.Dict().
 		Uint64("entries", d.Entries).
+		Func(skippedFull(d.SkippedFull)).
 		Float64("duration_s", d.Took.Seconds())))
 	z.Send()
 }
@@ -155,6 +159,7 @@ func (e *Encoder) ecsReconcile(r *Reconcile) {
 		Str("reason", r.Reason).
 		Uint64("entries", r.Entries).
 		Uint64("inferred", r.Inferred).
+		Func(skippedFull(r.SkippedFull)).
 		Float64("duration_s", r.Took.Seconds())))
 	z.Send()
 }
@@ -163,14 +168,19 @@ func (e *Encoder) ecsGap(g *Gap) {
 	stage, hint := "kernel", gapKernelHint
 	if g.Stage == StageOutput {
 		stage, hint = "output", gapOutputHint
+		if g.WriteError != "" {
+			hint = gapWriteErrorHint(g)
+		}
 	}
 	z := e.ecsRecord(zerolog.WarnLevel, &ecsGapClass, nil, hint)
 	if z == nil {
 		return
 	}
-	gd := zerolog.Dict().
-		Str("stage", stage).
-		Uint64("lost", g.Lost).
+	gd := zerolog.Dict().Str("stage", stage)
+	if g.Output != "" {
+		gd.Str("output", g.Output)
+	}
+	gd.Uint64("lost", g.Lost).
 		Uint64("lost_total", g.Total)
 	if g.Stage == StageKernel {
 		gd.Uint64("enobufs", g.ENOBUFS)

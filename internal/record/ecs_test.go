@@ -122,16 +122,20 @@ func ecsCases(t testing.TB) []ecsCase {
 					Duration: 3 * time.Second, DurationKnown: true}})
 		}},
 		{name: "unreplied", entry: true, write: func(e *record.Encoder) { e.Unreplied(&u) }},
+		{name: "unreplied_summary", write: func(e *record.Encoder) { s := scanSummary(ecsNow); e.UnrepliedSummary(&s) }},
+		{name: "unreplied_summary_capped", write: func(e *record.Encoder) { s := cappedSummary(ecsNow); e.UnrepliedSummary(&s) }},
 		{name: "start", write: func(e *record.Encoder) {
 			e.Start(&record.Start{Version: "v1.2.3", NetNS: "ns1", Events: "new,destroy", BufferRequested: 1 << 20, BufferSize: 2 << 20,
-				Filter: "proto tcp", Text: true, Updates: "changes", MaxFlows: 100, UnrepliedAfter: 1500 * time.Millisecond, CTEvents: 1})
+				Filter: "proto tcp", Text: true, Updates: "changes", MaxFlows: 100, UnrepliedAfter: 1500 * time.Millisecond, CTEvents: 1,
+				Metrics: "127.0.0.1:9100"})
 		}},
 		{name: "start_defaults", write: func(e *record.Encoder) { e.Start(&record.Start{Version: "v1.2.3", CTEvents: -1}) }},
 		{name: "events_disabled", write: func(e *record.Encoder) { e.EventsDisabled() }},
 		{name: "events_on_demand", write: func(e *record.Encoder) { e.EventsOnDemand() }},
 		{name: "stop", write: func(e *record.Encoder) {
 			e.Stop(&record.Totals{New: 1, Update: 2, Destroy: 3, Snapshot: 4, Written: 5, Filtered: 6, Suppressed: 7, Merged: 8,
-				LostKernel: 9, LostOutput: 11, DecodeErrors: 12, UnrepliedWarnings: 13, FlowsEvicted: 14, Inferred: 15})
+				LostKernel: 9, LostOutput: 11, DecodeErrors: 12, UnrepliedWarnings: 13, FlowsEvicted: 14, Inferred: 15,
+				UnrepliedSummarised: 16})
 		}},
 		{name: "dump", write: func(e *record.Encoder) { e.Dump(&record.Dump{Entries: 3, Took: 250 * time.Millisecond}) }},
 		{name: "dump_failed", write: func(e *record.Encoder) {
@@ -191,7 +195,7 @@ func ecsCases(t testing.TB) []ecsCase {
 // case's output by name.
 func ecsRecords(t testing.TB) ([]ecsCase, map[string][]byte) {
 	t.Helper()
-	cases := ecsCases(t)
+	cases := append(ecsCases(t), faultECSCases()...)
 	out := make(map[string][]byte, len(cases))
 	for _, c := range cases {
 		var buf bytes.Buffer

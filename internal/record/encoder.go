@@ -73,6 +73,13 @@ type Config struct {
 	// Version is ctwatch's version, for the schemas that name the product
 	// writing them.
 	Version string
+	// Mark, if not nil, is called with each record's sequence number just
+	// before the record is written to Log, under the encoder's lock, keep
+	// set for the records no output may drop (gap and stop records, which
+	// account for the others). It lets a writer that fans records out to
+	// several outputs (package output) know what it is handed next
+	// without parsing it.
+	Mark func(seq uint64, keep bool)
 }
 
 // Encoder writes records in one schema, one method per record kind. Any
@@ -87,6 +94,9 @@ type Encoder struct {
 	run     string
 	host    string
 	version string
+	mark    func(seq uint64, keep bool)
+	// keep is set, under mu, while a record no output may drop is written.
+	keep bool
 	// nativeHost is the native "host" object, {"name":host}, made once.
 	nativeHost []byte
 	// mu is held from a record's sequence number to its write.
@@ -101,7 +111,7 @@ func New(cfg Config) *Encoder {
 		cfg.Clock = time.Now
 	}
 	return &Encoder{schema: cfg.Schema, log: cfg.Log, clock: cfg.Clock,
-		run: cfg.Run, host: cfg.Host, version: cfg.Version, nativeHost: nativeHostJSON(cfg.Host)}
+		run: cfg.Run, host: cfg.Host, version: cfg.Version, mark: cfg.Mark, nativeHost: nativeHostJSON(cfg.Host)}
 }
 
 // Seq returns the sequence number of the last record written, 0 before the
@@ -111,7 +121,13 @@ func (e *Encoder) Seq() uint64 { return e.seq.Load() }
 // nextSeq takes the sequence number of a record about to be written. Call
 // it only for a record that will be written (its zerolog event is not nil),
 // so that the numbers a consumer sees have no hole the program made.
-func (e *Encoder) nextSeq() uint64 { return e.seq.Add(1) }
+func (e *Encoder) nextSeq() uint64 {
+	seq := e.seq.Add(1)
+	if e.mark != nil {
+		e.mark(seq, e.keep)
+	}
+	return seq
+}
 
 // Schema returns the schema the encoder writes.
 func (e *Encoder) Schema() Schema { return e.schema }
@@ -236,6 +252,8 @@ func (e *Encoder) EventsOnDemand() {
 func (e *Encoder) Stop(t *Totals) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.keep = true
+	defer func() { e.keep = false }()
 	switch e.schema {
 	case Native:
 		e.nativeStop(t)
@@ -278,6 +296,8 @@ func (e *Encoder) Reconcile(r *Reconcile) {
 func (e *Encoder) Gap(g *Gap) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.keep = true
+	defer func() { e.keep = false }()
 	switch e.schema {
 	case Native:
 		e.nativeGap(g)

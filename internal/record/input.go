@@ -26,6 +26,8 @@ type Start struct {
 	UnrepliedAfter time.Duration
 	// CTEvents is net.netfilter.nf_conntrack_events, or -1 when unknown.
 	CTEvents int64
+	// Metrics is the address /metrics is served on, empty when it is not.
+	Metrics string
 }
 
 // Totals are a watch's final counters, for the stop record.
@@ -45,12 +47,34 @@ type Totals struct {
 	// UnrepliedWarnings, FlowsEvicted and Inferred are the tracker's
 	// counts of unreplied warnings, evictions and inferred destroys.
 	UnrepliedWarnings, FlowsEvicted, Inferred uint64
+	// SkippedFull counts the dumps' entries the tracker left untracked
+	// because it was full (a dump never evicts).
+	SkippedFull uint64
+	// UnrepliedSummarised counts the unreplied flows counted into
+	// summaries rather than warned about one by one.
+	UnrepliedSummarised uint64
+	// Outputs is what became of the records handed to each output by
+	// the time of the stop record.
+	Outputs []OutputTotal
+}
+
+// OutputTotal is what one output took of the records handed to it.
+type OutputTotal struct {
+	// Name is the output as --output gave it.
+	Name string
+	// Written counts the records it took in full (written, or taken by
+	// the server); Dropped those it lost, counted in gap records;
+	// Queued those still waiting when the stop record was written.
+	Written, Dropped, Queued uint64
 }
 
 // Dump is the outcome of the startup dump.
 type Dump struct {
 	// Entries counts the entries dumped.
 	Entries uint64
+	// SkippedFull counts the entries left untracked because the tracker
+	// was full.
+	SkippedFull uint64
 	// Took is how long the dump took.
 	Took time.Duration
 	// Err is why it failed or is incomplete, nil when it did not.
@@ -61,8 +85,9 @@ type Dump struct {
 type Reconcile struct {
 	// Reason is why it ran: "gap" (after a loss) or "periodic".
 	Reason string
-	// Entries counts the entries dumped; Inferred the destroys inferred.
-	Entries, Inferred uint64
+	// Entries counts the entries dumped; Inferred the destroys inferred;
+	// SkippedFull the entries left untracked because the tracker was full.
+	Entries, Inferred, SkippedFull uint64
 	// Took is how long it took.
 	Took time.Duration
 	// Err is why the dump failed, nil when it did not.
@@ -84,12 +109,19 @@ const (
 // Gap is a loss of events (kernel) or records (output) since the last.
 type Gap struct {
 	Stage Stage
+	// Output names the output that lost records (output stage).
+	Output string
 	// Lost counts what was lost since the last gap of the stage; Total
 	// since the start.
 	Lost, Total uint64
 	// ENOBUFS counts the socket's overrun errors since the last gap
 	// (kernel stage).
 	ENOBUFS uint64
+	// WriteError, for the output stage, is the hint of the write failure
+	// (sink.Hint: "ENOSPC: disk full; ...") when records were lost to
+	// write errors, and "" when they were dropped because the output was
+	// behind; the record's hint says which.
+	WriteError string
 }
 
 // FlowsEvicted reports flows the tracker forgot to make room.

@@ -116,7 +116,7 @@ func TestFlowJSON(t *testing.T) {
 				Repeats: 3, RepeatsSince: flowStart.Add(-time.Minute), SeenFrom: flow.SeenFromEvent, LowerBound: true}
 			e.Unreplied(&u)
 		},
-		want: `{"level":"warn","time":"2026-11-22T05:00:00.000000000Z","event":"unreplied","seq":1,"run":"run-1","host":{"name":"host-1"},"family":"ipv4","proto":"tcp","protonum":6,"state":"SYN_SENT",` +
+		want: `{"level":"warn","time":"2026-11-22T05:00:00.000000000Z","event":"unreplied","seq":1,"run":"run-1","host":{"name":"host-1"},"flows":1,"family":"ipv4","proto":"tcp","protonum":6,"state":"SYN_SENT",` +
 			`"orig":{"src":"10.0.0.1","dst":"10.0.0.2","sport":40000,"dport":443},"reply":{"src":"10.0.0.2","dst":"10.0.0.1","sport":443,"dport":40000},"community_id":"1:UWHKJ/x6OQ1YiVv4rIl0t3yhjg8=",` +
 			`"unreplied":true,"assured":false,"status":[],"id":7,` +
 			`"first_seen":"2026-11-22T04:00:00.000000000Z","age_s":5,"repeats":3,"repeats_since":"2026-11-22T03:59:00.000000000Z","seen_from":"event","lower_bound":true,` +

@@ -98,7 +98,10 @@ func (e *Encoder) nativeInferred(in *flow.Inferred) {
 }
 
 func (e *Encoder) nativeUnreplied(u *flow.Unreplied) {
+	// flows comes first, as in a summary: every unreplied record counts
+	// the flows it stands for.
 	e.nativeRecord(zerolog.WarnLevel, "unreplied").
+		Int("flows", 1).
 		EmbedObject((*entryJSON)(&u.Entry)).
 		EmbedObject((*unrepliedJSON)(u)).
 		Str("hint", unrepliedHint).
@@ -128,6 +131,9 @@ func (e *Encoder) nativeStart(s *Start) {
 	if s.CTEvents >= 0 {
 		rec = rec.Int64("nf_conntrack_events", s.CTEvents)
 	}
+	if s.Metrics != "" {
+		rec = rec.Str("metrics", s.Metrics)
+	}
 	rec.Send()
 }
 
@@ -150,6 +156,7 @@ func (e *Encoder) nativeDump(d *Dump) {
 	}
 	e.nativeRecord(level, "dump").Err(d.Err).
 		Uint64("entries", d.Entries).
+		Func(skippedFull(d.SkippedFull)).
 		Float64("duration_s", d.Took.Seconds()).
 		Send()
 }
@@ -163,6 +170,7 @@ func (e *Encoder) nativeReconcile(r *Reconcile) {
 		Str("reason", r.Reason).
 		Uint64("entries", r.Entries).
 		Uint64("inferred", r.Inferred).
+		Func(skippedFull(r.SkippedFull)).
 		Float64("duration_s", r.Took.Seconds()).
 		Send()
 }
@@ -171,9 +179,16 @@ func (e *Encoder) nativeGap(g *Gap) {
 	stage, hint := "kernel", gapKernelHint
 	if g.Stage == StageOutput {
 		stage, hint = "output", gapOutputHint
+		if g.WriteError != "" {
+			hint = gapWriteErrorHint(g)
+		}
 	}
 	z := e.nativeRecord(zerolog.WarnLevel, "gap").
-		Str("stage", stage).
+		Str("stage", stage)
+	if g.Output != "" {
+		z.Str("output", g.Output)
+	}
+	z.
 		Uint64("lost", g.Lost).
 		Uint64("lost_total", g.Total).
 		Str("hint", hint)
@@ -236,7 +251,7 @@ func (t *totalsJSON) MarshalZerologObject(z *zerolog.Event) {
 		Uint64("update", t.Update).
 		Uint64("destroy", t.Destroy)).
 		Uint64("snapshot", t.Snapshot).
-		Uint64("written", t.Written).
+		Uint64("entries", t.Written).
 		Uint64("filtered", t.Filtered).
 		Uint64("suppressed", t.Suppressed).
 		Uint64("merged", t.Merged).
@@ -245,6 +260,25 @@ func (t *totalsJSON) MarshalZerologObject(z *zerolog.Event) {
 			Uint64("output", t.LostOutput)).
 		Uint64("decode_errors", t.DecodeErrors).
 		Uint64("unreplied_warnings", t.UnrepliedWarnings).
+		Func(unrepliedSummarised(t.UnrepliedSummarised)).
 		Uint64("flows_evicted", t.FlowsEvicted).
-		Uint64("inferred_destroys", t.Inferred)
+		Uint64("inferred_destroys", t.Inferred).
+		Func(skippedFull(t.SkippedFull))
+	if len(t.Outputs) > 0 {
+		z.Array("outputs", outputTotals(t.Outputs))
+	}
+}
+
+// outputTotals writes the stop record's account of each output.
+type outputTotals []OutputTotal
+
+// MarshalZerologArray implements zerolog.LogArrayMarshaler.
+func (o outputTotals) MarshalZerologArray(a *zerolog.Array) {
+	for i := range o {
+		a.Dict(zerolog.Dict().
+			Str("name", o[i].Name).
+			Uint64("written", o[i].Written).
+			Uint64("dropped", o[i].Dropped).
+			Uint64("queued", o[i].Queued))
+	}
 }

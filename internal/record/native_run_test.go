@@ -24,10 +24,11 @@ func TestRunJSON(t *testing.T) {
 		name: "start",
 		write: func(e *record.Encoder) {
 			e.Start(&record.Start{Version: "v1", NetNS: "ns1", Events: "new,destroy", BufferRequested: 1 << 20, BufferSize: 2 << 20,
-				Filter: "proto tcp", Text: true, Updates: "changes", MaxFlows: 100, UnrepliedAfter: 1500 * time.Millisecond, CTEvents: 1})
+				Filter: "proto tcp", Text: true, Updates: "changes", MaxFlows: 100, UnrepliedAfter: 1500 * time.Millisecond, CTEvents: 1,
+				Metrics: "127.0.0.1:9100"})
 		},
 		want: `{"level":"info",` + at + `,"event":"start","seq":1,"run":"run-1","host":{"name":"host-1"},"version":"v1","netns":"ns1","events":"new,destroy","buffer_requested":1048576,"buffer_size":2097152,` +
-			`"filter":"proto tcp","format":"text","updates":"changes","max_flows":100,"unreplied_after_s":1.5,"nf_conntrack_events":1}`,
+			`"filter":"proto tcp","format":"text","updates":"changes","max_flows":100,"unreplied_after_s":1.5,"nf_conntrack_events":1,"metrics":"127.0.0.1:9100"}`,
 	}, {
 		name:  "start: no filter, JSON, nf_conntrack_events unknown",
 		write: func(e *record.Encoder) { e.Start(&record.Start{Version: "v1", CTEvents: -1}) },
@@ -46,10 +47,29 @@ func TestRunJSON(t *testing.T) {
 		name: "stop",
 		write: func(e *record.Encoder) {
 			e.Stop(&record.Totals{New: 1, Update: 2, Destroy: 3, Snapshot: 4, Written: 5, Filtered: 6, Suppressed: 7, Merged: 8,
-				LostKernel: 9, LostOutput: 11, DecodeErrors: 12, UnrepliedWarnings: 13, FlowsEvicted: 14, Inferred: 15})
+				LostKernel: 9, LostOutput: 11, DecodeErrors: 12, UnrepliedWarnings: 13, FlowsEvicted: 14, Inferred: 15,
+				UnrepliedSummarised: 16})
 		},
-		want: `{"level":"info",` + at + `,"event":"stop","seq":1,"run":"run-1","host":{"name":"host-1"},"received":{"new":1,"update":2,"destroy":3},"snapshot":4,"written":5,"filtered":6,"suppressed":7,"merged":8,` +
-			`"lost":{"kernel":9,"output":11},"decode_errors":12,"unreplied_warnings":13,"flows_evicted":14,"inferred_destroys":15}`,
+		want: `{"level":"info",` + at + `,"event":"stop","seq":1,"run":"run-1","host":{"name":"host-1"},"received":{"new":1,"update":2,"destroy":3},"snapshot":4,"entries":5,"filtered":6,"suppressed":7,"merged":8,` +
+			`"lost":{"kernel":9,"output":11},"decode_errors":12,"unreplied_warnings":13,"unreplied_summarised":16,"flows_evicted":14,"inferred_destroys":15}`,
+	}, {
+		name: "stop with outputs",
+		write: func(e *record.Encoder) {
+			e.Stop(&record.Totals{Written: 5, LostOutput: 3, Outputs: []record.OutputTotal{
+				{Name: "-", Written: 9},
+				{Name: "syslog+tcp://127.0.0.1:514", Written: 5, Dropped: 3, Queued: 1},
+			}})
+		},
+		want: `{"level":"info",` + at + `,"event":"stop","seq":1,"run":"run-1","host":{"name":"host-1"},"received":{"new":0,"update":0,"destroy":0},"snapshot":0,"entries":5,"filtered":0,"suppressed":0,"merged":0,` +
+			`"lost":{"kernel":0,"output":3},"decode_errors":0,"unreplied_warnings":0,"flows_evicted":0,"inferred_destroys":0,` +
+			`"outputs":[{"name":"-","written":9,"dropped":0,"queued":0},{"name":"syslog+tcp://127.0.0.1:514","written":5,"dropped":3,"queued":1}]}`,
+	}, {
+		name: "output gap",
+		write: func(e *record.Encoder) {
+			e.Gap(&record.Gap{Stage: record.StageOutput, Output: "nats://127.0.0.1:4222/ct", Lost: 4, Total: 6})
+		},
+		want: `{"level":"warn",` + at + `,"event":"gap","seq":1,"run":"run-1","host":{"name":"host-1"},"stage":"output","output":"nats://127.0.0.1:4222/ct","lost":4,"lost_total":6,` +
+			`"hint":"the output could not keep up and records were dropped: write to a faster destination"}`,
 	}, {
 		name:  "dump",
 		write: func(e *record.Encoder) { e.Dump(&record.Dump{Entries: 3, Took: 250 * time.Millisecond}) },

@@ -270,6 +270,7 @@ func (e *Encoder) ocsfUnreplied(u *flow.Unreplied) {
 	(*entryJSON)(&u.Entry).MarshalZerologObject(c)
 	var buf [40]byte
 	c.Dict("unreplied_warning", zerolog.Dict().
+		Int("flows", 1).
 		RawJSON("first_seen", AppendTime(buf[:0], u.FirstSeen)).
 		RawJSON("age_s", appendSeconds(buf[:0], u.Age)).
 		Int("repeats", u.Repeats).

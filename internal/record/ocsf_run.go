@@ -70,6 +70,9 @@ func (e *Encoder) ocsfStart(s *Start) {
 	if s.CTEvents >= 0 {
 		st.Int64("nf_conntrack_events", s.CTEvents)
 	}
+	if s.Metrics != "" {
+		st.Str("metrics", s.Metrics)
+	}
 	c := e.ocsfConntrack(seq, "start").Dict("startup", st)
 	if s.NetNS != "" {
 		c.Dict("netns", zerolog.Dict().Str("name", s.NetNS))
@@ -147,6 +150,7 @@ func (e *Encoder) ocsfDump(d *Dump) {
 	z.Int64("duration", ocsfMillis(d.Took))
 	ocsfUnmapped(z, e.ocsfConntrack(seq, "dump").Dict("dump", zerolog.Dict().
 		Uint64("entries", d.Entries).
+		Func(skippedFull(d.SkippedFull)).
 		Float64("duration_s", d.Took.Seconds())))
 }
 
@@ -160,6 +164,7 @@ func (e *Encoder) ocsfReconcile(r *Reconcile) {
 		Str("reason", r.Reason).
 		Uint64("entries", r.Entries).
 		Uint64("inferred", r.Inferred).
+		Func(skippedFull(r.SkippedFull)).
 		Float64("duration_s", r.Took.Seconds())))
 }
 
@@ -171,11 +176,16 @@ func (e *Encoder) ocsfGap(g *Gap) {
 	stage, hint := "kernel", gapKernelHint
 	if g.Stage == StageOutput {
 		stage, hint = "output", gapOutputHint
+		if g.WriteError != "" {
+			hint = gapWriteErrorHint(g)
+		}
 	}
 	z.Str("status_detail", stage).Str("message", hint).Int("count", ocsfInt(g.Lost))
-	d := zerolog.Dict().
-		Str("stage", stage).
-		Uint64("lost", g.Lost).
+	d := zerolog.Dict().Str("stage", stage)
+	if g.Output != "" {
+		d.Str("output", g.Output)
+	}
+	d.Uint64("lost", g.Lost).
 		Uint64("lost_total", g.Total)
 	if g.Stage == StageKernel {
 		d.Uint64("enobufs", g.ENOBUFS)

@@ -100,14 +100,18 @@ func ocsfCases(t testing.TB) []ocsfCase {
 		{name: "inferred destroy", write: func(e *record.Encoder) { e.Inferred(&inferred) }},
 		{name: "inferred destroy with start", write: func(e *record.Encoder) { e.Inferred(&inferredStart) }},
 		{name: "unreplied", write: func(e *record.Encoder) { e.Unreplied(&unreplied) }},
+		{name: "unreplied summary", write: func(e *record.Encoder) { s := scanSummary(ocsfNow); e.UnrepliedSummary(&s) }},
+		{name: "unreplied summary capped", write: func(e *record.Encoder) { s := cappedSummary(ocsfNow); e.UnrepliedSummary(&s) }},
 		{name: "start", write: func(e *record.Encoder) {
 			e.Start(&record.Start{Version: "v0.1.0", NetNS: "ns1", Events: "new,destroy", BufferRequested: 1 << 20, BufferSize: 2 << 20,
-				Filter: "proto tcp", Text: true, Updates: "changes", MaxFlows: 100, UnrepliedAfter: 1500 * time.Millisecond, CTEvents: 1})
+				Filter: "proto tcp", Text: true, Updates: "changes", MaxFlows: 100, UnrepliedAfter: 1500 * time.Millisecond, CTEvents: 1,
+				Metrics: "127.0.0.1:9100"})
 		}},
 		{name: "start defaults", write: func(e *record.Encoder) { e.Start(&record.Start{Version: "v0.1.0", CTEvents: -1}) }},
 		{name: "stop", write: func(e *record.Encoder) {
 			e.Stop(&record.Totals{New: 1, Update: 2, Destroy: 3, Snapshot: 4, Written: 5, Filtered: 6, Suppressed: 7, Merged: 8,
-				LostKernel: 9, LostOutput: 11, DecodeErrors: 12, UnrepliedWarnings: 13, FlowsEvicted: 14, Inferred: 15})
+				LostKernel: 9, LostOutput: 11, DecodeErrors: 12, UnrepliedWarnings: 13, FlowsEvicted: 14, Inferred: 15,
+				UnrepliedSummarised: 16})
 		}},
 		{name: "heartbeat", write: func(e *record.Encoder) {
 			e.Heartbeat(&record.Heartbeat{Uptime: 90*time.Second + 1500*time.Microsecond, New: 1, Update: 2, Destroy: 3, Written: 10,
@@ -160,7 +164,7 @@ func ocsfCases(t testing.TB) []ocsfCase {
 		{name: "stats reading", write: func(e *record.Encoder) { e.Reading(&reading, false) }},
 		{name: "stats reading per cpu", write: func(e *record.Encoder) { e.Reading(&reading, true) }},
 	}...)
-	return cases
+	return append(cases, faultOCSFCases()...)
 }
 
 // writeOCSF returns what c writes, one record.

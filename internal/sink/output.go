@@ -107,6 +107,13 @@ func (w *Writer) output(b *buffer) {
 	}
 	b.data, b.ends = b.data[:0], b.ends[:0]
 	w.free <- b // never blocks: the channel holds the whole pool
+	if w.hasKept.Load() {
+		// A kept record waited for this buffer: it must not wait for the
+		// next record, which may not come while the stream is idle.
+		w.mu.Lock()
+		w.moveKept()
+		w.mu.Unlock()
+	}
 
 	w.doneMu.Lock()
 	w.written = seq

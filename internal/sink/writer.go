@@ -118,10 +118,11 @@ type Stats struct {
 // operation working again.
 type Fault struct {
 	// Op is the operation: "write", "reopen" (after Reopen: the Writer
-	// retries, writing on to the old file meanwhile) or "close" (of the
-	// rotated file).
+	// retries, writing on to the old file meanwhile), "close" (of the
+	// rotated file) or, for a remote output (package output), "send".
 	Op string
-	// Path is the output file's path, "" for a Writer from New.
+	// Path is the output file's path, "" for a Writer from New; a remote
+	// output's name.
 	Path string
 	// Err is the failure, wrapping the errno; nil when Op works again.
 	Err error
@@ -146,6 +147,8 @@ func (f Fault) String() string {
 			return fmt.Sprintf("%s: writing again, after %d records were lost to write errors", out, f.Lost)
 		case "reopen":
 			return fmt.Sprintf("%s: reopened: records go to the new file", out)
+		case "send":
+			return fmt.Sprintf("%s: sending again; its queue goes out in order", out)
 		}
 		return fmt.Sprintf("%s: %s works again", out, f.Op)
 	}
@@ -158,6 +161,8 @@ func (f Fault) String() string {
 		}
 	case "reopen":
 		what = "records go on to the file already open (renamed?); retrying"
+	case "send":
+		what = "records wait in its queue (dropped and counted once it is full); reconnecting with backoff"
 	default:
 		what = "records written to it may be lost"
 	}
@@ -227,6 +232,13 @@ type Writer struct {
 	alloc  int     // buffers in existence, at most cfg.Buffers
 	handed uint64  // seq of the last buffer handed to the writer goroutine
 	closed bool
+	// kept holds the records of WriteKeep that found no free buffer, in
+	// order, with the end offset of each in keptEnds; they go into the
+	// next buffer that frees up, ahead of any later record. Unbounded, but
+	// only the rare records that account for the others are kept.
+	kept     []byte
+	keptEnds []int
+	hasKept  atomic.Bool
 
 	// doneMu guards what the writer goroutine reports back to Flush.
 	doneMu   sync.Mutex
@@ -357,6 +369,41 @@ func (w *Writer) Write(p []byte) (int, error) {
 		w.failedRecs.Add(1)
 		return len(p), nil
 	}
+	if !w.put(p, false) {
+		w.mu.Unlock()
+		w.overflow.Add(1)
+		return len(p), nil
+	}
+	w.mu.Unlock()
+	return len(p), nil
+}
+
+// WriteKeep is Write for a record that must not be dropped (a gap record,
+// which accounts for the dropped ones): when no buffer is free, it is kept
+// aside and written, in order, ahead of the records that come after it,
+// once a buffer frees up. It is lost only to a failed write or an output
+// gone for good, and counted then like any other.
+func (w *Writer) WriteKeep(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return 0, ErrClosed
+	}
+	if w.gone.Load() {
+		w.failedRecs.Add(1)
+		return len(p), nil
+	}
+	w.put(p, true)
+	return len(p), nil
+}
+
+// put appends p to the buffer being filled, starting a new one when it
+// does not fit, and reports whether it found room. With keep, a record
+// that finds no free buffer is kept aside instead. Call with mu held.
+func (w *Writer) put(p []byte, keep bool) bool {
 	b := w.cur
 	if b != nil && len(b.data) > 0 && len(b.data)+len(p) > w.cfg.BufferSize {
 		w.handOver()
@@ -364,9 +411,14 @@ func (w *Writer) Write(p []byte) (int, error) {
 	}
 	if b == nil {
 		if b = w.freeBuffer(); b == nil {
-			w.mu.Unlock()
-			w.overflow.Add(1)
-			return len(p), nil
+			if !keep {
+				return false
+			}
+			w.kept = append(w.kept, p...)
+			w.keptEnds = append(w.keptEnds, len(w.kept))
+			w.hasKept.Store(true)
+			w.queued.Add(1)
+			return true
 		}
 		w.cur = b
 	}
@@ -374,32 +426,68 @@ func (w *Writer) Write(p []byte) (int, error) {
 	b.data = append(b.data, p...)
 	b.ends = append(b.ends, len(b.data))
 	w.queued.Add(1)
-	w.mu.Unlock()
 	if first {
-		select {
-		case w.pending <- struct{}{}:
-		default:
+		w.signalPending()
+	}
+	return true
+}
+
+// signalPending tells the writer goroutine that a buffer began to fill.
+func (w *Writer) signalPending() {
+	select {
+	case w.pending <- struct{}{}:
+	default:
+	}
+}
+
+// moveKept puts the kept records into a free buffer, if there is one, so
+// that they are written before anything written after them. Call with mu
+// held.
+func (w *Writer) moveKept() {
+	if len(w.keptEnds) == 0 {
+		return
+	}
+	if w.cur == nil {
+		if w.cur = w.freeBuffer(); w.cur == nil {
+			return
 		}
 	}
-	return len(p), nil
+	b := w.cur
+	first := len(b.data) == 0
+	base := len(b.data)
+	b.data = append(b.data, w.kept...) // may grow past BufferSize: freed after its write
+	for _, end := range w.keptEnds {
+		b.ends = append(b.ends, base+end)
+	}
+	w.kept, w.keptEnds = w.kept[:0], w.keptEnds[:0]
+	w.hasKept.Store(false)
+	if first {
+		w.signalPending()
+	}
 }
 
 // freeBuffer returns an empty buffer from the pool, allocating one if the
 // pool is not at its size yet, or nil. Call with mu held.
 func (w *Writer) freeBuffer() *buffer {
+	var b *buffer
 	select {
-	case b := <-w.free:
+	case b = <-w.free:
 		if b.data == nil { // its memory went with an oversized record
 			b.data = make([]byte, 0, w.cfg.BufferSize)
 		}
-		return b
 	default:
-	}
-	if w.alloc < w.cfg.Buffers {
+		if w.alloc >= w.cfg.Buffers {
+			return nil
+		}
 		w.alloc++
-		return &buffer{data: make([]byte, 0, w.cfg.BufferSize)}
+		b = &buffer{data: make([]byte, 0, w.cfg.BufferSize)}
 	}
-	return nil
+	if len(w.keptEnds) > 0 {
+		// Kept records go first, ahead of the record that asked.
+		w.cur = b
+		w.moveKept()
+	}
+	return b
 }
 
 // handOver queues the buffer being filled for the writer goroutine. Call
@@ -425,6 +513,31 @@ func (w *Writer) flush(close bool) error {
 	w.mu.Lock()
 	if close {
 		w.closed = true
+	}
+	for len(w.keptEnds) > 0 && !w.gone.Load() {
+		// Kept records wait for a buffer: wait for the writer goroutine
+		// to free one, as Flush waits for it anyway.
+		if w.cur != nil && len(w.cur.data) > 0 {
+			w.handOver()
+		}
+		w.moveKept()
+		if len(w.keptEnds) == 0 {
+			break
+		}
+		w.doneMu.Lock()
+		seen := w.written
+		w.mu.Unlock()
+		for w.written == seen {
+			w.progress.Wait()
+		}
+		w.doneMu.Unlock()
+		w.mu.Lock()
+	}
+	if w.gone.Load() && len(w.keptEnds) > 0 {
+		w.failedRecs.Add(uint64(len(w.keptEnds)))
+		w.queued.Add(-int64(len(w.keptEnds)))
+		w.kept, w.keptEnds = w.kept[:0], w.keptEnds[:0]
+		w.hasKept.Store(false)
 	}
 	if w.cur != nil && len(w.cur.data) > 0 {
 		w.handOver()

@@ -767,3 +767,47 @@ func FuzzWriter(f *testing.F) {
 		}
 	})
 }
+
+// TestWriteKeep holds that a kept record (a gap record) is never dropped:
+// with every buffer waiting for a blocked output, Write drops, WriteKeep
+// keeps, and once the output takes writes again the kept record comes
+// after what was queued before it and before what came after.
+func TestWriteKeep(t *testing.T) {
+	const (
+		perBuffer = 10
+		buffers   = 2
+	)
+	pr, pw := io.Pipe()
+	w := New(pw, Config{BufferSize: perBuffer * recSize, Buffers: buffers, FlushInterval: time.Hour})
+	for i := range perBuffer*buffers + 5 { // the last 5 find no buffer
+		w.Write(record(i))
+	}
+	kept := record(1000)
+	if n, err := w.WriteKeep(kept); n != len(kept) || err != nil {
+		t.Fatalf("WriteKeep = %d, %v", n, err)
+	}
+	if st := w.Stats(); st.Overflow != 5 || w.Depth() != perBuffer*buffers+1 {
+		t.Fatalf("while blocked: Stats = %+v, Depth = %d; want 5 dropped and the kept record queued", st, w.Depth())
+	}
+	read := make(chan []byte)
+	go func() {
+		b, _ := io.ReadAll(pr)
+		read <- b
+	}()
+	w.Write(record(1001))
+	if err := w.Flush(); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	pw.Close()
+	got := wait(t, read, "the output")
+	want := records(0, perBuffer*buffers) + string(kept)
+	// record 1001 came while the buffers were still blocked (dropped) or
+	// after they freed up (written after the kept one): never before it.
+	if s := string(got); s != want && s != want+string(record(1001)) {
+		t.Errorf("output:\n%s\nwant:\n%s[%s]", s, want, record(1001))
+	}
+	st := w.Stats()
+	if st.Records+st.Dropped != perBuffer*buffers+5+2 {
+		t.Errorf("Stats = %+v: records and drops do not add up to the %d written", st, perBuffer*buffers+7)
+	}
+}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"github.com/ctwatch/ctwatch/internal/servertest"
 
 	"strconv"
 	"strings"
@@ -50,19 +50,19 @@ func wantOf(recs []Record, f Facility) []got {
 }
 
 // seqOf reads the seq of an arrived record from its structured data.
-func seqOf(t testing.TB, l outLine) string {
+func seqOf(t testing.TB, l servertest.Line) string {
 	t.Helper()
-	p, err := parse5424([]byte("<1>1 2026-12-07T00:00:00Z h a p m " + l.sd))
+	p, err := parse5424([]byte("<1>1 2026-12-07T00:00:00Z h a p m " + l.SD))
 	if err != nil || !p.sd {
-		t.Fatalf("structured data %q: %v", l.sd, err)
+		t.Fatalf("structured data %q: %v", l.SD, err)
 	}
 	return p.seq
 }
 
-func gotOf(t testing.TB, lines []outLine) []got {
+func gotOf(t testing.TB, lines []servertest.Line) []got {
 	var out []got
 	for _, l := range lines {
-		out = append(out, got{seqOf(t, l), l.severity, l.facility, l.app, l.procid, l.msgid, l.msg})
+		out = append(out, got{seqOf(t, l), l.Severity, l.Facility, l.App, l.ProcID, l.MsgID, l.Msg})
 	}
 	return out
 }
@@ -81,7 +81,7 @@ func sendAll(t testing.TB, c *Client, recs []Record) {
 }
 
 func TestRsyslog(t *testing.T) {
-	r := startRsyslog(t)
+	r := servertest.StartRsyslog(t)
 	recs := testRecords(1, 3000)
 	cases := []struct {
 		name    string
@@ -90,13 +90,13 @@ func TestRsyslog(t *testing.T) {
 		exactTS bool
 		framing Framing
 	}{
-		{"tcp", Target{"tcp", r.tcp, Daemon}, 500, true, OctetCounting},
+		{"tcp", Target{"tcp", r.TCP, Daemon}, 500, true, OctetCounting},
 		// A datagram the receiver has no room for is lost: send in steps.
-		{"udp", Target{"udp", r.udp, Local3Facility}, 100, true, Datagram},
+		{"udp", Target{"udp", r.UDP, Local3Facility}, 100, true, Datagram},
 		// imuxsock stamps a message with its arrival time.
-		{"unix datagram", Target{"unix", r.dgram, Daemon}, 100, false, Datagram},
+		{"unix datagram", Target{"unix", r.Dgram, Daemon}, 100, false, Datagram},
 		// imptcp on a unix stream socket: the client falls back to it.
-		{"unix stream", Target{"unix", r.stream, Daemon}, 500, true, LineFeed},
+		{"unix stream", Target{"unix", r.Stream, Daemon}, 500, true, LineFeed},
 	}
 	seen := 0
 	for _, tc := range cases {
@@ -112,20 +112,20 @@ func TestRsyslog(t *testing.T) {
 			for i := 0; i < len(recs); i += tc.batch {
 				sendAll(t, c, recs[i:i+tc.batch])
 				if !c.stream {
-					r.waitRecords(seen + i + tc.batch)
+					r.WaitRecords(seen + i + tc.batch)
 				}
 			}
 			if got := c.framingNow(); got != tc.framing {
 				t.Errorf("framing %d, want %d", got, tc.framing)
 			}
-			lines := r.waitRecords(seen + len(recs))[seen:]
+			lines := r.WaitRecords(seen + len(recs))[seen:]
 			seen += len(recs)
 			if diff := cmp.Diff(wantOf(recs, tc.target.Facility), gotOf(t, lines)); diff != "" {
 				t.Errorf("records at rsyslog (-want +got):\n%s", diff)
 			}
 			for _, l := range lines {
-				if l.host != "node-1" || (tc.exactTS && l.ts != "2026-12-07T06:00:00.654321Z") {
-					t.Fatalf("host %q timestamp %q, want node-1 at 2026-12-07T06:00:00.654321Z", l.host, l.ts)
+				if l.Host != "node-1" || (tc.exactTS && l.TS != "2026-12-07T06:00:00.654321Z") {
+					t.Fatalf("host %q timestamp %q, want node-1 at 2026-12-07T06:00:00.654321Z", l.Host, l.TS)
 				}
 			}
 			st := c.Stats()
@@ -140,7 +140,7 @@ func TestRsyslog(t *testing.T) {
 const Local3Facility Facility = 19
 
 func TestRsyslogRefused(t *testing.T) {
-	r := startRsyslog(t)
+	r := servertest.StartRsyslog(t)
 	big := []byte(`{"big":"` + strings.Repeat("y", 1000) + `"}`)
 	for i, tc := range []struct {
 		name   string
@@ -148,10 +148,10 @@ func TestRsyslogRefused(t *testing.T) {
 		line   []byte
 		limit  int // of the RefusedError, 0 for a reason
 	}{
-		{"udp too large", Target{"udp", r.udp, Daemon}, big, 1000},
-		{"tcp too large", Target{"tcp", r.tcp, Daemon}, big, 1000},
-		{"tcp header pushes it over", Target{"tcp", r.tcp, Daemon}, big[:990], 1000},
-		{"unix stream newline", Target{"unix", r.stream, Daemon}, []byte("{\n\n}"), 0},
+		{"udp too large", Target{"udp", r.UDP, Daemon}, big, 1000},
+		{"tcp too large", Target{"tcp", r.TCP, Daemon}, big, 1000},
+		{"tcp header pushes it over", Target{"tcp", r.TCP, Daemon}, big[:990], 1000},
+		{"unix stream newline", Target{"unix", r.Stream, Daemon}, []byte("{\n\n}"), 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig()
@@ -170,7 +170,7 @@ func TestRsyslogRefused(t *testing.T) {
 				t.Fatalf("Send = %d, %v; want 1 and record %d refused", n, err, recs[1].Seq)
 			}
 			sendAll(t, c, recs[2:])
-			lines := r.waitRecords(2 * (i + 1))[2*i:]
+			lines := r.WaitRecords(2 * (i + 1))[2*i:]
 			if diff := cmp.Diff(wantOf([]Record{recs[0], recs[2]}, Daemon), gotOf(t, lines)); diff != "" {
 				t.Errorf("records at rsyslog (-want +got):\n%s", diff)
 			}
@@ -194,8 +194,8 @@ func TestRsyslogRestart(t *testing.T) {
 		caughtUp bool
 	}{{"caught up", true}, {"in a burst", false}} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := startRsyslog(t)
-			c, err := New(Target{"tcp", r.tcp, Daemon}, testConfig())
+			r := servertest.StartRsyslog(t)
+			c, err := New(Target{"tcp", r.TCP, Daemon}, testConfig())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -223,7 +223,7 @@ func TestRsyslogRestart(t *testing.T) {
 						notTaken[recs[j].Seq] = true
 					}
 					if !restarted && unavailable >= 3 {
-						r.start()
+						r.Start()
 						restarted = true
 					}
 				default:
@@ -231,9 +231,9 @@ func TestRsyslogRestart(t *testing.T) {
 				}
 				if !stopped && i >= total/2 {
 					if tc.caughtUp {
-						r.waitRecords(i)
+						r.WaitRecords(i)
 					}
-					r.stop()
+					r.Stop()
 					stopped = true
 				}
 			}
@@ -248,9 +248,9 @@ func TestRsyslogRestart(t *testing.T) {
 			deadline := time.Now().Add(20 * time.Second)
 			tick := time.NewTicker(20 * time.Millisecond)
 			defer tick.Stop()
-			var lines []outLine
+			var lines []servertest.Line
 			for {
-				lines = r.records()
+				lines = r.Records()
 				if len(lines) > 0 && seqOf(t, lines[len(lines)-1]) == lastSeq {
 					break
 				}
@@ -292,7 +292,7 @@ func TestRsyslogRestart(t *testing.T) {
 
 func TestSendCancel(t *testing.T) {
 	// A port nobody listens on: every dial fails at once.
-	addr := freePort(t, "tcp")
+	addr := servertest.FreePort(t, "tcp")
 	c, err := New(Target{"tcp", addr, Daemon}, Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -323,8 +323,8 @@ func TestSendCancel(t *testing.T) {
 // BenchmarkRsyslogTCP sends flow records to a local rsyslog over TCP and
 // waits until the last one is in its file: records/s end to end.
 func BenchmarkRsyslogTCP(b *testing.B) {
-	r := startRsyslog(b)
-	c, err := New(Target{"tcp", r.tcp, Daemon}, Config{Format: FormatConfig{Hostname: "node-1", ProcID: 4242}})
+	r := servertest.StartRsyslog(b)
+	c, err := New(Target{"tcp", r.TCP, Daemon}, Config{Format: FormatConfig{Hostname: "node-1", ProcID: 4242}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -348,30 +348,13 @@ func BenchmarkRsyslogTCP(b *testing.B) {
 	sendAll(b, c, []Record{marker})
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	for !r.tailHas(`{"marker":true}`) {
+	for !r.TailHas(`{"marker":true}`) {
 		<-tick.C
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/record")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64(b.N)/sendTime.Seconds(), "sent/s")
-}
-
-// tailHas says whether the end of the output file holds s.
-func (r *rsyslogd) tailHas(s string) bool {
-	f, err := os.Open(r.out)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return false
-	}
-	buf := make([]byte, 4096)
-	off := max(fi.Size()-int64(len(buf)), 0)
-	n, _ := f.ReadAt(buf, off)
-	return strings.Contains(string(buf[:n]), s)
 }
 
 // framingNow is the framing of the connection: Datagram when not a stream.
@@ -395,7 +378,7 @@ func cpuTime(b *testing.B) time.Duration {
 func TestSendUDPRefusedPort(t *testing.T) {
 	// Nobody listens: the kernel answers a datagram with ICMP port
 	// unreachable, and the next send on the connected socket fails.
-	addr := freePort(t, "udp")
+	addr := servertest.FreePort(t, "udp")
 	c, err := New(Target{"udp", addr, Daemon}, Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -416,11 +399,11 @@ func TestSendUDPRefusedPort(t *testing.T) {
 // a write that cannot finish ends with the write timeout as unavailable,
 // or with the context's cancellation, and its records are not taken.
 func TestSendStalledServer(t *testing.T) {
-	r := startRsyslog(t)
-	if err := r.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+	r := servertest.StartRsyslog(t)
+	if err := r.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
-	defer r.cmd.Process.Signal(syscall.SIGCONT)
+	defer r.Signal(syscall.SIGCONT)
 	recs := testRecords(1, 1000)
 	for _, tc := range []struct {
 		name    string
@@ -430,7 +413,7 @@ func TestSendStalledServer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig()
 			cfg.WriteTimeout = tc.timeout
-			c, err := New(Target{"tcp", r.tcp, Daemon}, cfg)
+			c, err := New(Target{"tcp", r.TCP, Daemon}, cfg)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,8 +13,8 @@ import (
 	"github.com/ctwatch/ctwatch/internal/health"
 	"github.com/ctwatch/ctwatch/internal/netns"
 	"github.com/ctwatch/ctwatch/internal/origins"
+	"github.com/ctwatch/ctwatch/internal/output"
 	"github.com/ctwatch/ctwatch/internal/record"
-	"github.com/ctwatch/ctwatch/internal/sink"
 	"github.com/ctwatch/ctwatch/internal/sysctl"
 	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/model"
@@ -101,6 +101,11 @@ type Config struct {
 	Format Format
 	// Text is the text form of entry records with FormatText.
 	Text model.TextOptions
+	// Labels names the connlabel bits of the events and of the dumps
+	// (events.Config.Labels, events.DumpNamed) when Run subscribes and
+	// Dump is nil; nil writes them by number. A Source or Dump given here
+	// names them itself.
+	Labels *model.LabelNames
 	// Updates is the UPDATE policy.
 	Updates Updates
 	// LossInterval is how often loss counters are checked for growth
@@ -138,7 +143,7 @@ type Config struct {
 
 	// Out receives the stream: every record with FormatJSON, the entry
 	// lines with FormatText.
-	Out *sink.Writer
+	Out *output.Set
 	// Log writes the records that are not entry lines (start, gap,
 	// warnings): into Out with FormatJSON, to the diagnostic stream with
 	// FormatText. It carries no timestamp of its own: records add "time".
@@ -156,7 +161,7 @@ type Config struct {
 	// from the subscription on, so that nothing in between is missed.
 	Source Source
 	// Dump lists the table for the startup dump, reconciliations and the
-	// health monitor; nil dumps NS's (events.Dump).
+	// health monitor; nil dumps NS's (events.DumpNamed, with Labels).
 	Dump DumpFunc
 	// Origins names the programs behind events caused by userspace
 	// requests, as each written event is handled; nil resolves them in
@@ -177,6 +182,19 @@ type Config struct {
 	Schema record.Schema
 	// Run identifies this run in every record; Host names the host.
 	Run, Host string
+	// OnNetnsGone is what the watch does once NS is gone: no name and no
+	// process holds it, only the watch's own descriptor, so nothing can
+	// happen in it any more (default NetnsGoneExit).
+	OnNetnsGone NetnsGonePolicy
+	// NetnsCheck is how often the watch checks whether NS is gone
+	// (default 2 s; negative: never). The check runs on the loop and
+	// reads every process's namespace link: about 5 µs a process, so 10 ms
+	// every 2 s on a host of 2,000 processes, which the socket's buffer
+	// absorbs.
+	NetnsCheck time.Duration
+	// Orphaned reports whether NS is gone; nil is NS.Orphaned (never for
+	// the caller's own namespace).
+	Orphaned func() (bool, error)
 	// Heartbeat is how often a "heartbeat" record tells that the watch is
 	// alive, with its counters and sequence number (0: never). The loop
 	// writes it at its first turn after it is due, so it comes within the
@@ -198,8 +216,10 @@ func (c *Config) withDefaults() {
 		c.Clock = time.Now
 	}
 	if c.Dump == nil {
-		fd := c.NS.FD()
-		c.Dump = func(ctx context.Context, fn func(*model.Event) bool) error { return events.Dump(ctx, fd, fn) }
+		fd, labels := c.NS.FD(), c.Labels
+		c.Dump = func(ctx context.Context, fn func(*model.Event) bool) error {
+			return events.DumpNamed(ctx, fd, labels, fn)
+		}
 	}
 	if c.Origins == nil {
 		c.Origins = origins.New(c.NS)
@@ -223,6 +243,12 @@ func (c *Config) withDefaults() {
 	}
 	if c.ExpireInterval <= 0 {
 		c.ExpireInterval = 250 * time.Millisecond
+	}
+	if c.NetnsCheck == 0 {
+		c.NetnsCheck = defaultNetnsCheck
+	}
+	if c.Orphaned == nil {
+		c.Orphaned = c.NS.Orphaned
 	}
 	if c.ReconcileInterval == 0 {
 		c.ReconcileInterval = 30 * time.Second

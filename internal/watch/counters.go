@@ -42,6 +42,13 @@ type Counters struct {
 	Unnamed atomic.Uint64
 	// Tracked is the number of flows the tracker holds.
 	Tracked atomic.Int64
+	// UnrepliedWarnings, UnrepliedSummarised, FlowsEvicted and Inferred
+	// are the tracker's counts (flow.Stats) as of the loop's last batch or
+	// timer: unreplied flows warned about one by one and counted into
+	// summaries, flows forgotten to stay within MaxFlows, and flow ends
+	// inferred without a DESTROY. The tracker is the loop's alone; these
+	// copies are for the metrics endpoint.
+	UnrepliedWarnings, UnrepliedSummarised, FlowsEvicted, Inferred atomic.Uint64
 
 	// heartbeat is when the loop last turned, in Unix nanoseconds.
 	heartbeat atomic.Int64
@@ -55,6 +62,8 @@ type Summary struct {
 	LostKernel, LostOutput, Gaps              uint64
 	Unnamed                                   uint64
 	UnrepliedWarnings, FlowsEvicted, Inferred uint64
+	SkippedFull                               uint64
+	UnrepliedSummarised                       uint64
 }
 
 // Summary copies the counters.
@@ -73,6 +82,10 @@ func (c *Counters) Summary() Summary {
 	s.LostOutput = c.LostOutput.Load()
 	s.Gaps = c.Gaps.Load()
 	s.Unnamed = c.Unnamed.Load()
+	s.UnrepliedWarnings = c.UnrepliedWarnings.Load()
+	s.UnrepliedSummarised = c.UnrepliedSummarised.Load()
+	s.FlowsEvicted = c.FlowsEvicted.Load()
+	s.Inferred = c.Inferred.Load()
 	return s
 }
 
@@ -92,7 +105,13 @@ func (s Summary) String() string {
 	if s.Snapshot > 0 {
 		fmt.Fprintf(&b, ", %d snapshot entries", s.Snapshot)
 	}
-	fmt.Fprintf(&b, "; %d records written, %d filtered, %d updates suppressed", s.Written, s.Filtered, s.Suppressed)
+	// Written counts the records handed to the output: "written" only
+	// when the output lost none of them.
+	written := "written"
+	if s.LostOutput > 0 {
+		written = "handed to the output (not all written: see lost)"
+	}
+	fmt.Fprintf(&b, "; %d records %s, %d filtered, %d updates suppressed", s.Written, written, s.Filtered, s.Suppressed)
 	if s.Merged > 0 {
 		fmt.Fprintf(&b, ", %d merged into snapshot", s.Merged)
 	}
@@ -101,9 +120,15 @@ func (s Summary) String() string {
 	if s.Unnamed > 0 {
 		fmt.Fprintf(&b, "; %d records of userspace requests without their program", s.Unnamed)
 	}
-	if s.UnrepliedWarnings > 0 || s.FlowsEvicted > 0 || s.Inferred > 0 {
-		fmt.Fprintf(&b, "; %d unreplied warnings, %d flows evicted, %d destroys inferred",
-			s.UnrepliedWarnings, s.FlowsEvicted, s.Inferred)
+	if s.UnrepliedWarnings > 0 || s.FlowsEvicted > 0 || s.Inferred > 0 || s.UnrepliedSummarised > 0 {
+		fmt.Fprintf(&b, "; %d unreplied warnings", s.UnrepliedWarnings)
+		if s.UnrepliedSummarised > 0 {
+			fmt.Fprintf(&b, " (%d more unreplied flows summarised)", s.UnrepliedSummarised)
+		}
+		fmt.Fprintf(&b, ", %d flows evicted, %d destroys inferred", s.FlowsEvicted, s.Inferred)
+	}
+	if s.SkippedFull > 0 {
+		fmt.Fprintf(&b, "; %d dumped entries not tracked (tracker full)", s.SkippedFull)
 	}
 	return b.String()
 }
@@ -111,19 +136,21 @@ func (s Summary) String() string {
 // totals is the summary as the stop record reports it.
 func (s Summary) totals() record.Totals {
 	return record.Totals{
-		New:               s.Received[model.EventNew],
-		Update:            s.Received[model.EventUpdate],
-		Destroy:           s.Received[model.EventDestroy],
-		Snapshot:          s.Snapshot,
-		Written:           s.Written,
-		Filtered:          s.Filtered,
-		Suppressed:        s.Suppressed,
-		Merged:            s.Merged,
-		LostKernel:        s.LostKernel,
-		LostOutput:        s.LostOutput,
-		DecodeErrors:      s.DecodeErrors,
-		UnrepliedWarnings: s.UnrepliedWarnings,
-		FlowsEvicted:      s.FlowsEvicted,
-		Inferred:          s.Inferred,
+		New:                 s.Received[model.EventNew],
+		Update:              s.Received[model.EventUpdate],
+		Destroy:             s.Received[model.EventDestroy],
+		Snapshot:            s.Snapshot,
+		Written:             s.Written,
+		Filtered:            s.Filtered,
+		Suppressed:          s.Suppressed,
+		Merged:              s.Merged,
+		LostKernel:          s.LostKernel,
+		LostOutput:          s.LostOutput,
+		DecodeErrors:        s.DecodeErrors,
+		UnrepliedWarnings:   s.UnrepliedWarnings,
+		FlowsEvicted:        s.FlowsEvicted,
+		Inferred:            s.Inferred,
+		SkippedFull:         s.SkippedFull,
+		UnrepliedSummarised: s.UnrepliedSummarised,
 	}
 }

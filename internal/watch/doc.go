@@ -33,6 +33,20 @@
 // was behind are each counted; whenever one of them grows, a {"level":"warn","event":"gap"}
 // record says how many and where, and the shutdown summary totals them.
 //
+// # Faults
+//
+// The sink reports each change in the output's health (the first failure
+// of a write or reopen, each change of errno, a torn record, recovery) on
+// its Faults channel; the loop takes them at every turn and writes them as
+// output_error and output_recovered records into the same output, where
+// they land once writes succeed again (the sink has said them on stderr at
+// once). /healthz is unhealthy while writes or reopens fail. Every
+// Config.NetnsCheck the loop asks whether the watched namespace is gone (no
+// name, no process: only the watch's descriptor holds it): once it is, a
+// netns_gone record, its tracked flows ended as inferred, /healthz
+// unhealthy, and Run returns ErrNetnsGone unless Config.OnNetnsGone is
+// NetnsGoneWait.
+//
 // # Completeness
 //
 // The loop and the health monitor write through one record.Encoder, which

@@ -18,6 +18,7 @@ func (w *Watch) startupDump(ctx context.Context) {
 	dctx, cancel := context.WithTimeout(ctx, cfg.DumpTimeout)
 	defer cancel()
 	var n uint64
+	skippedBefore := w.tracker.Stats().SkippedFull
 	err := cfg.Dump(dctx, func(ev *model.Event) bool {
 		n++
 		w.tracker.Seed(ev)
@@ -30,7 +31,8 @@ func (w *Watch) startupDump(ctx context.Context) {
 	w.dumpTook = w.reconciled.Sub(start)
 	w.counters.Snapshot.Store(n)
 	w.counters.Tracked.Store(int64(w.tracker.Len()))
-	w.rec.Dump(&record.Dump{Entries: n, Took: cfg.Clock().Sub(start), Err: err})
+	w.rec.Dump(&record.Dump{Entries: n, SkippedFull: w.tracker.Stats().SkippedFull - skippedBefore,
+		Took: cfg.Clock().Sub(start), Err: err})
 }
 
 // reconcileSpacing is how long after the last dump a loss may trigger the
@@ -53,7 +55,7 @@ func (w *Watch) reconcile(ctx context.Context, why string, src Source, b *events
 	defer cancel()
 	var n uint64
 	var dumpErr error
-	inferredBefore := w.tracker.Stats().Inferred
+	before := w.tracker.Stats()
 	w.tracker.BeginReconcile(func(yield func(*model.Entry) bool) {
 		dumpErr = cfg.Dump(dctx, func(ev *model.Event) bool {
 			n++
@@ -64,11 +66,12 @@ func (w *Watch) reconcile(ctx context.Context, why string, src Source, b *events
 	w.tracker.EndReconcile(w.inferred)
 	w.dumpTook = cfg.Clock().Sub(start)
 	w.rec.Reconcile(&record.Reconcile{
-		Reason:   why,
-		Entries:  n,
-		Inferred: w.tracker.Stats().Inferred - inferredBefore,
-		Took:     cfg.Clock().Sub(start),
-		Err:      dumpErr,
+		Reason:      why,
+		Entries:     n,
+		Inferred:    w.tracker.Stats().Inferred - before.Inferred,
+		SkippedFull: w.tracker.Stats().SkippedFull - before.SkippedFull,
+		Took:        cfg.Clock().Sub(start),
+		Err:         dumpErr,
 	})
-	w.counters.Tracked.Store(int64(w.tracker.Len()))
+	w.publishTracker()
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ctwatch/ctwatch/internal/flow"
+	"github.com/ctwatch/ctwatch/internal/output"
 	"github.com/ctwatch/ctwatch/internal/record"
 	"github.com/ctwatch/ctwatch/internal/sink"
 )
@@ -114,7 +115,7 @@ func TestRunHeartbeat(t *testing.T) {
 			fc := flow.DefaultConfig()
 			fc.UnrepliedAfter = time.Hour
 			var lt *loopTest
-			lt = newLoopTest(t, Config{Heartbeat: tt.interval, ReconcileInterval: -1, Coalesce: -1, Flow: fc, Out: out},
+			lt = newLoopTest(t, Config{Heartbeat: tt.interval, ReconcileInterval: -1, Coalesce: -1, Flow: fc, Out: output.Single(out)},
 				read{events: newFlows(t, 100, 2)},
 				read{before: func() {
 					lt.src.stats.KernelDrops = 2

@@ -76,10 +76,23 @@ func (w *Watch) metricsSnapshot() metrics.Snapshot {
 			Update:  s.Received[model.EventUpdate],
 			Destroy: s.Received[model.EventDestroy],
 		},
-		Lost:         metrics.LostCounts{Kernel: s.LostKernel, Output: s.LostOutput},
-		Filtered:     s.Filtered,
-		DecodeErrors: s.DecodeErrors,
-		FlowsTracked: uint64(max(w.counters.Tracked.Load(), 0)),
+		Lost:                metrics.LostCounts{Kernel: s.LostKernel, Output: s.LostOutput},
+		Filtered:            s.Filtered,
+		DecodeErrors:        s.DecodeErrors,
+		FlowsTracked:        uint64(max(w.counters.Tracked.Load(), 0)),
+		UnrepliedWarnings:   s.UnrepliedWarnings,
+		UnrepliedSummarised: s.UnrepliedSummarised,
+		InferredDestroys:    s.Inferred,
+		FlowsEvicted:        s.FlowsEvicted,
+	}
+	// The outputs count what they took in full, of every kind: entry
+	// lines and the other records alike.
+	for _, o := range w.cfg.Out.Stats() {
+		snap.Outputs = append(snap.Outputs, metrics.Output{
+			Name: o.Name, Written: o.Records, Overflow: o.Overflow, Refused: o.Refused, Failed: o.Failed,
+			Queued: o.Queued, QueueBytes: o.QueueBytes, Lag: o.Lag.Seconds(),
+			Retries: o.Retries, Reconnects: o.Reconnects, Failing: o.Failing,
+		})
 	}
 	if w.monitor != nil {
 		if r, totals, ok := w.monitor.Last(); ok {
@@ -90,13 +103,17 @@ func (w *Watch) metricsSnapshot() metrics.Snapshot {
 	return snap
 }
 
-// healthz reports why the watch is unhealthy: its output is gone, or its
+// healthz reports why the watch is unhealthy: its output is gone or
+// failing (writes, or reopens after SIGHUP), its namespace is gone, or its
 // loop has not turned for stallLimit.
 func (w *Watch) healthz() error {
 	select {
 	case <-w.cfg.Out.Done():
 		return fmt.Errorf("output is gone: %w", w.cfg.Out.Err())
 	default:
+	}
+	if err := w.faults.unhealthy(); err != nil {
+		return err
 	}
 	if last := time.Unix(0, w.counters.heartbeat.Load()); w.cfg.Clock().Sub(last) > stallLimit {
 		return fmt.Errorf("event loop stalled since %s", last.UTC().Format(time.RFC3339))

@@ -47,6 +47,7 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 			Types:      cfg.Types,
 			BufferSize: cfg.BufferSize,
 			Clock:      cfg.Clock,
+			Labels:     cfg.Labels,
 		})
 		if err != nil {
 			return Summary{}, &StartError{fmt.Errorf("subscribe to conntrack events: %w", err)}
@@ -60,6 +61,7 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 		if metricsLn, err = listenMetrics(cfg.MetricsAddr); err != nil {
 			return Summary{}, &StartError{err}
 		}
+		w.metricsAddr = metricsLn.Addr().String()
 	}
 	if v, err := cfg.ReadSysctl("net.netfilter.nf_conntrack_events"); err == nil {
 		w.ctEvents = v
@@ -92,7 +94,7 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 	// socket's buffer is the queue, and its drops are counted exactly.
 	b := events.NewBatch()
 	readSize := src.ReadSize()
-	t := loopTimers{loss: w.started, expire: w.started, reconcile: w.started, heartbeat: w.started}
+	t := loopTimers{loss: w.started, expire: w.started, reconcile: w.started, heartbeat: w.started, netns: w.started}
 	var runErr error
 loop:
 	for {
@@ -114,6 +116,11 @@ loop:
 			runErr = fmt.Errorf("%w: %w", ErrOutputGone, cfg.Out.Err())
 			break loop
 		default:
+		}
+		w.drainFaults()
+		if err := w.netnsTimer(now, &t); err != nil {
+			runErr = err
+			break
 		}
 		w.timers(ctx, now, &t, src, b)
 		if err := src.Receive(b, true); err != nil {
@@ -145,12 +152,26 @@ loop:
 	if err := side.Wait(); err != nil && runErr == nil && ctx.Err() == nil {
 		runErr = err
 	}
+	w.drainFaults()
+	// Every unreplied flow is reported: those of the interval under way
+	// that were beyond its burst in one last summary.
+	w.tracker.FlushSummary(cfg.Clock(), w.emitSummary)
+	w.publishTracker()
 	w.checkLoss(src.Stats())
+	// The stop record says what each output took: only what is out by
+	// then counts as written.
+	flushed := w.flush()
 	totals := w.summary().totals()
+	for _, o := range cfg.Out.Stats() {
+		totals.Outputs = append(totals.Outputs, record.OutputTotal{
+			Name: o.Name, Written: o.Records, Dropped: o.Dropped, Queued: uint64(o.Queued)})
+	}
 	w.rec.Stop(&totals)
-	w.flush()
-	// Records dropped by the final flush are only in the summary.
-	w.counters.LostOutput.Store(cfg.Out.Stats().Dropped)
+	if flushed {
+		// An output still blocked would only spend the budget again.
+		w.flush()
+	}
+	w.counters.LostOutput.Store(cfg.Out.Total().Dropped)
 	return w.summary(), runErr
 }
 
@@ -178,7 +199,7 @@ func (w *Watch) drain(src Source, b *events.Batch) {
 
 // loopTimers are when the loop last ran each of its periodic jobs.
 type loopTimers struct {
-	loss, expire, reconcile, heartbeat time.Time
+	loss, expire, reconcile, heartbeat, netns time.Time
 }
 
 // timers runs the loop's periodic jobs that are due: loss checks (and a
@@ -197,7 +218,11 @@ func (w *Watch) timers(ctx context.Context, now time.Time, t *loopTimers, src So
 	}
 	if now.Sub(t.expire) >= cfg.ExpireInterval {
 		t.expire = now
+		// The summary first: the interval it closes is the one whose
+		// budget the flows due now must not spend.
+		w.tracker.ExpireSummary(now, w.emitSummary)
 		w.tracker.Expire(now, w.unreplied)
+		w.publishTracker()
 	}
 	if w.ctEvents == 2 && cfg.ReconcileInterval > 0 && now.Sub(t.reconcile) >= cfg.ReconcileInterval {
 		t.reconcile = now
@@ -231,21 +256,30 @@ func (w *Watch) summary() Summary {
 	s := w.counters.Summary()
 	ts := w.tracker.Stats()
 	s.UnrepliedWarnings = ts.UnrepliedWarnings
+	s.UnrepliedSummarised = ts.UnrepliedSummarised
 	s.FlowsEvicted = ts.Evicted
 	s.Inferred = ts.Inferred
+	s.SkippedFull = ts.SkippedFull
 	return s
 }
 
-// flush writes out what the sink holds, giving up after shutdownFlush.
-func (w *Watch) flush() {
+// flush writes out what the outputs hold, giving up after shutdownFlush: a
+// remote output's backlog that is not out by then stays in its spool, or
+// is counted as lost with a memory queue. It reports whether every output
+// was done in time.
+func (w *Watch) flush() bool {
 	done := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	go func() {
-		// The error is already counted in the sink's stats.
-		_ = w.cfg.Out.Flush()
+		// The error is already counted in the outputs' stats.
+		_ = w.cfg.Out.Flush(ctx)
 		close(done)
 	}()
 	select {
 	case <-done:
+		return true
 	case <-w.after(shutdownFlush):
+		return false
 	}
 }

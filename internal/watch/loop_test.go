@@ -14,6 +14,7 @@ import (
 
 	"github.com/ctwatch/ctwatch/internal/ctstat"
 	"github.com/ctwatch/ctwatch/internal/health"
+	"github.com/ctwatch/ctwatch/internal/output"
 	"github.com/ctwatch/ctwatch/internal/sink"
 	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/model"
@@ -175,7 +176,7 @@ func TestRunLossReconcile(t *testing.T) {
 		{"event": "reconcile", "reason": "gap", "entries": 1.0, "inferred": 1.0},
 		{"event": "gap", "stage": "kernel", "lost": 3.0, "lost_total": 8.0, "enobufs": 0.0},
 		{"event": "reconcile", "reason": "gap", "entries": 1.0, "inferred": 0.0},
-		{"event": "stop", "lost": map[string]any{"kernel": 8.0, "output": 0.0}, "inferred_destroys": 1.0},
+		{"event": "stop", "lost": map[string]any{"kernel": 8.0, "output": 0.0}, "inferred_destroys": 1.0, "entries": 1.0},
 	}
 	got := fields(lt.records(), "entries", "stage", "lost", "lost_total", "enobufs", "orig.sport", "inferred", "reason", "inferred_destroys")
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -330,21 +331,21 @@ func TestRunSnapshot(t *testing.T) {
 			{"event": "snapshot", "level": "info", "orig.sport": 7.0},
 			{"event": "dump", "level": "info", "entries": 1.0},
 			{"event": "new", "level": "info", "orig.sport": 8.0},
-			{"event": "stop", "level": "info", "merged": 1.0, "snapshot": 1.0},
+			{"event": "stop", "level": "info", "merged": 1.0, "snapshot": 1.0, "entries": 2.0},
 		}, 1},
 		{"no snapshot", false, nil, []map[string]any{
 			{"event": "start", "level": "info"},
 			{"event": "dump", "level": "info", "entries": 1.0},
 			{"event": "new", "level": "info", "orig.sport": 7.0},
 			{"event": "new", "level": "info", "orig.sport": 8.0},
-			{"event": "stop", "level": "info", "merged": 0.0, "snapshot": 1.0},
+			{"event": "stop", "level": "info", "merged": 0.0, "snapshot": 1.0, "entries": 2.0},
 		}, 0},
 		{"failed dump", false, errors.New("dump conntrack table: no reply"), []map[string]any{
 			{"event": "start", "level": "info"},
 			{"event": "dump", "level": "warn", "entries": 1.0, "error": "dump conntrack table: no reply"},
 			{"event": "new", "level": "info", "orig.sport": 7.0},
 			{"event": "new", "level": "info", "orig.sport": 8.0},
-			{"event": "stop", "level": "info", "merged": 0.0, "snapshot": 1.0},
+			{"event": "stop", "level": "info", "merged": 0.0, "snapshot": 1.0, "entries": 2.0},
 		}, 0},
 	}
 	for _, tt := range tests {
@@ -450,7 +451,7 @@ func TestRunReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	reopen := make(chan struct{}, 1)
-	lt := newLoopTest(t, Config{Out: out, Reopen: reopen},
+	lt := newLoopTest(t, Config{Out: output.Single(out), Reopen: reopen},
 		read{events: newFlows(t, 100, 1)},
 		read{before: func() {
 			// logrotate: what was written is in the file it moves.
@@ -497,7 +498,7 @@ func TestRunOutputGone(t *testing.T) {
 	pr, pw := io.Pipe()
 	pr.Close()
 	out := sink.New(pw, sink.Config{})
-	lt := newLoopTest(t, Config{Out: out},
+	lt := newLoopTest(t, Config{Out: output.Single(out)},
 		read{before: func() {
 			// The first write fails: the writer gives up the output.
 			if err := out.Flush(); !errors.Is(err, io.ErrClosedPipe) {
@@ -537,7 +538,7 @@ func (w blockedWriter) Write(p []byte) (int, error) {
 func TestRunShutdownBudget(t *testing.T) {
 	bw := blockedWriter{release: make(chan struct{})}
 	out := sink.New(bw, sink.Config{})
-	lt := newLoopTest(t, Config{Out: out}, read{events: newFlows(t, 100, 3)})
+	lt := newLoopTest(t, Config{Out: output.Single(out)}, read{events: newFlows(t, 100, 3)})
 	// Registered after newLoopTest's cleanup, so run before it: the sink
 	// can only close once the output takes its bytes.
 	t.Cleanup(func() { close(bw.release) })
@@ -618,7 +619,7 @@ func TestRunOutputDropped(t *testing.T) {
 	// fit in it together.
 	out := sink.New(bw, sink.Config{Buffers: 1, BufferSize: 1024})
 	var lt *loopTest
-	lt = newLoopTest(t, Config{Out: out},
+	lt = newLoopTest(t, Config{Out: output.Single(out)},
 		read{events: newFlows(t, 100, 20)},
 		read{before: func() {
 			// The output catches up before the next loss check.
@@ -714,5 +715,66 @@ func TestRunHealth(t *testing.T) {
 				t.Errorf("metrics: have table %v, %d of %d entries; want %d of %d", snap.HaveTable, snap.Table.Entries, snap.Table.Limit, tt.reading.Count, tt.reading.Max)
 			}
 		})
+	}
+}
+
+// TestRunStalledOutputGapsAddUp: one of two outputs stalls during a burst.
+// Its stream accounts for every record it lacks: the records it received
+// and the "lost" of the gap records naming it add up to every sequence
+// number of the run, and the stop record's outputs say the same; the
+// other output receives every record; the loop never waits for the
+// stalled one.
+func TestRunStalledOutputGapsAddUp(t *testing.T) {
+	var stalled, fine bytes.Buffer
+	bw := blockedWriter{release: make(chan struct{}), buf: &stalled}
+	slow := sink.New(bw, sink.Config{Buffers: 2, BufferSize: 4096})
+	fast := sink.New(&fine, sink.Config{})
+	out := output.NewSet("run-1", output.LocalWriter("slow", slow), output.LocalWriter("fast", fast))
+	var lt *loopTest
+	var reads []read
+	for i := range 20 {
+		reads = append(reads, read{events: newFlows(t, 1000+100*i, 100)},
+			// A loss check between reads, while the output is stalled.
+			read{before: func() { lt.clock.Advance(100 * time.Millisecond) }})
+	}
+	reads = append(reads, read{before: func() { close(bw.release) }})
+	lt = newLoopTest(t, Config{Out: out, Heartbeat: -1}, reads...)
+	if _, err := lt.run(); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	all := parseRecords(t, fine.String())
+	last := all[len(all)-1]
+	if last["event"] != "stop" {
+		t.Fatalf("last record of the fast output: %v, want the stop record", last)
+	}
+	seqs := uint64(last["seq"].(float64))
+	if uint64(len(all)) != seqs {
+		t.Errorf("fast output: %d records, want every one of the %d", len(all), seqs)
+	}
+	got := parseRecords(t, stalled.String())
+	var lost float64
+	for _, r := range got {
+		if r["event"] == "gap" && r["output"] == "slow" {
+			lost += r["lost"].(float64)
+		}
+	}
+	if lost == 0 {
+		t.Fatal("the stalled output lost nothing: the test did not stall it")
+	}
+	if uint64(len(got))+uint64(lost) != seqs {
+		t.Errorf("stalled output: %d records received + %v lost in its gap records = %d, want %d",
+			len(got), lost, uint64(len(got))+uint64(lost), seqs)
+	}
+	stop := got[len(got)-1]
+	if stop["event"] != "stop" {
+		t.Fatalf("last record of the stalled output: %v, want the stop record (never dropped)", stop)
+	}
+	outs := stop["outputs"].([]any)
+	slowTotals := outs[0].(map[string]any)
+	if slowTotals["name"] != "slow" || slowTotals["dropped"].(float64) != lost {
+		t.Errorf("stop record's account of the stalled output: %v, want %v dropped", slowTotals, lost)
 	}
 }

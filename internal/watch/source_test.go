@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ctwatch/ctwatch/internal/output"
 	"github.com/ctwatch/ctwatch/internal/sink"
 	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/model"
@@ -168,7 +169,7 @@ func (o *fakeOrigins) Close() error { o.closed = true; return nil }
 type loopTest struct {
 	t       *testing.T
 	w       *Watch
-	out     *sink.Writer
+	out     *output.Set
 	buf     *bytes.Buffer
 	clock   *fakeClock
 	src     *fakeSource
@@ -191,7 +192,7 @@ func newLoopTest(t *testing.T, cfg Config, reads ...read) *loopTest {
 	lt.table = &fakeTable{clock: lt.clock}
 	if cfg.Out == nil {
 		lt.buf = &bytes.Buffer{}
-		cfg.Out = sink.New(lt.buf, sink.Config{})
+		cfg.Out = output.Single(sink.New(lt.buf, sink.Config{}))
 	}
 	lt.out = cfg.Out
 	t.Cleanup(func() { lt.out.Close() })

@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"syscall"
 	"time"
 
 	"github.com/ctwatch/ctwatch/internal/flow"
@@ -29,22 +30,47 @@ type Watch struct {
 	dumpTook    time.Duration // how long the last dump took
 	needRecon   bool
 	evictedSeen uint64
+
+	// What the output and the namespace are going through: faults for
+	// /healthz (any goroutine); the rest owned by the loop.
+	faults        faultState
+	writeErrno    syscall.Errno // of the write failure the output is in or was last in
+	lostRecovered uint64        // sink's Failed at the last recovery of writes
+	netnsGone     bool
+
+	metricsAddr string // what the metrics listener listens on, "" when off
+	// emitSummary is w.unrepliedSummary, made once rather than at each
+	// detector run.
+	emitSummary func(*flow.UnrepliedSummary)
 }
 
-// lossReading is the loss counters at the last check.
-type lossReading struct{ kernel, output, enobufs uint64 }
+// lossReading is the loss counters at the last check: output is the sum
+// over outputs; outputs and failed are each output's drops and, of those,
+// the records lost to write errors.
+type lossReading struct {
+	kernel, output, enobufs uint64
+	outputs, failed         []uint64
+}
 
 // New returns a watch; Run starts it.
 func New(cfg Config) *Watch {
 	cfg.withDefaults()
-	return &Watch{
+	var mark func(uint64, bool)
+	if cfg.Format == FormatJSON && cfg.Out != nil {
+		// The records go to the outputs through the logger: the Set
+		// learns each one's number, and which it must never drop.
+		mark = cfg.Out.Mark
+	}
+	w := &Watch{
 		cfg:     cfg,
 		after:   time.After,
 		tracker: flow.New(cfg.Flow),
 		rec: record.New(record.Config{Schema: cfg.Schema, Log: cfg.Log, Clock: cfg.Clock,
-			Run: cfg.Run, Host: cfg.Host, Version: cfg.Version}),
+			Run: cfg.Run, Host: cfg.Host, Version: cfg.Version, Mark: mark}),
 		ctEvents: -1,
 	}
+	w.emitSummary = w.unrepliedSummary
+	return w
 }
 
 // Counters returns the watch's running totals, which any goroutine may read
@@ -63,7 +89,19 @@ func (w *Watch) batch(b *events.Batch) {
 		}
 		w.event(ev)
 	}
-	w.counters.Tracked.Store(int64(w.tracker.Len()))
+	w.publishTracker()
+}
+
+// publishTracker copies the tracker's counts into the counters, for the
+// metrics endpoint's goroutines: the tracker itself is the loop's.
+func (w *Watch) publishTracker() {
+	st := w.tracker.Stats()
+	c := &w.counters
+	c.Tracked.Store(int64(st.Tracked))
+	c.UnrepliedWarnings.Store(st.UnrepliedWarnings)
+	c.UnrepliedSummarised.Store(st.UnrepliedSummarised)
+	c.FlowsEvicted.Store(st.Evicted)
+	c.Inferred.Store(st.Inferred)
 }
 
 // event handles one live event: it tracks it, then writes what it meant.
@@ -135,6 +173,13 @@ func (w *Watch) unreplied(u flow.Unreplied) {
 	w.rec.Unreplied(&u)
 }
 
+// unrepliedSummary writes the detector's summary of an interval's
+// unreplied flows beyond its burst. It is not filtered: the flows it counts
+// are many, and the detector counted them before any filter saw them.
+func (w *Watch) unrepliedSummary(s *flow.UnrepliedSummary) {
+	w.rec.UnrepliedSummary(s)
+}
+
 // decodeFailure reports a message that could not be decoded; its bytes go
 // into the record only at debug level.
 func (w *Watch) decodeFailure(f *events.DecodeFailure) {
@@ -145,10 +190,16 @@ func (w *Watch) decodeFailure(f *events.DecodeFailure) {
 // checkLoss writes a gap record for each loss counter that grew, and an
 // eviction record when the tracker had to forget flows.
 func (w *Watch) checkLoss(st events.Stats) {
+	outs := w.cfg.Out.Stats()
 	now := lossReading{
 		kernel:  st.KernelDrops,
-		output:  w.cfg.Out.Stats().Dropped,
 		enobufs: st.ENOBUFS,
+		outputs: make([]uint64, len(outs)),
+		failed:  make([]uint64, len(outs)),
+	}
+	for i, o := range outs {
+		now.outputs[i], now.failed[i] = o.Dropped, o.Failed
+		now.output += o.Dropped
 	}
 	last := w.last
 	w.last = now
@@ -159,8 +210,19 @@ func (w *Watch) checkLoss(st events.Stats) {
 			ENOBUFS: now.enobufs - last.enobufs})
 		w.needRecon = true
 	}
-	if now.output > last.output {
-		w.gap(&record.Gap{Stage: record.StageOutput, Lost: now.output - last.output, Total: now.output})
+	for i, o := range outs {
+		var before, failedBefore uint64
+		if i < len(last.outputs) {
+			before, failedBefore = last.outputs[i], last.failed[i]
+		}
+		if now.outputs[i] > before {
+			// One gap record per output that lost records, naming it,
+			// written to every output: each stream accounts for what
+			// it lacks, and shows what the others lost.
+			w.gap(&record.Gap{Stage: record.StageOutput, Output: o.Name,
+				Lost: now.outputs[i] - before, Total: now.outputs[i],
+				WriteError: outputGapHint(o, failedBefore)})
+		}
 	}
 	if ev := w.tracker.Stats().Evicted; ev > w.evictedSeen {
 		w.rec.FlowsEvicted(&record.FlowsEvicted{Evicted: ev - w.evictedSeen, Total: ev, MaxFlows: w.cfg.Flow.MaxFlows})
@@ -194,6 +256,7 @@ func (w *Watch) logStart(src Source) {
 		MaxFlows:        cfg.Flow.MaxFlows,
 		UnrepliedAfter:  cfg.Flow.UnrepliedAfter,
 		CTEvents:        w.ctEvents,
+		Metrics:         w.metricsAddr,
 	})
 	switch w.ctEvents {
 	case 0:

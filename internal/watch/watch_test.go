@@ -2,6 +2,7 @@ package watch
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/ctwatch/ctwatch/internal/filter"
 	"github.com/ctwatch/ctwatch/internal/flow"
+	"github.com/ctwatch/ctwatch/internal/output"
 	"github.com/ctwatch/ctwatch/internal/record"
 	"github.com/ctwatch/ctwatch/internal/sink"
 	"github.com/ctwatch/ctwatch/pkg/events"
@@ -30,10 +32,10 @@ const (
 
 // testWatch returns a watch writing JSON records into a buffer, with no
 // socket: the tests drive its loop's handlers directly.
-func testWatch(t testing.TB, cfg Config) (*Watch, *sink.Writer, *bytes.Buffer) {
+func testWatch(t testing.TB, cfg Config) (*Watch, *output.Set, *bytes.Buffer) {
 	t.Helper()
 	var buf bytes.Buffer
-	out := sink.New(&buf, sink.Config{})
+	out := output.Single(sink.New(&buf, sink.Config{}))
 	t.Cleanup(func() { out.Close() })
 	cfg.Out = out
 	cfg.Log = zerolog.New(out)
@@ -43,9 +45,9 @@ func testWatch(t testing.TB, cfg Config) (*Watch, *sink.Writer, *bytes.Buffer) {
 }
 
 // lines parses the records written so far.
-func lines(t testing.TB, out *sink.Writer, buf *bytes.Buffer) []map[string]any {
+func lines(t testing.TB, out *output.Set, buf *bytes.Buffer) []map[string]any {
 	t.Helper()
-	if err := out.Flush(); err != nil {
+	if err := out.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return parseRecords(t, buf.String())
@@ -188,7 +190,7 @@ func TestTextFormat(t *testing.T) {
 	w, out, buf := testWatch(t, Config{Format: FormatText, Updates: UpdatesAll})
 	ev := parse(t, "[DESTROY] udp      17 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=53 src=10.0.0.2 dst=10.0.0.1 sport=53 dport=1 [start=Sun Nov 22 04:59:00 2026] [stop=Sun Nov 22 04:59:30 2026]")[0]
 	w.event(&ev)
-	out.Flush()
+	out.Flush(context.Background())
 	want := "[DESTROY] udp      17 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=53 src=10.0.0.2 dst=10.0.0.1 sport=53 dport=1 delta-time=30\n"
 	if diff := cmp.Diff(want, buf.String()); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
@@ -331,7 +333,7 @@ func TestSummaryString(t *testing.T) {
 	var s Summary
 	s.Received[model.EventNew], s.Received[model.EventUpdate], s.Received[model.EventDestroy] = 3, 4, 2
 	s.Written, s.Filtered, s.Suppressed, s.LostKernel, s.LostOutput = 8, 1, 0, 5, 1
-	want := "9 events (new 3, update 4, destroy 2); 8 records written, 1 filtered, 0 updates suppressed; lost 6 (kernel 5, output 1); 0 decode errors"
+	want := "9 events (new 3, update 4, destroy 2); 8 records handed to the output (not all written: see lost), 1 filtered, 0 updates suppressed; lost 6 (kernel 5, output 1); 0 decode errors"
 	if got := s.String(); got != want {
 		t.Errorf("String() =\n%q, want\n%q", got, want)
 	}
@@ -388,7 +390,9 @@ var schemas = []record.Schema{record.Native, record.ECS, record.OCSF}
 func pipeline(tb testing.TB, schema record.Schema) func() {
 	tb.Helper()
 	msgs := capturedMessages(tb, "tcp")
-	out := sink.New(io.Discard, sink.Config{})
+	// As the watch writes: through the output set, which the encoder
+	// marks each record for.
+	out := output.Single(sink.New(io.Discard, sink.Config{}))
 	tb.Cleanup(func() { out.Close() })
 	w := New(Config{Out: out, Log: zerolog.New(out), Updates: UpdatesAll, Schema: schema, Run: testRun, Host: testHost})
 	var ev model.Event

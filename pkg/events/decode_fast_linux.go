@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/bits"
 	"net/netip"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -31,7 +30,8 @@ import (
 // DecodeFast walks the attributes itself, straight from msg, where
 // ti-mo/conntrack builds a Flow through netlink.AttributeDecoder (38 heap
 // allocations per event): it allocates nothing, except for a helper or
-// security context name not seen before and labels past bit 127. It
+// security context name not seen before and labels past bit 127 (which
+// the kernel does not send). It
 // accepts and rejects what ti-mo does (FuzzDecodeDifferential holds it to
 // the reference decoder of the package's tests, built on ti-mo), except
 // where ti-mo is wrong about what the kernel sends:
@@ -57,6 +57,12 @@ import (
 // headers do not fit) or ErrMalformed (the attributes do not decode; an
 // attribute running past its nest also wraps ErrTruncated).
 func DecodeFast(msg []byte, ev *model.Event) error {
+	return decodeFast(msg, ev, nil)
+}
+
+// decodeFast is DecodeFast writing labels by the names of names: a bit's
+// name, or its number where names has none (nil names none).
+func decodeFast(msg []byte, ev *model.Event, names *model.LabelNames) error {
 	if len(msg) < ctnl.NLMsgHdrLen {
 		return fmt.Errorf("decode conntrack message: netlink header of %d bytes: %w", len(msg), ErrTruncated)
 	}
@@ -75,7 +81,7 @@ func DecodeFast(msg []byte, ev *model.Event) error {
 	labels := ev.Entry.Labels[:0]
 	*ev = model.Event{Type: typ, Origin: model.Origin{PortID: binary.NativeEndian.Uint32(msg[12:])}}
 	ev.Entry.Labels = labels
-	if err := decodeAttrs(data[ctnl.NFGenMsgLen:], ev); err != nil {
+	if err := decodeAttrs(data[ctnl.NFGenMsgLen:], ev, names); err != nil {
 		return fmt.Errorf("decode conntrack message: %w", err)
 	}
 	// As ti-mo: the family of the original source address, unless the
@@ -133,7 +139,7 @@ func wrongLen(where string, typ ctnl.AttrType, n int) error {
 // leaves them out of the child counts. Presence bits are those the
 // reference decoder's
 // scanAttributes sets.
-func decodeAttrs(b []byte, ev *model.Event) error {
+func decodeAttrs(b []byte, ev *model.Event, names *model.LabelNames) error {
 	e := &ev.Entry
 	var present model.Field
 	var protoinfo bool
@@ -278,7 +284,7 @@ func decodeAttrs(b []byte, ev *model.Event) error {
 			}
 			present |= f
 		case ctnl.CTALabels:
-			e.Labels = appendLabels(e.Labels[:0], v)
+			e.Labels = appendLabels(e.Labels[:0], v, names)
 			present |= model.FieldLabels
 		case ctnl.CTATimestampEvent:
 			if len(v) == 8 {
@@ -689,31 +695,17 @@ func (in *interner) get(b []byte) string {
 	}
 }
 
-// labelNames are the decimal names of the label bits the kernel supports
-// (NF_CT_LABELS_MAX_SIZE is 16 bytes), so that naming a label does not
-// allocate.
-var labelNames = func() (n [128]string) {
-	for i := range n {
-		n[i] = strconv.Itoa(i)
-	}
-	return n
-}()
-
-// appendLabels appends the numbers of the bits set in the CTA_LABELS bit
-// field b. The kernel sends its array of unsigned longs as they are in
-// memory; like libnetfilter_conntrack, bits are read from 32-bit words in
-// host byte order, which is the kernel's layout on every little-endian
-// host.
-func appendLabels(dst []string, b []byte) []string {
+// appendLabels appends the labels of the bits set in the CTA_LABELS bit
+// field b, in increasing order, as names.Label gives them: a bit's name, or
+// its number in decimal. The kernel sends its array of unsigned longs as
+// they are in memory; like libnetfilter_conntrack, bits are read from
+// 32-bit words in host byte order, which is the kernel's layout on every
+// little-endian host.
+func appendLabels(dst []string, b []byte, names *model.LabelNames) []string {
 	for w := 0; w+4 <= len(b); w += 4 {
 		v := binary.NativeEndian.Uint32(b[w:])
 		for v != 0 {
-			i := w*8 + bits.TrailingZeros32(v)
-			if i < len(labelNames) {
-				dst = append(dst, labelNames[i])
-			} else {
-				dst = append(dst, strconv.Itoa(i))
-			}
+			dst = append(dst, names.Label(w*8+bits.TrailingZeros32(v)))
 			v &= v - 1
 		}
 	}

@@ -915,6 +915,41 @@ func TestDecodeFastReusesEvent(t *testing.T) {
 	}
 }
 
+// TestDecodeNamedLabels: with a name table, labels are the names of the
+// bits the table names and the numbers of the others, in bit order.
+func TestDecodeNamedLabels(t *testing.T) {
+	labelled := loadCapture(t, "zone_mark_labels")[3].raw // bits 3 and 100
+	var names model.LabelNames
+	names.Add(3, "heartbeat")
+	names.Add(101, "unset")
+	tests := []struct {
+		name  string
+		names *model.LabelNames
+		want  []string
+	}{
+		{"no table", nil, []string{"3", "100"}},
+		{"empty table", &model.LabelNames{}, []string{"3", "100"}},
+		{"bit 3 named", &names, []string{"heartbeat", "100"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var ev model.Event
+			if err := decodeFast(labelled, &ev, tt.names); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, ev.Entry.Labels); diff != "" {
+				t.Errorf("Labels (-want +got):\n%s", diff)
+			}
+			if !ev.Entry.Fields.Has(model.FieldLabels) {
+				t.Error("FieldLabels not set")
+			}
+			if allocs := testing.AllocsPerRun(100, func() { _ = decodeFast(labelled, &ev, tt.names) }); allocs != 0 {
+				t.Errorf("%v allocations, want 0", allocs)
+			}
+		})
+	}
+}
+
 // TestDecodeFastAllocs holds DecodeFast to no allocation per event, helper
 // and security context names included once seen.
 func TestDecodeFastAllocs(t *testing.T) {

@@ -103,7 +103,7 @@ func decodeEntry(msg netlink.Message, ev *model.Event) error {
 func fromFlowLabels(f *conntrack.Flow) model.Entry {
 	e := fromFlow(f)
 	if len(f.Labels) > 0 {
-		e.Labels = appendLabels(nil, f.Labels)
+		e.Labels = appendLabels(nil, f.Labels, nil)
 		if len(e.Labels) > 0 {
 			e.Fields |= model.FieldLabels
 		}
@@ -264,7 +264,7 @@ func scanAttributes(b []byte, ev *model.Event) error {
 				}
 			}
 		case ctnl.CTALabels:
-			e.Labels = appendLabels(e.Labels[:0], it.data)
+			e.Labels = appendLabels(e.Labels[:0], it.data, nil)
 			present |= model.FieldLabels
 		case ctnl.CTATimestampEvent:
 			if len(it.data) == 8 {

@@ -14,7 +14,10 @@
 // [Dump] cost no garbage per entry. An Entry's presence bits name exactly
 // the attributes the kernel sent (not whether a value is zero), including
 // what libraries drop: the kernel's event timestamp CTA_TIMESTAMP_EVENT of
-// Linux 6.14, CTA_SECMARK, the labels.
+// Linux 6.14, CTA_SECMARK, the labels. Labels are written by the names
+// of a [model.LabelNames] table when one is given ([Config.Labels],
+// [DumpNamed]), as conntrack -o labels names them, and by bit number
+// otherwise; naming costs nothing per event either.
 //
 // The grammar is github.com/ti-mo/conntrack's, which stays the reference:
 // the package's tests decode every message through ti-mo as well, and

@@ -38,6 +38,13 @@ var ErrDumpIncomplete = errors.New("dump incomplete")
 // decoded are skipped, and Dump then returns an error wrapping
 // ErrDumpIncomplete and the first decode error.
 func Dump(ctx context.Context, netnsFD int, fn func(*model.Event) bool) error {
+	return DumpNamed(ctx, netnsFD, nil, fn)
+}
+
+// DumpNamed is Dump writing labels by the names of names, as
+// Config.Labels does for events: a bit's name, or its number in decimal
+// where names has none.
+func DumpNamed(ctx context.Context, netnsFD int, names *model.LabelNames, fn func(*model.Event) bool) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("dump conntrack table: %w", err)
 	}
@@ -55,7 +62,7 @@ func Dump(ctx context.Context, netnsFD int, fn func(*model.Event) bool) error {
 		},
 		Data: []byte{unix.AF_UNSPEC, ctnl.NFNetlinkV0, 0, 0},
 	}
-	d := dumper{fn: fn}
+	d := dumper{fn: fn, names: names}
 	r := ctnl.Reply{
 		Message:  d.handle,
 		Datagram: func([]byte) { d.now = time.Now() },
@@ -91,6 +98,7 @@ func DumpAll(ctx context.Context, netnsFD int) ([]model.Event, error) {
 // dumper follows the messages of one dump reply.
 type dumper struct {
 	fn       func(*model.Event) bool
+	names    *model.LabelNames
 	ev       model.Event
 	now      time.Time // when the datagram being decoded was received
 	failed   int
@@ -107,7 +115,7 @@ func (d *dumper) handle(h ctnl.Header, msg []byte) (bool, error) {
 	// A dump of a million entries is decoded at startup and, under
 	// nf_conntrack_events=2, at every reconciliation: the lean decoder's
 	// cost matters here as much as on the event path.
-	if err := DecodeFast(msg, &d.ev); err != nil {
+	if err := decodeFast(msg, &d.ev, d.names); err != nil {
 		d.fail(err)
 		return true, nil
 	}

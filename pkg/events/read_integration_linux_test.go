@@ -90,7 +90,7 @@ func fillRecvmsg(s *Subscriber, buf []byte, b *Batch) error {
 				rerr = err
 				return true
 			}
-			handleDatagram(buf[:n], flags&unix.MSG_TRUNC != 0, s.clock(), b)
+			handleDatagram(buf[:n], flags&unix.MSG_TRUNC != 0, s.clock(), b, nil)
 		}
 		return true
 	})
@@ -122,7 +122,7 @@ func fillNoAddr(s *Subscriber, buf []byte, b *Batch) error {
 				rerr = errno
 				return true
 			}
-			handleDatagram(buf[:n], msg.Flags&unix.MSG_TRUNC != 0, s.clock(), b)
+			handleDatagram(buf[:n], msg.Flags&unix.MSG_TRUNC != 0, s.clock(), b, nil)
 		}
 		return true
 	})

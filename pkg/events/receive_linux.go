@@ -90,7 +90,7 @@ func (s *Subscriber) Receive(b *Batch, wait bool) error {
 	var received uint64
 	for i := range n {
 		d, truncated := s.mmsg.datagram(i)
-		received += uint64(handleDatagram(d, truncated, now, b))
+		received += uint64(handleDatagram(d, truncated, now, b, s.labels))
 	}
 	s.received.Add(received)
 	s.decodeErrors.Add(uint64(len(b.Failures)))

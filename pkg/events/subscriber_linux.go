@@ -52,6 +52,11 @@ type Config struct {
 	// Clock gives the receive time of events the kernel did not
 	// timestamp; nil means time.Now.
 	Clock func() time.Time
+	// Labels names the connlabel bits of the events (internal/connlabel
+	// reads /etc/xtables/connlabel.conf into one): Entry.Labels holds a
+	// bit's name, or its number in decimal where the table has none. Nil
+	// writes every bit by number. The table is read, never changed.
+	Labels *model.LabelNames
 }
 
 // Subscriber owns a netlink socket subscribed to conntrack events. One
@@ -81,6 +86,8 @@ type Subscriber struct {
 	// mmsg is the reader's recvmmsg vector and buffer; only the reading
 	// goroutine uses it.
 	mmsg *mmsgBuffer
+	// labels is Config.Labels.
+	labels *model.LabelNames
 	// recvTimeout is Config.ReceiveTimeout. fd is the detached socket's
 	// descriptor once Receive took it out of the netpoller (-1 before, and
 	// after Close); fdMu is held to use it, and taken exclusively to
@@ -105,7 +112,7 @@ func Subscribe(cfg Config) (*Subscriber, error) {
 	if types == 0 {
 		types = AllTypes
 	}
-	s := &Subscriber{batchSize: cfg.BatchSize, clock: cfg.Clock, recvTimeout: cfg.ReceiveTimeout, fd: -1}
+	s := &Subscriber{batchSize: cfg.BatchSize, clock: cfg.Clock, recvTimeout: cfg.ReceiveTimeout, labels: cfg.Labels, fd: -1}
 	if s.batchSize <= 0 {
 		s.batchSize = DefaultBatchSize
 	}
@@ -264,7 +271,8 @@ func (s *Subscriber) Close() error {
 	return nil
 }
 
-// handleDatagram decodes the messages of one datagram into b, stamping
+// handleDatagram decodes the messages of one datagram into b, labels by
+// the names of names, stamping
 // those the kernel did not timestamp with now, and returns how many
 // messages it counts as received (a datagram cut short counts once more,
 // as a failure of its own).
@@ -272,7 +280,7 @@ func (s *Subscriber) Close() error {
 // It allocates nothing per message: DecodeFast reads straight from d into
 // the batch's reused slots, and no closure or netlink.Message is built on
 // the way.
-func handleDatagram(d []byte, truncated bool, now time.Time, b *Batch) int {
+func handleDatagram(d []byte, truncated bool, now time.Time, b *Batch, names *model.LabelNames) int {
 	received := 0
 	var err error
 	for rest := d; len(rest) > 0; {
@@ -289,7 +297,7 @@ func handleDatagram(d []byte, truncated bool, now time.Time, b *Batch) int {
 			b.Events = append(b.Events, model.Event{})
 		}
 		ev := &b.Events[n]
-		if derr := DecodeFast(msg, ev); derr != nil {
+		if derr := decodeFast(msg, ev, names); derr != nil {
 			b.Events = b.Events[:n]
 			b.fail(derr, msg)
 			continue

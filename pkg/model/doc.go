@@ -16,6 +16,11 @@
 // does not carry rather than writing zeros, and the text form reproduces
 // conntrack-tools' and the kernel's lines byte for byte.
 //
+// Connlabels are names in an Entry: a [LabelNames] table (which
+// internal/connlabel reads from /etc/xtables/connlabel.conf) names the bits
+// as data, for decoders to write labels by name and for the text form to
+// print them as conntrack -o labels does.
+//
 // The package is pure: it has no netlink, no clock and no global state.
 // Callers inject the time zone used for conntrack's ctime-style timestamps and
 // compute anything that depends on "now" (such as delta-time of a live entry)

@@ -27,6 +27,18 @@ type TextOptions struct {
 	// KTimestamp prints the kernel's start and stop timestamps as
 	// "[start=Sun Nov 22 03:36:39 2026]" (conntrack -o ktimestamp).
 	KTimestamp bool
+	// Labels prints the connlabels as "labels=name,name" (conntrack -o
+	// labels). conntrack -E prints none without it, so the default form
+	// stays conntrack's on labelled entries too.
+	Labels bool
+	// LabelNames, with Labels, is the table the labels were named from:
+	// as conntrack, which prints only the bits its connlabel.conf names,
+	// the line leaves out labels that are not names in it (the numbers of
+	// unnamed bits), and leaves out "labels" altogether when the table
+	// names nothing (conntrack without a connlabel.conf). Nil prints every
+	// label the entry holds, as text read back from conntrack holds names
+	// only.
+	LabelNames *LabelNames
 	// Location is the time zone of the ctime-style start and stop
 	// timestamps, which conntrack prints in local time. Nil means UTC.
 	Location *time.Location
@@ -145,15 +157,8 @@ func AppendText(dst []byte, ev *Event, o *TextOptions) []byte {
 	if o.ID && e.Fields.Has(FieldID) {
 		dst = appendUintKey(dst, "id=", uint64(e.ID))
 	}
-	if e.Fields.Has(FieldLabels) && len(e.Labels) > 0 {
-		dst = append(dst, "labels="...)
-		for i, l := range e.Labels {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(dst, l...)
-		}
-		dst = append(dst, ' ')
+	if o.Labels && e.Fields.Has(FieldLabels) && (o.LabelNames == nil || o.LabelNames.Len() > 0) {
+		dst = appendLabels(dst, e.Labels, o.LabelNames)
 	}
 	// Every field above ends with a space; conntrack strips the last one.
 	if n := len(dst); n > 0 && dst[n-1] == ' ' {
@@ -168,6 +173,25 @@ func AppendText(dst []byte, ev *Event, o *TextOptions) []byte {
 		}
 	}
 	return dst
+}
+
+// appendLabels writes libnetfilter_conntrack's "labels=a,b " with the
+// labels names prints (all of them when names is nil). Like
+// __snprintf_clabels it drops the last byte written before the space,
+// the trailing comma, or the "=" when no label has a name: "labels ".
+func appendLabels(dst []byte, labels []string, names *LabelNames) []byte {
+	dst = append(dst, "labels="...)
+	for _, l := range labels {
+		if names != nil {
+			if _, ok := names.Bit(l); !ok {
+				continue
+			}
+		}
+		dst = append(dst, l...)
+		dst = append(dst, ',')
+	}
+	dst = dst[:len(dst)-1]
+	return append(dst, ' ')
 }
 
 // appendEventTimestamp writes conntrack's "[%-.8ld.%-.6ld]\t" prefix.
@@ -287,8 +311,9 @@ func isIPv4Compatible(b [16]byte) bool {
 }
 
 // ParseTextOptions parses a comma-separated list of conntrack -o option
-// names: "extended", "timestamp", "id", "ktimestamp", and "proc" (the
-// /proc/net/nf_conntrack form: extended with zero-padded IPv6 addresses).
+// names: "extended", "timestamp", "id", "ktimestamp", "labels", and "proc"
+// (the /proc/net/nf_conntrack form: extended with zero-padded IPv6
+// addresses).
 // The empty string selects conntrack's default form.
 func ParseTextOptions(s string) (TextOptions, error) {
 	var o TextOptions
@@ -305,10 +330,12 @@ func ParseTextOptions(s string) (TextOptions, error) {
 			o.ID = true
 		case "ktimestamp":
 			o.KTimestamp = true
+		case "labels":
+			o.Labels = true
 		case "proc":
 			o.Layer3, o.ExpandIPv6 = true, true
 		default:
-			return o, fmt.Errorf("unknown text option %q (want extended, timestamp, id, ktimestamp or proc)", name)
+			return o, fmt.Errorf("unknown text option %q (want extended, timestamp, id, ktimestamp, labels or proc)", name)
 		}
 	}
 	return o, nil

@@ -33,7 +33,7 @@ func fullEvent() model.Event {
 
 func TestAppendTextAllocs(t *testing.T) {
 	ev := fullEvent()
-	o := &model.TextOptions{Layer3: true, Timestamp: true, ID: true, KTimestamp: true, Location: time.UTC}
+	o := &model.TextOptions{Layer3: true, Timestamp: true, ID: true, KTimestamp: true, Labels: true, LabelNames: testNames(t), Location: time.UTC}
 	buf := make([]byte, 0, 1024)
 	allocs := testing.AllocsPerRun(1000, func() {
 		buf = model.AppendText(buf[:0], &ev, o)

@@ -33,7 +33,7 @@ func IsSkippable(line string) bool {
 // ParseText parses one line in any text form AppendText prints, which are
 // the forms of /proc/net/nf_conntrack (and the older /proc/net/ip_conntrack),
 // of conntrack -L and conntrack -E with any combination of -o extended,
-// timestamp, id and ktimestamp. It returns the event (EventSnapshot for a
+// timestamp, id, ktimestamp and labels. It returns the event (EventSnapshot for a
 // line that carries no event type) and the options that print the line back
 // as it was. loc is the time zone of ctime-style [start=...] and [stop=...]
 // timestamps; nil means UTC.
@@ -436,6 +436,17 @@ func (p *textParser) trailer() error {
 			p.form.KTimestamp = true
 			continue
 		}
+		if tok == "labels" {
+			// conntrack -o labels on an entry whose labels its
+			// connlabel.conf does not name.
+			if err := once(FieldLabels, "labels", tok, off); err != nil {
+				return err
+			}
+			e.Labels = e.Labels[:0]
+			e.Fields |= FieldLabels
+			p.form.Labels = true
+			continue
+		}
 		key, val, ok := strings.Cut(tok, "=")
 		if !ok {
 			return p.fail(off, "", tok, "unexpected token")
@@ -521,6 +532,7 @@ func (p *textParser) trailer() error {
 			}
 			e.Labels = labels
 			e.Fields |= FieldLabels
+			p.form.Labels = true
 		default:
 			return p.fail(off, key, tok, "unknown field")
 		}

@@ -114,6 +114,20 @@ func TestParseText(t *testing.T) {
 				Reply: model.Tuple{Src: addr("10.0.0.2"), Dst: addr("10.0.0.1"), SrcPort: 0xbeef, DstPort: 1, Zone: 4},
 				Mark:  1, Secctx: "system_u:object_r:unlabeled_t:s0", Helper: "pptp", Use: 1, Labels: []string{"0", "5"},
 			}},
+			wantForm: model.TextOptions{Labels: true},
+		},
+		{
+			name: "labels none of which conntrack's connlabel.conf names",
+			line: "udp      17 29 src=127.0.0.1 dst=127.0.0.1 sport=1 dport=2 src=127.0.0.1 dst=127.0.0.1 sport=2 dport=1 use=1 labels",
+			want: model.Event{Type: model.EventSnapshot, Entry: model.Entry{
+				Family: model.FamilyIPv4, Proto: model.ProtoUDP,
+				Fields:  model.FieldTimeout | model.FieldUse | model.FieldLabels,
+				Timeout: 29, Status: model.StatusSeenReply,
+				Orig:  model.Tuple{Src: addr("127.0.0.1"), Dst: addr("127.0.0.1"), SrcPort: 1, DstPort: 2},
+				Reply: model.Tuple{Src: addr("127.0.0.1"), Dst: addr("127.0.0.1"), SrcPort: 2, DstPort: 1},
+				Use:   1,
+			}},
+			wantForm: model.TextOptions{Labels: true},
 		},
 		{
 			name: "unknown protocol and a program name with spaces",

@@ -124,8 +124,9 @@ func goBenchTargets(all []goBench) []target {
 		Measured: "run `make bench` (the stage benchmarks feed -gobench)"}
 	mem := target{Name: "memory bounded by --max-flows, measured per tracked flow", Verdict: verdictNotMeasured, Measured: allocs.Measured}
 	schemas := target{Name: "ECS and OCSF records: ≤ 1.5× the native schema's CPU per event", Verdict: verdictNotMeasured, Measured: allocs.Measured}
+	delivery := deliveryTarget(all)
 	if len(all) == 0 {
-		return []target{allocs, mem, schemas}
+		return []target{allocs, mem, schemas, delivery}
 	}
 	if r := schemaRatios(all); len(r) > 0 {
 		names := slices.Sorted(maps.Keys(r))
@@ -162,7 +163,47 @@ func goBenchTargets(all []goBench) []target {
 			mem.Verdict = verdictMet
 		}
 	}
-	return []target{allocs, mem, schemas}
+	return []target{allocs, mem, schemas, delivery}
+}
+
+// The delivery targets (issue 12): the rate a remote output keeps up with,
+// and its CPU per record over a file output's, the whole pipeline
+// counted.
+const (
+	minDeliveryRate  = 150e3
+	maxDeliveryRatio = 1.5
+)
+
+// deliveryTarget checks BenchmarkOutputs: syslog TCP and JetStream
+// against the file, side by side in one run.
+func deliveryTarget(all []goBench) target {
+	t := target{Name: "delivery: ≥ 150k records/s to syslog TCP and to JetStream, CPU per record ≤ 1.5× writing a file (the whole pipeline)",
+		Verdict: verdictNotMeasured, Measured: "run `make bench` (the stage benchmarks feed -gobench)"}
+	var file float64
+	for _, b := range findGoBench(all, "watch", "Outputs/file") {
+		// benchfmt reads cpu-ns/record as cpu-sec/record.
+		file = b.Values["cpu-sec/record"]
+	}
+	if file <= 0 {
+		return t
+	}
+	var parts []string
+	t.Verdict = verdictMet
+	for _, name := range []string{"syslog-tcp", "jetstream"} {
+		got := findGoBench(all, "watch", "Outputs/"+name)
+		if len(got) == 0 {
+			t.Verdict = verdictNotMeasured
+			parts = append(parts, name+" not measured")
+			continue
+		}
+		rate, ratio := got[0].Values["records/s"], got[0].Values["cpu-sec/record"]/file
+		parts = append(parts, fmt.Sprintf("%s %.0fk records/s, %s× the file's CPU", name, rate/1e3, strconv.FormatFloat(ratio, 'f', 2, 64)))
+		if t.Verdict == verdictMet && (rate < minDeliveryRate || ratio > maxDeliveryRatio) {
+			t.Verdict = verdictNotMet
+		}
+	}
+	t.Measured = strings.Join(parts, "; ") + fmt.Sprintf(" (internal/watch BenchmarkOutputs; file %.0f cpu-ns/record)", file*1e9)
+	return t
 }
 
 // writeGoBench writes the stage benchmarks' table.

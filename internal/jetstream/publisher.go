@@ -1,0 +1,489 @@
+package jetstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+)
+
+// Defaults of [Config].
+const (
+	DefaultWindow     = 4096
+	DefaultAckTimeout = 5 * time.Second
+)
+
+// Record is one record to publish.
+type Record struct {
+	// RunID is the id of the run that wrote the record (a record replayed
+	// from a spool keeps the id of its own run).
+	RunID string
+	// Seq is the record's sequence number, unique in its run.
+	Seq uint64
+	// Data is the record's JSON line. The publisher holds it, unmodified,
+	// until the record's result is reported.
+	Data []byte
+}
+
+// MsgID returns the record's Nats-Msg-Id, by which the stream stores a
+// record published twice only once.
+func (r Record) MsgID() string { return r.RunID + "-" + strconv.FormatUint(r.Seq, 10) }
+
+// Result is what became of one record.
+type Result struct {
+	// Seq is the record's sequence number.
+	Seq uint64
+	// Err is nil when the stream stored the record (or had stored it
+	// already, a duplicate), or a [*RefusedError] when the server refused it.
+	Err error
+}
+
+// Config configures a [Publisher].
+type Config struct {
+	// Target is the server and subject.
+	Target Target
+	// Name is the client's connection name as the server shows it.
+	Name string
+	// Window bounds the records in flight (published, not yet resolved);
+	// DefaultWindow when 0.
+	Window int
+	// AckTimeout is how long a publish waits for its ack before it is
+	// retried; DefaultAckTimeout when 0.
+	AckTimeout time.Duration
+	// Logger logs connection changes.
+	Logger zerolog.Logger
+}
+
+// Stats are a publisher's counters since it was made.
+type Stats struct {
+	// Published counts publish attempts, retries included.
+	Published uint64
+	// Acked counts records reported stored.
+	Acked uint64
+	// Duplicates counts the acked records the stream already had.
+	Duplicates uint64
+	// Refused counts records reported refused (skipped).
+	Refused uint64
+	// Retries counts records published again after a failure.
+	Retries uint64
+	// Failures counts failed or timed-out publish attempts.
+	Failures uint64
+	// Reconnects counts successful reconnects.
+	Reconnects uint64
+	// ReconnectAttempts counts reconnect attempts (each one waits a backoff).
+	ReconnectAttempts uint64
+	// Disconnects counts lost connections.
+	Disconnects uint64
+	// Bytes counts the payload bytes of acked records.
+	Bytes uint64
+}
+
+type counters struct {
+	published, acked, duplicates, refused, retries, failures atomic.Uint64
+	reconnects, reconnectAttempts, disconnects, bytes        atomic.Uint64
+}
+
+// state of one record in the window.
+type state uint8
+
+const (
+	stateFree    state = iota
+	statePending       // published, no answer yet
+	stateAcked         // stored
+	stateFailed        // to publish again
+	stateRefused       // never to be stored
+)
+
+type entry struct {
+	rec   Record
+	hdr   nats.Header
+	msg   *nats.Msg // the current attempt, the key in byMsg while pending
+	conn  uint64    // the connection's reconnect count before the attempt
+	state state
+	err   error
+}
+
+// Publisher publishes records to one subject of a JetStream stream.
+type Publisher struct {
+	cfg Config
+	nc  *nats.Conn
+	js  jetstream.JetStream
+	c   counters
+
+	// wake has capacity 1 and is written without blocking (a full wake
+	// already says "look again"): the ack and error callbacks use it to tell
+	// Run that an entry changed state.
+	wake chan struct{}
+
+	// mu guards the entries' state and the tallies below. Only Run adds and
+	// removes entries (ring slots, head, n); the client's callbacks change
+	// the state of pending ones.
+	mu      sync.Mutex
+	ring    []entry
+	head, n int
+	byMsg   map[*nats.Msg]int
+	pending int    // entries in statePending
+	failed  int    // entries in stateFailed
+	conn    uint64 // the reconnect count when pop last looked
+}
+
+// New connects to cfg.Target. A server that is not up yet is no error: the
+// client keeps reconnecting, with backoff, until ctx passed to Run ends or
+// Close is called.
+func New(cfg Config) (*Publisher, error) {
+	if cfg.Window <= 0 {
+		cfg.Window = DefaultWindow
+	}
+	if cfg.AckTimeout <= 0 {
+		cfg.AckTimeout = DefaultAckTimeout
+	}
+	if cfg.Name == "" {
+		cfg.Name = "ctwatch"
+	}
+	p := &Publisher{
+		cfg:   cfg,
+		wake:  make(chan struct{}, 1),
+		ring:  make([]entry, cfg.Window),
+		byMsg: make(map[*nats.Msg]int, cfg.Window),
+	}
+	log := cfg.Logger
+	nc, err := nats.Connect(cfg.Target.Server,
+		nats.Name(cfg.Name),
+		nats.MaxReconnects(-1),
+		nats.RetryOnFailedConnect(true),
+		nats.Timeout(2*time.Second),
+		// No buffering while reconnecting: a publish then fails at once
+		// and is retried by Run after the reconnect, in order. A buffer
+		// would send records taken during the outage ahead of the older
+		// ones whose acks the outage lost.
+		nats.ReconnectBufSize(-1),
+		nats.CustomReconnectDelay(func(attempts int) time.Duration {
+			p.c.reconnectAttempts.Add(1)
+			return backoff(attempts - 1)
+		}),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			p.c.disconnects.Add(1)
+			log.Warn().Err(err).Str("server", cfg.Target.Server).Msg("jetstream: disconnected")
+		}),
+		nats.ReconnectHandler(func(c *nats.Conn) {
+			p.c.reconnects.Add(1)
+			log.Info().Str("server", c.ConnectedUrlRedacted()).Msg("jetstream: reconnected")
+		}),
+		nats.NoCallbacksAfterClientClose(),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", cfg.Target.Server, err)
+	}
+	js, err := jetstream.New(nc,
+		// The window bounds what Run has in flight; a retry round can add
+		// as many again before the superseded attempts time out.
+		jetstream.WithPublishAsyncMaxPending(4*cfg.Window),
+		jetstream.WithPublishAsyncTimeout(cfg.AckTimeout),
+		jetstream.WithPublishAsyncAckHandler(p.onAck),
+		jetstream.WithPublishAsyncErrHandler(p.onErr),
+	)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("jetstream context: %w", err)
+	}
+	p.nc, p.js = nc, js
+	return p, nil
+}
+
+// Close closes the connection. Records not yet reported are not stored as
+// far as the caller knows; published again later (same run id and seq),
+// the stream stores them once.
+func (p *Publisher) Close() { p.nc.Close() }
+
+// CheckStream returns the name of the stream that takes the subject, a
+// [*NoStreamError] when none does, or the error of asking (for example a
+// server not reachable before ctx ends).
+func (p *Publisher) CheckStream(ctx context.Context) (string, error) {
+	name, err := p.js.StreamNameBySubject(ctx, p.cfg.Target.Subject)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return "", &NoStreamError{Subject: p.cfg.Target.Subject}
+	}
+	if err != nil {
+		return "", fmt.Errorf("find the stream of subject %q: %w", p.cfg.Target.Subject, err)
+	}
+	return name, nil
+}
+
+// Stats returns the counters.
+func (p *Publisher) Stats() Stats {
+	return Stats{
+		Published:         p.c.published.Load(),
+		Acked:             p.c.acked.Load(),
+		Duplicates:        p.c.duplicates.Load(),
+		Refused:           p.c.refused.Load(),
+		Retries:           p.c.retries.Load(),
+		Failures:          p.c.failures.Load(),
+		Reconnects:        p.c.reconnects.Load(),
+		ReconnectAttempts: p.c.reconnectAttempts.Load(),
+		Disconnects:       p.c.disconnects.Load(),
+		Bytes:             p.c.bytes.Load(),
+	}
+}
+
+// Run publishes the records of in, in order, and calls done with each
+// record's result in the same order, on Run's goroutine (a slow done slows
+// publishing, nothing else). At most Config.Window records are in flight:
+// Run stops reading in while the window is full or while it retries. Run
+// returns nil when in is closed and every record read has its result, or
+// ctx.Err() when ctx ends first; it is called once.
+func (p *Publisher) Run(ctx context.Context, in <-chan Record, done func(Result)) error {
+	var (
+		results []Result
+		open    = true
+		round   int // retry rounds in a row without progress
+		timer   = time.NewTimer(0)
+	)
+	defer timer.Stop()
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		results, failed, pending := p.pop(results[:0])
+		for _, r := range results {
+			done(r)
+		}
+		if len(results) > 0 {
+			round = 0
+		}
+		if !open && p.n == 0 {
+			return nil
+		}
+		if failed > 0 {
+			// A retry round: only once every attempt is resolved, so that
+			// the records go out again in their order, not interleaved with
+			// late answers.
+			if pending > 0 {
+				if err := p.waitWake(ctx); err != nil {
+					return err
+				}
+				continue
+			}
+			timer.Reset(backoff(round))
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-timer.C:
+			}
+			round++
+			p.retry()
+			continue
+		}
+		if !open || p.n == len(p.ring) {
+			if err := p.waitWake(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-p.wake:
+		case r, ok := <-in:
+			if !ok {
+				open = false
+				continue
+			}
+			// Take what is already queued without going round the loop,
+			// until a publish fails: nothing may overtake the failed one.
+			for sent := p.publish(r); sent && p.n < len(p.ring); {
+				select {
+				case r, ok := <-in:
+					if !ok {
+						open = false
+						sent = false
+						continue
+					}
+					sent = p.publish(r)
+					continue
+				default:
+				}
+				break
+			}
+		}
+	}
+}
+
+func (p *Publisher) waitWake(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-p.wake:
+		return nil
+	}
+}
+
+// pop removes the resolved entries at the head of the window, appends their
+// results, and returns the failed and pending tallies.
+func (p *Publisher) pop(results []Result) ([]Result, int, int) {
+	conn := p.nc.Stats().Reconnects
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if conn != p.conn {
+		p.conn = conn
+		p.failStale(conn)
+	}
+	for p.n > 0 {
+		e := &p.ring[p.head]
+		if e.state != stateAcked && e.state != stateRefused {
+			break
+		}
+		results = append(results, Result{Seq: e.rec.Seq, Err: e.err})
+		*e = entry{}
+		p.head++
+		if p.head == len(p.ring) {
+			p.head = 0
+		}
+		p.n--
+	}
+	return results, p.failed, p.pending
+}
+
+// failStale fails the pending attempts made on a connection older than
+// conn. Their answers are lost with that connection, and the client tells
+// so only from another goroutine: were they left pending, Run could send
+// new records on the new connection ahead of their retries. mu is held.
+func (p *Publisher) failStale(conn uint64) {
+	for k := 0; k < p.n && p.pending > 0; k++ {
+		i := p.head + k
+		if i >= len(p.ring) {
+			i -= len(p.ring)
+		}
+		e := &p.ring[i]
+		if e.state == statePending && e.conn < conn {
+			delete(p.byMsg, e.msg)
+			e.msg = nil
+			p.setState(e, stateFailed, nats.ErrDisconnected)
+			p.c.failures.Add(1)
+		}
+	}
+}
+
+// publish adds r at the tail of the window and publishes it, and says
+// whether it went out (see send).
+func (p *Publisher) publish(r Record) bool {
+	i := p.head + p.n
+	if i >= len(p.ring) {
+		i -= len(p.ring)
+	}
+	p.ring[i] = entry{rec: r, hdr: nats.Header{jetstream.MsgIDHeader: []string{r.MsgID()}}}
+	p.n++
+	return p.send(i)
+}
+
+// retry publishes the failed entries again, in window order, and stops at
+// one that cannot be sent (the connection is down again): the rest wait for
+// the next round rather than overtake it.
+func (p *Publisher) retry() {
+	for k := 0; k < p.n; k++ {
+		i := p.head + k
+		if i >= len(p.ring) {
+			i -= len(p.ring)
+		}
+		p.mu.Lock()
+		failed := p.ring[i].state == stateFailed
+		p.mu.Unlock()
+		if failed {
+			p.c.retries.Add(1)
+			if !p.send(i) {
+				return
+			}
+		}
+	}
+}
+
+// send publishes entry i as a new attempt, and says whether the attempt is
+// out (pending, or refused: nothing to wait for) rather than failed at once.
+// The attempt is registered before the publish because its answer can
+// arrive before PublishMsgAsync returns.
+func (p *Publisher) send(i int) bool {
+	e := &p.ring[i]
+	m := &nats.Msg{Subject: p.cfg.Target.Subject, Data: e.rec.Data, Header: e.hdr}
+	// Read before the publish: should a reconnect come between, the
+	// attempt counts as made on the older connection and is sent again
+	// (a duplicate, stored once) rather than trusted.
+	conn := p.nc.Stats().Reconnects
+	p.mu.Lock()
+	p.setState(e, statePending, nil)
+	e.msg, e.conn = m, conn
+	p.byMsg[m] = i
+	p.mu.Unlock()
+	p.c.published.Add(1)
+	// No retries inside the client (its default retries "no responders"
+	// from a timer, one message at a time, out of order): Run retries.
+	if _, err := p.js.PublishMsgAsync(m, jetstream.WithRetryAttempts(0)); err != nil {
+		p.resolve(m, nil, err)
+		return refusal(err)
+	}
+	return true
+}
+
+// setState moves e to s, keeping the tallies; mu is held.
+func (p *Publisher) setState(e *entry, s state, err error) {
+	switch e.state {
+	case statePending:
+		p.pending--
+	case stateFailed:
+		p.failed--
+	}
+	switch s {
+	case statePending:
+		p.pending++
+	case stateFailed:
+		p.failed++
+	}
+	e.state, e.err = s, err
+}
+
+func (p *Publisher) onAck(_ jetstream.JetStream, m *nats.Msg, ack *jetstream.PubAck) {
+	p.resolve(m, ack, nil)
+}
+
+func (p *Publisher) onErr(_ jetstream.JetStream, m *nats.Msg, err error) {
+	p.resolve(m, nil, err)
+}
+
+// resolve records the answer to attempt m. An answer to an attempt that is
+// no longer current (superseded by a retry) is ignored.
+func (p *Publisher) resolve(m *nats.Msg, ack *jetstream.PubAck, err error) {
+	p.mu.Lock()
+	i, ok := p.byMsg[m]
+	if !ok {
+		p.mu.Unlock()
+		return
+	}
+	delete(p.byMsg, m)
+	e := &p.ring[i]
+	e.msg = nil
+	switch {
+	case err == nil:
+		p.setState(e, stateAcked, nil)
+		p.c.acked.Add(1)
+		p.c.bytes.Add(uint64(len(e.rec.Data)))
+		if ack != nil && ack.Duplicate {
+			p.c.duplicates.Add(1)
+		}
+	case refusal(err):
+		p.setState(e, stateRefused, &RefusedError{Seq: e.rec.Seq, Size: len(e.rec.Data), Err: err})
+		p.c.refused.Add(1)
+	default:
+		p.setState(e, stateFailed, err)
+		p.c.failures.Add(1)
+	}
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}

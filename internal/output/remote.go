@@ -1,0 +1,264 @@
+package output
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/ctwatch/ctwatch/internal/sink"
+	"github.com/ctwatch/ctwatch/internal/spool"
+)
+
+// RemoteConfig configures a Remote.
+type RemoteConfig struct {
+	// QueueBytes bounds the memory queue (DefaultQueueBytes when 0).
+	QueueBytes int
+	// Spool, when not nil, is the output's disk queue instead of the
+	// memory queue: records wait in it across a dead server and a
+	// restart of ctwatch. The Remote closes it.
+	Spool *spool.Spool
+	// Now is the clock of the delivery lag (time.Now when nil).
+	Now func() time.Time
+}
+
+// queue is a Remote's queue: in memory, or a spool. put is called by the
+// watch loop; the Reader methods and done by the transport's goroutines,
+// one at a time each; the rest by any goroutine.
+type queue interface {
+	// put queues r, or reports false when it was dropped for want of
+	// room.
+	put(r Record) bool
+	Next(ctx context.Context) (Record, error)
+	TryNext() (Record, bool)
+	Rewind()
+	// done frees the oldest record handed out.
+	done()
+	// depth returns the records queued and when the oldest was queued.
+	depth() (int, time.Time)
+	queuedBytes() int
+	// lost counts records the queue itself lost (a spool's write errors
+	// and corruption), dropped those its bound removed after queueing
+	// them (a spool drops its oldest).
+	lost() uint64
+	dropped() uint64
+	// stop ends the queue: it returns the records it held that are lost
+	// with the process (a memory queue's; a spool keeps them).
+	stop() (int, error)
+}
+
+// Remote is a remote output: a bounded queue that the watch loop fills
+// without waiting, and one delivery goroutine that empties it into a
+// Transport, in order, taking a record off the queue only once the
+// transport has taken it.
+type Remote struct {
+	spec Spec
+	tr   Transport
+	q    queue
+	now  func() time.Time
+
+	cancel context.CancelFunc
+	// exited is closed when the delivery goroutine returns; runErr says
+	// why it did before ctx ended, if it did.
+	exited chan struct{}
+	runErr error
+
+	// faults carries the changes of the output's health to the Set's
+	// watcher. Owner: the Remote; never closed; it holds faultQueue
+	// Faults and one that finds it full is dropped and counted.
+	faults        chan sink.Fault
+	faultsDropped atomic.Uint64
+
+	// failMu guards failErr, the health as last reported: the
+	// transport's goroutines may report it.
+	failMu    sync.Mutex
+	failErr   error
+	lastErrno atomic.Uint32
+
+	queued, delivered, refused, overflow atomic.Uint64
+	lostAtStop                           atomic.Uint64
+	idle                                 sync.Cond // on idleMu; broadcast when a record is done
+	idleMu                               sync.Mutex
+}
+
+// faultQueue is the capacity of a Remote's fault channel.
+const faultQueue = 16
+
+// NewRemote starts delivering to tr the records Put gives.
+func NewRemote(spec Spec, tr Transport, cfg RemoteConfig) *Remote {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var q queue = newMemQueue(cfg.QueueBytes, cfg.Now)
+	if cfg.Spool != nil {
+		q = newSpoolQueue(cfg.Spool)
+	}
+	r := &Remote{
+		spec:   spec,
+		tr:     tr,
+		q:      q,
+		now:    cfg.Now,
+		cancel: cancel,
+		exited: make(chan struct{}),
+		faults: make(chan sink.Fault, faultQueue),
+	}
+	r.idle.L = &r.idleMu
+	go func() {
+		defer close(r.exited)
+		if err := tr.Run(ctx, (*remoteReader)(r)); err != nil && ctx.Err() == nil {
+			r.runErr = err
+			r.Failing(err)
+		}
+	}()
+	return r
+}
+
+// Spec returns what the output was made from.
+func (r *Remote) Spec() Spec { return r.spec }
+
+// Put queues rec without waiting; a record that finds the queue full is
+// dropped and counted, unless rec.Keep.
+func (r *Remote) Put(rec Record) {
+	if !r.q.put(rec) {
+		r.overflow.Add(1)
+		return
+	}
+	r.queued.Add(1)
+}
+
+// Faults returns the output's health changes: a failure, a change of its
+// errno, and recovery.
+func (r *Remote) Faults() <-chan sink.Fault { return r.faults }
+
+// Flush waits until the queue is empty: every record put (and, with a
+// spool, every one an earlier run left) delivered, refused or dropped; or
+// ctx ends.
+func (r *Remote) Flush(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() {
+		r.idleMu.Lock()
+		r.idle.Broadcast()
+		r.idleMu.Unlock()
+	})
+	defer stop()
+	r.idleMu.Lock()
+	defer r.idleMu.Unlock()
+	for {
+		if n, _ := r.q.depth(); n == 0 {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		select {
+		case <-r.exited:
+			return r.runErr
+		default:
+		}
+		r.idle.Wait()
+	}
+}
+
+// Close stops delivery, counts what is still queued as lost, and closes the
+// transport. Flush first to give the queue its chance.
+func (r *Remote) Close() error {
+	r.cancel()
+	<-r.exited
+	n, err := r.q.stop()
+	r.lostAtStop.Add(uint64(n))
+	return errors.Join(err, r.tr.Close())
+}
+
+// Stats returns the output's counters.
+func (r *Remote) Stats() Stats {
+	depth, oldest := r.q.depth()
+	ts := r.tr.Stats()
+	st := Stats{
+		Name:       r.spec.Name,
+		Kind:       r.spec.Kind,
+		Records:    r.delivered.Load(),
+		Queued:     depth,
+		QueueBytes: r.q.queuedBytes(),
+		Overflow:   r.overflow.Load() + r.q.dropped(),
+		Refused:    r.refused.Load(),
+		Failed:     r.lostAtStop.Load() + r.q.lost(),
+		Retries:    ts.Retries,
+		Reconnects: ts.Reconnects,
+		Bytes:      ts.Bytes,
+		LastErrno:  syscall.Errno(r.lastErrno.Load()),
+	}
+	if !oldest.IsZero() {
+		st.Lag = max(0, r.now().Sub(oldest))
+	}
+	st.Dropped = st.Overflow + st.Refused + st.Failed
+	return st
+}
+
+// Failing implements Reader (through remoteReader): a change of health is
+// a Fault.
+func (r *Remote) Failing(err error) {
+	r.failMu.Lock()
+	defer r.failMu.Unlock()
+	prev := r.failErr
+	r.failErr = err
+	if err != nil {
+		r.lastErrno.Store(uint32(errnoOf(err)))
+	}
+	switch {
+	case err == nil && prev == nil:
+		return
+	case err == nil:
+		r.fault(sink.Fault{Op: "send", Path: r.spec.Name, Lost: r.Stats().Dropped})
+	case prev != nil && errnoOf(prev) == errnoOf(err):
+		return // the same failure again
+	default:
+		r.fault(sink.Fault{Op: "send", Path: r.spec.Name, Err: err, Errno: errnoOf(err)})
+	}
+}
+
+func (r *Remote) fault(f sink.Fault) {
+	select {
+	case r.faults <- f:
+	default:
+		r.faultsDropped.Add(1)
+	}
+}
+
+func errnoOf(err error) syscall.Errno {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno
+	}
+	return 0
+}
+
+// remoteReader is the Remote as its transport's Reader: the queue, with
+// the counting of what became of each record.
+type remoteReader Remote
+
+func (rr *remoteReader) Next(ctx context.Context) (Record, error) { return rr.q.Next(ctx) }
+func (rr *remoteReader) TryNext() (Record, bool)                  { return rr.q.TryNext() }
+func (rr *remoteReader) Rewind()                                  { rr.q.Rewind() }
+func (rr *remoteReader) Failing(err error)                        { (*Remote)(rr).Failing(err) }
+
+func (rr *remoteReader) Done(err error) {
+	rr.q.done()
+	if err != nil {
+		rr.refused.Add(1)
+	} else {
+		rr.delivered.Add(1)
+	}
+	if err == nil {
+		rr.failMu.Lock()
+		was := rr.failErr != nil
+		rr.failMu.Unlock()
+		if was {
+			(*Remote)(rr).Failing(nil)
+		}
+	}
+	rr.idleMu.Lock()
+	rr.idle.Broadcast()
+	rr.idleMu.Unlock()
+}

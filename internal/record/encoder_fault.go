@@ -1,0 +1,89 @@
+package record
+
+import (
+	"fmt"
+	"syscall"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sys/unix"
+)
+
+// OutputError writes a failure of the output. It goes to the same output,
+// which may be unable to carry it: it lands once writes succeed again, and
+// the sink has already said it on the diagnostic stream.
+func (e *Encoder) OutputError(o *OutputError) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch e.schema {
+	case Native:
+		e.nativeOutputError(o)
+	case ECS:
+		e.ecsOutputError(o)
+	case OCSF:
+		e.ocsfOutputError(o)
+	}
+}
+
+// OutputRecovered writes that an operation of the output works again, and
+// how many records were lost while it failed.
+func (e *Encoder) OutputRecovered(o *OutputRecovered) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch e.schema {
+	case Native:
+		e.nativeOutputRecovered(o)
+	case ECS:
+		e.ecsOutputRecovered(o)
+	case OCSF:
+		e.ocsfOutputRecovered(o)
+	}
+}
+
+// NetnsGone warns that the watched namespace is gone.
+func (e *Encoder) NetnsGone(n *NetnsGone) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch e.schema {
+	case Native:
+		e.nativeNetnsGone(n)
+	case ECS:
+		e.ecsNetnsGone(n)
+	case OCSF:
+		e.ocsfNetnsGone(n)
+	}
+}
+
+// errnoName returns the errno's symbol ("ENOSPC"), "" for 0.
+func errnoName(errno syscall.Errno) string {
+	if errno == 0 {
+		return ""
+	}
+	if name := unix.ErrnoName(errno); name != "" {
+		return name
+	}
+	return fmt.Sprintf("errno %d", int(errno))
+}
+
+// netnsGoneHint is the netns_gone record's hint, by what the watch does.
+func netnsGoneHint(wait bool) string {
+	if wait {
+		return "the watched network namespace was deleted and no process lives in it: nothing can happen in it any more; ctwatch keeps running (--on-netns-gone wait) and /healthz reports it"
+	}
+	return "the watched network namespace was deleted and no process lives in it: nothing can happen in it any more; ctwatch stops (--on-netns-gone wait keeps it running)"
+}
+
+// gapWriteErrorHint is the hint of an output gap whose records were lost
+// to write errors rather than dropped while output was behind.
+func gapWriteErrorHint(g *Gap) string {
+	return "records were lost to write errors: " + g.WriteError
+}
+
+// skippedFull writes "skipped_full", the entries of dumps the full tracker
+// left untracked, when there are any: most runs never fill the tracker.
+func skippedFull(n uint64) func(*zerolog.Event) {
+	return func(z *zerolog.Event) {
+		if n > 0 {
+			z.Uint64("skipped_full", n)
+		}
+	}
+}

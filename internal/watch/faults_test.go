@@ -1,0 +1,256 @@
+package watch
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ctwatch/ctwatch/internal/metrics"
+	"github.com/ctwatch/ctwatch/internal/output"
+	"github.com/ctwatch/ctwatch/internal/sink"
+)
+
+// failingWriter fails every write with ENOSPC while fail is set (a full
+// disk), and keeps what it is given otherwise.
+type failingWriter struct {
+	mu   sync.Mutex
+	fail bool
+	buf  bytes.Buffer
+}
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.fail {
+		return 0, syscall.ENOSPC
+	}
+	return w.buf.Write(p)
+}
+
+func (w *failingWriter) setFail(fail bool) {
+	w.mu.Lock()
+	w.fail = fail
+	w.mu.Unlock()
+}
+
+func (w *failingWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// healthzStatus serves /healthz of w as the metrics server does and
+// returns its status and body.
+func healthzStatus(t *testing.T, w *Watch) (int, string) {
+	t.Helper()
+	h := metrics.Handler(metrics.NewRegistry(w.metricsSnapshot), w.healthz)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	return rec.Code, rec.Body.String()
+}
+
+// TestRunOutputFaults: a write failure becomes an output_error record,
+// carried by the output once it takes writes again, and /healthz is 503
+// meanwhile; the recovery is an output_recovered record with the records
+// lost, /healthz is 200 again, and the output gap's hint names the errno
+// rather than slowness.
+func TestRunOutputFaults(t *testing.T) {
+	fw := &failingWriter{fail: true}
+	out := sink.New(fw, sink.Config{})
+	type status struct {
+		Code   int
+		ENOSPC bool
+	}
+	var statuses []status
+	var lt *loopTest
+	check := func() {
+		code, body := healthzStatus(t, lt.w)
+		statuses = append(statuses, status{code, strings.Contains(body, "ENOSPC")})
+	}
+	lt = newLoopTest(t, Config{Out: output.Single(out)},
+		read{before: func() {
+			// The start and dump records fail to be written.
+			if err := out.Flush(); !errors.Is(err, syscall.ENOSPC) {
+				t.Errorf("Flush = %v, want ENOSPC", err)
+			}
+		}, events: newFlows(t, 100, 1)},
+		read{before: func() {
+			check() // the loop has seen the failure
+			fw.setFail(false)
+			if err := out.Flush(); err != nil {
+				t.Errorf("Flush = %v after the disk has room", err)
+			}
+		}},
+		read{before: check}, // the loop has seen the recovery
+	)
+	if _, err := lt.run(); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]status{{http.StatusServiceUnavailable, true}, {http.StatusOK, false}}, statuses); diff != "" {
+		t.Errorf("/healthz (-want +got):\n%s", diff)
+	}
+	recs := fields(parseRecords(t, fw.String()), "level", "op", "errno", "lost", "lost_total", "hint", "torn")
+	want := []map[string]any{
+		{"event": "new", "level": "info"},
+		{"event": "output_error", "level": "error", "op": "write", "errno": "ENOSPC", "lost_total": 2.0, "torn": false,
+			"hint": "ENOSPC: disk full; free space on the output's file system"},
+		{"event": "output_recovered", "level": "info", "op": "write", "errno": "ENOSPC", "lost": 2.0, "lost_total": 2.0},
+		{"event": "gap", "level": "warn", "lost": 2.0, "lost_total": 2.0,
+			"hint": "records were lost to write errors: ENOSPC: disk full; free space on the output's file system"},
+		{"event": "stop", "level": "info", "lost": map[string]any{"kernel": 0.0, "output": 2.0}},
+	}
+	if diff := cmp.Diff(want, recs); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+}
+
+// TestOutputGapHint: records dropped because the output was behind keep
+// the gap's hint about a faster destination; records lost to write errors
+// since the last check get the errno's.
+func TestOutputGapHint(t *testing.T) {
+	got := outputGapHint(output.Stats{Dropped: 3, Overflow: 3}, 0)
+	if got != "" {
+		t.Errorf("outputGapHint of an overflow = %q, want none", got)
+	}
+	if got := outputGapHint(output.Stats{Dropped: 3, Failed: 3, LastErrno: syscall.EIO}, 1); !strings.HasPrefix(got, "EIO") {
+		t.Errorf("outputGapHint of write errors = %q, want the EIO hint", got)
+	}
+}
+
+// TestRunNetnsGone: once the watched namespace is gone, a netns_gone
+// record, the tracked flows ended as inferred, a reconcile record with
+// reason netns_gone, /healthz 503 and, by default, the watch ends with
+// ErrNetnsGone; with NetnsGoneWait it goes on.
+func TestRunNetnsGone(t *testing.T) {
+	for _, policy := range []NetnsGonePolicy{NetnsGoneExit, NetnsGoneWait} {
+		t.Run(policy.String(), func(t *testing.T) {
+			var gone bool
+			var checks int
+			var lt *loopTest
+			var code int
+			lt = newLoopTest(t, Config{OnNetnsGone: policy, NetnsCheck: time.Second, Orphaned: func() (bool, error) {
+				checks++
+				return gone, nil
+			}},
+				read{events: newFlows(t, 100, 2)},
+				read{before: func() {
+					lt.clock.Advance(time.Second)
+					if c, _ := healthzStatus(t, lt.w); c != http.StatusOK {
+						t.Errorf("/healthz before: %d, want 200", c)
+					}
+				}},
+				read{before: func() {
+					gone = true
+					lt.clock.Advance(time.Second)
+				}},
+				read{before: func() {
+					code, _ = healthzStatus(t, lt.w)
+					lt.clock.Advance(time.Second)
+				}},
+				read{},
+			)
+			sum, err := lt.run()
+			want := []string{"start", "dump", "new", "new", "netns_gone", "destroy+flow+inferred", "destroy+flow+inferred", "reconcile+inferred", "stop"}
+			wantChecks := 2
+			if policy == NetnsGoneExit {
+				if !errors.Is(err, ErrNetnsGone) {
+					t.Fatalf("Run = %v, want ErrNetnsGone", err)
+				}
+			} else {
+				if err != nil {
+					t.Fatalf("Run = %v, want nil: the watch waits", err)
+				}
+				if code != http.StatusServiceUnavailable {
+					t.Errorf("/healthz once gone: %d, want 503", code)
+				}
+			}
+			recs := lt.records()
+			if diff := cmp.Diff(want, kinds(recs)); diff != "" {
+				t.Errorf("records (-want +got):\n%s", diff)
+			}
+			if checks != wantChecks {
+				t.Errorf("%d checks, want %d: none once gone", checks, wantChecks)
+			}
+			action := map[NetnsGonePolicy]string{NetnsGoneExit: "stop", NetnsGoneWait: "wait"}[policy]
+			if diff := cmp.Diff([]map[string]any{{"event": "netns_gone", "flows_ended": 2.0, "action": action}},
+				fields(recs[4:5], "flows_ended", "action")); diff != "" {
+				t.Errorf("netns_gone record (-want +got):\n%s", diff)
+			}
+			if r := recs[7]; r["reason"] != "netns_gone" || r["inferred"] != 2.0 {
+				t.Errorf("reconcile record %v, want reason netns_gone, 2 inferred", r)
+			}
+			if sum.Inferred != 2 {
+				t.Errorf("%d inferred in the summary, want 2", sum.Inferred)
+			}
+		})
+	}
+}
+
+func TestParseNetnsGonePolicy(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want NetnsGonePolicy
+		ok   bool
+	}{{"exit", NetnsGoneExit, true}, {"wait", NetnsGoneWait, true}, {"Exit", 0, false}, {"", 0, false}} {
+		got, err := ParseNetnsGonePolicy(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ParseNetnsGonePolicy(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+		if tt.ok && got.String() != tt.in {
+			t.Errorf("%v.String() = %q, want %q", got, got.String(), tt.in)
+		}
+	}
+}
+
+// TestOutputFaultHealth: /healthz is unhealthy while writes or reopens
+// fail, and healthy again once each recovers; a failed close of the rotated
+// file is an event, not a state.
+func TestOutputFaultHealth(t *testing.T) {
+	lt := newLoopTest(t, Config{})
+	w := lt.w
+	w.counters.heartbeat.Store(lt.clock.Now().UnixNano()) // the loop is not stalled
+	enoent := fmt.Errorf("reopen output: %w", syscall.ENOENT)
+	steps := []struct {
+		fault sink.Fault
+		want  string // in the error; "" for healthy
+	}{
+		{sink.Fault{Op: "reopen", Path: "/x/ct.log", Err: enoent, Errno: syscall.ENOENT}, "ENOENT"},
+		{sink.Fault{Op: "write", Path: "/x/ct.log", Err: syscall.EIO, Errno: syscall.EIO}, "EIO"}, // writes failing matter most
+		{sink.Fault{Op: "reopen", Path: "/x/ct.log"}, "EIO"},
+		{sink.Fault{Op: "write", Path: "/x/ct.log"}, ""},
+		{sink.Fault{Op: "close", Path: "/x/ct.log", Err: syscall.EIO, Errno: syscall.EIO}, ""},
+	}
+	for i, s := range steps {
+		w.outputFault(s.fault)
+		err := w.healthz()
+		switch {
+		case s.want == "" && err != nil:
+			t.Errorf("step %d: healthz = %v, want healthy", i, err)
+		case s.want != "" && (err == nil || !strings.Contains(err.Error(), s.want)):
+			t.Errorf("step %d: healthz = %v, want an error naming %s", i, err, s.want)
+		}
+	}
+	recs := fields(lt.records(), "op", "errno")
+	want := []map[string]any{
+		{"event": "output_error", "op": "reopen", "errno": "ENOENT"},
+		{"event": "output_error", "op": "write", "errno": "EIO"},
+		{"event": "output_recovered", "op": "reopen"},
+		{"event": "output_recovered", "op": "write", "errno": "EIO"},
+		{"event": "output_error", "op": "close", "errno": "EIO"},
+	}
+	if diff := cmp.Diff(want, recs); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+}
