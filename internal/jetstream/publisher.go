@@ -415,6 +415,18 @@ func (p *Publisher) send(i int) bool {
 	// (a duplicate, stored once) rather than trusted.
 	conn := p.nc.Stats().Reconnects
 	p.mu.Lock()
+	if conn != p.conn {
+		// The first attempt on a new connection: the attempts left
+		// pending on the old one are failed first, and this one too, so
+		// that the retry round sends them all again in their order
+		// rather than this one ahead of them.
+		p.conn = conn
+		p.failStale(conn)
+		p.setState(e, stateFailed, nats.ErrDisconnected)
+		p.mu.Unlock()
+		p.wakeRun()
+		return false
+	}
 	p.setState(e, statePending, nil)
 	e.msg, e.conn = m, conn
 	p.byMsg[m] = i
@@ -482,6 +494,11 @@ func (p *Publisher) resolve(m *nats.Msg, ack *jetstream.PubAck, err error) {
 		p.c.failures.Add(1)
 	}
 	p.mu.Unlock()
+	p.wakeRun()
+}
+
+// wakeRun tells Run that an entry changed state.
+func (p *Publisher) wakeRun() {
 	select {
 	case p.wake <- struct{}{}:
 	default:
