@@ -168,21 +168,64 @@ func TestRetriedUntilStreamExists(t *testing.T) {
 	s := startServer(t, t.TempDir(), -1, nil)
 	js := connect(t, s.ClientURL())
 	p := newPublisher(t, s.ClientURL(), "ctwatch.host1", nil)
-	created := make(chan struct{})
+	created := make(chan error, 1)
 	go func() {
-		defer close(created)
 		deadline := time.Now().Add(time.Minute)
 		for p.Stats().Failures == 0 && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond) // polling a counter: no event to wait on
 		}
-		addStream(t, js, fleetStream(1))
+		created <- createStream(js, fleetStream(1))
 	}()
 	const n = 300
 	checkResults(t, okResults(1, n), publishAll(t, p, records(testRun, 1, n), nil))
-	<-created
+	if err := <-created; err != nil {
+		t.Fatal(err)
+	}
 	checkStored(t, js, "CTWATCH", wantIDs(testRun, 1, n))
 	if st := p.Stats(); st.Failures == 0 || st.Retries == 0 {
 		t.Errorf("stats %+v: want failures and retries", st)
+	}
+}
+
+// Publishes that nobody answers (a plain subscriber takes the subject, so
+// the server says no "no responders" either) time out and are retried with
+// their Msg-Id until a stream takes the subject: each stored once, in order.
+func TestUnansweredPublishesTimeOutAndAreRetried(t *testing.T) {
+	s := startServer(t, t.TempDir(), -1, nil)
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	if _, err := nc.Subscribe("ctwatch.host1", func(*nats.Msg) {}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	js := connect(t, s.ClientURL())
+	p := newPublisher(t, s.ClientURL(), "ctwatch.host1", func(c *Config) { c.AckTimeout = 200 * time.Millisecond })
+	created := make(chan error, 1)
+	go func() {
+		deadline := time.Now().Add(time.Minute)
+		for p.Stats().Failures == 0 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond) // polling a counter: no event to wait on
+		}
+		created <- createStream(js, fleetStream(1))
+	}()
+	const n = 300
+	start := time.Now()
+	checkResults(t, okResults(1, n), publishAll(t, p, records(testRun, 1, n), nil))
+	if err := <-created; err != nil {
+		t.Fatal(err)
+	}
+	checkStored(t, js, "CTWATCH", wantIDs(testRun, 1, n))
+	st := p.Stats()
+	if st.Failures < n || st.Retries < n {
+		t.Errorf("stats %+v: want every record's first attempt failed (timed out) and retried", st)
+	}
+	if took := time.Since(start); took < 200*time.Millisecond {
+		t.Errorf("done in %v, before the first ack timeout", took)
 	}
 }
 

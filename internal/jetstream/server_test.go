@@ -195,21 +195,30 @@ func connect(t testing.TB, url string) jetstream.JetStream {
 	return js
 }
 
-// addStream creates the stream, each attempt bounded on its own: a request
-// that reaches a cluster between leaders is not answered at all.
+// addStream creates the stream, or fails t.
 func addStream(t testing.TB, js jetstream.JetStream, cfg jetstream.StreamConfig) {
 	t.Helper()
+	if err := createStream(js, cfg); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// createStream creates the stream, each attempt bounded on its own: a
+// request that reaches a cluster between leaders is not answered at all.
+// It does not touch a testing.T, so that a test's other goroutines can call
+// it.
+func createStream(js jetstream.JetStream, cfg jetstream.StreamConfig) error {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_, err := js.CreateStream(ctx, cfg)
 		cancel()
 		if err == nil {
-			return
+			return nil
 		}
 		var api *jetstream.APIError
 		if errors.As(err, &api) && api.Code != 503 || time.Now().After(deadline) {
-			t.Fatalf("create stream %s: %v", cfg.Name, err)
+			return fmt.Errorf("create stream %s: %w", cfg.Name, err)
 		}
 		time.Sleep(100 * time.Millisecond) // waiting for a cluster to elect a leader
 	}
