@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -119,9 +118,10 @@ type entry struct {
 // Publisher publishes records to one subject of a JetStream stream.
 //
 // It publishes on the core connection with a reply subject of its own per
-// attempt, PREFIX.<slot>.<attempt>, and reads the acks from one
-// subscription to PREFIX.>: no future, timer or map per record as with the
-// client's PublishAsync, whose bookkeeping cost several times the publish.
+// attempt, PREFIX.<slot>.<attempt>, and Run reads the acks itself from one
+// channel subscription to PREFIX.>: no future, timer or map per record as
+// with the client's PublishAsync, whose bookkeeping cost several times the
+// publish, and no goroutine between the client's read loop and Run.
 type Publisher struct {
 	cfg    Config
 	nc     *nats.Conn
@@ -130,10 +130,12 @@ type Publisher struct {
 	prefix string // the reply prefix, ending in "."
 	c      counters
 
-	// wake has capacity 1 and is written without blocking (a full wake
-	// already says "look again"): the ack callback uses it to tell Run
-	// that an entry changed state.
-	wake chan struct{}
+	// acks is written by the client's read loop, without blocking, and
+	// read by Run alone. Its bound, 4 × Window, holds an answer for every
+	// record in flight and the late answers to as many superseded
+	// attempts; when it is full the client drops the answer (a slow
+	// consumer in its stats) and the attempt times out and is sent again.
+	acks chan *nats.Msg
 
 	// Owned by Run's goroutine: the message and reply buffer reused by
 	// every publish (PublishMsg copies them before it returns), and the
@@ -142,10 +144,8 @@ type Publisher struct {
 	replyBuf []byte
 	ticks    uint64
 
-	// mu guards the entries' state and the tallies below. Only Run adds and
-	// removes entries (ring slots, head, n); the ack callback changes the
-	// state of pending ones.
-	mu       sync.Mutex
+	// The window and its tallies, owned by Run's goroutine (which also
+	// takes the acks): ring slots, head and n, the entries' states.
 	ring     []entry
 	head, n  int
 	attempts uint64 // attempts made, the last attempt's number
@@ -173,7 +173,7 @@ func New(cfg Config) (*Publisher, error) {
 	}
 	p := &Publisher{
 		cfg:    cfg,
-		wake:   make(chan struct{}, 1),
+		acks:   make(chan *nats.Msg, 4*cfg.Window),
 		ring:   make([]entry, cfg.Window),
 		prefix: nats.NewInbox() + ".",
 	}
@@ -215,16 +215,10 @@ func New(cfg Config) (*Publisher, error) {
 		nc.Close()
 		return nil, fmt.Errorf("jetstream context: %w", err)
 	}
-	sub, err := nc.Subscribe(p.prefix+">", p.onReply)
+	sub, err := nc.ChanSubscribe(p.prefix+">", p.acks)
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("subscribe to acks: %w", err)
-	}
-	// The window bounds the acks that can wait in the subscription, and
-	// late answers to superseded attempts at most as many again.
-	if err := sub.SetPendingLimits(8*cfg.Window, -1); err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("ack subscription limits: %w", err)
 	}
 	p.nc, p.js, p.sub = nc, js, sub
 	return p, nil
@@ -306,10 +300,16 @@ func (p *Publisher) Run(ctx context.Context, in <-chan Record, done func(Result)
 				continue
 			}
 			timer.Reset(backoff(round))
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-timer.C:
+		wait:
+			for {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case m := <-p.acks: // late answers to superseded attempts
+					p.onReply(m)
+				case <-timer.C:
+					break wait
+				}
 			}
 			round++
 			p.retry()
@@ -324,7 +324,8 @@ func (p *Publisher) Run(ctx context.Context, in <-chan Record, done func(Result)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-p.wake:
+		case m := <-p.acks:
+			p.takeAcks(m)
 		case <-tick.C:
 			p.tick()
 		case r, ok := <-in:
@@ -352,13 +353,14 @@ func (p *Publisher) Run(ctx context.Context, in <-chan Record, done func(Result)
 	}
 }
 
-// waitWake waits for an entry to change state, advancing the timeout clock
-// meanwhile.
+// waitWake waits for an answer or a tick of the timeout clock, and takes
+// it.
 func (p *Publisher) waitWake(ctx context.Context, tick <-chan time.Time) error {
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-p.wake:
+	case m := <-p.acks:
+		p.takeAcks(m)
 	case <-tick:
 		p.tick()
 	}
@@ -369,8 +371,6 @@ func (p *Publisher) waitWake(ctx context.Context, tick <-chan time.Time) error {
 // an ack timeout for their answer.
 func (p *Publisher) tick() {
 	p.ticks++
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	for k := 0; k < p.n && p.pending > 0; k++ {
 		i := p.head + k
 		if i >= len(p.ring) {
@@ -388,8 +388,6 @@ func (p *Publisher) tick() {
 // results, and returns the failed and pending tallies.
 func (p *Publisher) pop(results []Result) ([]Result, int, int) {
 	conn := p.nc.Stats().Reconnects
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	if conn != p.conn {
 		p.conn = conn
 		p.failStale(conn)
@@ -413,7 +411,7 @@ func (p *Publisher) pop(results []Result) ([]Result, int, int) {
 // failStale fails the pending attempts made on a connection older than
 // conn. Their answers are lost with that connection, and the client tells
 // so only from another goroutine: were they left pending, Run could send
-// new records on the new connection ahead of their retries. mu is held.
+// new records on the new connection ahead of their retries.
 func (p *Publisher) failStale(conn uint64) {
 	for k := 0; k < p.n && p.pending > 0; k++ {
 		i := p.head + k
@@ -451,9 +449,7 @@ func (p *Publisher) retry() {
 		if i >= len(p.ring) {
 			i -= len(p.ring)
 		}
-		p.mu.Lock()
 		failed := p.ring[i].state == stateFailed
-		p.mu.Unlock()
 		if failed {
 			p.c.retries.Add(1)
 			if !p.send(i) {
@@ -465,15 +461,12 @@ func (p *Publisher) retry() {
 
 // send publishes entry i as a new attempt, and says whether the attempt is
 // out (pending, or refused: nothing to wait for) rather than failed at once.
-// The attempt is registered before the publish because its answer can
-// arrive before PublishMsg returns.
 func (p *Publisher) send(i int) bool {
 	e := &p.ring[i]
 	// Read before the publish: should a reconnect come between, the
 	// attempt counts as made on the older connection and is sent again
 	// (a duplicate, stored once) rather than trusted.
 	conn := p.nc.Stats().Reconnects
-	p.mu.Lock()
 	if conn != p.conn {
 		// The first attempt on a new connection: the attempts left
 		// pending on the old one are failed first, and this one too, so
@@ -482,15 +475,12 @@ func (p *Publisher) send(i int) bool {
 		p.conn = conn
 		p.failStale(conn)
 		p.setState(e, stateFailed, nats.ErrDisconnected)
-		p.mu.Unlock()
-		p.wakeRun()
 		return false
 	}
 	p.attempts++
 	attempt := p.attempts
 	p.setState(e, statePending, nil)
 	e.attempt, e.tick, e.conn = attempt, p.ticks, conn
-	p.mu.Unlock()
 	p.c.published.Add(1)
 
 	b := append(p.replyBuf[:0], p.prefix...)
@@ -506,7 +496,7 @@ func (p *Publisher) send(i int) bool {
 	return true
 }
 
-// setState moves e to s, keeping the tallies; mu is held.
+// setState moves e to s, keeping the tallies.
 func (p *Publisher) setState(e *entry, s state, err error) {
 	switch e.state {
 	case statePending:
@@ -529,7 +519,21 @@ type pubAck struct {
 	Duplicate bool                `json:"duplicate"`
 }
 
-// onReply takes an answer on the ack subscription.
+// takeAcks takes answer m and those already waiting behind it, so that Run
+// goes round its loop once per batch of answers, not once per answer.
+func (p *Publisher) takeAcks(m *nats.Msg) {
+	p.onReply(m)
+	for range cap(p.acks) {
+		select {
+		case m := <-p.acks:
+			p.onReply(m)
+		default:
+			return
+		}
+	}
+}
+
+// onReply takes an answer from the ack subscription.
 func (p *Publisher) onReply(m *nats.Msg) {
 	i, attempt, ok := p.parseReply(m.Subject)
 	if !ok {
@@ -587,10 +591,8 @@ func parseAck(m *nats.Msg) (bool, error) {
 // that is no longer current (superseded by a retry, or timed out) is
 // ignored.
 func (p *Publisher) resolve(i int, attempt uint64, dup bool, err error) {
-	p.mu.Lock()
 	e := &p.ring[i]
 	if e.state != statePending || e.attempt != attempt {
-		p.mu.Unlock()
 		return
 	}
 	switch {
@@ -607,15 +609,5 @@ func (p *Publisher) resolve(i int, attempt uint64, dup bool, err error) {
 	default:
 		p.setState(e, stateFailed, err)
 		p.c.failures.Add(1)
-	}
-	p.mu.Unlock()
-	p.wakeRun()
-}
-
-// wakeRun tells Run that an entry changed state.
-func (p *Publisher) wakeRun() {
-	select {
-	case p.wake <- struct{}{}:
-	default:
 	}
 }
