@@ -308,15 +308,30 @@ func TestServerRestartMidStream(t *testing.T) {
 
 // A nats-server process is SIGKILLed with records in flight and restarted
 // on its store and port while the publisher goes on: every record is stored
-// once, in order, acked ones included.
+// once, in order, acked ones included. Both with the server's default
+// sync_interval (from 2.10 a single server writes a record to its file
+// before it acks it: a SIGKILL loses nothing, a power cut may) and with
+// sync_interval: always (fsynced before the ack), as docs/delivery.md says.
 func TestNATSServerKilledMidStream(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds nats-server and starts it twice")
+		t.Skip("builds nats-server and starts it four times")
 	}
 	bin := buildServer(t)
+	for _, tc := range []struct {
+		name       string
+		syncAlways bool
+	}{
+		{name: "default sync", syncAlways: false},
+		{name: "sync always", syncAlways: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testKilledMidStream(t, bin, tc.syncAlways) })
+	}
+}
+
+func testKilledMidStream(t *testing.T, bin string, syncAlways bool) {
 	dir := t.TempDir()
 	port := freePort(t)
-	conf := writeServerConfig(t, dir, port, true)
+	conf := writeServerConfig(t, dir, port, syncAlways)
 	// servers receives each server started; the cleanup kills them all,
 	// the restarted one included even when the test fails before it is up.
 	servers := make(chan *binaryServer, 2)
@@ -339,44 +354,54 @@ func TestNATSServerKilledMidStream(t *testing.T) {
 	addStream(t, js, fleetStream(1))
 	p := newPublisher(t, url, "ctwatch.host1", nil)
 	const n, killAt = 10000, 3000
+	// Killed from another goroutine while Run has records in flight, and
+	// restarted at once while Run goes on.
 	restarted := make(chan error, 1)
-	var killedAcked uint64
-	t.Cleanup(func() {
-		if killedAcked > 0 {
-			<-restarted // no server left starting behind the test's back
-		}
-	})
-	results := publishAll(t, p, records(testRun, 1, n), func(got int) {
-		if got != killAt {
+	var atKill Stats
+	go func() {
+		var ok bool
+		atKill, ok = waitInFlight(p, killAt, 200)
+		first.kill()
+		if !ok {
+			restarted <- fmt.Errorf("never %d records in flight past %d acked: %+v", 200, killAt, atKill)
 			return
 		}
-		// Killed from Run's goroutine, so that no record is reported
-		// between the kill and the count below; restarted from another,
-		// so that Run meets the outage with records in flight.
-		first.kill()
-		killedAcked = p.Stats().Acked
-		go func() {
-			s, err := startBinary(bin, conf)
-			if err == nil {
-				servers <- s
-			}
-			restarted <- err
-		}()
-	})
+		s, err := startBinary(bin, conf)
+		if err == nil {
+			servers <- s
+		}
+		restarted <- err
+	}()
+	t.Cleanup(func() { <-restarted }) // no server left starting behind the test's back
+	results := publishAll(t, p, records(testRun, 1, n), nil)
 	if err := <-restarted; err != nil {
-		t.Fatalf("restart: %v", err)
+		t.Fatalf("kill and restart: %v", err)
 	}
 	restarted <- nil // for the cleanup
 	checkResults(t, okResults(1, n), results)
 	checkStored(t, js, "CTWATCH", wantIDs(testRun, 1, n))
 	st := p.Stats()
-	if st.Disconnects == 0 || st.Reconnects == 0 {
-		t.Errorf("stats %+v: want the kill seen as a disconnect and a reconnect", st)
+	if st.Disconnects == 0 || st.Reconnects == 0 || st.Retries == 0 {
+		t.Errorf("stats %+v: want the kill seen as a disconnect and a reconnect, and records in flight sent again", st)
 	}
-	if killedAcked < killAt || killedAcked >= n {
-		t.Errorf("%d records acked when the server was killed: want the kill between %d and %d", killedAcked, killAt, n)
+	t.Logf("killed with %d acked, %d attempts unanswered; stats %+v", atKill.Acked, atKill.Published-atKill.Acked, st)
+}
+
+// waitInFlight waits until p has acked at least acked records and has at
+// least inFlight more published, and returns its stats then; false when
+// that does not happen within 30 s.
+func waitInFlight(p *Publisher, acked, inFlight uint64) (Stats, bool) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st := p.Stats()
+		if st.Acked >= acked && st.Published >= st.Acked+inFlight {
+			return st, true
+		}
+		if time.Now().After(deadline) {
+			return st, false
+		}
+		time.Sleep(100 * time.Microsecond) // polling counters: no event to wait on
 	}
-	t.Logf("killed with %d acked; stats %+v", killedAcked, st)
 }
 
 // A 3-node cluster with an R3 stream loses a node mid-stream, the stream's
@@ -411,13 +436,19 @@ func TestClusterLosesNode(t *testing.T) {
 
 			p := newPublisher(t, nodes[conn].ClientURL(), "ctwatch.host1", nil)
 			const n, loseAt = 10000, 3000
-			var acked uint64
-			results := publishAll(t, p, records(testRun, 1, n), func(got int) {
-				if got == loseAt {
-					nodes[lost].Shutdown()
-					acked = p.Stats().Acked
+			// Shut down while Run has records in flight.
+			shut := make(chan Stats, 1)
+			go func() {
+				st, ok := waitInFlight(p, loseAt, 200)
+				nodes[lost].Shutdown()
+				if !ok {
+					t.Errorf("never %d records in flight past %d acked: %+v", 200, loseAt, st)
 				}
-			})
+				shut <- st
+			}()
+			results := publishAll(t, p, records(testRun, 1, n), nil)
+			atLoss := <-shut
+			acked := atLoss.Acked
 			checkResults(t, okResults(1, n), results)
 			// Read through a node that stayed up.
 			moved := checkStoredOnce(t, connect(t, nodes[(lost+1)%3].ClientURL()), "CTWATCH", wantIDs(testRun, 1, n))
@@ -428,8 +459,8 @@ func TestClusterLosesNode(t *testing.T) {
 			if tc.name == "connected follower" && st.Reconnects == 0 {
 				t.Errorf("stats %+v: want a reconnect to another node", st)
 			}
-			t.Logf("lost %s (stream leader %s) with %d acked; %d records stored out of place; stats %+v",
-				nodes[lost].Name(), nodes[leader].Name(), acked, moved, st)
+			t.Logf("lost %s (stream leader %s) with %d acked, %d attempts unanswered; %d records stored out of place; stats %+v",
+				nodes[lost].Name(), nodes[leader].Name(), acked, atLoss.Published-atLoss.Acked, moved, st)
 		})
 	}
 }
