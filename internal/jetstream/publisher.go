@@ -137,6 +137,12 @@ type Publisher struct {
 	// consumer in its stats) and the attempt times out and is sent again.
 	acks chan *nats.Msg
 
+	// reconnected has capacity 1 and is written without blocking by the
+	// client's reconnect callback (a full one already says so): it ends a
+	// retry round's backoff, since the records failed by the outage can
+	// go out again at once.
+	reconnected chan struct{}
+
 	// Owned by Run's goroutine: the message and reply buffer reused by
 	// every publish (PublishMsg copies them before it returns), and the
 	// ticks of the ack timeout clock.
@@ -172,10 +178,12 @@ func New(cfg Config) (*Publisher, error) {
 		cfg.Name = "ctwatch"
 	}
 	p := &Publisher{
-		cfg:    cfg,
-		acks:   make(chan *nats.Msg, 4*cfg.Window),
-		ring:   make([]entry, cfg.Window),
-		prefix: nats.NewInbox() + ".",
+		cfg:  cfg,
+		acks: make(chan *nats.Msg, 4*cfg.Window),
+
+		reconnected: make(chan struct{}, 1),
+		ring:        make([]entry, cfg.Window),
+		prefix:      nats.NewInbox() + ".",
 	}
 	for i := range p.ring {
 		p.ring[i].hdr = nats.Header{jetstream.MsgIDHeader: []string{""}}
@@ -201,6 +209,10 @@ func New(cfg Config) (*Publisher, error) {
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) {
 			p.c.reconnects.Add(1)
+			select {
+			case p.reconnected <- struct{}{}:
+			default:
+			}
 			log.Info().Str("server", c.ConnectedUrlRedacted()).Msg("jetstream: reconnected")
 		}),
 		nats.NoCallbacksAfterClientClose(),
@@ -275,6 +287,7 @@ func (p *Publisher) Run(ctx context.Context, in <-chan Record, done func(Result)
 	)
 	defer timer.Stop()
 	defer tick.Stop()
+loop:
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -307,6 +320,12 @@ func (p *Publisher) Run(ctx context.Context, in <-chan Record, done func(Result)
 					return ctx.Err()
 				case m := <-p.acks: // late answers to superseded attempts
 					p.onReply(m)
+				case <-p.reconnected:
+					// Back from an outage: the round goes at once, after
+					// pop has failed what the old connection left.
+					timer.Stop()
+					round = 0
+					continue loop
 				case <-timer.C:
 					break wait
 				}
