@@ -15,6 +15,17 @@
 // server's max payload): a caller's spool can drop a record as soon as its
 // result is reported.
 //
+// The stream holds the records in their order, except across a change of
+// leader of a clustered stream: records in flight that the old leader never
+// answered are stored after later ones that the new leader took (each still
+// once; records carry their seq).
+//
+// Records go out on the core connection, each attempt with a reply subject
+// of its own, and Run reads the acks from one channel subscription: the
+// client's PublishAsync, with a future, a timer and map entries per record
+// and its acks decoded with encoding/json, cost about three times the CPU
+// per record.
+//
 // A failed or timed-out publish is retried: the publisher stops taking new
 // records, waits until every record in flight is resolved, and publishes the
 // failed ones again in their order, with exponential backoff and jitter

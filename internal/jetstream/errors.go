@@ -18,7 +18,7 @@ type NoStreamError struct {
 func (e *NoStreamError) Error() string {
 	return fmt.Sprintf("no JetStream stream takes subject %q: records are kept and retried until one does; "+
 		"create it, for example: nats stream add CTWATCH --subjects 'ctwatch.>' --storage file "+
-		"--retention limits --replicas 3 --dupe-window 2h (see docs/delivery.md)", e.Subject)
+		"--retention limits --replicas 3 --dupe-window 1h (see docs/delivery.md)", e.Subject)
 }
 
 // Is makes errors.Is(err, jetstream.ErrStreamNotFound) hold, the client's

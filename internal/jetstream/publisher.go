@@ -1,11 +1,13 @@
 package jetstream
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -102,37 +104,65 @@ const (
 )
 
 type entry struct {
-	rec   Record
-	hdr   nats.Header
-	msg   *nats.Msg // the current attempt, the key in byMsg while pending
-	conn  uint64    // the connection's reconnect count before the attempt
-	state state
-	err   error
+	rec Record
+	// hdr carries the record's Nats-Msg-Id; the map stays with the ring
+	// slot, so that a record costs no header map of its own.
+	hdr     nats.Header
+	attempt uint64 // the current attempt's number, in its reply subject
+	tick    uint64 // Publisher.ticks when the attempt was sent
+	conn    uint64 // the connection's reconnect count before the attempt
+	state   state
+	err     error
 }
 
 // Publisher publishes records to one subject of a JetStream stream.
+//
+// It publishes on the core connection with a reply subject of its own per
+// attempt, PREFIX.<slot>.<attempt>, and Run reads the acks itself from one
+// channel subscription to PREFIX.>: no future, timer or map per record as
+// with the client's PublishAsync, whose bookkeeping cost several times the
+// publish, and no goroutine between the client's read loop and Run.
 type Publisher struct {
-	cfg Config
-	nc  *nats.Conn
-	js  jetstream.JetStream
-	c   counters
+	cfg    Config
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	sub    *nats.Subscription
+	prefix string // the reply prefix, ending in "."
+	c      counters
 
-	// wake has capacity 1 and is written without blocking (a full wake
-	// already says "look again"): the ack and error callbacks use it to tell
-	// Run that an entry changed state.
-	wake chan struct{}
+	// acks is written by the client's read loop, without blocking, and
+	// read by Run alone. Its bound, 4 × Window, holds an answer for every
+	// record in flight and the late answers to as many superseded
+	// attempts; when it is full the client drops the answer (a slow
+	// consumer in its stats) and the attempt times out and is sent again.
+	acks chan *nats.Msg
 
-	// mu guards the entries' state and the tallies below. Only Run adds and
-	// removes entries (ring slots, head, n); the client's callbacks change
-	// the state of pending ones.
-	mu      sync.Mutex
-	ring    []entry
-	head, n int
-	byMsg   map[*nats.Msg]int
-	pending int    // entries in statePending
-	failed  int    // entries in stateFailed
-	conn    uint64 // the reconnect count when pop last looked
+	// reconnected has capacity 1 and is written without blocking by the
+	// client's reconnect callback (a full one already says so): it ends a
+	// retry round's backoff, since the records failed by the outage can
+	// go out again at once.
+	reconnected chan struct{}
+
+	// Owned by Run's goroutine: the message and reply buffer reused by
+	// every publish (PublishMsg copies them before it returns), and the
+	// ticks of the ack timeout clock.
+	msg      nats.Msg
+	replyBuf []byte
+	ticks    uint64
+
+	// The window and its tallies, owned by Run's goroutine (which also
+	// takes the acks): ring slots, head and n, the entries' states.
+	ring     []entry
+	head, n  int
+	attempts uint64 // attempts made, the last attempt's number
+	pending  int    // entries in statePending
+	failed   int    // entries in stateFailed
+	conn     uint64 // the reconnect count when pop or send last looked
 }
+
+// ackTicks is the number of ticks of the timeout clock in an ack timeout:
+// a pending attempt times out between AckTimeout and 9/8 of it.
+const ackTicks = 8
 
 // New connects to cfg.Target. A server that is not up yet is no error: the
 // client keeps reconnecting, with backoff, until ctx passed to Run ends or
@@ -148,10 +178,15 @@ func New(cfg Config) (*Publisher, error) {
 		cfg.Name = "ctwatch"
 	}
 	p := &Publisher{
-		cfg:   cfg,
-		wake:  make(chan struct{}, 1),
-		ring:  make([]entry, cfg.Window),
-		byMsg: make(map[*nats.Msg]int, cfg.Window),
+		cfg:  cfg,
+		acks: make(chan *nats.Msg, 4*cfg.Window),
+
+		reconnected: make(chan struct{}, 1),
+		ring:        make([]entry, cfg.Window),
+		prefix:      nats.NewInbox() + ".",
+	}
+	for i := range p.ring {
+		p.ring[i].hdr = nats.Header{jetstream.MsgIDHeader: []string{""}}
 	}
 	log := cfg.Logger
 	nc, err := nats.Connect(cfg.Target.Server,
@@ -174,6 +209,10 @@ func New(cfg Config) (*Publisher, error) {
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) {
 			p.c.reconnects.Add(1)
+			select {
+			case p.reconnected <- struct{}{}:
+			default:
+			}
 			log.Info().Str("server", c.ConnectedUrlRedacted()).Msg("jetstream: reconnected")
 		}),
 		nats.NoCallbacksAfterClientClose(),
@@ -181,19 +220,19 @@ func New(cfg Config) (*Publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", cfg.Target.Server, err)
 	}
-	js, err := jetstream.New(nc,
-		// The window bounds what Run has in flight; a retry round can add
-		// as many again before the superseded attempts time out.
-		jetstream.WithPublishAsyncMaxPending(4*cfg.Window),
-		jetstream.WithPublishAsyncTimeout(cfg.AckTimeout),
-		jetstream.WithPublishAsyncAckHandler(p.onAck),
-		jetstream.WithPublishAsyncErrHandler(p.onErr),
-	)
+	// The client's JetStream API only for CheckStream: records go out on
+	// the core connection (see Publisher).
+	js, err := jetstream.New(nc)
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("jetstream context: %w", err)
 	}
-	p.nc, p.js = nc, js
+	sub, err := nc.ChanSubscribe(p.prefix+">", p.acks)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("subscribe to acks: %w", err)
+	}
+	p.nc, p.js, p.sub = nc, js, sub
 	return p, nil
 }
 
@@ -244,8 +283,11 @@ func (p *Publisher) Run(ctx context.Context, in <-chan Record, done func(Result)
 		open    = true
 		round   int // retry rounds in a row without progress
 		timer   = time.NewTimer(0)
+		tick    = time.NewTicker(max(p.cfg.AckTimeout/ackTicks, time.Millisecond))
 	)
 	defer timer.Stop()
+	defer tick.Stop()
+loop:
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -265,23 +307,35 @@ func (p *Publisher) Run(ctx context.Context, in <-chan Record, done func(Result)
 			// the records go out again in their order, not interleaved with
 			// late answers.
 			if pending > 0 {
-				if err := p.waitWake(ctx); err != nil {
+				if err := p.waitWake(ctx, tick.C); err != nil {
 					return err
 				}
 				continue
 			}
 			timer.Reset(backoff(round))
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-timer.C:
+		wait:
+			for {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case m := <-p.acks: // late answers to superseded attempts
+					p.onReply(m)
+				case <-p.reconnected:
+					// Back from an outage: the round goes at once, after
+					// pop has failed what the old connection left.
+					timer.Stop()
+					round = 0
+					continue loop
+				case <-timer.C:
+					break wait
+				}
 			}
 			round++
 			p.retry()
 			continue
 		}
 		if !open || p.n == len(p.ring) {
-			if err := p.waitWake(ctx); err != nil {
+			if err := p.waitWake(ctx, tick.C); err != nil {
 				return err
 			}
 			continue
@@ -289,7 +343,10 @@ func (p *Publisher) Run(ctx context.Context, in <-chan Record, done func(Result)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-p.wake:
+		case m := <-p.acks:
+			p.takeAcks(m)
+		case <-tick.C:
+			p.tick()
 		case r, ok := <-in:
 			if !ok {
 				open = false
@@ -315,12 +372,34 @@ func (p *Publisher) Run(ctx context.Context, in <-chan Record, done func(Result)
 	}
 }
 
-func (p *Publisher) waitWake(ctx context.Context) error {
+// waitWake waits for an answer or a tick of the timeout clock, and takes
+// it.
+func (p *Publisher) waitWake(ctx context.Context, tick <-chan time.Time) error {
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-p.wake:
-		return nil
+	case m := <-p.acks:
+		p.takeAcks(m)
+	case <-tick:
+		p.tick()
+	}
+	return nil
+}
+
+// tick advances the timeout clock and fails the attempts that have waited
+// an ack timeout for their answer.
+func (p *Publisher) tick() {
+	p.ticks++
+	for k := 0; k < p.n && p.pending > 0; k++ {
+		i := p.head + k
+		if i >= len(p.ring) {
+			i -= len(p.ring)
+		}
+		e := &p.ring[i]
+		if e.state == statePending && p.ticks-e.tick > ackTicks {
+			p.setState(e, stateFailed, jetstream.ErrAsyncPublishTimeout)
+			p.c.failures.Add(1)
+		}
 	}
 }
 
@@ -328,8 +407,6 @@ func (p *Publisher) waitWake(ctx context.Context) error {
 // results, and returns the failed and pending tallies.
 func (p *Publisher) pop(results []Result) ([]Result, int, int) {
 	conn := p.nc.Stats().Reconnects
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	if conn != p.conn {
 		p.conn = conn
 		p.failStale(conn)
@@ -340,7 +417,7 @@ func (p *Publisher) pop(results []Result) ([]Result, int, int) {
 			break
 		}
 		results = append(results, Result{Seq: e.rec.Seq, Err: e.err})
-		*e = entry{}
+		*e = entry{hdr: e.hdr}
 		p.head++
 		if p.head == len(p.ring) {
 			p.head = 0
@@ -353,7 +430,7 @@ func (p *Publisher) pop(results []Result) ([]Result, int, int) {
 // failStale fails the pending attempts made on a connection older than
 // conn. Their answers are lost with that connection, and the client tells
 // so only from another goroutine: were they left pending, Run could send
-// new records on the new connection ahead of their retries. mu is held.
+// new records on the new connection ahead of their retries.
 func (p *Publisher) failStale(conn uint64) {
 	for k := 0; k < p.n && p.pending > 0; k++ {
 		i := p.head + k
@@ -362,8 +439,6 @@ func (p *Publisher) failStale(conn uint64) {
 		}
 		e := &p.ring[i]
 		if e.state == statePending && e.conn < conn {
-			delete(p.byMsg, e.msg)
-			e.msg = nil
 			p.setState(e, stateFailed, nats.ErrDisconnected)
 			p.c.failures.Add(1)
 		}
@@ -377,7 +452,9 @@ func (p *Publisher) publish(r Record) bool {
 	if i >= len(p.ring) {
 		i -= len(p.ring)
 	}
-	p.ring[i] = entry{rec: r, hdr: nats.Header{jetstream.MsgIDHeader: []string{r.MsgID()}}}
+	e := &p.ring[i]
+	*e = entry{rec: r, hdr: e.hdr}
+	e.hdr[jetstream.MsgIDHeader][0] = r.MsgID()
 	p.n++
 	return p.send(i)
 }
@@ -391,9 +468,7 @@ func (p *Publisher) retry() {
 		if i >= len(p.ring) {
 			i -= len(p.ring)
 		}
-		p.mu.Lock()
 		failed := p.ring[i].state == stateFailed
-		p.mu.Unlock()
 		if failed {
 			p.c.retries.Add(1)
 			if !p.send(i) {
@@ -405,31 +480,42 @@ func (p *Publisher) retry() {
 
 // send publishes entry i as a new attempt, and says whether the attempt is
 // out (pending, or refused: nothing to wait for) rather than failed at once.
-// The attempt is registered before the publish because its answer can
-// arrive before PublishMsgAsync returns.
 func (p *Publisher) send(i int) bool {
 	e := &p.ring[i]
-	m := &nats.Msg{Subject: p.cfg.Target.Subject, Data: e.rec.Data, Header: e.hdr}
 	// Read before the publish: should a reconnect come between, the
 	// attempt counts as made on the older connection and is sent again
 	// (a duplicate, stored once) rather than trusted.
 	conn := p.nc.Stats().Reconnects
-	p.mu.Lock()
+	if conn != p.conn {
+		// The first attempt on a new connection: the attempts left
+		// pending on the old one are failed first, and this one too, so
+		// that the retry round sends them all again in their order
+		// rather than this one ahead of them.
+		p.conn = conn
+		p.failStale(conn)
+		p.setState(e, stateFailed, nats.ErrDisconnected)
+		return false
+	}
+	p.attempts++
+	attempt := p.attempts
 	p.setState(e, statePending, nil)
-	e.msg, e.conn = m, conn
-	p.byMsg[m] = i
-	p.mu.Unlock()
+	e.attempt, e.tick, e.conn = attempt, p.ticks, conn
 	p.c.published.Add(1)
-	// No retries inside the client (its default retries "no responders"
-	// from a timer, one message at a time, out of order): Run retries.
-	if _, err := p.js.PublishMsgAsync(m, jetstream.WithRetryAttempts(0)); err != nil {
-		p.resolve(m, nil, err)
+
+	b := append(p.replyBuf[:0], p.prefix...)
+	b = strconv.AppendInt(b, int64(i), 10)
+	b = append(b, '.')
+	b = strconv.AppendUint(b, attempt, 10)
+	p.replyBuf = b
+	p.msg = nats.Msg{Subject: p.cfg.Target.Subject, Reply: string(b), Data: e.rec.Data, Header: e.hdr}
+	if err := p.nc.PublishMsg(&p.msg); err != nil {
+		p.resolve(i, attempt, false, err)
 		return refusal(err)
 	}
 	return true
 }
 
-// setState moves e to s, keeping the tallies; mu is held.
+// setState moves e to s, keeping the tallies.
 func (p *Publisher) setState(e *entry, s state, err error) {
 	switch e.state {
 	case statePending:
@@ -446,32 +532,94 @@ func (p *Publisher) setState(e *entry, s state, err error) {
 	e.state, e.err = s, err
 }
 
-func (p *Publisher) onAck(_ jetstream.JetStream, m *nats.Msg, ack *jetstream.PubAck) {
-	p.resolve(m, ack, nil)
+// pubAck is the part of JetStream's answer to a publish that matters here.
+type pubAck struct {
+	Error     *jetstream.APIError `json:"error"`
+	Duplicate bool                `json:"duplicate"`
 }
 
-func (p *Publisher) onErr(_ jetstream.JetStream, m *nats.Msg, err error) {
-	p.resolve(m, nil, err)
+// takeAcks takes answer m and those already waiting behind it, so that Run
+// goes round its loop once per batch of answers, not once per answer.
+func (p *Publisher) takeAcks(m *nats.Msg) {
+	p.onReply(m)
+	for range cap(p.acks) {
+		select {
+		case m := <-p.acks:
+			p.onReply(m)
+		default:
+			return
+		}
+	}
 }
 
-// resolve records the answer to attempt m. An answer to an attempt that is
-// no longer current (superseded by a retry) is ignored.
-func (p *Publisher) resolve(m *nats.Msg, ack *jetstream.PubAck, err error) {
-	p.mu.Lock()
-	i, ok := p.byMsg[m]
+// onReply takes an answer from the ack subscription.
+func (p *Publisher) onReply(m *nats.Msg) {
+	i, attempt, ok := p.parseReply(m.Subject)
 	if !ok {
-		p.mu.Unlock()
 		return
 	}
-	delete(p.byMsg, m)
+	dup, err := parseAck(m)
+	p.resolve(i, attempt, dup, err)
+}
+
+// parseReply returns the slot and attempt of a reply subject.
+func (p *Publisher) parseReply(subject string) (int, uint64, bool) {
+	rest, ok := strings.CutPrefix(subject, p.prefix)
+	if !ok {
+		return 0, 0, false
+	}
+	slot, att, ok := strings.Cut(rest, ".")
+	if !ok {
+		return 0, 0, false
+	}
+	i, err := strconv.Atoi(slot)
+	if err != nil || i < 0 || i >= len(p.ring) {
+		return 0, 0, false
+	}
+	attempt, err := strconv.ParseUint(att, 10, 64)
+	if err != nil {
+		return 0, 0, false
+	}
+	return i, attempt, true
+}
+
+// parseAck says whether an answer is an ack of a duplicate, or the error
+// it carries. A plain ack, {"stream":"S","seq":N} (nearly every one), is told
+// from its bytes alone, without decoding the JSON.
+func parseAck(m *nats.Msg) (bool, error) {
+	if len(m.Data) == 0 {
+		if m.Header.Get("Status") == "503" {
+			return false, nats.ErrNoResponders
+		}
+		return false, fmt.Errorf("empty answer to a publish (status %q)", m.Header.Get("Status"))
+	}
+	if !bytes.Contains(m.Data, []byte(`"error"`)) && !bytes.Contains(m.Data, []byte(`"duplicate"`)) {
+		return false, nil
+	}
+	var ack pubAck
+	if err := json.Unmarshal(m.Data, &ack); err != nil {
+		return false, fmt.Errorf("answer to a publish: %w", err)
+	}
+	if ack.Error != nil {
+		return false, ack.Error
+	}
+	return ack.Duplicate, nil
+}
+
+// resolve records the answer to attempt of slot i. An answer to an attempt
+// that is no longer current (superseded by a retry, or timed out) is
+// ignored.
+func (p *Publisher) resolve(i int, attempt uint64, dup bool, err error) {
 	e := &p.ring[i]
-	e.msg = nil
+	if e.state != statePending || e.attempt != attempt {
+		return
+	}
 	switch {
 	case err == nil:
 		p.setState(e, stateAcked, nil)
 		p.c.acked.Add(1)
 		p.c.bytes.Add(uint64(len(e.rec.Data)))
-		if ack != nil && ack.Duplicate {
+		if dup {
 			p.c.duplicates.Add(1)
 		}
 	case refusal(err):
@@ -480,10 +628,5 @@ func (p *Publisher) resolve(m *nats.Msg, ack *jetstream.PubAck, err error) {
 	default:
 		p.setState(e, stateFailed, err)
 		p.c.failures.Add(1)
-	}
-	p.mu.Unlock()
-	select {
-	case p.wake <- struct{}{}:
-	default:
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -129,16 +130,24 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-// serverConfig is the config file of a single JetStream server on port
-// storing in dir. sync_interval: always makes the server fsync every write
-// before it acks, so an acked record survives a SIGKILL (and a power cut).
-const serverConfig = `listen: "127.0.0.1:%d"
-server_name: "ctwatch-test"
-jetstream {
-  store_dir: %q
-  sync_interval: always
+// writeServerConfig writes the config file of a single JetStream server on
+// port storing in dir/store, and returns its path. With syncAlways
+// (sync_interval: always) the server fsyncs every write before it acks, so
+// an acked record survives a power cut, not only a SIGKILL.
+func writeServerConfig(t testing.TB, dir string, port int, syncAlways bool) string {
+	t.Helper()
+	sync := ""
+	if syncAlways {
+		sync = "  sync_interval: always\n"
+	}
+	conf := filepath.Join(dir, "nats-server.conf")
+	text := fmt.Sprintf("listen: \"127.0.0.1:%d\"\nserver_name: \"ctwatch-test\"\njetstream {\n  store_dir: %q\n%s}\n",
+		port, filepath.Join(dir, "store"), sync)
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return conf
 }
-`
 
 // startBinary starts the nats-server program bin with config file conf and
 // returns once it says it is ready (it logs so after JetStream is up).
@@ -186,57 +195,79 @@ func connect(t testing.TB, url string) jetstream.JetStream {
 	return js
 }
 
+// addStream creates the stream, or fails t.
 func addStream(t testing.TB, js jetstream.JetStream, cfg jetstream.StreamConfig) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	if err := createStream(js, cfg); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// createStream creates the stream, each attempt bounded on its own: a
+// request that reaches a cluster between leaders is not answered at all.
+// It does not touch a testing.T, so that a test's other goroutines can call
+// it.
+func createStream(js jetstream.JetStream, cfg jetstream.StreamConfig) error {
+	deadline := time.Now().Add(60 * time.Second)
 	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_, err := js.CreateStream(ctx, cfg)
+		cancel()
 		if err == nil {
-			return
+			return nil
 		}
-		// A cluster that has just formed may have no meta leader yet.
-		if ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, jetstream.ErrJetStreamNotEnabled) &&
-			!strings.Contains(err.Error(), "no suitable peers") && !errors.Is(err, nats.ErrNoResponders) && !errors.Is(err, nats.ErrTimeout) {
-			t.Fatalf("create stream %s: %v", cfg.Name, err)
+		var api *jetstream.APIError
+		if errors.As(err, &api) && api.Code != 503 || time.Now().After(deadline) {
+			return fmt.Errorf("create stream %s: %w", cfg.Name, err)
 		}
 		time.Sleep(100 * time.Millisecond) // waiting for a cluster to elect a leader
 	}
 }
 
 // storedIDs returns the Nats-Msg-Id of every message of stream, in stream
-// order.
+// order. A read that fails (a cluster still settling after losing a node)
+// is started again, for up to a minute.
 func storedIDs(t testing.TB, js jetstream.JetStream, stream string) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ids, err := readIDs(js, stream)
+		if err == nil {
+			return ids
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("read stream %s: %v", stream, err)
+		}
+		time.Sleep(100 * time.Millisecond) // the cluster settles with no event to wait on
+	}
+}
+
+func readIDs(js jetstream.JetStream, stream string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	s, err := js.Stream(ctx, stream)
 	if err != nil {
-		t.Fatalf("stream %s: %v", stream, err)
+		return nil, fmt.Errorf("stream info: %w", err)
 	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	total := int(info.State.Msgs)
+	total := int(s.CachedInfo().State.Msgs)
 	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
 	if err != nil {
-		t.Fatal(err)
+		return nil, fmt.Errorf("consumer: %w", err)
 	}
 	ids := make([]string, 0, total)
 	for len(ids) < total {
 		batch, err := cons.Fetch(min(1000, total-len(ids)), jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
-			t.Fatalf("fetch: %v", err)
+			return nil, fmt.Errorf("fetch: %w", err)
 		}
 		for m := range batch.Messages() {
 			ids = append(ids, m.Headers().Get(jetstream.MsgIDHeader))
 		}
 		if err := batch.Error(); err != nil {
-			t.Fatalf("fetch: %v", err)
+			return nil, fmt.Errorf("fetch: %w", err)
 		}
 	}
-	return ids
+	return ids, nil
 }
 
 // wantIDs returns the message ids of records lo..hi of run.
@@ -250,7 +281,51 @@ func wantIDs(run string, lo, hi uint64) []string {
 
 func checkStored(t testing.TB, js jetstream.JetStream, stream string, want []string) {
 	t.Helper()
-	if diff := cmp.Diff(want, storedIDs(t, js, stream)); diff != "" {
-		t.Errorf("stream %s (-want +got):\n%s", stream, diff)
+	got := storedIDs(t, js, stream)
+	if diff := cmp.Diff(want, got); diff != "" {
+		seen := make(map[string]int, len(got))
+		var dups, firstDup int
+		for i, id := range got {
+			if _, ok := seen[id]; ok {
+				if dups == 0 {
+					firstDup = i
+				}
+				dups++
+			}
+			seen[id] = i
+		}
+		t.Errorf("stream %s: %d messages, %d of them again (the first at %d), want %d once each in order (-want +got):\n%s",
+			stream, len(got), dups, firstDup, len(want), diff)
 	}
+}
+
+// checkStoredOnce checks that stream holds each of want exactly once and
+// nothing else, in any order, and returns how many are not where the order
+// of want puts them.
+func checkStoredOnce(t testing.TB, js jetstream.JetStream, stream string, want []string) int {
+	t.Helper()
+	got := storedIDs(t, js, stream)
+	sorted := slices.Clone(got)
+	index := make(map[string]int, len(want))
+	for i, id := range want {
+		index[id] = i
+	}
+	slices.SortStableFunc(sorted, func(a, b string) int {
+		ia, oka := index[a]
+		ib, okb := index[b]
+		if !oka || !okb {
+			return strings.Compare(a, b)
+		}
+		return ia - ib
+	})
+	if diff := cmp.Diff(want, sorted); diff != "" {
+		t.Errorf("stream %s: %d messages, want %d once each (in seq order, -want +got):\n%s", stream, len(got), len(want), diff)
+	}
+	moved := 0
+	for i, id := range got {
+		if i >= len(want) || want[i] != id {
+			moved++
+		}
+	}
+	return moved
 }
