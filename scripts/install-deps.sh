@@ -14,6 +14,7 @@ command -v ip >/dev/null 2>&1 || need="$need iproute2"
 command -v ping >/dev/null 2>&1 || need="$need iputils-ping"
 command -v sysctl >/dev/null 2>&1 || need="$need procps"
 command -v rsyslogd >/dev/null 2>&1 || [ -x /usr/sbin/rsyslogd ] || need="$need rsyslog"
+ls /usr/lib/*/rsyslog/imrelp.so >/dev/null 2>&1 || need="$need rsyslog-relp"
 for pkg in "$@"; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || need="$need $pkg"
 done

@@ -19,7 +19,9 @@ import (
 // Rsyslog is a real rsyslogd started by a test with a config of its own:
 // imtcp and imudp on loopback ports, imuxsock on a datagram socket and
 // imptcp on a stream socket in the test's directory, every message written
-// by omfile to one file with a template that splits the fields.
+// by omfile to one file with a template that splits the fields; and imrelp
+// on a loopback port when rsyslog's RELP module (Debian rsyslog-relp) is
+// installed.
 type Rsyslog struct {
 	t        testing.TB
 	bin, dir string
@@ -32,13 +34,16 @@ type Rsyslog struct {
 	// Dgram and Stream are the unix sockets' paths: imuxsock (datagram)
 	// and imptcp (stream).
 	Dgram, Stream string
+	// RELP is imrelp's address, 127.0.0.1:PORT, or "" without imrelp (see
+	// RequireRELP).
+	RELP string
 	cmd           *exec.Cmd
 	exited        chan error
 	probes        int
 }
 
 // Line is one message as rsyslog parsed it; Input is the input module that
-// took it (imtcp, imudp, imuxsock, imptcp).
+// took it (imtcp, imudp, imuxsock, imptcp, imrelp).
 type Line struct {
 	Severity, Facility, App, ProcID, MsgID, SD, TS, Host, Input, Msg string
 }
@@ -76,6 +81,18 @@ func StartRsyslog(t testing.TB) *Rsyslog {
 	}
 	_, tport, _ := net.SplitHostPort(r.TCP)
 	_, uport, _ := net.SplitHostPort(r.UDP)
+	relp := ""
+	if hasModule("imrelp") {
+		r.RELP = FreePort(t, "tcp")
+		_, rport, _ := net.SplitHostPort(r.RELP)
+		// A direct queue: imrelp acknowledges a message once the ruleset
+		// took it, which with a direct queue is once omfile wrote it, so
+		// that a SIGKILL loses nothing that was acknowledged.
+		relp = fmt.Sprintf(`module(load="imrelp")
+ruleset(name="relp" queue.type="direct") { action(type="omfile" file=%q template="fields") }
+input(type="imrelp" address="127.0.0.1" port=%q ruleset="relp")
+`, r.Out, rport)
+	}
 	conf := fmt.Sprintf(`global(workDirectory=%q maxMessageSize="64k")
 module(load="imtcp")
 module(load="imudp")
@@ -87,7 +104,7 @@ input(type="imtcp" address="127.0.0.1" port=%q ruleset="all")
 input(type="imudp" address="127.0.0.1" port=%q ruleset="all")
 input(type="imuxsock" socket=%q ruleset="all" useSpecialParser="off" parseHostname="on")
 input(type="imptcp" path=%q unlink="on" ruleset="all")
-`, filepath.Join(dir, "work"), rsyslogTemplate, r.Out, tport, uport, r.Dgram, r.Stream)
+%s`, filepath.Join(dir, "work"), rsyslogTemplate, r.Out, tport, uport, r.Dgram, r.Stream, relp)
 	if err := os.WriteFile(r.conf, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +112,25 @@ input(type="imptcp" path=%q unlink="on" ruleset="all")
 	t.Cleanup(r.Stop)
 	r.Start()
 	return r
+}
+
+// hasModule says whether rsyslog has the input module name installed, in
+// the module directory of Debian's multiarch layout or the plain one.
+func hasModule(name string) bool {
+	found, _ := filepath.Glob("/usr/lib/*/rsyslog/" + name + ".so")
+	if _, err := os.Stat("/usr/lib/rsyslog/" + name + ".so"); err == nil {
+		return true
+	}
+	return len(found) > 0
+}
+
+// RequireRELP skips the test when rsyslog has no imrelp (Debian package
+// rsyslog-relp; scripts/install-deps.sh installs it), or fails it under CI.
+func (r *Rsyslog) RequireRELP() {
+	r.t.Helper()
+	if r.RELP == "" {
+		missing(r.t, "no imrelp (Debian package rsyslog-relp; scripts/install-deps.sh installs it)")
+	}
 }
 
 // missing skips the test for want of a server, or fails it under CI.
@@ -150,14 +186,19 @@ func (r *Rsyslog) ready() {
 	defer tick.Stop()
 	r.probes++
 	want := map[string]bool{}
-	for _, in := range []string{"tcp", "udp", "dgram", "stream"} {
-		want[fmt.Sprintf("probe-%d-%s", r.probes, in)] = false
+	for _, in := range []string{"tcp", "udp", "dgram", "stream", "relp"} {
+		if in != "relp" || r.RELP != "" {
+			want[fmt.Sprintf("probe-%d-%s", r.probes, in)] = false
+		}
 	}
 	for {
 		r.probe("tcp", r.TCP, fmt.Sprintf("probe-%d-tcp", r.probes))
 		r.probe("udp", r.UDP, fmt.Sprintf("probe-%d-udp", r.probes))
 		r.probe("unixgram", r.Dgram, fmt.Sprintf("probe-%d-dgram", r.probes))
 		r.probe("unix", r.Stream, fmt.Sprintf("probe-%d-stream", r.probes))
+		if r.RELP != "" {
+			r.probe("relp", r.RELP, fmt.Sprintf("probe-%d-relp", r.probes))
+		}
 		for _, l := range r.Lines() {
 			if _, ok := want[l.Msg]; ok && l.App == "probe" {
 				want[l.Msg] = true
@@ -186,16 +227,40 @@ func (r *Rsyslog) ready() {
 }
 
 func (r *Rsyslog) probe(network, addr, text string) {
-	c, err := net.DialTimeout(network, addr, time.Second)
+	dial := network
+	if network == "relp" {
+		dial = "tcp"
+	}
+	c, err := net.DialTimeout(dial, addr, time.Second)
 	if err != nil {
 		return
 	}
 	defer c.Close()
 	msg := "<14>1 2026-12-07T00:00:00.000000Z - probe - - - " + text
-	if network == "tcp" {
+	switch network {
+	case "tcp":
 		msg = strconv.Itoa(len(msg)) + " " + msg
-	} else if network == "unix" {
+	case "unix":
 		msg += "\n"
+	case "relp":
+		// RELP frames: open, the message and close, without waiting for
+		// the answers in between (the server takes commands in order).
+		const offers = "relp_version=0\nrelp_software=probe\ncommands=syslog"
+		msg = fmt.Sprintf("1 open %d %s\n2 syslog %d %s\n3 close 0\n", len(offers), offers, len(msg), msg)
+		c.Write([]byte(msg))
+		// Wait for the answers: a connection closed at once may be torn
+		// down before the server took the message, and rsyslog logs a
+		// session closed without its answer as broken.
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		var b [512]byte
+		for n := 0; !strings.Contains(string(b[:n]), "\n3 rsp"); {
+			m, err := c.Read(b[n:])
+			if err != nil || n+m == len(b) {
+				return
+			}
+			n += m
+		}
+		return
 	}
 	c.Write([]byte(msg))
 }

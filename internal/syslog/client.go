@@ -43,14 +43,20 @@ type Config struct {
 	// WriteTimeout bounds one write: a server that stops reading is
 	// unavailable after it (default 30 s).
 	WriteTimeout time.Duration
+	// Window is the most RELP messages sent and not yet acknowledged
+	// (default DefaultRELPWindow, librelp's and rsyslog's omrelp's).
+	Window int
+	// AckTimeout bounds the wait for one RELP response: a server that
+	// stops answering is unavailable after it (default WriteTimeout).
+	AckTimeout time.Duration
 	// Now is the clock of the messages' timestamps (time.Now if nil).
 	Now func() time.Time
 }
 
 // Stats are a client's counters since New.
 type Stats struct {
-	// Sent counts records taken: written to a stream socket, or sent as a
-	// datagram.
+	// Sent counts records taken: written to a stream socket, sent as a
+	// datagram, or acknowledged by a RELP server.
 	Sent uint64
 	// Bytes counts the bytes of taken records, framing included.
 	Bytes uint64
@@ -86,13 +92,16 @@ type Client struct {
 	buf, msg []byte
 	ts       [TimestampLen]byte
 
+	// relp is the RELP session, when the target's network is relp.
+	relp relpSession
+
 	sent, bytes, refused, failed, retries, connects atomic.Uint64
 }
 
 // New makes a client for t; it connects on the first Send.
 func New(t Target, cfg Config) (*Client, error) {
 	switch t.Network {
-	case "udp", "tcp", "unix":
+	case "udp", "tcp", "unix", "relp":
 	default:
 		return nil, &URLError{URL: t.Network + "://" + t.Address, Part: "scheme", Err: errors.New("unknown network")}
 	}
@@ -120,6 +129,12 @@ func New(t Target, cfg Config) (*Client, error) {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 30 * time.Second
 	}
+	if cfg.AckTimeout <= 0 {
+		cfg.AckTimeout = cfg.WriteTimeout
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = DefaultRELPWindow
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -143,10 +158,14 @@ func (c *Client) Stats() Stats {
 	return st
 }
 
-// Close closes the connection, if any.
+// Close closes the connection, if any; a RELP session is closed with a
+// close command first, its answer awaited for at most a second.
 func (c *Client) Close() error {
 	if c.conn == nil {
 		return nil
+	}
+	if c.target.Network == "relp" {
+		c.relpClose()
 	}
 	err := c.conn.Close()
 	c.conn = nil
@@ -166,7 +185,8 @@ func (c *Client) Close() error {
 //
 // A taken record on a stream is in the socket, not necessarily read by
 // the server: plain syslog has no acknowledgement, and what the kernel
-// buffers held when a server died is lost without a trace.
+// buffers held when a server died is lost without a trace. Over RELP a
+// taken record is one the server acknowledged with 200 (see sendRELP).
 func (c *Client) Send(ctx context.Context, recs []Record) (int, error) {
 	if len(recs) == 0 {
 		return 0, ctx.Err()
@@ -175,6 +195,9 @@ func (c *Client) Send(ctx context.Context, recs []Record) (int, error) {
 		return 0, err
 	}
 	AppendTimestamp(c.ts[:0], c.cfg.Now())
+	if c.target.Network == "relp" {
+		return c.sendRELP(ctx, recs)
+	}
 	if err := c.conn.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout)); err != nil {
 		return 0, c.fail(ctx, "write", err, 0)
 	}
@@ -299,7 +322,7 @@ func (c *Client) connect(ctx context.Context) error {
 		return err
 	}
 	if c.conn != nil {
-		if !c.stream || !peerClosed(c.conn) {
+		if !c.stream || !c.stale() {
 			return nil
 		}
 		c.conn.Close()
@@ -316,8 +339,11 @@ func (c *Client) connect(ctx context.Context) error {
 	}
 	d := net.Dialer{Timeout: c.cfg.DialTimeout}
 	network := c.target.Network
-	if network == "unix" {
+	switch network {
+	case "unix":
 		network = "unixgram"
+	case "relp":
+		network = "tcp"
 	}
 	conn, err := d.DialContext(ctx, network, c.target.Address)
 	stream, framing := network != "udp" && network != "unixgram", OctetCounting
@@ -329,6 +355,13 @@ func (c *Client) connect(ctx context.Context) error {
 	if err != nil {
 		c.retries.Add(1)
 		return c.fail(ctx, "dial", err, 0)
+	}
+	if c.target.Network == "relp" {
+		if err := c.relpOpen(ctx, conn); err != nil {
+			c.retries.Add(1)
+			conn.Close()
+			return c.fail(ctx, "open", err, 0)
+		}
 	}
 	c.conn, c.stream, c.framing = conn, stream, framing
 	c.connects.Add(1)

@@ -13,15 +13,21 @@ import (
 // restart would go into a socket whose peer is gone: write(2) succeeds,
 // the RST comes back, and only the next write fails, losing the batch.
 func peerClosed(c net.Conn) bool {
+	closed, _ := peek(c)
+	return closed
+}
+
+// peek says, without blocking, whether the peer of the stream conn closed
+// (or reset) it, and whether there is something to read.
+func peek(c net.Conn) (closed, readable bool) {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
-		return false
+		return false, false
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return true
+		return true, false
 	}
-	closed := false
 	var b [1]byte
 	err = rc.Read(func(fd uintptr) bool {
 		n, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
@@ -29,8 +35,10 @@ func peerClosed(c net.Conn) bool {
 		case err == unix.EAGAIN || err == unix.EINTR:
 		case err != nil || n == 0:
 			closed = true
+		default:
+			readable = true
 		}
 		return true
 	})
-	return closed || err != nil
+	return closed || err != nil, readable
 }

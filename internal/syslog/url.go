@@ -12,10 +12,12 @@ import (
 // Target is where a [Client] sends: a network for net.Dial and its address,
 // and the facility of every message.
 type Target struct {
-	// Network is "udp", "tcp" or "unix" (the client dials a unix socket as
-	// a datagram socket first and as a stream if the socket is one).
+	// Network is "udp", "tcp", "unix" (the client dials a unix socket as
+	// a datagram socket first and as a stream if the socket is one) or
+	// "relp" (RELP over TCP, every message acknowledged by the server).
 	Network string
-	// Address is HOST:PORT for udp and tcp, the socket's path for unix.
+	// Address is HOST:PORT for udp, tcp and relp, the socket's path for
+	// unix.
 	Address string
 	// Facility is daemon unless the URL's facility parameter says otherwise.
 	Facility Facility
@@ -24,6 +26,11 @@ type Target struct {
 // DefaultPort is the port of a syslog+udp or syslog+tcp URL without one: 514,
 // which rsyslog, syslog-ng and most SIEM collectors listen on for both.
 const DefaultPort = 514
+
+// DefaultRELPPort is the port of a syslog+relp URL without one: 2514, the
+// port of rsyslog's imrelp examples and of most RELP deployments (RELP has
+// no IANA port).
+const DefaultRELPPort = 2514
 
 // URLError says which part of a syslog URL is wrong.
 type URLError struct {
@@ -43,7 +50,7 @@ func (e *URLError) Error() string {
 func (e *URLError) Unwrap() error { return e.Err }
 
 // Schemes are the URL schemes ParseURL takes.
-var Schemes = []string{"syslog+udp", "syslog+tcp", "syslog+unix"}
+var Schemes = []string{"syslog+udp", "syslog+tcp", "syslog+relp", "syslog+unix"}
 
 // IsURL says whether s has one of the syslog schemes, so that a caller can
 // tell a syslog output from a file path before parsing it.
@@ -56,9 +63,10 @@ func IsURL(s string) bool {
 	return false
 }
 
-// ParseURL parses syslog+udp://HOST[:PORT], syslog+tcp://HOST[:PORT] or
-// syslog+unix:///PATH, each optionally with ?facility=NAME (daemon when
-// absent). An error is a *URLError naming the wrong part.
+// ParseURL parses syslog+udp://HOST[:PORT], syslog+tcp://HOST[:PORT],
+// syslog+relp://HOST[:PORT] (port 2514 when absent) or syslog+unix:///PATH,
+// each optionally with ?facility=NAME (daemon when absent). An error is a
+// *URLError naming the wrong part.
 func ParseURL(s string) (Target, error) {
 	fail := func(part string, err error) (Target, error) {
 		return Target{}, &URLError{URL: s, Part: part, Err: err}
@@ -77,12 +85,14 @@ func ParseURL(s string) (Target, error) {
 		t.Network = "udp"
 	case "syslog+tcp":
 		t.Network = "tcp"
+	case "syslog+relp":
+		t.Network = "relp"
 	case "syslog+unix":
 		t.Network = "unix"
 	case "":
-		return fail("scheme", errors.New("missing (want syslog+udp, syslog+tcp or syslog+unix)"))
+		return fail("scheme", errors.New("missing (want syslog+udp, syslog+tcp, syslog+relp or syslog+unix)"))
 	default:
-		return fail("scheme", fmt.Errorf("%q is not syslog+udp, syslog+tcp or syslog+unix", u.Scheme))
+		return fail("scheme", fmt.Errorf("%q is not syslog+udp, syslog+tcp, syslog+relp or syslog+unix", u.Scheme))
 	}
 	if u.Opaque != "" {
 		return fail("path", errors.New("must follow // (syslog+unix:///dev/log, syslog+tcp://host:514)"))
@@ -134,6 +144,9 @@ func ParseURL(s string) (Target, error) {
 		return fail("port", errors.New("empty"))
 	}
 	p := DefaultPort
+	if t.Network == "relp" {
+		p = DefaultRELPPort
+	}
 	if port != "" {
 		n, err := strconv.ParseUint(port, 10, 16)
 		if err != nil || n == 0 {

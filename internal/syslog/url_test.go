@@ -17,6 +17,8 @@ func TestParseURL(t *testing.T) {
 		{"syslog+tcp://logs.example.net:6514", Target{"tcp", "logs.example.net:6514", Daemon}},
 		{"syslog+tcp://logs.example.net", Target{"tcp", "logs.example.net:514", Daemon}},
 		{"SYSLOG+TCP://[::1]:601", Target{"tcp", "[::1]:601", Daemon}},
+		{"syslog+relp://logs.example.net:20514", Target{"relp", "logs.example.net:20514", Daemon}},
+		{"syslog+relp://logs.example.net?facility=local3", Target{"relp", "logs.example.net:2514", 19}},
 		{"syslog+udp://h:514?facility=local3", Target{"udp", "h:514", 19}},
 		{"syslog+unix:///dev/log", Target{"unix", "/dev/log", Daemon}},
 		{"syslog+unix:///run/systemd/journal/syslog?facility=AUTHPRIV", Target{"unix", "/run/systemd/journal/syslog", AuthPriv}},
@@ -57,6 +59,8 @@ func TestParseURLErrors(t *testing.T) {
 		{"syslog+unix://", "path"},
 		{"syslog+unix:///var/run/", "path"},
 		{"syslog+tcp://h:x", "syntax"},
+		{"syslog+relp://h:2514/x", "path"},
+		{"syslog+relp://", "host"},
 	} {
 		_, err := ParseURL(tc.in)
 		var ue *URLError
@@ -77,7 +81,7 @@ func TestParseURLErrors(t *testing.T) {
 }
 
 func FuzzParseURL(f *testing.F) {
-	for _, s := range []string{"syslog+udp://127.0.0.1:5514", "syslog+tcp://[::1]:601?facility=local0", "syslog+unix:///dev/log", "syslog+tcp://h:x", "syslog+unix://a/b"} {
+	for _, s := range []string{"syslog+udp://127.0.0.1:5514", "syslog+tcp://[::1]:601?facility=local0", "syslog+unix:///dev/log", "syslog+relp://h?facility=local7", "syslog+tcp://h:x", "syslog+unix://a/b"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -90,7 +94,7 @@ func FuzzParseURL(f *testing.F) {
 			return
 		}
 		switch tg.Network {
-		case "udp", "tcp":
+		case "udp", "tcp", "relp":
 			if !strings.Contains(tg.Address, ":") {
 				t.Fatalf("ParseURL(%q): address %q has no port", s, tg.Address)
 			}
