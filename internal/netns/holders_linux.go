@@ -30,24 +30,46 @@ func (h *Handle) Orphaned() (bool, error) {
 // orphaned is Orphaned on the proc file system at proc, for process self
 // and namespace inode ino.
 func orphaned(proc string, self int, ino uint64) (bool, error) {
-	f, err := os.Open(proc + "/self/mountinfo")
-	if err != nil {
-		return false, fmt.Errorf("read mounts: %w", err)
-	}
-	mounts, _, err := nsfsMounts(f, f.Name())
-	f.Close()
+	mounts, err := mounted(proc)
 	if err != nil {
 		return false, err
 	}
-	// Malformed mountinfo lines are the kernel's, not input to report:
-	// a namespace mounted on one of them is looked for in the processes
-	// all the same.
 	if mounts[ino] {
 		return false, nil
 	}
+	held := false
+	err = walkProcesses(proc, self, func(_ int, i uint64) bool {
+		held = i == ino
+		return !held
+	})
+	if err != nil {
+		return false, err
+	}
+	return !held, nil
+}
+
+// mounted returns the inodes of the network namespaces bind-mounted in
+// this process's mount namespace (proc/self/mountinfo).
+func mounted(proc string) (map[uint64]bool, error) {
+	f, err := os.Open(proc + "/self/mountinfo")
+	if err != nil {
+		return nil, fmt.Errorf("read mounts: %w", err)
+	}
+	defer f.Close()
+	// Malformed mountinfo lines are the kernel's, not input to report:
+	// a namespace mounted on one of them is looked for in the processes
+	// all the same.
+	mounts, _, err := nsfsMounts(f, f.Name())
+	return mounts, err
+}
+
+// walkProcesses calls f with each process of proc but self and the inode
+// of its network namespace, in the order the directory lists them, until f
+// returns false. It reads one link per process and opens nothing.
+func walkProcesses(proc string, self int, f func(pid int, ino uint64) bool) error {
 	dir, err := os.ReadDir(proc)
 	if err != nil {
-		return false, fmt.Errorf("list processes: %w", err)
+		return fmt.Errorf("list processes: %w", err)
 	}
 	for _, d := range dir {
 		pid, err := strconv.Atoi(d.Name())
@@ -61,9 +83,53 @@ func orphaned(proc string, self int, ino uint64) (bool, error) {
 			// not known to hold the namespace.
 			continue
 		}
-		if i, ok := nsfsInode([]byte(link)); ok && i == ino {
-			return false, nil
+		if ino, ok := nsfsInode([]byte(link)); ok && !f(pid, ino) {
+			return nil
 		}
 	}
-	return true, nil
+	return nil
+}
+
+// Census is who holds which network namespaces at one moment, by
+// [Handle.Orphaned]'s rule: the processes living in each (this process
+// excepted, so that its own descriptors and threads never count) and the
+// bind mounts naming it.
+type Census struct {
+	// LowestPID maps a namespace's inode to the lowest process id living
+	// in it.
+	LowestPID map[uint64]int
+	// Mounted holds the inodes of the namespaces bind-mounted in this
+	// process's mount namespace (names under /run/netns among them).
+	Mounted map[uint64]bool
+}
+
+// Held reports whether a process or a mount holds the namespace ino.
+func (c *Census) Held(ino uint64) bool {
+	_, p := c.LowestPID[ino]
+	return p || c.Mounted[ino]
+}
+
+// TakeCensus reads every process's namespace link and this process's mount
+// table once. Like Orphaned it costs a link read per process: call it every
+// few seconds, not per event.
+func TakeCensus() (*Census, error) {
+	return takeCensus("/proc", os.Getpid())
+}
+
+func takeCensus(proc string, self int) (*Census, error) {
+	mounts, err := mounted(proc)
+	if err != nil {
+		return nil, err
+	}
+	c := &Census{LowestPID: make(map[uint64]int), Mounted: mounts}
+	err = walkProcesses(proc, self, func(pid int, ino uint64) bool {
+		if low, ok := c.LowestPID[ino]; !ok || pid < low {
+			c.LowestPID[ino] = pid
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }

@@ -120,3 +120,43 @@ func FuzzNSFSMounts(f *testing.F) {
 		}
 	})
 }
+
+// TestCensus takes a census of a made-up /proc: the lowest process per
+// namespace, this process left out, and the mounted namespaces.
+func TestCensus(t *testing.T) {
+	proc := t.TempDir()
+	link := func(pid, target string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Join(proc, pid, "ns"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, filepath.Join(proc, pid, "ns", "net")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link("1", "net:[100]")
+	link("300", "net:[300]")
+	link("42", "net:[200]") // this process
+	link("77", "net:[300]")
+	link("9", "mnt:[300]")
+	if err := os.MkdirAll(filepath.Join(proc, "self"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mounts := "605 29 0:4 net:[400] /run/netns/a rw shared:255 - nsfs nsfs rw\n"
+	if err := os.WriteFile(filepath.Join(proc, "self", "mountinfo"), []byte(mounts), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := takeCensus(proc, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Census{LowestPID: map[uint64]int{100: 1, 300: 77}, Mounted: map[uint64]bool{400: true}}
+	if diff := cmp.Diff(want, c); diff != "" {
+		t.Errorf("census (-want +got):\n%s", diff)
+	}
+	for ino, held := range map[uint64]bool{100: true, 200: false, 300: true, 400: true, 500: false} {
+		if got := c.Held(ino); got != held {
+			t.Errorf("Held(%d) = %v, want %v", ino, got, held)
+		}
+	}
+}

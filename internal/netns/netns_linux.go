@@ -206,3 +206,20 @@ func (h *Handle) Close() error {
 	}
 	return nil
 }
+
+// Dup returns a second handle on the same namespace with a descriptor of
+// its own, for a receiver that closes it on its own schedule: closing one
+// leaves the other open. A nil Handle dups to nil.
+func (h *Handle) Dup() (*Handle, error) {
+	if h == nil {
+		return nil, nil
+	}
+	if h.fd < 0 {
+		return nil, fmt.Errorf("duplicate network namespace %q: %w", h.spec, ErrClosed)
+	}
+	fd, err := unix.FcntlInt(uintptr(h.fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("duplicate network namespace %q: %w", h.spec, err)
+	}
+	return &Handle{spec: h.spec, fd: fd, self: h.self, ino: h.ino}, nil
+}

@@ -156,3 +156,35 @@ func TestNilHandle(t *testing.T) {
 		t.Errorf("Close: %v", err)
 	}
 }
+
+func TestDup(t *testing.T) {
+	h, err := Open("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	d, err := h.Dup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.FD() == h.FD() || d.FD() <= 0 || d.ID() != h.ID() || d.String() != h.String() {
+		t.Errorf("Dup = fd %d id %d %q; want a new descriptor of id %d %q", d.FD(), d.ID(), d, h.ID(), h)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The duplicate outlives the original.
+	if err := d.Do(func() error { return nil }); err != nil {
+		t.Errorf("Do on the duplicate after closing the original: %v", err)
+	}
+	if err := d.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if _, err := h.Dup(); !errors.Is(err, ErrClosed) {
+		t.Errorf("Dup of a closed handle = %v, want ErrClosed", err)
+	}
+	var nilh *Handle
+	if n, err := nilh.Dup(); n != nil || err != nil {
+		t.Errorf("nil Dup = %v, %v; want nil, nil", n, err)
+	}
+}
