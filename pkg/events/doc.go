@@ -43,6 +43,20 @@
 // Every message read is delivered, as an event or a [DecodeFailure];
 // batches carry sequence numbers of their events.
 //
+// # Every namespace
+//
+// With [Config.AllNetNS] the socket sets NETLINK_LISTEN_ALL_NSID and also
+// receives the events of other network namespaces: of each one that has a
+// namespace id (nsid) in the socket's namespace (RTM_NEWNSID, as `ip netns
+// set NAME auto` assigns one) and over whose user namespace the socket's
+// creator has CAP_NET_BROADCAST (root has it over all). A namespace without
+// an nsid there delivers nothing. The kernel attaches the nsid to each
+// datagram as a control message, and every event of it carries the nsid
+// in [model.Event].NetNS; events of the socket's own namespace are local
+// (the zero NetNS), unless that namespace has an id in itself, when they
+// carry that id. The drop counter is the socket's, for all namespaces
+// together: a lost event's namespace cannot be known.
+//
 // Everything that touches a socket is Linux-only and lives in _linux.go
 // files.
 package events

@@ -146,7 +146,7 @@ func benchRead(b *testing.B, slots int, fill func(*Subscriber, []byte, *Batch) e
 	}
 	defer sub.Close()
 	if slots > 0 {
-		sub.mmsg = newMmsgBuffer(slots, recvSlotSize)
+		sub.mmsg = newMmsgBuffer(slots, recvSlotSize, 0)
 	}
 	creator, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: ns.FD})
 	if err != nil {

@@ -36,6 +36,10 @@ func NewBatch() *Batch { return &Batch{} }
 // most of what ctwatch cost at a few tens of thousands of events a second.
 // The timeout is the socket's SO_RCVTIMEO, so a stop is noticed within it.
 //
+// With Config.AllNetNS, each event's NetNS is read from its datagram's
+// control message; a datagram whose namespace cannot be told is a failure.
+// Without, every event is local.
+//
 // Events the kernel did not timestamp are stamped with the receive time,
 // read once per recvmmsg for all the datagrams it returned (a clock read
 // costs as much as decoding an event on a VM's kvm-clock). Messages that do
@@ -88,9 +92,17 @@ func (s *Subscriber) Receive(b *Batch, wait bool) error {
 	}
 	now := s.clock()
 	var received uint64
-	for i := range n {
-		d, truncated := s.mmsg.datagram(i)
-		received += uint64(handleDatagram(d, truncated, now, b, s.labels))
+	if s.allNetNS {
+		for i := range n {
+			d, truncated := s.mmsg.datagram(i)
+			ctrl, ctrunc := s.mmsg.control(i)
+			received += uint64(handlePeerDatagram(d, truncated, ctrl, ctrunc, now, b, s.labels))
+		}
+	} else {
+		for i := range n {
+			d, truncated := s.mmsg.datagram(i)
+			received += uint64(handleDatagram(d, truncated, now, b, s.labels))
+		}
 	}
 	s.received.Add(received)
 	s.decodeErrors.Add(uint64(len(b.Failures)))

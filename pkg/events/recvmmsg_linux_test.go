@@ -39,7 +39,7 @@ func TestMmsgBufferRecv(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	m := newMmsgBuffer(3, 32)
+	m := newMmsgBuffer(3, 32, 0)
 	n, err := m.recv(uintptr(fds[0]), 10, unix.MSG_DONTWAIT)
 	if err != nil || n != 3 {
 		t.Fatalf("recv = %d, %v; want 3 datagrams", n, err)

@@ -57,6 +57,15 @@ type Config struct {
 	// bit's name, or its number in decimal where the table has none. Nil
 	// writes every bit by number. The table is read, never changed.
 	Labels *model.LabelNames
+	// AllNetNS makes the socket listen to every network namespace
+	// (NETLINK_LISTEN_ALL_NSID), not only its own (NetNS's): it also
+	// receives the events of each namespace that has a namespace id in
+	// the socket's namespace and over which the socket's creator has
+	// CAP_NET_BROADCAST, and each event's NetNS says which namespace it
+	// came from (see the package documentation). Without it, every
+	// event's NetNS is the zero, local one, and the reader asks for no
+	// control messages.
+	AllNetNS bool
 }
 
 // Subscriber owns a netlink socket subscribed to conntrack events. One
@@ -88,6 +97,9 @@ type Subscriber struct {
 	mmsg *mmsgBuffer
 	// labels is Config.Labels.
 	labels *model.LabelNames
+	// allNetNS is Config.AllNetNS: mmsg has control slots, and each
+	// datagram's namespace is read from them.
+	allNetNS bool
 	// recvTimeout is Config.ReceiveTimeout. fd is the detached socket's
 	// descriptor once Receive took it out of the netpoller (-1 before, and
 	// after Close); fdMu is held to use it, and taken exclusively to
@@ -101,7 +113,8 @@ type Subscriber struct {
 // Subscribe opens a NETLINK_NETFILTER socket in cfg.NetNS, sizes its
 // receive buffer, sets NETLINK_NO_ENOBUFS (so that an overrun costs the
 // events that did not fit, counted by the socket, rather than an error that
-// the reader has to recover from) and joins the conntrack event groups of
+// the reader has to recover from), with cfg.AllNetNS sets
+// NETLINK_LISTEN_ALL_NSID, and joins the conntrack event groups of
 // cfg.Types. Events are queued by the kernel from then on; call Receive to
 // read them.
 func Subscribe(cfg Config) (*Subscriber, error) {
@@ -112,14 +125,18 @@ func Subscribe(cfg Config) (*Subscriber, error) {
 	if types == 0 {
 		types = AllTypes
 	}
-	s := &Subscriber{batchSize: cfg.BatchSize, clock: cfg.Clock, recvTimeout: cfg.ReceiveTimeout, labels: cfg.Labels, fd: -1}
+	s := &Subscriber{batchSize: cfg.BatchSize, clock: cfg.Clock, recvTimeout: cfg.ReceiveTimeout, labels: cfg.Labels, allNetNS: cfg.AllNetNS, fd: -1}
 	if s.batchSize <= 0 {
 		s.batchSize = DefaultBatchSize
 	}
 	if s.clock == nil {
 		s.clock = time.Now
 	}
-	s.mmsg = newMmsgBuffer(min(s.batchSize, recvSlots), recvSlotSize)
+	ctrlSize := 0
+	if s.allNetNS {
+		ctrlSize = recvControlSize
+	}
+	s.mmsg = newMmsgBuffer(min(s.batchSize, recvSlots), recvSlotSize, ctrlSize)
 
 	conn, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: cfg.NetNS})
 	if err != nil {
@@ -143,6 +160,13 @@ func Subscribe(cfg Config) (*Subscriber, error) {
 	}
 	if err := conn.SetOption(netlink.NoENOBUFS, true); err != nil {
 		return fail(fmt.Errorf("set NETLINK_NO_ENOBUFS: %w", err))
+	}
+	if cfg.AllNetNS {
+		// Before the groups are joined: no event is queued without
+		// the control message that says its namespace.
+		if err := conn.SetOption(netlink.ListenAllNSID, true); err != nil {
+			return fail(fmt.Errorf("set NETLINK_LISTEN_ALL_NSID: %w", err))
+		}
 	}
 	// Joined last, so that no event is queued before the socket is ready.
 	groups := []struct {

@@ -121,6 +121,13 @@ func BenchmarkHandleDatagram(b *testing.B) {
 // detached it; the test writes to the second end.
 func socketSubscriber(t *testing.T, batchSize int) (*Subscriber, int) {
 	t.Helper()
+	return socketSubscriberCtrl(t, batchSize, 0)
+}
+
+// socketSubscriberCtrl is socketSubscriber with ctrlSize bytes of control
+// messages per datagram, as Config.AllNetNS gives them (0: none).
+func socketSubscriberCtrl(t *testing.T, batchSize, ctrlSize int) (*Subscriber, int) {
+	t.Helper()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +136,7 @@ func socketSubscriber(t *testing.T, batchSize int) (*Subscriber, int) {
 	if err := unix.SetsockoptTimeval(fds[0], unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
 		t.Fatal(err)
 	}
-	s := &Subscriber{batchSize: batchSize, clock: time.Now, mmsg: newMmsgBuffer(min(batchSize, recvSlots), recvSlotSize), detached: true, fd: fds[0]}
+	s := &Subscriber{batchSize: batchSize, clock: time.Now, mmsg: newMmsgBuffer(min(batchSize, recvSlots), recvSlotSize, ctrlSize), allNetNS: ctrlSize > 0, detached: true, fd: fds[0]}
 	s.raw = fdConn{s: s}
 	t.Cleanup(func() {
 		s.closed.Store(true)

@@ -180,5 +180,34 @@ type Event struct {
 	Time time.Time
 	// Origin is the userspace program behind the event, if any.
 	Origin Origin
-	Entry  Entry
+	// NetNS is the network namespace the event came from, relative to the
+	// socket that received it; the zero NetNS is that socket's own.
+	NetNS NetNS
+	Entry Entry
 }
+
+// NetNS says which network namespace an event came from, as the socket
+// that received it names it: its own namespace, or a peer namespace by the
+// namespace id (nsid) the peer has in the socket's namespace, the number
+// `ip netns list-id` shows there. Only a socket listening to every
+// namespace (NETLINK_LISTEN_ALL_NSID) receives peers' events. An nsid is
+// only meaningful in the namespace that assigned it, and only while the
+// peer lives: the kernel may give it to another namespace later.
+//
+// The zero NetNS is the receiving socket's own namespace, so that every
+// event made without a namespace in mind (a dump, a text line, an inferred
+// end) is local. NetNS is comparable, to key per-namespace state.
+type NetNS struct {
+	// Peer is set for an event of another namespace than the receiving
+	// socket's.
+	Peer bool
+	// NSID is the peer's namespace id in the receiving socket's
+	// namespace, 0 or more; it is 0, and meaningless, unless Peer is set.
+	NSID int32
+}
+
+// PeerNetNS returns the NetNS of the peer namespace with id nsid.
+func PeerNetNS(nsid int32) NetNS { return NetNS{Peer: true, NSID: nsid} }
+
+// Local reports whether n is the receiving socket's own namespace.
+func (n NetNS) Local() bool { return !n.Peer }
