@@ -36,10 +36,10 @@ type Rsyslog struct {
 	Dgram, Stream string
 	// RELP is imrelp's address, 127.0.0.1:PORT, or "" without imrelp (see
 	// RequireRELP).
-	RELP string
-	cmd           *exec.Cmd
-	exited        chan error
-	probes        int
+	RELP   string
+	cmd    *exec.Cmd
+	exited chan error
+	probes int
 }
 
 // Line is one message as rsyslog parsed it; Input is the input module that
