@@ -60,7 +60,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	textOpts := fs.String("text-opts", "", "with --format text, conntrack -o options: extended, timestamp, id, ktimestamp, labels")
 	labelFile := connlabelFlag(fs)
 	var outputs repeated
-	fs.Var(&outputs, "output", "where records go, repeatable (each gets every record): - (stdout, the default), a file (appended, reopened on SIGHUP), syslog+tcp://HOST:PORT, syslog+udp://HOST:PORT, syslog+unix:///dev/log, nats://HOST:PORT/SUBJECT (a JetStream stream's subject)")
+	fs.Var(&outputs, "output", "where records go, repeatable (each gets every record): - (stdout, the default), a file (appended, reopened on SIGHUP), syslog+tcp://HOST:PORT, syslog+relp://HOST:PORT (acknowledged), syslog+udp://HOST:PORT, syslog+unix:///dev/log, nats://HOST:PORT/SUBJECT (a JetStream stream's subject)")
 	queueBytes := fs.Int("queue-max-bytes", output.DefaultQueueBytes, "memory queue of each remote output (syslog, nats), in bytes: records that find it full are dropped and counted in gap records")
 	spoolDir := fs.String("spool", "", "queue each remote output's records on disk in this directory (a subdirectory per output) until its server has taken them, across server outages and ctwatch restarts; off: a memory queue")
 	spoolMax := fs.Int64("spool-max-bytes", spool.DefaultMaxBytes, "disk space of each remote output's spool: when full, its oldest records are dropped and counted in gap records")

@@ -42,3 +42,26 @@ func peek(c net.Conn) (closed, readable bool) {
 	})
 	return closed || err != nil, readable
 }
+
+// quickAck makes the kernel acknowledge what arrives next on the TCP conn
+// at once rather than after the delayed-ACK timer (40 ms): a RELP client
+// that waits for answers sends nothing an ACK could ride on, and a server
+// whose socket has Nagle's algorithm on (librelp's) holds every answer
+// after the first until that ACK. Without it a window of answers costs
+// 40 ms: 2,700 records/s against rsyslog, 82,000 with it. Linux leaves
+// quick-ACK mode by itself, so it is set again before each wait.
+// (SO_RCVLOWAT, to wake once for many answers, stalls the same way: data
+// not read is not acknowledged at once.)
+func quickAck(c net.Conn) {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Control(func(fd uintptr) {
+		unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK, 1)
+	})
+}

@@ -1,11 +1,12 @@
 // Package syslog delivers records to a syslog server: RFC 5424 messages
-// over UDP, over TCP with RFC 6587 octet counting, or to a local unix
-// socket such as /dev/log.
+// over UDP, over TCP with RFC 6587 octet counting, over RELP (TCP, every
+// message acknowledged), or to a local unix socket such as /dev/log.
 //
 // # Targets
 //
 // [ParseURL] reads the forms of `--output`: syslog+udp://HOST[:PORT],
-// syslog+tcp://HOST[:PORT] (port 514 when absent) and syslog+unix:///PATH,
+// syslog+tcp://HOST[:PORT] (port 514 when absent),
+// syslog+relp://HOST[:PORT] (port 2514 when absent) and syslog+unix:///PATH,
 // each optionally with ?facility=NAME (daemon by default). A wrong URL is a
 // *[URLError] that names the wrong part (scheme, host, port, path, query,
 // facility...).
@@ -65,7 +66,42 @@
 // the client. A server that is keeping up loses nothing when it restarts;
 // one stopped in a burst loses what its socket buffer held
 // (TestRsyslogRestart measures it). Delivery that must survive a server
-// restart in a burst needs acknowledgements: JetStream.
+// restart in a burst needs acknowledgements: RELP, or JetStream.
+//
+// # RELP
+//
+// RELP (librelp's doc/relp.md; rsyslog's imrelp and omrelp) frames
+// commands as TXNR SP COMMAND SP DATALEN [SP DATA] LF and answers each
+// with a rsp frame of the same TXNR: "200 OK", or an error code. A session
+// starts with open (offers relp_version=0, relp_software=ctwatch,
+// commands=syslog; the answer must offer relp_version and syslog) and
+// ends with close; a server shutting down may send the hint serverclose
+// (TXNR 0). Each message is a syslog command carrying the RFC 5424
+// message above.
+//
+//   - Taken means acknowledged with 200. Send writes up to [Config.Window]
+//     messages (128) before reading their answers, which come in order;
+//     it returns once every message it wrote is answered.
+//   - A broken connection, a serverclose, a malformed or out-of-order
+//     frame, or no answer within [Config.AckTimeout] ends the session:
+//     the records not answered are not taken (ErrUnavailable) and are sent
+//     again on a new session. Delivery is at least once: a server that
+//     wrote a message and died before its answer gets it twice.
+//   - An answer other than 200 refuses that record (ErrRefused, with the
+//     server's answer); the answers to the messages after it are kept, so
+//     that they are not sent twice.
+//   - rsyslog does not refuse a message over imrelp's maxDataSize: it cuts
+//     it and answers 200 (TestRsyslogRELPOversize). MaxMessage, at most
+//     maxDataSize, is what refuses a record too large.
+//   - librelp numbers 999999999 + 1 as 1000000000, which no frame can
+//     carry, where the specification says 1: a session is closed and a new
+//     one opened before its numbers run out.
+//   - Frames read are bounded ([RELPMaxResponse]): a server cannot make the
+//     client allocate what it announces.
+//
+// imrelp acknowledges a message once its ruleset's queue has it: an
+// acknowledged record survives a crash of rsyslog only with a direct queue
+// (the actions run before the answer) or a disk queue.
 //
 // # rsyslog
 //

@@ -299,8 +299,14 @@ func relpRefused(r *Record, size, code int, text []byte) error {
 // unanswered; an error has closed the connection.
 func (c *Client) relpAnswer(ctx context.Context, unanswered int) (int, []byte, error) {
 	r := &c.relp
-	if err := c.relpDeadline(ctx, c.cfg.AckTimeout); err != nil {
-		return 0, nil, c.fail(ctx, "read", err, unanswered)
+	if r.rd.Buffered() == 0 {
+		// About to wait: the wait is bounded from now. Answers already
+		// read are taken without a deadline of their own (setting one is
+		// the larger part of the cost of an answer otherwise).
+		if err := c.relpDeadline(ctx, c.cfg.AckTimeout); err != nil {
+			return 0, nil, c.fail(ctx, "read", err, unanswered)
+		}
+		quickAck(c.conn)
 	}
 	f, err := r.rd.Read()
 	if err != nil {
