@@ -2,7 +2,7 @@ package jetstream
 
 import (
 	"context"
-	"fmt"
+	"github.com/ctwatch/ctwatch/internal/servertest"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -71,24 +71,18 @@ func BenchmarkDelivery(b *testing.B) {
 		}
 	})
 	b.Run("jetstream", func(b *testing.B) {
-		s := startServer(b, b.TempDir(), -1, nil)
+		s := servertest.StartNATS(b, b.TempDir(), -1, nil)
 		benchPublish(b, s.ClientURL(), rec)
 	})
 	b.Run("jetstream-process", func(b *testing.B) {
-		bin := buildServer(b)
-		port := freePort(b)
-		srv, err := startBinary(bin, writeServerConfig(b, b.TempDir(), port, false))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(srv.kill)
-		benchPublish(b, fmt.Sprintf("nats://127.0.0.1:%d", port), rec)
+		srv := servertest.StartNATSProcess(b, servertest.BuildNATS(b), b.TempDir(), servertest.FreeTCPPort(b))
+		benchPublish(b, srv.URL, rec)
 	})
 }
 
 func benchPublish(b *testing.B, url string, rec []byte) {
-	js := connect(b, url)
-	addStream(b, js, fleetStream(1))
+	js := servertest.JetStream(b, url)
+	servertest.AddStream(b, js, fleetStream(1))
 	p := newPublisher(b, url, "ctwatch.host1", func(c *Config) { c.Window = DefaultWindow })
 	recs := make([]Record, b.N)
 	for i := range recs {

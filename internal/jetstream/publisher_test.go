@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ctwatch/ctwatch/internal/servertest"
 	"strings"
 	"testing"
 	"time"
@@ -103,10 +104,10 @@ func fleetStream(replicas int) jetstream.StreamConfig {
 }
 
 func TestPublishStoresEveryRecordOnceInOrder(t *testing.T) {
-	s := startServer(t, t.TempDir(), -1, nil)
+	s := servertest.StartNATS(t, t.TempDir(), -1, nil)
 	url := s.ClientURL()
-	js := connect(t, url)
-	addStream(t, js, fleetStream(1))
+	js := servertest.JetStream(t, url)
+	servertest.AddStream(t, js, fleetStream(1))
 	p := newPublisher(t, url, "ctwatch.host1", nil)
 
 	name, err := p.CheckStream(context.Background())
@@ -128,9 +129,9 @@ func TestPublishStoresEveryRecordOnceInOrder(t *testing.T) {
 // A record published again with its Msg-Id (as a restarted ctwatch does
 // with its spool) is stored once.
 func TestRepublishedRecordsStoredOnce(t *testing.T) {
-	s := startServer(t, t.TempDir(), -1, nil)
-	js := connect(t, s.ClientURL())
-	addStream(t, js, fleetStream(1))
+	s := servertest.StartNATS(t, t.TempDir(), -1, nil)
+	js := servertest.JetStream(t, s.ClientURL())
+	servertest.AddStream(t, js, fleetStream(1))
 
 	first := newPublisher(t, s.ClientURL(), "ctwatch.host1", nil)
 	checkResults(t, okResults(1, 100), publishAll(t, first, records(testRun, 1, 100), nil))
@@ -145,7 +146,7 @@ func TestRepublishedRecordsStoredOnce(t *testing.T) {
 }
 
 func TestCheckStreamWithoutStream(t *testing.T) {
-	s := startServer(t, t.TempDir(), -1, nil)
+	s := servertest.StartNATS(t, t.TempDir(), -1, nil)
 	p := newPublisher(t, s.ClientURL(), "ctwatch.host1", nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -165,8 +166,8 @@ func TestCheckStreamWithoutStream(t *testing.T) {
 // Publishes fail (no stream answers) and are retried until the operator
 // creates the stream; then each record is stored once, in order.
 func TestRetriedUntilStreamExists(t *testing.T) {
-	s := startServer(t, t.TempDir(), -1, nil)
-	js := connect(t, s.ClientURL())
+	s := servertest.StartNATS(t, t.TempDir(), -1, nil)
+	js := servertest.JetStream(t, s.ClientURL())
 	p := newPublisher(t, s.ClientURL(), "ctwatch.host1", nil)
 	created := make(chan error, 1)
 	go func() {
@@ -174,7 +175,7 @@ func TestRetriedUntilStreamExists(t *testing.T) {
 		for p.Stats().Failures == 0 && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond) // polling a counter: no event to wait on
 		}
-		created <- createStream(js, fleetStream(1))
+		created <- servertest.CreateStream(js, fleetStream(1))
 	}()
 	const n = 300
 	checkResults(t, okResults(1, n), publishAll(t, p, records(testRun, 1, n), nil))
@@ -191,7 +192,7 @@ func TestRetriedUntilStreamExists(t *testing.T) {
 // the server says no "no responders" either) time out and are retried with
 // their Msg-Id until a stream takes the subject: each stored once, in order.
 func TestUnansweredPublishesTimeOutAndAreRetried(t *testing.T) {
-	s := startServer(t, t.TempDir(), -1, nil)
+	s := servertest.StartNATS(t, t.TempDir(), -1, nil)
 	nc, err := nats.Connect(s.ClientURL())
 	if err != nil {
 		t.Fatal(err)
@@ -203,7 +204,7 @@ func TestUnansweredPublishesTimeOutAndAreRetried(t *testing.T) {
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	js := connect(t, s.ClientURL())
+	js := servertest.JetStream(t, s.ClientURL())
 	p := newPublisher(t, s.ClientURL(), "ctwatch.host1", func(c *Config) { c.AckTimeout = 200 * time.Millisecond })
 	created := make(chan error, 1)
 	go func() {
@@ -211,7 +212,7 @@ func TestUnansweredPublishesTimeOutAndAreRetried(t *testing.T) {
 		for p.Stats().Failures == 0 && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond) // polling a counter: no event to wait on
 		}
-		created <- createStream(js, fleetStream(1))
+		created <- servertest.CreateStream(js, fleetStream(1))
 	}()
 	const n = 300
 	start := time.Now()
@@ -251,13 +252,13 @@ func TestRefusedRecordsSkipped(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := startServer(t, t.TempDir(), -1, tc.server)
-			js := connect(t, s.ClientURL())
+			s := servertest.StartNATS(t, t.TempDir(), -1, tc.server)
+			js := servertest.JetStream(t, s.ClientURL())
 			cfg := fleetStream(1)
 			if tc.stream != nil {
 				tc.stream(&cfg)
 			}
-			addStream(t, js, cfg)
+			servertest.AddStream(t, js, cfg)
 			p := newPublisher(t, s.ClientURL(), "ctwatch.host1", nil)
 			recs := records(testRun, 1, 10)
 			recs[4] = big(5, 4000)
@@ -283,18 +284,18 @@ func TestRefusedRecordsSkipped(t *testing.T) {
 // order.
 func TestServerRestartMidStream(t *testing.T) {
 	dir := t.TempDir()
-	s := startServer(t, dir, -1, nil)
-	port := serverPort(s)
+	s := servertest.StartNATS(t, dir, -1, nil)
+	port := servertest.NATSPort(s)
 	url := s.ClientURL()
-	js := connect(t, url)
-	addStream(t, js, fleetStream(1))
+	js := servertest.JetStream(t, url)
+	servertest.AddStream(t, js, fleetStream(1))
 	p := newPublisher(t, url, "ctwatch.host1", nil)
 	const n = 20000
 	results := publishAll(t, p, records(testRun, 1, n), func(got int) {
 		if got == 5000 {
 			s.Shutdown()
 			s.WaitForShutdown()
-			startServer(t, dir, port, nil)
+			servertest.StartNATS(t, dir, port, nil)
 		}
 	})
 	checkResults(t, okResults(1, n), results)
@@ -316,7 +317,7 @@ func TestNATSServerKilledMidStream(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds nats-server and starts it four times")
 	}
-	bin := buildServer(t)
+	bin := servertest.BuildNATS(t)
 	for _, tc := range []struct {
 		name       string
 		syncAlways bool
@@ -330,28 +331,28 @@ func TestNATSServerKilledMidStream(t *testing.T) {
 
 func testKilledMidStream(t *testing.T, bin string, syncAlways bool) {
 	dir := t.TempDir()
-	port := freePort(t)
-	conf := writeServerConfig(t, dir, port, syncAlways)
+	port := servertest.FreeTCPPort(t)
+	conf := servertest.NATSConfig(t, dir, port, syncAlways)
 	// servers receives each server started; the cleanup kills them all,
 	// the restarted one included even when the test fails before it is up.
-	servers := make(chan *binaryServer, 2)
+	servers := make(chan *servertest.NATSProcess, 2)
 	t.Cleanup(func() {
 		for len(servers) > 0 {
 			s := <-servers
-			s.kill()
+			s.Kill()
 			if t.Failed() {
-				t.Logf("nats-server output:\n%s", s.out)
+				t.Logf("nats-server output:\n%s", s.Output())
 			}
 		}
 	})
-	first, err := startBinary(bin, conf)
+	first, err := servertest.RunNATS(bin, conf)
 	if err != nil {
 		t.Fatal(err)
 	}
 	servers <- first
 	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
-	js := connect(t, url)
-	addStream(t, js, fleetStream(1))
+	js := servertest.JetStream(t, url)
+	servertest.AddStream(t, js, fleetStream(1))
 	p := newPublisher(t, url, "ctwatch.host1", nil)
 	const n, killAt = 10000, 3000
 	// Killed from another goroutine while Run has records in flight, and
@@ -361,12 +362,12 @@ func testKilledMidStream(t *testing.T, bin string, syncAlways bool) {
 	go func() {
 		var ok bool
 		atKill, ok = waitInFlight(p, killAt, 200)
-		first.kill()
+		first.Kill()
 		if !ok {
 			restarted <- fmt.Errorf("never %d records in flight past %d acked: %+v", 200, killAt, atKill)
 			return
 		}
-		s, err := startBinary(bin, conf)
+		s, err := servertest.RunNATS(bin, conf)
 		if err == nil {
 			servers <- s
 		}
@@ -429,8 +430,8 @@ func TestClusterLosesNode(t *testing.T) {
 			for _, s := range nodes {
 				urls = append(urls, s.ClientURL())
 			}
-			js := connect(t, strings.Join(urls, ","))
-			addStream(t, js, fleetStream(3))
+			js := servertest.JetStream(t, strings.Join(urls, ","))
+			servertest.AddStream(t, js, fleetStream(3))
 			leader := streamLeader(t, js, nodes)
 			lost, conn := tc.lose(leader)
 
@@ -451,7 +452,7 @@ func TestClusterLosesNode(t *testing.T) {
 			acked := atLoss.Acked
 			checkResults(t, okResults(1, n), results)
 			// Read through a node that stayed up.
-			moved := checkStoredOnce(t, connect(t, nodes[(lost+1)%3].ClientURL()), "CTWATCH", wantIDs(testRun, 1, n))
+			moved := checkStoredOnce(t, servertest.JetStream(t, nodes[(lost+1)%3].ClientURL()), "CTWATCH", wantIDs(testRun, 1, n))
 			if acked >= n {
 				t.Errorf("every record acked before %s was shut down: nothing tested", nodes[lost].Name())
 			}
@@ -469,8 +470,8 @@ func TestClusterLosesNode(t *testing.T) {
 // waits for its meta leader.
 func startCluster(t testing.TB) []*server.Server {
 	t.Helper()
-	clientPorts := []int{freePort(t), freePort(t), freePort(t)}
-	routePorts := []int{freePort(t), freePort(t), freePort(t)}
+	clientPorts := []int{servertest.FreeTCPPort(t), servertest.FreeTCPPort(t), servertest.FreeTCPPort(t)}
+	routePorts := []int{servertest.FreeTCPPort(t), servertest.FreeTCPPort(t), servertest.FreeTCPPort(t)}
 	var routes []string
 	for _, rp := range routePorts {
 		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", rp))

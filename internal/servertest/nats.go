@@ -66,22 +66,30 @@ func JetStream(t testing.TB, url string) jetstream.JetStream {
 	return js
 }
 
-// AddStream creates the stream, each attempt bounded on its own (a request
-// that reaches a cluster between leaders is not answered at all), or
-// fails t.
+// AddStream creates the stream, or fails t.
 func AddStream(t testing.TB, js jetstream.JetStream, cfg jetstream.StreamConfig) {
 	t.Helper()
+	if err := CreateStream(js, cfg); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// CreateStream creates the stream, each attempt bounded on its own: a
+// request that reaches a cluster between leaders is not answered at all.
+// It does not touch a testing.T, so that a test's other goroutines can call
+// it.
+func CreateStream(js jetstream.JetStream, cfg jetstream.StreamConfig) error {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_, err := js.CreateStream(ctx, cfg)
 		cancel()
 		if err == nil {
-			return
+			return nil
 		}
 		var api *jetstream.APIError
 		if errors.As(err, &api) && api.Code != 503 || time.Now().After(deadline) {
-			t.Fatalf("create stream %s: %v", cfg.Name, err)
+			return fmt.Errorf("create stream %s: %w", cfg.Name, err)
 		}
 		time.Sleep(100 * time.Millisecond) // a cluster electing a leader gives no event to wait on
 	}
@@ -93,34 +101,62 @@ type StoredMsg struct {
 	Data []byte
 }
 
-// Stored returns every message of stream, in stream order.
+// Stored returns every message of stream, in stream order. A read that
+// fails (a cluster still settling after losing a node) is started again,
+// for up to a minute.
 func Stored(t testing.TB, js jetstream.JetStream, stream string) []StoredMsg {
 	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		msgs, err := readStream(js, stream)
+		if err == nil {
+			return msgs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("read stream %s: %v", stream, err)
+		}
+		time.Sleep(100 * time.Millisecond) // the cluster settles with no event to wait on
+	}
+}
+
+// StoredIDs returns the Nats-Msg-Id of every message of stream, in stream
+// order, as Stored reads them.
+func StoredIDs(t testing.TB, js jetstream.JetStream, stream string) []string {
+	t.Helper()
+	msgs := Stored(t, js, stream)
+	ids := make([]string, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.ID
+	}
+	return ids
+}
+
+func readStream(js jetstream.JetStream, stream string) ([]StoredMsg, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	s, err := js.Stream(ctx, stream)
 	if err != nil {
-		t.Fatalf("stream %s: %v", stream, err)
+		return nil, fmt.Errorf("stream info: %w", err)
 	}
 	total := int(s.CachedInfo().State.Msgs)
 	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
 	if err != nil {
-		t.Fatalf("consumer of %s: %v", stream, err)
+		return nil, fmt.Errorf("consumer: %w", err)
 	}
 	msgs := make([]StoredMsg, 0, total)
 	for len(msgs) < total {
 		batch, err := cons.Fetch(min(1000, total-len(msgs)), jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
-			t.Fatalf("fetch from %s: %v", stream, err)
+			return nil, fmt.Errorf("fetch: %w", err)
 		}
 		for m := range batch.Messages() {
 			msgs = append(msgs, StoredMsg{ID: m.Headers().Get(jetstream.MsgIDHeader), Data: m.Data()})
 		}
 		if err := batch.Error(); err != nil {
-			t.Fatalf("fetch from %s: %v", stream, fmt.Errorf("batch: %w", err))
+			return nil, fmt.Errorf("fetch: %w", err)
 		}
 	}
-	return msgs
+	return msgs, nil
 }
 
 // NATSProcess is a nats-server program of its own, for what must not
@@ -152,38 +188,70 @@ func BuildNATS(t testing.TB) string {
 	return bin
 }
 
+// NATSConf is a nats-server config file NATSConfig wrote: its path and the
+// client URL of the server it configures.
+type NATSConf struct{ Path, URL string }
+
+// NATSConfig writes the config file of a single JetStream server on port
+// storing in dir/store. With syncAlways
+// (sync_interval: always) the server fsyncs every write before it acks, so
+// an acked record survives a power cut, not only a SIGKILL.
+func NATSConfig(t testing.TB, dir string, port int, syncAlways bool) NATSConf {
+	t.Helper()
+	sync := ""
+	if syncAlways {
+		sync = "  sync_interval: always\n"
+	}
+	conf := filepath.Join(dir, "nats-server.conf")
+	text := fmt.Sprintf("listen: \"127.0.0.1:%d\"\nserver_name: \"ctwatch-test\"\njetstream {\n  store_dir: %q\n%s}\n",
+		port, filepath.Join(dir, "store"), sync)
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return NATSConf{Path: conf, URL: fmt.Sprintf("nats://127.0.0.1:%d", port)}
+}
+
 // StartNATSProcess runs bin (from BuildNATS) with JetStream storing in
 // dir, on port, and returns once it is ready; t's cleanup kills it.
 func StartNATSProcess(t testing.TB, bin, dir string, port int) *NATSProcess {
 	t.Helper()
-	conf := filepath.Join(dir, "nats-server.conf")
-	text := fmt.Sprintf("listen: \"127.0.0.1:%d\"\nserver_name: \"ctwatch-test\"\njetstream {\n  store_dir: %q\n}\n",
-		port, filepath.Join(dir, "store"))
-	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+	p, err := RunNATS(bin, NATSConfig(t, dir, port, false))
+	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-c", conf)
+	t.Cleanup(p.Kill)
+	return p
+}
+
+// RunNATS starts the nats-server program bin with config conf and
+// returns once it says it is ready (it logs so after JetStream is up). It
+// does not touch a testing.T, so that a test's other goroutines can restart
+// a server; the caller kills it.
+func RunNATS(bin string, conf NATSConf) (*NATSProcess, error) {
+	cmd := exec.Command(bin, "-c", conf.Path)
 	out := &lockedBuffer{ready: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start nats-server: %v", err)
+		return nil, fmt.Errorf("start nats-server: %w", err)
 	}
-	p := &NATSProcess{URL: fmt.Sprintf("nats://127.0.0.1:%d", port), cmd: cmd, out: out, exited: make(chan struct{})}
+	p := &NATSProcess{URL: conf.URL, cmd: cmd, out: out, exited: make(chan struct{})}
 	go func() {
 		_ = cmd.Wait()
 		close(p.exited)
 	}()
-	t.Cleanup(p.Kill)
 	select {
 	case <-out.ready:
-		return p
+		return p, nil
 	case <-p.exited:
-		t.Fatalf("nats-server exited at start: %s\n%s", cmd.ProcessState, out)
+		return nil, fmt.Errorf("nats-server exited at start: %s\n%s", cmd.ProcessState, out)
 	case <-time.After(30 * time.Second):
-		t.Fatalf("nats-server not ready after 30 s:\n%s", out)
+		p.Kill()
+		return nil, fmt.Errorf("nats-server not ready after 30 s:\n%s", out)
 	}
-	return nil
 }
+
+// Output returns what the server logged.
+func (p *NATSProcess) Output() string { return p.out.String() }
 
 // Kill sends SIGKILL and waits until the process is reaped.
 func (p *NATSProcess) Kill() {

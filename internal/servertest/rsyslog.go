@@ -163,6 +163,20 @@ func FreePort(t testing.TB, network string) string {
 	return l.Addr().String()
 }
 
+// FreeTCPPort is FreePort's TCP port number.
+func FreeTCPPort(t testing.TB) int {
+	t.Helper()
+	_, port, err := net.SplitHostPort(FreePort(t, "tcp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // Start runs rsyslogd in the foreground and returns once every input
 // took a probe message (the port or socket is bound and omfile writes).
 func (r *Rsyslog) Start() {

@@ -2,9 +2,7 @@ package watch
 
 import (
 	"context"
-	"net"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -74,7 +72,7 @@ func BenchmarkOutputs(b *testing.B) {
 		benchOutput(b, output.NewRemote(sp, tr, output.RemoteConfig{Spool: s}))
 	})
 	b.Run("jetstream", func(b *testing.B) {
-		srv := servertest.StartNATSProcess(b, servertest.BuildNATS(b), b.TempDir(), freeTCPPort(b))
+		srv := servertest.StartNATSProcess(b, servertest.BuildNATS(b), b.TempDir(), servertest.FreeTCPPort(b))
 		servertest.AddStream(b, servertest.JetStream(b, srv.URL), jetstream.StreamConfig{
 			Name: "CTWATCH", Subjects: []string{"ctwatch.>"}, Storage: jetstream.FileStorage})
 		sp, err := output.Parse(srv.URL + "/ctwatch.bench")
@@ -87,14 +85,6 @@ func BenchmarkOutputs(b *testing.B) {
 		}
 		benchOutput(b, output.NewRemote(sp, tr, output.RemoteConfig{QueueBytes: benchQueue}))
 	})
-}
-
-func freeTCPPort(tb testing.TB) int {
-	_, port, err := splitPort(servertest.FreePort(tb, "tcp"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return port
 }
 
 // benchOutput runs b.N events through a watch writing to o alone.
@@ -134,14 +124,4 @@ func processCPU(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// splitPort returns the port of HOST:PORT.
-func splitPort(addr string) (string, int, error) {
-	host, p, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "", 0, err
-	}
-	port, err := strconv.Atoi(p)
-	return host, port, err
 }
