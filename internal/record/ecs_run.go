@@ -65,33 +65,9 @@ func (e *Encoder) ecsStart(s *Start) {
 	if z == nil {
 		return
 	}
-	filter := s.Filter
-	if filter == "" {
-		filter = "any"
-	}
-	format := "json"
-	if s.Text {
-		format = "text"
-	}
 	// conntrack.start is a date on entry records: the start record's keys
 	// are conntrack.startup.
-	st := zerolog.Dict().
-		Str("version", s.Version).
-		Str("events", s.Events).
-		Int("buffer_requested", s.BufferRequested).
-		Int("buffer_size", s.BufferSize).
-		Str("filter", filter).
-		Str("format", format).
-		Str("updates", s.Updates).
-		Int("max_flows", s.MaxFlows).
-		Float64("unreplied_after_s", s.UnrepliedAfter.Seconds())
-	if s.CTEvents >= 0 {
-		st.Int64("nf_conntrack_events", s.CTEvents)
-	}
-	if s.Metrics != "" {
-		st.Str("metrics", s.Metrics)
-	}
-	ct := e.ecsConntrack("start").Dict("startup", st)
+	ct := e.ecsConntrack("start").Object("startup", startupJSON{s: s})
 	if s.NetNS != "" {
 		ct.Dict("netns", zerolog.Dict().Str("name", s.NetNS))
 	}

@@ -109,6 +109,21 @@ func (e *Encoder) nativeUnreplied(u *flow.Unreplied) {
 }
 
 func (e *Encoder) nativeStart(s *Start) {
+	e.nativeRecord(zerolog.InfoLevel, "start").EmbedObject(startupJSON{s: s, netns: true}).Send()
+}
+
+// startupJSON writes a start record's settings, the same keys in every
+// schema: at the top of native records, as conntrack.startup in ECS and
+// unmapped.conntrack.startup in OCSF. With netns, the namespace's name
+// follows the version (native); ECS and OCSF have it as netns.name.
+type startupJSON struct {
+	s     *Start
+	netns bool
+}
+
+// MarshalZerologObject implements zerolog.LogObjectMarshaler.
+func (j startupJSON) MarshalZerologObject(z *zerolog.Event) {
+	s := j.s
 	filter := s.Filter
 	if filter == "" {
 		filter = "any"
@@ -117,10 +132,11 @@ func (e *Encoder) nativeStart(s *Start) {
 	if s.Text {
 		format = "text"
 	}
-	rec := e.nativeRecord(zerolog.InfoLevel, "start").
-		Str("version", s.Version).
-		Str("netns", s.NetNS).
-		Str("events", s.Events).
+	z.Str("version", s.Version)
+	if j.netns {
+		z.Str("netns", s.NetNS)
+	}
+	z.Str("events", s.Events).
 		Int("buffer_requested", s.BufferRequested).
 		Int("buffer_size", s.BufferSize).
 		Str("filter", filter).
@@ -129,12 +145,11 @@ func (e *Encoder) nativeStart(s *Start) {
 		Int("max_flows", s.MaxFlows).
 		Float64("unreplied_after_s", s.UnrepliedAfter.Seconds())
 	if s.CTEvents >= 0 {
-		rec = rec.Int64("nf_conntrack_events", s.CTEvents)
+		z.Int64("nf_conntrack_events", s.CTEvents)
 	}
 	if s.Metrics != "" {
-		rec = rec.Str("metrics", s.Metrics)
+		z.Str("metrics", s.Metrics)
 	}
-	rec.Send()
 }
 
 func (e *Encoder) nativeEventsDisabled() {
