@@ -191,34 +191,18 @@ func (e *Encoder) ecsEntryRecord(z *zerolog.Event, r *ecsEntryRec) {
 	en := r.entry
 	x := ecsTimes(r)
 	// The kernel's timestamps are written twice (event.start and .end,
-	// conntrack.start and .stop): they are formatted once.
-	var tb [80]byte
-	var kstart, kstop []byte
-	if en.Fields.Has(model.FieldStart) {
-		kstart = AppendTime(tb[:0], en.Start)
-		if x.start == en.Start {
-			x.startRaw = kstart
-		}
+	// conntrack.start and .stop) and each address twice (its ECS fields
+	// and the native tuples under conntrack): they are formatted once.
+	var eb entryBytes
+	eb.format(en, true)
+	if k := eb.kstart(); k != nil && x.start == en.Start {
+		x.startRaw = k
 	}
-	if en.Fields.Has(model.FieldStop) {
-		kstop = AppendTime(tb[len(kstart):len(kstart)], en.Stop)
-		if x.end == en.Stop {
-			x.endRaw = kstop
-		}
+	if k := eb.kstop(); k != nil && x.end == en.Stop {
+		x.endRaw = k
 	}
 	e.ecsHead(z, r.at, r.level, r.class, &x, r.message)
-
-	// Each address is formatted once, for its ECS fields and for the
-	// native tuples under conntrack.
-	var ab [4 * 48]byte
-	a := appendIP(ab[:0], en.Family, en.Orig.Src)
-	i1 := len(a)
-	a = appendIP(a, en.Family, en.Orig.Dst)
-	i2 := len(a)
-	a = appendIP(a, en.Family, en.Reply.Src)
-	i3 := len(a)
-	a = appendIP(a, en.Family, en.Reply.Dst)
-	osrc, odst, rsrc, rdst := a[:i1:i1], a[i1:i2:i2], a[i2:i3:i3], a[i3:]
+	osrc, odst, rsrc, rdst := eb.osrc(), eb.odst(), eb.rsrc(), eb.rdst()
 
 	var buf [512]byte
 	ports := en.Proto.HasPorts()
@@ -318,125 +302,40 @@ func (e *Encoder) ecsEntryRecord(z *zerolog.Event, r *ecsEntryRec) {
 		z.Dict("process", p)
 	}
 
-	z.Dict("conntrack", e.ecsConntrackEntry(r, osrc, odst, rsrc, rdst, kstart, kstop))
+	var cb [2048]byte
+	z.RawJSON("conntrack", e.appendECSConntrack(cb[:0], r, &eb))
 	z.Send()
 }
 
-// ecsConntrackEntry returns the conntrack object of an entry record, with
-// its addresses and kernel timestamps already formatted: the native entry's
-// keys (less family and protonum, which network.type and
-// network.iana_number carry), its origin, transition and lifecycle, and
-// for an unreplied warning the warning's own keys.
-func (e *Encoder) ecsConntrackEntry(r *ecsEntryRec, osrc, odst, rsrc, rdst, kstart, kstop []byte) *zerolog.Event {
-	en := r.entry
-	d := e.ecsConntrack(r.event)
-	d.Str("proto", en.Proto.JSONName())
-	if en.Fields.Has(model.FieldTimeout) {
-		d.Uint32("timeout", en.Timeout)
-	}
-	if en.Fields.Has(model.FieldState) {
-		d.Str("state", en.State.Name(en.Proto))
-	}
-	var buf [256]byte
-	d.RawJSON("orig", ecsTuple(buf[:0], en, &en.Orig, osrc, odst, model.FieldOrigZone, model.FieldOrigCounters))
-	d.RawJSON("reply", ecsTuple(buf[:0], en, &en.Reply, rsrc, rdst, model.FieldReplyZone, model.FieldReplyCounters))
-	d.Bool("unreplied", en.Status.Unreplied())
-	d.Bool("assured", en.Status.Assured())
-	d.RawJSON("status", appendStatus(buf[:0], en.Status))
-	if en.Fields.Has(model.FieldMark) {
-		d.Uint32("mark", en.Mark)
-	}
-	if en.Fields.Has(model.FieldSecmark) {
-		d.Uint32("secmark", en.Secmark)
-	}
-	if en.Fields.Has(model.FieldSecctx) {
-		d.Str("secctx", en.Secctx)
-	}
-	if en.Fields.Has(model.FieldZone) {
-		d.Uint16("zone", en.Zone)
-	}
-	if en.Fields.Has(model.FieldUse) {
-		d.Uint32("use", en.Use)
-	}
-	if en.Fields.Has(model.FieldID) {
-		d.Uint32("id", en.ID)
-	}
-	if en.Fields.Has(model.FieldHelper) {
-		d.Str("helper", en.Helper)
-	}
-	if en.Fields.Has(model.FieldLabels) {
-		d.Strs("labels", en.Labels)
-	}
-	if kstart != nil {
-		d.RawJSON("start", kstart)
-	}
-	if kstop != nil {
-		d.RawJSON("stop", kstop)
-	}
-	if en.Fields.Has(model.FieldDeltaTime) {
-		d.Uint64("delta_time", en.DeltaTime)
-	}
-	if en.Fields.Has(model.FieldGRETimeouts) {
-		d.Uint32("gre_timeout", en.GRETimeout)
-		d.Uint32("gre_stream_timeout", en.GREStreamTimeout)
-	}
-	if r.origin != nil && !r.origin.IsZero() {
-		d.Object("origin", (*originJSON)(r.origin))
-	}
-	if r.tr != nil {
-		d.Object("transition", (*transitionJSON)(r.tr))
-	}
-	if r.lc != nil {
-		d.Object("flow", (*lifecycleJSON)(r.lc))
-	}
+// appendECSConntrack appends the conntrack object of an entry record: the
+// event and the run, the native entry's keys (less family and protonum,
+// which network.type and network.iana_number carry), its origin,
+// transition and lifecycle, and for an unreplied warning the warning's own
+// keys.
+func (e *Encoder) appendECSConntrack(dst []byte, r *ecsEntryRec, eb *entryBytes) []byte {
+	dst = objStr(append(dst, '{'), "event", r.event)
+	dst = objStr(dst, "run", e.run)
+	dst = appendEntryKeys(dst, r.entry, eb)
+	dst = appendFlowKeys(dst, r.origin, r.tr, r.lc)
 	if r.inferred {
-		d.Bool("inferred", true)
+		dst = objBool(dst, "inferred", true)
 	}
 	if u := r.un; u != nil {
 		// The warning's keys: first_seen and the rest under
 		// unreplied_warning (conntrack.unreplied is the entry's boolean),
 		// seen_from and lower_bound where a destroy has them.
-		b := append(buf[:0], '{')
-		b = objUint(b, "flows", 1)
-		b = objTime(b, "first_seen", u.FirstSeen)
-		b = appendSeconds(objKey(b, "age_s"), u.Age)
-		b = objInt(b, "repeats", int64(u.Repeats))
-		b = objTime(b, "repeats_since", u.RepeatsSince)
-		d.RawJSON("unreplied_warning", append(b, '}'))
-		b = append(buf[:0], '{')
-		b = objStr(b, "seen_from", u.SeenFrom.String())
+		dst = append(objKey(dst, "unreplied_warning"), '{')
+		dst = objUint(dst, "flows", 1)
+		dst = objTime(dst, "first_seen", u.FirstSeen)
+		dst = appendSeconds(objKey(dst, "age_s"), u.Age)
+		dst = objInt(dst, "repeats", int64(u.Repeats))
+		dst = objTime(dst, "repeats_since", u.RepeatsSince)
+		dst = append(objKey(append(dst, '}'), "flow"), '{')
+		dst = objStr(dst, "seen_from", u.SeenFrom.String())
 		if u.LowerBound {
-			b = objBool(b, "lower_bound", true)
+			dst = objBool(dst, "lower_bound", true)
 		}
-		d.RawJSON("flow", append(b, '}'))
-	}
-	return d
-}
-
-// ecsTuple appends one direction's native keys as a JSON object, with its
-// addresses already formatted.
-func ecsTuple(dst []byte, en *model.Entry, t *model.Tuple, src, dstAddr []byte, zone, counters model.Field) []byte {
-	dst = append(dst, '{')
-	dst = objRaw(dst, "src", src)
-	dst = objRaw(dst, "dst", dstAddr)
-	switch {
-	case en.Proto.HasPorts():
-		dst = objUint(dst, "sport", uint64(t.SrcPort))
-		dst = objUint(dst, "dport", uint64(t.DstPort))
-	case en.Proto.IsICMP():
-		dst = objUint(dst, "type", uint64(t.ICMPType))
-		dst = objUint(dst, "code", uint64(t.ICMPCode))
-		dst = objUint(dst, "id", uint64(t.ICMPID))
-	case en.Proto == model.ProtoGRE:
-		dst = objUint(dst, "srckey", uint64(t.SrcPort))
-		dst = objUint(dst, "dstkey", uint64(t.DstPort))
-	}
-	if en.Fields.Has(zone) {
-		dst = objUint(dst, "zone", uint64(t.Zone))
-	}
-	if en.Fields.Has(counters) {
-		dst = objUint(dst, "packets", t.Packets)
-		dst = objUint(dst, "bytes", t.Bytes)
+		dst = append(dst, '}')
 	}
 	return append(dst, '}')
 }
