@@ -2,7 +2,6 @@ package output
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,37 +19,30 @@ import (
 // Nats-Msg-Id dedups.
 const ackEvery = 256
 
-// canceled is a context that is done: spool.Next with it takes only what
-// the reader has read ahead, without waiting.
-var canceled = func() context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	return ctx
-}()
-
 // spoolQueue is a Remote's queue on disk: records are appended to the
-// spool by the watch loop, read back in order by the transport, and acked
-// once it took them. What the transport has been handed and not yet
-// taken is also in win, a copy: the spool's reader reuses its buffer,
-// and a failed send must be able to go again (Rewind).
+// spool by the watch loop, read back in order by the transport (a record's
+// bytes stay valid in the spool's reader until an ack covers it), and
+// acked once it took them, in batches.
 type spoolQueue struct {
-	s   *spool.Spool
-	win *memQueue
+	s *spool.Spool
 
-	// mu guards pos: the spool positions of win's records, in order.
-	mu      sync.Mutex
-	pos     []spool.Position
-	pending int            // records done since the last ack
-	last    spool.Position // of the last record done
+	// mu guards what the transport's goroutines share: out, the spool
+	// positions of the records handed out and not yet done, in order
+	// (out[head:]); and acks, the positions of the records done since the
+	// last ack.
+	mu   sync.Mutex
+	out  []spool.Position
+	head int
+	acks []spool.Position
 
 	// appendErrs counts records the spool could not take; late counts
-	// records delivered from the window after overflow had removed them
-	// from the spool, which counted them as dropped.
+	// records delivered after overflow had removed them from the spool
+	// before they were acked, which the spool counted as dropped.
 	appendErrs, late atomic.Uint64
 }
 
 func newSpoolQueue(s *spool.Spool) *spoolQueue {
-	return &spoolQueue{s: s, win: newMemQueue(0, time.Now)}
+	return &spoolQueue{s: s, acks: make([]spool.Position, 0, ackEvery)}
 }
 
 // SpoolDir returns the directory of an output's spool under dir: the
@@ -83,63 +75,77 @@ func (q *spoolQueue) put(r Record) bool {
 	return true // counted here when it failed, not as overflow
 }
 
-// take copies rec into the window and hands it out.
-func (q *spoolQueue) take(rec spool.Record) Record {
-	q.win.put(Record{Data: rec.Data, Seq: rec.Seq, Run: rec.Run, Level: rec.Level, Keep: true})
+// handOut notes rec as handed out and returns it as a Record.
+func (q *spoolQueue) handOut(rec spool.Record) Record {
 	q.mu.Lock()
-	q.pos = append(q.pos, rec.Pos)
+	q.out = append(q.out, rec.Pos)
 	q.mu.Unlock()
-	r, _ := q.win.TryNext()
-	return r
+	return Record{Data: rec.Data, Seq: rec.Seq, Run: rec.Run, Level: rec.Level}
 }
 
 func (q *spoolQueue) Next(ctx context.Context) (Record, error) {
-	if r, ok := q.win.TryNext(); ok {
-		return r, nil // handed out again after a Rewind
-	}
 	rec, err := q.s.Next(ctx)
 	if err != nil {
 		return Record{}, err
 	}
-	return q.take(rec), nil
+	return q.handOut(rec), nil
 }
 
 func (q *spoolQueue) TryNext() (Record, bool) {
-	if r, ok := q.win.TryNext(); ok {
-		return r, true
-	}
-	rec, err := q.s.Next(canceled)
-	if err != nil {
+	// A read error is counted by the spool (Stats.Lost); what follows is
+	// read at the next call.
+	rec, ok, err := q.s.TryNext()
+	if !ok || err != nil {
 		return Record{}, false
 	}
-	return q.take(rec), true
+	return q.handOut(rec), true
 }
 
-func (q *spoolQueue) Rewind() { q.win.Rewind() }
+// Rewind implements Reader: the spool hands out again what no ack covers,
+// the records done since the last ack included, so they are acked now.
+func (q *spoolQueue) Rewind() {
+	q.ack()
+	q.mu.Lock()
+	q.out, q.head = q.out[:0], 0
+	q.mu.Unlock()
+	q.s.Rewind()
+}
 
 func (q *spoolQueue) done() {
-	q.win.done()
 	q.mu.Lock()
-	if len(q.pos) == 0 {
+	if q.head == len(q.out) {
 		q.mu.Unlock()
-		return
+		return // nothing handed out: a transport's mistake, not a crash
 	}
-	p := q.pos[0]
-	q.pos = q.pos[1:]
-	q.last = p
-	q.pending++
-	if q.s.Removed(p) {
-		q.late.Add(1)
+	q.acks = append(q.acks, q.out[q.head])
+	if q.head++; q.head == len(q.out) {
+		q.out, q.head = q.out[:0], 0
 	}
-	flush := q.pending >= ackEvery || len(q.pos) == 0
-	if flush {
-		q.pending = 0
-	}
+	flush := len(q.acks) >= ackEvery || len(q.out) == 0
 	q.mu.Unlock()
 	if flush {
-		// A failed ack only means records go again after a restart.
-		_ = q.s.Ack(p)
+		q.ack()
 	}
+}
+
+// ack acks the records done since the last ack. Those overflow removed
+// meanwhile were counted as dropped by the spool, although delivered: they
+// are counted late, before the ack, so that a removal racing it can only
+// over-count a drop, never hide one.
+func (q *spoolQueue) ack() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.acks) == 0 {
+		return
+	}
+	for _, p := range q.acks {
+		if q.s.Removed(p) {
+			q.late.Add(1)
+		}
+	}
+	// A failed ack only means records go again after a restart.
+	_ = q.s.Ack(q.acks[len(q.acks)-1])
+	q.acks = q.acks[:0]
 }
 
 func (q *spoolQueue) depth() (int, time.Time) {
@@ -156,12 +162,6 @@ func (q *spoolQueue) dropped() uint64 { return q.s.Stats().Dropped - q.late.Load
 // stop acks what was delivered and closes the spool: what it holds stays
 // for the next run.
 func (q *spoolQueue) stop() (int, error) {
-	q.mu.Lock()
-	pending, last := q.pending, q.last
-	q.mu.Unlock()
-	var err error
-	if pending > 0 {
-		err = q.s.Ack(last)
-	}
-	return 0, errors.Join(err, q.s.Close())
+	q.ack()
+	return 0, q.s.Close()
 }

@@ -42,7 +42,6 @@ func TestRemoteSpoolSurvivesRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var runs []string
 	tr := &takeTransport{}
 	r = NewRemote(sp, tr, RemoteConfig{Spool: s})
 	for i := uint64(1); i <= 10; i++ {
@@ -59,7 +58,6 @@ func TestRemoteSpoolSurvivesRestart(t *testing.T) {
 	if diff := cmp.Diff(want, tr.got()); diff != "" {
 		t.Errorf("delivered after the restart (-want +got):\n%s", diff)
 	}
-	_ = runs
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
