@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/ctwatch/ctwatch/internal/rfc3339"
 )
 
 // Record is what a [Client] sends: one complete JSON line as the encoder
@@ -115,37 +117,7 @@ const TimestampLen = len("2006-01-02T15:04:05.000000Z")
 
 // AppendTimestamp appends t in UTC as RFC 3339 with microseconds, the
 // TIMESTAMP of RFC 5424 (which allows at most six fraction digits).
-func AppendTimestamp(dst []byte, t time.Time) []byte {
-	// By hand: time.AppendFormat costs 300 ns and grows dst.
-	t = t.UTC()
-	y, mo, d := t.Date()
-	h, mi, s := t.Clock()
-	dst = appendDigits(dst, y, 4)
-	dst = append(dst, '-')
-	dst = appendDigits(dst, int(mo), 2)
-	dst = append(dst, '-')
-	dst = appendDigits(dst, d, 2)
-	dst = append(dst, 'T')
-	dst = appendDigits(dst, h, 2)
-	dst = append(dst, ':')
-	dst = appendDigits(dst, mi, 2)
-	dst = append(dst, ':')
-	dst = appendDigits(dst, s, 2)
-	dst = append(dst, '.')
-	dst = appendDigits(dst, t.Nanosecond()/1000, 6)
-	return append(dst, 'Z')
-}
-
-// appendDigits appends the last n decimal digits of v (v >= 0), with
-// leading zeros.
-func appendDigits(dst []byte, v, n int) []byte {
-	var b [8]byte
-	for i := n - 1; i >= 0; i-- {
-		b[i] = byte('0' + v%10)
-		v /= 10
-	}
-	return append(dst, b[:n]...)
-}
+func AppendTimestamp(dst []byte, t time.Time) []byte { return rfc3339.Append(dst, t, 6) }
 
 // Append appends the RFC 5424 message of r with the timestamp ts (from
 // [AppendTimestamp]): <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD MSG.
