@@ -108,15 +108,13 @@ func newTransport(ctx context.Context, c outputConfig, sp output.Spec) (output.T
 func checkStream(ctx context.Context, stderr io.Writer, sp output.Spec, p *jetstream.Publisher) {
 	ctx, cancel := context.WithTimeout(ctx, streamCheck)
 	defer cancel()
-	name, err := p.CheckStream(ctx)
+	_, err := p.CheckStream(ctx)
 	var ns *jetstream.NoStreamError
 	switch {
 	case errors.As(err, &ns):
 		fmt.Fprintf(stderr, "ctwatch: --output %s: %v; records wait in the queue until a stream takes the subject\n", sp.Name, err)
 	case err != nil:
 		fmt.Fprintf(stderr, "ctwatch: --output %s: %v; records wait in the queue while the server is not reachable\n", sp.Name, err)
-	default:
-		_ = name // found: nothing to say
 	}
 }
 

@@ -87,9 +87,9 @@ func (t *SyslogTransport) toSyslog(r Record) syslog.Record {
 	return syslog.Record{Line: line, Seq: r.Seq, Run: r.Run, Level: r.Level, Kind: t.kind(line)}
 }
 
-// The keys a record's kind is found at: ECS's event.action
-// ("conntrack-new"), then native's and OCSF's "event" ("new"); and the
-// type of a conntrack -E line ("[NEW]").
+// The keys a record's kind is found at: "event" ("new": native, and the
+// conntrack object of ECS and OCSF), else ECS's event.action
+// ("conntrack-new"); and the type of a conntrack -E line ("[NEW]").
 var (
 	ecsAction = []byte(`"action":"conntrack-`)
 	eventKey  = []byte(`"event":"`)
@@ -98,21 +98,33 @@ var (
 // kind returns the record's kind, the MSGID of its message, or "" (a
 // MSGID of "-") when the line has none.
 func (t *SyslogTransport) kind(line []byte) string {
+	// "event" first: near the start of a native record, it is found at
+	// once; ECS and OCSF records have it in their conntrack object.
 	var k []byte
-	switch i, j := bytes.Index(line, ecsAction), bytes.Index(line, eventKey); {
-	case i >= 0:
+	if i := bytes.Index(line, eventKey); i >= 0 {
+		k = line[i+len(eventKey):]
+	} else if i := bytes.Index(line, ecsAction); i >= 0 {
 		k = line[i+len(ecsAction):]
-	case j >= 0:
-		k = line[j+len(eventKey):]
+	}
+	switch {
+	case k != nil:
 	case bytes.HasPrefix(line, []byte("[")):
 		// conntrack -E text: [NEW], or a timestamp first: [1733…]\t[NEW].
 		if i := bytes.Index(line[:min(len(line), 40)], []byte("\t[")); i >= 0 {
 			line = line[i+1:]
 		}
-		if end := bytes.IndexByte(line, ']'); end > 1 {
-			return t.intern(bytes.ToLower(line[1:end]))
+		end := bytes.IndexByte(line, ']')
+		if end <= 1 || end > 33 {
+			return ""
 		}
-		return ""
+		var lower [32]byte
+		for i, c := range line[1:end] {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			lower[i] = c
+		}
+		return t.intern(lower[:end-1])
 	default:
 		return ""
 	}

@@ -27,9 +27,10 @@ func TestSyslogKind(t *testing.T) {
 	if diff := cmp.Diff(tests, got); diff != "" {
 		t.Errorf("kinds (-want +got):\n%s", diff)
 	}
-	line := []byte(`{"event":"update","seq":3}`)
-	tr.kind(line)
-	if n := testing.AllocsPerRun(100, func() { tr.kind(line) }); n != 0 {
-		t.Errorf("kind of a known kind: %v allocations, want 0", n)
+	for _, line := range [][]byte{[]byte(`{"event":"update","seq":3}`), []byte("[UPDATE] tcp      6 src=10.0.0.1")} {
+		tr.kind(line)
+		if n := testing.AllocsPerRun(100, func() { tr.kind(line) }); n != 0 {
+			t.Errorf("kind of a known kind in %q: %v allocations, want 0", line, n)
+		}
 	}
 }
