@@ -73,14 +73,20 @@ type Remote struct {
 
 	// failMu guards failErr, the health as last reported: the
 	// transport's goroutines may report it.
-	failMu    sync.Mutex
-	failErr   error
+	failMu  sync.Mutex
+	failErr error
+	// failing is failErr != nil, read without the lock on every record
+	// done.
+	failing   atomic.Bool
 	lastErrno atomic.Uint32
 
 	queued, delivered, refused, overflow atomic.Uint64
 	lostAtStop                           atomic.Uint64
-	idle                                 sync.Cond // on idleMu; broadcast when a record is done
-	idleMu                               sync.Mutex
+	// idle, on idleMu, is broadcast when a record is done while a Flush
+	// waits (flushers counts them), and when delivery ends.
+	idle     sync.Cond
+	idleMu   sync.Mutex
+	flushers atomic.Int32
 }
 
 // faultQueue is the capacity of a Remote's fault channel.
@@ -107,6 +113,7 @@ func NewRemote(spec Spec, tr Transport, cfg RemoteConfig) *Remote {
 	}
 	r.idle.L = &r.idleMu
 	go func() {
+		defer r.wake() // a Flush waiting sees that delivery ended
 		defer close(r.exited)
 		if err := tr.Run(ctx, (*remoteReader)(r)); err != nil && ctx.Err() == nil {
 			r.runErr = err
@@ -137,11 +144,11 @@ func (r *Remote) Faults() <-chan sink.Fault { return r.faults }
 // spool, every one an earlier run left) delivered, refused or dropped; or
 // ctx ends.
 func (r *Remote) Flush(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, func() {
-		r.idleMu.Lock()
-		r.idle.Broadcast()
-		r.idleMu.Unlock()
-	})
+	// Counted before the queue is looked at: a record done from then on
+	// wakes the wait.
+	r.flushers.Add(1)
+	defer r.flushers.Add(-1)
+	stop := context.AfterFunc(ctx, r.wake)
 	defer stop()
 	r.idleMu.Lock()
 	defer r.idleMu.Unlock()
@@ -203,6 +210,7 @@ func (r *Remote) Failing(err error) {
 	defer r.failMu.Unlock()
 	prev := r.failErr
 	r.failErr = err
+	r.failing.Store(err != nil)
 	if err != nil {
 		r.lastErrno.Store(uint32(errnoOf(err)))
 	}
@@ -250,15 +258,17 @@ func (rr *remoteReader) Done(err error) {
 	} else {
 		rr.delivered.Add(1)
 	}
-	if err == nil {
-		rr.failMu.Lock()
-		was := rr.failErr != nil
-		rr.failMu.Unlock()
-		if was {
-			(*Remote)(rr).Failing(nil)
-		}
+	if err == nil && rr.failing.Load() {
+		(*Remote)(rr).Failing(nil)
 	}
-	rr.idleMu.Lock()
-	rr.idle.Broadcast()
-	rr.idleMu.Unlock()
+	if rr.flushers.Load() > 0 {
+		(*Remote)(rr).wake()
+	}
+}
+
+// wake wakes a waiting Flush.
+func (r *Remote) wake() {
+	r.idleMu.Lock()
+	r.idle.Broadcast()
+	r.idleMu.Unlock()
 }
