@@ -64,7 +64,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	queueBytes := fs.Int("queue-max-bytes", output.DefaultQueueBytes, "memory queue of each remote output (syslog, nats), in bytes: records that find it full are dropped and counted in gap records")
 	spoolDir := fs.String("spool", "", "queue each remote output's records on disk in this directory (a subdirectory per output) until its server has taken them, across server outages and ctwatch restarts; off: a memory queue")
 	spoolMax := fs.Int64("spool-max-bytes", spool.DefaultMaxBytes, "disk space of each remote output's spool: when full, its oldest records are dropped and counted in gap records")
-	spoolSync := fs.Duration("spool-sync", 0, "fsync each spool this often, so that a power loss loses at most about this much (0: never; a crash of ctwatch loses nothing either way)")
+	spoolSync := fs.Duration("spool-sync", 0, "fsync each spool at most this often while records come, so that a power loss loses about this much (0: never; a crash of ctwatch loses nothing either way)")
 	updates := fs.String("updates", "", "UPDATE events to write: changes (only those that change more than the timeout; default for json), all (default for text, as conntrack -E), none")
 	flowCfg := flow.DefaultConfig()
 	fs.IntVar(&flowCfg.MaxFlows, "max-flows", flowCfg.MaxFlows, "flows the tracker remembers; the least recently seen are evicted (and counted) beyond")
