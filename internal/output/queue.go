@@ -172,23 +172,26 @@ func (q *memQueue) Rewind() {
 	q.mu.Unlock()
 }
 
-// depth returns the records queued and the time the oldest was queued
-// (zero when none).
-func (q *memQueue) depth() (int, time.Time) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	n := len(q.ents) - q.head
-	if n == 0 {
-		return 0, time.Time{}
-	}
-	return n, time.Unix(0, q.ents[q.head].at)
+// queueStats is a queue's state.
+type queueStats struct {
+	// queued records of bytes bytes wait, the oldest since oldest (zero
+	// when none).
+	queued, bytes int
+	oldest        time.Time
+	// lost counts records the queue itself lost (a spool's write errors
+	// and corruption), dropped those its bound removed after queueing
+	// them (a spool drops its oldest; a memory queue refuses in put).
+	lost, dropped uint64
 }
 
-// queuedBytes returns the bytes of the records queued.
-func (q *memQueue) queuedBytes() int {
+func (q *memQueue) stats() queueStats {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.bytes
+	st := queueStats{queued: len(q.ents) - q.head, bytes: q.bytes}
+	if st.queued > 0 {
+		st.oldest = time.Unix(0, q.ents[q.head].at)
+	}
+	return st
 }
 
 // stop empties the queue and returns how many records it held: at stop,
@@ -202,10 +205,3 @@ func (q *memQueue) stop() (int, error) {
 	q.cur, q.free = nil, nil
 	return n, nil
 }
-
-// lost implements queue: memory loses nothing it took.
-func (q *memQueue) lost() uint64 { return 0 }
-
-// dropped implements queue: what does not fit is refused by put, never
-// dropped after.
-func (q *memQueue) dropped() uint64 { return 0 }

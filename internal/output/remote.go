@@ -36,14 +36,8 @@ type queue interface {
 	Rewind()
 	// done frees the oldest record handed out.
 	done()
-	// depth returns the records queued and when the oldest was queued.
-	depth() (int, time.Time)
-	queuedBytes() int
-	// lost counts records the queue itself lost (a spool's write errors
-	// and corruption), dropped those its bound removed after queueing
-	// them (a spool drops its oldest).
-	lost() uint64
-	dropped() uint64
+	// stats returns the queue's state, read at once.
+	stats() queueStats
 	// stop ends the queue: it returns the records it held that are lost
 	// with the process (a memory queue's; a spool keeps them).
 	stop() (int, error)
@@ -153,7 +147,7 @@ func (r *Remote) Flush(ctx context.Context) error {
 	r.idleMu.Lock()
 	defer r.idleMu.Unlock()
 	for {
-		if n, _ := r.q.depth(); n == 0 {
+		if r.q.stats().queued == 0 {
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
@@ -180,24 +174,24 @@ func (r *Remote) Close() error {
 
 // Stats returns the output's counters.
 func (r *Remote) Stats() Stats {
-	depth, oldest := r.q.depth()
+	qs := r.q.stats()
 	ts := r.tr.Stats()
 	st := Stats{
 		Name:       r.spec.Name,
 		Kind:       r.spec.Kind,
 		Records:    r.delivered.Load(),
-		Queued:     depth,
-		QueueBytes: r.q.queuedBytes(),
-		Overflow:   r.overflow.Load() + r.q.dropped(),
+		Queued:     qs.queued,
+		QueueBytes: qs.bytes,
+		Overflow:   r.overflow.Load() + qs.dropped,
 		Refused:    r.refused.Load(),
-		Failed:     r.lostAtStop.Load() + r.q.lost(),
+		Failed:     r.lostAtStop.Load() + qs.lost,
 		Retries:    ts.Retries,
 		Reconnects: ts.Reconnects,
 		Bytes:      ts.Bytes,
 		LastErrno:  syscall.Errno(r.lastErrno.Load()),
 	}
-	if !oldest.IsZero() {
-		st.Lag = max(0, r.now().Sub(oldest))
+	if !qs.oldest.IsZero() {
+		st.Lag = max(0, r.now().Sub(qs.oldest))
 	}
 	st.Dropped = st.Overflow + st.Refused + st.Failed
 	return st

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/ctwatch/ctwatch/internal/spool"
 )
@@ -148,16 +147,11 @@ func (q *spoolQueue) ack() {
 	q.acks = q.acks[:0]
 }
 
-func (q *spoolQueue) depth() (int, time.Time) {
+func (q *spoolQueue) stats() queueStats {
 	st := q.s.Stats()
-	return int(st.Queued), st.OldestTime
+	return queueStats{queued: int(st.Queued), bytes: int(st.Bytes), oldest: st.OldestTime,
+		lost: q.appendErrs.Load() + st.Lost, dropped: st.Dropped - q.late.Load()}
 }
-
-func (q *spoolQueue) queuedBytes() int { return int(q.s.Stats().Bytes) }
-
-func (q *spoolQueue) lost() uint64 { return q.appendErrs.Load() + q.s.Stats().Lost }
-
-func (q *spoolQueue) dropped() uint64 { return q.s.Stats().Dropped - q.late.Load() }
 
 // stop acks what was delivered and closes the spool: what it holds stays
 // for the next run.
