@@ -2,8 +2,6 @@ package output
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -58,11 +56,9 @@ func SpoolDir(dir string, sp Spec) string {
 	return filepath.Join(dir, name)
 }
 
-// OpenSpool opens (or creates) the spool of output sp under dir with cfg.
+// OpenSpool opens (or creates, with its parents, through safefile) the
+// spool of output sp under dir with cfg.
 func OpenSpool(dir string, sp Spec, cfg spool.Config) (*spool.Spool, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("spool directory: %w", err)
-	}
 	return spool.Open(SpoolDir(dir, sp), cfg)
 }
 
