@@ -16,12 +16,15 @@ type Inferred struct {
 	// Flow is the lifecycle, with Inferred set. Its Duration ends at the
 	// flow's last event: a lower bound.
 	Flow Lifecycle
+	// NetNS is the namespace the flow lived in, as its events said
+	// (model.Event.NetNS).
+	NetNS model.NetNS
 }
 
 // Event returns the DESTROY event the kernel would have sent, as far as the
 // tracker knows it, for writing the inferred end like a real one.
 func (in *Inferred) Event() model.Event {
-	return model.Event{Type: model.EventDestroy, Time: in.Time, Entry: in.Entry}
+	return model.Event{Type: model.EventDestroy, Time: in.Time, Entry: in.Entry, NetNS: in.NetNS}
 }
 
 // Seed tracks an entry of a table dump (the startup dump): its first sight

@@ -37,6 +37,9 @@ type Unreplied struct {
 	// LowerBound is set when the flow's start is not known, so that Age
 	// is a lower bound.
 	LowerBound bool
+	// NetNS is the namespace the flow lives in, as its events said
+	// (model.Event.NetNS).
+	NetNS model.NetNS
 }
 
 // destKey names a destination for repeat counting.

@@ -11,6 +11,7 @@ import (
 	"github.com/ctwatch/ctwatch/internal/ctstat"
 	"github.com/ctwatch/ctwatch/internal/flow"
 	"github.com/ctwatch/ctwatch/internal/health"
+	"github.com/ctwatch/ctwatch/internal/nsdiscover"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 
@@ -80,6 +81,14 @@ type Config struct {
 	// several outputs (package output) know what it is handed next
 	// without parsing it.
 	Mark func(seq uint64, keep bool)
+	// NetNS, if not nil, names the namespace of each entry, inferred and
+	// unreplied record (model.Event.NetNS, flow.Inferred.NetNS,
+	// flow.Unreplied.NetNS): the record gets a "netns" object (ECS:
+	// conntrack.netns and container.id; OCSF: the matching objects) with
+	// what it returns; false writes only the id. Nil, when one namespace
+	// is watched, writes none. It is called on the hot path and must not
+	// allocate (nsdiscover.Watcher.Lookup does not).
+	NetNS func(model.NetNS) (nsdiscover.NS, bool)
 }
 
 // Encoder writes records in one schema, one method per record kind. Any
