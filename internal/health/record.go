@@ -47,6 +47,10 @@ func (k Kind) String() string {
 type Record struct {
 	// Kind is what the record reports.
 	Kind Kind
+	// NetNS is the namespace whose table the record describes, as events
+	// name it (model.Event.NetNS): the zero value is the watch's own. A
+	// record encoder that names namespaces writes its identity.
+	NetNS model.NetNS
 	// Time is when the reading was taken.
 	Time time.Time
 

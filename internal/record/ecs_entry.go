@@ -68,8 +68,12 @@ type ecsEntryRec struct {
 	tr         *flow.Transition
 	lc         *flow.Lifecycle
 	inferred   bool
-	un         *flow.Unreplied
-	message    string
+	// reason is the inferred end's inferred_reason.
+	reason  string
+	un      *flow.Unreplied
+	message string
+	// netns is the namespace the entry is of.
+	netns model.NetNS
 }
 
 func (e *Encoder) ecsEntry(ev *model.Event, res *flow.Result) {
@@ -78,7 +82,7 @@ func (e *Encoder) ecsEntry(ev *model.Event, res *flow.Result) {
 		return
 	}
 	r := ecsEntryRec{level: zerolog.InfoLevel, class: ecsEntryClass(ev.Type), event: ev.Type.String(),
-		at: ev.Time, evTime: ev.Time, entry: &ev.Entry, origin: &ev.Origin}
+		at: ev.Time, evTime: ev.Time, entry: &ev.Entry, origin: &ev.Origin, netns: ev.NetNS}
 	if r.at.IsZero() {
 		r.at = e.clock()
 	}
@@ -99,7 +103,7 @@ func (e *Encoder) ecsEvent(ev *model.Event) {
 		return
 	}
 	r := ecsEntryRec{level: zerolog.NoLevel, class: ecsEntryClass(ev.Type), event: ev.Type.String(),
-		at: ev.Time, evTime: ev.Time, entry: &ev.Entry, origin: &ev.Origin}
+		at: ev.Time, evTime: ev.Time, entry: &ev.Entry, origin: &ev.Origin, netns: ev.NetNS}
 	if r.at.IsZero() {
 		// @timestamp is required: a line without a time is stamped when
 		// it was read (ECS allows the time the pipeline received it).
@@ -114,7 +118,7 @@ func (e *Encoder) ecsInferred(in *flow.Inferred) {
 		return
 	}
 	r := ecsEntryRec{level: zerolog.InfoLevel, class: &ecsDestroyClass, event: model.EventDestroy.String(),
-		at: in.Time, entry: &in.Entry, lc: &in.Flow, inferred: true}
+		at: in.Time, entry: &in.Entry, lc: &in.Flow, inferred: true, reason: inferredReason(in), netns: in.NetNS}
 	if r.at.IsZero() {
 		r.at = e.clock()
 	}
@@ -127,7 +131,7 @@ func (e *Encoder) ecsUnreplied(u *flow.Unreplied) {
 		return
 	}
 	r := ecsEntryRec{level: zerolog.WarnLevel, class: &ecsUnrepliedClass, event: "unreplied",
-		at: e.clock(), entry: &u.Entry, un: u, message: unrepliedHint}
+		at: e.clock(), entry: &u.Entry, un: u, message: unrepliedHint, netns: u.NetNS}
 	e.ecsEntryRecord(z, &r)
 }
 
@@ -301,9 +305,11 @@ func (e *Encoder) ecsEntryRecord(z *zerolog.Event, r *ecsEntryRec) {
 		}
 		z.Dict("process", p)
 	}
+	ns := e.netnsOf(r.netns)
+	ecsContainer(z, ns)
 
 	var cb [2048]byte
-	z.RawJSON("conntrack", e.appendECSConntrack(cb[:0], r, &eb))
+	z.RawJSON("conntrack", e.appendECSConntrack(cb[:0], r, &eb, ns))
 	z.Send()
 }
 
@@ -311,14 +317,18 @@ func (e *Encoder) ecsEntryRecord(z *zerolog.Event, r *ecsEntryRec) {
 // event and the run, the native entry's keys (less family and protonum,
 // which network.type and network.iana_number carry), its origin,
 // transition and lifecycle, and for an unreplied warning the warning's own
-// keys.
-func (e *Encoder) appendECSConntrack(dst []byte, r *ecsEntryRec, eb *entryBytes) []byte {
+// keys; netns after the run when ns is not nil.
+func (e *Encoder) appendECSConntrack(dst []byte, r *ecsEntryRec, eb *entryBytes, ns *netnsSlot) []byte {
 	dst = objStr(append(dst, '{'), "event", r.event)
 	dst = objStr(dst, "run", e.run)
+	if ns != nil {
+		dst = objRaw(dst, "netns", ns.json)
+	}
 	dst = appendEntryKeys(dst, r.entry, eb)
 	dst = appendFlowKeys(dst, r.origin, r.tr, r.lc)
 	if r.inferred {
 		dst = objBool(dst, "inferred", true)
+		dst = objStr(dst, "inferred_reason", r.reason)
 	}
 	if u := r.un; u != nil {
 		// The warning's keys: first_seen and the rest under

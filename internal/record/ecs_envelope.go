@@ -142,3 +142,24 @@ func ecsError(z *zerolog.Event, err error) {
 	}
 	z.Dict("error", zerolog.Dict().Str("message", err.Error()))
 }
+
+// ecsContainer writes what ECS has of a namespace's identity ns (nil for
+// none): container.id, the container the namespace's process runs in
+// (for a pod, its sandbox's), and for a Kubernetes pod orchestrator.type
+// and orchestrator.resource.type and .id, the pod's UID (ECS 9.4.0:
+// "Unique ID of the resource being acted upon").
+func ecsContainer(z *zerolog.Event, ns *netnsSlot) {
+	if ns == nil || !ns.found {
+		return
+	}
+	var buf [192]byte
+	if ns.ns.ID != "" {
+		b := objStr(append(buf[:0], '{'), "id", ns.ns.ID)
+		z.RawJSON("container", append(b, '}'))
+	}
+	if ns.ns.PodUID != "" {
+		b := append(buf[:0], `{"type":"kubernetes","resource":{"type":"pod"`...)
+		b = objStr(b, "id", ns.ns.PodUID)
+		z.RawJSON("orchestrator", append(b, '}', '}'))
+	}
+}

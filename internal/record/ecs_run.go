@@ -232,7 +232,12 @@ func (e *Encoder) ecsHealth(r *health.Record) {
 	if int(r.Kind) < len(healthNames) {
 		name = healthNames[r.Kind]
 	}
+	ns := e.netnsOf(r.NetNS)
+	ecsContainer(z, ns)
 	ct := e.ecsConntrack(name)
+	if ns != nil {
+		ct.RawJSON("netns", ns.json)
+	}
 	table := zerolog.Dict().
 		Uint32("count", r.Count).
 		Uint32("max", r.Max).

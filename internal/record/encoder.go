@@ -81,12 +81,15 @@ type Config struct {
 	// several outputs (package output) know what it is handed next
 	// without parsing it.
 	Mark func(seq uint64, keep bool)
-	// NetNS, if not nil, names the namespace of each entry, inferred and
-	// unreplied record (model.Event.NetNS, flow.Inferred.NetNS,
-	// flow.Unreplied.NetNS): the record gets a "netns" object (ECS:
-	// conntrack.netns and container.id; OCSF: the matching objects) with
-	// what it returns; false writes only the id. Nil, when one namespace
-	// is watched, writes none. It is called on the hot path and must not
+	// NetNS, if not nil, names the namespace of each entry, snapshot,
+	// inferred, unreplied and table health record (model.Event.NetNS,
+	// flow.Inferred.NetNS, flow.Unreplied.NetNS, health.Record.NetNS):
+	// the record gets a "netns" object (ECS: conntrack.netns, container.id
+	// and orchestrator.resource for a pod; OCSF: unmapped.conntrack.netns
+	// and device.container) with what it returns; false writes only the
+	// id of a peer ({"nsid":N}) and {"self":true} for the receiving
+	// socket's own namespace. Nil, when one namespace is watched, writes
+	// none. It is called on the hot path and must not
 	// allocate (nsdiscover.Watcher.Lookup does not).
 	NetNS func(model.NetNS) (nsdiscover.NS, bool)
 }
@@ -108,6 +111,10 @@ type Encoder struct {
 	keep bool
 	// nativeHost is the native "host" object, {"name":host}, made once.
 	nativeHost []byte
+	// netns is Config.NetNS; netnsCache, made when it is set, holds the
+	// namespaces' identities as last rendered (netns.go).
+	netns      func(model.NetNS) (nsdiscover.NS, bool)
+	netnsCache *netnsCache
 	// mu is held from a record's sequence number to its write.
 	mu sync.Mutex
 	// seq is the sequence number of the last record written.
@@ -119,8 +126,13 @@ func New(cfg Config) *Encoder {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
-	return &Encoder{schema: cfg.Schema, log: cfg.Log, clock: cfg.Clock,
-		run: cfg.Run, host: cfg.Host, version: cfg.Version, mark: cfg.Mark, nativeHost: nativeHostJSON(cfg.Host)}
+	e := &Encoder{schema: cfg.Schema, log: cfg.Log, clock: cfg.Clock,
+		run: cfg.Run, host: cfg.Host, version: cfg.Version, mark: cfg.Mark, nativeHost: nativeHostJSON(cfg.Host),
+		netns: cfg.NetNS}
+	if cfg.NetNS != nil {
+		e.netnsCache = new(netnsCache)
+	}
+	return e
 }
 
 // Seq returns the sequence number of the last record written, 0 before the

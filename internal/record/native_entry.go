@@ -39,11 +39,20 @@ func (e *Encoder) nativeEventRecord(z *zerolog.Event, ev *model.Event) *zerolog.
 	}
 	z.Str("event", ev.Type.String())
 	e.nativeEnvelope(z)
+	e.nativeNetNS(z, ev.NetNS)
 	(*entryJSON)(&ev.Entry).MarshalZerologObject(z)
 	if !ev.Origin.IsZero() {
 		z.Object("origin", (*originJSON)(&ev.Origin))
 	}
 	return z
+}
+
+// nativeNetNS writes the "netns" object of namespace n, when the encoder
+// names namespaces (Config.NetNS).
+func (e *Encoder) nativeNetNS(z *zerolog.Event, n model.NetNS) {
+	if s := e.netnsOf(n); s != nil {
+		z.RawJSON("netns", s.json)
+	}
 }
 
 // MarshalZerologObject writes the origin's portid, and pid and program when

@@ -108,7 +108,7 @@ func TestFlowJSON(t *testing.T) {
 		want: `{"level":"info","time":"2026-11-22T04:00:00.000000000Z","event":"destroy","seq":1,"run":"run-1","host":{"name":"host-1"},"family":"ipv4","proto":"tcp","protonum":6,"state":"ESTABLISHED",` +
 			`"orig":{"src":"10.0.0.1","dst":"10.0.0.2","sport":40000,"dport":443},"reply":{"src":"10.0.0.2","dst":"10.0.0.1","sport":443,"dport":40000},"community_id":"1:UWHKJ/x6OQ1YiVv4rIl0t3yhjg8=",` +
 			`"unreplied":false,"assured":true,"status":["SEEN_REPLY","ASSURED"],"id":7,` +
-			`"inferred":true,"flow":{"outcome":"unknown","seen_from":"snapshot","lower_bound":true,"inferred":true}}`,
+			`"inferred":true,"inferred_reason":"reconcile","flow":{"outcome":"unknown","seen_from":"snapshot","lower_bound":true,"inferred":true}}`,
 	}, {
 		name: "unreplied",
 		write: func(e *record.Encoder) {

@@ -94,14 +94,19 @@ func (e *Encoder) nativeHeartbeat(h *Heartbeat) {
 
 func (e *Encoder) nativeInferred(in *flow.Inferred) {
 	ev := in.Event()
-	e.nativeEventRecord(e.log.Info(), &ev).Bool("inferred", true).Object("flow", (*lifecycleJSON)(&in.Flow)).Send()
+	e.nativeEventRecord(e.log.Info(), &ev).Bool("inferred", true).Str("inferred_reason", inferredReason(in)).
+		Object("flow", (*lifecycleJSON)(&in.Flow)).Send()
 }
 
 func (e *Encoder) nativeUnreplied(u *flow.Unreplied) {
 	// flows comes first, as in a summary: every unreplied record counts
 	// the flows it stands for.
-	e.nativeRecord(zerolog.WarnLevel, "unreplied").
-		Int("flows", 1).
+	z := e.nativeRecord(zerolog.WarnLevel, "unreplied")
+	if z == nil {
+		return
+	}
+	e.nativeNetNS(z, u.NetNS)
+	z.Int("flows", 1).
 		EmbedObject((*entryJSON)(&u.Entry)).
 		EmbedObject((*unrepliedJSON)(u)).
 		Str("hint", unrepliedHint).
@@ -238,6 +243,7 @@ func (e *Encoder) nativeHealth(r *health.Record) {
 	h := (*healthJSON)(r)
 	h.head(z)
 	e.nativeEnvelope(z)
+	e.nativeNetNS(z, r.NetNS)
 	h.MarshalZerologObject(z)
 	z.Send()
 }

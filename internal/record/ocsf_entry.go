@@ -197,13 +197,16 @@ func ocsfTimes(z *zerolog.Event, typ model.EventType, at time.Time, en *model.En
 
 // ocsfEntryRecord writes an entry record: an event of type typ at time at
 // about en, caused by origin (nil for none), with the tracker's transition
-// and lifecycle when it has them (lc only on a DESTROY). The event comes in
+// and lifecycle when it has them (lc only on a DESTROY), in namespace n, and
+// for an inferred end the reason it was inferred (empty for a record that
+// is not an inferred end). The event comes in
 // parts so that an inferred end, whose event is made on the stack, costs
 // no allocation: only what is handed to zerolog as an interface escapes.
 func (e *Encoder) ocsfEntryRecord(level zerolog.Level, typ model.EventType, at time.Time, en *model.Entry, origin *model.Origin,
-	tr *flow.Transition, lc *flow.Lifecycle, inferred bool) {
+	tr *flow.Transition, lc *flow.Lifecycle, n model.NetNS, inferredReason string) {
 	c, status := ocsfEntryClass(typ, lc)
-	z, seq := e.ocsfRecord(level, c, at)
+	ns := e.netnsOf(n)
+	z, seq := e.ocsfRecordNS(level, c, at, ns)
 	if z == nil {
 		return
 	}
@@ -223,7 +226,7 @@ func (e *Encoder) ocsfEntryRecord(level zerolog.Level, typ model.EventType, at t
 		ocsfActor(z, origin)
 	}
 	var buf [2048]byte
-	z.RawJSON("unmapped", e.appendOCSFConntrack(buf[:0], seq, typ.String(), en, origin, tr, lc, inferred))
+	z.RawJSON("unmapped", e.appendOCSFConntrack(buf[:0], seq, typ.String(), en, origin, tr, lc, ns, inferredReason))
 	z.Send()
 }
 
@@ -238,22 +241,23 @@ func (e *Encoder) ocsfEntry(ev *model.Event, res *flow.Result) {
 			lc = &res.Flow
 		}
 	}
-	e.ocsfEntryRecord(zerolog.InfoLevel, ev.Type, ev.Time, &ev.Entry, &ev.Origin, tr, lc, false)
+	e.ocsfEntryRecord(zerolog.InfoLevel, ev.Type, ev.Time, &ev.Entry, &ev.Origin, tr, lc, ev.NetNS, "")
 }
 
 func (e *Encoder) ocsfEvent(ev *model.Event) {
-	e.ocsfEntryRecord(zerolog.NoLevel, ev.Type, ev.Time, &ev.Entry, &ev.Origin, nil, nil, false)
+	e.ocsfEntryRecord(zerolog.NoLevel, ev.Type, ev.Time, &ev.Entry, &ev.Origin, nil, nil, ev.NetNS, "")
 }
 
 func (e *Encoder) ocsfInferred(in *flow.Inferred) {
 	// The DESTROY the kernel would have sent (flow.Inferred.Event): no
 	// origin, the time the end was found.
-	e.ocsfEntryRecord(zerolog.InfoLevel, model.EventDestroy, in.Time, &in.Entry, nil, nil, &in.Flow, true)
+	e.ocsfEntryRecord(zerolog.InfoLevel, model.EventDestroy, in.Time, &in.Entry, nil, nil, &in.Flow, in.NetNS, inferredReason(in))
 }
 
 func (e *Encoder) ocsfUnreplied(u *flow.Unreplied) {
-	z, seq := e.ocsfRecord(zerolog.WarnLevel, ocsfClass{class: ocsfNetworkActivity, activity: ocsfActivityOther,
-		activityName: "Unreplied", severity: ocsfLow}, u.Time)
+	ns := e.netnsOf(u.NetNS)
+	z, seq := e.ocsfRecordNS(zerolog.WarnLevel, ocsfClass{class: ocsfNetworkActivity, activity: ocsfActivityOther,
+		activityName: "Unreplied", severity: ocsfLow}, u.Time, ns)
 	if z == nil {
 		return
 	}
@@ -267,6 +271,9 @@ func (e *Encoder) ocsfUnreplied(u *flow.Unreplied) {
 		z.Bool("is_src_dst_assignment_known", true)
 	}
 	c := e.ocsfConntrack(seq, "unreplied")
+	if ns != nil {
+		c.RawJSON("netns", ns.json)
+	}
 	(*entryJSON)(&u.Entry).MarshalZerologObject(c)
 	var buf [40]byte
 	c.Dict("unreplied_warning", zerolog.Dict().

@@ -44,8 +44,9 @@ func (e *Encoder) ocsfHealth(r *health.Record) {
 	if int(r.Kind) < len(ocsfHealthNames) {
 		name, event = ocsfHealthNames[r.Kind], healthNames[r.Kind]
 	}
-	z, seq := e.ocsfRecord(healthLevel(r.Kind), ocsfClass{class: ocsfBaseEvent, activity: ocsfActivityOther,
-		activityName: name, severity: ocsfHealthSeverity(r)}, r.Time)
+	ns := e.netnsOf(r.NetNS)
+	z, seq := e.ocsfRecordNS(healthLevel(r.Kind), ocsfClass{class: ocsfBaseEvent, activity: ocsfActivityOther,
+		activityName: name, severity: ocsfHealthSeverity(r)}, r.Time, ns)
 	if z == nil {
 		return
 	}
@@ -53,6 +54,9 @@ func (e *Encoder) ocsfHealth(r *health.Record) {
 		z.Str("message", r.Hint)
 	}
 	c := e.ocsfConntrack(seq, event)
+	if ns != nil {
+		c.RawJSON("netns", ns.json)
+	}
 	t := zerolog.Dict().
 		Uint32("count", r.Count).
 		Uint32("max", r.Max).

@@ -73,6 +73,16 @@ type ocsfClass struct {
 // no top-level "level" attribute: the level goes to metadata.log_level,
 // and the filtering WithLevel would do is done here.
 func (e *Encoder) ocsfRecord(level zerolog.Level, c ocsfClass, t time.Time) (*zerolog.Event, uint64) {
+	return e.ocsfRecordNS(level, c, t, nil)
+}
+
+// ocsfRecordNS is ocsfRecord for a record of a namespace whose identity
+// is ns (nil for none): the container its process runs in is
+// device.container (uid, and the pod's pod_uuid), with the container
+// profile listed in metadata.profiles. OCSF's container requires a uid
+// or a name: a pod known without its container has its uid only under
+// unmapped.conntrack.netns.
+func (e *Encoder) ocsfRecordNS(level zerolog.Level, c ocsfClass, t time.Time, ns *netnsSlot) (*zerolog.Event, uint64) {
 	if level != zerolog.NoLevel && (level < e.log.GetLevel() || level < zerolog.GlobalLevel()) {
 		return nil, 0
 	}
@@ -93,12 +103,23 @@ func (e *Encoder) ocsfRecord(level zerolog.Level, c ocsfClass, t time.Time) (*ze
 		Int64("type_uid", int64(c.class)*100+int64(c.activity)).
 		Int("severity_id", c.severity).
 		Int64("time", t.UnixMilli())
+	// device, which holds the container, requires a host name, which
+	// every watch has.
+	container := ns != nil && ns.found && ns.ns.ID != "" && e.host != ""
 	var buf [512]byte
-	z.RawJSON("metadata", e.appendOCSFMetadata(buf[:0], level, seq))
+	z.RawJSON("metadata", e.appendOCSFMetadata(buf[:0], level, seq, container))
 	if e.host != "" {
 		b := append(buf[:0], `{"hostname":`...)
 		b = appendJSONString(b, e.host)
-		z.RawJSON("device", append(b, `,"type_id":0}`...))
+		b = append(b, `,"type_id":0`...)
+		if container {
+			b = objStr(append(b, `,"container":{`...), "uid", ns.ns.ID)
+			if ns.ns.PodUID != "" {
+				b = objStr(b, "pod_uuid", ns.ns.PodUID)
+			}
+			b = append(b, '}')
+		}
+		z.RawJSON("device", append(b, '}'))
 	}
 	return z, seq
 }
@@ -106,8 +127,9 @@ func (e *Encoder) ocsfRecord(level zerolog.Level, c ocsfClass, t time.Time) (*ze
 // appendOCSFMetadata appends the metadata object: the OCSF version, the
 // product, the sequence number modulo 2^31 (OCSF's is a 32-bit integer_t;
 // unmapped.conntrack.sequence has it whole, D6), the level and the host
-// profile (device and actor come from it).
-func (e *Encoder) appendOCSFMetadata(dst []byte, level zerolog.Level, seq uint64) []byte {
+// profile (device and actor come from it), and the container profile when
+// device.container is written.
+func (e *Encoder) appendOCSFMetadata(dst []byte, level zerolog.Level, seq uint64, container bool) []byte {
 	dst = append(dst, `{"version":"`+OCSFVersion+`","product":{"name":"`+ocsfProduct+`","vendor_name":"`+ocsfProduct+`"`...)
 	if e.version != "" {
 		dst = append(dst, `,"version":`...)
@@ -119,6 +141,9 @@ func (e *Encoder) appendOCSFMetadata(dst []byte, level zerolog.Level, seq uint64
 		dst = append(dst, `,"log_level":"`...)
 		dst = append(dst, level.String()...)
 		dst = append(dst, '"')
+	}
+	if container {
+		return append(dst, `,"profiles":["host","container"]}`...)
 	}
 	return append(dst, `,"profiles":["host"]}`...)
 }
