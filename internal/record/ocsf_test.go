@@ -164,7 +164,7 @@ func ocsfCases(t testing.TB) []ocsfCase {
 		{name: "stats reading", write: func(e *record.Encoder) { e.Reading(&reading, false) }},
 		{name: "stats reading per cpu", write: func(e *record.Encoder) { e.Reading(&reading, true) }},
 	}...)
-	return append(cases, faultOCSFCases()...)
+	return append(append(cases, faultOCSFCases()...), netnsOCSFCases(t)...)
 }
 
 // writeOCSF returns what c writes, one record.
