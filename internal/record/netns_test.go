@@ -2,8 +2,10 @@ package record_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/rs/zerolog"
 
 	"github.com/ctwatch/ctwatch/internal/ctstat"
@@ -223,5 +226,72 @@ func BenchmarkEncodeEntryNetNS(b *testing.B) {
 				reportCPU(b, func() { e.Entry(&ev, &res[2]) })
 			})
 		}
+	}
+}
+
+// TestStopNetNSBound checks that a stop record lists at most MaxStopNetNS
+// namespaces and counts the rest, with those the caller left out, in
+// netns_more.
+func TestStopNetNSBound(t *testing.T) {
+	tests := []struct {
+		name       string
+		n, more    int
+		wantListed int
+		wantMore   int
+	}{
+		{"under the bound", 3, 0, 3, 0},
+		{"at the bound", record.MaxStopNetNS, 0, record.MaxStopNetNS, 0},
+		{"over the bound", record.MaxStopNetNS + 5, 0, record.MaxStopNetNS, 5},
+		{"over the bound, caller left some out", record.MaxStopNetNS + 1, 7, record.MaxStopNetNS, 8},
+		{"none listed", 0, 4, 0, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			totals := record.Totals{NetNSMore: tt.more}
+			for i := range tt.n {
+				totals.NetNS = append(totals.NetNS, record.NetNSTotal{NS: nsdiscover.NS{Inode: uint64(i + 1), NSID: int32(i)}, Events: 1})
+			}
+			var buf bytes.Buffer
+			record.New(record.Config{Log: zerolog.New(&buf), Run: testRun, Host: testHost}).Stop(&totals)
+			var got struct {
+				NetNS     []decodedNS `json:"netns"`
+				NetNSMore int         `json:"netns_more"`
+			}
+			if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+				t.Fatal(err)
+			}
+			if len(got.NetNS) != tt.wantListed || got.NetNSMore != tt.wantMore {
+				t.Errorf("listed %d, netns_more %d; want %d, %d", len(got.NetNS), got.NetNSMore, tt.wantListed, tt.wantMore)
+			}
+			if tt.wantListed > 0 && got.NetNS[tt.wantListed-1].Inode != uint64(tt.wantListed) {
+				t.Errorf("last listed inode %d, want %d (the first ones, in order)", got.NetNS[tt.wantListed-1].Inode, tt.wantListed)
+			}
+		})
+	}
+}
+
+// TestParseJSONNetNS checks that `ctwatch parse` and other readers of
+// native entry records take a record naming its namespace as the entry it
+// is: the identity is the writer's view and no part of the entry.
+func TestParseJSONNetNS(t *testing.T) {
+	evs, res := trackedFlow(model.TCPSynSent)
+	ev := evs[0]
+	ev.NetNS = model.PeerNetNS(1)
+	var plain, tagged bytes.Buffer
+	record.New(record.Config{Log: zerolog.New(&plain)}).Entry(&evs[0], &res[0])
+	record.New(record.Config{Log: zerolog.New(&tagged), NetNS: testNetNS}).Entry(&ev, &res[0])
+	if bytes.Equal(plain.Bytes(), tagged.Bytes()) {
+		t.Fatal("the tagged record has no netns")
+	}
+	want, err := record.ParseJSON(plain.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := record.ParseJSON(tagged.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got, cmpopts.EquateComparable(netip.Addr{})); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
