@@ -61,7 +61,7 @@ func netnsCases(t testing.TB) []faultCase {
 	snap := with(1, model.PeerNetNS(2))
 	snap.Type, snap.Origin = model.EventSnapshot, model.Origin{}
 	end := with(2, model.PeerNetNS(1))
-	in := flow.Inferred{Entry: evs[1].Entry, Time: flowStart.Add(time.Minute), NetNS: model.PeerNetNS(2),
+	in := flow.Inferred{Entry: evs[1].Entry, Time: flowStart.Add(time.Minute), NetNS: model.PeerNetNS(2), Reason: flow.InferNetNSGone,
 		Flow: flow.Lifecycle{Proto: model.ProtoTCP, Outcome: flow.OutcomeUnknown, Inferred: true, SeenFrom: flow.SeenFromNew,
 			Duration: 30 * time.Second, DurationKnown: true}}
 	u := flow.Unreplied{Entry: evs[0].Entry, Time: flowStart.Add(5 * time.Second), FirstSeen: flowStart, Age: 5 * time.Second,
