@@ -80,6 +80,11 @@ func netnsCases(t testing.TB) []faultCase {
 		{name: "netns_snapshot_unnamed", write: ns(func(e *record.Encoder) { e.Entry(&snap, nil) })},
 		{name: "netns_inferred", write: ns(func(e *record.Encoder) { e.Inferred(&in) })},
 		{name: "netns_unreplied", write: ns(func(e *record.Encoder) { e.Unreplied(&u) })},
+		{name: "netns_unreplied_summary", write: ns(func(e *record.Encoder) {
+			sum := scanSummary(flowStart.Add(time.Hour))
+			sum.Top[0].NetNS, sum.Top[1].NetNS, sum.Top[2].NetNS = model.PeerNetNS(1), model.PeerNetNS(2), model.PeerNetNS(7)
+			e.UnrepliedSummary(&sum)
+		})},
 		{name: "netns_health_stats", write: ns(func(e *record.Encoder) {
 			e.Health(&health.Record{Kind: health.KindStats, Time: at, NetNS: model.PeerNetNS(1), Count: 10, Max: 1000, Buckets: 1024, Fill: 1})
 		})},
