@@ -9,9 +9,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ctwatch/ctwatch/internal/netns"
 )
 
 // genResult is what "ctbench gen" reports on its standard output.
@@ -63,6 +66,7 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	load := fs.String("load", "tcp", "tcp, udp or ctnetlink")
 	events := fs.Int("events", defaultEvents, "events to produce (rounded up to whole operations)")
 	rate := fs.Float64("rate", 0, "events per second; 0 is full speed")
+	nsList := fs.String("netns", "", "ctnetlink load only: spread the operations evenly over these named namespaces, comma-separated")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
@@ -70,14 +74,22 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if !ok || *events < 1 || *rate < 0 {
 		return fmt.Errorf("%w: gen needs a known -load, -events ≥ 1 and -rate ≥ 0", errUsage)
 	}
+	names := strings.FieldsFunc(*nsList, func(r rune) bool { return r == ',' })
+	if len(names) > 0 && *load != "ctnetlink" {
+		return fmt.Errorf("%w: gen -netns needs -load ctnetlink", errUsage)
+	}
+	ops := opsFor(*load, *events)
 	var g generator
 	var err error
-	switch *load {
-	case "tcp":
+	switch {
+	case len(names) > 0:
+		ops = spreadOps(ops, len(names))
+		g, err = newSpreadGen(names)
+	case *load == "tcp":
 		g = &tcpGen{}
-	case "udp":
+	case *load == "udp":
 		g, err = newUDPGen()
-	case "ctnetlink":
+	case *load == "ctnetlink":
 		g, err = newCTNetlinkGen()
 	}
 	if err != nil {
@@ -85,7 +97,6 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer g.close()
 
-	ops := opsFor(*load, *events)
 	p := pacer{PerSecond: *rate / float64(per.Events()), Total: ops, Tick: time.Millisecond, MaxBatch: maxBatch}
 	res := genResult{Load: *load}
 	start := time.Now()
@@ -296,3 +307,92 @@ func (g *ctnetlinkGen) do(first, n int) []error {
 }
 
 func (g *ctnetlinkGen) close() { g.req.close() }
+
+// spreadGen is the ctnetlink load spread over several namespaces from one
+// process: one requester per namespace, its socket opened inside it (a
+// socket stays in the namespace it was created in), and operation i sent
+// to namespace i mod N, so that each namespace gets exactly its share and
+// the pacing is that of one namespace. The operations of one tick are sent
+// as one sendmsg per namespace that has any.
+type spreadGen struct {
+	reqs []*requester
+	gens []ctnetlinkGen
+	// idx is the scratch list of one namespace's operations in a tick.
+	idx []int
+}
+
+// spreadTick calls f once for each namespace that has operations among
+// first to first+n-1, with its operations: operation i is namespace
+// i mod nns's. scratch is reused for the lists and returned.
+func spreadTick(first, n, nns int, scratch []int, f func(ns int, ops []int)) []int {
+	for k := range min(n, nns) {
+		scratch = scratch[:0]
+		for i := first + k; i < first+n; i += nns {
+			scratch = append(scratch, i)
+		}
+		f((first+k)%nns, scratch)
+	}
+	return scratch
+}
+
+// spreadOps rounds ops up to a multiple of n: every namespace the same.
+func spreadOps(ops, n int) int { return (ops + n - 1) / n * n }
+
+func newSpreadGen(names []string) (_ *spreadGen, err error) {
+	g := &spreadGen{}
+	defer func() {
+		if err != nil {
+			g.close()
+		}
+	}()
+	for _, name := range names {
+		h, err := netns.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		var req *requester
+		err = h.Do(func() error {
+			var err error
+			req, err = newRequester()
+			return err
+		})
+		h.Close()
+		if err != nil {
+			return nil, fmt.Errorf("namespace %s: %w", name, err)
+		}
+		g.reqs = append(g.reqs, req)
+		g.gens = append(g.gens, ctnetlinkGen{req: req})
+	}
+	return g, nil
+}
+
+func (g *spreadGen) do(first, n int) []error {
+	var errs []error
+	g.idx = spreadTick(first, n, len(g.gens), g.idx, func(ns int, ops []int) {
+		errs = append(errs, g.gens[ns].doList(ops)...)
+	})
+	return errs
+}
+
+func (g *spreadGen) close() {
+	for _, r := range g.reqs {
+		r.close()
+	}
+}
+
+// doList is do for a list of operations: creates, updates and deletes of
+// their entries in one sendmsg.
+func (g *ctnetlinkGen) doList(ops []int) []error {
+	b := g.req.buf[:0]
+	for _, i := range ops {
+		b = appendCreate(b, g.req.nextSeq(), entryTuple(i))
+	}
+	for _, i := range ops {
+		b = appendUpdate(b, g.req.nextSeq(), entryTuple(i), 1)
+	}
+	for _, i := range ops {
+		b = appendDelete(b, g.req.nextSeq(), entryTuple(i))
+	}
+	g.req.buf = b
+	return g.req.send()
+}
