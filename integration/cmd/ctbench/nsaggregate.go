@@ -89,6 +89,17 @@ func (r nsResult) Achieved() float64 {
 	return float64(r.Generated.Events()) / r.GenSeconds
 }
 
+// nsShare is one namespace's share of the generated events; the generator
+// gives each the same.
+func nsShare(gen eventCounts, n int) eventCounts {
+	return eventCounts{New: gen.New / n, Update: gen.Update / n, Destroy: gen.Destroy / n}
+}
+
+// sameEvents says whether got has exactly want's entry events, by type.
+func sameEvents(want, got eventCounts) bool {
+	return want.New == got.New && want.Update == got.Update && want.Destroy == got.Destroy
+}
+
 // nsRow is one line of the netns table: one monitor over its runs.
 type nsRow struct {
 	Monitor               string

@@ -147,17 +147,6 @@ func (b *bench) nsProgress(k, total int, r nsResult) {
 		formatCount(int64(r.KernelDrops)), r.CPUPerEvent(), float64(r.PeakRSS)/(1<<20), r.OtherCPU*100, undrained)
 }
 
-// nsShare is one namespace's share of the generated events; the generator
-// gives each the same.
-func nsShare(gen eventCounts, n int) eventCounts {
-	return eventCounts{New: gen.New / n, Update: gen.Update / n, Destroy: gen.Destroy / n}
-}
-
-// sameEvents says whether got has exactly want's entry events, by type.
-func sameEvents(want, got eventCounts) bool {
-	return want.New == got.New && want.Update == got.Update && want.Destroy == got.Destroy
-}
-
 // measureNS measures one netns monitor on one run of the load.
 func (b *bench) measureNS(ctx context.Context, set *nsSet, res *nsResult) error {
 	spread := len(set.list)
