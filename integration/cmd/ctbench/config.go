@@ -67,6 +67,9 @@ type benchConfig struct {
 	NetNSCount  int     `json:",omitempty"`
 	NetNSRate   float64 `json:",omitempty"`
 	NetNSEvents int     `json:",omitempty"`
+	// AllNetNSStandIn measures "ctbench allns" in place of ctwatch watch
+	// --all-netns: the harness's stand-in until ctwatch has the flag.
+	AllNetNSStandIn bool `json:",omitempty"`
 
 	// Ctwatch is the binary to measure; CtwatchFlags are added to its
 	// watch command line.
@@ -122,6 +125,7 @@ func parseConfig(args []string, stderr io.Writer) (benchConfig, error) {
 	nsCount := fs.Int("netns-count", defaultNetNSCount, "netns part: number of namespaces")
 	nsRate := fs.String("netns-rate", strconv.Itoa(defaultNetNSRate), "netns part: total rate in events/s over all namespaces (k suffix allowed)")
 	nsEvents := fs.Int("netns-events", defaultNetNSEvents, "netns part: events per run over all namespaces (rounded up to whole entries in every namespace)")
+	standIn := fs.Bool("allnetns-standin", false, "netns part: measure ctbench's stand-in (pkg/events AllNetNS + nsdiscover, no tracker) in place of ctwatch watch --all-netns")
 	ctwatch := fs.String("ctwatch", "bin/ctwatch", "ctwatch binary to measure (make build)")
 	ctwatchFlags := fs.String("ctwatch-flags", "", "extra flags for ctwatch watch, space-separated")
 	ctBuf := fs.Int64("conntrack-buffer", 8<<20, "receive buffer of conntrack-8m in bytes, as conntrack -b would ask for it")
@@ -154,7 +158,7 @@ func parseConfig(args []string, stderr io.Writer) (benchConfig, error) {
 		DrainTimeout: *drain, Write: *write, JSON: *jsonOut, Render: *render, GoBench: *goBench, NoCalibrate: *noCal,
 		Quiet: *quiet, QuietTimeout: *quietTimeout, QuietBudget: *quietBudget,
 		MaxInterference: *maxInterference, Retries: *retries,
-		NetNSCount: *nsCount, NetNSEvents: *nsEvents,
+		NetNSCount: *nsCount, NetNSEvents: *nsEvents, AllNetNSStandIn: *standIn,
 	}
 	var err error
 	if cfg.Parts, err = parseList(*parts, knownParts); err != nil {
@@ -298,6 +302,9 @@ func (cfg benchConfig) nonDefaultArgs() []string {
 		}
 		if cfg.NetNSEvents != defaultNetNSEvents {
 			a = append(a, "-netns-events", strconv.Itoa(cfg.NetNSEvents))
+		}
+		if cfg.AllNetNSStandIn {
+			a = append(a, "-allnetns-standin")
 		}
 	}
 	if len(cfg.CtwatchFlags) > 0 {

@@ -61,13 +61,14 @@ func TestParseConfig(t *testing.T) {
 			"-monitors", "ctwatch,floor", "-ctwatch", "/tmp/ctw", "-ctwatch-flags", "--queue-len 512  --updates all",
 			"-conntrack-buffer", "1048576", "-gen-cpu", "2", "-mon-cpu", "3", "-write", "docs/performance.md", "-json", "r.json",
 			"-no-calibrate", "-quiet", "0", "-max-interference", "5", "-retries", "0",
-			"-parts", "netns", "-netns-count", "10", "-netns-rate", "5k", "-netns-events", "3000"},
+			"-parts", "netns", "-netns-count", "10", "-netns-rate", "5k", "-netns-events", "3000", "-allnetns-standin"},
 		want: benchConfig{
 			Loads: []string{"udp", "ctnetlink"}, Rates: []float64{150000, 0}, Events: 1000, Runs: 5,
 			Monitors: []string{"ctwatch", "floor"}, Ctwatch: "/tmp/ctw", CtwatchFlags: []string{"--queue-len", "512", "--updates", "all"},
 			ConntrackBuffer: 1 << 20, CalibrationBuffer: 256 << 20, GenCPU: 2, MonCPU: 3, DrainTimeout: time.Minute,
 			Write: "docs/performance.md", JSON: "r.json", NoCalibrate: true, QuietTimeout: 30 * time.Second, QuietBudget: 5 * time.Minute,
 			MaxInterference: 5, Parts: []string{"netns"}, NetNSCount: 10, NetNSRate: 5000, NetNSEvents: 3000,
+			AllNetNSStandIn: true,
 		},
 	}, {
 		name: "unknown part", args: []string{"-parts", "matrix,pods"}, wantErr: errUsage,

@@ -4,6 +4,7 @@ package main
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -97,6 +98,15 @@ func TestNSTargets(t *testing.T) {
 	if want := "0.25× (2.50 against 10.00 µs/event) † (not judged: conntrack -E lost 2.8 %)"; got[1].Measured != want {
 		t.Errorf("lossy conntrack -E: measured %q, want %q", got[1].Measured, want)
 	}
+
+	// The stand-in's numbers are shown, never judged.
+	rep.Config.AllNetNSStandIn = true
+	for _, tg := range nsTargets(rep) {
+		if tg.Verdict != verdictNotMeasured || !strings.HasPrefix(tg.Measured, "stand-in, not ctwatch: ") {
+			t.Errorf("stand-in: %+v", tg)
+		}
+	}
+	rep.Config.AllNetNSStandIn = false
 
 	// Without an all-netns result, nothing is judged, and the error says why.
 	rep.NetNS = []nsResult{{Monitor: nsMonAll, Run: 1, Err: "ctwatch --all-netns exited at start: unknown flag"}, sampleNSResults()[1]}

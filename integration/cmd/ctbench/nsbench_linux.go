@@ -351,8 +351,9 @@ func countNS(res *nsResult, procs []*monitorProc, socks []netlinkSocket, names [
 	return nil
 }
 
-// startAllNetNS starts ctwatch watch --all-netns in the harness's
-// namespace, on the monitor CPU.
+// startAllNetNS starts ctwatch watch --all-netns (or, with
+// -allnetns-standin, ctbench allns) in the harness's namespace, on the
+// monitor CPU.
 func (b *bench) startAllNetNS(dir string) (*monitorProc, error) {
 	m := &monitorProc{
 		name:    "ctwatch --all-netns",
@@ -362,6 +363,10 @@ func (b *bench) startAllNetNS(dir string) (*monitorProc, error) {
 		done:    make(chan struct{}),
 	}
 	args := append([]string{"-c", strconv.Itoa(b.cfg.MonCPU), b.ctwatch, "watch", "--all-netns", "--output", m.out}, b.cfg.CtwatchFlags...)
+	if b.cfg.AllNetNSStandIn {
+		m.name = "ctbench allns (stand-in)"
+		args = []string{"-c", strconv.Itoa(b.cfg.MonCPU), b.self, "allns", "-out", m.out}
+	}
 	cmd := exec.Command("taskset", args...)
 	errFile, err := os.Create(m.errPath)
 	if err != nil {

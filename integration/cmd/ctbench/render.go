@@ -595,6 +595,9 @@ func writeNetNSTable(w io.Writer, rep *report) {
 	for _, r := range aggregateNetNS(rep.NetNS) {
 		label := nsMonitorLabel(r.Monitor, cfg.NetNSCount)
 		if r.Monitor == nsMonAll {
+			if cfg.AllNetNSStandIn {
+				label = "ctbench allns: stand-in for ctwatch --all-netns (pkg/events AllNetNS + nsdiscover; no tracker, no encoder)"
+			}
 			label = "**" + label + "**"
 		}
 		switch {
