@@ -66,7 +66,7 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	load := fs.String("load", "tcp", "tcp, udp or ctnetlink")
 	events := fs.Int("events", defaultEvents, "events to produce (rounded up to whole operations)")
 	rate := fs.Float64("rate", 0, "events per second; 0 is full speed")
-	nsList := fs.String("netns", "", "ctnetlink load only: spread the operations evenly over these named namespaces, comma-separated")
+	nsList := fs.String("netns", "", "ctnetlink load only: spread the operations evenly over these named namespaces (comma-separated), each tick's to the next in turn")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
@@ -84,7 +84,7 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	switch {
 	case len(names) > 0:
 		ops = spreadOps(ops, len(names))
-		g, err = newSpreadGen(names)
+		g, err = newSpreadGen(names, ops)
 	case *load == "tcp":
 		g = &tcpGen{}
 	case *load == "udp":
@@ -310,36 +310,50 @@ func (g *ctnetlinkGen) close() { g.req.close() }
 
 // spreadGen is the ctnetlink load spread over several namespaces from one
 // process: one requester per namespace, its socket opened inside it (a
-// socket stays in the namespace it was created in), and operation i sent
-// to namespace i mod N, so that each namespace gets exactly its share and
-// the pacing is that of one namespace. The operations of one tick are sent
-// as one sendmsg per namespace that has any.
+// socket stays in the namespace it was created in). Each tick's batch goes
+// whole to the next namespace in turn, as one sendmsg, so that the events
+// come in the same bursts as with one namespace and the comparison with it
+// is of the namespaces, not of the batching; a namespace that has had its
+// share is passed over, so every namespace gets exactly the same.
 type spreadGen struct {
 	reqs []*requester
 	gens []ctnetlinkGen
-	// idx is the scratch list of one namespace's operations in a tick.
-	idx []int
+	rot  rotation
 }
 
-// spreadTick calls f once for each namespace that has operations among
-// first to first+n-1, with its operations: operation i is namespace
-// i mod nns's. scratch is reused for the lists and returned.
-func spreadTick(first, n, nns int, scratch []int, f func(ns int, ops []int)) []int {
-	for k := range min(n, nns) {
-		scratch = scratch[:0]
-		for i := first + k; i < first+n; i += nns {
-			scratch = append(scratch, i)
+// rotation deals a run's operations to namespaces in turn, at most share
+// to each.
+type rotation struct {
+	share int
+	got   []int
+	next  int
+}
+
+func newRotation(namespaces, share int) rotation {
+	return rotation{share: share, got: make([]int, namespaces)}
+}
+
+// take deals n operations: f is called with the namespace and count of
+// each run of them, in order; all n go to one namespace unless it reaches
+// its share. The caller deals at most namespaces × share in all.
+func (r *rotation) take(n int, f func(ns, k int)) {
+	for n > 0 {
+		for r.got[r.next] >= r.share {
+			r.next = (r.next + 1) % len(r.got)
 		}
-		f((first+k)%nns, scratch)
+		k := min(n, r.share-r.got[r.next])
+		f(r.next, k)
+		r.got[r.next] += k
+		n -= k
+		r.next = (r.next + 1) % len(r.got)
 	}
-	return scratch
 }
 
 // spreadOps rounds ops up to a multiple of n: every namespace the same.
 func spreadOps(ops, n int) int { return (ops + n - 1) / n * n }
 
-func newSpreadGen(names []string) (_ *spreadGen, err error) {
-	g := &spreadGen{}
+func newSpreadGen(names []string, ops int) (_ *spreadGen, err error) {
+	g := &spreadGen{rot: newRotation(len(names), ops/len(names))}
 	defer func() {
 		if err != nil {
 			g.close()
@@ -368,8 +382,9 @@ func newSpreadGen(names []string) (_ *spreadGen, err error) {
 
 func (g *spreadGen) do(first, n int) []error {
 	var errs []error
-	g.idx = spreadTick(first, n, len(g.gens), g.idx, func(ns int, ops []int) {
-		errs = append(errs, g.gens[ns].doList(ops)...)
+	g.rot.take(n, func(ns, k int) {
+		errs = append(errs, g.gens[ns].do(first, k)...)
+		first += k
 	})
 	return errs
 }
@@ -378,21 +393,4 @@ func (g *spreadGen) close() {
 	for _, r := range g.reqs {
 		r.close()
 	}
-}
-
-// doList is do for a list of operations: creates, updates and deletes of
-// their entries in one sendmsg.
-func (g *ctnetlinkGen) doList(ops []int) []error {
-	b := g.req.buf[:0]
-	for _, i := range ops {
-		b = appendCreate(b, g.req.nextSeq(), entryTuple(i))
-	}
-	for _, i := range ops {
-		b = appendUpdate(b, g.req.nextSeq(), entryTuple(i), 1)
-	}
-	for _, i := range ops {
-		b = appendDelete(b, g.req.nextSeq(), entryTuple(i))
-	}
-	g.req.buf = b
-	return g.req.send()
 }
