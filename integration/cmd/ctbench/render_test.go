@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,6 +100,27 @@ func TestLabels(t *testing.T) {
 	for i, tt := range tests {
 		if diff := cmp.Diff(tt.want, tt.got); diff != "" {
 			t.Errorf("case %d (-want +got):\n%s", i, diff)
+		}
+	}
+}
+
+// TestWriteStdoutNetNSOnly checks that -parts netns prints the netns table
+// and targets only: no matrix table, target or calibration.
+func TestWriteStdoutNetNSOnly(t *testing.T) {
+	rep := sampleReport()
+	rep.Config.Parts = []string{"netns"}
+	rep.GoBench = nil
+	var b bytes.Buffer
+	writeStdout(&b, rep)
+	out := b.String()
+	for _, absent := range []string{"### tcp", "### ctnetlink", "### Calibration", "tcp (real traffic)"} {
+		if strings.Contains(out, absent) {
+			t.Errorf("output has %q:\n%s", absent, out)
+		}
+	}
+	for _, present := range []string{"### netns: ctwatch --all-netns over 4 namespaces", "4 namespaces: ctwatch --all-netns peak RSS ≤ 1.5 × the single-namespace watch"} {
+		if !strings.Contains(out, present) {
+			t.Errorf("output lacks %q:\n%s", present, out)
 		}
 	}
 }
