@@ -23,10 +23,10 @@ const (
 	defaultParts    = "matrix,netns"
 	// The netns part: about three minutes with the default -runs. The
 	// events are whole ctnetlink entries (3 events each) spread evenly
-	// over the namespaces: 800 entries in each of 100.
+	// over the namespaces: 600 entries in each of 100.
 	defaultNetNSCount  = 100
 	defaultNetNSRate   = 20000
-	defaultNetNSEvents = 240000
+	defaultNetNSEvents = 180000
 )
 
 // Timing of a measurement.

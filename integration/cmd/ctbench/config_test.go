@@ -53,7 +53,7 @@ func TestParseConfig(t *testing.T) {
 			Monitors: []string{"ctwatch", "conntrack", "conntrack-8m", "ulogd", "floor"}, Ctwatch: "bin/ctwatch",
 			ConntrackBuffer: 8 << 20, CalibrationBuffer: 256 << 20, MonCPU: 1, DrainTimeout: time.Minute,
 			Quiet: 10, QuietTimeout: 30 * time.Second, QuietBudget: 5 * time.Minute, MaxInterference: 10, Retries: 2,
-			Parts: []string{"matrix", "netns"}, NetNSCount: 100, NetNSRate: 20000, NetNSEvents: 240000,
+			Parts: []string{"matrix", "netns"}, NetNSCount: 100, NetNSRate: 20000, NetNSEvents: 180000,
 		},
 	}, {
 		name: "everything",
