@@ -65,9 +65,15 @@ func runBench(ctx context.Context, cfg benchConfig, stdout, stderr io.Writer) er
 	}
 	defer os.RemoveAll(b.dir)
 
-	runErr := b.runAll(ctx)
+	var runErr error
+	if cfg.has("matrix") {
+		runErr = b.runAll(ctx)
+	}
+	if runErr == nil && cfg.has("netns") {
+		runErr = b.runNetNS(ctx)
+	}
 	b.rep.Finished = time.Now()
-	if len(b.rep.Results) == 0 && len(b.rep.Calibrations) == 0 {
+	if len(b.rep.Results) == 0 && len(b.rep.Calibrations) == 0 && len(b.rep.NetNS) == 0 {
 		return runErr
 	}
 	if runErr != nil {
@@ -114,6 +120,9 @@ func (b *bench) prepare() error {
 		return err
 	}
 	for _, m := range b.cfg.Monitors {
+		if !b.cfg.has("matrix") {
+			break
+		}
 		if reason := b.checkMonitor(m); reason != "" {
 			b.rep.Skipped[m] = reason
 			fmt.Fprintf(b.stderr, "ctbench: skipping %s: %s\n", m, reason)
@@ -538,10 +547,16 @@ func (b *bench) generate(ctx context.Context, ns *namespace, load string, rate f
 	if rate > 0 {
 		limit += time.Duration(3 * float64(b.cfg.Events) / rate * float64(time.Second))
 	}
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
 	cmd := ns.command("taskset", "-c", strconv.Itoa(b.cfg.GenCPU), b.self, "gen",
 		"-load", load, "-events", strconv.Itoa(b.cfg.Events), "-rate", strconv.FormatFloat(rate, 'f', -1, 64))
+	return runGenerator(ctx, cmd, limit)
+}
+
+// runGenerator runs a "ctbench gen" command within limit and returns its
+// result and CPU time.
+func runGenerator(ctx context.Context, cmd *exec.Cmd, limit time.Duration) (genResult, int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

@@ -20,6 +20,13 @@ const (
 	defaultEvents   = 200000
 	defaultRuns     = 3
 	defaultMonitors = "ctwatch,conntrack,conntrack-8m,ulogd,floor"
+	defaultParts    = "matrix,netns"
+	// The netns part: about three minutes with the default -runs. The
+	// events are whole ctnetlink entries (3 events each) spread evenly
+	// over the namespaces: 600 entries in each of 100.
+	defaultNetNSCount  = 100
+	defaultNetNSRate   = 20000
+	defaultNetNSEvents = 180000
 )
 
 // Timing of a measurement.
@@ -38,6 +45,10 @@ const (
 var (
 	knownLoads    = []string{"tcp", "udp", "ctnetlink"}
 	knownMonitors = []string{"ctwatch", "conntrack", "conntrack-8m", "ulogd", "floor"}
+	// knownParts are the benchmark's parts: the matrix of loads, rates
+	// and monitors in one namespace, and the whole-node comparison over
+	// many namespaces.
+	knownParts = []string{"matrix", "netns"}
 )
 
 // benchConfig is the benchmark's matrix and setup, from its flags.
@@ -47,6 +58,18 @@ type benchConfig struct {
 	Events   int
 	Runs     int
 	Monitors []string
+	// Parts are the parts to run (knownParts); empty in reports saved
+	// before there were parts, which means the matrix only.
+	Parts []string `json:",omitempty"`
+	// NetNSCount is the netns part's number of namespaces, NetNSRate its
+	// total rate in events/s and NetNSEvents its events per run, spread
+	// evenly over the namespaces.
+	NetNSCount  int     `json:",omitempty"`
+	NetNSRate   float64 `json:",omitempty"`
+	NetNSEvents int     `json:",omitempty"`
+	// AllNetNSStandIn measures "ctbench allns" in place of ctwatch watch
+	// --all-netns: the harness's stand-in until ctwatch has the flag.
+	AllNetNSStandIn bool `json:",omitempty"`
 
 	// Ctwatch is the binary to measure; CtwatchFlags are added to its
 	// watch command line.
@@ -98,6 +121,11 @@ func parseConfig(args []string, stderr io.Writer) (benchConfig, error) {
 	events := fs.Int("events", defaultEvents, "events per run (rounded up to whole operations)")
 	runs := fs.Int("runs", defaultRuns, "runs per monitor, load and rate")
 	monitors := fs.String("monitors", defaultMonitors, "monitors to measure: "+strings.Join(knownMonitors, ", "))
+	parts := fs.String("parts", defaultParts, "parts to run: matrix (loads × rates × monitors in one namespace), netns (ctwatch --all-netns against N namespaces)")
+	nsCount := fs.Int("netns-count", defaultNetNSCount, "netns part: number of namespaces")
+	nsRate := fs.String("netns-rate", strconv.Itoa(defaultNetNSRate), "netns part: total rate in events/s over all namespaces (k suffix allowed)")
+	nsEvents := fs.Int("netns-events", defaultNetNSEvents, "netns part: events per run over all namespaces (rounded up to whole entries in every namespace)")
+	standIn := fs.Bool("allnetns-standin", false, "netns part: measure ctbench's stand-in (pkg/events AllNetNS + nsdiscover, no tracker) in place of ctwatch watch --all-netns")
 	ctwatch := fs.String("ctwatch", "bin/ctwatch", "ctwatch binary to measure (make build)")
 	ctwatchFlags := fs.String("ctwatch-flags", "", "extra flags for ctwatch watch, space-separated")
 	ctBuf := fs.Int64("conntrack-buffer", 8<<20, "receive buffer of conntrack-8m in bytes, as conntrack -b would ask for it")
@@ -130,8 +158,17 @@ func parseConfig(args []string, stderr io.Writer) (benchConfig, error) {
 		DrainTimeout: *drain, Write: *write, JSON: *jsonOut, Render: *render, GoBench: *goBench, NoCalibrate: *noCal,
 		Quiet: *quiet, QuietTimeout: *quietTimeout, QuietBudget: *quietBudget,
 		MaxInterference: *maxInterference, Retries: *retries,
+		NetNSCount: *nsCount, NetNSEvents: *nsEvents, AllNetNSStandIn: *standIn,
 	}
 	var err error
+	if cfg.Parts, err = parseList(*parts, knownParts); err != nil {
+		return benchConfig{}, fmt.Errorf("%w: -parts: %w", errUsage, err)
+	}
+	nsRates, err := parseRates(*nsRate)
+	if err != nil || len(nsRates) != 1 || nsRates[0] == 0 {
+		return benchConfig{}, fmt.Errorf("%w: -netns-rate: want one rate in events/s", errUsage)
+	}
+	cfg.NetNSRate = nsRates[0]
 	if cfg.Loads, err = parseList(*loads, knownLoads); err != nil {
 		return benchConfig{}, fmt.Errorf("%w: -loads: %w", errUsage, err)
 	}
@@ -154,6 +191,10 @@ func parseConfig(args []string, stderr io.Writer) (benchConfig, error) {
 		return benchConfig{}, fmt.Errorf("%w: -quiet and -max-interference are percentages", errUsage)
 	case cfg.Retries < 0:
 		return benchConfig{}, fmt.Errorf("%w: -retries must not be negative", errUsage)
+	case cfg.NetNSCount < 1 || cfg.NetNSCount > 1000:
+		return benchConfig{}, fmt.Errorf("%w: -netns-count must be between 1 and 1000", errUsage)
+	case cfg.NetNSEvents < 3*cfg.NetNSCount:
+		return benchConfig{}, fmt.Errorf("%w: -netns-events must be at least 3 per namespace", errUsage)
 	}
 	return cfg, nil
 }
@@ -213,6 +254,15 @@ func parseRates(s string) ([]float64, error) {
 	return rates, nil
 }
 
+// has says whether part is to be run (or was, in a saved report): a report
+// saved before there were parts ran the matrix only.
+func (cfg benchConfig) has(part string) bool {
+	if len(cfg.Parts) == 0 {
+		return part == "matrix"
+	}
+	return slices.Contains(cfg.Parts, part)
+}
+
 // nonDefaultArgs returns the flags that reproduce cfg's matrix, leaving out
 // defaults and the outputs.
 func (cfg benchConfig) nonDefaultArgs() []string {
@@ -239,6 +289,23 @@ func (cfg benchConfig) nonDefaultArgs() []string {
 	}
 	if j := strings.Join(cfg.Monitors, ","); j != defaultMonitors {
 		a = append(a, "-monitors", j)
+	}
+	if j := strings.Join(cfg.Parts, ","); j != defaultParts && j != "" {
+		a = append(a, "-parts", j)
+	}
+	if cfg.has("netns") {
+		if cfg.NetNSCount != defaultNetNSCount {
+			a = append(a, "-netns-count", strconv.Itoa(cfg.NetNSCount))
+		}
+		if cfg.NetNSRate != defaultNetNSRate {
+			a = append(a, "-netns-rate", strconv.FormatFloat(cfg.NetNSRate, 'f', -1, 64))
+		}
+		if cfg.NetNSEvents != defaultNetNSEvents {
+			a = append(a, "-netns-events", strconv.Itoa(cfg.NetNSEvents))
+		}
+		if cfg.AllNetNSStandIn {
+			a = append(a, "-allnetns-standin")
+		}
 	}
 	if len(cfg.CtwatchFlags) > 0 {
 		a = append(a, "-ctwatch-flags", `"`+strings.Join(cfg.CtwatchFlags, " ")+`"`)

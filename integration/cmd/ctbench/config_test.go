@@ -53,20 +53,33 @@ func TestParseConfig(t *testing.T) {
 			Monitors: []string{"ctwatch", "conntrack", "conntrack-8m", "ulogd", "floor"}, Ctwatch: "bin/ctwatch",
 			ConntrackBuffer: 8 << 20, CalibrationBuffer: 256 << 20, MonCPU: 1, DrainTimeout: time.Minute,
 			Quiet: 10, QuietTimeout: 30 * time.Second, QuietBudget: 5 * time.Minute, MaxInterference: 10, Retries: 2,
+			Parts: []string{"matrix", "netns"}, NetNSCount: 100, NetNSRate: 20000, NetNSEvents: 180000,
 		},
 	}, {
 		name: "everything",
 		args: []string{"-loads", "udp,ctnetlink,udp", "-rates", "150k,max", "-events", "1000", "-runs", "5",
 			"-monitors", "ctwatch,floor", "-ctwatch", "/tmp/ctw", "-ctwatch-flags", "--queue-len 512  --updates all",
 			"-conntrack-buffer", "1048576", "-gen-cpu", "2", "-mon-cpu", "3", "-write", "docs/performance.md", "-json", "r.json",
-			"-no-calibrate", "-quiet", "0", "-max-interference", "5", "-retries", "0"},
+			"-no-calibrate", "-quiet", "0", "-max-interference", "5", "-retries", "0",
+			"-parts", "netns", "-netns-count", "10", "-netns-rate", "5k", "-netns-events", "3000", "-allnetns-standin"},
 		want: benchConfig{
 			Loads: []string{"udp", "ctnetlink"}, Rates: []float64{150000, 0}, Events: 1000, Runs: 5,
 			Monitors: []string{"ctwatch", "floor"}, Ctwatch: "/tmp/ctw", CtwatchFlags: []string{"--queue-len", "512", "--updates", "all"},
 			ConntrackBuffer: 1 << 20, CalibrationBuffer: 256 << 20, GenCPU: 2, MonCPU: 3, DrainTimeout: time.Minute,
 			Write: "docs/performance.md", JSON: "r.json", NoCalibrate: true, QuietTimeout: 30 * time.Second, QuietBudget: 5 * time.Minute,
-			MaxInterference: 5,
+			MaxInterference: 5, Parts: []string{"netns"}, NetNSCount: 10, NetNSRate: 5000, NetNSEvents: 3000,
+			AllNetNSStandIn: true,
 		},
+	}, {
+		name: "unknown part", args: []string{"-parts", "matrix,pods"}, wantErr: errUsage,
+	}, {
+		name: "netns rate max", args: []string{"-netns-rate", "max"}, wantErr: errUsage,
+	}, {
+		name: "netns rates", args: []string{"-netns-rate", "10k,20k"}, wantErr: errUsage,
+	}, {
+		name: "no namespaces", args: []string{"-netns-count", "0"}, wantErr: errUsage,
+	}, {
+		name: "too few netns events", args: []string{"-netns-count", "100", "-netns-events", "299"}, wantErr: errUsage,
 	}, {
 		name: "unknown load", args: []string{"-loads", "icmp"}, wantErr: errUsage,
 	}, {
@@ -110,14 +123,32 @@ func TestNonDefaultArgs(t *testing.T) {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
 	args := []string{"-loads", "udp", "-rates", "150000,max", "-events", "1000", "-runs", "5", "-monitors", "ctwatch,conntrack",
-		"-ctwatch-flags", "--queue-len 512", "-conntrack-buffer", "1048576"}
+		"-ctwatch-flags", "--queue-len 512", "-conntrack-buffer", "1048576", "-parts", "netns", "-netns-count", "10", "-netns-rate", "5k"}
 	cfg, err := parseConfig(args, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"-loads", "udp", "-rates", "150000,max", "-events", "1000", "-runs", "5", "-monitors", "ctwatch,conntrack",
-		"-ctwatch-flags", `"--queue-len 512"`, "-conntrack-buffer", "1048576"}
+		"-parts", "netns", "-netns-count", "10", "-netns-rate", "5000", "-ctwatch-flags", `"--queue-len 512"`, "-conntrack-buffer", "1048576"}
 	if diff := cmp.Diff(want, cfg.nonDefaultArgs()); diff != "" {
 		t.Errorf("nonDefaultArgs (-want +got):\n%s", diff)
+	}
+}
+
+func TestHasPart(t *testing.T) {
+	tests := []struct {
+		parts []string
+		part  string
+		want  bool
+	}{
+		{nil, "matrix", true}, // a report saved before there were parts
+		{nil, "netns", false},
+		{[]string{"netns"}, "matrix", false},
+		{[]string{"matrix", "netns"}, "netns", true},
+	}
+	for _, tt := range tests {
+		if got := (benchConfig{Parts: tt.parts}).has(tt.part); got != tt.want {
+			t.Errorf("Parts %q: has(%q) = %v, want %v", tt.parts, tt.part, got, tt.want)
+		}
 	}
 }

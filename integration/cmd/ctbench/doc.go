@@ -36,6 +36,33 @@
 // full speed counts the events with a raw listener whose buffer cannot
 // overflow and checks the count, type by type, against the expectation.
 //
+// # The netns part
+//
+// The whole-node comparison (issue 13), run after the matrix (-parts
+// matrix,netns by default; -parts netns alone): -netns-count namespaces of
+// the benchmark's own (100 by default), the ctnetlink load spread evenly
+// over them by one generator process ("ctbench gen -netns A,B,...", in the
+// harness's namespace, one ctnetlink socket opened inside each, each tick's
+// batch to the next namespace in turn), -netns-events at -netns-rate in
+// all. Per run, in turn:
+//
+//   - ctwatch watch --all-netns in the harness's namespace, measured once
+//     it has written a netns_added record for each namespace; only the
+//     records naming one of them (by name, or by inode) are counted;
+//   - ctwatch watch --netns ONE with the same total load in one namespace,
+//     the baseline;
+//   - one conntrack -E per namespace, their CPU times, peak RSS, drops and
+//     records summed.
+//
+// The targets: --all-netns's CPU per event at most 1.1 × the baseline's and
+// 0.5 × that of the N conntrack -E, its peak RSS at most 1.5 × the
+// baseline's, and every event of every namespace received and named. Until
+// ctwatch has --all-netns, -allnetns-standin measures "ctbench allns" in
+// its place (pkg/events with AllNetNS and the nsdiscover Watcher, no
+// tracker or encoder): its numbers are shown, never judged.
+//
+//	go run -tags integration ./integration/cmd/ctbench -parts netns -runs 1
+//
 // # Measurements
 //
 // For each monitor, load, rate and run: the monitor is started and waited
@@ -55,6 +82,7 @@
 //
 // Internal subcommands, used by the harness only:
 //
-//	ctbench gen -load tcp|udp|ctnetlink -events N -rate R
+//	ctbench gen -load tcp|udp|ctnetlink -events N -rate R [-netns A,B,...]
 //	ctbench floor -buffer BYTES -out FILE
+//	ctbench allns -out FILE
 package main

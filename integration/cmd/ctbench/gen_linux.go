@@ -9,9 +9,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ctwatch/ctwatch/internal/netns"
 )
 
 // genResult is what "ctbench gen" reports on its standard output.
@@ -63,6 +66,7 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	load := fs.String("load", "tcp", "tcp, udp or ctnetlink")
 	events := fs.Int("events", defaultEvents, "events to produce (rounded up to whole operations)")
 	rate := fs.Float64("rate", 0, "events per second; 0 is full speed")
+	nsList := fs.String("netns", "", "ctnetlink load only: spread the operations evenly over these named namespaces (comma-separated), each tick's to the next in turn")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
@@ -70,14 +74,22 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if !ok || *events < 1 || *rate < 0 {
 		return fmt.Errorf("%w: gen needs a known -load, -events ≥ 1 and -rate ≥ 0", errUsage)
 	}
+	names := strings.FieldsFunc(*nsList, func(r rune) bool { return r == ',' })
+	if len(names) > 0 && *load != "ctnetlink" {
+		return fmt.Errorf("%w: gen -netns needs -load ctnetlink", errUsage)
+	}
+	ops := opsFor(*load, *events)
 	var g generator
 	var err error
-	switch *load {
-	case "tcp":
+	switch {
+	case len(names) > 0:
+		ops = spreadOps(ops, len(names))
+		g, err = newSpreadGen(names, ops)
+	case *load == "tcp":
 		g = &tcpGen{}
-	case "udp":
+	case *load == "udp":
 		g, err = newUDPGen()
-	case "ctnetlink":
+	case *load == "ctnetlink":
 		g, err = newCTNetlinkGen()
 	}
 	if err != nil {
@@ -85,7 +97,6 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer g.close()
 
-	ops := opsFor(*load, *events)
 	p := pacer{PerSecond: *rate / float64(per.Events()), Total: ops, Tick: time.Millisecond, MaxBatch: maxBatch}
 	res := genResult{Load: *load}
 	start := time.Now()
@@ -296,3 +307,90 @@ func (g *ctnetlinkGen) do(first, n int) []error {
 }
 
 func (g *ctnetlinkGen) close() { g.req.close() }
+
+// spreadGen is the ctnetlink load spread over several namespaces from one
+// process: one requester per namespace, its socket opened inside it (a
+// socket stays in the namespace it was created in). Each tick's batch goes
+// whole to the next namespace in turn, as one sendmsg, so that the events
+// come in the same bursts as with one namespace and the comparison with it
+// is of the namespaces, not of the batching; a namespace that has had its
+// share is passed over, so every namespace gets exactly the same.
+type spreadGen struct {
+	reqs []*requester
+	gens []ctnetlinkGen
+	rot  rotation
+}
+
+// rotation deals a run's operations to namespaces in turn, at most share
+// to each.
+type rotation struct {
+	share int
+	got   []int
+	next  int
+}
+
+func newRotation(namespaces, share int) rotation {
+	return rotation{share: share, got: make([]int, namespaces)}
+}
+
+// take deals n operations: f is called with the namespace and count of
+// each run of them, in order; all n go to one namespace unless it reaches
+// its share. The caller deals at most namespaces × share in all.
+func (r *rotation) take(n int, f func(ns, k int)) {
+	for n > 0 {
+		for r.got[r.next] >= r.share {
+			r.next = (r.next + 1) % len(r.got)
+		}
+		k := min(n, r.share-r.got[r.next])
+		f(r.next, k)
+		r.got[r.next] += k
+		n -= k
+		r.next = (r.next + 1) % len(r.got)
+	}
+}
+
+// spreadOps rounds ops up to a multiple of n: every namespace the same.
+func spreadOps(ops, n int) int { return (ops + n - 1) / n * n }
+
+func newSpreadGen(names []string, ops int) (_ *spreadGen, err error) {
+	g := &spreadGen{rot: newRotation(len(names), ops/len(names))}
+	defer func() {
+		if err != nil {
+			g.close()
+		}
+	}()
+	for _, name := range names {
+		h, err := netns.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		var req *requester
+		err = h.Do(func() error {
+			var err error
+			req, err = newRequester()
+			return err
+		})
+		h.Close()
+		if err != nil {
+			return nil, fmt.Errorf("namespace %s: %w", name, err)
+		}
+		g.reqs = append(g.reqs, req)
+		g.gens = append(g.gens, ctnetlinkGen{req: req})
+	}
+	return g, nil
+}
+
+func (g *spreadGen) do(first, n int) []error {
+	var errs []error
+	g.rot.take(n, func(ns, k int) {
+		errs = append(errs, g.gens[ns].do(first, k)...)
+		first += k
+	})
+	return errs
+}
+
+func (g *spreadGen) close() {
+	for _, r := range g.reqs {
+		r.close()
+	}
+}

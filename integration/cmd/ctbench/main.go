@@ -40,6 +40,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runGen(ctx, args[1:], stdout, stderr)
 		case "floor":
 			return runFloor(ctx, args[1:], stderr)
+		case "allns":
+			return runAllNS(ctx, args[1:], stderr)
 		}
 	}
 	cfg, err := parseConfig(args, stderr)

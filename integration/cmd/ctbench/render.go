@@ -88,6 +88,9 @@ func kiloLabel(r float64) string {
 
 // writeTables writes one results table per load.
 func writeTables(w io.Writer, rep *report) {
+	if !rep.Config.has("matrix") {
+		return
+	}
 	for _, load := range rep.Config.Loads {
 		info := loadInfo[load]
 		fmt.Fprintf(w, "### %s: %s\n\n", load, info.title)
@@ -261,7 +264,14 @@ func ratioCell(r row) string {
 func writeTargets(w io.Writer, rep *report) {
 	fmt.Fprintln(w, "| target | measured | verdict |")
 	fmt.Fprintln(w, "|---|---|---|")
-	for _, t := range append(evaluateTargets(rep), goBenchTargets(rep.GoBench)...) {
+	var ts []target
+	if rep.Config.has("matrix") {
+		ts = evaluateTargets(rep)
+	}
+	if rep.Config.has("netns") {
+		ts = append(ts, nsTargets(rep)...)
+	}
+	for _, t := range append(ts, goBenchTargets(rep.GoBench)...) {
 		fmt.Fprintf(w, "| %s | %s | %s |\n", t.Name, cellText(t.Measured), t.Verdict)
 	}
 }
@@ -291,13 +301,18 @@ func triple(c eventCounts) string {
 func writeStdout(w io.Writer, rep *report) {
 	fmt.Fprintf(w, "## ctbench results (%s, %d CPUs, Linux %s)\n\n", rep.Machine.CPUModel, rep.Machine.CPUs, rep.Machine.Kernel)
 	writeTables(w, rep)
+	if rep.Config.has("netns") {
+		writeNetNSTable(w, rep)
+	}
 	fmt.Fprintln(w, "### Targets")
 	fmt.Fprintln(w)
 	writeTargets(w, rep)
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "### Calibration")
-	fmt.Fprintln(w)
-	writeCalibration(w, rep)
+	if rep.Config.has("matrix") {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "### Calibration")
+		fmt.Fprintln(w)
+		writeCalibration(w, rep)
+	}
 }
 
 // writeDocument writes docs/performance.md.
@@ -332,6 +347,9 @@ func writeDocument(w io.Writer, rep *report) {
 	p("taken against a conntrack -E that lost more than 1 %% of its events at that rate in at\n")
 	p("least one run: it spent no CPU on the events it lost, so the ratio flatters conntrack -E.\n\n")
 	writeObservations(w, rep)
+	if cfg.has("netns") {
+		writeNetNSSection(w, rep)
+	}
 	if len(rep.GoBench) > 0 {
 		p("## Stages\n\n")
 		p("The Go benchmarks of each stage (`make bench-go`: `go test -bench . -benchmem ./pkg/... ./internal/...`);\n")
@@ -564,4 +582,103 @@ func reproduceCommand(cfg benchConfig) string {
 	args := cfg.nonDefaultArgs()
 	args = append(args, "-write", "docs/performance.md")
 	return "make bench BENCHARGS='" + strings.Join(args, " ") + "'"
+}
+
+// writeNetNSTable writes the netns part's table and its interference note.
+func writeNetNSTable(w io.Writer, rep *report) {
+	cfg := rep.Config
+	fmt.Fprintf(w, "### netns: ctwatch --all-netns over %d namespaces\n\n", cfg.NetNSCount)
+	fmt.Fprintf(w, "%s events per run at %s in all (%s), spread evenly over the namespaces, or all in one for the single-namespace watch; %d run(s) per row: median (min–max).\n\n",
+		formatCount(int64(cfg.NetNSEvents)), rateLabel(cfg.NetNSRate), loadInfo["ctnetlink"].events, cfg.Runs)
+	fmt.Fprintln(w, "| monitor | processes | achieved | expected | received | lost | namespaces exact | kernel drops | CPU µs/event | × single-namespace watch | peak RSS MiB |")
+	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+	for _, r := range aggregateNetNS(rep.NetNS) {
+		label := nsMonitorLabel(r.Monitor, cfg.NetNSCount)
+		if r.Monitor == nsMonAll {
+			if cfg.AllNetNSStandIn {
+				label = "ctbench allns: stand-in for ctwatch --all-netns (pkg/events AllNetNS + nsdiscover; no tracker, no encoder)"
+			}
+			label = "**" + label + "**"
+		}
+		switch {
+		case r.Expected.N == 0 && r.Failed > 0:
+			fmt.Fprintf(w, "| %s | failed: %s |||||||||\n", label, cellText(r.Err))
+			continue
+		case r.Expected.N == 0:
+			fmt.Fprintf(w, "| %s | not run |||||||||\n", label)
+			continue
+		}
+		notes := ""
+		if r.Failed > 0 {
+			notes += fmt.Sprintf(" (%d run(s) failed: %s)", r.Failed, cellText(r.Err))
+		}
+		if r.Undrained > 0 {
+			notes += fmt.Sprintf(" (%d run(s) not drained)", r.Undrained)
+		}
+		ratioText := "—"
+		if !math.IsNaN(r.Ratio) {
+			ratioText = strconv.FormatFloat(r.Ratio, 'f', 2, 64) + "×"
+		}
+		fmt.Fprintf(w, "| %s%s | %d | %s | %s | %s | %s | %s of %d | %s | %s | %s | %s |\n",
+			label, notes, r.Processes, rateCell(r.Achieved.Med), countCell(r.Expected), countCell(r.Received),
+			lostCell(r.Lost, r.LossPct), countCell(r.ExactNS), r.Namespaces, countCell(r.Drops),
+			floatCell(r.CPU, 2), ratioText, floatCell(r.RSSMiB, 1))
+	}
+	fmt.Fprintln(w)
+	var other []float64
+	busy, repeated := 0, 0
+	for _, r := range rep.NetNS {
+		if r.Err != "" {
+			continue
+		}
+		other = append(other, r.OtherCPU*100)
+		if r.Busy {
+			busy++
+		}
+		if r.Attempts > 1 {
+			repeated++
+		}
+	}
+	if s := summarize(other); s.N > 0 {
+		note := fmt.Sprintf("Interference: other processes took %s of the two benchmark CPUs' time during the measured spans (median; at most %s).",
+			percentValue(s.Med), percentValue(s.Max))
+		if repeated > 0 {
+			note += fmt.Sprintf(" %d measurement(s) were repeated for interference.", repeated)
+		}
+		if busy > 0 {
+			note += fmt.Sprintf(" **%d run(s) started on a busy machine** (the quiet gate timed out): their numbers include someone else's load.", busy)
+		}
+		fmt.Fprintln(w, note)
+		fmt.Fprintln(w)
+	}
+}
+
+// writeNetNSSection writes the document's section on the netns part.
+func writeNetNSSection(w io.Writer, rep *report) {
+	cfg := rep.Config
+	n := cfg.NetNSCount
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	p("## The whole node: %d namespaces, one ctwatch\n\n", n)
+	p("One `ctwatch watch --all-netns` replaces a `conntrack -E` per namespace. The benchmark creates\n")
+	p("%d namespaces of its own (`ctbench-…`, each with its loopback up and the `ct state` ruleset\n", n)
+	p("of the loads above, deleted on exit), and the ctnetlink load goes to them in turn: one\n")
+	p("generator process (`ctbench gen -netns`, pinned to CPU %d like the others) holds a ctnetlink\n", cfg.GenCPU)
+	p("socket opened in each namespace and sends each tick's batch, as one sendmsg, to the next\n")
+	p("namespace, passing over those that have had their share: every namespace gets exactly the\n")
+	p("same number of entries, in the same bursts as the single-namespace watch gets them. In each\n")
+	p("run, in turn and pinned to CPU %d:\n\n", cfg.MonCPU)
+	p("- %s: `bin/ctwatch watch --all-netns --output FILE`, in the\n", nsMonitorLabel(nsMonAll, n))
+	p("  harness's own namespace; measured once it has written a `netns_added` record for every one\n")
+	p("  of the %d namespaces. Only the records naming one of them (`\"netns\":{\"name\":…}`, or its\n", n)
+	p("  inode) are counted: other namespaces on the machine are not part of the load.\n")
+	p("- %s: `bin/ctwatch watch --netns NS --output FILE`\n", nsMonitorLabel(nsMonSingle, n))
+	p("  with the same total load in one of the namespaces: the baseline of the CPU and memory targets.\n")
+	p("- %s: `ip netns exec NS conntrack -E > FILE` in each namespace,\n", nsMonitorLabel(nsMonEach, n))
+	p("  started with the host's net.core.rmem_default raised to %s (restored once their sockets\n", sizeLabel(2*cfg.ConntrackBuffer))
+	p("  exist), as for conntrack-8m above. Their CPU times, peak RSS, drops and records are summed.\n\n")
+	p("*Namespaces exact* counts the namespaces whose records equal their share of the load, type by\n")
+	p("type. *CPU µs/event* is the CPU time of all the monitor's processes over the expected events of\n")
+	p("all the namespaces; *peak RSS* is VmHWM, summed over the processes. The drain and the\n")
+	p("measured span are as above.\n\n")
+	writeNetNSTable(w, rep)
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +24,7 @@ func sampleReport() *report {
 		Monitors:        []string{"ctwatch", "conntrack", "ulogd", "floor"},
 		ConntrackBuffer: 8 << 20, CalibrationBuffer: 256 << 20, MonCPU: 1, DrainTimeout: time.Minute,
 		Quiet: 10, QuietTimeout: 30 * time.Second, QuietBudget: 5 * time.Minute, MaxInterference: 10, Retries: 2,
+		Parts: []string{"matrix", "netns"}, NetNSCount: 4, NetNSRate: 20000, NetNSEvents: 3600,
 	}
 	start := time.Date(2026, 11, 22, 5, 0, 0, 0, time.UTC)
 	return &report{
@@ -34,6 +36,7 @@ func sampleReport() *report {
 			{Load: "ctnetlink", Generated: eventCounts{New: 3, Update: 3, Destroy: 3}, Received: eventCounts{New: 3, Update: 2, Destroy: 3}, GenSeconds: 0.001},
 		},
 		Results: sampleResults(),
+		NetNS:   sampleNSResults(),
 		GoBench: []goBench{
 			{Pkg: "github.com/ctwatch/ctwatch/internal/watch", Name: "Pipeline/native", Values: map[string]float64{"sec/op": 1131e-9, "B/op": 1, "allocs/op": 0}},
 			{Pkg: "github.com/ctwatch/ctwatch/internal/watch", Name: "Pipeline/ecs", Values: map[string]float64{"sec/op": 1357e-9, "B/op": 1, "allocs/op": 0}},
@@ -97,6 +100,27 @@ func TestLabels(t *testing.T) {
 	for i, tt := range tests {
 		if diff := cmp.Diff(tt.want, tt.got); diff != "" {
 			t.Errorf("case %d (-want +got):\n%s", i, diff)
+		}
+	}
+}
+
+// TestWriteStdoutNetNSOnly checks that -parts netns prints the netns table
+// and targets only: no matrix table, target or calibration.
+func TestWriteStdoutNetNSOnly(t *testing.T) {
+	rep := sampleReport()
+	rep.Config.Parts = []string{"netns"}
+	rep.GoBench = nil
+	var b bytes.Buffer
+	writeStdout(&b, rep)
+	out := b.String()
+	for _, absent := range []string{"### tcp", "### ctnetlink", "### Calibration", "tcp (real traffic)"} {
+		if strings.Contains(out, absent) {
+			t.Errorf("output has %q:\n%s", absent, out)
+		}
+	}
+	for _, present := range []string{"### netns: ctwatch --all-netns over 4 namespaces", "4 namespaces: ctwatch --all-netns peak RSS ≤ 1.5 × the single-namespace watch"} {
+		if !strings.Contains(out, present) {
+			t.Errorf("output lacks %q:\n%s", present, out)
 		}
 	}
 }

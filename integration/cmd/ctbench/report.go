@@ -17,6 +17,8 @@ type report struct {
 	Config       benchConfig   `json:"config"`
 	Calibrations []calibration `json:"calibrations"`
 	Results      []runResult   `json:"results"`
+	// NetNS holds the netns part's measurements.
+	NetNS []nsResult `json:"netns,omitempty"`
 	// GoBench holds the stage benchmarks read from -gobench.
 	GoBench []goBench `json:"gobench,omitempty"`
 	// Skipped maps a monitor to why it could not be run at all.

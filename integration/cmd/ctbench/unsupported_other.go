@@ -17,3 +17,5 @@ func runBench(context.Context, benchConfig, io.Writer, io.Writer) error { return
 func runGen(context.Context, []string, io.Writer, io.Writer) error { return errNotLinux }
 
 func runFloor(context.Context, []string, io.Writer) error { return errNotLinux }
+
+func runAllNS(context.Context, []string, io.Writer) error { return errNotLinux }
