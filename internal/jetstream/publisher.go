@@ -1,9 +1,7 @@
 package jetstream
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -149,6 +147,9 @@ type Publisher struct {
 	msg      nats.Msg
 	replyBuf []byte
 	ticks    uint64
+	// ackStream is the stream the last ack named, which the next one
+	// names too: decoded without a copy.
+	ackStream string
 
 	// The window and its tallies, owned by Run's goroutine (which also
 	// takes the acks): ring slots, head and n, the entries' states.
@@ -454,7 +455,7 @@ func (p *Publisher) publish(r Record) bool {
 	}
 	e := &p.ring[i]
 	*e = entry{rec: r, hdr: e.hdr}
-	e.hdr[jetstream.MsgIDHeader][0] = r.MsgID()
+	e.hdr[jetstream.MsgIDHeader][0] = "" // set by the first send
 	p.n++
 	return p.send(i)
 }
@@ -506,8 +507,22 @@ func (p *Publisher) send(i int) bool {
 	b = strconv.AppendInt(b, int64(i), 10)
 	b = append(b, '.')
 	b = strconv.AppendUint(b, attempt, 10)
+	reply := len(b)
+	id := e.hdr[jetstream.MsgIDHeader]
+	if id[0] == "" {
+		// The record's first attempt: its Nats-Msg-Id (the header map
+		// keeps it for the retries) and the reply subject share one
+		// allocation.
+		b = append(b, e.rec.RunID...)
+		b = append(b, '-')
+		b = strconv.AppendUint(b, e.rec.Seq, 10)
+	}
 	p.replyBuf = b
-	p.msg = nats.Msg{Subject: p.cfg.Target.Subject, Reply: string(b), Data: e.rec.Data, Header: e.hdr}
+	both := string(b)
+	if len(both) > reply {
+		id[0] = both[reply:]
+	}
+	p.msg = nats.Msg{Subject: p.cfg.Target.Subject, Reply: both[:reply], Data: e.rec.Data, Header: e.hdr}
 	if err := p.nc.PublishMsg(&p.msg); err != nil {
 		p.resolve(i, attempt, false, err)
 		return refusal(err)
@@ -532,12 +547,6 @@ func (p *Publisher) setState(e *entry, s state, err error) {
 	e.state, e.err = s, err
 }
 
-// pubAck is the part of JetStream's answer to a publish that matters here.
-type pubAck struct {
-	Error     *jetstream.APIError `json:"error"`
-	Duplicate bool                `json:"duplicate"`
-}
-
 // takeAcks takes answer m and those already waiting behind it, so that Run
 // goes round its loop once per batch of answers, not once per answer.
 func (p *Publisher) takeAcks(m *nats.Msg) {
@@ -558,7 +567,7 @@ func (p *Publisher) onReply(m *nats.Msg) {
 	if !ok {
 		return
 	}
-	dup, err := parseAck(m)
+	dup, err := parseAck(m, &p.ackStream)
 	p.resolve(i, attempt, dup, err)
 }
 
@@ -581,29 +590,6 @@ func (p *Publisher) parseReply(subject string) (int, uint64, bool) {
 		return 0, 0, false
 	}
 	return i, attempt, true
-}
-
-// parseAck says whether an answer is an ack of a duplicate, or the error
-// it carries. A plain ack, {"stream":"S","seq":N} (nearly every one), is told
-// from its bytes alone, without decoding the JSON.
-func parseAck(m *nats.Msg) (bool, error) {
-	if len(m.Data) == 0 {
-		if m.Header.Get("Status") == "503" {
-			return false, nats.ErrNoResponders
-		}
-		return false, fmt.Errorf("empty answer to a publish (status %q)", m.Header.Get("Status"))
-	}
-	if !bytes.Contains(m.Data, []byte(`"error"`)) && !bytes.Contains(m.Data, []byte(`"duplicate"`)) {
-		return false, nil
-	}
-	var ack pubAck
-	if err := json.Unmarshal(m.Data, &ack); err != nil {
-		return false, fmt.Errorf("answer to a publish: %w", err)
-	}
-	if ack.Error != nil {
-		return false, ack.Error
-	}
-	return ack.Duplicate, nil
 }
 
 // resolve records the answer to attempt of slot i. An answer to an attempt
