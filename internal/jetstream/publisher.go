@@ -272,15 +272,21 @@ func (p *Publisher) Stats() Stats {
 	}
 }
 
-// Run publishes the records of in, in order, and calls done with each
-// record's result in the same order, on Run's goroutine (a slow done slows
-// publishing, nothing else). At most Config.Window records are in flight:
-// Run stops reading in while the window is full or while it retries. Run
-// returns nil when in is closed and every record read has its result, or
-// ctx.Err() when ctx ends first; it is called once.
-func (p *Publisher) Run(ctx context.Context, in <-chan Record, done func(Result)) error {
+// Run publishes the records of the batches of in, in order, and calls done
+// with each record's result in the same order, on Run's goroutine (a slow
+// done slows publishing, nothing else). A batch is whatever the sender had
+// at hand: one channel operation for many records. Run holds a batch's
+// slice (not its records' Data, held until their results) only until it
+// receives the next batch, so a sender may reuse a slice once it has sent
+// the two after it with room for at most cap(in) ≤ its slices − 2 in the
+// channel. At most Config.Window records are in flight: Run stops reading
+// in while the window is full or while it retries. Run returns nil when in
+// is closed and every record read has its result, or ctx.Err() when ctx
+// ends first; it is called once.
+func (p *Publisher) Run(ctx context.Context, in <-chan []Record, done func(Result)) error {
 	var (
 		results []Result
+		held    []Record // the rest of the last batch, not yet published
 		open    = true
 		round   int // retry rounds in a row without progress
 		timer   = time.NewTimer(0)
@@ -300,7 +306,7 @@ loop:
 		if len(results) > 0 {
 			round = 0
 		}
-		if !open && p.n == 0 {
+		if !open && p.n == 0 && len(held) == 0 {
 			return nil
 		}
 		if failed > 0 {
@@ -335,7 +341,11 @@ loop:
 			p.retry()
 			continue
 		}
-		if !open || p.n == len(p.ring) {
+		if len(held) > 0 && p.n < len(p.ring) {
+			held = p.publishSome(held)
+			continue
+		}
+		if !open || len(held) > 0 || p.n == len(p.ring) {
 			if err := p.waitWake(ctx, tick.C); err != nil {
 				return err
 			}
@@ -348,29 +358,28 @@ loop:
 			p.takeAcks(m)
 		case <-tick.C:
 			p.tick()
-		case r, ok := <-in:
+		case b, ok := <-in:
 			if !ok {
 				open = false
 				continue
 			}
-			// Take what is already queued without going round the loop,
-			// until a publish fails: nothing may overtake the failed one.
-			for sent := p.publish(r); sent && p.n < len(p.ring); {
-				select {
-				case r, ok := <-in:
-					if !ok {
-						open = false
-						sent = false
-						continue
-					}
-					sent = p.publish(r)
-					continue
-				default:
-				}
-				break
-			}
+			held = p.publishSome(b)
 		}
 	}
+}
+
+// publishSome publishes the records of b in order while the window has
+// room, until a publish fails (nothing may overtake the failed one), and
+// returns the records it left.
+func (p *Publisher) publishSome(b []Record) []Record {
+	for len(b) > 0 && p.n < len(p.ring) {
+		r := b[0]
+		b = b[1:]
+		if !p.publish(r) {
+			break
+		}
+	}
+	return b
 }
 
 // waitWake waits for an answer or a tick of the timeout clock, and takes
