@@ -1,9 +1,13 @@
 package jetstream
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -38,7 +42,7 @@ func TestParseAck(t *testing.T) {
 		{name: "empty", msg: &nats.Msg{}, err: errAny},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dup, err := parseAck(tc.msg)
+			dup, err := parseAck(tc.msg, new(string))
 			switch {
 			case tc.err == nil && err != nil:
 				t.Fatalf("parseAck: %v, want no error", err)
@@ -78,6 +82,106 @@ func FuzzParseReply(f *testing.F) {
 		s := p.prefix + strconv.Itoa(slot) + "." + strconv.FormatUint(attempt, 10)
 		if i, a, ok := p.parseReply(s); !ok || i != slot || a != attempt {
 			t.Fatalf("parseReply(%q) = %d, %d, %v; want %d, %d, true", s, i, a, ok, slot, attempt)
+		}
+	})
+}
+
+// ackSeeds are answers in the server's formats, and near misses.
+var ackSeeds = []string{
+	`{"stream":"CTWATCH","seq":1}`,
+	`{"stream":"CTWATCH","domain":"hub","seq":18446744073709551615,"duplicate":true}`,
+	`{"stream":"CTWATCH","seq":500,"batch":"b0","count":500}`,
+	`{"stream":"CTWATCH","seq":3,"val":"12"}`,
+	`{"error":{"code":400,"err_code":10054,"description":"message size exceeds maximum allowed"},"stream":"CTWATCH","seq":0}`,
+	`{"error":{"code":503,"err_code":10077,"description":"JetStream resource limits exceeded for server"}}`,
+	` { "Stream" : "s\u00e9" , "SEQ" : 0 , "x" : [1, -2.5e+3, {"a": null}, true, false, "\"" ] } `,
+	`{"error":null,"stream":"S","seq":1}`,
+	`{"error":{"code":1},"error":{"description":"d"},"stream":"S"}`,
+	`{"seq":-1}`, `{"seq":1.5}`, `{"seq":1e3}`, `{"duplicate":"true"}`, `{"error":{"err_code":70000}}`,
+	`{"stream":"S"} x`, `{"stream":"S",}`, `[]`, `null`, `{"a":01}`, "{\"stream\":\"a\x01\"}", `{"stream":"\xff"}`,
+}
+
+// FuzzDecodeAck checks decodeAck against encoding/json on the same input:
+// both read an object alike, and decodeAck takes nothing encoding/json
+// refuses.
+func FuzzDecodeAck(f *testing.F) {
+	for _, s := range ackSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var got, want pubAck
+		err := decodeAck(data, &got, "CTWATCH")
+		if errors.Is(err, errTooDeep) {
+			return // encoding/json allows deeper nesting
+		}
+		jerr := json.Unmarshal(data, &want)
+		object := len(bytes.TrimLeft(data, " \t\r\n")) > 0 && bytes.TrimLeft(data, " \t\r\n")[0] == '{'
+		switch {
+		case err == nil && jerr != nil:
+			t.Fatalf("decodeAck(%q) took what encoding/json refuses: %v", data, jerr)
+		case err != nil && jerr == nil && object:
+			t.Fatalf("decodeAck(%q): %v; encoding/json took it as %+v", data, err, want)
+		case err == nil:
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("decodeAck(%q) (-json +decodeAck):\n%s", data, diff)
+			}
+		}
+	})
+}
+
+// TestDecodeAckSeeds pins the seeds' results, so that the fuzz test's
+// agreement is not agreement on failing everything.
+func TestDecodeAckSeeds(t *testing.T) {
+	var ok int
+	for _, s := range ackSeeds {
+		var a pubAck
+		if decodeAck([]byte(s), &a, "") == nil {
+			ok++
+		}
+	}
+	if want := 9; ok != want {
+		t.Errorf("%d seeds decoded, want %d", ok, want)
+	}
+}
+
+// TestDecodeAckAllocs checks that a plain ack of the stream last seen costs
+// no allocation.
+func TestDecodeAckAllocs(t *testing.T) {
+	data := []byte(`{"stream":"CTWATCH","seq":123456}`)
+	stream := "CTWATCH"
+	var a pubAck
+	if n := testing.AllocsPerRun(100, func() {
+		if err := decodeAck(data, &a, stream); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("decodeAck: %v allocations, want 0", n)
+	}
+	if want := (pubAck{Stream: "CTWATCH", Seq: 123456}); a != want {
+		t.Errorf("decodeAck = %+v, want %+v", a, want)
+	}
+}
+
+// BenchmarkDecodeAck compares the hand decoder with encoding/json on a
+// plain ack.
+func BenchmarkDecodeAck(b *testing.B) {
+	data := []byte(`{"stream":"CTWATCH","seq":123456}`)
+	b.Run("hand", func(b *testing.B) {
+		b.ReportAllocs()
+		var a pubAck
+		for range b.N {
+			if err := decodeAck(data, &a, "CTWATCH"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			var a pubAck
+			if err := json.Unmarshal(data, &a); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }

@@ -88,7 +88,7 @@ func benchPublish(b *testing.B, url string, rec []byte) {
 	for i := range recs {
 		recs[i] = Record{RunID: testRun, Seq: uint64(i + 1), Data: rec}
 	}
-	in := make(chan Record, DefaultWindow)
+	in := make(chan []Record, DefaultWindow/64)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	b.ReportAllocs()
@@ -97,8 +97,8 @@ func benchPublish(b *testing.B, url string, rec []byte) {
 	start, cpu0 := time.Now(), cpuTime(b)
 	go func() {
 		defer close(in)
-		for _, r := range recs {
-			in <- r
+		for i := 0; i < len(recs); i += 64 {
+			in <- recs[i:min(i+64, len(recs))]
 		}
 	}()
 	var acked, failed int

@@ -1,9 +1,7 @@
 package jetstream
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -149,6 +147,9 @@ type Publisher struct {
 	msg      nats.Msg
 	replyBuf []byte
 	ticks    uint64
+	// ackStream is the stream the last ack named, which the next one
+	// names too: decoded without a copy.
+	ackStream string
 
 	// The window and its tallies, owned by Run's goroutine (which also
 	// takes the acks): ring slots, head and n, the entries' states.
@@ -271,15 +272,21 @@ func (p *Publisher) Stats() Stats {
 	}
 }
 
-// Run publishes the records of in, in order, and calls done with each
-// record's result in the same order, on Run's goroutine (a slow done slows
-// publishing, nothing else). At most Config.Window records are in flight:
-// Run stops reading in while the window is full or while it retries. Run
-// returns nil when in is closed and every record read has its result, or
-// ctx.Err() when ctx ends first; it is called once.
-func (p *Publisher) Run(ctx context.Context, in <-chan Record, done func(Result)) error {
+// Run publishes the records of the batches of in, in order, and calls done
+// with each record's result in the same order, on Run's goroutine (a slow
+// done slows publishing, nothing else). A batch is whatever the sender had
+// at hand: one channel operation for many records. Run holds a batch's
+// slice (not its records' Data, held until their results) only until it
+// receives the next batch, so a sender may reuse a slice once it has sent
+// the two after it with room for at most cap(in) ≤ its slices − 2 in the
+// channel. At most Config.Window records are in flight: Run stops reading
+// in while the window is full or while it retries. Run returns nil when in
+// is closed and every record read has its result, or ctx.Err() when ctx
+// ends first; it is called once.
+func (p *Publisher) Run(ctx context.Context, in <-chan []Record, done func(Result)) error {
 	var (
 		results []Result
+		held    []Record // the rest of the last batch, not yet published
 		open    = true
 		round   int // retry rounds in a row without progress
 		timer   = time.NewTimer(0)
@@ -299,7 +306,7 @@ loop:
 		if len(results) > 0 {
 			round = 0
 		}
-		if !open && p.n == 0 {
+		if !open && p.n == 0 && len(held) == 0 {
 			return nil
 		}
 		if failed > 0 {
@@ -334,7 +341,11 @@ loop:
 			p.retry()
 			continue
 		}
-		if !open || p.n == len(p.ring) {
+		if len(held) > 0 && p.n < len(p.ring) {
+			held = p.publishSome(held)
+			continue
+		}
+		if !open || len(held) > 0 || p.n == len(p.ring) {
 			if err := p.waitWake(ctx, tick.C); err != nil {
 				return err
 			}
@@ -347,29 +358,28 @@ loop:
 			p.takeAcks(m)
 		case <-tick.C:
 			p.tick()
-		case r, ok := <-in:
+		case b, ok := <-in:
 			if !ok {
 				open = false
 				continue
 			}
-			// Take what is already queued without going round the loop,
-			// until a publish fails: nothing may overtake the failed one.
-			for sent := p.publish(r); sent && p.n < len(p.ring); {
-				select {
-				case r, ok := <-in:
-					if !ok {
-						open = false
-						sent = false
-						continue
-					}
-					sent = p.publish(r)
-					continue
-				default:
-				}
-				break
-			}
+			held = p.publishSome(b)
 		}
 	}
+}
+
+// publishSome publishes the records of b in order while the window has
+// room, until a publish fails (nothing may overtake the failed one), and
+// returns the records it left.
+func (p *Publisher) publishSome(b []Record) []Record {
+	for len(b) > 0 && p.n < len(p.ring) {
+		r := b[0]
+		b = b[1:]
+		if !p.publish(r) {
+			break
+		}
+	}
+	return b
 }
 
 // waitWake waits for an answer or a tick of the timeout clock, and takes
@@ -454,7 +464,7 @@ func (p *Publisher) publish(r Record) bool {
 	}
 	e := &p.ring[i]
 	*e = entry{rec: r, hdr: e.hdr}
-	e.hdr[jetstream.MsgIDHeader][0] = r.MsgID()
+	e.hdr[jetstream.MsgIDHeader][0] = "" // set by the first send
 	p.n++
 	return p.send(i)
 }
@@ -506,8 +516,22 @@ func (p *Publisher) send(i int) bool {
 	b = strconv.AppendInt(b, int64(i), 10)
 	b = append(b, '.')
 	b = strconv.AppendUint(b, attempt, 10)
+	reply := len(b)
+	id := e.hdr[jetstream.MsgIDHeader]
+	if id[0] == "" {
+		// The record's first attempt: its Nats-Msg-Id (the header map
+		// keeps it for the retries) and the reply subject share one
+		// allocation.
+		b = append(b, e.rec.RunID...)
+		b = append(b, '-')
+		b = strconv.AppendUint(b, e.rec.Seq, 10)
+	}
 	p.replyBuf = b
-	p.msg = nats.Msg{Subject: p.cfg.Target.Subject, Reply: string(b), Data: e.rec.Data, Header: e.hdr}
+	both := string(b)
+	if len(both) > reply {
+		id[0] = both[reply:]
+	}
+	p.msg = nats.Msg{Subject: p.cfg.Target.Subject, Reply: both[:reply], Data: e.rec.Data, Header: e.hdr}
 	if err := p.nc.PublishMsg(&p.msg); err != nil {
 		p.resolve(i, attempt, false, err)
 		return refusal(err)
@@ -532,12 +556,6 @@ func (p *Publisher) setState(e *entry, s state, err error) {
 	e.state, e.err = s, err
 }
 
-// pubAck is the part of JetStream's answer to a publish that matters here.
-type pubAck struct {
-	Error     *jetstream.APIError `json:"error"`
-	Duplicate bool                `json:"duplicate"`
-}
-
 // takeAcks takes answer m and those already waiting behind it, so that Run
 // goes round its loop once per batch of answers, not once per answer.
 func (p *Publisher) takeAcks(m *nats.Msg) {
@@ -558,7 +576,7 @@ func (p *Publisher) onReply(m *nats.Msg) {
 	if !ok {
 		return
 	}
-	dup, err := parseAck(m)
+	dup, err := parseAck(m, &p.ackStream)
 	p.resolve(i, attempt, dup, err)
 }
 
@@ -581,29 +599,6 @@ func (p *Publisher) parseReply(subject string) (int, uint64, bool) {
 		return 0, 0, false
 	}
 	return i, attempt, true
-}
-
-// parseAck says whether an answer is an ack of a duplicate, or the error
-// it carries. A plain ack, {"stream":"S","seq":N} (nearly every one), is told
-// from its bytes alone, without decoding the JSON.
-func parseAck(m *nats.Msg) (bool, error) {
-	if len(m.Data) == 0 {
-		if m.Header.Get("Status") == "503" {
-			return false, nats.ErrNoResponders
-		}
-		return false, fmt.Errorf("empty answer to a publish (status %q)", m.Header.Get("Status"))
-	}
-	if !bytes.Contains(m.Data, []byte(`"error"`)) && !bytes.Contains(m.Data, []byte(`"duplicate"`)) {
-		return false, nil
-	}
-	var ack pubAck
-	if err := json.Unmarshal(m.Data, &ack); err != nil {
-		return false, fmt.Errorf("answer to a publish: %w", err)
-	}
-	if ack.Error != nil {
-		return false, ack.Error
-	}
-	return ack.Duplicate, nil
 }
 
 // resolve records the answer to attempt of slot i. An answer to an attempt

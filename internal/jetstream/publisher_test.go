@@ -45,15 +45,20 @@ func publishAll(t testing.TB, p *Publisher, recs []Record, hook func(n int)) []R
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	in := make(chan Record, 1024)
+	// Batches of 1, 7 and 64 records in turn: what a feeder sends from a
+	// slow queue and a busy one, some larger than a test's window.
+	in := make(chan []Record, 1024)
 	go func() {
 		defer close(in)
-		for _, r := range recs {
+		sizes := []int{1, 7, 64}
+		for i, k := 0, 0; i < len(recs); k++ {
+			j := min(i+sizes[k%len(sizes)], len(recs))
 			select {
-			case in <- r:
+			case in <- recs[i:j]:
 			case <-ctx.Done():
 				return
 			}
+			i = j
 		}
 	}()
 	var results []Result

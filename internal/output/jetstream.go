@@ -20,8 +20,15 @@ func parseNATS(s string) (Spec, error) {
 	return Spec{Kind: NATS, Name: redact(s), Raw: s, NATS: t}, nil
 }
 
-// feedAhead is how many records the feeder hands the publisher ahead.
-const feedAhead = 1024
+// The feeder hands the publisher what the queue has, in batches of at
+// most feedBatch records, one channel operation each, in feedBatches
+// slices it reuses in turn (see jetstream.Publisher.Run for why two more
+// slices than the channel holds are enough): at most 64 × 14 records
+// ahead.
+const (
+	feedBatch   = 64
+	feedBatches = 16
+)
 
 // healthEvery is how often the JetStream transport looks at its connection.
 const healthEvery = time.Second
@@ -50,25 +57,32 @@ func (t *JetStreamTransport) Publisher() *jetstream.Publisher { return t.p }
 // Run implements Transport.
 func (t *JetStreamTransport) Run(ctx context.Context, q Reader) error {
 	// in is the feeder's hand-over to the publisher. Owner: the feeder,
-	// which closes it when ctx ends. It holds feedAhead records (the
-	// queue keeps their bytes until they are done); when full, the feeder
-	// waits: the publisher's window bounds what is in flight. A buffer
-	// spares a goroutine switch per record.
-	in := make(chan jetstream.Record, feedAhead)
+	// which closes it when ctx ends. It holds feedBatches-2 batches (the
+	// queue keeps their records' bytes until they are done); when full,
+	// the feeder waits: the publisher's window bounds what is in flight.
+	// Batches spare the channel operations and goroutine switches of one
+	// record at a time.
+	in := make(chan []jetstream.Record, feedBatches-2)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		defer close(in)
-		for {
+		var bufs [feedBatches][]jetstream.Record
+		for k := 0; ; k = (k + 1) % feedBatches {
 			r, err := q.Next(gctx)
 			if err != nil {
 				return err
 			}
-			line := r.Data
-			if n := len(line); n > 0 && line[n-1] == '\n' {
-				line = line[:n-1]
+			b := append(bufs[k][:0], publishable(r))
+			for len(b) < feedBatch {
+				r, ok := q.TryNext()
+				if !ok {
+					break
+				}
+				b = append(b, publishable(r))
 			}
+			bufs[k] = b
 			select {
-			case in <- jetstream.Record{RunID: r.Run, Seq: r.Seq, Data: line}:
+			case in <- b:
 			case <-gctx.Done():
 				return gctx.Err()
 			}
@@ -106,6 +120,15 @@ func (t *JetStreamTransport) Run(ctx context.Context, q Reader) error {
 		return ctx.Err()
 	}
 	return err
+}
+
+// publishable is r as a message: its line without the newline.
+func publishable(r Record) jetstream.Record {
+	line := r.Data
+	if n := len(line); n > 0 && line[n-1] == '\n' {
+		line = line[:n-1]
+	}
+	return jetstream.Record{RunID: r.Run, Seq: r.Seq, Data: line}
 }
 
 // Stats implements Transport.

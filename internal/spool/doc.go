@@ -62,7 +62,11 @@
 // vm.dirty_expire_centisecs). With [Config.SyncInterval] set, Append
 // fdatasyncs the segment when the last sync is older than the interval
 // (and the directory after creating a segment), bounding the loss to
-// about one interval at the cost of a disk flush per interval. The ack
+// about one interval at the cost of a disk flush per interval. The
+// records a burst appends after its last such sync, for which no Append
+// comes, are synced by the spool's idle sync, a timer that Append arms
+// and that runs as the writer (Append, Sync and it hold one lock) once
+// the last sync is an interval old; Close syncs what is left. The ack
 // file is never synced: after a power loss it may be older, and records
 // are delivered again, not lost.
 //

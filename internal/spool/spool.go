@@ -108,11 +108,10 @@ type Config struct {
 	// SyncInterval, when positive, makes Append fdatasync the segment it
 	// wrote to when the last sync is older than this (and sync the
 	// directory after creating a segment), so that a power loss loses at
-	// most about that much. The sync comes with an append: after the last
-	// append of a burst, the writer calls [Spool.Sync] (from a ticker of
-	// the same interval) or the tail waits for the kernel's writeback.
-	// Zero never syncs: every appended record survives a crash of the
-	// process, not of the machine.
+	// most about that much. The last records of a burst, which no later
+	// Append syncs, are synced by the spool's idle sync, about one
+	// interval after the last sync. Zero never syncs: every appended
+	// record survives a crash of the process, not of the machine.
 	SyncInterval time.Duration
 	// Now is the clock records are stamped with (default time.Now).
 	Now func() time.Time
@@ -150,6 +149,10 @@ type Stats struct {
 	// machine cut short: Append had not returned for them, or had
 	// without a sync), TornBytes their size.
 	Torn, TornBytes int64
+	// Syncs counts the fdatasyncs of segments (by Append, Sync and the
+	// idle sync); Unsynced is the number of records appended since the
+	// last one.
+	Syncs, Unsynced uint64
 	// OldestSeq and OldestTime are the Seq and the append time of the
 	// oldest queued record (zero when nothing is queued): the delivery
 	// lag is now minus OldestTime.
@@ -203,7 +206,9 @@ func (g *segment) count(lo, hi uint64) uint64 {
 
 // Spool is an append-only queue of records on disk, for one output.
 //
-// Goroutines: one writer goroutine calls Append; one reader goroutine
+// Goroutines: one writer goroutine calls Append and Sync (with
+// SyncInterval, the spool's idle sync, a timer's goroutine, is a writer
+// too: wmu makes the two one at a time); one reader goroutine
 // (the output's) calls Next, TryNext and Rewind; one goroutine at a time calls Ack, the
 // reader's or another; Stats and Damage may be called from any
 // goroutine; Close is called once, after all of them have stopped.
@@ -213,10 +218,15 @@ type Spool struct {
 	lock *os.File
 	ackf *os.File // owned by Ack's goroutine
 
-	// Writer-owned.
+	// Writer-owned: taken by Append, Sync and the idle sync with wmu held.
+	wmu      sync.Mutex
 	tail     *segment
 	wbuf     []byte
-	lastSync time.Time
+	lastSync time.Time // real time, whatever Config.Now says
+	// idle is the idle sync's timer, armed (idleArmed) by an Append that
+	// leaves records unsynced; nil without SyncInterval.
+	idle      *time.Timer
+	idleArmed bool
 
 	// Reader-owned.
 	rd reader
@@ -269,6 +279,10 @@ func Open(dir string, cfg Config) (*Spool, error) {
 		s.closeFiles()
 		return nil, err
 	}
+	if cfg.SyncInterval > 0 {
+		s.idle = time.AfterFunc(time.Hour, s.idleSync)
+		s.idle.Stop()
+	}
 	return s, nil
 }
 
@@ -309,6 +323,8 @@ func (s *Spool) Append(r Record) error {
 	if len(r.Run) > maxRunLen {
 		return fmt.Errorf("spool %s: record seq %d: run id of %d bytes is longer than %d", s.dir, r.Seq, len(r.Run), maxRunLen)
 	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	now := s.cfg.Now()
 	s.wbuf = appendFrame(s.wbuf[:0], &r, now.UnixNano())
 	n := int64(len(s.wbuf))
@@ -353,6 +369,7 @@ func (s *Spool) Append(r Record) error {
 	s.nextIndex++
 	s.bytes += n
 	s.st.Appended++
+	s.st.Unsynced++
 	if t.valid == 1 {
 		t.firstSeq = r.Seq
 	}
@@ -365,29 +382,81 @@ func (s *Spool) Append(r Record) error {
 	case s.notify <- struct{}{}:
 	default:
 	}
-	if s.cfg.SyncInterval > 0 && now.Sub(s.lastSync) >= s.cfg.SyncInterval {
-		s.lastSync = now
-		if err := fdatasync(t.f); err != nil {
-			return fmt.Errorf("spool: sync %s: %w", t.path, err)
-		}
+	if s.cfg.SyncInterval <= 0 {
+		return nil
+	}
+	if time.Since(s.lastSync) >= s.cfg.SyncInterval {
+		return s.syncLocked()
+	}
+	if !s.idleArmed {
+		// Should no Append come before the interval is up, the idle
+		// sync takes these records to the disk.
+		s.idleArmed = true
+		s.idle.Reset(time.Until(s.lastSync.Add(s.cfg.SyncInterval)))
 	}
 	return nil
 }
 
 // Sync writes what was appended to the disk (fdatasync of the segment
-// appended to), so that a power loss cannot lose it. Only the writer
-// goroutine calls it; Append does it by itself every
-// [Config.SyncInterval].
+// appended to), so that a power loss cannot lose it; with nothing
+// appended since the last sync it does nothing. Only the writer goroutine
+// calls it; with [Config.SyncInterval], Append and the idle sync do it by
+// themselves.
 func (s *Spool) Sync() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.syncLocked()
+}
+
+// syncLocked syncs the tail when records were appended since the last
+// sync. wmu is held.
+func (s *Spool) syncLocked() error {
 	t := s.tail
-	if t == nil {
+	if t == nil || s.unsynced() == 0 {
 		return nil
 	}
-	s.lastSync = s.cfg.Now()
-	if err := fdatasync(t.f); err != nil {
+	s.lastSync = time.Now()
+	err := fdatasync(t.f)
+	s.mu.Lock()
+	s.st.Syncs++
+	if err == nil {
+		s.st.Unsynced = 0 // no Append since: wmu is held
+	}
+	s.mu.Unlock()
+	if err != nil {
 		return fmt.Errorf("spool: sync %s: %w", t.path, err)
 	}
 	return nil
+}
+
+// unsynced is the number of records appended since the last sync.
+func (s *Spool) unsynced() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.Unsynced
+}
+
+// idleSync is the idle sync's timer function: it syncs the records the
+// last appends left unsynced once the last sync is SyncInterval old, so
+// that the end of a burst is as durable as its middle.
+func (s *Spool) idleSync() {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.idleArmed = false
+	s.mu.Lock()
+	closed, unsynced := s.closed, s.st.Unsynced
+	s.mu.Unlock()
+	if closed || unsynced == 0 {
+		return
+	}
+	if wait := time.Until(s.lastSync.Add(s.cfg.SyncInterval)); wait > 0 {
+		s.idleArmed = true
+		s.idle.Reset(wait)
+		return
+	}
+	if err := s.syncLocked(); err != nil {
+		s.cfg.Log.Warn().Err(err).Msg("spool: idle sync")
+	}
 }
 
 // rotate begins a new segment for records of run.
@@ -407,8 +476,10 @@ func (s *Spool) rotate(run string) error {
 		return fmt.Errorf("spool: write header of %s: %w", path, err)
 	}
 	if s.cfg.SyncInterval > 0 {
-		if s.tail != nil {
-			fdatasync(s.tail.f) // what the old tail holds, before it is left
+		// What the old tail holds, before it is left: the new tail's
+		// records are the only unsynced ones then.
+		if err := s.syncLocked(); err != nil {
+			s.cfg.Log.Warn().Err(err).Msg("spool: sync the segment left")
 		}
 		syncDir(s.dir)
 	}
@@ -484,6 +555,8 @@ func (s *Spool) Stats() Stats {
 // called once, after the writer and the reader have stopped; what was
 // appended stays for the next Open.
 func (s *Spool) Close() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -491,7 +564,12 @@ func (s *Spool) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	return s.closeFiles()
+	var err error
+	if s.idle != nil {
+		s.idle.Stop()
+		err = s.syncLocked() // a clean stop leaves nothing unsynced
+	}
+	return errors.Join(err, s.closeFiles())
 }
 
 func (s *Spool) closeFiles() error {
