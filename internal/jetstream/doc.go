@@ -15,10 +15,12 @@
 // server's max payload): a caller's spool can drop a record as soon as its
 // result is reported.
 //
-// The stream holds the records in their order, except across a change of
-// leader of a clustered stream: records in flight that the old leader never
-// answered are stored after later ones that the new leader took (each still
-// once; records carry their seq).
+// The stream holds the records in their order, except when a publish fails
+// while later ones are in flight and those succeed: across a change of
+// leader of a clustered stream (records the old leader never answered are
+// stored after later ones the new leader took), or when the stream is
+// created while records are in flight. Each is still stored once, and
+// records carry their seq.
 //
 // Records go out on the core connection, each attempt with a reply subject
 // of its own, and Run reads the acks from one channel subscription: the
