@@ -177,7 +177,14 @@ func (w *Watch) netnsTimer(now time.Time, t *loopTimers) error {
 		return nil
 	}
 	t.netns = now
-	return w.checkNetns(now)
+	switch {
+	case w.ns == nil:
+		return w.checkNetns(now)
+	case w.ns.fixed:
+		return w.checkNetNSSet()
+	}
+	// Discovery reports the namespaces of a watch of all that vanish.
+	return nil
 }
 
 // outputGapHint is the WriteError of an output gap: the write failure's
