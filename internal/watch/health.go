@@ -9,8 +9,8 @@ import (
 
 	"github.com/ctwatch/ctwatch/internal/ctstat"
 	"github.com/ctwatch/ctwatch/internal/health"
-	"github.com/ctwatch/ctwatch/internal/netns"
 	"github.com/ctwatch/ctwatch/internal/metrics"
+	"github.com/ctwatch/ctwatch/internal/netns"
 	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
