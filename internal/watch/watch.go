@@ -150,7 +150,9 @@ func (w *Watch) entry(ev *model.Event, tracked bool) {
 		w.counters.Filtered.Add(1)
 		return
 	}
-	if ev.Origin.PortID != 0 && ev.Origin.Program == "" {
+	// A peer namespace's port ids are its own: resolved here they would
+	// name another program.
+	if ev.Origin.PortID != 0 && ev.Origin.Program == "" && !ev.NetNS.Peer {
 		ev.Origin.PID, ev.Origin.Program = w.cfg.Origins.Resolve(ev.Origin.PortID, ev.Time)
 		if ev.Origin.Program == "" {
 			w.counters.Unnamed.Add(1)
