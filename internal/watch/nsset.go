@@ -300,11 +300,15 @@ func (w *Watch) nsLabel(sl *nsSlot) {
 		return
 	}
 	s.labels++
+	sl.label = sl.labelFor()
+}
+
+// labelFor is the namespace's metrics label: its name, else its inode.
+func (sl *nsSlot) labelFor() string {
 	if sl.ns.Name != "" {
-		sl.label = sl.ns.Name
-	} else {
-		sl.label = strconv.FormatUint(sl.ns.Inode, 10)
+		return sl.ns.Name
 	}
+	return strconv.FormatUint(sl.ns.Inode, 10)
 }
 
 // nsRemoved ends a vanished namespace's flows as inferred (reason
