@@ -176,3 +176,52 @@ func TestObserveAllocs(t *testing.T) {
 		t.Errorf("%v allocations per flow's life, want 0", got)
 	}
 }
+
+// BenchmarkNetNS measures the per-namespace work at a million flows spread
+// over 100 namespaces (their events interleaved, so that each namespace's
+// flows are spread over the whole recency list): counts is one
+// NetNSCounts call, as the watch makes once a second; end is one
+// EndNetNS of a namespace holding 1% of the flows, which walks the list
+// until it has found them all.
+func BenchmarkNetNS(b *testing.B) {
+	const spaces = 100
+	cfg := DefaultConfig()
+	cfg.MaxFlows = million
+	tr := New(cfg)
+	var ev model.Event
+	open := func(i uint32) {
+		ns := model.PeerNetNS(int32(i % spaces))
+		synth(&ev, model.EventNew, i, 0, model.TCPSynSent, false)
+		ev.NetNS = ns
+		tr.Observe(&ev)
+		synth(&ev, model.EventUpdate, i, 300*time.Microsecond, model.TCPEstablished, false)
+		ev.NetNS = ns
+		tr.Observe(&ev)
+	}
+	for i := uint32(0); i < million; i++ {
+		open(i)
+	}
+	b.Run("counts", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			n := 0
+			tr.NetNSCounts(func(_ model.NetNS, tracked, _ int) { n += tracked })
+			if n != million {
+				b.Fatalf("NetNSCounts counts %d flows, want %d", n, million)
+			}
+		}
+	})
+	b.Run("end", func(b *testing.B) {
+		gone := model.PeerNetNS(7)
+		for b.Loop() {
+			if n := tr.EndNetNS(gone, base.Add(time.Hour), func(Inferred) {}); n != million/spaces+1 {
+				b.Fatalf("EndNetNS ended %d flows, want %d", n, million/spaces+1)
+			}
+			b.StopTimer()
+			for i := uint32(7); i < million; i += spaces {
+				open(i)
+			}
+			b.StartTimer()
+		}
+	})
+}

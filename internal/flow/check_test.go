@@ -2,6 +2,7 @@ package flow
 
 import (
 	"fmt"
+	"maps"
 )
 
 // check verifies the tracker's internal invariants: the lists and the
@@ -79,6 +80,38 @@ func (t *Tracker) check() error {
 	}
 	if flagged != n {
 		return fmt.Errorf("%d records flagged pending, %d on the list", flagged, n)
+	}
+	counts := map[uint32]nsCount{}
+	for i := t.lru.head; i != nilIdx; i = t.recs.at(i).lruNext {
+		r := t.recs.at(i)
+		c := counts[r.key.ns]
+		c.tracked++
+		if r.flags&fDumpOnly != 0 {
+			c.seeded++
+		}
+		counts[r.key.ns] = c
+	}
+	for i := t.tombs.head; i != nilIdx; i = t.recs.at(i).lruNext {
+		if t.recs.at(i).flags&fDumpOnly != 0 {
+			return fmt.Errorf("tombstone %d flagged dump-only", i)
+		}
+	}
+	kept := map[uint32]nsCount{}
+	for k, c := range t.counts.dense {
+		if c != (nsCount{}) {
+			kept[uint32(k)] = c
+		}
+	}
+	for k, c := range t.counts.more {
+		if k < nsDense {
+			return fmt.Errorf("namespace key %d counted in the map", k)
+		}
+		if *c != (nsCount{}) {
+			kept[k] = *c
+		}
+	}
+	if !maps.Equal(counts, kept) {
+		return fmt.Errorf("per-namespace counts %v, the flows say %v", kept, counts)
 	}
 	if len(t.dests.byKey) > t.cfg.MaxDestinations {
 		return fmt.Errorf("%d destinations, more than %d", len(t.dests.byKey), t.cfg.MaxDestinations)

@@ -9,16 +9,19 @@
 //
 // # Flows and keys
 //
-// A [Tracker] follows the flows of one network namespace: the watch loop
-// creates one per namespace it watches, so the namespace is part of a
-// flow's key by construction. Within the tracker a flow is keyed by its
-// zone, its original tuple (family, protocol, addresses, and ports, ICMP
-// type, code and id, or GRE keys) and its conntrack id. Conntrack ids are
-// 32-bit hashes that come back when the kernel re-creates a flow with the
-// same tuple, so the key names a flow only while it lives: a NEW for a key
-// still tracked means the earlier flow ended unseen (its DESTROY was lost),
-// and the tracker reports that end as inferred (Result.Ended) before
-// following the new flow.
+// A [Tracker] follows the flows of one network namespace, or of every
+// namespace one socket listens to (NETLINK_LISTEN_ALL_NSID): the
+// namespace an event came from (model.Event.NetNS) is part of its flow's
+// key, so the same 5-tuple in two namespaces is two flows, each with its
+// own lifecycle, and the unreplied detector counts repeats per namespace
+// too. Within a namespace a flow is keyed by its zone, its original tuple
+// (family, protocol, addresses, and ports, ICMP type, code and id, or GRE
+// keys) and its conntrack id. Conntrack ids are 32-bit hashes that come
+// back when the kernel re-creates a flow with the same tuple, so the key
+// names a flow only while it lives: a NEW for a key still tracked means
+// the earlier flow ended unseen (its DESTROY was lost), and the tracker
+// reports that end as inferred (Result.Ended) before following the new
+// flow.
 //
 // Per flow the tracker keeps a fixed-size record of 152 bytes without
 // pointers or strings — key, first-seen and last-seen times, reply and
@@ -37,10 +40,16 @@
 // UPDATE or DESTROY. The tracker copes: an UPDATE or DESTROY for a flow it
 // does not know starts tracking it with seen_from "event" (Result.Known is
 // false); [Tracker.Seed] takes the entries of the startup dump; and
-// [Tracker.Reconcile] compares the tracker with a later dump, reporting
-// flows that vanished as inferred ends. Ended flows leave a bounded number
-// of tombstones (Config.Tombstones) so that a dump taken while they ended
-// does not bring them back.
+// [Tracker.Reconcile] (or [Tracker.ReconcileNetNS], for one namespace of
+// several: a namespace's dump says nothing of another's flows) compares
+// the tracker with a later dump, reporting flows that vanished as inferred
+// ends. Ended flows leave a bounded number of tombstones
+// (Config.Tombstones) so that a dump taken while they ended does not bring
+// them back. [Tracker.EndNetNS] ends every flow of a namespace that is
+// gone. Every inferred end says why ([InferReason]: reconcile, reused,
+// netns_gone). [Tracker.NetNSCounts] tells, per namespace, how many flows
+// are tracked and how many of them only a dump has shown, which are the
+// flows that may need a later dump to be seen ending.
 //
 // # Transitions
 //

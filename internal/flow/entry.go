@@ -20,8 +20,9 @@ func (t *Tracker) absorb(i uint32, r *record, e *model.Entry, ts int64, how int)
 	tr := Transition{Proto: e.Proto}
 	first := how == absorbFirst || how == absorbFirstTimed
 	timed := how == absorbEvent || how == absorbFirstTimed
-	if how == absorbEvent {
+	if how == absorbEvent && r.flags&fDumpOnly != 0 {
 		r.flags &^= fDumpOnly
+		t.counts.at(r.key.ns).seeded--
 	}
 
 	if e.Fields.Has(model.FieldStart) && r.flags&fExact == 0 && !e.Start.IsZero() {

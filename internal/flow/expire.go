@@ -34,6 +34,7 @@ func (t *Tracker) Expire(now time.Time, emit func(Unreplied)) {
 			Age:        time.Duration(n - r.first),
 			SeenFrom:   r.seenFrom(),
 			LowerBound: r.flags&fExact == 0,
+			NetNS:      netnsOf(r.key.ns),
 		}
 		d := destOf(&r.key)
 		count, since := t.dests.warn(d, r.first)

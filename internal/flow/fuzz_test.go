@@ -68,14 +68,18 @@ func fuzzEvent(typ model.EventType, a, b, c byte, at time.Time) model.Event {
 	return ev
 }
 
-// FuzzTracker feeds random sequences of events, seeds, reconciliations and
-// detector runs to a small tracker and checks its invariants after each:
-// it stays within its bounds, its lists and index agree, and every DESTROY
-// of a tracked flow ends it with a lifecycle.
+// FuzzTracker feeds random sequences of events, seeds, reconciliations,
+// namespace ends and detector runs, in three namespaces, to a small tracker
+// and checks its invariants after each: it stays within its bounds, its
+// lists, index and per-namespace counts agree, every DESTROY of a tracked
+// flow ends it with a lifecycle, and an inferred end or a warning names
+// the namespace of the flow it is about, and never another's.
 func FuzzTracker(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 1, 2, 0, 1, 1, 4, 0, 7, 1})
 	f.Add([]byte{0, 1, 0, 1, 0, 2, 0, 1, 0, 3, 0, 1, 0, 4, 0, 1, 0, 5, 0, 1, 7, 0xff, 0, 100})
 	f.Add([]byte{6, 0x41, 3, 1, 0, 0x41, 1, 1, 7, 0x02, 0, 200, 5, 0x41, 8, 0xa1})
+	// The same flows in two namespaces, one reconciled, one ended.
+	f.Add([]byte{0, 1, 0, 1, 8, 1, 0, 1, 16, 3, 0, 1, 15, 1, 0, 10, 7, 3, 1, 10, 8, 1, 0, 1})
 	f.Fuzz(fuzzTracker)
 }
 
@@ -105,18 +109,22 @@ func fuzzTracker(t *testing.T, data []byte) {
 		op, a, b, c := data[0], data[1], data[2], data[3]
 		data = data[4:]
 		now = now.Add(time.Duration(c) * 50 * time.Millisecond)
+		// op's bits 3 and 4 choose the namespace: the local one, nsid 0
+		// or nsid 5000 (beyond nsDense).
+		ns := [...]model.NetNS{{}, model.PeerNetNS(0), model.PeerNetNS(5000), {}}[op>>3&3]
 		switch op % 8 {
 		case 0, 1, 2, 3, 4, 5:
 			typ := [...]model.EventType{model.EventNew, model.EventNew, model.EventUpdate,
 				model.EventUpdate, model.EventDestroy, model.EventDestroy}[op%8]
 			ev := fuzzEvent(typ, a, b, c, now)
+			ev.NetNS = ns
 			before := tr.Len()
 			res := tr.Observe(&ev)
 			enc.Entry(&ev, &res)
 			if res.Ended != nil {
 				enc.Inferred(res.Ended)
-				if !res.Ended.Flow.Inferred {
-					t.Fatal("an inferred end without Inferred")
+				if !res.Ended.Flow.Inferred || res.Ended.Reason != InferReused || res.Ended.NetNS != ns {
+					t.Fatalf("the end a NEW of %+v revealed: %+v", ns, res.Ended)
 				}
 			}
 			if res.HasTransition && (!res.Known || res.Transition.IsZero()) {
@@ -136,13 +144,40 @@ func fuzzTracker(t *testing.T, data []byte) {
 			}
 		case 6:
 			ev := fuzzEvent(model.EventSnapshot, a, b, c, now)
+			ev.NetNS = ns
 			tr.Seed(&ev)
 		case 7:
 			if a&1 == 0 {
 				tr.Expire(now, func(u Unreplied) {
 					enc.Unreplied(&u)
-					if u.Repeats < 1 || u.Age < 0 {
+					known := u.NetNS == model.NetNS{} || u.NetNS == model.PeerNetNS(0) || u.NetNS == model.PeerNetNS(5000)
+					if u.Repeats < 1 || u.Age < 0 || !known {
 						t.Fatalf("unreplied %+v", u)
+					}
+				})
+				break
+			}
+			if a&2 != 0 {
+				counts := map[model.NetNS]int{}
+				tr.NetNSCounts(func(n model.NetNS, tracked, seeded int) {
+					if seeded > tracked || tracked <= 0 || seeded < 0 {
+						t.Fatalf("NetNSCounts: %+v: %d tracked, %d seeded", n, tracked, seeded)
+					}
+					counts[n] = tracked
+				})
+				before := tr.Len()
+				n := tr.EndNetNS(ns, now, func(in Inferred) {
+					enc.Inferred(&in)
+					if !in.Flow.Inferred || in.Reason != InferNetNSGone || in.NetNS != ns || !in.Time.Equal(now) {
+						t.Fatalf("the end of %+v: %+v", ns, in)
+					}
+				})
+				if n != counts[ns] || tr.Len() != before-n {
+					t.Fatalf("EndNetNS(%+v) = %d with %d tracked there; Len() %d -> %d", ns, n, counts[ns], before, tr.Len())
+				}
+				tr.NetNSCounts(func(n model.NetNS, _, _ int) {
+					if n == ns {
+						t.Fatalf("NetNSCounts lists %+v after its end", ns)
 					}
 				})
 				break
@@ -153,15 +188,15 @@ func fuzzTracker(t *testing.T, data []byte) {
 					dump = append(dump, fuzzEvent(model.EventSnapshot, byte(i)|a&0xf0, c, c, now))
 				}
 			}
-			tr.Reconcile(func(yield func(*model.Entry) bool) {
+			tr.ReconcileNetNS(ns, func(yield func(*model.Entry) bool) {
 				for i := range dump {
 					if !yield(&dump[i].Entry) {
 						return
 					}
 				}
-			}, now.Add(-time.Duration(a>>1)*100*time.Millisecond), func(in Inferred) {
-				if !in.Flow.Inferred {
-					t.Fatal("an inferred end without Inferred")
+			}, now.Add(-time.Duration(a>>2)*100*time.Millisecond), func(in Inferred) {
+				if !in.Flow.Inferred || in.Reason != InferReconcile || in.NetNS != ns {
+					t.Fatalf("an end the dump of %+v inferred: %+v", ns, in)
 				}
 			})
 		}

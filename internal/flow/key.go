@@ -8,27 +8,31 @@ import (
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 
-// flowKey identifies a flow within one tracker: the conntrack zone, the
-// original tuple and the conntrack id. The network namespace is not part of
-// it because a Tracker watches exactly one namespace. It is a fixed-size
-// value without pointers so that records holding it are never scanned by
-// the garbage collector.
+// flowKey identifies a flow: the network namespace, the conntrack zone,
+// the original tuple and the conntrack id. The same tuple in two namespaces
+// is two flows (two conntrack tables). It is a fixed-size value without
+// pointers so that records holding it are never scanned by the garbage
+// collector.
 type flowKey struct {
 	src, dst [16]byte // addresses in their 16-byte form (IPv4-mapped for IPv4)
 	// ports packs the protocol identifiers: sport<<16|dport for port
 	// protocols, srckey<<16|dstkey for GRE, type<<24|code<<16|id for ICMP.
-	ports  uint32
-	id     uint32
+	ports uint32
+	id    uint32
+	// ns is the namespace, packed by nsKey: 0 for the receiving socket's
+	// own, nsid+1 for a peer.
+	ns     uint32
 	zone   uint16
 	family model.Family
 	proto  model.Proto
 }
 
-// makeKey returns the key of e's flow.
-func makeKey(e *model.Entry) flowKey {
+// makeKey returns the key of e's flow in namespace ns (an nsKey).
+func makeKey(e *model.Entry, ns uint32) flowKey {
 	k := flowKey{
 		src:    e.Orig.Src.As16(),
 		dst:    e.Orig.Dst.As16(),
+		ns:     ns,
 		family: e.Family,
 		proto:  e.Proto,
 	}
@@ -91,18 +95,18 @@ func (k *flowKey) hash(seed uint64) uint64 {
 	le := binary.LittleEndian
 	h := mix(le.Uint64(k.src[:8])^seed^p0, le.Uint64(k.src[8:])^p1)
 	h = mix(h^le.Uint64(k.dst[:8])^p2, le.Uint64(k.dst[8:])^p3)
-	meta := uint64(k.zone)<<16 | uint64(k.family)<<8 | uint64(k.proto)
+	meta := uint64(k.ns)<<32 | uint64(k.zone)<<16 | uint64(k.family)<<8 | uint64(k.proto)
 	h = mix(h^(uint64(k.ports)<<32|uint64(k.id))^p1, meta^p2^seed)
 	return mix(h^p0, h^p3)
 }
 
 // equal compares two keys word by word, which the compiler does not do for
-// the struct (it calls memequal for the 44 bytes).
+// the struct (it calls memequal for the 48 bytes).
 func (k *flowKey) equal(o *flowKey) bool {
 	le := binary.LittleEndian
 	return le.Uint64(k.src[:8]) == le.Uint64(o.src[:8]) && le.Uint64(k.src[8:]) == le.Uint64(o.src[8:]) &&
 		le.Uint64(k.dst[:8]) == le.Uint64(o.dst[:8]) && le.Uint64(k.dst[8:]) == le.Uint64(o.dst[8:]) &&
-		k.ports == o.ports && k.id == o.id && k.zone == o.zone && k.family == o.family && k.proto == o.proto
+		k.ports == o.ports && k.id == o.id && k.ns == o.ns && k.zone == o.zone && k.family == o.family && k.proto == o.proto
 }
 
 func mix(a, b uint64) uint64 {

@@ -194,4 +194,10 @@ func (t *Tracker) detach(i uint32, r *record) {
 		r.nat = 0
 	}
 	t.live--
+	c := t.counts.at(r.key.ns)
+	c.tracked--
+	if r.flags&fDumpOnly != 0 {
+		r.flags &^= fDumpOnly
+		c.seeded--
+	}
 }

@@ -44,9 +44,10 @@ type Result struct {
 	Ended *Inferred
 }
 
-// Tracker follows the flows of one network namespace's conntrack table
-// through their events. It is not safe for concurrent use: the watch loop
-// owns it.
+// Tracker follows flows through their events: those of one network
+// namespace, or of every namespace one socket listens to
+// (model.Event.NetNS says which), each namespace's flows apart. It is not
+// safe for concurrent use: the watch loop owns it.
 type Tracker struct {
 	cfg  Config
 	seed uint64
@@ -66,10 +67,14 @@ type Tracker struct {
 	now   int64 // the latest event time seen, for events without one
 	stats Stats
 	ended Inferred
+	// counts are the live and dump-seeded flows per namespace.
+	counts nsCounts
 
 	// reconciling is set from BeginReconcile to EndReconcile, whose
-	// sweep spares flows seen at or after reconcileStart.
+	// sweep of the flows of namespace reconcileNS (an nsKey) spares those
+	// seen at or after reconcileStart.
 	reconciling    bool
+	reconcileNS    uint32
 	reconcileStart int64
 }
 
@@ -152,7 +157,7 @@ func (t *Tracker) timeOf(tm time.Time) int64 {
 func (t *Tracker) observeNew(ev *model.Event) Result {
 	ts := t.eventTime(ev)
 	e := &ev.Entry
-	k := makeKey(e)
+	k := makeKey(e, nsKey(ev.NetNS))
 	h := k.hash(t.seed)
 	res := Result{Changed: true}
 	i := t.lookup(&k, h)
@@ -166,7 +171,7 @@ func (t *Tracker) observeNew(ev *model.Event) Result {
 		case r.flags&fDead == 0:
 			// A NEW for a live key: the kernel re-created the flow with
 			// the same tuple and id, and the old one's DESTROY was lost.
-			t.ended = t.infer(r, ts)
+			t.ended = t.infer(r, ts, InferReused)
 			res.Ended = &t.ended
 		}
 		t.detach(i, r)
@@ -180,7 +185,7 @@ func (t *Tracker) observeNew(ev *model.Event) Result {
 func (t *Tracker) observeUpdate(ev *model.Event) Result {
 	ts := t.eventTime(ev)
 	e := &ev.Entry
-	k := makeKey(e)
+	k := makeKey(e, nsKey(ev.NetNS))
 	h := k.hash(t.seed)
 	i := t.lookup(&k, h)
 	if i != nilIdx {
@@ -216,7 +221,7 @@ func (t *Tracker) observeUpdate(ev *model.Event) Result {
 func (t *Tracker) observeDestroy(ev *model.Event) Result {
 	ts := t.eventTime(ev)
 	e := &ev.Entry
-	k := makeKey(e)
+	k := makeKey(e, nsKey(ev.NetNS))
 	h := k.hash(t.seed)
 	how := endOf(ev)
 	res := Result{Changed: true}
@@ -277,6 +282,7 @@ func (t *Tracker) start(i uint32, e *model.Entry, ts int64, from SeenFrom) *reco
 	}
 	t.pushFront(&t.lru, i, r)
 	t.live++
+	t.counts.at(r.key.ns).tracked++
 	if r.flags&fReplied == 0 && r.first != 0 && t.cfg.UnrepliedAfter > 0 {
 		t.pushPending(i, r)
 	}

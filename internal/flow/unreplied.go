@@ -23,8 +23,9 @@ type Unreplied struct {
 	FirstSeen time.Time
 	// Age is Time - FirstSeen.
 	Age time.Duration
-	// Repeats counts the unreplied flows to the same destination (zone,
-	// protocol, destination address and port) in the current run,
+	// Repeats counts the unreplied flows to the same destination
+	// (namespace, zone, protocol, destination address and port) in the
+	// current run,
 	// including this one. A run starts with an unreplied flow to the
 	// destination and goes on while each next one begins within
 	// Config.RepeatWindow of the previous one; a reply from the
@@ -42,9 +43,11 @@ type Unreplied struct {
 	NetNS model.NetNS
 }
 
-// destKey names a destination for repeat counting.
+// destKey names a destination for repeat counting: the same address and
+// port in two namespaces are two destinations.
 type destKey struct {
 	addr   [16]byte
+	ns     uint32 // the namespace, an nsKey
 	port   uint16 // destination port, ICMP type<<8|code, GRE destination key
 	zone   uint16
 	family model.Family
@@ -52,7 +55,7 @@ type destKey struct {
 }
 
 func destOf(k *flowKey) destKey {
-	d := destKey{addr: k.dst, zone: k.zone, family: k.family, proto: k.proto}
+	d := destKey{addr: k.dst, ns: k.ns, zone: k.zone, family: k.family, proto: k.proto}
 	if k.proto.IsICMP() {
 		d.port = uint16(k.ports >> 16)
 	} else {
@@ -132,6 +135,21 @@ func (d *dests) replied(k destKey) {
 		d.unlink(i)
 		delete(d.byKey, k)
 		d.free = append(d.free, i)
+	}
+}
+
+// forget drops the destinations of namespace ns (an nsKey), whose end
+// ends their runs.
+func (d *dests) forget(ns uint32) {
+	for i := d.head; i != nilIdx; {
+		r := &d.recs[i]
+		next := r.next
+		if r.key.ns == ns {
+			d.unlink(i)
+			delete(d.byKey, r.key)
+			d.free = append(d.free, i)
+		}
+		i = next
 	}
 }
 

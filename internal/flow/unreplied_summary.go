@@ -33,6 +33,10 @@ type UnrepliedSummary struct {
 
 // DestinationCount is one destination of an UnrepliedSummary.
 type DestinationCount struct {
+	// NetNS is the destination's namespace, as its flows' events said
+	// (model.Event.NetNS): one summary covers every namespace the tracker
+	// follows, and the same address in two of them is two destinations.
+	NetNS model.NetNS
 	Proto model.Proto
 	Zone  uint16
 	Addr  netip.Addr
@@ -139,12 +143,13 @@ func (t *Tracker) closeSummary(now time.Time, emit func(*UnrepliedSummary)) {
 		Flows: b.flows, Destinations: len(b.dests), DestinationsCapped: b.capped,
 	}
 	for d, c := range b.dests {
-		s.Top = append(s.Top, DestinationCount{Proto: d.proto, Zone: d.zone,
+		s.Top = append(s.Top, DestinationCount{NetNS: netnsOf(d.ns), Proto: d.proto, Zone: d.zone,
 			Addr: addrFrom16(d.family, d.addr), Port: d.port, Flows: c})
 	}
 	slices.SortFunc(s.Top, func(a, b DestinationCount) int {
 		return cmp.Or(cmp.Compare(b.Flows, a.Flows), a.Addr.Compare(b.Addr),
-			cmp.Compare(a.Port, b.Port), cmp.Compare(a.Proto, b.Proto), cmp.Compare(a.Zone, b.Zone))
+			cmp.Compare(a.Port, b.Port), cmp.Compare(a.Proto, b.Proto), cmp.Compare(a.Zone, b.Zone),
+			cmp.Compare(nsKey(a.NetNS), nsKey(b.NetNS)))
 	})
 	s.Top = s.Top[:min(len(s.Top), SummaryTop)]
 	for p, c := range b.ports {
