@@ -158,10 +158,10 @@ func (w *Watch) checkNetns(now time.Time) error {
 
 	tracked := uint64(w.tracker.Len())
 	w.rec.NetnsGone(&record.NetnsGone{NetNS: name, Inode: ino, FlowsEnded: tracked, Wait: cfg.OnNetnsGone == NetnsGoneWait})
-	// An empty dump begun after every event seen: every tracked flow
-	// ends.
+	// Every tracked flow ends (they are all of the one namespace, the
+	// local one of the socket inside it), inferred with reason netns_gone.
 	inferredBefore := w.tracker.Stats().Inferred
-	w.tracker.Reconcile(func(func(*model.Entry) bool) {}, now.Add(time.Nanosecond), w.inferred)
+	w.tracker.EndNetNS(model.NetNS{}, now, w.inferred)
 	w.rec.Reconcile(&record.Reconcile{Reason: "netns_gone", Inferred: w.tracker.Stats().Inferred - inferredBefore})
 	w.counters.Tracked.Store(int64(w.tracker.Len()))
 	if cfg.OnNetnsGone == NetnsGoneWait {

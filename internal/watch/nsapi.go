@@ -15,23 +15,20 @@ import (
 
 // endNetNS ends every flow of ns as inferred (reason netns_gone).
 func (w *Watch) endNetNS(ns model.NetNS, now time.Time) int {
-	_, _ = ns, now
-	return 0
+	return w.tracker.EndNetNS(ns, now, w.inferred)
 }
 
 // beginReconcileNetNS and endReconcileNetNS reconcile the flows of one
 // namespace with a dump of its table.
 func (w *Watch) beginReconcileNetNS(ns model.NetNS, present func(yield func(*model.Entry) bool), dumpStart time.Time) {
-	_ = ns
-	present(func(*model.Entry) bool { return true })
-	_ = dumpStart
+	w.tracker.BeginReconcileNetNS(ns, present, dumpStart)
 }
 
-func (w *Watch) endReconcileNetNS(ns model.NetNS, emit func(flow.Inferred)) { _, _ = ns, emit }
+func (w *Watch) endReconcileNetNS(_ model.NetNS, emit func(flow.Inferred)) { w.tracker.EndReconcile(emit) }
 
 // netnsCounts calls fn with each namespace's live and still dump-seeded
 // flows.
-func (w *Watch) netnsCounts(fn func(ns model.NetNS, tracked, seeded int)) { _ = fn }
+func (w *Watch) netnsCounts(fn func(ns model.NetNS, tracked, seeded int)) { w.tracker.NetNSCounts(fn) }
 
 // netnsAdded and netnsRemoved write their records.
 func (w *Watch) netnsAdded(ns nsdiscover.NS, dumped bool, entries uint64, err error) {
