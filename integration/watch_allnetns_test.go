@@ -349,7 +349,9 @@ func TestWatchNetNSSet(t *testing.T) {
 	if out, err := exec.Command("ip", "netns", "set", c.name(), "auto").CombinedOutput(); err != nil {
 		t.Fatalf("ip netns set %s auto: %v: %s", c.name(), err, out)
 	}
-	p := wtStartNoWait(t, append([]string{"--netns", a.name(), "--netns", b.name()}, anSelect...)...)
+	// Table statistics too: one reading of each namespace's table at the
+	// start.
+	p := wtStartNoWait(t, append(append([]string{"--netns", a.name(), "--netns", b.name()}, anSelect...), "--stats-interval", "1h")...)
 	anWaitAdded(t, p, map[uint64]bool{a.ino: true, b.ino: true})
 	for _, n := range []anNS{c, a, b} {
 		n.conntrack(t, append([]string{"-I"}, anTuple...)...)
@@ -368,8 +370,12 @@ func TestWatchNetNSSet(t *testing.T) {
 		t.Fatalf("exit status %d", code)
 	}
 	var stop map[string]any
-	for _, l := range rest {
+	stats := map[uint64]bool{}
+	for _, l := range append(p.seen, rest...) {
 		r := anParse(t, l)
+		if r["event"] == "stats" {
+			stats[anInode(t, anIdentity(t, r))] = true
+		}
 		if r["event"] == "new" {
 			if ino := anInode(t, anIdentity(t, r)); ino != a.ino && ino != b.ino {
 				t.Errorf("record of an unwatched namespace %d: %v", ino, r)
@@ -381,6 +387,9 @@ func TestWatchNetNSSet(t *testing.T) {
 	}
 	if stop == nil {
 		t.Fatal("no stop record")
+	}
+	if diff := cmp.Diff(map[uint64]bool{a.ino: true, b.ino: true}, stats); diff != "" {
+		t.Errorf("namespaces of the stats records (-want +got):\n%s", diff)
 	}
 	if n, _ := stop["other_netns"].(float64); n < 1 {
 		t.Errorf("stop record %v: want other_netns >= 1 (c's NEW)", stop)

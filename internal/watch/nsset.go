@@ -400,6 +400,9 @@ func (w *Watch) startNetNSSet() error {
 		}
 		w.nsLabel(sl)
 		s.all = append(s.all, sl)
+		// Before the health monitor starts: its first reading covers
+		// every namespace of the set.
+		w.nsHealthAdd(sl)
 	}
 	s.byID = byID
 	return nil
@@ -409,7 +412,6 @@ func (w *Watch) startNetNSSet() error {
 // and a netns_added record for each.
 func (w *Watch) dumpNetNSSet(ctx context.Context) {
 	for _, sl := range w.ns.all {
-		w.nsHealthAdd(sl)
 		n, err := w.dumpNetNS(ctx, sl, true)
 		w.counters.Snapshot.Add(n)
 		w.netnsAdded(sl.ns, true, n, err)
