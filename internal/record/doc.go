@@ -20,12 +20,20 @@
 // [Encoder.Unreplied], [Encoder.Start], [Encoder.Stop], [Encoder.Dump],
 // [Encoder.Reconcile], [Encoder.Gap], [Encoder.DecodeError],
 // [Encoder.FlowsEvicted], [Encoder.OutputError], [Encoder.OutputRecovered],
-// [Encoder.NetnsGone], [Encoder.EventsDisabled],
+// [Encoder.NetnsGone], [Encoder.NetnsAdded], [Encoder.NetnsRemoved],
+// [Encoder.EventsDisabled],
 // [Encoder.EventsOnDemand], [Encoder.Health], [Encoder.StatsError],
 // [Encoder.Reading] and [Encoder.Event] (a bare entry record, for
 // `ctwatch parse`). [Encoder.AppendText] is the text form of entry records,
 // conntrack -E's line, whatever the schema of the others. [ParseJSON] reads
 // the native schema's entry records back.
+//
+// A watch of several network namespaces gives the encoder a hook
+// (Config.NetNS) naming the namespace of each entry, unreplied and table
+// health record; the encoder renders each namespace's identity once and
+// writes it as "netns" (ECS: conntrack.netns, container.id, orchestrator;
+// OCSF: unmapped.conntrack.netns, device.container). Without the hook the
+// records are those of a watch of one namespace, byte for byte.
 //
 // Encoder is a struct whose methods switch on its schema rather than an
 // interface with one implementation per schema. The hot-path records

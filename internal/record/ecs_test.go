@@ -110,14 +110,14 @@ func ecsCases(t testing.TB) []ecsCase {
 			e.Event(&ev)
 		}},
 		{name: "inferred", entry: true, write: func(e *record.Encoder) {
-			e.Inferred(&flow.Inferred{Entry: evs[1].Entry, Time: flowStart.Add(time.Minute),
+			e.Inferred(&flow.Inferred{Entry: evs[1].Entry, Time: flowStart.Add(time.Minute), Reason: flow.InferReconcile,
 				Flow: flow.Lifecycle{Proto: model.ProtoTCP, Outcome: flow.OutcomeUnknown, Inferred: true, LowerBound: true,
 					SeenFrom: flow.SeenFromSnapshot, Duration: 30 * time.Second, DurationKnown: true}})
 		}},
 		{name: "inferred_kernel_start", entry: true, write: func(e *record.Encoder) {
 			en := nat.Entry
 			en.Fields &^= model.FieldStop
-			e.Inferred(&flow.Inferred{Entry: en, Time: flowStart.Add(time.Hour),
+			e.Inferred(&flow.Inferred{Entry: en, Time: flowStart.Add(time.Hour), Reason: flow.InferReused,
 				Flow: flow.Lifecycle{Proto: model.ProtoTCP, Outcome: flow.OutcomeTimeout, Inferred: true, SeenFrom: flow.SeenFromNew,
 					Duration: 3 * time.Second, DurationKnown: true}})
 		}},
@@ -195,7 +195,7 @@ func ecsCases(t testing.TB) []ecsCase {
 // case's output by name.
 func ecsRecords(t testing.TB) ([]ecsCase, map[string][]byte) {
 	t.Helper()
-	cases := append(ecsCases(t), faultECSCases()...)
+	cases := append(append(ecsCases(t), faultECSCases()...), netnsECSCases(t)...)
 	out := make(map[string][]byte, len(cases))
 	for _, c := range cases {
 		var buf bytes.Buffer

@@ -21,7 +21,7 @@ func (e *Encoder) ecsUnrepliedSummary(s *flow.UnrepliedSummary) {
 	}
 	e.ecsHead(z, s.Time, zerolog.WarnLevel, &ecsUnrepliedClass,
 		&ecsEventExtra{start: s.Since, end: s.Time}, unrepliedSummaryHint)
-	var buf [1024]byte
+	var buf [4096]byte
 	if len(s.Top) > 0 {
 		b := append(buf[:0], `{"ip":[`...)
 		for i := range s.Top {
@@ -37,7 +37,7 @@ func (e *Encoder) ecsUnrepliedSummary(s *flow.UnrepliedSummary) {
 		}
 		z.RawJSON("related", append(b, "]}"...))
 	}
-	b := appendSummaryKeys(append(buf[:0], '{'), s)
+	b := e.appendSummaryKeys(append(buf[:0], '{'), s)
 	z.Dict("conntrack", e.ecsConntrack("unreplied").RawJSON("unreplied_warning", append(b, '}')))
 	z.Send()
 }

@@ -6,6 +6,9 @@ import (
 
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
+
+	"github.com/ctwatch/ctwatch/internal/nsdiscover"
+	"github.com/ctwatch/ctwatch/pkg/model"
 )
 
 // OutputError writes a failure of the output. It goes to the same output,
@@ -51,6 +54,51 @@ func (e *Encoder) NetnsGone(n *NetnsGone) {
 	case OCSF:
 		e.ocsfNetnsGone(n)
 	}
+}
+
+// NetnsAdded writes that a namespace is watched from now on (a watch of
+// several namespaces), with its identity and its dump's outcome.
+func (e *Encoder) NetnsAdded(a *NetnsAdded) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch e.schema {
+	case Native:
+		e.nativeNetnsAdded(a)
+	case ECS:
+		e.ecsNetnsAdded(a)
+	case OCSF:
+		e.ocsfNetnsAdded(a)
+	}
+}
+
+// NetnsRemoved writes that a watched namespace vanished (a pod went away:
+// normal, info level), with the flows its end ended.
+func (e *Encoder) NetnsRemoved(r *NetnsRemoved) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch e.schema {
+	case Native:
+		e.nativeNetnsRemoved(r)
+	case ECS:
+		e.ecsNetnsRemoved(r)
+	case OCSF:
+		e.ocsfNetnsRemoved(r)
+	}
+}
+
+// netnsAddedLevel is the level of a netns_added record: info, a warning
+// when its dump failed (as a dump record's).
+func netnsAddedLevel(a *NetnsAdded) zerolog.Level {
+	if a.Err != nil {
+		return zerolog.WarnLevel
+	}
+	return zerolog.InfoLevel
+}
+
+// appendNSIdentity appends the identity object of a namespace the records
+// about namespaces name (netns_added, netns_removed, the stop record).
+func appendNSIdentity(dst []byte, ns *nsdiscover.NS) []byte {
+	return appendNetnsIdentity(dst, model.NetNS{}, *ns, true)
 }
 
 // errnoName returns the errno's symbol ("ENOSPC"), "" for 0.

@@ -1,6 +1,10 @@
 package record
 
-import "time"
+import (
+	"time"
+
+	"github.com/ctwatch/ctwatch/internal/nsdiscover"
+)
 
 // Start is what the start record reports: the watch's settings and the
 // kernel's as found.
@@ -56,6 +60,57 @@ type Totals struct {
 	// Outputs is what became of the records handed to each output by
 	// the time of the stop record.
 	Outputs []OutputTotal
+	// NetNS is, when several namespaces are watched, each one's counts:
+	// at most MaxStopNetNS are written, the rest counted in netns_more.
+	// Empty (one namespace watched) writes nothing.
+	NetNS []NetNSTotal
+	// NetNSMore counts namespaces the caller left out of NetNS; the
+	// record's netns_more adds those beyond MaxStopNetNS. Written when
+	// not zero.
+	NetNSMore int
+	// OtherNetNS counts the events of namespaces not chosen (--netns
+	// given twice or more), dropped; UnknownNetNS the events of a
+	// namespace the discovery did not know (yet), written with its id
+	// only. Each is written when not zero.
+	OtherNetNS, UnknownNetNS uint64
+}
+
+// MaxStopNetNS is the most namespaces a stop record lists (Totals.NetNS);
+// the rest are counted in its netns_more, so that the record of a node
+// with thousands of pods stays a record.
+const MaxStopNetNS = 1000
+
+// NetNSTotal is what one namespace gave a watch of several.
+type NetNSTotal struct {
+	// NS is its identity.
+	NS nsdiscover.NS
+	// Events counts the events received from it; Records the entry
+	// records written of them.
+	Events, Records uint64
+}
+
+// NetnsAdded reports a namespace watched from now on.
+type NetnsAdded struct {
+	// NS is its identity.
+	NS nsdiscover.NS
+	// Dumped is set when its table was dumped (seeding the tracker, and
+	// snapshot records with --snapshot); Entries counts the dump's
+	// entries.
+	Dumped  bool
+	Entries uint64
+	// Err is why the dump failed or is incomplete, nil when it did not.
+	Err error
+}
+
+// NetnsRemoved reports a namespace that vanished while watched.
+type NetnsRemoved struct {
+	// NS is its identity.
+	NS nsdiscover.NS
+	// Ended counts its flows the tracker ended, written as inferred
+	// destroys with inferred_reason netns_gone.
+	Ended int
+	// Events counts the events received from it while it was watched.
+	Events uint64
 }
 
 // OutputTotal is what one output took of the records handed to it.

@@ -42,7 +42,12 @@ func (e *Encoder) nativeEventRecord(z *zerolog.Event, ev *model.Event) *zerolog.
 	e.nativeNetNS(z, ev.NetNS)
 	(*entryJSON)(&ev.Entry).MarshalZerologObject(z)
 	if !ev.Origin.IsZero() {
-		z.Object("origin", (*originJSON)(&ev.Origin))
+		// A pooled dictionary rather than z.Object: a marshaler boxed
+		// into an interface would make ev escape, and an inferred end's
+		// event, made on the stack, would cost an allocation.
+		o := zerolog.Dict()
+		(*originJSON)(&ev.Origin).MarshalZerologObject(o)
+		z.Dict("origin", o)
 	}
 	return z
 }

@@ -103,7 +103,7 @@ func TestFlowJSON(t *testing.T) {
 	}, {
 		name: "inferred destroy",
 		write: func(e *record.Encoder) {
-			e.Inferred(&flow.Inferred{Entry: evs[1].Entry, Time: flowStart, Flow: flow.Lifecycle{Proto: model.ProtoUDP, Outcome: flow.OutcomeUnknown, Inferred: true, LowerBound: true, SeenFrom: flow.SeenFromSnapshot}})
+			e.Inferred(&flow.Inferred{Entry: evs[1].Entry, Time: flowStart, Reason: flow.InferReconcile, Flow: flow.Lifecycle{Proto: model.ProtoUDP, Outcome: flow.OutcomeUnknown, Inferred: true, LowerBound: true, SeenFrom: flow.SeenFromSnapshot}})
 		},
 		want: `{"level":"info","time":"2026-11-22T04:00:00.000000000Z","event":"destroy","seq":1,"run":"run-1","host":{"name":"host-1"},"family":"ipv4","proto":"tcp","protonum":6,"state":"ESTABLISHED",` +
 			`"orig":{"src":"10.0.0.1","dst":"10.0.0.2","sport":40000,"dport":443},"reply":{"src":"10.0.0.2","dst":"10.0.0.1","sport":443,"dport":40000},"community_id":"1:UWHKJ/x6OQ1YiVv4rIl0t3yhjg8=",` +

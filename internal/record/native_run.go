@@ -265,7 +265,9 @@ func (e *Encoder) nativeReading(r *ctstat.Reading, perCPU bool) {
 type totalsJSON Totals
 
 // MarshalZerologObject writes received, snapshot, written, filtered,
-// suppressed, merged, lost, decode_errors and the tracker's counts.
+// suppressed, merged, lost, decode_errors, the tracker's counts, outputs,
+// and in a watch of several namespaces netns, netns_more, other_netns and
+// unknown_netns (each only when not empty or zero).
 func (t *totalsJSON) MarshalZerologObject(z *zerolog.Event) {
 	z.Dict("received", zerolog.Dict().
 		Uint64("new", t.New).
@@ -287,6 +289,18 @@ func (t *totalsJSON) MarshalZerologObject(z *zerolog.Event) {
 		Func(skippedFull(t.SkippedFull))
 	if len(t.Outputs) > 0 {
 		z.Array("outputs", outputTotals(t.Outputs))
+	}
+	if len(t.NetNS) > 0 {
+		z.Array("netns", netnsTotals(t.NetNS))
+	}
+	if n := netnsMore((*Totals)(t)); n > 0 {
+		z.Int("netns_more", n)
+	}
+	if t.OtherNetNS > 0 {
+		z.Uint64("other_netns", t.OtherNetNS)
+	}
+	if t.UnknownNetNS > 0 {
+		z.Uint64("unknown_netns", t.UnknownNetNS)
 	}
 }
 

@@ -15,13 +15,13 @@ func (e *Encoder) nativeUnrepliedSummary(s *flow.UnrepliedSummary) {
 	if z == nil {
 		return
 	}
-	var buf [1024]byte
+	var buf [4096]byte
 	z.Bool("summary", true).
 		Uint64("flows", s.Flows).
 		RawJSON("since", AppendTime(buf[:0], s.Since)).
 		Int("destinations", s.Destinations).
 		Bool("destinations_capped", s.DestinationsCapped).
-		RawJSON("top", appendSummaryTop(buf[:0], s.Top)).
+		RawJSON("top", e.appendSummaryTop(buf[:0], s.Top)).
 		RawJSON("top_ports", appendSummaryPorts(buf[:0], s.TopPorts)).
 		Str("hint", unrepliedSummaryHint).
 		Send()

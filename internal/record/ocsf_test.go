@@ -81,7 +81,7 @@ func ocsfCases(t testing.TB) []ocsfCase {
 		ev, r := destroyWith(o)
 		cases = append(cases, ocsfCase{name: "destroy " + o.String(), write: func(e *record.Encoder) { e.Entry(&ev, &r) }})
 	}
-	inferred := flow.Inferred{Entry: evs[2].Entry, Time: ocsfNow, Flow: res[len(res)-1].Flow}
+	inferred := flow.Inferred{Entry: evs[2].Entry, Time: ocsfNow, Reason: flow.InferReconcile, Flow: res[len(res)-1].Flow}
 	inferred.Flow.Inferred, inferred.Flow.Outcome = true, flow.OutcomeTimeout
 	inferredStart := inferred
 	inferredStart.Entry.Fields |= model.FieldStart
@@ -164,7 +164,7 @@ func ocsfCases(t testing.TB) []ocsfCase {
 		{name: "stats reading", write: func(e *record.Encoder) { e.Reading(&reading, false) }},
 		{name: "stats reading per cpu", write: func(e *record.Encoder) { e.Reading(&reading, true) }},
 	}...)
-	return append(cases, faultOCSFCases()...)
+	return append(append(cases, faultOCSFCases()...), netnsOCSFCases(t)...)
 }
 
 // writeOCSF returns what c writes, one record.

@@ -25,7 +25,7 @@ func (e *Encoder) ocsfUnrepliedSummary(s *flow.UnrepliedSummary) {
 	z.Int64("end_time", s.Time.UnixMilli())
 	z.Int("count", ocsfInt(s.Flows))
 	z.Str("message", unrepliedSummaryHint)
-	var buf [1024]byte
+	var buf [4096]byte
 	if len(s.Top) > 0 {
 		// Network Activity wants an endpoint; a summary's is the
 		// destination most of its flows went to.
@@ -36,6 +36,6 @@ func (e *Encoder) ocsfUnrepliedSummary(s *flow.UnrepliedSummary) {
 		}
 		z.RawJSON("dst_endpoint", append(b, '}'))
 	}
-	b := appendSummaryKeys(append(buf[:0], '{'), s)
+	b := e.appendSummaryKeys(append(buf[:0], '{'), s)
 	ocsfUnmapped(z, e.ocsfConntrack(seq, "unreplied").RawJSON("unreplied_warning", append(b, '}')))
 }

@@ -33,19 +33,21 @@ func (e *Encoder) UnrepliedSummary(s *flow.UnrepliedSummary) {
 // appendSummaryKeys appends the keys every schema writes for a summary,
 // after a comma when dst holds keys already: summary, flows, since,
 // destinations, destinations_capped, top and top_ports.
-func appendSummaryKeys(dst []byte, s *flow.UnrepliedSummary) []byte {
+func (e *Encoder) appendSummaryKeys(dst []byte, s *flow.UnrepliedSummary) []byte {
 	dst = objBool(dst, "summary", true)
 	dst = objUint(dst, "flows", s.Flows)
 	dst = objTime(dst, "since", s.Since)
 	dst = objInt(dst, "destinations", int64(s.Destinations))
 	dst = objBool(dst, "destinations_capped", s.DestinationsCapped)
-	dst = appendSummaryTop(objKey(dst, "top"), s.Top)
+	dst = e.appendSummaryTop(objKey(dst, "top"), s.Top)
 	return appendSummaryPorts(objKey(dst, "top_ports"), s.TopPorts)
 }
 
 // appendSummaryTop appends the busiest destinations as a JSON array of
-// {proto, dst, the destination's port keys, zone, flows}.
-func appendSummaryTop(dst []byte, top []flow.DestinationCount) []byte {
+// {proto, dst, the destination's port keys, zone, netns (when the encoder
+// names namespaces: the same address in two namespaces is two
+// destinations), flows}.
+func (e *Encoder) appendSummaryTop(dst []byte, top []flow.DestinationCount) []byte {
 	dst = append(dst, '[')
 	for i := range top {
 		d := &top[i]
@@ -57,6 +59,9 @@ func appendSummaryTop(dst []byte, top []flow.DestinationCount) []byte {
 		dst = appendAddr(objKey(dst, "dst"), familyOf(d.Addr), d.Addr)
 		dst = appendDestPort(dst, d.Proto, d.Port)
 		dst = objUint(dst, "zone", uint64(d.Zone))
+		if ns := e.netnsOf(d.NetNS); ns != nil {
+			dst = objRaw(dst, "netns", ns.json)
+		}
 		dst = objUint(dst, "flows", d.Flows)
 		dst = append(dst, '}')
 	}
