@@ -9,11 +9,11 @@ import (
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 
-// TEMPORARY: the calls into the flow tracker's and the encoder's
-// per-namespace API (branches nsflow and nsrecord), in one place until
-// they are merged; then each is the one call it stands for.
+// The watch's calls into the flow tracker's and the encoder's
+// per-namespace API, each named for what the watch does with it.
 
-// endNetNS ends every flow of ns as inferred (reason netns_gone).
+// endNetNS ends every flow of ns as inferred (reason netns_gone) and
+// writes them; it returns how many.
 func (w *Watch) endNetNS(ns model.NetNS, now time.Time) int {
 	return w.tracker.EndNetNS(ns, now, w.inferred)
 }
@@ -32,19 +32,28 @@ func (w *Watch) netnsCounts(fn func(ns model.NetNS, tracked, seeded int)) { w.tr
 
 // netnsAdded and netnsRemoved write their records.
 func (w *Watch) netnsAdded(ns nsdiscover.NS, dumped bool, entries uint64, err error) {
-	z := w.cfg.Log.Info().Str("event", "netns_added").Object("netns", ns).Bool("dumped", dumped)
-	if dumped {
-		z = z.Uint64("entries", entries)
-	}
-	if err != nil {
-		z = z.AnErr("error", err)
-	}
-	z.Send()
+	w.rec.NetnsAdded(&record.NetnsAdded{NS: ns, Dumped: dumped, Entries: entries, Err: err})
 }
 
 func (w *Watch) netnsRemoved(ns nsdiscover.NS, ended int, events uint64) {
-	w.cfg.Log.Info().Str("event", "netns_removed").Object("netns", ns).Int("flows_ended", ended).Uint64("events", events).Send()
+	w.rec.NetnsRemoved(&record.NetnsRemoved{NS: ns, Ended: ended, Events: events})
 }
 
-// netnsTotals adds the per-namespace totals to the stop record.
-func (w *Watch) netnsTotals(t *record.Totals) { _ = t }
+// netnsTotals adds the per-namespace totals to the stop record: every
+// namespace watched, gone ones included, at most record.MaxStopNetNS of
+// them (the rest counted).
+func (w *Watch) netnsTotals(t *record.Totals) {
+	s := w.ns
+	if s == nil {
+		return
+	}
+	t.OtherNetNS, t.UnknownNetNS = w.counters.OtherNetNS.Load(), w.counters.UnknownNetNS.Load()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := min(len(s.all), record.MaxStopNetNS)
+	t.NetNS = make([]record.NetNSTotal, 0, n)
+	for _, sl := range s.all[:n] {
+		t.NetNS = append(t.NetNS, record.NetNSTotal{NS: sl.ns, Events: sl.events.Load(), Records: sl.records.Load()})
+	}
+	t.NetNSMore = len(s.all) - n
+}
