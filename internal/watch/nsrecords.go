@@ -24,7 +24,9 @@ func (w *Watch) beginReconcileNetNS(ns model.NetNS, present func(yield func(*mod
 	w.tracker.BeginReconcileNetNS(ns, present, dumpStart)
 }
 
-func (w *Watch) endReconcileNetNS(_ model.NetNS, emit func(flow.Inferred)) { w.tracker.EndReconcile(emit) }
+func (w *Watch) endReconcileNetNS(_ model.NetNS, emit func(flow.Inferred)) {
+	w.tracker.EndReconcile(emit)
+}
 
 // netnsCounts calls fn with each namespace's live and still dump-seeded
 // flows.
