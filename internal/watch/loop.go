@@ -40,6 +40,7 @@ func (e *StartError) Unwrap() error { return e.Err }
 func (w *Watch) Run(ctx context.Context) (Summary, error) {
 	cfg := &w.cfg
 	defer cfg.Origins.Close()
+	w.runCtx = ctx
 	src := cfg.Source
 	if src == nil {
 		sub, err := events.Subscribe(events.Config{

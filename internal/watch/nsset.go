@@ -193,9 +193,16 @@ func (w *Watch) nsEvent(ev *model.Event) bool {
 	}
 	// Discovery may know it already, its Added not yet taken.
 	if ev.NetNS.Peer {
-		if _, ok := w.cfg.Discovery.Lookup(ev.NetNS.NSID); ok {
-			w.takeDiscovery(context.Background())
-			if sl := s.slot(ev.NetNS); sl != nil {
+		if ns, ok := w.cfg.Discovery.Lookup(ev.NetNS.NSID); ok {
+			w.takeDiscovery(w.runCtx)
+			sl := s.slot(ev.NetNS)
+			if sl == nil {
+				// Found without an id, given one since (discovery
+				// retries): watched from now on, without a descriptor of
+				// its own (no dump, no table statistics).
+				sl = w.nsAdopt(ns, ev.NetNS)
+			}
+			if sl != nil {
 				sl.events.Add(1)
 				return true
 			}
@@ -291,6 +298,22 @@ func (w *Watch) nsAdded(ctx context.Context, ns nsdiscover.NS, h *netns.Handle) 
 	n, err := w.dumpNetNS(ctx, sl, true)
 	w.counters.Snapshot.Add(n)
 	w.netnsAdded(sl.ns, true, n, err)
+}
+
+// nsAdopt watches a namespace discovery knows by id but never reported
+// with one; nil when its id is too large for a slot.
+func (w *Watch) nsAdopt(ns nsdiscover.NS, key model.NetNS) *nsSlot {
+	s := w.ns
+	sl := &nsSlot{ns: ns, key: key}
+	if !s.put(key, sl) {
+		return nil
+	}
+	w.nsLabel(sl)
+	s.mu.Lock()
+	s.all = append(s.all, sl)
+	s.mu.Unlock()
+	w.netnsAdded(ns, false, 0, nil)
+	return sl
 }
 
 // nsLabel gives a namespace its metrics label, if any is left.

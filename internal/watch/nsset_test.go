@@ -266,3 +266,32 @@ func BenchmarkPipelineAllNetNS(b *testing.B) {
 		next()
 	}
 }
+
+// TestAllNetNSAdopt: a namespace discovery found without an id, and gave
+// one later (it knows it by id, never reported it with one), is watched
+// from its first event: netns_added, and its events counted on its own.
+func TestAllNetNSAdopt(t *testing.T) {
+	w, d, records := allNetNSWatch(t, Config{Updates: UpdatesAll}, nil, nil)
+	late := nsdiscover.NS{Inode: 77, NSID: 6, Name: "late-id"}
+	d.byID[late.NSID], d.byIno[late.Inode] = late, late
+	b := &events.Batch{}
+	for _, ev := range parse(t, tcpFlow[0], tcpFlow[1]) {
+		ev.NetNS = model.PeerNetNS(6)
+		b.Events = append(b.Events, ev)
+	}
+	w.batch(b)
+	var got []string
+	for _, r := range records() {
+		got = append(got, r["event"].(string))
+	}
+	if diff := cmp.Diff([]string{"netns_added", "new", "update"}, got); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+	sl := w.ns.slot(model.PeerNetNS(6))
+	if sl == nil || sl.events.Load() != 2 || sl.records.Load() != 2 {
+		t.Fatalf("slot of the adopted namespace %+v, want 2 events and 2 records", sl)
+	}
+	if n := w.counters.UnknownNetNS.Load(); n != 0 {
+		t.Errorf("unknown_netns %d, want 0", n)
+	}
+}

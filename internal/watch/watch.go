@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"context"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -45,6 +46,7 @@ type Watch struct {
 	// discovery is Config.Discovery's Events while it is open (loop).
 	ns          *nsSet
 	discovery   <-chan nsdiscover.Event
+	runCtx      context.Context                // Run's, for dumps begun from the event path
 	selfMonitor atomic.Pointer[health.Monitor] // own namespace's, for /metrics
 
 	metricsAddr string // what the metrics listener listens on, "" when off
@@ -75,6 +77,7 @@ func New(cfg Config) *Watch {
 		after:    time.After,
 		tracker:  flow.New(cfg.Flow),
 		ctEvents: -1,
+		runCtx:   context.Background(),
 	}
 	rc := record.Config{Schema: cfg.Schema, Log: cfg.Log, Clock: cfg.Clock,
 		Run: cfg.Run, Host: cfg.Host, Version: cfg.Version, Mark: mark}
