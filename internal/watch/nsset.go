@@ -196,10 +196,11 @@ func (w *Watch) nsEvent(ev *model.Event) bool {
 		if ns, ok := w.cfg.Discovery.Lookup(ev.NetNS.NSID); ok {
 			w.takeDiscovery(w.runCtx)
 			sl := s.slot(ev.NetNS)
-			if sl == nil {
+			if _, present := w.cfg.Discovery.Inode(ns.Inode); sl == nil && present {
 				// Found without an id, given one since (discovery
 				// retries): watched from now on, without a descriptor of
-				// its own (no dump, no table statistics).
+				// its own (no dump, no table statistics). Not one removed
+				// whose id lingers: its late events are unknown_netns.
 				sl = w.nsAdopt(ns, ev.NetNS)
 			}
 			if sl != nil {
