@@ -357,7 +357,10 @@ func (w *Watch) nsRemoved(ns nsdiscover.NS) {
 	if sl.label != "" {
 		s.labels--
 	}
-	sl.h.Close()
+	if !s.fixed {
+		// A fixed set's descriptors are the caller's.
+		sl.h.Close()
+	}
 	sl.h = nil
 }
 
