@@ -404,3 +404,38 @@ func TestWatchNetNSSetWithAll(t *testing.T) {
 		t.Fatalf("ctwatch --all-netns --netns x: %v, want exit status 2: %s", err, out)
 	}
 }
+
+// TestWatchNetNSSetGone deletes the namespaces of a set one by one: the
+// first is removed as under --all-netns (its flow ended, netns_gone) and
+// the watch goes on; once the last is gone, --on-netns-gone's default
+// stops it with status 1.
+func TestWatchNetNSSetGone(t *testing.T) {
+	nstest.RequireRoot(t)
+	nstest.RequireCommand(t, "conntrack")
+	a, b := anNamed(t), anNamed(t)
+	p := wtStartNoWait(t, append([]string{"--netns", a.name(), "--netns", b.name()}, anSelect...)...)
+	anWaitAdded(t, p, map[uint64]bool{a.ino: true, b.ino: true})
+	a.conntrack(t, append([]string{"-I"}, anTuple...)...)
+	p.waitRecord("a's NEW record", func(r map[string]any) bool {
+		return r["event"] == "new" && anInode(t, anIdentity(t, r)) == a.ino
+	})
+	a.ns.Delete()
+	removed, before := p.waitRecord("a's netns_removed", func(r map[string]any) bool {
+		return r["event"] == "netns_removed" && anInode(t, anIdentity(t, r)) == a.ino
+	})
+	if n, _ := removed["flows_ended"].(float64); n != 1 {
+		t.Errorf("netns_removed %v, want flows_ended 1", removed)
+	}
+	ended := false
+	for _, r := range before {
+		ended = ended || (r["event"] == "destroy" && r["inferred_reason"] == "netns_gone")
+	}
+	if !ended {
+		t.Error("no inferred DESTROY (netns_gone) of a's flow")
+	}
+	b.ns.Delete()
+	_, code, _ := p.wait(time.Now())
+	if code != 1 {
+		t.Errorf("exit status %d once every namespace of the set is gone, want 1", code)
+	}
+}
