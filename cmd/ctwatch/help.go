@@ -49,9 +49,9 @@ var flagGroups = map[string][]struct {
 	flags []string
 }{
 	"watch": {
-		{"Selection (conntrack -E's filters)", []string{"netns", "events", "family", "proto", "src", "dst", "port", "sport", "dport", "state", "status", "zone", "mark"}},
+		{"Selection (conntrack -E's filters)", []string{"netns", "all-netns", "events", "family", "proto", "src", "dst", "port", "sport", "dport", "state", "status", "zone", "mark"}},
 		{"Output", []string{"format", "schema", "text-opts", "output", "queue-max-bytes", "spool", "spool-max-bytes", "spool-sync", "updates", "snapshot", "log-level", "host-name", "heartbeat", "connlabel-file", "allow-other-owner"}},
-		{"Flows and table health", []string{"max-flows", "unreplied-after", "reconcile-interval", "stats-interval", "table-warn", "metrics-addr", "on-netns-gone"}},
+		{"Flows and table health", []string{"max-flows", "unreplied-after", "reconcile-interval", "stats-interval", "table-warn", "metrics-addr", "on-netns-gone", "netns-metrics-max"}},
 		{"Tuning", []string{"buffer-size", "coalesce", "cpuprofile"}},
 	},
 	"parse": {
@@ -134,7 +134,7 @@ var placeholders = map[string]string{
 	"format": "FORMAT", "schema": "SCHEMA", "text-opts": "OPTS", "output": "DEST", "queue-max-bytes": "BYTES", "spool": "DIR", "spool-max-bytes": "BYTES", "spool-sync": "DURATION",
 	"updates": "POLICY", "log-level": "LEVEL", "host-name": "NAME", "connlabel-file": "PATH",
 	"table-warn": "PERCENTS", "metrics-addr": "ADDR", "buffer-size": "SIZE",
-	"cpuprofile": "PATH", "tz": "ZONE", "max-flows": "N", "on-netns-gone": "POLICY",
+	"cpuprofile": "PATH", "tz": "ZONE", "max-flows": "N", "on-netns-gone": "POLICY", "netns-metrics-max": "N",
 }
 
 // machineDefaults are flags whose default depends on the machine (the

@@ -63,7 +63,7 @@ Stop: flush the output, within a bounded time, and write the stop record with th
 .SH FILES
 .TP
 .I /run/netns/NAME
-Named network namespaces, for \-\-netns NAME.
+Named network namespaces, for \-\-netns NAME; \-\-all-netns watches the directory (inotify) and the processes' namespaces (/proc/*/ns/net).
 .TP
 .I /etc/xtables/connlabel.conf
 Connlabel names.

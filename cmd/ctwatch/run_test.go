@@ -33,6 +33,8 @@ func TestUsageErrors(t *testing.T) {
 		{"watch", "--heartbeat", "-1s"},
 		{"watch", "--heartbeat", "often"},
 		{"watch", "--on-netns-gone", "linger"},
+		{"watch", "--all-netns", "--netns", "blue"},
+		{"watch", "--netns-metrics-max", "0"},
 		{"watch", "--host-name", "node 7"},
 		{"watch", "--host-name", "node\n7"},
 		{"parse", "--host-name", "node\t7"},

@@ -49,7 +49,10 @@ func defaultBufferSize() int64 {
 
 func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("watch", stderr)
-	nsSpec := fs.String("netns", "", "watch this network namespace: a NAME under /run/netns, a PATH, or a PID (default: ctwatch's own)")
+	var nsSpecs repeated
+	fs.Var(&nsSpecs, "netns", "watch this network namespace: a NAME under /run/netns, a PATH, or a PID (default: ctwatch's own); repeatable: two or more are watched through one socket, and every record names its namespace")
+	allNetNS := fs.Bool("all-netns", false, `watch every network namespace of the host (named under /run/netns, and those of processes, found as they appear): every record names its namespace ("netns": inode, nsid, name, pid, container, pod)`)
+	nsMetricsMax := fs.Int("netns-metrics-max", 100, "with several namespaces, label the per-namespace metrics of at most this many; the rest are counted under netns=\"other\"")
 	eventTypes := fs.String("events", "new,update,destroy", "event types to subscribe to")
 	bufSize := sizeFlag(fs, "buffer-size", defaultBufferSize(), "socket receive buffer (bytes; K, M, G suffixes), set with SO_RCVBUFFORCE; the default is 1/256 of memory, between 8M and 64M; 0 keeps the kernel's default (net.core.rmem_default)")
 	snapshot := fs.Bool("snapshot", false, `write every pre-existing entry as an "event":"snapshot" record before the live stream`)
@@ -73,7 +76,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	healthCfg := health.DefaultConfig()
 	fs.DurationVar(&healthCfg.Interval, "stats-interval", healthCfg.Interval, `write a "stats" record of the table's fill and counters this often, and warn on table pressure and drops (0: off, and no table figures in /metrics)`)
 	fs.Var(&healthCfg.Thresholds, "table-warn", "fill percentages at which to warn about table pressure")
-	onNetnsGone := fs.String("on-netns-gone", "exit", "when the --netns namespace is gone (deleted, and no process lives in it): exit (non-zero, after a netns_gone record) or wait (keep running, /healthz unhealthy)")
+	onNetnsGone := fs.String("on-netns-gone", "exit", "when the --netns namespace is gone (deleted, and no process lives in it; with several --netns, the last of them): exit (non-zero, after a netns_gone record) or wait (keep running, /healthz unhealthy)")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus /metrics and /healthz on this address (e.g. 127.0.0.1:9671); off by default")
 	coalesce := fs.Duration("coalesce", time.Millisecond, "after a read that found few events, let the rest of the burst arrive for this long before reading again: fewer wake-ups, at most this much latency (0: read each event at once)")
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the watch to this file (for performance work)")
@@ -113,6 +116,12 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *coalesce == 0 {
 		*coalesce = -1 // watch.Config's "never"
 	}
+	if *allNetNS && len(nsSpecs) > 0 {
+		return usageError{errors.New("--all-netns watches every namespace: give it or --netns, not both")}
+	}
+	if *nsMetricsMax <= 0 {
+		return usageError{errors.New("--netns-metrics-max must be positive")}
+	}
 	cfg := watch.Config{
 		BufferSize:        int(*bufSize),
 		Snapshot:          *snapshot,
@@ -123,6 +132,8 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		MetricsAddr:       *metricsAddr,
 		Heartbeat:         *heartbeat,
 		Version:           version,
+		AllNetNS:          *allNetNS,
+		NetNSMetricsMax:   *nsMetricsMax,
 	}
 	var err error
 	if cfg.Types, err = events.ParseTypes(*eventTypes); err != nil {
@@ -175,12 +186,34 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		cfg.Filter = nil
 	}
 
-	ns, err := netns.Open(*nsSpec)
-	if err != nil {
-		return fmt.Errorf("--netns: %w", err)
+	var handles []*netns.Handle
+	defer func() {
+		for _, h := range handles {
+			h.Close()
+		}
+	}()
+	for _, spec := range nsSpecs {
+		h, err := netns.Open(spec)
+		if err != nil {
+			return fmt.Errorf("--netns: %w", err)
+		}
+		for _, o := range handles {
+			if o.ID() == h.ID() {
+				h.Close()
+				return usageError{fmt.Errorf("--netns %s and --netns %s are one namespace", o, spec)}
+			}
+		}
+		handles = append(handles, h)
 	}
-	defer ns.Close()
-	cfg.NS = ns
+	switch len(handles) {
+	case 0:
+	case 1:
+		// One namespace: the socket lives in it, and the records are
+		// those of a watch of one.
+		cfg.NS = handles[0]
+	default:
+		cfg.NetNSSet = handles
+	}
 
 	// Caught (by main) before the output is opened: a SIGHUP from then on
 	// reopens it.

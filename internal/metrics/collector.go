@@ -26,10 +26,29 @@ type Snapshot struct {
 	// FlowsEvicted flows the tracker forgot to stay within its bound.
 	InferredDestroys, FlowsEvicted uint64
 
+	// NetNS holds, for a watch of several namespaces, each labelled
+	// namespace's counts, at most --netns-metrics-max of them and then one
+	// labelled "other" for the rest; nil for a watch of one.
+	NetNS []NetNS
+	// OtherNetNS counts the events of namespaces outside a watched set
+	// (dropped), UnknownNetNS those of namespaces not known yet (written
+	// with their id only).
+	OtherNetNS, UnknownNetNS uint64
+
 	// HaveTable is set once the table has been read; Table is then its
 	// latest reading.
 	HaveTable bool
 	Table     Table
+}
+
+// NetNS is what the watch counted of one network namespace.
+type NetNS struct {
+	// Label is the netns label: the namespace's name, else its inode
+	// number, or "other".
+	Label string
+	// Events counts the events received from it; Tracked is the flows
+	// the tracker holds of it.
+	Events, Tracked uint64
 }
 
 // Output is what one output did with the records handed to it.
@@ -86,6 +105,7 @@ type Collector struct {
 	dropped, queued, queueBytes, lag      *prometheus.Desc
 	retries, reconnects, up               *prometheus.Desc
 	flows, entries, limit, fill           *prometheus.Desc
+	nsEvents, nsTracked, nsUnattributed   *prometheus.Desc
 	stats                                 [ctstat.NumCounters]*prometheus.Desc
 }
 
@@ -131,6 +151,12 @@ func NewCollector(snapshot func() Snapshot) *Collector {
 			"Entries in the conntrack table.", nil, nil),
 		limit: prometheus.NewDesc("ctwatch_conntrack_entries_limit",
 			"The conntrack table's limit, nf_conntrack_max (0: no limit).", nil, nil),
+		nsEvents: prometheus.NewDesc("ctwatch_netns_events_total",
+			"Conntrack events read from each watched network namespace (by name, else inode; beyond --netns-metrics-max namespaces, other).", []string{"netns"}, nil),
+		nsTracked: prometheus.NewDesc("ctwatch_netns_tracked_flows",
+			"Flows the flow tracker holds of each watched network namespace (labelled as ctwatch_netns_events_total).", []string{"netns"}, nil),
+		nsUnattributed: prometheus.NewDesc("ctwatch_netns_unattributed_events_total",
+			"Events of no watched namespace, by reason: other_netns (outside --netns, dropped), unknown_netns (not known yet, written with the namespace id only).", []string{"reason"}, nil),
 	}
 	for i := range ctstat.NumCounters {
 		c.stats[i] = prometheus.NewDesc("ctwatch_conntrack_stat_"+i.String()+"_total",
@@ -142,7 +168,7 @@ func NewCollector(snapshot func() Snapshot) *Collector {
 // Describe sends every metric's description.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.events, c.lost, c.filtered, c.decodeErrors, c.written, c.unreplied,
-		c.inferred, c.evicted, c.flows, c.entries, c.limit, c.fill,
+		c.inferred, c.evicted, c.flows, c.entries, c.limit, c.fill, c.nsEvents, c.nsTracked, c.nsUnattributed,
 		c.dropped, c.queued, c.queueBytes, c.lag, c.retries, c.reconnects, c.up} {
 		ch <- d
 	}
@@ -188,6 +214,14 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.inferred, s.InferredDestroys)
 	counter(c.evicted, s.FlowsEvicted)
 	gauge(c.flows, float64(s.FlowsTracked))
+	for _, n := range s.NetNS {
+		counter(c.nsEvents, n.Events, n.Label)
+		gauge(c.nsTracked, float64(n.Tracked), n.Label)
+	}
+	if s.NetNS != nil {
+		counter(c.nsUnattributed, s.OtherNetNS, "other_netns")
+		counter(c.nsUnattributed, s.UnknownNetNS, "unknown_netns")
+	}
 	if !s.HaveTable {
 		return
 	}

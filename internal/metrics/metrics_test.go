@@ -157,12 +157,32 @@ func TestMetrics(t *testing.T) {
 	delete(unlimited, "ctwatch_conntrack_fill_ratio")
 	unlimited["ctwatch_conntrack_entries_limit"] = g(0)
 
+	// A watch of several namespaces: a series per labelled namespace,
+	// "other" for the rest, and the unattributed events.
+	nsSnap := snap
+	nsSnap.NetNS = []NetNS{{Label: "blue", Events: 11, Tracked: 2}, {Label: "4026532001", Events: 5}, {Label: "other", Events: 30, Tracked: 9}}
+	nsSnap.OtherNetNS, nsSnap.UnknownNetNS = 4, 1
+	withNS := map[string]sample{
+		"ctwatch_netns_events_total{netns=blue}":                        c(11),
+		"ctwatch_netns_tracked_flows{netns=blue}":                       g(2),
+		"ctwatch_netns_events_total{netns=4026532001}":                  c(5),
+		"ctwatch_netns_tracked_flows{netns=4026532001}":                 g(0),
+		"ctwatch_netns_events_total{netns=other}":                       c(30),
+		"ctwatch_netns_tracked_flows{netns=other}":                      g(9),
+		"ctwatch_netns_unattributed_events_total{reason=other_netns}":   c(4),
+		"ctwatch_netns_unattributed_events_total{reason=unknown_netns}": c(1),
+	}
+	for k, v := range base {
+		withNS[k] = v
+	}
+
 	tests := []struct {
 		name string
 		snap Snapshot
 		want map[string]sample
 	}{
 		{name: "before the first table reading", snap: snap, want: base},
+		{name: "several namespaces", snap: nsSnap, want: withNS},
 		{name: "with a table reading", snap: tableSnap, want: withTable},
 		{name: "with a table without a limit", snap: unlimitedSnap, want: unlimited},
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/ctwatch/ctwatch/internal/flow"
 	"github.com/ctwatch/ctwatch/internal/health"
 	"github.com/ctwatch/ctwatch/internal/netns"
+	"github.com/ctwatch/ctwatch/internal/nsdiscover"
 	"github.com/ctwatch/ctwatch/internal/origins"
 	"github.com/ctwatch/ctwatch/internal/output"
 	"github.com/ctwatch/ctwatch/internal/record"
@@ -83,8 +84,35 @@ func (u Updates) String() string {
 // Config configures a watch. The zero value of each field but Out and Log
 // is a sensible default.
 type Config struct {
-	// NS is the namespace to watch; nil is the caller's own.
+	// NS is the namespace to watch; nil is the caller's own. A watch of
+	// several namespaces (AllNetNS, NetNSSet) leaves it nil.
 	NS *netns.Handle
+	// AllNetNS watches every network namespace of the host: one socket in
+	// the caller's namespace listens to all (events.Config.AllNetNS), and
+	// Discovery finds the namespaces, gives each an id and names them.
+	// Records carry a "netns" object naming theirs.
+	AllNetNS bool
+	// NetNSSet watches a chosen set of namespaces (two or more) through
+	// the same socket: each is given an id when Run starts, events of
+	// other namespaces are dropped and counted (other_netns). Run does not
+	// close them.
+	NetNSSet []*netns.Handle
+	// NetNSMetricsMax bounds the netns label values of the per-namespace
+	// metrics (default 100): namespaces beyond are counted under "other".
+	NetNSMetricsMax int
+	// Discovery finds the namespaces for AllNetNS; nil runs an
+	// nsdiscover.Watcher logging to Log.
+	Discovery Discovery
+	// AtStart returns the inodes of the namespaces present when the watch
+	// starts, those whose tables are dumped when found (AllNetNS); nil
+	// looks at /run/netns and the processes.
+	AtStart func() (map[uint64]bool, error)
+	// DumpNetNS lists one namespace's table for a watch of several; nil
+	// is events.DumpNamed there, with Labels.
+	DumpNetNS func(ctx context.Context, h *netns.Handle, fn func(*model.Event) bool) error
+	// ReadStatsNetNS reads one namespace's table statistics for a watch of
+	// several; nil is ctstat.Read.
+	ReadStatsNetNS func(ctx context.Context, h *netns.Handle) (ctstat.Reading, error)
 	// Types are the event types to subscribe to; 0 means all.
 	Types events.Types
 	// BufferSize is the socket receive buffer in bytes; 0 keeps the
@@ -246,6 +274,24 @@ func (c *Config) withDefaults() {
 	}
 	if c.NetnsCheck == 0 {
 		c.NetnsCheck = defaultNetnsCheck
+	}
+	if c.NetNSMetricsMax <= 0 {
+		c.NetNSMetricsMax = 100
+	}
+	if c.DumpNetNS == nil {
+		labels := c.Labels
+		c.DumpNetNS = func(ctx context.Context, h *netns.Handle, fn func(*model.Event) bool) error {
+			return events.DumpNamed(ctx, h.FD(), labels, fn)
+		}
+	}
+	if c.ReadStatsNetNS == nil {
+		c.ReadStatsNetNS = ctstat.Read
+	}
+	if c.AllNetNS && c.Discovery == nil {
+		c.Discovery = nsdiscover.New(nsdiscover.Config{Log: c.Log})
+	}
+	if c.AtStart == nil {
+		c.AtStart = namespacesAtStart
 	}
 	if c.Orphaned == nil {
 		c.Orphaned = c.NS.Orphaned

@@ -40,6 +40,11 @@ type Counters struct {
 	// caused whose program could not be named: its socket was closed
 	// before the event was handled.
 	Unnamed atomic.Uint64
+	// OtherNetNS counts the events of namespaces outside a watched set,
+	// dropped before the tracker; UnknownNetNS the events of namespaces
+	// not known (yet) to a watch of every namespace, written with their
+	// namespace id only.
+	OtherNetNS, UnknownNetNS atomic.Uint64
 	// Tracked is the number of flows the tracker holds.
 	Tracked atomic.Int64
 	// UnrepliedWarnings, UnrepliedSummarised, FlowsEvicted and Inferred
@@ -64,6 +69,7 @@ type Summary struct {
 	UnrepliedWarnings, FlowsEvicted, Inferred uint64
 	SkippedFull                               uint64
 	UnrepliedSummarised                       uint64
+	OtherNetNS, UnknownNetNS                  uint64
 }
 
 // Summary copies the counters.
@@ -86,6 +92,8 @@ func (c *Counters) Summary() Summary {
 	s.UnrepliedSummarised = c.UnrepliedSummarised.Load()
 	s.FlowsEvicted = c.FlowsEvicted.Load()
 	s.Inferred = c.Inferred.Load()
+	s.OtherNetNS = c.OtherNetNS.Load()
+	s.UnknownNetNS = c.UnknownNetNS.Load()
 	return s
 }
 
@@ -129,6 +137,12 @@ func (s Summary) String() string {
 	}
 	if s.SkippedFull > 0 {
 		fmt.Fprintf(&b, "; %d dumped entries not tracked (tracker full)", s.SkippedFull)
+	}
+	if s.OtherNetNS > 0 {
+		fmt.Fprintf(&b, "; %d events of namespaces outside --netns dropped", s.OtherNetNS)
+	}
+	if s.UnknownNetNS > 0 {
+		fmt.Fprintf(&b, "; %d events of namespaces not known yet", s.UnknownNetNS)
 	}
 	return b.String()
 }

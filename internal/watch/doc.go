@@ -47,6 +47,23 @@
 // unhealthy, and Run returns ErrNetnsGone unless Config.OnNetnsGone is
 // NetnsGoneWait.
 //
+// # Several namespaces
+//
+// With Config.AllNetNS or Config.NetNSSet the source is one socket
+// listening to every namespace (events.Config.AllNetNS), and each event
+// names its namespace by id. For AllNetNS, Config.Discovery (an
+// nsdiscover.Watcher) runs beside the loop, which takes what it found at
+// every turn without waiting: a namespace found gets a netns_added record
+// (and its startup dump if it was there when the watch began, or with
+// Snapshot), one gone has its flows ended as inferred (netns_gone) and a
+// netns_removed record. A fixed set is given ids when Run starts and
+// checked every NetnsCheck; events of other namespaces are dropped and
+// counted. Each namespace is a slot of a slice indexed by its id, where
+// its events and records are counted without a lock or an allocation; the
+// encoder names each record's namespace through the same identities.
+// Reconciliations and table statistics are per namespace, and a namespace
+// is dumped only when it needs it (docs/netns.md).
+//
 // # Completeness
 //
 // The loop and the health monitor write through one record.Encoder, which

@@ -75,3 +75,36 @@ func (w *Watch) reconcile(ctx context.Context, why string, src Source, b *events
 	})
 	w.publishTracker()
 }
+
+// reconcileNetNS is reconcile for one namespace of a watch of several: the
+// dump of one namespace says nothing of another's flows, so only its own
+// are swept.
+func (w *Watch) reconcileNetNS(ctx context.Context, sl *nsSlot, why string, src Source, b *events.Batch) {
+	cfg := &w.cfg
+	start := cfg.Clock()
+	w.reconciled = start
+	dctx, cancel := context.WithTimeout(ctx, cfg.DumpTimeout)
+	defer cancel()
+	var n uint64
+	var dumpErr error
+	before := w.tracker.Stats()
+	w.beginReconcileNetNS(sl.key, func(yield func(*model.Entry) bool) {
+		dumpErr = cfg.DumpNetNS(dctx, sl.h, func(ev *model.Event) bool {
+			n++
+			return yield(&ev.Entry)
+		})
+	}, start)
+	w.drain(src, b)
+	w.endReconcileNetNS(sl.key, w.inferred)
+	w.ns.lastDump = cfg.Clock()
+	w.dumpTook = w.ns.lastDump.Sub(start)
+	w.rec.Reconcile(&record.Reconcile{
+		Reason:      why,
+		Entries:     n,
+		Inferred:    w.tracker.Stats().Inferred - before.Inferred,
+		SkippedFull: w.tracker.Stats().SkippedFull - before.SkippedFull,
+		Took:        cfg.Clock().Sub(start),
+		Err:         dumpErr,
+	})
+	w.publishTracker()
+}

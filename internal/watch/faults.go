@@ -158,10 +158,10 @@ func (w *Watch) checkNetns(now time.Time) error {
 
 	tracked := uint64(w.tracker.Len())
 	w.rec.NetnsGone(&record.NetnsGone{NetNS: name, Inode: ino, FlowsEnded: tracked, Wait: cfg.OnNetnsGone == NetnsGoneWait})
-	// An empty dump begun after every event seen: every tracked flow
-	// ends.
+	// Every tracked flow ends (they are all of the one namespace, the
+	// local one of the socket inside it), inferred with reason netns_gone.
 	inferredBefore := w.tracker.Stats().Inferred
-	w.tracker.Reconcile(func(func(*model.Entry) bool) {}, now.Add(time.Nanosecond), w.inferred)
+	w.tracker.EndNetNS(model.NetNS{}, now, w.inferred)
 	w.rec.Reconcile(&record.Reconcile{Reason: "netns_gone", Inferred: w.tracker.Stats().Inferred - inferredBefore})
 	w.counters.Tracked.Store(int64(w.tracker.Len()))
 	if cfg.OnNetnsGone == NetnsGoneWait {
@@ -177,7 +177,14 @@ func (w *Watch) netnsTimer(now time.Time, t *loopTimers) error {
 		return nil
 	}
 	t.netns = now
-	return w.checkNetns(now)
+	switch {
+	case w.ns == nil:
+		return w.checkNetns(now)
+	case w.ns.fixed:
+		return w.checkNetNSSet()
+	}
+	// Discovery reports the namespaces of a watch of all that vanish.
+	return nil
 }
 
 // outputGapHint is the WriteError of an output gap: the write failure's

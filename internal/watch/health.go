@@ -7,8 +7,10 @@ import (
 	"net"
 	"time"
 
+	"github.com/ctwatch/ctwatch/internal/ctstat"
 	"github.com/ctwatch/ctwatch/internal/health"
 	"github.com/ctwatch/ctwatch/internal/metrics"
+	"github.com/ctwatch/ctwatch/internal/netns"
 	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
@@ -94,8 +96,16 @@ func (w *Watch) metricsSnapshot() metrics.Snapshot {
 			Retries: o.Retries, Reconnects: o.Reconnects, Failing: o.Failing,
 		})
 	}
-	if w.monitor != nil {
-		if r, totals, ok := w.monitor.Last(); ok {
+	if w.ns != nil {
+		snap.NetNS = w.netnsMetrics()
+		snap.OtherNetNS, snap.UnknownNetNS = s.OtherNetNS, s.UnknownNetNS
+	}
+	mon := w.monitor
+	if mon == nil {
+		mon = w.selfMonitor.Load()
+	}
+	if mon != nil {
+		if r, totals, ok := mon.Last(); ok {
 			snap.HaveTable = true
 			snap.Table = metrics.Table{Entries: r.Count, Limit: r.Max, Stats: totals}
 		}
@@ -119,4 +129,136 @@ func (w *Watch) healthz() error {
 		return fmt.Errorf("event loop stalled since %s", last.UTC().Format(time.RFC3339))
 	}
 	return nil
+}
+
+// nsHealthAdd gives the health monitor a descriptor of a namespace just
+// watched, of its own: the monitor reads the namespace's table beside the
+// loop, and closes it when the namespace is gone.
+func (w *Watch) nsHealthAdd(sl *nsSlot) {
+	if w.cfg.Health.Interval <= 0 {
+		return
+	}
+	d, err := sl.h.Dup()
+	if err != nil {
+		w.rec.StatsError(fmt.Errorf("namespace %d: %w", sl.ns.Inode, err))
+		return
+	}
+	w.ns.mu.Lock()
+	defer w.ns.mu.Unlock()
+	if w.ns.healthDone {
+		d.Close()
+		return
+	}
+	sl.health = d
+}
+
+// nsMonitor is the health monitor of one namespace of a watch of several.
+type nsMonitor struct {
+	sl *nsSlot
+	m  *health.Monitor
+}
+
+// healthLoopNetNS is healthLoop for a watch of several namespaces: every
+// Health.Interval each watched namespace's table is read (one ctnetlink
+// stats request each, bounded by the monitor's timeout; a dump only
+// behind a table_pressure record), and its records name the namespace.
+func (w *Watch) healthLoopNetNS(ctx context.Context) {
+	t := time.NewTicker(w.cfg.Health.Interval)
+	defer t.Stop()
+	mons := map[*nsSlot]*nsMonitor{}
+	defer func() {
+		w.ns.mu.Lock()
+		defer w.ns.mu.Unlock()
+		w.ns.healthDone = true
+		for _, sl := range w.ns.all {
+			sl.health.Close() // nil-safe
+			sl.health = nil
+		}
+	}()
+	check := func() {
+		w.ns.mu.Lock()
+		var live []*nsSlot
+		for _, sl := range w.ns.all {
+			switch {
+			case sl.health == nil:
+			case sl.gone:
+				sl.health.Close()
+				sl.health = nil
+				delete(mons, sl)
+			default:
+				live = append(live, sl)
+			}
+		}
+		w.ns.mu.Unlock()
+		for _, sl := range live {
+			nm := mons[sl]
+			if nm == nil {
+				nm = &nsMonitor{sl: sl, m: w.newMonitorNetNS(sl.health)}
+				mons[sl] = nm
+				if sl.ns.Self {
+					// The table figures of /metrics are ctwatch's own
+					// namespace's.
+					w.selfMonitor.Store(nm.m)
+				}
+			}
+			key := sl.key
+			emit := func(r health.Record) { r.NetNS = key; w.rec.Health(&r) }
+			if err := nm.m.Check(ctx, emit); err != nil && ctx.Err() == nil {
+				w.rec.StatsError(fmt.Errorf("namespace %d: %w", sl.ns.Inode, err))
+			}
+			if ctx.Err() != nil {
+				return
+			}
+		}
+	}
+	check()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			check()
+		}
+	}
+}
+
+// newMonitorNetNS returns the health monitor of one namespace.
+func (w *Watch) newMonitorNetNS(h *netns.Handle) *health.Monitor {
+	read, dumpNS := w.cfg.ReadStatsNetNS, w.cfg.DumpNetNS
+	dump := func(ctx context.Context, fn func(*model.Entry) bool) error {
+		err := dumpNS(ctx, h, func(ev *model.Event) bool { return fn(&ev.Entry) })
+		if errors.Is(err, events.ErrDumpIncomplete) {
+			return nil
+		}
+		return err
+	}
+	return health.NewMonitor(w.cfg.Health, func(ctx context.Context) (ctstat.Reading, error) { return read(ctx, h) }, dump)
+}
+
+// netnsMetrics is the per-namespace metrics: the labelled namespaces
+// present, then "other" summing the rest.
+func (w *Watch) netnsMetrics() []metrics.NetNS {
+	w.ns.mu.Lock()
+	defer w.ns.mu.Unlock()
+	out := make([]metrics.NetNS, 0, len(w.ns.all)+1)
+	var other metrics.NetNS
+	others := false
+	for _, sl := range w.ns.all {
+		if sl.gone {
+			continue
+		}
+		n := metrics.NetNS{Label: sl.label, Events: sl.events.Load(), Tracked: uint64(max(sl.tracked.Load(), 0))}
+		if sl.label == "" {
+			other.Events += n.Events
+			other.Tracked += n.Tracked
+			others = true
+			continue
+		}
+		out = append(out, n)
+	}
+	if others {
+		other.Label = "other"
+		out = append(out, other)
+	}
+	return out
 }

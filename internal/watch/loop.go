@@ -40,6 +40,7 @@ func (e *StartError) Unwrap() error { return e.Err }
 func (w *Watch) Run(ctx context.Context) (Summary, error) {
 	cfg := &w.cfg
 	defer cfg.Origins.Close()
+	w.runCtx = ctx
 	src := cfg.Source
 	if src == nil {
 		sub, err := events.Subscribe(events.Config{
@@ -48,6 +49,7 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 			BufferSize: cfg.BufferSize,
 			Clock:      cfg.Clock,
 			Labels:     cfg.Labels,
+			AllNetNS:   cfg.multi(),
 		})
 		if err != nil {
 			return Summary{}, &StartError{fmt.Errorf("subscribe to conntrack events: %w", err)}
@@ -55,6 +57,10 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 		defer sub.Close()
 		src = sub
 	}
+	if err := w.startNetNS(); err != nil {
+		return Summary{}, &StartError{err}
+	}
+	defer w.closeNetNS()
 	var metricsLn net.Listener
 	if cfg.MetricsAddr != "" {
 		var err error
@@ -75,16 +81,39 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 	sideCtx, stopSide := context.WithCancel(ctx)
 	defer stopSide()
 	side, sideCtx := errgroup.WithContext(sideCtx)
-	if cfg.Health.Interval > 0 {
+	switch {
+	case cfg.Health.Interval > 0 && w.ns != nil:
+		side.Go(func() error { w.healthLoopNetNS(sideCtx); return nil })
+	case cfg.Health.Interval > 0:
 		w.monitor = w.newMonitor()
 		side.Go(func() error { w.healthLoop(sideCtx); return nil })
+	}
+	if cfg.AllNetNS {
+		// Discovery runs beside the loop; the loop takes what it found at
+		// every turn, never waiting for it.
+		disc := cfg.Discovery
+		w.discovery = disc.Events()
+		side.Go(func() error {
+			if err := disc.Run(sideCtx); err != nil && sideCtx.Err() == nil {
+				return fmt.Errorf("namespace discovery: %w", err)
+			}
+			return nil
+		})
 	}
 	if metricsLn != nil {
 		reg := metrics.NewRegistry(w.metricsSnapshot)
 		side.Go(func() error { return metrics.ServeListener(sideCtx, metricsLn, reg, w.healthz) })
 	}
 
-	w.startupDump(ctx)
+	switch {
+	case w.ns == nil:
+		w.startupDump(ctx)
+	case w.ns.fixed:
+		w.dumpNetNSSet(ctx)
+	default:
+		// Each namespace is dumped as discovery reports it.
+		w.reconciled = cfg.Clock()
+	}
 
 	// The loop is the reader: it receives a batch (waiting at most the
 	// subscriber's receive timeout), handles it, and runs its timers,
@@ -118,6 +147,7 @@ loop:
 		default:
 		}
 		w.drainFaults()
+		w.takeDiscovery(ctx)
 		if err := w.netnsTimer(now, &t); err != nil {
 			runErr = err
 			break
@@ -166,6 +196,7 @@ loop:
 		totals.Outputs = append(totals.Outputs, record.OutputTotal{
 			Name: o.Name, Written: o.Records, Dropped: o.Dropped, Queued: uint64(o.Queued)})
 	}
+	w.netnsTotals(&totals)
 	w.rec.Stop(&totals)
 	if flushed {
 		// An output still blocked would only spend the budget again.
@@ -199,7 +230,7 @@ func (w *Watch) drain(src Source, b *events.Batch) {
 
 // loopTimers are when the loop last ran each of its periodic jobs.
 type loopTimers struct {
-	loss, expire, reconcile, heartbeat, netns time.Time
+	loss, expire, reconcile, heartbeat, netns, nsCount time.Time
 }
 
 // timers runs the loop's periodic jobs that are due: loss checks (and a
@@ -211,10 +242,20 @@ func (w *Watch) timers(ctx context.Context, now time.Time, t *loopTimers, src So
 	if now.Sub(t.loss) >= cfg.LossInterval {
 		t.loss = now
 		w.checkLoss(src.Stats())
-		if w.needRecon && cfg.ReconcileInterval > 0 && now.Sub(w.reconciled) >= w.reconcileSpacing() {
+		switch {
+		case w.ns != nil && w.needRecon && cfg.ReconcileInterval > 0:
+			// A lost event's namespace is unknown: every namespace with
+			// flows is reconciled, one dump at a time.
+			w.needRecon = false
+			w.queueReconcile(true)
+		case w.needRecon && cfg.ReconcileInterval > 0 && now.Sub(w.reconciled) >= w.reconcileSpacing():
 			w.reconcile(ctx, "gap", src, b)
 			t.reconcile = now
 		}
+	}
+	if w.ns != nil {
+		w.reconcileNext(ctx, now, src, b)
+		w.publishNetNS(now, t)
 	}
 	if now.Sub(t.expire) >= cfg.ExpireInterval {
 		t.expire = now
@@ -226,7 +267,11 @@ func (w *Watch) timers(ctx context.Context, now time.Time, t *loopTimers, src So
 	}
 	if w.ctEvents == 2 && cfg.ReconcileInterval > 0 && now.Sub(t.reconcile) >= cfg.ReconcileInterval {
 		t.reconcile = now
-		w.reconcile(ctx, "periodic", src, b)
+		if w.ns != nil {
+			w.queueReconcile(false)
+		} else {
+			w.reconcile(ctx, "periodic", src, b)
+		}
 	}
 	if cfg.Heartbeat > 0 && now.Sub(t.heartbeat) >= cfg.Heartbeat {
 		t.heartbeat = now

@@ -1,11 +1,15 @@
 package watch
 
 import (
+	"context"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/ctwatch/ctwatch/internal/flow"
 	"github.com/ctwatch/ctwatch/internal/health"
+	"github.com/ctwatch/ctwatch/internal/netns"
+	"github.com/ctwatch/ctwatch/internal/nsdiscover"
 	"github.com/ctwatch/ctwatch/internal/record"
 	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/model"
@@ -38,6 +42,13 @@ type Watch struct {
 	lostRecovered uint64        // sink's Failed at the last recovery of writes
 	netnsGone     bool
 
+	// ns is the state of a watch of several namespaces, nil for one;
+	// discovery is Config.Discovery's Events while it is open (loop).
+	ns          *nsSet
+	discovery   <-chan nsdiscover.Event
+	runCtx      context.Context                // Run's, for dumps begun from the event path
+	selfMonitor atomic.Pointer[health.Monitor] // own namespace's, for /metrics
+
 	metricsAddr string // what the metrics listener listens on, "" when off
 	// emitSummary is w.unrepliedSummary, made once rather than at each
 	// detector run.
@@ -62,13 +73,20 @@ func New(cfg Config) *Watch {
 		mark = cfg.Out.Mark
 	}
 	w := &Watch{
-		cfg:     cfg,
-		after:   time.After,
-		tracker: flow.New(cfg.Flow),
-		rec: record.New(record.Config{Schema: cfg.Schema, Log: cfg.Log, Clock: cfg.Clock,
-			Run: cfg.Run, Host: cfg.Host, Version: cfg.Version, Mark: mark}),
+		cfg:      cfg,
+		after:    time.After,
+		tracker:  flow.New(cfg.Flow),
 		ctEvents: -1,
+		runCtx:   context.Background(),
 	}
+	rc := record.Config{Schema: cfg.Schema, Log: cfg.Log, Clock: cfg.Clock,
+		Run: cfg.Run, Host: cfg.Host, Version: cfg.Version, Mark: mark}
+	if cfg.multi() {
+		// Records name their namespace only when there are several.
+		w.ns = &nsSet{fixed: !cfg.AllNetNS, selfIno: selfInode()}
+		rc.NetNS = w.netnsIdentity
+	}
+	w.rec = record.New(rc)
 	w.emitSummary = w.unrepliedSummary
 	return w
 }
@@ -86,6 +104,9 @@ func (w *Watch) batch(b *events.Batch) {
 		ev := &b.Events[i]
 		if int(ev.Type) < len(w.counters.Received) {
 			w.counters.Received[ev.Type].Add(1)
+		}
+		if w.ns != nil && !w.nsEvent(ev) {
+			continue
 		}
 		w.event(ev)
 	}
@@ -132,13 +153,16 @@ func (w *Watch) entry(ev *model.Event, tracked bool) {
 		w.counters.Filtered.Add(1)
 		return
 	}
-	if ev.Origin.PortID != 0 && ev.Origin.Program == "" {
+	// A peer namespace's port ids are its own: resolved here they would
+	// name another program.
+	if ev.Origin.PortID != 0 && ev.Origin.Program == "" && !ev.NetNS.Peer {
 		ev.Origin.PID, ev.Origin.Program = w.cfg.Origins.Resolve(ev.Origin.PortID, ev.Time)
 		if ev.Origin.Program == "" {
 			w.counters.Unnamed.Add(1)
 		}
 	}
 	w.counters.Written.Add(1)
+	w.nsRecord(ev.NetNS)
 	if cfg.Format == FormatText {
 		w.textBuf = w.rec.AppendText(w.textBuf[:0], ev, &cfg.Text)
 		// The sink never fails a record: it drops and counts.
@@ -161,6 +185,7 @@ func (w *Watch) inferred(in flow.Inferred) {
 		w.counters.Filtered.Add(1)
 		return
 	}
+	w.nsRecord(in.NetNS)
 	w.rec.Inferred(&in)
 }
 
@@ -170,6 +195,7 @@ func (w *Watch) unreplied(u flow.Unreplied) {
 	if w.cfg.Filter != nil && !w.cfg.Filter.Match(&ev) {
 		return
 	}
+	w.nsRecord(u.NetNS)
 	w.rec.Unreplied(&u)
 }
 
@@ -244,9 +270,22 @@ func (w *Watch) logStart(src Source) {
 	if cfg.Filter != nil {
 		filter = cfg.Filter.String()
 	}
+	nsName := cfg.NS.String()
+	switch {
+	case cfg.AllNetNS:
+		nsName = "all"
+	case len(cfg.NetNSSet) > 0:
+		nsName = ""
+		for i, h := range cfg.NetNSSet {
+			if i > 0 {
+				nsName += ","
+			}
+			nsName += h.String()
+		}
+	}
 	w.rec.Start(&record.Start{
 		Version:         cfg.Version,
-		NetNS:           cfg.NS.String(),
+		NetNS:           nsName,
 		Events:          cfg.Types.String(),
 		BufferRequested: cfg.BufferSize,
 		BufferSize:      src.BufferSize(),
@@ -264,4 +303,15 @@ func (w *Watch) logStart(src Source) {
 	case 2:
 		w.rec.EventsOnDemand()
 	}
+}
+
+// selfInode is the inode of the caller's network namespace, 0 when it
+// cannot be read.
+func selfInode() uint64 {
+	h, err := netns.Open("")
+	if err != nil {
+		return 0
+	}
+	defer h.Close()
+	return h.ID()
 }
