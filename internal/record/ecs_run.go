@@ -131,7 +131,13 @@ func (e *Encoder) ecsReconcile(r *Reconcile) {
 		return
 	}
 	ecsError(z, r.Err)
-	z.Dict("conntrack", e.ecsConntrack("reconcile").Dict("reconcile", zerolog.Dict().
+	ns := e.netnsOf(r.NetNS)
+	ecsContainer(z, ns)
+	ct := e.ecsConntrack("reconcile")
+	if ns != nil {
+		ct.RawJSON("netns", ns.json)
+	}
+	z.Dict("conntrack", ct.Dict("reconcile", zerolog.Dict().
 		Str("reason", r.Reason).
 		Uint64("entries", r.Entries).
 		Uint64("inferred", r.Inferred).

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/ctwatch/ctwatch/internal/nsdiscover"
+	"github.com/ctwatch/ctwatch/pkg/model"
 )
 
 // Start is what the start record reports: the watch's settings and the
@@ -147,6 +148,9 @@ type Reconcile struct {
 	Took time.Duration
 	// Err is why the dump failed, nil when it did not.
 	Err error
+	// NetNS is the namespace reconciled, named when the encoder names
+	// namespaces (Config.NetNS).
+	NetNS model.NetNS
 }
 
 // Stage is where a loss happened.

@@ -186,7 +186,9 @@ func (e *Encoder) nativeReconcile(r *Reconcile) {
 	if r.Err != nil {
 		level = zerolog.WarnLevel
 	}
-	e.nativeRecord(level, "reconcile").Err(r.Err).
+	z := e.nativeRecord(level, "reconcile")
+	e.nativeNetNS(z, r.NetNS)
+	z.Err(r.Err).
 		Str("reason", r.Reason).
 		Uint64("entries", r.Entries).
 		Uint64("inferred", r.Inferred).

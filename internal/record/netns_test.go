@@ -92,6 +92,10 @@ func netnsCases(t testing.TB) []faultCase {
 			e.Health(&health.Record{Kind: health.KindDrops, Time: at, NetNS: model.PeerNetNS(2), Count: 10, Max: 1000, Fill: 1,
 				Interval: 10 * time.Second, Delta: delta, HasDelta: true, Hint: "early_drop grew: the table is full"})
 		})},
+		{name: "netns_reconcile", write: ns(func(e *record.Encoder) {
+			e.Reconcile(&record.Reconcile{Reason: "periodic", Entries: 40, Inferred: 2, Took: 3 * time.Millisecond,
+				Err: errors.New("dump: interrupted"), NetNS: model.PeerNetNS(1)})
+		})},
 		{name: "netns_added", write: func(e *record.Encoder) {
 			e.NetnsAdded(&record.NetnsAdded{NS: podNS, Dumped: true, Entries: 12})
 		}},

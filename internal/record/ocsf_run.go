@@ -136,7 +136,11 @@ func (e *Encoder) ocsfReconcile(r *Reconcile) {
 		return
 	}
 	z.Int64("duration", ocsfMillis(r.Took))
-	ocsfUnmapped(z, e.ocsfConntrack(seq, "reconcile").Dict("reconcile", zerolog.Dict().
+	c := e.ocsfConntrack(seq, "reconcile")
+	if ns := e.netnsOf(r.NetNS); ns != nil {
+		c.RawJSON("netns", ns.json)
+	}
+	ocsfUnmapped(z, c.Dict("reconcile", zerolog.Dict().
 		Str("reason", r.Reason).
 		Uint64("entries", r.Entries).
 		Uint64("inferred", r.Inferred).

@@ -105,6 +105,7 @@ func (w *Watch) reconcileNetNS(ctx context.Context, sl *nsSlot, why string, src 
 		SkippedFull: w.tracker.Stats().SkippedFull - before.SkippedFull,
 		Took:        cfg.Clock().Sub(start),
 		Err:         dumpErr,
+		NetNS:       sl.key,
 	})
 	w.publishTracker()
 }
