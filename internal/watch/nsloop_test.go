@@ -1,0 +1,175 @@
+package watch
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ctwatch/ctwatch/internal/metrics"
+	"github.com/ctwatch/ctwatch/internal/netns"
+	"github.com/ctwatch/ctwatch/internal/nsdiscover"
+	"github.com/ctwatch/ctwatch/pkg/model"
+)
+
+// These tests drive the real Run of a watch of every namespace: fake
+// discovery (nsset_test.go) reports the namespaces, and each namespace's
+// table is faked by the descriptor the watch dumps it through.
+
+// nsLoopTest is a loopTest watching every namespace.
+type nsLoopTest struct {
+	*loopTest
+	d *fakeDiscovery
+	// mu guards what the dumps read and record: the health monitor dumps
+	// beside the loop.
+	mu      sync.Mutex
+	inode   map[*netns.Handle]uint64 // the namespace each descriptor is of
+	entries map[uint64][]model.Event // each namespace's table
+	dumped  []uint64                 // the namespaces dumped, in order
+}
+
+// newNSLoopTest builds a watch of every namespace; atStart are the inodes
+// of the namespaces present at the start.
+func newNSLoopTest(t *testing.T, cfg Config, atStart map[uint64]bool, reads ...read) *nsLoopTest {
+	t.Helper()
+	nt := &nsLoopTest{d: newFakeDiscovery(), inode: map[*netns.Handle]uint64{}, entries: map[uint64][]model.Event{}}
+	cfg.AllNetNS, cfg.Discovery = true, nt.d
+	cfg.AtStart = func() (map[uint64]bool, error) { return atStart, nil }
+	cfg.DumpNetNS = nt.dump
+	nt.loopTest = newLoopTest(t, cfg, reads...)
+	return nt
+}
+
+// dump lists the table of the namespace h is of, stamped as fakeTable's.
+func (nt *nsLoopTest) dump(_ context.Context, h *netns.Handle, fn func(*model.Event) bool) error {
+	nt.mu.Lock()
+	ino, ok := nt.inode[h]
+	if !ok {
+		// A duplicate (the health monitor's): the same namespace.
+		for o, i := range nt.inode {
+			if o.ID() == h.ID() {
+				ino = i
+			}
+		}
+	}
+	entries := nt.entries[ino]
+	nt.dumped = append(nt.dumped, ino)
+	nt.mu.Unlock()
+	now := nt.clock.Now()
+	for _, e := range entries {
+		ev := e
+		ev.Type, ev.Time = model.EventSnapshot, now
+		if !fn(&ev) {
+			break
+		}
+	}
+	return nil
+}
+
+// add makes namespace n known to discovery, with its table, and queues its
+// Added event. Before Run or on the loop goroutine (a read's before).
+func (nt *nsLoopTest) add(n nsdiscover.NS, entries ...model.Event) {
+	nt.t.Helper()
+	h, err := netns.Open("")
+	if err != nil {
+		nt.t.Fatal(err)
+	}
+	nt.mu.Lock()
+	nt.inode[h], nt.entries[n.Inode] = n.Inode, entries
+	nt.mu.Unlock()
+	nt.d.byID[n.NSID], nt.d.byIno[n.Inode] = n, n
+	nt.d.ch <- nsdiscover.Event{Kind: nsdiscover.Added, NS: n, Handle: h}
+}
+
+// remove forgets namespace n and queues its Removed event, as discovery
+// does once it is gone. On the loop goroutine.
+func (nt *nsLoopTest) remove(n nsdiscover.NS) {
+	delete(nt.d.byID, n.NSID)
+	delete(nt.d.byIno, n.Inode)
+	nt.d.ch <- nsdiscover.Event{Kind: nsdiscover.Removed, NS: n}
+}
+
+// dumps returns the inodes of the namespaces dumped so far, in order.
+func (nt *nsLoopTest) dumps() []uint64 {
+	nt.mu.Lock()
+	defer nt.mu.Unlock()
+	return append([]uint64(nil), nt.dumped...)
+}
+
+// inNetNS returns evs as if they came from the namespace of id nsid.
+func inNetNS(nsid int32, evs ...model.Event) []model.Event {
+	for i := range evs {
+		evs[i].NetNS = model.PeerNetNS(nsid)
+	}
+	return evs
+}
+
+// TestRunNetNSRemoved: a namespace discovery reports gone has its flows
+// ended as inferred (reason netns_gone) and a netns_removed record saying
+// how many; its slot and metrics label are freed, its late events count as
+// unknown_netns, the other namespaces are watched on, and the stop record
+// still lists it with its totals.
+func TestRunNetNSRemoved(t *testing.T) {
+	a := nsdiscover.NS{Inode: 4026531001, NSID: 1, Name: "a"}
+	b := nsdiscover.NS{Inode: 4026531002, NSID: 2, Name: "b"}
+	var nt *nsLoopTest
+	nt = newNSLoopTest(t, Config{}, map[uint64]bool{a.Inode: true},
+		read{events: inNetNS(b.NSID, udpNew(t, 10))},
+		read{before: func() { nt.remove(a) }},
+		read{events: inNetNS(a.NSID, udpNew(t, 11))},
+		// Past nsCountEvery: the per-namespace counts are refreshed.
+		read{before: func() { nt.clock.Advance(nsCountEvery) }},
+	)
+	nt.add(a, udpEntry(t, 1), udpEntry(t, 2))
+	nt.add(b)
+	sum, err := nt.run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	aID := map[string]any{"inode": float64(a.Inode), "nsid": 1.0, "name": "a"}
+	bID := map[string]any{"inode": float64(b.Inode), "nsid": 2.0, "name": "b"}
+	// Once gone, discovery no longer knows it: only its id is written.
+	aGone := map[string]any{"nsid": 1.0}
+	self := map[string]any{"inode": float64(nt.w.ns.selfIno), "pid": float64(os.Getpid()), "self": true, "events": 0.0, "records": 0.0}
+	want := []map[string]any{
+		{"event": "start", "netns": "all", "events": "new,update,destroy"},
+		{"event": "netns_added", "netns": aID, "dumped": true, "entries": 2.0},
+		{"event": "netns_added", "netns": bID, "dumped": false},
+		{"event": "new", "netns": bID, "orig.sport": 10.0},
+		{"event": "destroy", "netns": aGone, "orig.sport": 1.0, "inferred_reason": "netns_gone"},
+		{"event": "destroy", "netns": aGone, "orig.sport": 2.0, "inferred_reason": "netns_gone"},
+		{"event": "netns_removed", "netns": aID, "flows_ended": 2.0, "events": 0.0},
+		{"event": "new", "netns": aGone, "orig.sport": 11.0},
+		{"event": "stop", "entries": 2.0, "unknown_netns": 1.0, "inferred_destroys": 2.0, "netns": []any{
+			self,
+			map[string]any{"inode": float64(a.Inode), "nsid": 1.0, "name": "a", "events": 0.0, "records": 2.0},
+			map[string]any{"inode": float64(b.Inode), "nsid": 2.0, "name": "b", "events": 1.0, "records": 1.0},
+		}},
+	}
+	got := fields(nt.records(), "netns", "dumped", "entries", "orig.sport", "inferred_reason", "flows_ended", "events", "unknown_netns", "inferred_destroys")
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+	if sum.Inferred != 2 {
+		t.Errorf("summary: %d inferred, want 2", sum.Inferred)
+	}
+	if sl := nt.w.ns.slot(model.PeerNetNS(a.NSID)); sl != nil {
+		t.Errorf("the removed namespace still has a slot: %+v", sl.ns)
+	}
+	if n := nt.w.ns.labels; n != 2 {
+		t.Errorf("%d metrics labels given, want 2 (own, b): a's is freed", n)
+	}
+	// /metrics: the namespaces present, with their live flows as last
+	// counted (b's unreplied flow; a's are ended).
+	var gotMetrics []metrics.NetNS
+	gotMetrics = append(gotMetrics, nt.w.metricsSnapshot().NetNS...)
+	wantMetrics := []metrics.NetNS{{Label: labelOf(nt.w.ns.selfIno)}, {Label: "b", Events: 1, Tracked: 1}}
+	if diff := cmp.Diff(wantMetrics, gotMetrics); diff != "" {
+		t.Errorf("per-namespace metrics (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]uint64{a.Inode}, nt.dumps()); diff != "" {
+		t.Errorf("namespaces dumped (-want +got):\n%s", diff)
+	}
+}
