@@ -5,6 +5,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -91,6 +92,13 @@ func (nt *nsLoopTest) remove(n nsdiscover.NS) {
 	nt.d.ch <- nsdiscover.Event{Kind: nsdiscover.Removed, NS: n}
 }
 
+// setTable replaces namespace n's table.
+func (nt *nsLoopTest) setTable(n nsdiscover.NS, entries ...model.Event) {
+	nt.mu.Lock()
+	defer nt.mu.Unlock()
+	nt.entries[n.Inode] = entries
+}
+
 // dumps returns the inodes of the namespaces dumped so far, in order.
 func (nt *nsLoopTest) dumps() []uint64 {
 	nt.mu.Lock()
@@ -171,5 +179,101 @@ func TestRunNetNSRemoved(t *testing.T) {
 	}
 	if diff := cmp.Diff([]uint64{a.Inode}, nt.dumps()); diff != "" {
 		t.Errorf("namespaces dumped (-want +got):\n%s", diff)
+	}
+}
+
+// TestRunNetNSReconcile: a watch of every namespace reconciles one
+// namespace at a time, each dump at least reconcileSpacing after the last:
+// after a loss every namespace with tracked flows (a lost event's
+// namespace is unknown), under nf_conntrack_events=2 periodically only
+// those dumped at the start that still hold flows seeded from it. A
+// namespace without flows is never dumped, and each sweep ends only its
+// own namespace's flows.
+func TestRunNetNSReconcile(t *testing.T) {
+	a := nsdiscover.NS{Inode: 4026531001, NSID: 1, Name: "a"} // at the start: flows 1, 2 seeded
+	b := nsdiscover.NS{Inode: 4026531002, NSID: 2, Name: "b"} // found later: live flow 10
+	c := nsdiscover.NS{Inode: 4026531003, NSID: 3, Name: "c"} // found later, no flows
+	aID := map[string]any{"inode": float64(a.Inode), "nsid": 1.0, "name": "a"}
+	bID := map[string]any{"inode": float64(b.Inode), "nsid": 2.0, "name": "b"}
+	// When, on the fake clock: the first read's coalescing pause puts the
+	// watch 1 ms on.
+	at := func(d time.Duration) string {
+		return newFakeClock().Now().Add(time.Millisecond + d).Format("2006-01-02T15:04:05.000000000Z07:00")
+	}
+	tests := []struct {
+		name   string
+		sysctl int64
+		reads  func(nt *nsLoopTest) []read
+		want   []map[string]any
+		dumps  []uint64
+	}{
+		{"gap", 1, func(nt *nsLoopTest) []read {
+			return []read{
+				{before: func() {
+					nt.clock.Advance(time.Second)
+					nt.src.stats.KernelDrops = 5
+					// Flow 2 ended unseen.
+					nt.setTable(a, udpEntry(t, 1))
+					nt.setTable(b, udpEntry(t, 10))
+				}},
+				{}, // a's reconciliation's drain
+				// Within the spacing of a's dump: b waits...
+				{before: func() { nt.clock.Advance(500 * time.Millisecond) }},
+				// ...until a second after it.
+				{before: func() { nt.clock.Advance(500 * time.Millisecond) }},
+				{}, // b's reconciliation's drain
+			}
+		}, []map[string]any{
+			{"event": "gap", "lost": 5.0, "time": at(time.Second)},
+			{"event": "destroy", "netns": aID, "orig.sport": 2.0, "inferred": true, "time": at(time.Second)},
+			{"event": "reconcile", "reason": "gap", "netns": aID, "entries": 1.0, "inferred": 1.0, "time": at(time.Second)},
+			{"event": "reconcile", "reason": "gap", "netns": bID, "entries": 1.0, "inferred": 0.0, "time": at(2 * time.Second)},
+		}, []uint64{a.Inode, a.Inode, b.Inode}},
+		{"periodic", 2, func(nt *nsLoopTest) []read {
+			return []read{
+				{before: func() {
+					nt.clock.Advance(30 * time.Second)
+					nt.setTable(a, udpEntry(t, 1))
+				}},
+				{}, // a is queued at this turn, dumped at the next
+				{}, // a's reconciliation's drain
+			}
+		}, []map[string]any{
+			{"event": "destroy", "netns": aID, "orig.sport": 2.0, "inferred": true, "time": at(30 * time.Second)},
+			{"event": "reconcile", "reason": "periodic", "netns": aID, "entries": 1.0, "inferred": 1.0, "time": at(30 * time.Second)},
+		}, []uint64{a.Inode, a.Inode}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var nt *nsLoopTest
+			reads := []read{{events: inNetNS(b.NSID, udpNew(t, 10))}}
+			reads = append(reads, read{before: func() {
+				nt.src.reads = append(nt.src.reads, tt.reads(nt)...)
+			}})
+			nt = newNSLoopTest(t, Config{ReadSysctl: func(string) (int64, error) { return tt.sysctl, nil }},
+				map[uint64]bool{a.Inode: true}, reads...)
+			nt.add(a, udpEntry(t, 1), udpEntry(t, 2))
+			nt.add(b)
+			nt.add(c)
+			if _, err := nt.run(); err != nil {
+				t.Fatal(err)
+			}
+			var got []map[string]any
+			for _, r := range fields(nt.records(), "netns", "orig.sport", "inferred", "reason", "entries", "lost", "time") {
+				switch r["event"] {
+				case "gap", "destroy", "reconcile":
+					got = append(got, r)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("records (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.dumps, nt.dumps()); diff != "" {
+				t.Errorf("namespaces dumped (-want +got):\n%s", diff)
+			}
+			if n := len(nt.w.ns.reconcileQueue); n != 0 {
+				t.Errorf("%d namespaces still queued, want 0", n)
+			}
+		})
 	}
 }
