@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ctwatch/ctwatch/internal/ctstat"
+	"github.com/ctwatch/ctwatch/internal/health"
 	"github.com/ctwatch/ctwatch/internal/metrics"
 	"github.com/ctwatch/ctwatch/internal/netns"
 	"github.com/ctwatch/ctwatch/internal/nsdiscover"
@@ -275,5 +277,94 @@ func TestRunNetNSReconcile(t *testing.T) {
 				t.Errorf("%d namespaces still queued, want 0", n)
 			}
 		})
+	}
+}
+
+// TestRunNetNSHealth: with the health monitor on, each namespace a watch
+// of every namespace finds is read on its own (Config.ReadStatsNetNS,
+// through a descriptor of the monitor's), its stats and table_pressure
+// records name it, and /metrics shows the own namespace's table.
+func TestRunNetNSHealth(t *testing.T) {
+	a := nsdiscover.NS{Inode: 4026531001, NSID: 1, Name: "a"}
+	b := nsdiscover.NS{Inode: 4026531002, NSID: 2, Name: "b"}
+	hc := health.DefaultConfig()
+	// The ticker is real: a short interval, so that each namespace is
+	// read again soon after the loop found it.
+	hc.Interval, hc.Thresholds = time.Millisecond, []float64{90}
+	var (
+		mu    sync.Mutex
+		reads = map[*netns.Handle]int{}
+		twice = make(chan struct{})
+	)
+	var nt *nsLoopTest
+	nt = newNSLoopTest(t, Config{
+		Health: hc,
+		ReadStatsNetNS: func(_ context.Context, h *netns.Handle) (ctstat.Reading, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			reads[h]++
+			// A second reading of each of the three namespaces: the
+			// first check of each is written.
+			n := 0
+			for _, c := range reads {
+				if c >= 2 {
+					n++
+				}
+			}
+			if n == 3 && reads[h] == 2 {
+				close(twice)
+			}
+			return ctstat.Reading{Count: 95, Max: 100, Time: nt.clock.Now()}, nil
+		},
+	}, map[uint64]bool{}, read{before: func() { <-twice }})
+	self := nsdiscover.NS{Inode: nt.w.ns.selfIno, NSID: nsdiscover.NoNSID, PID: os.Getpid(), Self: true}
+	nt.add(self)
+	nt.add(a, udpEntry(t, 1))
+	nt.add(b, udpEntry(t, 2))
+	if _, err := nt.run(); err != nil {
+		t.Fatal(err)
+	}
+	// Each namespace's first check: its stats, and its pressure.
+	type healthRec struct{ event, netns string }
+	got := map[healthRec]int{}
+	for _, r := range fields(nt.records(), "netns", "count", "max") {
+		switch r["event"] {
+		case "stats", "table_pressure", "stats_error":
+			if r["count"] != 95.0 || r["max"] != 100.0 {
+				t.Errorf("%v: want count 95 of max 100", r)
+			}
+			ns, _ := r["netns"].(map[string]any)
+			name, _ := ns["name"].(string)
+			if ns["self"] == true {
+				name = "self"
+			}
+			got[healthRec{r["event"].(string), name}]++
+		}
+	}
+	for _, rec := range []healthRec{{"stats", "self"}, {"stats", "a"}, {"stats", "b"},
+		{"table_pressure", "self"}, {"table_pressure", "a"}, {"table_pressure", "b"}} {
+		if got[rec] == 0 {
+			t.Errorf("no %s record of namespace %s; got %v", rec.event, rec.netns, got)
+		}
+		delete(got, rec)
+	}
+	if len(got) != 0 {
+		t.Errorf("health records of no watched namespace: %v", got)
+	}
+	mu.Lock()
+	handles := len(reads)
+	mu.Unlock()
+	if handles != 3 {
+		t.Errorf("statistics read through %d descriptors, want 3: one of the monitor's per namespace", handles)
+	}
+	snap := nt.w.metricsSnapshot()
+	if !snap.HaveTable || snap.Table.Entries != 95 || snap.Table.Limit != 100 {
+		t.Errorf("metrics: have table %v, %d of %d entries; want 95 of 100 (own namespace's)", snap.HaveTable, snap.Table.Entries, snap.Table.Limit)
+	}
+	// The monitor closed its descriptors when it stopped.
+	for _, sl := range nt.w.ns.all {
+		if sl.health != nil {
+			t.Errorf("namespace %d: the monitor's descriptor is still held", sl.ns.Inode)
+		}
 	}
 }
