@@ -223,6 +223,13 @@ type Config struct {
 	// Orphaned reports whether NS is gone; nil is NS.Orphaned (never for
 	// the caller's own namespace).
 	Orphaned func() (bool, error)
+	// AssignNSID gives a namespace of NetNSSet its id in the caller's
+	// namespace, keeping one it has; nil asks the kernel over rtnetlink
+	// (nsdiscover.IDs.Assign).
+	AssignNSID func(h *netns.Handle) (int32, error)
+	// OrphanedNetNS reports whether a namespace of NetNSSet is gone; nil
+	// is its Handle.Orphaned.
+	OrphanedNetNS func(h *netns.Handle) (bool, error)
 	// Heartbeat is how often a "heartbeat" record tells that the watch is
 	// alive, with its counters and sequence number (0: never). The loop
 	// writes it at its first turn after it is due, so it comes within the
@@ -295,6 +302,9 @@ func (c *Config) withDefaults() {
 	}
 	if c.Orphaned == nil {
 		c.Orphaned = c.NS.Orphaned
+	}
+	if c.OrphanedNetNS == nil {
+		c.OrphanedNetNS = (*netns.Handle).Orphaned
 	}
 	if c.ReconcileInterval == 0 {
 		c.ReconcileInterval = 30 * time.Second

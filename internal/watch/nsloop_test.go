@@ -2,7 +2,9 @@ package watch
 
 import (
 	"context"
+	"errors"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -366,5 +368,105 @@ func TestRunNetNSHealth(t *testing.T) {
 		if sl.health != nil {
 			t.Errorf("namespace %d: the monitor's descriptor is still held", sl.ns.Inode)
 		}
+	}
+}
+
+// TestRunNetNSSet: a watch of a fixed set gives each namespace an id
+// (Config.AssignNSID) and dumps each at the start; events of namespaces
+// outside the set are dropped (other_netns); a namespace of the set found
+// gone (Config.OrphanedNetNS) is removed as discovery would remove one,
+// its descriptor left to the caller; once every one is gone, the policy
+// applies: exit with ErrNetnsGone, or watch on, unhealthy.
+func TestRunNetNSSet(t *testing.T) {
+	tests := []struct {
+		name    string
+		policy  NetnsGonePolicy
+		wantErr error
+	}{
+		{"exit", NetnsGoneExit, ErrNetnsGone},
+		{"wait", NetnsGoneWait, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Both are the test's own namespace, opened under two specs
+			// (a path, a process id); the watch is told below that its
+			// own is another, so that each is a peer given an id.
+			byPath, err := netns.Open("/proc/self/ns/net")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { byPath.Close() })
+			pid := strconv.Itoa(os.Getpid())
+			byPID, err := netns.Open(pid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { byPID.Close() })
+			ids := map[*netns.Handle]int32{byPath: 1, byPID: 2}
+			gone := map[*netns.Handle]bool{}
+			nt := &nsLoopTest{inode: map[*netns.Handle]uint64{byPath: 1001, byPID: 1002},
+				entries: map[uint64][]model.Event{1001: {udpEntry(t, 1)}, 1002: {udpEntry(t, 2)}}}
+			nt.loopTest = newLoopTest(t, Config{
+				NetNSSet:    []*netns.Handle{byPath, byPID},
+				OnNetnsGone: tt.policy,
+				DumpNetNS:   nt.dump,
+				AssignNSID:  func(h *netns.Handle) (int32, error) { return ids[h], nil },
+				OrphanedNetNS: func(h *netns.Handle) (bool, error) {
+					return gone[h], nil
+				},
+			},
+				read{events: append(inNetNS(1, udpNew(t, 10)), append(inNetNS(7, udpNew(t, 11)), udpNew(t, 12))...)},
+				read{before: func() {
+					gone[byPath] = true
+					nt.clock.Advance(defaultNetnsCheck)
+				}},
+				read{before: func() {
+					gone[byPID] = true
+					nt.clock.Advance(defaultNetnsCheck)
+				}},
+				read{},
+			)
+			nt.w.ns.selfIno = 1
+			sum, err := nt.run()
+			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
+				t.Fatalf("Run: %v, want %v", err, tt.wantErr)
+			}
+			ino := float64(byPath.ID())
+			pathID := map[string]any{"inode": ino, "nsid": 1.0}
+			pidID := map[string]any{"inode": ino, "nsid": 2.0, "pid": float64(os.Getpid())}
+			want := []map[string]any{
+				{"event": "start", "netns": "/proc/self/ns/net," + pid, "events": "new,update,destroy"},
+				{"event": "netns_added", "netns": pathID, "dumped": true, "entries": 1.0},
+				{"event": "netns_added", "netns": pidID, "dumped": true, "entries": 1.0},
+				{"event": "new", "netns": pathID, "orig.sport": 10.0},
+				{"event": "destroy", "netns": pathID, "orig.sport": 1.0, "inferred_reason": "netns_gone"},
+				{"event": "destroy", "netns": pathID, "orig.sport": 10.0, "inferred_reason": "netns_gone"},
+				{"event": "netns_removed", "netns": pathID, "flows_ended": 2.0, "events": 1.0},
+				{"event": "destroy", "netns": pidID, "orig.sport": 2.0, "inferred_reason": "netns_gone"},
+				{"event": "netns_removed", "netns": pidID, "flows_ended": 1.0, "events": 0.0},
+				{"event": "stop", "entries": 1.0, "other_netns": 2.0, "netns": []any{
+					map[string]any{"inode": ino, "nsid": 1.0, "events": 1.0, "records": 3.0},
+					map[string]any{"inode": ino, "nsid": 2.0, "pid": float64(os.Getpid()), "events": 0.0, "records": 1.0},
+				}},
+			}
+			got := fields(nt.records(), "netns", "dumped", "entries", "orig.sport", "inferred_reason", "flows_ended", "events", "other_netns")
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("records (-want +got):\n%s", diff)
+			}
+			if sum.Inferred != 3 {
+				t.Errorf("summary: %d inferred, want 3", sum.Inferred)
+			}
+			// The descriptors are the caller's: still open.
+			for _, h := range []*netns.Handle{byPath, byPID} {
+				d, err := h.Dup()
+				if err != nil {
+					t.Errorf("%s: %v, want it left open", h, err)
+				}
+				d.Close()
+			}
+			if err := nt.w.healthz(); err == nil {
+				t.Error("healthz: healthy, want every namespace gone")
+			}
+		})
 	}
 }

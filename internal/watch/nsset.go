@@ -393,11 +393,15 @@ func (w *Watch) dumpNetNS(ctx context.Context, sl *nsSlot, snapshot bool) (uint6
 func (w *Watch) startNetNSSet() error {
 	cfg := &w.cfg
 	s := w.ns
-	ids, err := nsdiscover.DialIDs(0)
-	if err != nil {
-		return err
+	assign := cfg.AssignNSID
+	if assign == nil {
+		ids, err := nsdiscover.DialIDs(0)
+		if err != nil {
+			return err
+		}
+		defer ids.Close()
+		assign = func(h *netns.Handle) (int32, error) { return ids.Assign(h.FD()) }
 	}
-	defer ids.Close()
 	byID := make(map[int32]nsdiscover.NS, len(cfg.NetNSSet))
 	for _, h := range cfg.NetNSSet {
 		ns := nsdiscover.NS{Inode: h.ID(), NSID: nsdiscover.NoNSID}
@@ -410,7 +414,7 @@ func (w *Watch) startNetNSSet() error {
 		if h.ID() == s.selfIno {
 			ns.Self = true
 		} else {
-			id, err := ids.Assign(h.FD())
+			id, err := assign(h)
 			if err != nil {
 				return fmt.Errorf("namespace %s: %w", h, err)
 			}
@@ -453,7 +457,7 @@ func (w *Watch) checkNetNSSet() error {
 		if sl.gone {
 			continue
 		}
-		if gone, err := sl.h.Orphaned(); err == nil && gone {
+		if gone, err := w.cfg.OrphanedNetNS(sl.h); err == nil && gone {
 			w.nsRemoved(sl.ns)
 			continue
 		}
