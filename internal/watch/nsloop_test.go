@@ -470,3 +470,43 @@ func TestRunNetNSSet(t *testing.T) {
 		})
 	}
 }
+
+// TestRunNetNSSetStartError: a namespace of a fixed set that cannot be
+// given an id stops the watch before it begins: a *StartError naming the
+// namespace, and no record.
+func TestRunNetNSSetStartError(t *testing.T) {
+	h, err := netns.Open("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	errAssign := errors.New("netlink receive: operation not permitted")
+	lt := newLoopTest(t, Config{
+		NetNSSet:   []*netns.Handle{h, h},
+		AssignNSID: func(*netns.Handle) (int32, error) { return 0, errAssign },
+	})
+	lt.w.ns.selfIno = 1 // h is not the own namespace: it needs an id
+	_, err = lt.run()
+	var se *StartError
+	if !errors.As(err, &se) || !errors.Is(err, errAssign) {
+		t.Fatalf("Run: %v, want a StartError wrapping the id's", err)
+	}
+	if want := "namespace /proc/self/ns/net: " + errAssign.Error(); se.Error() != want {
+		t.Errorf("error %q, want %q", se.Error(), want)
+	}
+	if recs := lt.records(); len(recs) != 0 {
+		t.Errorf("records %v, want none", kinds(recs))
+	}
+}
+
+// TestNamespacesAtStart: the namespaces present at the start include the
+// watch's own (its process lives in it).
+func TestNamespacesAtStart(t *testing.T) {
+	present, err := namespacesAtStart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ino := selfInode(); !present[ino] {
+		t.Errorf("own namespace %d not among the %d present at the start", ino, len(present))
+	}
+}
