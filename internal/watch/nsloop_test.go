@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"strconv"
 	"sync"
 	"testing"
@@ -499,14 +500,25 @@ func TestRunNetNSSetStartError(t *testing.T) {
 	}
 }
 
-// TestNamespacesAtStart: the namespaces present at the start include the
-// watch's own (its process lives in it).
+// TestNamespacesAtStart: the namespaces present at the start include
+// those processes live in, ctwatch's own excepted (netns.Census): a child
+// of the test, readable without privilege, puts the own namespace among
+// them.
 func TestNamespacesAtStart(t *testing.T) {
+	ino := selfInode()
+	child := exec.Command("sleep", "60")
+	if err := child.Start(); err != nil {
+		t.Fatalf("a child to live in the namespace: %v", err)
+	}
+	t.Cleanup(func() {
+		child.Process.Kill()
+		child.Wait()
+	})
 	present, err := namespacesAtStart()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ino := selfInode(); !present[ino] {
-		t.Errorf("own namespace %d not among the %d present at the start", ino, len(present))
+	if !present[ino] {
+		t.Errorf("own namespace %d not among the %d present with a child living in it", ino, len(present))
 	}
 }
