@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/rs/zerolog"
 
 	"github.com/ctwatch/ctwatch/internal/ctstat"
 	"github.com/ctwatch/ctwatch/internal/health"
@@ -678,20 +681,36 @@ func TestRunHealth(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			statsRead := make(chan struct{})
 			hc := health.DefaultConfig()
 			// Only the check at the start, at one threshold.
 			hc.Interval, hc.Thresholds = time.Hour, []float64{90}
 			var lt *loopTest
+			// The loop reads only once the check's last record is written:
+			// a stop before it would cancel the check.
+			checked := make(chan struct{})
+			var once sync.Once
+			last := []byte(fmt.Sprintf(`"event":%q`, tt.want[len(tt.want)-1]["event"]))
 			lt = newLoopTest(t, Config{
 				Health: hc,
 				ReadStats: func(context.Context) (ctstat.Reading, error) {
-					defer close(statsRead)
 					r := tt.reading
 					r.Time = lt.clock.Now()
 					return r, tt.err
 				},
-			}, read{before: func() { <-statsRead }})
+			}, read{before: func() {
+				select {
+				case <-checked:
+				case <-time.After(30 * time.Second):
+					t.Errorf("no %s record from the health check", last)
+				}
+			}})
+			cfg := lt.w.cfg
+			cfg.Log = zerolog.New(io.MultiWriter(cfg.Out, tapWriter(func(p []byte) {
+				if bytes.Contains(p, last) {
+					once.Do(func() { close(checked) })
+				}
+			})))
+			lt.w = New(cfg)
 			lt.table.set(udpEntry(t, 1), udpEntry(t, 2))
 			if _, err := lt.run(); err != nil {
 				t.Fatal(err)
@@ -777,4 +796,12 @@ func TestRunStalledOutputGapsAddUp(t *testing.T) {
 	if slowTotals["name"] != "slow" || slowTotals["dropped"].(float64) != lost {
 		t.Errorf("stop record's account of the stalled output: %v, want %v dropped", slowTotals, lost)
 	}
+}
+
+// tapWriter calls its function with every record written through it.
+type tapWriter func(p []byte)
+
+func (f tapWriter) Write(p []byte) (int, error) {
+	f(p)
+	return len(p), nil
 }
