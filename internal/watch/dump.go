@@ -88,14 +88,14 @@ func (w *Watch) reconcileNetNS(ctx context.Context, sl *nsSlot, why string, src 
 	var n uint64
 	var dumpErr error
 	before := w.tracker.Stats()
-	w.beginReconcileNetNS(sl.key, func(yield func(*model.Entry) bool) {
+	w.tracker.BeginReconcileNetNS(sl.key, func(yield func(*model.Entry) bool) {
 		dumpErr = cfg.DumpNetNS(dctx, sl.h, func(ev *model.Event) bool {
 			n++
 			return yield(&ev.Entry)
 		})
 	}, start)
 	w.drain(src, b)
-	w.endReconcileNetNS(sl.key, w.inferred)
+	w.tracker.EndReconcile(w.inferred)
 	w.ns.lastDump = cfg.Clock()
 	w.dumpTook = w.ns.lastDump.Sub(start)
 	w.rec.Reconcile(&record.Reconcile{

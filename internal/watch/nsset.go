@@ -16,6 +16,7 @@ import (
 
 	"github.com/ctwatch/ctwatch/internal/netns"
 	"github.com/ctwatch/ctwatch/internal/nsdiscover"
+	"github.com/ctwatch/ctwatch/internal/record"
 	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
@@ -289,7 +290,7 @@ func (w *Watch) nsAdded(ctx context.Context, ns nsdiscover.NS, h *netns.Handle) 
 	}
 	w.nsHealthAdd(sl)
 	if !s.atStart[ns.Inode] && !w.cfg.Snapshot {
-		w.netnsAdded(sl.ns, false, 0, nil)
+		w.rec.NetnsAdded(&record.NetnsAdded{NS: sl.ns})
 		return
 	}
 	// Present at the start: its flows are seeded (and written with
@@ -298,7 +299,7 @@ func (w *Watch) nsAdded(ctx context.Context, ns nsdiscover.NS, h *netns.Handle) 
 	sl.seeded = s.atStart[ns.Inode]
 	n, err := w.dumpNetNS(ctx, sl, true)
 	w.counters.Snapshot.Add(n)
-	w.netnsAdded(sl.ns, true, n, err)
+	w.rec.NetnsAdded(&record.NetnsAdded{NS: sl.ns, Dumped: true, Entries: n, Err: err})
 }
 
 // nsAdopt watches a namespace discovery knows by id but never reported
@@ -313,7 +314,7 @@ func (w *Watch) nsAdopt(ns nsdiscover.NS, key model.NetNS) *nsSlot {
 	s.mu.Lock()
 	s.all = append(s.all, sl)
 	s.mu.Unlock()
-	w.netnsAdded(ns, false, 0, nil)
+	w.rec.NetnsAdded(&record.NetnsAdded{NS: ns})
 	return sl
 }
 
@@ -350,9 +351,9 @@ func (w *Watch) nsRemoved(ns nsdiscover.NS) {
 	if sl == nil {
 		return // never watched (it had no id)
 	}
-	ended := w.endNetNS(sl.key, w.cfg.Clock())
+	ended := w.tracker.EndNetNS(sl.key, w.cfg.Clock(), w.inferred)
 	w.publishTracker()
-	w.netnsRemoved(sl.ns, ended, sl.events.Load())
+	w.rec.NetnsRemoved(&record.NetnsRemoved{NS: sl.ns, Ended: ended, Events: sl.events.Load()})
 	s.clear(sl)
 	if sl.label != "" {
 		s.labels--
@@ -445,7 +446,7 @@ func (w *Watch) dumpNetNSSet(ctx context.Context) {
 	for _, sl := range w.ns.all {
 		n, err := w.dumpNetNS(ctx, sl, true)
 		w.counters.Snapshot.Add(n)
-		w.netnsAdded(sl.ns, true, n, err)
+		w.rec.NetnsAdded(&record.NetnsAdded{NS: sl.ns, Dumped: true, Entries: n, Err: err})
 	}
 }
 
@@ -485,7 +486,7 @@ func (w *Watch) checkNetNSSet() error {
 func (w *Watch) queueReconcile(loss bool) {
 	s := w.ns
 	need := map[model.NetNS]bool{}
-	w.netnsCounts(func(ns model.NetNS, tracked, seeded int) {
+	w.tracker.NetNSCounts(func(ns model.NetNS, tracked, seeded int) {
 		if tracked > 0 && (loss || seeded > 0) {
 			need[ns] = true
 		}
@@ -543,7 +544,7 @@ func (w *Watch) publishNetNS(now time.Time, t *loopTimers) {
 	for _, sl := range s.all {
 		sl.tracked.Store(0)
 	}
-	w.netnsCounts(func(ns model.NetNS, tracked, _ int) {
+	w.tracker.NetNSCounts(func(ns model.NetNS, tracked, _ int) {
 		if sl := s.slot(ns); sl != nil {
 			sl.tracked.Store(int64(tracked))
 		}
