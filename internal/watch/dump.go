@@ -44,42 +44,27 @@ func (w *Watch) reconcileSpacing() time.Duration {
 }
 
 // reconcile compares the tracker with a fresh dump: flows that vanished
-// without a DESTROY get an inferred one. Between the dump and the sweep it
-// handles the events the source holds (with b): a DESTROY queued while the
-// dump ran ends its flow as reported, not as inferred.
+// without a DESTROY get an inferred one.
 func (w *Watch) reconcile(ctx context.Context, why string, src Source, b *events.Batch) {
-	cfg := &w.cfg
-	start := cfg.Clock()
-	w.reconciled, w.needRecon = start, false
-	dctx, cancel := context.WithTimeout(ctx, cfg.DumpTimeout)
-	defer cancel()
-	var n uint64
-	var dumpErr error
-	before := w.tracker.Stats()
-	w.tracker.BeginReconcile(func(yield func(*model.Entry) bool) {
-		dumpErr = cfg.Dump(dctx, func(ev *model.Event) bool {
-			n++
-			return yield(&ev.Entry)
-		})
-	}, start)
-	w.drain(src, b)
-	w.tracker.EndReconcile(w.inferred)
-	w.dumpTook = cfg.Clock().Sub(start)
-	w.rec.Reconcile(&record.Reconcile{
-		Reason:      why,
-		Entries:     n,
-		Inferred:    w.tracker.Stats().Inferred - before.Inferred,
-		SkippedFull: w.tracker.Stats().SkippedFull - before.SkippedFull,
-		Took:        cfg.Clock().Sub(start),
-		Err:         dumpErr,
-	})
-	w.publishTracker()
+	w.needRecon = false
+	w.reconcileDump(ctx, model.NetNS{}, w.cfg.Dump, why, src, b)
 }
 
 // reconcileNetNS is reconcile for one namespace of a watch of several: the
 // dump of one namespace says nothing of another's flows, so only its own
 // are swept.
 func (w *Watch) reconcileNetNS(ctx context.Context, sl *nsSlot, why string, src Source, b *events.Batch) {
+	h, dumpNS := sl.h, w.cfg.DumpNetNS
+	w.ns.lastDump = w.reconcileDump(ctx, sl.key, func(ctx context.Context, fn func(*model.Event) bool) error {
+		return dumpNS(ctx, h, fn)
+	}, why, src, b)
+}
+
+// reconcileDump sweeps the flows of namespace ns that dump no longer
+// lists, and returns when the sweep ended. Between the dump and the sweep
+// it handles the events the source holds (with b): a DESTROY queued while
+// the dump ran ends its flow as reported, not as inferred.
+func (w *Watch) reconcileDump(ctx context.Context, ns model.NetNS, dump DumpFunc, why string, src Source, b *events.Batch) time.Time {
 	cfg := &w.cfg
 	start := cfg.Clock()
 	w.reconciled = start
@@ -88,16 +73,16 @@ func (w *Watch) reconcileNetNS(ctx context.Context, sl *nsSlot, why string, src 
 	var n uint64
 	var dumpErr error
 	before := w.tracker.Stats()
-	w.tracker.BeginReconcileNetNS(sl.key, func(yield func(*model.Entry) bool) {
-		dumpErr = cfg.DumpNetNS(dctx, sl.h, func(ev *model.Event) bool {
+	w.tracker.BeginReconcileNetNS(ns, func(yield func(*model.Entry) bool) {
+		dumpErr = dump(dctx, func(ev *model.Event) bool {
 			n++
 			return yield(&ev.Entry)
 		})
 	}, start)
 	w.drain(src, b)
 	w.tracker.EndReconcile(w.inferred)
-	w.ns.lastDump = cfg.Clock()
-	w.dumpTook = w.ns.lastDump.Sub(start)
+	end := cfg.Clock()
+	w.dumpTook = end.Sub(start)
 	w.rec.Reconcile(&record.Reconcile{
 		Reason:      why,
 		Entries:     n,
@@ -105,7 +90,8 @@ func (w *Watch) reconcileNetNS(ctx context.Context, sl *nsSlot, why string, src 
 		SkippedFull: w.tracker.Stats().SkippedFull - before.SkippedFull,
 		Took:        cfg.Clock().Sub(start),
 		Err:         dumpErr,
-		NetNS:       sl.key,
+		NetNS:       ns,
 	})
 	w.publishTracker()
+	return end
 }
