@@ -39,23 +39,13 @@ func (w *Watch) newMonitor() *health.Monitor {
 // can take seconds, which is when events come fastest. Its records go to
 // the same logger, whose writes are whole records.
 func (w *Watch) healthLoop(ctx context.Context) {
-	t := time.NewTicker(w.cfg.Health.Interval)
-	defer t.Stop()
 	emit := func(r health.Record) { w.rec.Health(&r) }
 	check := func() {
 		if err := w.monitor.Check(ctx, emit); err != nil && ctx.Err() == nil {
 			w.rec.StatsError(err)
 		}
 	}
-	check()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			check()
-		}
-	}
+	every(ctx, w.cfg.Health.Interval, check)
 }
 
 // listenMetrics opens the metrics listener, so that a bad address fails the
@@ -163,8 +153,6 @@ type nsMonitor struct {
 // stats request each, bounded by the monitor's timeout; a dump only
 // behind a table_pressure record), and its records name the namespace.
 func (w *Watch) healthLoopNetNS(ctx context.Context) {
-	t := time.NewTicker(w.cfg.Health.Interval)
-	defer t.Stop()
 	mons := map[*nsSlot]*nsMonitor{}
 	defer func() {
 		w.ns.mu.Lock()
@@ -211,15 +199,7 @@ func (w *Watch) healthLoopNetNS(ctx context.Context) {
 			}
 		}
 	}
-	check()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			check()
-		}
-	}
+	every(ctx, w.cfg.Health.Interval, check)
 }
 
 // newMonitorNetNS returns the health monitor of one namespace.
@@ -261,4 +241,19 @@ func (w *Watch) netnsMetrics() []metrics.NetNS {
 		out = append(out, other)
 	}
 	return out
+}
+
+// every calls f at once, then every d until ctx ends.
+func every(ctx context.Context, d time.Duration, f func()) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	f()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f()
+		}
+	}
 }
