@@ -174,14 +174,7 @@ func TestRetriedUntilStreamExists(t *testing.T) {
 	s := servertest.StartNATS(t, t.TempDir(), -1, nil)
 	js := servertest.JetStream(t, s.ClientURL())
 	p := newPublisher(t, s.ClientURL(), "ctwatch.host1", nil)
-	created := make(chan error, 1)
-	go func() {
-		deadline := time.Now().Add(time.Minute)
-		for p.Stats().Failures == 0 && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond) // polling a counter: no event to wait on
-		}
-		created <- servertest.CreateStream(js, fleetStream(1))
-	}()
+	created := createStreamOnFailure(p, js)
 	const n = 300
 	checkResults(t, okResults(1, n), publishAll(t, p, records(testRun, 1, n), nil))
 	if err := <-created; err != nil {
@@ -213,14 +206,7 @@ func TestUnansweredPublishesTimeOutAndAreRetried(t *testing.T) {
 	}
 	js := servertest.JetStream(t, s.ClientURL())
 	p := newPublisher(t, s.ClientURL(), "ctwatch.host1", func(c *Config) { c.AckTimeout = 200 * time.Millisecond })
-	created := make(chan error, 1)
-	go func() {
-		deadline := time.Now().Add(time.Minute)
-		for p.Stats().Failures == 0 && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond) // polling a counter: no event to wait on
-		}
-		created <- servertest.CreateStream(js, fleetStream(1))
-	}()
+	created := createStreamOnFailure(p, js)
 	const n = 300
 	start := time.Now()
 	checkResults(t, okResults(1, n), publishAll(t, p, records(testRun, 1, n), nil))
@@ -560,4 +546,18 @@ func startClusterNode(t testing.TB, i, port, routePort int, routes []string) *se
 		t.Fatalf("cluster node %d not ready", i+1)
 	}
 	return s
+}
+
+// createStreamOnFailure creates the fleet stream once p has seen a failed
+// publish, and sends the result.
+func createStreamOnFailure(p *Publisher, js jetstream.JetStream) <-chan error {
+	created := make(chan error, 1)
+	go func() {
+		deadline := time.Now().Add(time.Minute)
+		for p.Stats().Failures == 0 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond) // polling a counter: no event to wait on
+		}
+		created <- servertest.CreateStream(js, fleetStream(1))
+	}()
+	return created
 }
