@@ -16,14 +16,14 @@ import (
 // Classic BPF opcodes (linux/bpf_common.h, linux/filter.h).
 const (
 	opLD, opLDX, opST, opSTX, opALU, opJMP, opRET, opMISC = 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07
-	szW, szH, szB                                        = 0x00, 0x08, 0x10
-	modeIMM, modeABS, modeIND, modeMEM, modeLEN          = 0x00, 0x20, 0x40, 0x60, 0x80
-	jmpJA, jmpJEQ, jmpJGT, jmpJGE, jmpJSET               = 0x00, 0x10, 0x20, 0x30, 0x40
-	srcK, srcX                                           = 0x00, 0x08
-	aluAdd, aluSub, aluMul, aluDiv, aluOr, aluAnd        = 0x00, 0x10, 0x20, 0x30, 0x40, 0x50
-	aluLsh, aluRsh, aluNeg, aluMod, aluXor               = 0x60, 0x70, 0x80, 0x90, 0xa0
-	retK, retA                                           = 0x00, 0x10
-	miscTAX, miscTXA                                     = 0x00, 0x80
+	szW, szH, szB                                         = 0x00, 0x08, 0x10
+	modeIMM, modeABS, modeIND, modeMEM, modeLEN           = 0x00, 0x20, 0x40, 0x60, 0x80
+	jmpJA, jmpJEQ, jmpJGT, jmpJGE, jmpJSET                = 0x00, 0x10, 0x20, 0x30, 0x40
+	srcK, srcX                                            = 0x00, 0x08
+	aluAdd, aluSub, aluMul, aluDiv, aluOr, aluAnd         = 0x00, 0x10, 0x20, 0x30, 0x40, 0x50
+	aluLsh, aluRsh, aluNeg, aluMod, aluXor                = 0x60, 0x70, 0x80, 0x90, 0xa0
+	retK, retA                                            = 0x00, 0x10
+	miscTAX, miscTXA                                      = 0x00, 0x80
 
 	skfAdOff          = 0xfffff000 // SKF_AD_OFF (-0x1000)
 	skfAdNlattr       = 12
