@@ -49,7 +49,7 @@ var flagGroups = map[string][]struct {
 	flags []string
 }{
 	"watch": {
-		{"Selection (conntrack -E's filters)", []string{"netns", "all-netns", "events", "family", "proto", "src", "dst", "port", "sport", "dport", "state", "status", "zone", "mark"}},
+		{"Selection (conntrack -E's filters)", []string{"netns", "all-netns", "events", "family", "proto", "src", "dst", "port", "sport", "dport", "state", "status", "zone", "mark", "kernel-filter"}},
 		{"Output", []string{"format", "schema", "text-opts", "output", "queue-max-bytes", "spool", "spool-max-bytes", "spool-sync", "updates", "snapshot", "log-level", "host-name", "heartbeat", "connlabel-file", "allow-other-owner"}},
 		{"Flows and table health", []string{"max-flows", "unreplied-after", "reconcile-interval", "stats-interval", "table-warn", "metrics-addr", "on-netns-gone", "netns-metrics-max"}},
 		{"Tuning", []string{"buffer-size", "coalesce", "cpuprofile"}},

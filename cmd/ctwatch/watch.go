@@ -94,6 +94,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&spec.Status, "status", "", "only entries with these labels or status bits (unreplied, replied, assured, offload, dst_nat, ...); !NAME excludes")
 	fs.StringVar(&spec.Zone, "zone", "", "only these conntrack zones")
 	fs.StringVar(&spec.Mark, "mark", "", "only these connmarks: VALUE or VALUE/MASK")
+	kernelFilter := fs.Bool("kernel-filter", true, "run the filter flags in the kernel too, as a BPF program on the event socket: events outside the filter are dropped before they reach ctwatch, so they cost nothing, are not tracked as flows, and no counter sees them (the kernel counts no drop for them; see docs/filter.md); false receives and tracks everything and filters only what is written")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -125,6 +126,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg := watch.Config{
 		BufferSize:        int(*bufSize),
 		Snapshot:          *snapshot,
+		KernelFilter:      *kernelFilter,
 		Flow:              flowCfg,
 		ReconcileInterval: *reconcile,
 		Health:            healthCfg,

@@ -74,7 +74,7 @@ _ctwatch() {
 	esac
 	case $cmd in
 	watch)
-		COMPREPLY=($(compgen -W "--all-netns --allow-other-owner --buffer-size --coalesce --connlabel-file --cpuprofile --dport --dst --events --family --format --heartbeat --host-name --log-level --mark --max-flows --metrics-addr --netns --netns-metrics-max --on-netns-gone --output --port --proto --queue-max-bytes --reconcile-interval --schema --snapshot --spool --spool-max-bytes --spool-sync --sport --src --state --stats-interval --status --table-warn --text-opts --unreplied-after --updates --zone" -- "$cur"))
+		COMPREPLY=($(compgen -W "--all-netns --allow-other-owner --buffer-size --coalesce --connlabel-file --cpuprofile --dport --dst --events --family --format --heartbeat --host-name --kernel-filter --log-level --mark --max-flows --metrics-addr --netns --netns-metrics-max --on-netns-gone --output --port --proto --queue-max-bytes --reconcile-interval --schema --snapshot --spool --spool-max-bytes --spool-sync --sport --src --state --stats-interval --status --table-warn --text-opts --unreplied-after --updates --zone" -- "$cur"))
 		;;
 	parse)
 		COMPREPLY=($(compgen -W "--connlabel-file --format --host-name --schema --text-opts --tz" -- "$cur"))

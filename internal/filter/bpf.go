@@ -88,6 +88,12 @@ func (f *Filter) userPart() *Filter {
 	return &u
 }
 
+// Kernel returns the part of f that [Filter.BPF] compiles, as a Filter
+// whose Match is the program's verdict on an entry: what a socket with the
+// program receives of the events, and what the watch keeps of its dumps
+// (which the program does not see). Nil for a nil f.
+func (f *Filter) Kernel() *Filter { return f.kernelPart() }
+
 // Split describes, in the canonical flag form of [Filter.String], the part
 // of f that [Filter.BPF] compiles into the kernel's program and the part
 // that only the userspace Match checks; "any" when a part is empty.

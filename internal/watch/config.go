@@ -125,6 +125,19 @@ type Config struct {
 	DumpTimeout time.Duration
 	// Filter selects the entry records written; nil writes all.
 	Filter *filter.Filter
+	// KernelFilter compiles Filter into a BPF program (filter.Filter.BPF)
+	// that Run attaches to the event socket it subscribes: the kernel
+	// drops the events outside the filter before they are queued, so they
+	// are neither received nor tracked, and no counter sees them; the
+	// dumps keep only the entries the program would pass
+	// (filter.Filter.Kernel). Filter still runs on every event received,
+	// and alone checks what the program does not compile. A program too
+	// large for the kernel is not attached: the watch filters in userspace
+	// only and the start record says why. Off, every event is received and
+	// tracked and Filter selects what is written. A Source given in
+	// Config is not filtered by the kernel (the program is compiled and
+	// reported, not attached).
+	KernelFilter bool
 	// Format is the form of entry records.
 	Format Format
 	// Text is the text form of entry records with FormatText.

@@ -21,6 +21,9 @@ func (w *Watch) startupDump(ctx context.Context) {
 	skippedBefore := w.tracker.Stats().SkippedFull
 	err := cfg.Dump(dctx, func(ev *model.Event) bool {
 		n++
+		if !w.kdump.Match(ev) {
+			return true // the kernel drops its events: not tracked
+		}
 		w.tracker.Seed(ev)
 		if cfg.Snapshot {
 			w.entry(ev, false)
@@ -76,6 +79,9 @@ func (w *Watch) reconcileDump(ctx context.Context, ns model.NetNS, dump DumpFunc
 	w.tracker.BeginReconcileNetNS(ns, func(yield func(*model.Entry) bool) {
 		dumpErr = dump(dctx, func(ev *model.Event) bool {
 			n++
+			if !w.kdump.Match(ev) {
+				return true // the kernel drops its events: not tracked
+			}
 			return yield(&ev.Entry)
 		})
 	}, start)

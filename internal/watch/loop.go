@@ -41,8 +41,12 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 	cfg := &w.cfg
 	defer cfg.Origins.Close()
 	w.runCtx = ctx
+	if err := w.compileKernelFilter(); err != nil {
+		return Summary{}, &StartError{err}
+	}
 	src := cfg.Source
 	if src == nil {
+		w.kdump = w.kernelDumpFilter()
 		sub, err := events.Subscribe(events.Config{
 			NetNS:      cfg.NS.FD(),
 			Types:      cfg.Types,
@@ -50,6 +54,7 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 			Clock:      cfg.Clock,
 			Labels:     cfg.Labels,
 			AllNetNS:   cfg.multi(),
+			Filter:     w.kprog,
 		})
 		if err != nil {
 			return Summary{}, &StartError{fmt.Errorf("subscribe to conntrack events: %w", err)}

@@ -377,6 +377,9 @@ func (w *Watch) dumpNetNS(ctx context.Context, sl *nsSlot, snapshot bool) (uint6
 	err := cfg.DumpNetNS(dctx, sl.h, func(ev *model.Event) bool {
 		n++
 		ev.NetNS = sl.key
+		if !w.kdump.Match(ev) {
+			return true // the kernel drops its events: not tracked
+		}
 		w.tracker.Seed(ev)
 		if snapshot && cfg.Snapshot {
 			w.entry(ev, false)
