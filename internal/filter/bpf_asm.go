@@ -72,13 +72,6 @@ func (a *assembler) mark(l label) {
 	a.ops = append(a.ops, asmOp{kind: asmMark, t: l})
 }
 
-// here is a label at the position of the next instruction.
-func (a *assembler) here() label {
-	l := a.newLabel()
-	a.mark(l)
-	return l
-}
-
 // assemble lays the program out and encodes it.
 func (a *assembler) assemble() ([]bpf.RawInstruction, error) {
 	pos := make([]int, a.labels+1)
