@@ -367,7 +367,9 @@ func kfRandomSpec(r *rand.Rand) filter.Spec {
 			Port:   pick(6, 2, ports),
 			SPort:  pick(6, 2, ports),
 			DPort:  pick(5, 3, ports),
-			State:  pick(5, 2, func() string { return []string{"ESTABLISHED", "SYN_SENT", "CLOSE", "TIME_WAIT", "COOKIE_WAIT", "4"}[r.IntN(6)] }),
+			State: pick(5, 2, func() string {
+				return []string{"ESTABLISHED", "SYN_SENT", "CLOSE", "TIME_WAIT", "COOKIE_WAIT", "4"}[r.IntN(6)]
+			}),
 			Status: pick(5, 2, func() string {
 				return []string{"unreplied", "replied", "assured", "!assured", "!unreplied", "confirmed"}[r.IntN(6)]
 			}),
