@@ -8,6 +8,7 @@ package integration
 // the userspace filter selects, in order. Helpers start with kf.
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -445,4 +446,80 @@ func TestKernelFilterDifferential(t *testing.T) {
 	}
 	kfCheck(t, ct, all, filtered)
 	t.Logf("%d entries, %d events", created, len(all.snapshot()))
+}
+
+// TestWatchKernelFilter: with --kernel-filter (the default), events outside
+// the filter never reach ctwatch (the stop record's received counts only
+// the matching ones) and the dump's entries outside it are neither written
+// nor counted as filtered; with --kernel-filter=false everything is
+// received and the filter selects what is written. The start record says
+// where the filter runs.
+func TestWatchKernelFilter(t *testing.T) {
+	for _, tt := range []struct {
+		kernel                  bool
+		news, destroys, filtered float64
+		where                   string
+	}{
+		{true, 1, 2, 0, "--proto=udp --dport=694"},
+		{false, 6, 8, 12, "any"},
+	} {
+		t.Run("kernel-filter="+strconv.FormatBool(tt.kernel), func(t *testing.T) {
+			ns := nstest.New(t)
+			ct := ns.Conntrack()
+			preTCP := evFlow(unix.IPPROTO_TCP, "10.5.0.1", "10.5.0.2", 4000, 80, 120, 0)
+			preUDP := evFlow(unix.IPPROTO_UDP, "10.5.0.1", "10.5.0.2", 5000, 694, 120, 0)
+			for _, f := range []conntrack.Flow{preTCP, preUDP} {
+				evWithin(t, evTimeout, "create", func() error { return ct.Create(f) })
+			}
+			args := []string{"watch", "--proto", "udp", "--dport", "694", "--snapshot", "--kernel-filter=" + strconv.FormatBool(tt.kernel)}
+			w := wtStartCmd(t, ns.Command(append([]string{nstest.Binary(t)}, args...)...), args)
+			start, _ := w.waitRecord("the start record", func(r map[string]any) bool { return r["event"] == "start" })
+			if start["filter_kernel"] != tt.where {
+				t.Errorf("start record: filter_kernel %v, want %q", start["filter_kernel"], tt.where)
+			}
+			_, before := w.waitRecord("the dump record", func(r map[string]any) bool { return r["event"] == "dump" })
+			var snap []string
+			for _, r := range before {
+				if ev, ok := wtEntry(t, r); ok {
+					snap = append(snap, evText(&ev))
+				}
+			}
+			if len(snap) != 1 || !strings.Contains(snap[0], "dport=694") {
+				t.Errorf("snapshot records %q, want the UDP entry only", snap)
+			}
+			var live []conntrack.Flow
+			for i := range 5 {
+				live = append(live, evFlow(unix.IPPROTO_TCP, "10.5.1.1", "10.5.1.2", uint16(4100+i), 80, 120, 0))
+			}
+			live = append(live, evFlow(unix.IPPROTO_UDP, "10.5.1.1", "10.5.1.2", 5100, 694, 120, 0))
+			for _, f := range live {
+				evWithin(t, evTimeout, "create", func() error { return ct.Create(f) })
+			}
+			for _, f := range append([]conntrack.Flow{preTCP, preUDP}, live...) {
+				evDelete(t, ct, f)
+			}
+			w.waitEvent("the last DESTROY", func(ev *model.Event) bool {
+				return ev.Type == model.EventDestroy && ev.Entry.Orig.SrcPort == 5100
+			})
+			rest, code, _ := w.stop()
+			if code != 0 {
+				t.Fatalf("exit status %d", code)
+			}
+			var stop map[string]any
+			for _, l := range rest {
+				var r map[string]any
+				if json.Unmarshal([]byte(l), &r) == nil && r["event"] == "stop" {
+					stop = r
+				}
+			}
+			if stop == nil {
+				t.Fatalf("no stop record in %q", rest)
+			}
+			recv, _ := stop["received"].(map[string]any)
+			got := []any{recv["new"], recv["destroy"], stop["filtered"]}
+			if diff := cmp.Diff([]any{tt.news, tt.destroys, tt.filtered}, got); diff != "" {
+				t.Errorf("stop record's received new, destroy and filtered (-want +got):\n%s\n%v", diff, stop)
+			}
+		})
+	}
 }
