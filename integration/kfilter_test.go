@@ -456,9 +456,9 @@ func TestKernelFilterDifferential(t *testing.T) {
 // where the filter runs.
 func TestWatchKernelFilter(t *testing.T) {
 	for _, tt := range []struct {
-		kernel                  bool
+		kernel                   bool
 		news, destroys, filtered float64
-		where                   string
+		where                    string
 	}{
 		{true, 1, 2, 0, "--proto=udp --dport=694"},
 		{false, 6, 8, 12, "any"},
