@@ -26,6 +26,16 @@
 // during the dump for a flow the dump already reported is merged into the
 // snapshot record rather than written twice, and counted.
 //
+// # Kernel filter
+//
+// With Config.KernelFilter the filter's BPF program (filter.Filter.BPF) is
+// attached to the event socket before it joins the groups: the events
+// outside it are dropped by the kernel, never received, tracked or
+// counted, and every dump keeps only the entries the program would pass
+// (filter.Filter.Kernel), so that the tracker holds the filtered flows
+// only. The filter still runs on every event received. The start record
+// says which part of the filter runs where (docs/filter.md).
+//
 // # Loss
 //
 // Loss is never fatal and never silent. Events the kernel dropped (the
