@@ -1,11 +1,16 @@
 package filter
 
 import (
+	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/net/bpf"
+
+	"github.com/ctwatch/ctwatch/internal/ctnl"
 )
 
 // FuzzBPF holds the generator to its contract for random filter specs:
@@ -90,4 +95,43 @@ func addExtra(r *rand.Rand, s *Spec, n int, which uint8) {
 	default:
 		s.Zone = v
 	}
+}
+
+// FuzzBPFMessage runs the programs of the test filters on arbitrary bytes:
+// a program never fails to run, and it accepts every message that is not
+// a conntrack entry event (another type, or too short to be one) for
+// userspace to decide.
+func FuzzBPFMessage(f *testing.F) {
+	r := rand.New(rand.NewPCG(7, 7))
+	for range 8 {
+		ev := randomEvent(r)
+		f.Add(encodeEvent(&ev))
+	}
+	f.Add([]byte{})
+	f.Add(make([]byte, 20))
+	var progs [][]bpf.RawInstruction
+	for _, s := range specs {
+		flt, err := New(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		p, err := flt.BPF()
+		if err != nil {
+			f.Fatal(err)
+		}
+		progs = append(progs, p)
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		entry := len(msg) >= offAttrs && (binary.NativeEndian.Uint16(msg[offNlmsgType:]) == uint16(ctnl.NFNLType(ctnl.NFNLSubsysCTNetlink, ctnl.IPCTNLMsgCtNew)) ||
+			binary.NativeEndian.Uint16(msg[offNlmsgType:]) == uint16(ctnl.NFNLType(ctnl.NFNLSubsysCTNetlink, ctnl.IPCTNLMsgCtDelete)))
+		for i, p := range progs {
+			v, err := runClassic(p, msg)
+			if err != nil {
+				t.Fatalf("%+v: %v", specs[i], err)
+			}
+			if !entry && v == 0 {
+				t.Fatalf("%+v: refused a message that is not an entry event: % x", specs[i], msg)
+			}
+		}
+	})
 }
