@@ -124,7 +124,10 @@ func writeZshCompletion(w io.Writer) {
 				arg, u := flagArg(f)
 				u = firstSentence(u)
 				spec := "--" + f.Name + "[" + zshEscape(u) + "]"
-				if arg != "" {
+				if o := optionalArg(f); o != "" {
+					// "=-": the value is optional and follows an '='.
+					spec = "--" + f.Name + "=-[" + zshEscape(u) + "]:" + strings.ToLower(o) + ": "
+				} else if arg != "" {
 					action := " "
 					switch vals := flagValues[f.Name]; vals {
 					case "":

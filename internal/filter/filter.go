@@ -347,7 +347,8 @@ func inMarks(marks []markItem, m uint32) bool {
 // "--proto=tcp --dport=22,8000-8999 --status=unreplied,!assured", or "any"
 // when f constrains nothing. Items are normalised, sorted and deduplicated,
 // so that equal filters print alike; the values after each '=' given back to
-// [New] in a [Spec] yield an equivalent filter.
+// [New] in a [Spec] (a bare --src-nat, --dst-nat or --any-nat as its bool,
+// and the same [Spec.LabelNames]) yield an equivalent filter.
 func (f *Filter) String() string {
 	if f.Empty() {
 		return "any"
