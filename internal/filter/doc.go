@@ -104,6 +104,9 @@
 //     and an ICMP entry's "port" is its identifier, which source NAT
 //     rewrites (conntrack compares the identifier with the reply's type
 //     and code). Entries read from text never carry the NAT_DONE bits.
+//     ctwatch takes the value as --src-nat=ADDR or, as conntrack, as the
+//     next argument (--src-nat ADDR); conntrack 1.4.7 itself drops a value
+//     given with '=' and matches any NAT then.
 //   - --label matches connlabels by name, looked up in the
 //     --connlabel-file table ([Spec.LabelNames]), or by bit number
 //     (0-127). Unlike other flags, and as conntrack, its items are ANDed:
