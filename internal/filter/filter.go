@@ -56,6 +56,9 @@ type Filter struct {
 	icmpIDs                  []uint16 // sorted, deduplicated; nil = any
 
 	secmarks []markItem // sorted, deduplicated; nil = any
+
+	// userspace is !userspaceEmpty(), computed once for Match.
+	userspace bool
 }
 
 const (
@@ -171,7 +174,7 @@ func (f *Filter) Match(ev *model.Event) bool {
 	if f.dst != nil && !inPrefixes(f.dst, addr(e, e.Orig.Dst)) {
 		return false
 	}
-	return f.userspaceEmpty() || f.matchUserspace(e)
+	return !f.userspace || f.matchUserspace(e)
 }
 
 // matchUserspace checks the flags the kernel filter does not know.

@@ -472,7 +472,7 @@ var benchSpec = Spec{
 }
 
 func BenchmarkMatch(b *testing.B) {
-	evs := events(b)
+	evs := append(events(b), ctEvents(b)...)
 	for _, bb := range []struct {
 		name string
 		spec Spec
@@ -480,6 +480,10 @@ func BenchmarkMatch(b *testing.B) {
 		{"empty", Spec{}},
 		{"proto", Spec{Proto: "tcp"}},
 		{"typical", benchSpec},
+		{"conntrack", Spec{
+			Proto: "tcp,udp,icmp", ReplyDst: "203.0.113.0/24,2001:db8::/32", AnyNAT: true, OrigZone: "0",
+			Src: "10.0.0.1,::1", MaskSrc: "255.0.0.255", Label: "red", LabelNames: testLabels(b), Secmark: "0/0xff",
+		}},
 	} {
 		f, err := New(bb.spec)
 		if err != nil {

@@ -115,6 +115,7 @@ func New(s Spec) (*Filter, error) {
 	c.f.icmpCodes, c.f.hasICMPCode = c.bytes(flagICMPCode, s.ICMPCode, "is not an ICMP code (0-255)")
 	c.f.icmpIDs = c.icmpIDs(s.ICMPID)
 	c.f.secmarks = c.marks(flagSecmark, s.Secmark)
+	c.f.userspace = !c.f.userspaceEmpty()
 	if len(c.errs) > 0 {
 		return nil, errors.Join(c.errs...)
 	}
