@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -167,4 +168,75 @@ func entryKey(args []string) (addrs, id string) {
 		}
 	}
 	return "src=" + src + " dst=" + dst + " ", id
+}
+
+// TestWatchLabelFilterMatchesConntrack: conntrack -E --label and ctwatch
+// --label, given the same connlabel file, select the same entries: those
+// with every label named, whatever others they have.
+func TestWatchLabelFilterMatchesConntrack(t *testing.T) {
+	ns := nstest.New(t)
+	// A ct label rule: ctnetlink can set labels in a namespace only once
+	// one is loaded. No packet goes through it.
+	ns.NFT(`table inet labels {
+	chain out {
+		type filter hook output priority -10; policy accept;
+		udp dport 5005 ct label set 1
+	}
+}
+`)
+	conf := filepath.Join(t.TempDir(), "connlabel.conf")
+	if err := os.WriteFile(conf, []byte(wlConf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctOut := filepath.Join(t.TempDir(), "conntrack.txt")
+	f, err := os.Create(ctOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ct := wlConntrack(t, ns, conf, "-E", "-e", "NEW", "--label", "red,heartbeat")
+	ct.Stdout = f
+	if err := ct.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ct.Process.Kill(); ct.Wait() })
+	// Repeated, as conntrack's -l red -l heartbeat. conntrack prints the
+	// labels once --label has loaded its table, as -o labels does.
+	w := wtStart(t, "watch", "--netns", ns.Name, "--format", "text", "--text-opts", "labels", "--events", "new",
+		"--connlabel-file", conf, "--label", "red", "--label", "heartbeat")
+	wtPoll(t, "both listeners to subscribe", func() bool { return len(wtEventSockets(t, ns)) == 2 })
+
+	for i, labels := range []string{"red,heartbeat", "red", "blue,red,heartbeat", "", "heartbeat", "heartbeat,red"} {
+		args := []string{"-I", "-p", "udp", "-s", "10.99.1.1", "-d", "10.99.1.2", "--sport", strconv.Itoa(7000 + i), "--dport", "53", "-t", "100"}
+		if labels != "" {
+			args = append(args, "--label-add", labels)
+		}
+		if out, err := wlConntrack(t, ns, conf, args...).CombinedOutput(); err != nil {
+			t.Fatalf("conntrack %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	const end = "sport=7005 "
+	var got []string
+	for len(got) == 0 || !strings.Contains(got[len(got)-1], end) {
+		l, ok := w.next(timeNow().Add(wtTimeout))
+		if !ok {
+			t.Fatalf("no end line from ctwatch; got:\n%s", strings.Join(got, "\n"))
+		}
+		got = append(got, l)
+	}
+	var want []string
+	wtPoll(t, "conntrack -E to print the end line", func() bool {
+		want = readLines(t, ctOut)
+		return len(want) > 0 && strings.Contains(want[len(want)-1], end)
+	})
+	if len(want) != 3 {
+		t.Errorf("conntrack -E --label red,heartbeat printed %d lines, want 3:\n%s", len(want), strings.Join(want, "\n"))
+	}
+	want, _ = wtComparable(want, false)
+	got, _ = wtComparable(got, false)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ctwatch --label red --label heartbeat selects other entries than conntrack -E --label red,heartbeat (-conntrack +ctwatch):\n%s", diff)
+	}
+	ct.Process.Signal(syscall.SIGINT)
+	w.stop()
 }
