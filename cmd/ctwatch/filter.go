@@ -45,6 +45,12 @@ func filterFlags(fs *flag.FlagSet) *filter.Spec {
 	fs.StringVar(&spec.ICMPCode, "icmp-code", "", "only ICMP and ICMPv6 entries of these codes")
 	fs.StringVar(&spec.ICMPID, "icmp-id", "", "only ICMP and ICMPv6 entries of these identifiers")
 	fs.StringVar(&spec.Secmark, "secmark", "", "only these security marks: VALUE or VALUE/MASK")
+	fs.StringVar(&spec.GRESrcKey, "srckey", "", "only GRE entries with these original source keys (decimal or 0x-hex)")
+	fs.StringVar(&spec.GREDstKey, "dstkey", "", "only GRE entries with these original destination keys")
+	fs.StringVar(&spec.GREReplySrcKey, "reply-key-src", "", "only GRE entries with these reply source keys")
+	fs.StringVar(&spec.GREReplyDstKey, "reply-key-dst", "", "only GRE entries with these reply destination keys")
+	fs.StringVar(&spec.GRESrcKey, "orig-key-src", "", "conntrack's spelling of --srckey")
+	fs.StringVar(&spec.GREDstKey, "orig-key-dst", "", "conntrack's spelling of --dstkey")
 	return &spec
 }
 
@@ -53,6 +59,7 @@ func filterFlags(fs *flag.FlagSet) *filter.Spec {
 var filterAliases = map[string]string{
 	"orig-src": "src", "orig-dst": "dst", "orig-port-src": "sport", "orig-port-dst": "dport",
 	"reply-port-src": "reply-sport", "reply-port-dst": "reply-dport",
+	"orig-key-src": "srckey", "orig-key-dst": "dstkey",
 }
 
 // aliasConflict refuses a flag given under both its names, where the flag

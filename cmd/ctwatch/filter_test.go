@@ -35,6 +35,9 @@ func TestFilterFlags(t *testing.T) {
 		{[]string{"--any-nat", "[2001:db8::1]:53", "--proto", "udp"}, filter.Spec{AnyNATAddr: "[2001:db8::1]:53", Proto: "udp"}},
 		{[]string{"-any-nat", "--proto", "udp"}, filter.Spec{AnyNAT: true, Proto: "udp"}},
 		{[]string{"--label", "red", "--label", "blue,green"}, filter.Spec{Label: "red,blue,green"}},
+		{[]string{"--orig-key-src", "1", "--orig-key-dst", "2", "--reply-key-src", "3", "--reply-key-dst", "4"},
+			filter.Spec{GRESrcKey: "1", GREDstKey: "2", GREReplySrcKey: "3", GREReplyDstKey: "4"}},
+		{[]string{"--srckey", "5", "--dstkey", "6"}, filter.Spec{GRESrcKey: "5", GREDstKey: "6"}},
 		{[]string{"--orig-zone", "1", "--reply-zone", "2", "--icmp-type", "8", "--icmp-code", "0", "--icmp-id", "7", "--secmark", "0x10/0xf0"},
 			filter.Spec{OrigZone: "1", ReplyZone: "2", ICMPType: "8", ICMPCode: "0", ICMPID: "7", Secmark: "0x10/0xf0"}},
 	}
@@ -90,6 +93,8 @@ func TestFilterUsageErrors(t *testing.T) {
 		{[]string{"--src-nat", "1.2.3.4:"}, []string{`--src-nat: "1.2.3.4:"`}},
 		{[]string{"--orig-src", "10.0.0.1", "--src", "10.0.0.2"}, []string{"--orig-src is --src"}},
 		{[]string{"--reply-port-dst", "1", "--reply-dport", "1"}, []string{"--reply-port-dst is --reply-dport"}},
+		{[]string{"--srckey", "1", "--orig-key-src", "1"}, []string{"--orig-key-src is --srckey"}},
+		{[]string{"--reply-key-dst", "0x10000"}, []string{`--reply-key-dst: "0x10000"`}},
 		{[]string{"--connlabel-file", labels, "--label", "red", "--label", "green"}, []string{`--label: "green"`}},
 		{[]string{"--connlabel-file", labels, "--orig-zone", "x", "--secmark", "1/2"}, []string{`--orig-zone: "x"`, `--secmark: "1/2"`}},
 	} {

@@ -33,6 +33,7 @@ var ctCorpus = []struct {
 	{"icmp-nat", "icmp     1 29 src=192.168.1.7 dst=8.8.4.4 type=8 code=0 id=100 src=8.8.4.4 dst=203.0.113.7 type=0 code=0 id=200 use=1", natDone},
 	{"icmp6-echo", "ipv6     10 icmpv6   58 29 src=2001:db8::1 dst=2001:db8::9 type=128 code=0 id=55 [UNREPLIED] src=2001:db8::9 dst=2001:db8::1 type=129 code=0 id=55 secmark=16 zone=4 labels=3 use=1", natDone},
 	{"tcp-zones", "tcp      6 120 SYN_SENT src=172.16.0.1 dst=172.16.0.2 sport=1234 dport=8080 zone-orig=7 [UNREPLIED] src=172.16.0.2 dst=172.16.0.1 sport=8080 dport=1234 zone-reply=8 use=1", 0},
+	{"gre-keys", "gre      47 179 src=10.3.0.1 dst=10.3.0.2 srckey=0x10 dstkey=0x20 src=10.3.0.2 dst=10.3.0.1 srckey=0x30 dstkey=0x10 use=1", 0},
 }
 
 // testLabels is the --connlabel-file table of the tests.
@@ -73,7 +74,7 @@ func ctMatching(f *Filter, evs []model.Event) []string {
 
 func TestMatchConntrackFlags(t *testing.T) {
 	evs := ctEvents(t)
-	v4 := []string{"snat", "snat-pat", "dnat-pat", "nat-not-done", "null-binding", "icmp-nat", "tcp-zones"}
+	v4 := []string{"snat", "snat-pat", "dnat-pat", "nat-not-done", "null-binding", "icmp-nat", "tcp-zones", "gre-keys"}
 	tests := []struct {
 		name string
 		spec Spec
@@ -81,7 +82,7 @@ func TestMatchConntrackFlags(t *testing.T) {
 	}{
 		{"reply-src host", Spec{ReplySrc: "93.184.216.34"}, []string{"snat"}},
 		{"reply-src ORed", Spec{ReplySrc: "8.8.8.8, 8.8.4.4"}, []string{"snat-pat", "icmp-nat"}},
-		{"reply-src prefix", Spec{ReplySrc: "10.0.0.0/8"}, []string{"dnat-pat", "nat-not-done", "null-binding"}},
+		{"reply-src prefix", Spec{ReplySrc: "10.0.0.0/8"}, []string{"dnat-pat", "nat-not-done", "null-binding", "gre-keys"}},
 		{"reply-src v6 prefix", Spec{ReplySrc: "2001:db8::/32"}, []string{"spat6", "snat6", "icmp6-echo"}},
 		{"reply-src not orig src", Spec{ReplySrc: "10.0.0.5"}, nil},
 		{"reply-dst", Spec{ReplyDst: "203.0.113.7"}, []string{"snat", "snat-pat", "icmp-nat"}},
@@ -120,7 +121,7 @@ func TestMatchConntrackFlags(t *testing.T) {
 		{"label unnamed bit", Spec{Label: "3"}, []string{"icmp6-echo"}},
 
 		{"orig-zone", Spec{OrigZone: "7"}, []string{"tcp-zones"}},
-		{"orig-zone 0", Spec{OrigZone: "0"}, []string{"snat", "snat-pat", "dnat-pat", "spat6", "snat6", "nat-not-done", "null-binding", "icmp-nat"}},
+		{"orig-zone 0", Spec{OrigZone: "0"}, []string{"snat", "snat-pat", "dnat-pat", "spat6", "snat6", "nat-not-done", "null-binding", "icmp-nat", "gre-keys"}},
 		{"orig-zone not reply", Spec{OrigZone: "9"}, nil},
 		{"reply-zone", Spec{ReplyZone: "9,8"}, []string{"null-binding", "tcp-zones"}},
 		{"zones for both directions", Spec{OrigZone: "4", ReplyZone: "4"}, []string{"icmp6-echo"}},
@@ -134,18 +135,26 @@ func TestMatchConntrackFlags(t *testing.T) {
 		{"icmp-id is the original's", Spec{ICMPID: "200"}, nil},
 		{"icmp flags ANDed", Spec{ICMPType: "8", ICMPID: "100"}, []string{"icmp-nat"}},
 
+		{"srckey", Spec{GRESrcKey: "0x10"}, []string{"gre-keys"}},
+		{"srckey decimal ORed", Spec{GRESrcKey: "1,16"}, []string{"gre-keys"}},
+		{"srckey is the original's", Spec{GRESrcKey: "0x30"}, nil},
+		{"dstkey", Spec{GREDstKey: "32"}, []string{"gre-keys"}},
+		{"reply keys", Spec{GREReplySrcKey: "0x30", GREReplyDstKey: "0x10"}, []string{"gre-keys"}},
+		{"reply key not the original's", Spec{GREReplyDstKey: "0x20"}, nil},
+		{"keys never ports", Spec{GRESrcKey: "1000"}, nil},
+
 		{"secmark", Spec{Secmark: "7"}, []string{"null-binding"}},
-		{"secmark 0 is none", Spec{Secmark: "0"}, []string{"snat", "snat-pat", "dnat-pat", "spat6", "snat6", "nat-not-done", "icmp-nat", "tcp-zones"}},
+		{"secmark 0 is none", Spec{Secmark: "0"}, []string{"snat", "snat-pat", "dnat-pat", "spat6", "snat6", "nat-not-done", "icmp-nat", "tcp-zones", "gre-keys"}},
 		{"secmark mask", Spec{Secmark: "0x10/0x10"}, []string{"icmp6-echo"}},
 
-		{"mask-src", Spec{Src: "10.0.0.0", MaskSrc: "255.0.0.0"}, []string{"snat", "snat-pat", "dnat-pat", "nat-not-done", "null-binding"}},
-		{"mask-src masks the address", Spec{Src: "10.1.2.3", MaskSrc: "255.0.0.0"}, []string{"snat", "snat-pat", "dnat-pat", "nat-not-done", "null-binding"}},
-		{"mask-src non-contiguous", Spec{Src: "10.0.0.1", MaskSrc: "255.0.0.255"}, []string{"nat-not-done", "null-binding"}},
+		{"mask-src", Spec{Src: "10.0.0.0", MaskSrc: "255.0.0.0"}, []string{"snat", "snat-pat", "dnat-pat", "nat-not-done", "null-binding", "gre-keys"}},
+		{"mask-src masks the address", Spec{Src: "10.1.2.3", MaskSrc: "255.0.0.0"}, []string{"snat", "snat-pat", "dnat-pat", "nat-not-done", "null-binding", "gre-keys"}},
+		{"mask-src non-contiguous", Spec{Src: "10.0.0.1", MaskSrc: "255.0.0.255"}, []string{"nat-not-done", "null-binding", "gre-keys"}},
 		{"mask-src v6", Spec{Src: "2001:db8::", MaskSrc: "ffff:ffff::"}, []string{"spat6", "icmp6-echo"}},
 		{"mask-src v6 non-contiguous", Spec{Src: "::10", MaskSrc: "::ffff"}, []string{"spat6"}},
-		{"mask-src one family, prefix other", Spec{Src: "10.0.0.1,2001:db8::/32", MaskSrc: "255.0.0.255"}, []string{"spat6", "nat-not-done", "null-binding", "icmp6-echo"}},
+		{"mask-src one family, prefix other", Spec{Src: "10.0.0.1,2001:db8::/32", MaskSrc: "255.0.0.255"}, []string{"spat6", "nat-not-done", "null-binding", "icmp6-echo", "gre-keys"}},
 		{"mask-dst", Spec{Dst: "8.8.0.0", MaskDst: "255.255.0.0"}, []string{"snat-pat", "icmp-nat"}},
-		{"mask-dst non-contiguous", Spec{Dst: "0.0.0.2", MaskDst: "0.0.0.255"}, []string{"nat-not-done", "null-binding", "tcp-zones"}},
+		{"mask-dst non-contiguous", Spec{Dst: "0.0.0.2", MaskDst: "0.0.0.255"}, []string{"nat-not-done", "null-binding", "tcp-zones", "gre-keys"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -183,6 +192,7 @@ func TestStringConntrackFlags(t *testing.T) {
 		{Spec{OrigZone: "3,1", ReplyZone: "0"}, "--orig-zone=1,3 --reply-zone=0"},
 		{Spec{ICMPType: "8,0,08", ICMPCode: "3", ICMPID: "7,1"}, "--icmp-type=0,8 --icmp-code=3 --icmp-id=1,7"},
 		{Spec{Secmark: "16,0x1/1"}, "--secmark=0x1/0x1,0x10"},
+		{Spec{GRESrcKey: "16,0x10,1", GREDstKey: "0", GREReplySrcKey: "0xffff", GREReplyDstKey: "2"}, "--srckey=0x1,0x10 --dstkey=0x0 --reply-key-src=0xffff --reply-key-dst=0x2"},
 	}
 	for _, tt := range tests {
 		tt.spec.LabelNames = testLabels(t)
@@ -221,6 +231,9 @@ func TestNewErrorsConntrackFlags(t *testing.T) {
 		{"zones", Spec{OrigZone: "65536", ReplyZone: "x"}, []FlagError{{Flag: "--orig-zone", Item: "65536"}, {Flag: "--reply-zone", Item: "x"}}},
 		{"icmp", Spec{ICMPType: "256", ICMPCode: "-1", ICMPID: "65536,0x1"}, []FlagError{{Flag: "--icmp-type", Item: "256"}, {Flag: "--icmp-code", Item: "-1"}, {Flag: "--icmp-id", Item: "65536"}, {Flag: "--icmp-id", Item: "0x1"}}},
 		{"secmark", Spec{Secmark: "1/2,x"}, []FlagError{{Flag: "--secmark", Item: "1/2"}, {Flag: "--secmark", Item: "x"}}},
+		{"gre keys", Spec{GRESrcKey: "0x10000", GREDstKey: "x", GREReplySrcKey: "-1", GREReplyDstKey: "010_0"}, []FlagError{
+			{Flag: "--srckey", Item: "0x10000"}, {Flag: "--dstkey", Item: "x"}, {Flag: "--reply-key-src", Item: "-1"}, {Flag: "--reply-key-dst", Item: "010_0"},
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -261,6 +274,7 @@ func TestEmptyConntrackFlags(t *testing.T) {
 		{Src: "10.0.0.1", MaskSrc: "255.0.0.255"}, {Dst: "10.0.0.1", MaskDst: "255.0.0.255"},
 		{SrcNAT: true}, {DstNAT: true}, {AnyNAT: true}, {SrcNATAddr: "::/0"},
 		{Label: "0"}, {OrigZone: "0"}, {ReplyZone: "0"}, {ICMPType: "0"}, {ICMPCode: "0"}, {ICMPID: "0"}, {Secmark: "0/0"},
+		{GRESrcKey: "0"}, {GREDstKey: "0"}, {GREReplySrcKey: "0"}, {GREReplyDstKey: "0"},
 	} {
 		f, err := New(spec)
 		if err != nil {
@@ -279,7 +293,8 @@ func TestMatchConntrackFlagsAllocs(t *testing.T) {
 		AnyNATAddr: "203.0.113.0/24,[2001:db8::ff]:53", Label: "red,3", LabelNames: testLabels(t),
 		OrigZone: "0,4", ReplyZone: "0,9", ICMPType: "8,128", ICMPID: "55,100", Secmark: "0/0xff00",
 	}
-	for _, s := range []Spec{spec, {SrcNAT: true, DstNAT: true}, {ICMPCode: "0", Label: "blue", LabelNames: spec.LabelNames}} {
+	keys := Spec{GRESrcKey: "0x10", GREReplySrcKey: "0x30,0x31"}
+	for _, s := range []Spec{spec, keys, {SrcNAT: true, DstNAT: true}, {ICMPCode: "0", Label: "blue", LabelNames: spec.LabelNames}} {
 		f, err := New(s)
 		if err != nil {
 			t.Fatal(err)
@@ -296,22 +311,23 @@ func TestMatchConntrackFlagsAllocs(t *testing.T) {
 }
 
 func FuzzNewConntrackFlags(f *testing.F) {
-	f.Add("10.0.0.1,::1", "255.0.0.255", "", "10.0.0.0/8", "", "53", "1-2", "", "", "203.0.113.7:80,[::1]:1", "", "red,3", "0", "9", "8", "0", "55", "0x10/0x10", true, false, false)
-	f.Add("2001:db8::", "ffff:ffff::", "1.2.3.4", "", "::1", "", "", "0.0.0.2", "0.0.0.255", "", "1.2.3.4", "", "", "", "", "", "", "", false, true, false)
-	f.Add("10.0.0.0/8", "255.255.0.0", "", "", "", "", "", "", "", "", "", "purple", "65536", "", "256", "", "", "1/2", false, false, true)
-	f.Add("", "", "", "", "", "", "", "", "::ffff", "[::1", "1.2.3.4:", "", "", "", "", "", "", "", true, true, true)
+	f.Add("10.0.0.1,::1", "255.0.0.255", "", "10.0.0.0/8", "", "53", "1-2", "", "", "203.0.113.7:80,[::1]:1", "", "red,3", "0", "9", "8", "0", "55", "0x10/0x10", "0x10", "16", true, false, false)
+	f.Add("2001:db8::", "ffff:ffff::", "1.2.3.4", "", "::1", "", "", "0.0.0.2", "0.0.0.255", "", "1.2.3.4", "", "", "", "", "", "", "", "", "", false, true, false)
+	f.Add("10.0.0.0/8", "255.255.0.0", "", "", "", "", "", "", "", "", "", "purple", "65536", "", "256", "", "", "1/2", "0x10000", "x", false, false, true)
+	f.Add("", "", "", "", "", "", "", "", "::ffff", "[::1", "1.2.3.4:", "", "", "", "", "", "", "", "", "", true, true, true)
 	evs := append(events(f), ctEvents(f)...)
 	names := testLabels(f)
 	flagNames := []string{flagSrc, flagDst, flagReplySrc, flagReplyDst, flagReplySPort, flagReplyDPort, flagMaskSrc, flagMaskDst,
-		flagSrcNAT, flagDstNAT, flagAnyNAT, flagLabel, flagOrigZone, flagReplyZone, flagICMPType, flagICMPCode, flagICMPID, flagSecmark}
+		flagSrcNAT, flagDstNAT, flagAnyNAT, flagLabel, flagOrigZone, flagReplyZone, flagICMPType, flagICMPCode, flagICMPID, flagSecmark, flagSrcKey, flagReplyDKey}
 	f.Fuzz(func(t *testing.T, src, maskSrc, replySrc, replyDst, replySPort, replyDPort, anyNATAddr, dst, maskDst,
-		srcNAT, dstNAT, label, origZone, replyZone, icmpType, icmpCode, icmpID, secmark string, srcNATOn, dstNATOn, anyNAT bool) {
+		srcNAT, dstNAT, label, origZone, replyZone, icmpType, icmpCode, icmpID, secmark, srcKey, replyDstKey string, srcNATOn, dstNATOn, anyNAT bool) {
 		spec := Spec{
 			Src: src, MaskSrc: maskSrc, Dst: dst, MaskDst: maskDst, ReplySrc: replySrc, ReplyDst: replyDst,
 			ReplySPort: replySPort, ReplyDPort: replyDPort, AnyNATAddr: anyNATAddr,
 			SrcNAT: srcNATOn, DstNAT: dstNATOn, SrcNATAddr: srcNAT, DstNATAddr: dstNAT, AnyNAT: anyNAT,
 			Label: label, LabelNames: names, OrigZone: origZone, ReplyZone: replyZone,
 			ICMPType: icmpType, ICMPCode: icmpCode, ICMPID: icmpID, Secmark: secmark,
+			GRESrcKey: srcKey, GREReplyDstKey: replyDstKey,
 		}
 		checkFuzzSpec(t, spec, evs, flagNames)
 	})

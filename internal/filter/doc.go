@@ -3,8 +3,8 @@
 // --state, --status, --zone and --mark, and the rest of conntrack -E's
 // filters: --reply-src, --reply-dst, --reply-sport, --reply-dport,
 // --mask-src, --mask-dst, --src-nat, --dst-nat, --any-nat, --label,
-// --orig-zone, --reply-zone, --icmp-type, --icmp-code, --icmp-id and
-// --secmark.
+// --orig-zone, --reply-zone, --icmp-type, --icmp-code, --icmp-id,
+// --secmark, --srckey, --dstkey, --reply-key-src and --reply-key-dst.
 //
 // A [Spec] holds the flags' raw values; [New] checks and compiles them into a
 // [Filter] whose [Filter.Match] decides, without allocating, whether an event
@@ -123,6 +123,11 @@
 //     (VALUE or VALUE/MASK); an entry without one has secmark 0.
 //     (conntrack -E parses --secmark but libnetfilter_conntrack's
 //     comparison ignores it.)
+//   - --srckey and --dstkey (conntrack's --orig-key-src and --orig-key-dst)
+//     match the original tuple's GRE keys, --reply-key-src and
+//     --reply-key-dst the reply tuple's: 0-65535, decimal or 0x-hex, GRE
+//     entries only. (libnetfilter_conntrack's comparison skips GRE keys, so
+//     that conntrack -E matches every GRE entry with them.)
 //
 // [New] reports every bad item of every flag at once (joined with
 // [errors.Join]), each as a [*FlagError] naming the flag and the item.

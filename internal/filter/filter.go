@@ -57,6 +57,10 @@ type Filter struct {
 
 	secmarks []markItem // sorted, deduplicated; nil = any
 
+	// greKeys are the keys of --srckey, --dstkey, --reply-key-src and
+	// --reply-key-dst, each sorted, deduplicated, nil = any.
+	greKeys [4][]uint16
+
 	// userspace is !userspaceEmpty(), computed once for Match.
 	userspace bool
 }
@@ -126,7 +130,7 @@ func (f *Filter) userspaceEmpty() bool {
 	return f.replySrc == nil && f.replyDst == nil && f.replySPort == nil && f.replyDPort == nil &&
 		f.srcMasked == nil && f.dstMasked == nil && !f.nat.active() && f.labels == nil &&
 		f.origZones == nil && f.replyZones == nil && !f.hasICMPType && !f.hasICMPCode &&
-		f.icmpIDs == nil && f.secmarks == nil
+		f.icmpIDs == nil && f.secmarks == nil && !f.hasGREKeys()
 }
 
 // Match reports whether ev passes every flag of f. It does not allocate.
@@ -212,6 +216,9 @@ func (f *Filter) matchUserspace(e *model.Entry) bool {
 		if f.replyZones != nil && !hasZone(f.replyZones, reply) {
 			return false
 		}
+	}
+	if f.hasGREKeys() && !f.matchGREKeys(e) {
+		return false
 	}
 	if f.secmarks != nil {
 		var m uint32
@@ -301,6 +308,27 @@ func (f *Filter) matchState(e *model.Entry) bool {
 func (f *Filter) matchZone(e *model.Entry) bool {
 	orig, reply := entryZones(e)
 	return hasZone(f.zones, orig) || (reply != orig && hasZone(f.zones, reply))
+}
+
+func (f *Filter) hasGREKeys() bool {
+	return f.greKeys[0] != nil || f.greKeys[1] != nil || f.greKeys[2] != nil || f.greKeys[3] != nil
+}
+
+// matchGREKeys checks the GRE key flags; ctnetlink carries GRE keys where
+// ports would be. (libnetfilter_conntrack's comparison skips GRE's keys,
+// so that conntrack -E --srckey matches every GRE entry; ctwatch compares
+// them.)
+func (f *Filter) matchGREKeys(e *model.Entry) bool {
+	if e.Proto != model.ProtoGRE {
+		return false
+	}
+	keys := [4]uint16{e.Orig.SrcPort, e.Orig.DstPort, e.Reply.SrcPort, e.Reply.DstPort}
+	for i, want := range f.greKeys {
+		if want != nil && !slices.Contains(want, keys[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // entryZones returns the zone of each direction of e, as nf_ct_zone_id
@@ -525,6 +553,18 @@ func (f *Filter) String() string {
 	writeBytes(flagICMPCode, f.hasICMPCode, &f.icmpCodes)
 	writeZones(flagICMPID, f.icmpIDs)
 	writeMarks(flagSecmark, f.secmarks)
+	for i, name := range [...]string{flagSrcKey, flagDstKey, flagReplySKey, flagReplyDKey} {
+		if f.greKeys[i] == nil {
+			continue
+		}
+		flag(name)
+		for j, k := range f.greKeys[i] {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("0x" + strconv.FormatUint(uint64(k), 16))
+		}
+	}
 	return b.String()
 }
 

@@ -352,7 +352,8 @@ func parseString(t testing.TB, s string) Spec {
 		flagSrcNAT: &spec.SrcNATAddr, flagDstNAT: &spec.DstNATAddr, flagAnyNAT: &spec.AnyNATAddr,
 		flagLabel: &spec.Label, flagOrigZone: &spec.OrigZone, flagReplyZone: &spec.ReplyZone,
 		flagICMPType: &spec.ICMPType, flagICMPCode: &spec.ICMPCode, flagICMPID: &spec.ICMPID,
-		flagSecmark: &spec.Secmark,
+		flagSecmark: &spec.Secmark, flagSrcKey: &spec.GRESrcKey, flagDstKey: &spec.GREDstKey,
+		flagReplySKey: &spec.GREReplySrcKey, flagReplyDKey: &spec.GREReplyDstKey,
 	}
 	bare := map[string]*bool{flagSrcNAT: &spec.SrcNAT, flagDstNAT: &spec.DstNAT, flagAnyNAT: &spec.AnyNAT}
 	for _, kv := range strings.Split(s, " ") {

@@ -51,6 +51,12 @@ type Spec struct {
 	ICMPCode  string // --icmp-code: ICMP or ICMPv6 codes (0-255)
 	ICMPID    string // --icmp-id: ICMP or ICMPv6 identifiers (0-65535)
 	Secmark   string // --secmark: VALUE or VALUE/MASK
+
+	// GRE keys (0-65535, decimal or 0x-hex), of GRE entries only.
+	GRESrcKey      string // --srckey: original source keys
+	GREDstKey      string // --dstkey: original destination keys
+	GREReplySrcKey string // --reply-key-src: reply source keys
+	GREReplyDstKey string // --reply-key-dst: reply destination keys
 }
 
 // Flag names, as the command line spells them; errors and String use them.
@@ -83,6 +89,10 @@ const (
 	flagICMPCode   = "--icmp-code"
 	flagICMPID     = "--icmp-id"
 	flagSecmark    = "--secmark"
+	flagSrcKey     = "--srckey"
+	flagDstKey     = "--dstkey"
+	flagReplySKey  = "--reply-key-src"
+	flagReplyDKey  = "--reply-key-dst"
 )
 
 // New checks the flag values of s and compiles them into a Filter. Its error
@@ -115,6 +125,10 @@ func New(s Spec) (*Filter, error) {
 	c.f.icmpCodes, c.f.hasICMPCode = c.bytes(flagICMPCode, s.ICMPCode, "is not an ICMP code (0-255)")
 	c.f.icmpIDs = c.icmpIDs(s.ICMPID)
 	c.f.secmarks = c.marks(flagSecmark, s.Secmark)
+	c.f.greKeys = [4][]uint16{
+		c.greKeys(flagSrcKey, s.GRESrcKey), c.greKeys(flagDstKey, s.GREDstKey),
+		c.greKeys(flagReplySKey, s.GREReplySrcKey), c.greKeys(flagReplyDKey, s.GREReplyDstKey),
+	}
 	c.f.userspace = !c.f.userspaceEmpty()
 	if len(c.errs) > 0 {
 		return nil, errors.Join(c.errs...)
@@ -411,4 +425,20 @@ func (c *compiler) icmpIDs(value string) []uint16 {
 	}
 	slices.Sort(ids)
 	return slices.Compact(ids)
+}
+
+// greKeys compiles a GRE key flag: numbers 0-65535, decimal or 0x-hex (as
+// conntrack's strtoul, without octal).
+func (c *compiler) greKeys(flag, value string) []uint16 {
+	var keys []uint16
+	for _, it := range c.items(flag, value) {
+		n, ok := parseMark(it)
+		if !ok || n > 0xffff {
+			c.fail(flag, it, "is not a GRE key (0-65535, decimal or 0x-hex)")
+			continue
+		}
+		keys = append(keys, uint16(n))
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys)
 }
