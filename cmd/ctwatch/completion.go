@@ -19,6 +19,7 @@ var flagValues = map[string]string{
 	"on-netns-gone":  "exit wait",
 	"family":         "ipv4 ipv6",
 	"proto":          "tcp udp icmp icmpv6 sctp dccp udplite gre",
+	"protonum":       "tcp udp icmp icmpv6 sctp dccp udplite gre",
 	"events":         "new update destroy",
 	"tz":             "UTC Local",
 	"output":         "FILE",

@@ -23,6 +23,7 @@ func filterFlags(fs *flag.FlagSet) *filter.Spec {
 	fs.StringVar(&spec.Status, "status", "", "only entries with these labels or status bits (unreplied, replied, assured, offload, dst_nat, ...); !NAME excludes")
 	fs.StringVar(&spec.Zone, "zone", "", "only these conntrack zones")
 	fs.StringVar(&spec.Mark, "mark", "", "only these connmarks: VALUE or VALUE/MASK")
+	fs.StringVar(&spec.Proto, "protonum", "", "conntrack's spelling of --proto")
 	fs.StringVar(&spec.Src, "orig-src", "", "conntrack's spelling of --src")
 	fs.StringVar(&spec.Dst, "orig-dst", "", "conntrack's spelling of --dst")
 	fs.StringVar(&spec.SPort, "orig-port-src", "", "conntrack's spelling of --sport")
@@ -57,7 +58,7 @@ func filterFlags(fs *flag.FlagSet) *filter.Spec {
 // filterAliases are conntrack's spellings of filter flags, and the flag
 // each is another name of.
 var filterAliases = map[string]string{
-	"orig-src": "src", "orig-dst": "dst", "orig-port-src": "sport", "orig-port-dst": "dport",
+	"protonum": "proto", "orig-src": "src", "orig-dst": "dst", "orig-port-src": "sport", "orig-port-dst": "dport",
 	"reply-port-src": "reply-sport", "reply-port-dst": "reply-dport",
 	"orig-key-src": "srckey", "orig-key-dst": "dstkey",
 }
