@@ -39,7 +39,7 @@ func fullEvent() model.Event {
 			Orig:   model.Tuple{Src: addr("2001:db8::1"), Dst: addr("2001:db8::2"), SrcPort: 40000, DstPort: 443, Zone: 1, Packets: 10, Bytes: 1000},
 			Reply:  model.Tuple{Src: addr("2001:db8:0:0:0:0:0:3"), Dst: addr("2001:db8::1"), SrcPort: 8443, DstPort: 40000, Zone: 2, Packets: 8, Bytes: 9000},
 			Master: model.Tuple{Src: addr("2001:db8::1"), Dst: addr("2001:db8::2"), SrcPort: 39999, DstPort: 21}, MasterProto: model.ProtoTCP,
-			Mark:   7, Secmark: 8, Secctx: "system_u:object_r:unlabeled_t:s0", Zone: 9, Use: 1, ID: 123, Helper: "ftp",
+			Mark: 7, Secmark: 8, Secctx: "system_u:object_r:unlabeled_t:s0", Zone: 9, Use: 1, ID: 123, Helper: "ftp",
 			Labels: []string{"0", "web"},
 			Start:  time.Date(2026, 11, 22, 3, 35, 0, 0, time.UTC), Stop: time.Date(2026, 11, 22, 3, 36, 39, 0, time.UTC),
 			DeltaTime: 99,
