@@ -95,7 +95,7 @@ func TestAppendDumpRequestBytes(t *testing.T) {
 		return binary.NativeEndian.AppendUint16(binary.NativeEndian.AppendUint16(nil, l), typ)
 	}
 	var want []byte
-	want = append(want, 2, 0, 0, 0)                                  // nfgenmsg
+	want = append(want, 2, 0, 0, 0)                                   // nfgenmsg
 	want = append(append(want, h(6, uint16(CTAZone))...), 0, 3, 0, 0) // CTA_ZONE, padded
 	want = append(want, h(16, uint16(CTATupleOrig|NLAFNested))...)
 	want = append(want, h(12, uint16(CTATupleProto|NLAFNested))...)
