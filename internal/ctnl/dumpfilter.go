@@ -36,7 +36,10 @@ type DumpFilter struct {
 // TupleFilter is one direction's values, of which Flags say which count:
 // FilterIPSrc, FilterIPDst, FilterProtoNum, FilterProtoSrcPort and
 // FilterProtoDstPort. The kernel compares ports of TCP and UDP entries
-// only, and needs FilterProtoNum for ports.
+// only, and needs FilterProtoNum for ports. It compares IPv6 addresses
+// inverted (through Linux 6.18 at least: an entry is skipped when its
+// address equals the filter's), which events.DumpFilter keeps callers
+// from asking for.
 type TupleFilter struct {
 	Flags    FilterFlags
 	Src, Dst netip.Addr

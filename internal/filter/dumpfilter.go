@@ -18,9 +18,11 @@ import (
 //     family of every --src and --dst item (a prefix matches entries of
 //     its family only);
 //   - with a family, the original tuple's protocol (--proto of one
-//     protocol), source and destination (--src, --dst of one address, not
-//     a prefix), and with TCP or UDP its ports (--sport, --dport of one
-//     port, not a range; --port, either port, is not expressible);
+//     protocol), source and destination (--src, --dst of one IPv4
+//     address, not a prefix: the kernel compares IPv6 addresses inverted,
+//     see events.DumpTuple), and with TCP or UDP its ports (--sport,
+//     --dport of one port, not a range; --port, either port, is not
+//     expressible);
 //   - the mark (--mark of one item, VALUE/MASK as the kernel's
 //     CTA_MARK_MASK);
 //   - the zone (--zone of one zone but 0: the kernel compares an entry's
@@ -87,8 +89,10 @@ func (f *Filter) dumpFamily() model.Family {
 // exactly, for entries of family fam.
 func (f *Filter) dumpTuple(fam model.Family) ctevents.DumpTuple {
 	var t ctevents.DumpTuple
+	// IPv4 only: the kernel compares IPv6 addresses inverted (see
+	// events.DumpTuple).
 	single := func(ps []netip.Prefix) netip.Addr {
-		if len(ps) != 1 || !ps[0].IsSingleIP() || ps[0].Addr().Is4() != (fam == model.FamilyIPv4) {
+		if fam != model.FamilyIPv4 || len(ps) != 1 || !ps[0].IsSingleIP() || !ps[0].Addr().Is4() {
 			return netip.Addr{}
 		}
 		return ps[0].Addr()

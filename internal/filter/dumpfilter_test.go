@@ -28,8 +28,8 @@ func TestDumpFilter(t *testing.T) {
 		{"the family of the addresses", Spec{Src: "10.0.0.1", Dst: "10.0.0.0/8"}, ctevents.DumpFilter{Family: model.FamilyIPv4,
 			Orig: ctevents.DumpTuple{Src: a("10.0.0.1")}}},
 		{"addresses of both families", Spec{Src: "10.0.0.1,2001:db8::1"}, ctevents.DumpFilter{}},
-		{"IPv6 address and port", Spec{Proto: "tcp", Dst: "2001:db8::2", SPort: "40000", DPort: "80-81"}, ctevents.DumpFilter{Family: model.FamilyIPv6,
-			Orig: ctevents.DumpTuple{Dst: a("2001:db8::2"), Proto: model.ProtoTCP, HasProto: true, SrcPort: 40000, HasSrcPort: true}}},
+		{"IPv6 address: its family only", Spec{Proto: "tcp", Dst: "2001:db8::2", SPort: "40000", DPort: "80-81"}, ctevents.DumpFilter{Family: model.FamilyIPv6,
+			Orig: ctevents.DumpTuple{Proto: model.ProtoTCP, HasProto: true, SrcPort: 40000, HasSrcPort: true}}},
 		{"ports of a protocol the kernel does not compare", Spec{Family: "ipv4", Proto: "sctp", DPort: "5001"}, ctevents.DumpFilter{Family: model.FamilyIPv4,
 			Orig: ctevents.DumpTuple{Proto: model.ProtoSCTP, HasProto: true}}},
 		{"either port", Spec{Family: "ipv4", Proto: "tcp", Port: "22"}, ctevents.DumpFilter{Family: model.FamilyIPv4,
@@ -137,8 +137,8 @@ func TestDumpFilterNeverLosesAMatch(t *testing.T) {
 		zone:   []string{"", "", "0", "3", "7", "3,7"},
 		mark:   []string{"", "", "16", "0x10/0xf0", "0", "16,255"},
 	}
-	exactPools := map[string]bool{"": true, "ipv4": true, "ipv6": true, "tcp": true, "udp": true, "10.0.0.5": true, "2001:db8::1": true,
-		"10.0.0.53": true, "2001:db8::2": true, "40000": true, "53": true, "443": true, "assured": true, "!assured": true, "unreplied": true,
+	exactPools := map[string]bool{"": true, "ipv4": true, "ipv6": true, "tcp": true, "udp": true, "10.0.0.5": true,
+		"10.0.0.53": true, "40000": true, "53": true, "443": true, "assured": true, "!assured": true, "unreplied": true,
 		"!assured,!offload": true, "replied,!offload": true, "3": true, "7": true, "16": true, "0x10/0xf0": true, "0": true}
 	rng := rand.New(rand.NewPCG(1, 2))
 	pick := func(p []string) string { return p[rng.IntN(len(p))] }

@@ -54,9 +54,14 @@ type DumpFilter struct {
 
 // DumpTuple is the part of a DumpFilter on one direction's tuple. Ports
 // need a protocol, TCP or UDP: the kernel compares the ports of no other.
+// Addresses are IPv4 only: the kernel's dump filter compares IPv6
+// addresses the wrong way round (ctnetlink_filter_match_tuple skips an
+// entry when !ipv6_addr_cmp, that is when the addresses are equal, so
+// that a filter on one IPv6 address would list every other; so through
+// Linux 6.18 at least).
 type DumpTuple struct {
-	// Src and Dst, when valid, are the exact addresses, of the filter's
-	// Family.
+	// Src and Dst, when valid, are the exact IPv4 addresses, of a filter
+	// of FamilyIPv4.
 	Src, Dst netip.Addr
 	// HasProto compares the protocol with Proto.
 	Proto    model.Proto
@@ -79,9 +84,9 @@ func (f DumpFilter) IsZero() bool {
 }
 
 // Validate reports, wrapping ErrInvalidDumpFilter, what in f the kernel
-// would refuse or not apply: a family other than IPv4 and IPv6, a tuple
-// filter without a family or with an address of another family, ports
-// without TCP or UDP.
+// would refuse or not apply as meant: a family other than IPv4 and IPv6,
+// a tuple filter without a family or with an address of another family,
+// an IPv6 address, ports without TCP or UDP.
 func (f DumpFilter) Validate() error {
 	if f.Family != 0 && f.Family != model.FamilyIPv4 && f.Family != model.FamilyIPv6 {
 		return fmt.Errorf("family %d: %w", f.Family, ErrInvalidDumpFilter)
@@ -100,6 +105,9 @@ func (f DumpFilter) Validate() error {
 		for _, a := range []netip.Addr{t.Src, t.Dst} {
 			if a.IsValid() && a.Is4() != (f.Family == model.FamilyIPv4) {
 				return fmt.Errorf("%s address %v in a filter of %s: %w", d.name, a, f.Family, ErrInvalidDumpFilter)
+			}
+			if a.IsValid() && !a.Is4() {
+				return fmt.Errorf("%s address %v: the kernel compares IPv6 addresses the wrong way round: %w", d.name, a, ErrInvalidDumpFilter)
 			}
 		}
 		if (t.HasSrcPort || t.HasDstPort) && (!t.HasProto || (t.Proto != model.ProtoTCP && t.Proto != model.ProtoUDP)) {

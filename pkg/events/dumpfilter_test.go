@@ -26,6 +26,7 @@ func TestDumpFilterValidate(t *testing.T) {
 		{"tuple without family", DumpFilter{Orig: DumpTuple{Proto: model.ProtoTCP, HasProto: true}}, false},
 		{"address of the family", DumpFilter{Family: model.FamilyIPv4, Orig: DumpTuple{Src: a4}, Reply: DumpTuple{Dst: a4}}, true},
 		{"address of the other family", DumpFilter{Family: model.FamilyIPv4, Reply: DumpTuple{Dst: a6}}, false},
+		{"IPv6 address, which the kernel compares inverted", DumpFilter{Family: model.FamilyIPv6, Orig: DumpTuple{Src: a6}}, false},
 		{"ports of udp", DumpFilter{Family: model.FamilyIPv6, Orig: DumpTuple{Proto: model.ProtoUDP, HasProto: true, DstPort: 53, HasDstPort: true}}, true},
 		{"ports without a protocol", DumpFilter{Family: model.FamilyIPv4, Orig: DumpTuple{SrcPort: 1, HasSrcPort: true}}, false},
 		{"ports of sctp, which the kernel does not compare", DumpFilter{Family: model.FamilyIPv4, Orig: DumpTuple{Proto: model.ProtoSCTP, HasProto: true, SrcPort: 1, HasSrcPort: true}}, false},
