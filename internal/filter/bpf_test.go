@@ -232,6 +232,28 @@ func TestBPFSplit(t *testing.T) {
 	if diff := cmp.Diff([2]string{f.String(), "any"}, [2]string{k, u}); diff != "" {
 		t.Errorf("Split (-want +got):\n%s", diff)
 	}
+	// What the program does not compile stays in userspace: the program
+	// is the kernel part's, and Match still checks the rest.
+	f = mustNew(t, Spec{Proto: "udp", ReplySrc: "10.0.0.53", OrigZone: "3"})
+	k, u = f.Split()
+	if diff := cmp.Diff([2]string{"--proto=udp", "--reply-src=10.0.0.53 --orig-zone=3"}, [2]string{k, u}); diff != "" {
+		t.Errorf("Split with userspace flags (-want +got):\n%s", diff)
+	}
+	prog, err := f.BPF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	only := mustNew(t, Spec{Proto: "udp"})
+	want, err := only.BPF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, prog); diff != "" {
+		t.Errorf("program of %s is not that of its kernel part (-want +got):\n%s", f, diff)
+	}
+	if prog, err := mustNew(t, Spec{ReplySrc: "10.0.0.53"}).BPF(); prog != nil || err != nil {
+		t.Errorf("userspace-only filter: %d instructions, %v; want none", len(prog), err)
+	}
 	var none *Filter
 	k, u = none.Split()
 	if diff := cmp.Diff([2]string{"any", "any"}, [2]string{k, u}); diff != "" {

@@ -26,15 +26,17 @@
 // during the dump for a flow the dump already reported is merged into the
 // snapshot record rather than written twice, and counted.
 //
-// # Kernel filter
-//
-// With Config.KernelFilter the filter's BPF program (filter.Filter.BPF) is
-// attached to the event socket before it joins the groups: the events
+// With Config.KernelFilter, the filter's BPF program (filter.Filter.BPF)
+// is attached to the event socket before it joins the groups: the events
 // outside it are dropped by the kernel, never received, tracked or
-// counted, and every dump keeps only the entries the program would pass
-// (filter.Filter.Kernel), so that the tracker holds the filtered flows
-// only. The filter still runs on every event received. The start record
-// says which part of the filter runs where (docs/filter.md).
+// counted; the filter still runs on every event received, and the start
+// record says which part of it runs where (docs/filter.md). Every dump
+// asks the kernel to list only what the part of Config.Filter its dump
+// filter expresses selects (filter.Filter.DumpFilter), and the tracker is
+// seeded only with the entries Filter selects; a reconciliation asks only
+// for what a flow cannot change (family, tuple, zone), so that it still
+// lists a tracked flow whose mark or status changed, rather than end it as
+// vanished.
 //
 // # Loss
 //

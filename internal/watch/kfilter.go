@@ -27,14 +27,3 @@ func (w *Watch) compileKernelFilter() error {
 	w.kprog = prog
 	return nil
 }
-
-// kernelDumpFilter is the filter the dumps are held to when the program is
-// attached to the socket Run subscribes: the entries whose events the
-// kernel drops are not tracked either. Nil (every entry) without a
-// program.
-func (w *Watch) kernelDumpFilter() *filter.Filter {
-	if w.kprog == nil {
-		return nil
-	}
-	return w.cfg.Filter.Kernel()
-}

@@ -46,7 +46,6 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 	}
 	src := cfg.Source
 	if src == nil {
-		w.kdump = w.kernelDumpFilter()
 		sub, err := events.Subscribe(events.Config{
 			NetNS:      cfg.NS.FD(),
 			Types:      cfg.Types,

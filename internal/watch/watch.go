@@ -8,7 +8,6 @@ import (
 
 	"golang.org/x/net/bpf"
 
-	"github.com/ctwatch/ctwatch/internal/filter"
 	"github.com/ctwatch/ctwatch/internal/flow"
 	"github.com/ctwatch/ctwatch/internal/health"
 	"github.com/ctwatch/ctwatch/internal/netns"
@@ -23,9 +22,11 @@ type Watch struct {
 	cfg      Config
 	counters Counters
 	after    afterFunc // time.After; a test's stand-in runs out budgets at once
-	tracker  *flow.Tracker
-	monitor  *health.Monitor // nil when off; owned by healthLoop
-	rec      *record.Encoder
+	// dumps are the kernel filters of its dumps (Config.KernelFilter).
+	dumps   dumpFilters
+	tracker *flow.Tracker
+	monitor *health.Monitor // nil when off; owned by healthLoop
+	rec     *record.Encoder
 
 	// Owned by the loop goroutine.
 	res         flow.Result // long-lived, so that its parts marshal without escaping
@@ -38,13 +39,10 @@ type Watch struct {
 	needRecon   bool
 	evictedSeen uint64
 
-	// The kernel filter (Config.KernelFilter), set by Run before the loop
-	// starts: the program, its error when it could not be built, and the
-	// filter the dumps are held to (nil keeps every entry: no program is
-	// attached).
+	// The kernel filter's program (Config.KernelFilter), set by Run
+	// before the loop starts, and its error when it could not be built.
 	kprog []bpf.RawInstruction
 	kerr  error
-	kdump *filter.Filter
 
 	// What the output and the namespace are going through: faults for
 	// /healthz (any goroutine); the rest owned by the loop.
@@ -87,6 +85,7 @@ func New(cfg Config) *Watch {
 		cfg:      cfg,
 		after:    time.After,
 		tracker:  flow.New(cfg.Flow),
+		dumps:    newDumpFilters(&cfg),
 		ctEvents: -1,
 		runCtx:   context.Background(),
 	}
