@@ -19,7 +19,7 @@ var flagValues = map[string]string{
 	"on-netns-gone":  "exit wait",
 	"family":         "ipv4 ipv6",
 	"proto":          "tcp udp icmp icmpv6 sctp dccp udplite gre",
-	"events":         "new update destroy",
+	"events":         "new update destroy expect expect-new expect-destroy",
 	"tz":             "UTC Local",
 	"output":         "FILE",
 	"cpuprofile":     "FILE",
