@@ -103,7 +103,8 @@ func expectFTP(t *testing.T, ns *nstest.NS) uint16 {
 // makes the ftp helper expect a data connection: their lines must be the
 // same, byte for byte (-o timestamp's receive times left out). A JSON
 // watch of the same events carries the expected tuple and the master's,
-// and the data connection's NEW, related to the master (EXPECTED).
+// and the data connection's NEW, related to the master (EXPECTED) and
+// carrying the same master tuple.
 func TestWatchExpectFTP(t *testing.T) {
 	nstest.RequireCommand(t, "conntrack", "nft")
 	for _, opts := range []string{"", "timestamp"} {
@@ -199,6 +200,11 @@ func TestWatchExpectFTP(t *testing.T) {
 			}
 			if st, _ := related["status"].([]any); !slices.Contains(st, any("EXPECTED")) {
 				t.Errorf("the data connection's NEW is not EXPECTED: %v", related)
+			}
+			// The related connection links to the flow that opened it:
+			// its master is the expectation's.
+			if diff := cmp.Diff(exp["master"], related["master"]); diff != "" {
+				t.Errorf("the data connection's master differs from the expectation's (-expectation +connection):\n%s", diff)
 			}
 			ct.Process.Signal(syscall.SIGINT)
 			text.stop()
