@@ -17,6 +17,15 @@
 // the kernel counts exactly. The table health monitor and the metrics
 // server run on goroutines of their own beside the loop, and stop with it.
 //
+// # Expectations
+//
+// With expectation types in Config.Types, each batch also carries the
+// kernel's expectation events (events.Batch.Expects); the loop writes them
+// in the kernel's order among the batch's connection events, past the
+// tracker and the filter, which are about connections, and counts them
+// (Counters.ExpectNew, ExpectDestroy, ExpectWritten; the stop record and
+// ctwatch_events_total).
+//
 // # Startup
 //
 // The subscription comes first, so that nothing that happens while the

@@ -157,7 +157,7 @@ loop:
 			runErr = fmt.Errorf("read conntrack events: %w", err)
 			break
 		}
-		n := len(b.Events) + len(b.Failures)
+		n := len(b.Events) + len(b.Expects) + len(b.Failures)
 		w.batch(b)
 		switch {
 		case n > 0 && n < readSize && cfg.Coalesce > 0:
@@ -221,7 +221,7 @@ func (w *Watch) drain(src Source, b *events.Batch) {
 		if !w.cfg.Clock().Before(until) {
 			return
 		}
-		if err := src.Receive(b, false); err != nil || len(b.Events)+len(b.Failures) == 0 {
+		if err := src.Receive(b, false); err != nil || len(b.Events)+len(b.Expects)+len(b.Failures) == 0 {
 			return
 		}
 		w.batch(b)
@@ -299,6 +299,7 @@ func (w *Watch) heartbeat(now time.Time) {
 // summary is the counters with the tracker's.
 func (w *Watch) summary() Summary {
 	s := w.counters.Summary()
+	s.Expects = w.cfg.Types&events.ExpectTypes != 0
 	ts := w.tracker.Stats()
 	s.UnrepliedWarnings = ts.UnrepliedWarnings
 	s.UnrepliedSummarised = ts.UnrepliedSummarised
