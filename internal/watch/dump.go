@@ -19,6 +19,9 @@ func (w *Watch) startupDump(ctx context.Context) {
 	defer cancel()
 	var n uint64
 	skippedBefore := w.tracker.Stats().SkippedFull
+	// The snapshot records wait for the output rather than drop: the
+	// kernel holds the rest of the dump meanwhile.
+	endWait := cfg.Out.Wait(ctx)
 	err := cfg.Dump(dctx, func(ev *model.Event) bool {
 		n++
 		w.tracker.Seed(ev)
@@ -27,6 +30,7 @@ func (w *Watch) startupDump(ctx context.Context) {
 		}
 		return true
 	})
+	endWait()
 	w.reconciled = cfg.Clock()
 	w.dumpTook = w.reconciled.Sub(start)
 	w.counters.Snapshot.Store(n)
@@ -80,7 +84,11 @@ func (w *Watch) reconcileDump(ctx context.Context, ns model.NetNS, dump DumpFunc
 		})
 	}, start)
 	w.drain(src, b)
+	// The dump's inferred ends wait for the output, as its records would;
+	// the live events of the drain above do not.
+	endWait := cfg.Out.Wait(ctx)
 	w.tracker.EndReconcile(w.inferred)
+	endWait()
 	end := cfg.Clock()
 	w.dumpTook = end.Sub(start)
 	w.rec.Reconcile(&record.Reconcile{

@@ -374,6 +374,8 @@ func (w *Watch) dumpNetNS(ctx context.Context, sl *nsSlot, snapshot bool) (uint6
 	defer cancel()
 	start := cfg.Clock()
 	var n uint64
+	endWait := cfg.Out.Wait(ctx)
+	defer endWait()
 	err := cfg.DumpNetNS(dctx, sl.h, func(ev *model.Event) bool {
 		n++
 		ev.NetNS = sl.key
