@@ -161,6 +161,18 @@ type Config struct {
 	// a second and leaving at least ten times a dump's duration between
 	// dumps.
 	ReconcileInterval time.Duration
+	// ReconcileBudget is the share of one CPU the periodic
+	// reconciliations may take (default 0.01): after each, the next is
+	// due once the CPU time the last took (ThreadCPU) is that share of
+	// the time since, if that is later than ReconcileInterval. None is
+	// due while the namespace holds no flow seeded from a dump and
+	// untouched by any event since (docs/flows.md).
+	ReconcileBudget float64
+	// ThreadCPU returns the CPU time the calling thread has used, by which
+	// a dump's cost is measured (the loop's goroutine stays on its thread
+	// meanwhile); ok false when unknown, and the wall time is taken. nil
+	// reads getrusage(RUSAGE_THREAD).
+	ThreadCPU func() (cpu time.Duration, ok bool)
 
 	// Health configures the table health monitor: "stats", "table_pressure"
 	// and "drops" records every Health.Interval (0: off).
@@ -308,5 +320,11 @@ func (c *Config) withDefaults() {
 	}
 	if c.ReconcileInterval == 0 {
 		c.ReconcileInterval = 30 * time.Second
+	}
+	if c.ReconcileBudget <= 0 {
+		c.ReconcileBudget = 0.01
+	}
+	if c.ThreadCPU == nil {
+		c.ThreadCPU = threadCPU
 	}
 }

@@ -250,7 +250,6 @@ func (w *Watch) timers(ctx context.Context, now time.Time, t *loopTimers, src So
 			w.queueReconcile(true)
 		case w.needRecon && cfg.ReconcileInterval > 0 && now.Sub(w.reconciled) >= w.reconcileSpacing():
 			w.reconcile(ctx, "gap", src, b)
-			t.reconcile = now
 		}
 	}
 	if w.ns != nil {
@@ -265,13 +264,22 @@ func (w *Watch) timers(ctx context.Context, now time.Time, t *loopTimers, src So
 		w.tracker.Expire(now, w.unreplied)
 		w.publishTracker()
 	}
-	if w.ctEvents == 2 && cfg.ReconcileInterval > 0 && now.Sub(t.reconcile) >= cfg.ReconcileInterval {
-		t.reconcile = now
-		if w.ns != nil {
+	switch {
+	case w.ctEvents != 2 || cfg.ReconcileInterval <= 0:
+	case w.ns != nil:
+		// Each namespace has its own pace; they are looked at every
+		// interval.
+		if now.Sub(t.reconcile) >= cfg.ReconcileInterval {
+			t.reconcile = now
 			w.queueReconcile(false)
-		} else {
-			w.reconcile(ctx, "periodic", src, b)
 		}
+	case now.Before(w.pace.next):
+	case w.tracker.SeededNetNS(model.NetNS{}) > 0:
+		w.reconcile(ctx, "periodic", src, b)
+	default:
+		// No flow can miss its DESTROY: no dump, whatever the table
+		// holds. A look again later costs nothing.
+		w.pace.next = now.Add(cfg.ReconcileInterval)
 	}
 	if cfg.Heartbeat > 0 && now.Sub(t.heartbeat) >= cfg.Heartbeat {
 		t.heartbeat = now

@@ -54,6 +54,8 @@ type nsSlot struct {
 	// seeded marks a namespace dumped at the start: reconciled
 	// periodically (nf_conntrack_events=2) while it has seeded flows.
 	seeded bool
+	// pace is when its next periodic reconciliation is due.
+	pace reconcilePace
 	// gone is set once it vanished; its totals stay for the stop record.
 	gone bool
 	// label is its metrics label value, "" beyond Config.NetNSMetricsMax
@@ -374,19 +376,23 @@ func (w *Watch) dumpNetNS(ctx context.Context, sl *nsSlot, snapshot bool) (uint6
 	defer cancel()
 	start := cfg.Clock()
 	var n uint64
+	var err error
 	endWait := cfg.Out.Wait(ctx)
 	defer endWait()
-	err := cfg.DumpNetNS(dctx, sl.h, func(ev *model.Event) bool {
-		n++
-		ev.NetNS = sl.key
-		w.tracker.Seed(ev)
-		if snapshot && cfg.Snapshot {
-			w.entry(ev, false)
-		}
-		return true
+	cost := w.measure(func() {
+		err = cfg.DumpNetNS(dctx, sl.h, func(ev *model.Event) bool {
+			n++
+			ev.NetNS = sl.key
+			w.tracker.Seed(ev)
+			if snapshot && cfg.Snapshot {
+				w.entry(ev, false)
+			}
+			return true
+		})
 	})
 	w.ns.lastDump = cfg.Clock()
 	w.dumpTook = w.ns.lastDump.Sub(start)
+	w.paced(&sl.pace, start, cost)
 	w.publishTracker()
 	return n, err
 }
@@ -482,7 +488,8 @@ func (w *Watch) checkNetNSSet() error {
 
 // queueReconcile queues for reconciliation the namespaces that need it:
 // after a loss (loss set) those with tracked flows, periodically those
-// dumped at the start that still hold flows seeded from that dump. A
+// dumped at the start that still hold flows seeded from that dump and
+// whose pace (reconcilePace) makes them due. A
 // kernel dump in any namespace walks the host's whole table, so a
 // namespace that cannot have flows to infer is never dumped.
 func (w *Watch) queueReconcile(loss bool) {
@@ -493,8 +500,9 @@ func (w *Watch) queueReconcile(loss bool) {
 			need[ns] = true
 		}
 	})
+	now := w.cfg.Clock()
 	for _, sl := range s.all {
-		if sl.gone || !need[sl.key] || (!loss && !sl.seeded) {
+		if sl.gone || !need[sl.key] || (!loss && (!sl.seeded || now.Before(sl.pace.next))) {
 			continue
 		}
 		queued := false
