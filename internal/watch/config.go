@@ -121,7 +121,10 @@ type Config struct {
 	// Snapshot writes every entry of the startup dump as a "snapshot"
 	// record before the live stream.
 	Snapshot bool
-	// DumpTimeout bounds the startup dump (default 60 s).
+	// DumpTimeout bounds the startup dump and each reconciliation's
+	// (default 60 s); not a Snapshot's, whose records wait for the output
+	// however slow it is: each of its reads is bounded instead (the idle
+	// timeout of events.DumpNamed) and Run's context.
 	DumpTimeout time.Duration
 	// Filter selects the entry records written; nil writes all.
 	Filter *filter.Filter

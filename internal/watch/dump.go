@@ -15,7 +15,7 @@ import (
 func (w *Watch) startupDump(ctx context.Context) {
 	cfg := &w.cfg
 	start := cfg.Clock()
-	dctx, cancel := context.WithTimeout(ctx, cfg.DumpTimeout)
+	dctx, cancel := w.dumpContext(ctx, cfg.Snapshot)
 	defer cancel()
 	var n uint64
 	skippedBefore := w.tracker.Stats().SkippedFull
@@ -43,6 +43,17 @@ func (w *Watch) startupDump(ctx context.Context) {
 	w.counters.Tracked.Store(int64(w.tracker.Len()))
 	w.rec.Dump(&record.Dump{Entries: n, SkippedFull: w.tracker.Stats().SkippedFull - skippedBefore,
 		Took: cfg.Clock().Sub(start), Err: err})
+}
+
+// dumpContext bounds a dump by Config.DumpTimeout, unless it writes
+// records (snapshot): those wait for the output, as long as it takes a
+// slow reader to take a big table, and the dump's reads stay bounded each
+// by the dump's idle timeout (events.DumpIdleTimeout) and by ctx.
+func (w *Watch) dumpContext(ctx context.Context, writes bool) (context.Context, context.CancelFunc) {
+	if writes {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, w.cfg.DumpTimeout)
 }
 
 // reconcileSpacing is how long after the last dump a loss may trigger the

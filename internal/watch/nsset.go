@@ -372,7 +372,7 @@ func (w *Watch) nsRemoved(ns nsdiscover.NS) {
 // entries dumped.
 func (w *Watch) dumpNetNS(ctx context.Context, sl *nsSlot, snapshot bool) (uint64, error) {
 	cfg := &w.cfg
-	dctx, cancel := context.WithTimeout(ctx, cfg.DumpTimeout)
+	dctx, cancel := w.dumpContext(ctx, snapshot && cfg.Snapshot)
 	defer cancel()
 	start := cfg.Clock()
 	var n uint64
