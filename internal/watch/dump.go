@@ -81,7 +81,7 @@ func (w *Watch) reconcileNetNS(ctx context.Context, sl *nsSlot, why string, src 
 		return dumpNS(ctx, h, fn)
 	}, why, src, b)
 	w.ns.lastDump = end
-	w.paced(&sl.pace, start, cost)
+	w.pacedNetNS(sl, start, cost)
 }
 
 // reconcileDump sweeps the flows of namespace ns that dump no longer

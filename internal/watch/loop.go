@@ -123,7 +123,7 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 	// socket's buffer is the queue, and its drops are counted exactly.
 	b := events.NewBatch()
 	readSize := src.ReadSize()
-	t := loopTimers{loss: w.started, expire: w.started, reconcile: w.started, heartbeat: w.started, netns: w.started}
+	t := loopTimers{loss: w.started, expire: w.started, heartbeat: w.started, netns: w.started}
 	var runErr error
 loop:
 	for {
@@ -230,7 +230,7 @@ func (w *Watch) drain(src Source, b *events.Batch) {
 
 // loopTimers are when the loop last ran each of its periodic jobs.
 type loopTimers struct {
-	loss, expire, reconcile, heartbeat, netns, nsCount time.Time
+	loss, expire, heartbeat, netns, nsCount time.Time
 }
 
 // timers runs the loop's periodic jobs that are due: loss checks (and a
@@ -267,10 +267,9 @@ func (w *Watch) timers(ctx context.Context, now time.Time, t *loopTimers, src So
 	switch {
 	case w.ctEvents != 2 || cfg.ReconcileInterval <= 0:
 	case w.ns != nil:
-		// Each namespace has its own pace; they are looked at every
-		// interval.
-		if now.Sub(t.reconcile) >= cfg.ReconcileInterval {
-			t.reconcile = now
+		// Each namespace has its own pace; they are looked at when the
+		// earliest is due, and every interval.
+		if !now.Before(w.ns.nextPeriodic) {
 			w.queueReconcile(false)
 		}
 	case now.Before(w.pace.next):

@@ -94,6 +94,10 @@ type nsSet struct {
 	// reconcileQueue holds the namespaces due a reconciliation, one dump
 	// each, spaced by reconcileSpacing.
 	reconcileQueue []queuedReconcile
+	// nextPeriodic is the earliest time a namespace's periodic
+	// reconciliation is due (reconcilePace), when queueReconcile looks
+	// again.
+	nextPeriodic time.Time
 	// lastDump is when the last dump of any namespace ended.
 	lastDump time.Time
 	// healthDone is set once the health monitor stopped: it closes no
@@ -392,7 +396,7 @@ func (w *Watch) dumpNetNS(ctx context.Context, sl *nsSlot, snapshot bool) (uint6
 	})
 	w.ns.lastDump = cfg.Clock()
 	w.dumpTook = w.ns.lastDump.Sub(start)
-	w.paced(&sl.pace, start, cost)
+	w.pacedNetNS(sl, start, cost)
 	w.publishTracker()
 	return n, err
 }
@@ -501,8 +505,17 @@ func (w *Watch) queueReconcile(loss bool) {
 		}
 	})
 	now := w.cfg.Clock()
+	if !loss {
+		s.nextPeriodic = now.Add(w.cfg.ReconcileInterval)
+	}
 	for _, sl := range s.all {
-		if sl.gone || !need[sl.key] || (!loss && (!sl.seeded || now.Before(sl.pace.next))) {
+		if sl.gone || !need[sl.key] || (!loss && !sl.seeded) {
+			continue
+		}
+		if !loss && now.Before(sl.pace.next) {
+			if sl.pace.next.Before(s.nextPeriodic) {
+				s.nextPeriodic = sl.pace.next
+			}
 			continue
 		}
 		queued := false

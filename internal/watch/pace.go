@@ -33,6 +33,15 @@ func (w *Watch) paced(p *reconcilePace, start time.Time, cost time.Duration) {
 	p.next = start.Add(w.reconcileEvery(cost))
 }
 
+// pacedNetNS is paced for namespace sl of a watch of several: the
+// namespaces are looked at again by its due time, if it is the earliest.
+func (w *Watch) pacedNetNS(sl *nsSlot, start time.Time, cost time.Duration) {
+	w.paced(&sl.pace, start, cost)
+	if s := w.ns; sl.pace.next.Before(s.nextPeriodic) {
+		s.nextPeriodic = sl.pace.next
+	}
+}
+
 // reconcileEvery is the time between periodic reconciliations that cost
 // cost each: the interval, or longer when cost would exceed the budget.
 func (w *Watch) reconcileEvery(cost time.Duration) time.Duration {

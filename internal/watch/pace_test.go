@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ctwatch/ctwatch/internal/netns"
+	"github.com/ctwatch/ctwatch/internal/nsdiscover"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 
@@ -146,5 +148,56 @@ func TestReconcileFailedDumpInfersNothing(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, fields(lt.records(), "inferred", "error")); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
+	}
+}
+
+// TestReconcilePaceNetNS: in a watch of every namespace each namespace
+// has its own pace: one whose dumps cost a second of CPU is reconciled at
+// least 100 s apart (1 % of a core), one without seeded flows never after its
+// first dump, and a namespace found later without flows never at all.
+func TestReconcilePaceNetNS(t *testing.T) {
+	a := nsdiscover.NS{Inode: 4026531001, NSID: 1, Name: "a"} // at the start, one seeded flow that stays
+	b := nsdiscover.NS{Inode: 4026531002, NSID: 2, Name: "b"} // at the start, empty
+	c := nsdiscover.NS{Inode: 4026531003, NSID: 3, Name: "c"} // found later, no flows
+	var nt *nsLoopTest
+	var reads []read
+	for range 35 {
+		reads = append(reads, read{before: func() { nt.clock.Advance(10 * time.Second) }})
+	}
+	nt = newNSLoopTest(t, Config{
+		Heartbeat:  -1,
+		Coalesce:   -1,
+		ReadSysctl: func(string) (int64, error) { return 2, nil },
+	}, map[uint64]bool{a.Inode: true, b.Inode: true}, reads...)
+	var cpu time.Duration
+	nt.w.cfg.ThreadCPU = func() (time.Duration, bool) { return cpu, true }
+	start := nt.clock.Now()
+	var at []time.Duration
+	dump := nt.w.cfg.DumpNetNS
+	nt.w.cfg.DumpNetNS = func(ctx context.Context, h *netns.Handle, fn func(*model.Event) bool) error {
+		cpu += time.Second
+		if nt.inode[h] == a.Inode {
+			at = append(at, nt.clock.Now().Sub(start))
+		}
+		return dump(ctx, h, fn)
+	}
+	nt.add(a, udpEntry(t, 1))
+	nt.add(b)
+	nt.add(c)
+	if _, err := nt.run(); err != nil {
+		t.Fatal(err)
+	}
+	// Due 100 s after the last began, queued at that turn and dumped at
+	// the next, 10 s on.
+	want := []time.Duration{0, 110 * time.Second, 220 * time.Second, 330 * time.Second}
+	if diff := cmp.Diff(want, at); diff != "" {
+		t.Errorf("dumps of a at (-want +got):\n%s", diff)
+	}
+	count := map[uint64]int{}
+	for _, ino := range nt.dumps() {
+		count[ino]++
+	}
+	if diff := cmp.Diff(map[uint64]int{a.Inode: 4, b.Inode: 1}, count); diff != "" {
+		t.Errorf("dumps per namespace (-want +got):\n%s", diff)
 	}
 }
