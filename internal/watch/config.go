@@ -165,7 +165,9 @@ type Config struct {
 	// dumps.
 	ReconcileInterval time.Duration
 	// ReconcileBudget is the share of one CPU the periodic
-	// reconciliations may take (default 0.01): after each, the next is
+	// reconciliations may take (default 0.005: half the 1 % they must
+	// stay under, so that two dumps falling into one short span, and the
+	// watch's own idle cost, still fit): after each, the next is
 	// due once the CPU time the last took (ThreadCPU) is that share of
 	// the time since, if that is later than ReconcileInterval. None is
 	// due while the namespace holds no flow seeded from a dump and
@@ -325,7 +327,7 @@ func (c *Config) withDefaults() {
 		c.ReconcileInterval = 30 * time.Second
 	}
 	if c.ReconcileBudget <= 0 {
-		c.ReconcileBudget = 0.01
+		c.ReconcileBudget = 0.005
 	}
 	if c.ThreadCPU == nil {
 		c.ThreadCPU = threadCPU

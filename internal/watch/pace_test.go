@@ -15,7 +15,8 @@ import (
 
 // TestReconcilePace: under nf_conntrack_events=2 the periodic
 // reconciliation is due ReconcileInterval after the last dump, or later
-// when the dump's CPU time would take more than ReconcileBudget of a CPU;
+// when the dump's CPU time would take more than ReconcileBudget of a CPU
+// (1 % here; the default is half that);
 // it dumps only while flows seeded from a dump remain (those alone can
 // miss their DESTROY), and never under nf_conntrack_events=1.
 func TestReconcilePace(t *testing.T) {
@@ -50,9 +51,10 @@ func TestReconcilePace(t *testing.T) {
 				reads = append(reads, read{before: func() { lt.clock.Advance(step) }})
 			}
 			lt = newLoopTest(t, Config{
-				Heartbeat:  -1,
-				Coalesce:   -1, // its sleeps would move the clock between turns
-				ReadSysctl: func(string) (int64, error) { return tt.events, nil },
+				Heartbeat:       -1,
+				Coalesce:        -1, // its sleeps would move the clock between turns
+				ReconcileBudget: 0.01,
+				ReadSysctl:      func(string) (int64, error) { return tt.events, nil },
 			}, reads...)
 			var table []model.Event
 			for i := range tt.table {
@@ -165,9 +167,10 @@ func TestReconcilePaceNetNS(t *testing.T) {
 		reads = append(reads, read{before: func() { nt.clock.Advance(10 * time.Second) }})
 	}
 	nt = newNSLoopTest(t, Config{
-		Heartbeat:  -1,
-		Coalesce:   -1,
-		ReadSysctl: func(string) (int64, error) { return 2, nil },
+		Heartbeat:       -1,
+		Coalesce:        -1,
+		ReconcileBudget: 0.01,
+		ReadSysctl:      func(string) (int64, error) { return 2, nil },
 	}, map[uint64]bool{a.Inode: true, b.Inode: true}, reads...)
 	var cpu time.Duration
 	nt.w.cfg.ThreadCPU = func() (time.Duration, bool) { return cpu, true }
