@@ -86,6 +86,14 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
+// reconciliations says n reconciliations in words.
+func reconciliations(n int) string {
+	if n == 1 {
+		return "1 reconciliation"
+	}
+	return fmt.Sprintf("%d reconciliations", n)
+}
+
 // idleLabel names an idle run's row.
 func idleLabel(r idleRun) string {
 	who := "ctwatch"
@@ -155,7 +163,7 @@ func bigTableTargets(rep *report) []target {
 	}
 	recon := target{Name: "bigtable: reconciling 1M pre-existing entries under nf_conntrack_events=2 costs ≤ 1 % of a core", Verdict: verdictNotMeasured}
 	if r := find("1M", 2); r != nil {
-		recon.Measured = fmt.Sprintf("%.2f %% (%d reconciliations in %s)", 100*r.share(bt.Window), r.Reconciles, minutesLabel(bt.Window))
+		recon.Measured = fmt.Sprintf("%.2f %% (%s in %s)", 100*r.share(bt.Window), reconciliations(r.Reconciles), minutesLabel(bt.Window))
 		recon.Verdict = verdictMet
 		if r.share(bt.Window) > bigTableReconcileShare {
 			recon.Verdict = verdictNotMet
@@ -165,7 +173,7 @@ func bigTableTargets(rep *report) []target {
 	for _, ev := range []int{1, 2} {
 		idle := target{Name: fmt.Sprintf("bigtable: idle in an empty namespace, 1M entries elsewhere, nf_conntrack_events=%d: ≤ %.2f ms of CPU per second", ev, bigTableIdleMsPerS), Verdict: verdictNotMeasured}
 		if r := find("empty", ev); r != nil {
-			idle.Measured = fmt.Sprintf("%.3f ms/s, %d reconciliations", r.msPerS(bt.Window), r.Reconciles)
+			idle.Measured = fmt.Sprintf("%.3f ms/s, %s", r.msPerS(bt.Window), reconciliations(r.Reconciles))
 			idle.Verdict = verdictMet
 			if r.msPerS(bt.Window) > bigTableIdleMsPerS {
 				idle.Verdict = verdictNotMet
