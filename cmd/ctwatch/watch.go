@@ -82,19 +82,11 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the watch to this file (for performance work)")
 	allowOtherOwner := fs.Bool("allow-other-owner", false, "let --output and --cpuprofile open an existing file that belongs to another user or has other hard links (a symbolic link at the path is refused whatever this says)")
 	logLevel := fs.String("log-level", "info", "lowest level of records written: debug, info, warn (debug adds the bytes of undecodable messages)")
-	var spec filter.Spec
-	fs.StringVar(&spec.Family, "family", "", "only these families: ipv4, ipv6")
-	fs.StringVar(&spec.Proto, "proto", "", "only these protocols: tcp, udp, icmp, icmpv6, sctp, dccp, udplite, gre, or numbers")
-	fs.StringVar(&spec.Src, "src", "", "only these original source addresses or CIDR prefixes")
-	fs.StringVar(&spec.Dst, "dst", "", "only these original destination addresses or CIDR prefixes")
-	fs.StringVar(&spec.Port, "port", "", "only these original source or destination ports or ranges (80, 1000-2000)")
-	fs.StringVar(&spec.SPort, "sport", "", "only these original source ports or ranges")
-	fs.StringVar(&spec.DPort, "dport", "", "only these original destination ports or ranges")
-	fs.StringVar(&spec.State, "state", "", "only these protocol states (SYN_SENT, ESTABLISHED, ...)")
-	fs.StringVar(&spec.Status, "status", "", "only entries with these labels or status bits (unreplied, replied, assured, offload, dst_nat, ...); !NAME excludes")
-	fs.StringVar(&spec.Zone, "zone", "", "only these conntrack zones")
-	fs.StringVar(&spec.Mark, "mark", "", "only these connmarks: VALUE or VALUE/MASK")
-	if err := parseFlags(fs, args); err != nil {
+	spec := filterFlags(fs)
+	if err := parseFlags(fs, joinOptionalValues(fs, args)); err != nil {
+		return err
+	}
+	if err := aliasConflict(fs); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -179,7 +171,8 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil || level > zerolog.WarnLevel || level < zerolog.DebugLevel {
 		return usageError{fmt.Errorf("--log-level: want debug, info or warn, not %q", *logLevel)}
 	}
-	if cfg.Filter, err = filter.New(spec); err != nil {
+	spec.LabelNames = cfg.Labels
+	if cfg.Filter, err = filter.New(*spec); err != nil {
 		return usageError{err}
 	}
 	if cfg.Filter.Empty() {

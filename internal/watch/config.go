@@ -107,9 +107,10 @@ type Config struct {
 	// starts, those whose tables are dumped when found (AllNetNS); nil
 	// looks at /run/netns and the processes.
 	AtStart func() (map[uint64]bool, error)
-	// DumpNetNS lists one namespace's table for a watch of several; nil
-	// is events.DumpNamed there, with Labels.
-	DumpNetNS func(ctx context.Context, h *netns.Handle, fn func(*model.Event) bool) error
+	// DumpNetNS lists one namespace's table for a watch of several, with
+	// f as DumpFunc takes it; nil is events.DumpFiltered there, with
+	// Labels.
+	DumpNetNS func(ctx context.Context, h *netns.Handle, f events.DumpFilter, fn func(*model.Event) bool) error
 	// ReadStatsNetNS reads one namespace's table statistics for a watch of
 	// several; nil is ctstat.Read.
 	ReadStatsNetNS func(ctx context.Context, h *netns.Handle) (ctstat.Reading, error)
@@ -128,6 +129,21 @@ type Config struct {
 	DumpTimeout time.Duration
 	// Filter selects the entry records written; nil writes all.
 	Filter *filter.Filter
+	// KernelFilter makes the kernel filter events and dumps by Filter
+	// where it can; false receives everything and filters what is
+	// written.
+	//
+	// For dumps, the kernel lists only entries of Filter.DumpFilter (the
+	// part of Filter its dump filter expresses exactly), and the watch
+	// still matches each one: the startup dump (and a namespace's, in a
+	// watch of several) seeds the tracker only with entries Filter
+	// selects, so that flows outside the filter are not tracked, and so
+	// does the health monitor's top list. A reconciliation's dump is
+	// filtered only on what cannot change over a flow's life (family,
+	// tuple, zone): filtered on mark or status too, it would not list a
+	// tracked flow whose mark or status changed, and the sweep would end
+	// that live flow as vanished.
+	KernelFilter bool
 	// Format is the form of entry records.
 	Format Format
 	// Text is the text form of entry records with FormatText.
@@ -269,8 +285,8 @@ func (c *Config) withDefaults() {
 	}
 	if c.Dump == nil {
 		fd, labels := c.NS.FD(), c.Labels
-		c.Dump = func(ctx context.Context, fn func(*model.Event) bool) error {
-			return events.DumpNamed(ctx, fd, labels, fn)
+		c.Dump = func(ctx context.Context, f events.DumpFilter, fn func(*model.Event) bool) error {
+			return dumpFiltered(ctx, fd, labels, f, fn)
 		}
 	}
 	if c.Origins == nil {
@@ -304,8 +320,8 @@ func (c *Config) withDefaults() {
 	}
 	if c.DumpNetNS == nil {
 		labels := c.Labels
-		c.DumpNetNS = func(ctx context.Context, h *netns.Handle, fn func(*model.Event) bool) error {
-			return events.DumpNamed(ctx, h.FD(), labels, fn)
+		c.DumpNetNS = func(ctx context.Context, h *netns.Handle, f events.DumpFilter, fn func(*model.Event) bool) error {
+			return dumpFiltered(ctx, h.FD(), labels, f, fn)
 		}
 	}
 	if c.ReadStatsNetNS == nil {

@@ -30,6 +30,13 @@
 // during the dump for a flow the dump already reported is merged into the
 // snapshot record rather than written twice, and counted.
 //
+// With Config.KernelFilter, every dump asks the kernel to list only what
+// the part of Config.Filter its dump filter expresses selects
+// (filter.Filter.DumpFilter), and the tracker is seeded only with the
+// entries Filter selects; a reconciliation asks only for what a flow
+// cannot change (family, tuple, zone), so that it still lists a tracked
+// flow whose mark or status changed, rather than end it as vanished.
+//
 // # Loss
 //
 // Loss is never fatal and never silent. Events the kernel dropped (the

@@ -24,8 +24,13 @@ func (w *Watch) startupDump(ctx context.Context) {
 	endWait := cfg.Out.Wait(ctx)
 	var err error
 	cost := w.measure(func() {
-		err = cfg.Dump(dctx, func(ev *model.Event) bool {
+		err = cfg.Dump(dctx, w.dumps.full, func(ev *model.Event) bool {
 			n++
+			if !w.dumps.selects(ev) {
+				// Not the watch's: the kernel filter would not report its
+				// changes either.
+				return true
+			}
 			w.tracker.Seed(ev)
 			if cfg.Snapshot {
 				w.entry(ev, false)
@@ -77,8 +82,8 @@ func (w *Watch) reconcile(ctx context.Context, why string, src Source, b *events
 // are swept.
 func (w *Watch) reconcileNetNS(ctx context.Context, sl *nsSlot, why string, src Source, b *events.Batch) {
 	h, dumpNS := sl.h, w.cfg.DumpNetNS
-	start, end, cost := w.reconcileDump(ctx, sl.key, func(ctx context.Context, fn func(*model.Event) bool) error {
-		return dumpNS(ctx, h, fn)
+	start, end, cost := w.reconcileDump(ctx, sl.key, func(ctx context.Context, f events.DumpFilter, fn func(*model.Event) bool) error {
+		return dumpNS(ctx, h, f, fn)
 	}, why, src, b)
 	w.ns.lastDump = end
 	w.pacedNetNS(sl, start, cost)
@@ -101,7 +106,7 @@ func (w *Watch) reconcileDump(ctx context.Context, ns model.NetNS, dump DumpFunc
 	before := w.tracker.Stats()
 	cost = w.measure(func() {
 		w.tracker.BeginReconcileNetNS(ns, func(yield func(*model.Entry) bool) {
-			dumpErr = dump(dctx, func(ev *model.Event) bool {
+			dumpErr = dump(dctx, w.dumps.stable, func(ev *model.Event) bool {
 				n++
 				return yield(&ev.Entry)
 			})

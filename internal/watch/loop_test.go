@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -13,9 +14,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/rs/zerolog"
 
 	"github.com/ctwatch/ctwatch/internal/ctstat"
+	"github.com/ctwatch/ctwatch/internal/filter"
 	"github.com/ctwatch/ctwatch/internal/health"
 	"github.com/ctwatch/ctwatch/internal/output"
 	"github.com/ctwatch/ctwatch/internal/sink"
@@ -879,5 +882,54 @@ func TestRunSnapshotWaitsForOutput(t *testing.T) {
 	}
 	if st := out.Total(); st.Dropped != 0 || sum.LostOutput != 0 {
 		t.Errorf("output stats %+v, lost_output %d: want nothing dropped", st, sum.LostOutput)
+	}
+}
+
+// TestRunKernelFilterDumps: with KernelFilter, the startup dump asks the
+// kernel for Filter.DumpFilter and seeds the tracker only with the entries
+// Filter selects (the stand-in lists more, as an older kernel may), and a
+// reconciliation asks for the part that does not change over a flow's
+// life (here: without the mark); without it, every dump lists everything
+// and seeds every entry.
+func TestRunKernelFilterDumps(t *testing.T) {
+	f, err := filter.New(filter.Spec{Family: "ipv4", Proto: "udp", SPort: "7", Mark: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := f.DumpFilter()
+	stable := full
+	stable.Mark, stable.MarkMask = 0, 0
+	tests := []struct {
+		name    string
+		kernel  bool
+		filters []events.DumpFilter
+		tracked int64
+	}{
+		{"kernel filter", true, []events.DumpFilter{full, stable}, 1},
+		{"userspace filter", false, []events.DumpFilter{{}, {}}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var lt *loopTest
+			tracked := int64(-1)
+			lt = newLoopTest(t, Config{KernelFilter: tt.kernel, Filter: f},
+				read{before: func() {
+					tracked = lt.w.counters.Tracked.Load()
+					// A loss a second on: a reconciliation.
+					lt.clock.Advance(time.Second)
+					lt.src.stats.KernelDrops = 1
+				}},
+				read{}, read{})
+			lt.table.set(udpEntry(t, 7), udpEntry(t, 8))
+			if _, err := lt.run(); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.filters, lt.table.filters, cmpopts.EquateComparable(netip.Addr{})); diff != "" {
+				t.Errorf("dump filters (-want +got):\n%s", diff)
+			}
+			if tracked != tt.tracked {
+				t.Errorf("%d flows tracked after the startup dump, want %d", tracked, tt.tracked)
+			}
+		})
 	}
 }

@@ -384,9 +384,12 @@ func (w *Watch) dumpNetNS(ctx context.Context, sl *nsSlot, snapshot bool) (uint6
 	endWait := cfg.Out.Wait(ctx)
 	defer endWait()
 	cost := w.measure(func() {
-		err = cfg.DumpNetNS(dctx, sl.h, func(ev *model.Event) bool {
+		err = cfg.DumpNetNS(dctx, sl.h, w.dumps.full, func(ev *model.Event) bool {
 			n++
 			ev.NetNS = sl.key
+			if !w.dumps.selects(ev) {
+				return true
+			}
 			w.tracker.Seed(ev)
 			if snapshot && cfg.Snapshot {
 				w.entry(ev, false)

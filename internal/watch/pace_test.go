@@ -10,6 +10,7 @@ import (
 
 	"github.com/ctwatch/ctwatch/internal/netns"
 	"github.com/ctwatch/ctwatch/internal/nsdiscover"
+	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 
@@ -65,13 +66,13 @@ func TestReconcilePace(t *testing.T) {
 			var at []time.Duration
 			start := lt.clock.Now()
 			lt.w.cfg.ThreadCPU = func() (time.Duration, bool) { return cpu, true }
-			lt.w.cfg.Dump = func(ctx context.Context, fn func(*model.Event) bool) error {
+			lt.w.cfg.Dump = func(ctx context.Context, f events.DumpFilter, fn func(*model.Event) bool) error {
 				at = append(at, lt.clock.Now().Sub(start))
 				if len(at) == tt.goneAt {
 					lt.table.set()
 				}
 				cpu += tt.cost
-				return lt.table.dump(ctx, fn)
+				return lt.table.dump(ctx, f, fn)
 			}
 			if _, err := lt.run(); err != nil {
 				t.Fatal(err)
@@ -177,12 +178,12 @@ func TestReconcilePaceNetNS(t *testing.T) {
 	start := nt.clock.Now()
 	var at []time.Duration
 	dump := nt.w.cfg.DumpNetNS
-	nt.w.cfg.DumpNetNS = func(ctx context.Context, h *netns.Handle, fn func(*model.Event) bool) error {
+	nt.w.cfg.DumpNetNS = func(ctx context.Context, h *netns.Handle, f events.DumpFilter, fn func(*model.Event) bool) error {
 		cpu += time.Second
 		if nt.inode[h] == a.Inode {
 			at = append(at, nt.clock.Now().Sub(start))
 		}
-		return dump(ctx, h, fn)
+		return dump(ctx, h, f, fn)
 	}
 	nt.add(a, udpEntry(t, 1))
 	nt.add(b)

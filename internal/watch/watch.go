@@ -20,9 +20,11 @@ type Watch struct {
 	cfg      Config
 	counters Counters
 	after    afterFunc // time.After; a test's stand-in runs out budgets at once
-	tracker  *flow.Tracker
-	monitor  *health.Monitor // nil when off; owned by healthLoop
-	rec      *record.Encoder
+	// dumps are the kernel filters of its dumps (Config.KernelFilter).
+	dumps   dumpFilters
+	tracker *flow.Tracker
+	monitor *health.Monitor // nil when off; owned by healthLoop
+	rec     *record.Encoder
 
 	// Owned by the loop goroutine.
 	res         flow.Result // long-lived, so that its parts marshal without escaping
@@ -77,6 +79,7 @@ func New(cfg Config) *Watch {
 		cfg:      cfg,
 		after:    time.After,
 		tracker:  flow.New(cfg.Flow),
+		dumps:    newDumpFilters(&cfg),
 		ctEvents: -1,
 		runCtx:   context.Background(),
 	}

@@ -181,13 +181,15 @@ func decodeAttrs(b []byte, ev *model.Event, names *model.LabelNames) error {
 				present |= model.FieldReplyZone
 			}
 		case ctnl.CTATupleMaster:
-			// Checked as ti-mo checks it, and dropped: the model has no
-			// master tuple.
-			var t model.Tuple
 			var p uint8
-			if _, _, err := decodeTuple(v, &t, &p); err != nil {
+			_, setProto, err := decodeTuple(v, &e.Master, &p)
+			if err != nil {
 				return err
 			}
+			if setProto {
+				e.MasterProto = model.Proto(p)
+			}
+			present |= model.FieldMaster
 		case ctnl.CTAStatus:
 			switch len(v) {
 			case 4:

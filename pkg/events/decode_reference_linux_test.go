@@ -125,6 +125,8 @@ func fromFlow(f *conntrack.Flow) model.Entry {
 	e.Status = model.Status(f.Status)
 	e.Orig = fromTuple(&f.TupleOrig, &f.CountersOrig)
 	e.Reply = fromTuple(&f.TupleReply, &f.CountersReply)
+	e.Master = fromTuple(&f.TupleMaster, &conntrack.Counter{})
+	e.MasterProto = model.Proto(f.TupleMaster.Proto.Protocol)
 	if f.TupleOrig.Zone != 0 {
 		e.Fields |= model.FieldOrigZone
 	}
@@ -214,6 +216,8 @@ func scanAttributes(b []byte, ev *model.Event) error {
 			if hasChild(it.data, ctnl.CTATupleZone) {
 				present |= model.FieldReplyZone
 			}
+		case ctnl.CTATupleMaster:
+			present |= model.FieldMaster
 		case ctnl.CTAProtoinfo:
 			// One nest per protocol (TCP, DCCP, SCTP), holding the state.
 			in := attrs{b: it.data}

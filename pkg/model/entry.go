@@ -30,6 +30,7 @@ const (
 	FieldStop                            // Entry.Stop
 	FieldDeltaTime                       // Entry.DeltaTime
 	FieldGRETimeouts                     // Entry.GRETimeout and GREStreamTimeout
+	FieldMaster                          // Entry.Master and MasterProto
 )
 
 // Has reports whether every bit of g is set in f.
@@ -84,6 +85,16 @@ type Entry struct {
 	// Orig is the original direction's tuple, Reply the tuple the reply is
 	// expected to carry (NAT shows up as the difference between the two).
 	Orig, Reply Tuple
+
+	// Master is the original tuple of the entry this one was expected by
+	// (an FTP data flow's control connection, a SIP media flow's
+	// signalling), and MasterProto its protocol, which may differ from
+	// Proto (RTP over UDP expected by SIP over TCP): ctnetlink's
+	// CTA_TUPLE_MASTER (FieldMaster). The kernel sends no zone and no
+	// counters in it. No text format prints it (conntrack -E, -L and
+	// /proc do not).
+	Master      Tuple
+	MasterProto Proto
 
 	Mark    uint32 // connmark (FieldMark)
 	Secmark uint32 // security mark (FieldSecmark)
