@@ -35,6 +35,7 @@ type Watch struct {
 	reconciled  time.Time
 	dumpTook    time.Duration // how long the last dump took
 	needRecon   bool
+	pace        reconcilePace // of the periodic reconciliation, watching one namespace
 	evictedSeen uint64
 
 	// What the output and the namespace are going through: faults for
