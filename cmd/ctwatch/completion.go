@@ -20,7 +20,7 @@ var flagValues = map[string]string{
 	"family":         "ipv4 ipv6",
 	"proto":          "tcp udp icmp icmpv6 sctp dccp udplite gre",
 	"protonum":       "tcp udp icmp icmpv6 sctp dccp udplite gre",
-	"events":         "new update destroy",
+	"events":         "new update destroy expect expect-new expect-destroy",
 	"tz":             "UTC Local",
 	"output":         "FILE",
 	"cpuprofile":     "FILE",

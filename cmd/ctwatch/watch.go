@@ -53,7 +53,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(&nsSpecs, "netns", "watch this network namespace: a NAME under /run/netns, a PATH, or a PID (default: ctwatch's own); repeatable: two or more are watched through one socket, and every record names its namespace")
 	allNetNS := fs.Bool("all-netns", false, `watch every network namespace of the host (named under /run/netns, and those of processes, found as they appear): every record names its namespace ("netns": inode, nsid, name, pid, container, pod)`)
 	nsMetricsMax := fs.Int("netns-metrics-max", 100, "with several namespaces, label the per-namespace metrics of at most this many; the rest are counted under netns=\"other\"")
-	eventTypes := fs.String("events", "new,update,destroy", "event types to subscribe to")
+	eventTypes := fs.String("events", "new,update,destroy", "event types to subscribe to: new, update, destroy, and expect (the expectations helpers make; expect-new, expect-destroy for one kind)")
 	bufSize := sizeFlag(fs, "buffer-size", defaultBufferSize(), "socket receive buffer (bytes; K, M, G suffixes), set with SO_RCVBUFFORCE; the default is 1/256 of memory, between 8M and 64M; 0 keeps the kernel's default (net.core.rmem_default)")
 	snapshot := fs.Bool("snapshot", false, `write every pre-existing entry as an "event":"snapshot" record before the live stream`)
 	schema := fs.String("schema", "native", "record schema with --format json: native (ctwatch's, docs/schema.md), ecs (Elastic Common Schema 9.4), ocsf (OCSF 1.8.0)")

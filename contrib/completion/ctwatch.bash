@@ -24,7 +24,7 @@ _ctwatch() {
 		return
 		;;
 	--events)
-		COMPREPLY=($(compgen -W "new update destroy" -- "$cur"))
+		COMPREPLY=($(compgen -W "new update destroy expect expect-new expect-destroy" -- "$cur"))
 		return
 		;;
 	--family)

@@ -201,7 +201,7 @@ func ecsCases(t testing.TB) []ecsCase {
 // case's output by name.
 func ecsRecords(t testing.TB) ([]ecsCase, map[string][]byte) {
 	t.Helper()
-	cases := append(append(ecsCases(t), faultECSCases()...), netnsECSCases(t)...)
+	cases := append(append(append(ecsCases(t), faultECSCases()...), netnsECSCases(t)...), expectECSCases(t)...)
 	out := make(map[string][]byte, len(cases))
 	for _, c := range cases {
 		var buf bytes.Buffer

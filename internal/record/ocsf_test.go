@@ -167,7 +167,7 @@ func ocsfCases(t testing.TB) []ocsfCase {
 		{name: "stats reading", write: func(e *record.Encoder) { e.Reading(&reading, false) }},
 		{name: "stats reading per cpu", write: func(e *record.Encoder) { e.Reading(&reading, true) }},
 	}...)
-	return append(append(cases, faultOCSFCases()...), netnsOCSFCases(t)...)
+	return append(append(append(cases, faultOCSFCases()...), netnsOCSFCases(t)...), expectOCSFCases(t)...)
 }
 
 // writeOCSF returns what c writes, one record.

@@ -122,7 +122,10 @@ type Config struct {
 	// Snapshot writes every entry of the startup dump as a "snapshot"
 	// record before the live stream.
 	Snapshot bool
-	// DumpTimeout bounds the startup dump (default 60 s).
+	// DumpTimeout bounds the startup dump and each reconciliation's
+	// (default 60 s); not a Snapshot's, whose records wait for the output
+	// however slow it is: each of its reads is bounded instead (the idle
+	// timeout of events.DumpNamed) and Run's context.
 	DumpTimeout time.Duration
 	// Filter selects the entry records written; nil writes all.
 	Filter *filter.Filter
@@ -188,6 +191,20 @@ type Config struct {
 	// a second and leaving at least ten times a dump's duration between
 	// dumps.
 	ReconcileInterval time.Duration
+	// ReconcileBudget is the share of one CPU the periodic
+	// reconciliations may take (default 0.005: half the 1 % they must
+	// stay under, so that two dumps falling into one short span, and the
+	// watch's own idle cost, still fit): after each, the next is
+	// due once the CPU time the last took (ThreadCPU) is that share of
+	// the time since, if that is later than ReconcileInterval. None is
+	// due while the namespace holds no flow seeded from a dump and
+	// untouched by any event since (docs/flows.md).
+	ReconcileBudget float64
+	// ThreadCPU returns the CPU time the calling thread has used, by which
+	// a dump's cost is measured (the loop's goroutine stays on its thread
+	// meanwhile); ok false when unknown, and the wall time is taken. nil
+	// reads getrusage(RUSAGE_THREAD).
+	ThreadCPU func() (cpu time.Duration, ok bool)
 
 	// Health configures the table health monitor: "stats", "table_pressure"
 	// and "drops" records every Health.Interval (0: off).
@@ -335,5 +352,11 @@ func (c *Config) withDefaults() {
 	}
 	if c.ReconcileInterval == 0 {
 		c.ReconcileInterval = 30 * time.Second
+	}
+	if c.ReconcileBudget <= 0 {
+		c.ReconcileBudget = 0.005
+	}
+	if c.ThreadCPU == nil {
+		c.ThreadCPU = threadCPU
 	}
 }

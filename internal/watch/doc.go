@@ -10,12 +10,25 @@
 // blocking recvmmsg, which wakes at least every receive timeout), decodes,
 // tracks, filters and encodes it, and runs its timers (loss checks, the
 // unreplied detector, reconciliations, heartbeats) between batches: each is
-// due on its own deadline, checked at every turn, so none adds a wake-up. It never blocks on output:
-// the sink's Write only copies a record into a buffer, or drops and counts
-// it, and the sink's own goroutine writes the buffers out. The socket's
+// due on its own deadline, checked at every turn, so none adds a wake-up. It never blocks on output
+// for an event: the sink's Write only copies a record into a buffer, or
+// drops and counts it, and the sink's own goroutine writes the buffers
+// out. A dump's records are the exception: a dump is pulled by the loop
+// and the kernel keeps what is not read yet, so its snapshot records and
+// a reconciliation's inferred ends wait for room in the output
+// (output.Set.Wait) instead of being dropped. The socket's
 // receive buffer is the only queue in front of the loop; what overflows it
 // the kernel counts exactly. The table health monitor and the metrics
 // server run on goroutines of their own beside the loop, and stop with it.
+//
+// # Expectations
+//
+// With expectation types in Config.Types, each batch also carries the
+// kernel's expectation events (events.Batch.Expects); the loop writes them
+// in the kernel's order among the batch's connection events, past the
+// tracker and the filter, which are about connections, and counts them
+// (Counters.ExpectNew, ExpectDestroy, ExpectWritten; the stop record and
+// ctwatch_events_total).
 //
 // # Startup
 //
@@ -58,6 +71,16 @@
 // netns_gone record, its tracked flows ended as inferred, /healthz
 // unhealthy, and Run returns ErrNetnsGone unless Config.OnNetnsGone is
 // NetnsGoneWait.
+//
+// # Reconciliation
+//
+// Under nf_conntrack_events=2 only the flows a dump seeded and no event
+// has touched can end without a DESTROY, so a namespace is reconciled
+// periodically only while the tracker holds some (flow.Tracker.SeededNetNS).
+// A dump walks the host's whole table, so each is paced by its measured
+// CPU time (pace.go): the next is due once that is Config.ReconcileBudget
+// of the time since, and no sooner than Config.ReconcileInterval. A dump
+// that fails infers nothing.
 //
 // # Several namespaces
 //

@@ -67,6 +67,10 @@ func (w *Watch) metricsSnapshot() metrics.Snapshot {
 			New:     s.Received[model.EventNew],
 			Update:  s.Received[model.EventUpdate],
 			Destroy: s.Received[model.EventDestroy],
+			// Expectation series only for a watch of them.
+			Expects:       w.cfg.Types&events.ExpectTypes != 0,
+			ExpectNew:     s.ExpectNew,
+			ExpectDestroy: s.ExpectDestroy,
 		},
 		Lost:                metrics.LostCounts{Kernel: s.LostKernel, Output: s.LostOutput},
 		Filtered:            s.Filtered,

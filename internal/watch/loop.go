@@ -127,7 +127,7 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 	// socket's buffer is the queue, and its drops are counted exactly.
 	b := events.NewBatch()
 	readSize := src.ReadSize()
-	t := loopTimers{loss: w.started, expire: w.started, reconcile: w.started, heartbeat: w.started, netns: w.started}
+	t := loopTimers{loss: w.started, expire: w.started, heartbeat: w.started, netns: w.started}
 	var runErr error
 loop:
 	for {
@@ -161,7 +161,7 @@ loop:
 			runErr = fmt.Errorf("read conntrack events: %w", err)
 			break
 		}
-		n := len(b.Events) + len(b.Failures)
+		n := len(b.Events) + len(b.Expects) + len(b.Failures)
 		w.batch(b)
 		switch {
 		case n > 0 && n < readSize && cfg.Coalesce > 0:
@@ -225,7 +225,7 @@ func (w *Watch) drain(src Source, b *events.Batch) {
 		if !w.cfg.Clock().Before(until) {
 			return
 		}
-		if err := src.Receive(b, false); err != nil || len(b.Events)+len(b.Failures) == 0 {
+		if err := src.Receive(b, false); err != nil || len(b.Events)+len(b.Expects)+len(b.Failures) == 0 {
 			return
 		}
 		w.batch(b)
@@ -234,7 +234,7 @@ func (w *Watch) drain(src Source, b *events.Batch) {
 
 // loopTimers are when the loop last ran each of its periodic jobs.
 type loopTimers struct {
-	loss, expire, reconcile, heartbeat, netns, nsCount time.Time
+	loss, expire, heartbeat, netns, nsCount time.Time
 }
 
 // timers runs the loop's periodic jobs that are due: loss checks (and a
@@ -254,7 +254,6 @@ func (w *Watch) timers(ctx context.Context, now time.Time, t *loopTimers, src So
 			w.queueReconcile(true)
 		case w.needRecon && cfg.ReconcileInterval > 0 && now.Sub(w.reconciled) >= w.reconcileSpacing():
 			w.reconcile(ctx, "gap", src, b)
-			t.reconcile = now
 		}
 	}
 	if w.ns != nil {
@@ -269,13 +268,21 @@ func (w *Watch) timers(ctx context.Context, now time.Time, t *loopTimers, src So
 		w.tracker.Expire(now, w.unreplied)
 		w.publishTracker()
 	}
-	if w.ctEvents == 2 && cfg.ReconcileInterval > 0 && now.Sub(t.reconcile) >= cfg.ReconcileInterval {
-		t.reconcile = now
-		if w.ns != nil {
+	switch {
+	case w.ctEvents != 2 || cfg.ReconcileInterval <= 0:
+	case w.ns != nil:
+		// Each namespace has its own pace; they are looked at when the
+		// earliest is due, and every interval.
+		if !now.Before(w.ns.nextPeriodic) {
 			w.queueReconcile(false)
-		} else {
-			w.reconcile(ctx, "periodic", src, b)
 		}
+	case now.Before(w.pace.next):
+	case w.tracker.SeededNetNS(model.NetNS{}) > 0:
+		w.reconcile(ctx, "periodic", src, b)
+	default:
+		// No flow can miss its DESTROY: no dump, whatever the table
+		// holds. A look again later costs nothing.
+		w.pace.next = now.Add(cfg.ReconcileInterval)
 	}
 	if cfg.Heartbeat > 0 && now.Sub(t.heartbeat) >= cfg.Heartbeat {
 		t.heartbeat = now
@@ -303,6 +310,7 @@ func (w *Watch) heartbeat(now time.Time) {
 // summary is the counters with the tracker's.
 func (w *Watch) summary() Summary {
 	s := w.counters.Summary()
+	s.Expects = w.cfg.Types&events.ExpectTypes != 0
 	ts := w.tracker.Stats()
 	s.UnrepliedWarnings = ts.UnrepliedWarnings
 	s.UnrepliedSummarised = ts.UnrepliedSummarised

@@ -37,6 +37,7 @@ type Watch struct {
 	reconciled  time.Time
 	dumpTook    time.Duration // how long the last dump took
 	needRecon   bool
+	pace        reconcilePace // of the periodic reconciliation, watching one namespace
 	evictedSeen uint64
 
 	// The kernel filter's program (Config.KernelFilter), set by Run
@@ -110,7 +111,15 @@ func (w *Watch) batch(b *events.Batch) {
 	for i := range b.Failures {
 		w.decodeFailure(&b.Failures[i])
 	}
+	// Expectations go in the order the kernel sent them among the
+	// connection events: an FTP data connection's NEW after the
+	// expectation it matched.
+	xi := 0
 	for i := range b.Events {
+		for xi < len(b.Expects) && b.Expects[xi].At <= i {
+			w.expect(&b.Expects[xi])
+			xi++
+		}
 		ev := &b.Events[i]
 		if int(ev.Type) < len(w.counters.Received) {
 			w.counters.Received[ev.Type].Add(1)
@@ -119,6 +128,9 @@ func (w *Watch) batch(b *events.Batch) {
 			continue
 		}
 		w.event(ev)
+	}
+	for ; xi < len(b.Expects); xi++ {
+		w.expect(&b.Expects[xi])
 	}
 	w.publishTracker()
 }

@@ -58,6 +58,7 @@ func (s *Subscriber) Receive(b *Batch, wait bool) error {
 	}
 	b.Seq = s.nextSeq
 	b.Events = b.Events[:0]
+	b.Expects = b.Expects[:0]
 	clear(b.Failures)
 	b.Failures = b.Failures[:0]
 	flags := unix.MSG_WAITFORONE
@@ -105,6 +106,9 @@ func (s *Subscriber) Receive(b *Batch, wait bool) error {
 		}
 	}
 	s.received.Add(received)
+	if len(b.Expects) > 0 {
+		s.expects.Add(uint64(len(b.Expects)))
+	}
 	s.decodeErrors.Add(uint64(len(b.Failures)))
 	s.nextSeq += uint64(len(b.Events))
 	return nil

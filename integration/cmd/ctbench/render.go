@@ -271,6 +271,7 @@ func writeTargets(w io.Writer, rep *report) {
 	if rep.Config.has("netns") {
 		ts = append(ts, nsTargets(rep)...)
 	}
+	ts = append(ts, bigTableTargets(rep)...)
 	for _, t := range append(ts, goBenchTargets(rep.GoBench)...) {
 		fmt.Fprintf(w, "| %s | %s | %s |\n", t.Name, cellText(t.Measured), t.Verdict)
 	}
@@ -304,6 +305,7 @@ func writeStdout(w io.Writer, rep *report) {
 	if rep.Config.has("netns") {
 		writeNetNSTable(w, rep)
 	}
+	writeBigTableTables(w, rep)
 	fmt.Fprintln(w, "### Targets")
 	fmt.Fprintln(w)
 	writeTargets(w, rep)
@@ -350,6 +352,7 @@ func writeDocument(w io.Writer, rep *report) {
 	if cfg.has("netns") {
 		writeNetNSSection(w, rep)
 	}
+	writeBigTableSection(w, rep)
 	if len(rep.GoBench) > 0 {
 		p("## Stages\n\n")
 		p("The Go benchmarks of each stage (`make bench-go`: `go test -bench . -benchmem ./pkg/... ./internal/...`);\n")

@@ -19,6 +19,8 @@ type report struct {
 	Results      []runResult   `json:"results"`
 	// NetNS holds the netns part's measurements.
 	NetNS []nsResult `json:"netns,omitempty"`
+	// BigTable holds the bigtable part's measurements.
+	BigTable *bigTableResult `json:"bigtable,omitempty"`
 	// GoBench holds the stage benchmarks read from -gobench.
 	GoBench []goBench `json:"gobench,omitempty"`
 	// Skipped maps a monitor to why it could not be run at all.
