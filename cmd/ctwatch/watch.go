@@ -72,7 +72,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	flowCfg := flow.DefaultConfig()
 	fs.IntVar(&flowCfg.MaxFlows, "max-flows", flowCfg.MaxFlows, "flows the tracker remembers; the least recently seen are evicted (and counted) beyond")
 	fs.DurationVar(&flowCfg.UnrepliedAfter, "unreplied-after", flowCfg.UnrepliedAfter, "warn about a flow still [UNREPLIED] this long after it began (0: never)")
-	reconcile := fs.Duration("reconcile-interval", 30*time.Second, "with nf_conntrack_events=2, how often to compare the tracker with a table dump to infer ends no event reports; 0 turns reconciliation off, also the one after lost events")
+	reconcile := fs.Duration("reconcile-interval", 30*time.Second, "with nf_conntrack_events=2, the shortest time between table dumps that infer the ends of flows older than ctwatch (no event reports them); dumps are further spaced so that they take at most half a percent of a core, and stop once no such flow is left; 0 turns reconciliation off, also the one after lost events")
 	healthCfg := health.DefaultConfig()
 	fs.DurationVar(&healthCfg.Interval, "stats-interval", healthCfg.Interval, `write a "stats" record of the table's fill and counters this often, and warn on table pressure and drops (0: off, and no table figures in /metrics)`)
 	fs.Var(&healthCfg.Thresholds, "table-warn", "fill percentages at which to warn about table pressure")
