@@ -25,7 +25,8 @@ func (r DCCPRole) String() string {
 	return strconv.Itoa(int(r))
 }
 
-// ParseDCCPRole returns the role String names ("client" or "server").
+// ParseDCCPRole returns the role String names: "client", "server", or a
+// number 0-255 in decimal.
 func ParseDCCPRole(s string) (DCCPRole, bool) {
 	switch s {
 	case "client":
@@ -33,5 +34,9 @@ func ParseDCCPRole(s string) (DCCPRole, bool) {
 	case "server":
 		return DCCPRoleServer, true
 	}
-	return 0, false
+	if len(s) > 1 && s[0] == '0' {
+		return 0, false // String prints no leading zero
+	}
+	n, err := strconv.ParseUint(s, 10, 8)
+	return DCCPRole(n), err == nil
 }
