@@ -50,6 +50,9 @@ func filterFlags(fs *flag.FlagSet) *filter.Spec {
 	fs.StringVar(&spec.GREDstKey, "dstkey", "", "only GRE entries with these original destination keys")
 	fs.StringVar(&spec.GREReplySrcKey, "reply-key-src", "", "only GRE entries with these reply source keys")
 	fs.StringVar(&spec.GREReplyDstKey, "reply-key-dst", "", "only GRE entries with these reply destination keys")
+	fs.StringVar(&spec.OrigVtag, "orig-vtag", "", "only SCTP entries with these original-direction verification tags (decimal or 0x-hex; not in destroy events)")
+	fs.StringVar(&spec.ReplyVtag, "reply-vtag", "", "only SCTP entries with these reply-direction verification tags")
+	fs.StringVar(&spec.Role, "role", "", "only DCCP entries whose original direction has this role: client, server (not in destroy events)")
 	fs.StringVar(&spec.GRESrcKey, "orig-key-src", "", "conntrack's spelling of --srckey")
 	fs.StringVar(&spec.GREDstKey, "orig-key-dst", "", "conntrack's spelling of --dstkey")
 	return &spec

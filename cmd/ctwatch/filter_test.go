@@ -38,6 +38,8 @@ func TestFilterFlags(t *testing.T) {
 		{[]string{"--orig-key-src", "1", "--orig-key-dst", "2", "--reply-key-src", "3", "--reply-key-dst", "4"},
 			filter.Spec{GRESrcKey: "1", GREDstKey: "2", GREReplySrcKey: "3", GREReplyDstKey: "4"}},
 		{[]string{"--srckey", "5", "--dstkey", "6"}, filter.Spec{GRESrcKey: "5", GREDstKey: "6"}},
+		{[]string{"--orig-vtag", "0x10", "--reply-vtag", "32"}, filter.Spec{OrigVtag: "0x10", ReplyVtag: "32"}},
+		{[]string{"--role", "server"}, filter.Spec{Role: "server"}},
 		{[]string{"--protonum", "udp"}, filter.Spec{Proto: "udp"}},
 		{[]string{"--orig-zone", "1", "--reply-zone", "2", "--icmp-type", "8", "--icmp-code", "0", "--icmp-id", "7", "--secmark", "0x10/0xf0"},
 			filter.Spec{OrigZone: "1", ReplyZone: "2", ICMPType: "8", ICMPCode: "0", ICMPID: "7", Secmark: "0x10/0xf0"}},
@@ -97,6 +99,8 @@ func TestFilterUsageErrors(t *testing.T) {
 		{[]string{"--srckey", "1", "--orig-key-src", "1"}, []string{"--orig-key-src is --srckey"}},
 		{[]string{"--proto", "tcp", "--protonum", "udp"}, []string{"--protonum is --proto"}},
 		{[]string{"--reply-key-dst", "0x10000"}, []string{`--reply-key-dst: "0x10000"`}},
+		{[]string{"--orig-vtag", "0x100000000"}, []string{`--orig-vtag: "0x100000000"`}},
+		{[]string{"--role", "peer"}, []string{`--role: "peer"`}},
 		{[]string{"--connlabel-file", labels, "--label", "red", "--label", "green"}, []string{`--label: "green"`}},
 		{[]string{"--connlabel-file", labels, "--orig-zone", "x", "--secmark", "1/2"}, []string{`--orig-zone: "x"`, `--secmark: "1/2"`}},
 	} {

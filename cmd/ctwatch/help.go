@@ -51,7 +51,8 @@ var flagGroups = map[string][]struct {
 	"watch": {
 		{"Selection (conntrack -E's filters)", []string{"netns", "all-netns", "events", "family", "proto", "src", "dst", "port", "sport", "dport", "state", "status", "zone", "mark",
 			"reply-src", "reply-dst", "reply-sport", "reply-dport", "mask-src", "mask-dst", "src-nat", "dst-nat", "any-nat", "label",
-			"orig-zone", "reply-zone", "icmp-type", "icmp-code", "icmp-id", "secmark", "srckey", "dstkey", "reply-key-src", "reply-key-dst", "kernel-filter"}},
+			"orig-zone", "reply-zone", "icmp-type", "icmp-code", "icmp-id", "secmark", "srckey", "dstkey", "reply-key-src", "reply-key-dst",
+			"orig-vtag", "reply-vtag", "role", "kernel-filter"}},
 		{"Selection: conntrack's other spellings", []string{"protonum", "orig-src", "orig-dst", "orig-port-src", "orig-port-dst", "reply-port-src", "reply-port-dst", "orig-key-src", "orig-key-dst"}},
 		{"Output", []string{"format", "schema", "text-opts", "output", "queue-max-bytes", "spool", "spool-max-bytes", "spool-sync", "updates", "snapshot", "log-level", "host-name", "heartbeat", "connlabel-file", "allow-other-owner"}},
 		{"Flows and table health", []string{"max-flows", "unreplied-after", "reconcile-interval", "stats-interval", "table-warn", "metrics-addr", "on-netns-gone", "netns-metrics-max"}},
@@ -139,7 +140,7 @@ var placeholders = map[string]string{
 	"reply-port-src": "PORTS", "reply-port-dst": "PORTS", "mask-src": "MASKS", "mask-dst": "MASKS",
 	"label": "LABELS", "orig-zone": "ZONES", "reply-zone": "ZONES", "icmp-type": "TYPES", "icmp-code": "CODES",
 	"icmp-id": "IDS", "secmark": "MARK", "srckey": "KEYS", "dstkey": "KEYS", "reply-key-src": "KEYS", "reply-key-dst": "KEYS",
-	"orig-key-src": "KEYS", "orig-key-dst": "KEYS",
+	"orig-key-src": "KEYS", "orig-key-dst": "KEYS", "orig-vtag": "VTAGS", "reply-vtag": "VTAGS", "role": "ROLES",
 	"format": "FORMAT", "schema": "SCHEMA", "text-opts": "OPTS", "output": "DEST", "queue-max-bytes": "BYTES", "spool": "DIR", "spool-max-bytes": "BYTES", "spool-sync": "DURATION",
 	"updates": "POLICY", "log-level": "LEVEL", "host-name": "NAME", "connlabel-file": "PATH",
 	"table-warn": "PERCENTS", "metrics-addr": "ADDR", "buffer-size": "SIZE",

@@ -311,17 +311,20 @@ func TestMatchConntrackFlagsAllocs(t *testing.T) {
 }
 
 func FuzzNewConntrackFlags(f *testing.F) {
-	f.Add("10.0.0.1,::1", "255.0.0.255", "", "10.0.0.0/8", "", "53", "1-2", "", "", "203.0.113.7:80,[::1]:1", "", "red,3", "0", "9", "8", "0", "55", "0x10/0x10", "0x10", "16", true, false, false)
-	f.Add("2001:db8::", "ffff:ffff::", "1.2.3.4", "", "::1", "", "", "0.0.0.2", "0.0.0.255", "", "1.2.3.4", "", "", "", "", "", "", "", "", "", false, true, false)
-	f.Add("10.0.0.0/8", "255.255.0.0", "", "", "", "", "", "", "", "", "", "purple", "65536", "", "256", "", "", "1/2", "0x10000", "x", false, false, true)
-	f.Add("", "", "", "", "", "", "", "", "::ffff", "[::1", "1.2.3.4:", "", "", "", "", "", "", "", "", "", true, true, true)
-	evs := append(events(f), ctEvents(f)...)
+	f.Add("10.0.0.1,::1", "255.0.0.255", "", "10.0.0.0/8", "", "53", "1-2", "", "", "203.0.113.7:80,[::1]:1", "", "red,3", "0", "9", "8", "0", "55", "0x10/0x10", "0x10", "16", "0xdeadbeef,7", "", "", true, false, false)
+	f.Add("2001:db8::", "ffff:ffff::", "1.2.3.4", "", "::1", "", "", "0.0.0.2", "0.0.0.255", "", "1.2.3.4", "", "", "", "", "", "", "", "", "", "", "4294967295", "", false, true, false)
+	f.Add("10.0.0.0/8", "255.255.0.0", "", "", "", "", "", "", "", "", "", "purple", "65536", "", "256", "", "", "1/2", "0x10000", "x", "4294967296", "0x", "CLIENT,server", false, false, true)
+	f.Add("", "", "", "", "", "", "", "", "::ffff", "[::1", "1.2.3.4:", "", "", "", "", "", "", "", "", "", "1", "", "client,2", true, true, true)
+	evs := append(append(events(f), ctEvents(f)...), vtagEvents()...)
 	names := testLabels(f)
 	flagNames := []string{flagSrc, flagDst, flagReplySrc, flagReplyDst, flagReplySPort, flagReplyDPort, flagMaskSrc, flagMaskDst,
-		flagSrcNAT, flagDstNAT, flagAnyNAT, flagLabel, flagOrigZone, flagReplyZone, flagICMPType, flagICMPCode, flagICMPID, flagSecmark, flagSrcKey, flagReplyDKey}
+		flagSrcNAT, flagDstNAT, flagAnyNAT, flagLabel, flagOrigZone, flagReplyZone, flagICMPType, flagICMPCode, flagICMPID, flagSecmark, flagSrcKey, flagReplyDKey,
+		flagOrigVtag, flagReplyVtag, flagRole}
 	f.Fuzz(func(t *testing.T, src, maskSrc, replySrc, replyDst, replySPort, replyDPort, anyNATAddr, dst, maskDst,
-		srcNAT, dstNAT, label, origZone, replyZone, icmpType, icmpCode, icmpID, secmark, srcKey, replyDstKey string, srcNATOn, dstNATOn, anyNAT bool) {
+		srcNAT, dstNAT, label, origZone, replyZone, icmpType, icmpCode, icmpID, secmark, srcKey, replyDstKey,
+		origVtag, replyVtag, role string, srcNATOn, dstNATOn, anyNAT bool) {
 		spec := Spec{
+			OrigVtag: origVtag, ReplyVtag: replyVtag, Role: role,
 			Src: src, MaskSrc: maskSrc, Dst: dst, MaskDst: maskDst, ReplySrc: replySrc, ReplyDst: replyDst,
 			ReplySPort: replySPort, ReplyDPort: replyDPort, AnyNATAddr: anyNATAddr,
 			SrcNAT: srcNATOn, DstNAT: dstNATOn, SrcNATAddr: srcNAT, DstNATAddr: dstNAT, AnyNAT: anyNAT,

@@ -4,7 +4,8 @@
 // filters: --reply-src, --reply-dst, --reply-sport, --reply-dport,
 // --mask-src, --mask-dst, --src-nat, --dst-nat, --any-nat, --label,
 // --orig-zone, --reply-zone, --icmp-type, --icmp-code, --icmp-id,
-// --secmark, --srckey, --dstkey, --reply-key-src and --reply-key-dst.
+// --secmark, --srckey, --dstkey, --reply-key-src, --reply-key-dst,
+// --orig-vtag, --reply-vtag and --role.
 //
 // A [Spec] holds the flags' raw values; [New] checks and compiles them into a
 // [Filter] whose [Filter.Match] decides, without allocating, whether an event
@@ -129,6 +130,20 @@
 //     --reply-key-dst the reply tuple's: 0-65535, decimal or 0x-hex, GRE
 //     entries only. (libnetfilter_conntrack's comparison skips GRE keys, so
 //     that conntrack -E matches every GRE entry with them.)
+//   - --orig-vtag and --reply-vtag match an SCTP entry's verification tag
+//     of the original or the reply direction (32 bits, decimal or 0x-hex),
+//     --role a DCCP entry's role of the original direction (client or
+//     server, any case, or an abbreviation as conntrack takes: cl, s); an
+//     entry of another protocol never matches, so that the vtag flags
+//     cannot be combined with --role. An entry that does not carry the
+//     value never matches, as libnetfilter_conntrack's comparison under
+//     NFCT_CMP_MASK decides for an attribute the filter sets and the entry
+//     lacks: the kernel leaves the vtags and the role out of destroy
+//     events, so that these flags select new and update events only, and
+//     entries read from text never carry them. (The names are those of
+//     conntrack's -p sctp and -p dccp options, but conntrack-tools 1.4.7
+//     takes them only to create or update entries, -I and -U: its -E and
+//     -L refuse them as an "Illegal option with this command".)
 //
 // [New] reports every bad item of every flag at once (joined with
 // [errors.Join]), each as a [*FlagError] naming the flag and the item.

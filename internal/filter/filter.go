@@ -61,6 +61,8 @@ type Filter struct {
 	// --reply-key-dst, each sorted, deduplicated, nil = any.
 	greKeys [4][]uint16
 
+	vtag vtagCond // --orig-vtag, --reply-vtag, --role
+
 	// userspace is !userspaceEmpty(), computed once for Match.
 	userspace bool
 }
@@ -130,7 +132,7 @@ func (f *Filter) userspaceEmpty() bool {
 	return f.replySrc == nil && f.replyDst == nil && f.replySPort == nil && f.replyDPort == nil &&
 		f.srcMasked == nil && f.dstMasked == nil && !f.nat.active() && f.labels == nil &&
 		f.origZones == nil && f.replyZones == nil && !f.hasICMPType && !f.hasICMPCode &&
-		f.icmpIDs == nil && f.secmarks == nil && !f.hasGREKeys()
+		f.icmpIDs == nil && f.secmarks == nil && !f.hasGREKeys() && !f.vtag.active()
 }
 
 // Match reports whether ev passes every flag of f. It does not allocate.
@@ -218,6 +220,9 @@ func (f *Filter) matchUserspace(e *model.Entry) bool {
 		}
 	}
 	if f.hasGREKeys() && !f.matchGREKeys(e) {
+		return false
+	}
+	if f.vtag.active() && !f.vtag.match(e) {
 		return false
 	}
 	if f.secmarks != nil {
@@ -565,6 +570,7 @@ func (f *Filter) String() string {
 			b.WriteString("0x" + strconv.FormatUint(uint64(k), 16))
 		}
 	}
+	f.vtag.write(&b)
 	return b.String()
 }
 

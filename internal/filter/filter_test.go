@@ -354,6 +354,7 @@ func parseString(t testing.TB, s string) Spec {
 		flagICMPType: &spec.ICMPType, flagICMPCode: &spec.ICMPCode, flagICMPID: &spec.ICMPID,
 		flagSecmark: &spec.Secmark, flagSrcKey: &spec.GRESrcKey, flagDstKey: &spec.GREDstKey,
 		flagReplySKey: &spec.GREReplySrcKey, flagReplyDKey: &spec.GREReplyDstKey,
+		flagOrigVtag: &spec.OrigVtag, flagReplyVtag: &spec.ReplyVtag, flagRole: &spec.Role,
 	}
 	bare := map[string]*bool{flagSrcNAT: &spec.SrcNAT, flagDstNAT: &spec.DstNAT, flagAnyNAT: &spec.AnyNAT}
 	for _, kv := range strings.Split(s, " ") {
@@ -373,7 +374,7 @@ func parseString(t testing.TB, s string) Spec {
 
 // equalFilters compares compiled filters, field by field.
 var equalFilters = cmp.Options{
-	cmp.AllowUnexported(Filter{}, statusCond{}, portRange{}, markItem{}, maskedAddr{}, natCond{}, natItem{}, labelItem{}),
+	cmp.AllowUnexported(Filter{}, statusCond{}, portRange{}, markItem{}, maskedAddr{}, natCond{}, natItem{}, labelItem{}, vtagCond{}),
 	cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }),
 }
 

@@ -57,6 +57,10 @@ type Spec struct {
 	GREDstKey      string // --dstkey: original destination keys
 	GREReplySrcKey string // --reply-key-src: reply source keys
 	GREReplyDstKey string // --reply-key-dst: reply destination keys
+
+	OrigVtag  string // --orig-vtag: SCTP verification tags of the original direction
+	ReplyVtag string // --reply-vtag: SCTP verification tags of the reply direction
+	Role      string // --role: DCCP roles of the original direction (client, server)
 }
 
 // Flag names, as the command line spells them; errors and String use them.
@@ -93,6 +97,9 @@ const (
 	flagDstKey     = "--dstkey"
 	flagReplySKey  = "--reply-key-src"
 	flagReplyDKey  = "--reply-key-dst"
+	flagOrigVtag   = "--orig-vtag"
+	flagReplyVtag  = "--reply-vtag"
+	flagRole       = "--role"
 )
 
 // New checks the flag values of s and compiles them into a Filter. Its error
@@ -129,6 +136,7 @@ func New(s Spec) (*Filter, error) {
 		c.greKeys(flagSrcKey, s.GRESrcKey), c.greKeys(flagDstKey, s.GREDstKey),
 		c.greKeys(flagReplySKey, s.GREReplySrcKey), c.greKeys(flagReplyDKey, s.GREReplyDstKey),
 	}
+	c.vtag(s)
 	c.f.userspace = !c.f.userspaceEmpty()
 	if len(c.errs) > 0 {
 		return nil, errors.Join(c.errs...)

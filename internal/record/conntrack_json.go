@@ -81,6 +81,15 @@ func appendEntryKeys(dst []byte, en *model.Entry, b *entryBytes) []byte {
 	if en.Fields.Has(model.FieldState) {
 		dst = appendString(objKey(dst, "state"), en.State.Name(en.Proto))
 	}
+	if en.Fields.Has(model.FieldOrigVtag) {
+		dst = objUint(dst, "orig_vtag", uint64(en.OrigVtag))
+	}
+	if en.Fields.Has(model.FieldReplyVtag) {
+		dst = objUint(dst, "reply_vtag", uint64(en.ReplyVtag))
+	}
+	if en.Fields.Has(model.FieldDCCPRole) {
+		dst = objStr(dst, "role", en.DCCPRole.String())
+	}
 	dst = appendTuple(objKey(dst, "orig"), en, &en.Orig, b.osrc(), b.odst(), model.FieldOrigZone, model.FieldOrigCounters)
 	dst = appendTuple(objKey(dst, "reply"), en, &en.Reply, b.rsrc(), b.rdst(), model.FieldReplyZone, model.FieldReplyCounters)
 	if en.Fields.Has(model.FieldMaster) {

@@ -85,6 +85,15 @@ func (e *entryJSON) MarshalZerologObject(z *zerolog.Event) {
 	if e.Fields.Has(model.FieldState) {
 		z.Str("state", e.State.Name(e.Proto))
 	}
+	if e.Fields.Has(model.FieldOrigVtag) {
+		z.Uint32("orig_vtag", e.OrigVtag)
+	}
+	if e.Fields.Has(model.FieldReplyVtag) {
+		z.Uint32("reply_vtag", e.ReplyVtag)
+	}
+	if e.Fields.Has(model.FieldDCCPRole) {
+		z.Str("role", e.DCCPRole.String())
+	}
 	// zerolog's pooled Dict costs no allocation once warm, where a
 	// marshaler value carrying the entry would be boxed into an interface.
 	z.Dict("orig", e.tupleDict(&e.Orig, model.FieldOrigZone, model.FieldOrigCounters))

@@ -47,6 +47,27 @@ func fullEvent() model.Event {
 	}
 }
 
+// sctpEvent is an SCTP entry with both verification tags, as the kernel
+// sends it in a new or update event.
+func sctpEvent() model.Event {
+	return model.Event{Type: model.EventUpdate, Entry: model.Entry{Family: model.FamilyIPv4, Proto: model.ProtoSCTP,
+		Fields:  model.FieldTimeout | model.FieldState | model.FieldOrigVtag | model.FieldReplyVtag,
+		Timeout: 210, State: model.SCTPEstablished, Status: model.StatusSeenReply | model.StatusAssured | model.StatusConfirmed,
+		Orig:     model.Tuple{Src: addr("10.0.0.1"), Dst: addr("10.0.0.2"), SrcPort: 5000, DstPort: 36412},
+		Reply:    model.Tuple{Src: addr("10.0.0.2"), Dst: addr("10.0.0.1"), SrcPort: 36412, DstPort: 5000},
+		OrigVtag: 0xdeadbeef, ReplyVtag: 7}}
+}
+
+// dccpEvent is a DCCP entry with its role.
+func dccpEvent() model.Event {
+	return model.Event{Type: model.EventNew, Entry: model.Entry{Family: model.FamilyIPv4, Proto: model.ProtoDCCP,
+		Fields:   model.FieldState | model.FieldDCCPRole,
+		State:    model.DCCPRequest,
+		Orig:     model.Tuple{Src: addr("10.0.0.1"), Dst: addr("10.0.0.2"), SrcPort: 5001, DstPort: 9},
+		Reply:    model.Tuple{Src: addr("10.0.0.2"), Dst: addr("10.0.0.1"), SrcPort: 9, DstPort: 5001},
+		DCCPRole: model.DCCPRoleServer}}
+}
+
 func TestEventJSON(t *testing.T) {
 	icmp, _, err := model.ParseText("[1795318599.887116]\t    [NEW] ipv6     10 icmpv6   58 30 src=::1 dst=::1 type=128 code=0 id=2232 [UNREPLIED] src=::1 dst=::1 type=129 code=0 id=2232 id=2711846847", time.UTC)
 	if err != nil {
@@ -102,6 +123,21 @@ func TestEventJSON(t *testing.T) {
 			want: `{"event":"new","seq":1,"run":"run-1","host":{"name":"host-1"},"family":"ipv4","proto":"tcp","protonum":6,` +
 				`"orig":{"src":"10.0.0.1","dst":"10.0.0.2","sport":1,"dport":2},"reply":{"src":"10.0.0.2","dst":"10.0.0.1","sport":2,"dport":1},` +
 				`"master":{"src":"10.0.0.1","dst":"10.0.0.2","proto":"253"},"community_id":"1:nsF+CyuHj+gRdemh9jH9fNbMK+U=",` +
+				`"unreplied":true,"assured":false,"status":[]}` + "\n",
+		},
+		{
+			name: "sctp: the verification tags",
+			ev:   sctpEvent(),
+			want: `{"event":"update","seq":1,"run":"run-1","host":{"name":"host-1"},"family":"ipv4","proto":"sctp","protonum":132,"timeout":210,"state":"ESTABLISHED",` +
+				`"orig_vtag":3735928559,"reply_vtag":7,` +
+				`"orig":{"src":"10.0.0.1","dst":"10.0.0.2","sport":5000,"dport":36412},"reply":{"src":"10.0.0.2","dst":"10.0.0.1","sport":36412,"dport":5000},"community_id":"1:Clopn7tm8BdTzHmm6mQh6Tk9JW4=",` +
+				`"unreplied":false,"assured":true,"status":["SEEN_REPLY","ASSURED","CONFIRMED"]}` + "\n",
+		},
+		{
+			name: "dccp: the role",
+			ev:   dccpEvent(),
+			want: `{"event":"new","seq":1,"run":"run-1","host":{"name":"host-1"},"family":"ipv4","proto":"dccp","protonum":33,"state":"REQUEST","role":"server",` +
+				`"orig":{"src":"10.0.0.1","dst":"10.0.0.2","sport":5001,"dport":9},"reply":{"src":"10.0.0.2","dst":"10.0.0.1","sport":9,"dport":5001},"community_id":"1:qKfrGVs14/VI2wLMVfhXXHfa6a0=",` +
 				`"unreplied":true,"assured":false,"status":[]}` + "\n",
 		},
 		{

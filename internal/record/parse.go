@@ -63,6 +63,9 @@ type jsonEvent struct {
 	Protonum  *uint8      `json:"protonum"`
 	Timeout   *uint32     `json:"timeout"`
 	State     *string     `json:"state"`
+	OrigVtag  *uint32     `json:"orig_vtag"`
+	ReplyVtag *uint32     `json:"reply_vtag"`
+	Role      *string     `json:"role"`
 	Orig      *jsonTuple  `json:"orig"`
 	Reply     *jsonTuple  `json:"reply"`
 	Master    *jsonTuple  `json:"master"`
@@ -153,6 +156,22 @@ func (j *jsonEvent) entry(e *model.Entry) error {
 		}
 		e.State = s
 		e.Fields |= model.FieldState
+	}
+	if j.OrigVtag != nil {
+		e.OrigVtag = *j.OrigVtag
+		e.Fields |= model.FieldOrigVtag
+	}
+	if j.ReplyVtag != nil {
+		e.ReplyVtag = *j.ReplyVtag
+		e.Fields |= model.FieldReplyVtag
+	}
+	if j.Role != nil {
+		r, ok := model.ParseDCCPRole(*j.Role)
+		if !ok {
+			return &JSONError{Field: "role", Err: fmt.Errorf("%q is not a DCCP role (client, server)", *j.Role)}
+		}
+		e.DCCPRole = r
+		e.Fields |= model.FieldDCCPRole
 	}
 	if j.Orig == nil {
 		return missing("orig")

@@ -31,6 +31,9 @@ const (
 	FieldDeltaTime                       // Entry.DeltaTime
 	FieldGRETimeouts                     // Entry.GRETimeout and GREStreamTimeout
 	FieldMaster                          // Entry.Master and MasterProto
+	FieldOrigVtag                        // Entry.OrigVtag
+	FieldReplyVtag                       // Entry.ReplyVtag
+	FieldDCCPRole                        // Entry.DCCPRole
 )
 
 // Has reports whether every bit of g is set in f.
@@ -95,6 +98,18 @@ type Entry struct {
 	// /proc do not).
 	Master      Tuple
 	MasterProto Proto
+
+	// OrigVtag and ReplyVtag are an SCTP entry's verification tags, the
+	// one the original direction's packets carry and the reply's
+	// (CTA_PROTOINFO_SCTP_VTAG_ORIGINAL and _REPLY; FieldOrigVtag,
+	// FieldReplyVtag). The kernel sends them with the state, except in
+	// destroy events. No text format prints them.
+	OrigVtag, ReplyVtag uint32
+
+	// DCCPRole is the role of a DCCP entry's original direction
+	// (CTA_PROTOINFO_DCCP_ROLE; FieldDCCPRole), sent as the vtags are. No
+	// text format prints it.
+	DCCPRole DCCPRole
 
 	Mark    uint32 // connmark (FieldMark)
 	Secmark uint32 // security mark (FieldSecmark)
