@@ -327,51 +327,56 @@ func TestWatchFilters(t *testing.T) {
 		{[]string{"--state", "ESTABLISHED"}, []uint16{1001, 1003}},
 		{[]string{"--events", "destroy"}, nil},
 	}
+	// Each filter in the kernel (the default) and in userspace only: the
+	// same records; only userspace counts what it filtered (the kernel
+	// drops the rest uncounted).
 	for _, tt := range tests {
-		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			ns := wtTrackedNS(t)
-			w := wtStart(t, append([]string{"watch", "--netns", ns.Name}, tt.args...)...)
-			ct := ns.Conntrack()
-			for _, f := range flows {
-				cf := conntrack.NewFlow(f.proto, f.status, netip.MustParseAddr(f.src), netip.MustParseAddr(f.dst), f.sport, f.dport, 100, f.mark)
-				cf.Zone = f.zone
-				if f.proto == 6 {
-					cf.ProtoInfo.TCP = &conntrack.ProtoInfoTCP{State: uint8(model.TCPEstablished)}
+		for _, kernel := range []bool{true, false} {
+			t.Run(strings.Join(tt.args, " ")+" kernel="+strconv.FormatBool(kernel), func(t *testing.T) {
+				ns := wtTrackedNS(t)
+				w := wtStart(t, append([]string{"watch", "--netns", ns.Name, "--kernel-filter=" + strconv.FormatBool(kernel)}, tt.args...)...)
+				ct := ns.Conntrack()
+				for _, f := range flows {
+					cf := conntrack.NewFlow(f.proto, f.status, netip.MustParseAddr(f.src), netip.MustParseAddr(f.dst), f.sport, f.dport, 100, f.mark)
+					cf.Zone = f.zone
+					if f.proto == 6 {
+						cf.ProtoInfo.TCP = &conntrack.ProtoInfoTCP{State: uint8(model.TCPEstablished)}
+					}
+					evWithin(t, evTimeout, "create", func() error { return ct.Create(cf) })
 				}
-				evWithin(t, evTimeout, "create", func() error { return ct.Create(cf) })
-			}
-			// The kernel queues a ctnetlink request's event before it
-			// answers the request; once ctwatch's socket is empty, its
-			// reader has every event, and a stop drains the rest.
-			wtPoll(t, "ctwatch to read every event", func() bool {
-				socks := wtEventSockets(t, ns)
-				return len(socks) == 1 && socks[0].Rmem == 0
+				// The kernel queues a ctnetlink request's event before it
+				// answers the request; once ctwatch's socket is empty, its
+				// reader has every event, and a stop drains the rest.
+				wtPoll(t, "ctwatch to read every event", func() bool {
+					socks := wtEventSockets(t, ns)
+					return len(socks) == 1 && socks[0].Rmem == 0
+				})
+				rest, code, _ := w.stop()
+				if code != 0 {
+					t.Errorf("exit status %d", code)
+				}
+				var got []uint16
+				for _, l := range rest {
+					var r map[string]any
+					if err := json.Unmarshal([]byte(l), &r); err != nil {
+						t.Fatalf("%v: %q", err, l)
+					}
+					if ev, ok := wtEntry(t, r); ok {
+						got = append(got, ev.Entry.Orig.SrcPort)
+					}
+				}
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Errorf("selected sports (-want +got):\n%s", diff)
+				}
+				filtered := len(flows) - len(tt.want)
+				if kernel || tt.args != nil && tt.args[0] == "--events" {
+					filtered = 0 // not received: the kernel never queues them
+				}
+				if want := fmt.Sprintf("%d filtered", filtered); !strings.Contains(w.stderr.String(), want) {
+					t.Errorf("summary does not say %q:\n%s", want, w.stderr.String())
+				}
 			})
-			rest, code, _ := w.stop()
-			if code != 0 {
-				t.Errorf("exit status %d", code)
-			}
-			var got []uint16
-			for _, l := range rest {
-				var r map[string]any
-				if err := json.Unmarshal([]byte(l), &r); err != nil {
-					t.Fatalf("%v: %q", err, l)
-				}
-				if ev, ok := wtEntry(t, r); ok {
-					got = append(got, ev.Entry.Orig.SrcPort)
-				}
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("selected sports (-want +got):\n%s", diff)
-			}
-			filtered := len(flows) - len(tt.want)
-			if tt.args != nil && tt.args[0] == "--events" {
-				filtered = 0 // not subscribed: the kernel never sends them
-			}
-			if want := fmt.Sprintf("%d filtered", filtered); !strings.Contains(w.stderr.String(), want) {
-				t.Errorf("summary does not say %q:\n%s", want, w.stderr.String())
-			}
-		})
+		}
 	}
 }
 

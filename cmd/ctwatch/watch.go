@@ -83,6 +83,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	allowOtherOwner := fs.Bool("allow-other-owner", false, "let --output and --cpuprofile open an existing file that belongs to another user or has other hard links (a symbolic link at the path is refused whatever this says)")
 	logLevel := fs.String("log-level", "info", "lowest level of records written: debug, info, warn (debug adds the bytes of undecodable messages)")
 	spec := filterFlags(fs)
+	kernelFilter := fs.Bool("kernel-filter", true, "run the filter flags in the kernel too, as a BPF program on the event socket: events outside the filter are dropped before they reach ctwatch, so they cost nothing, are not tracked as flows, and no counter sees them (the kernel counts no drop for them; see docs/filter.md); false receives and tracks everything and filters only what is written")
 	if err := parseFlags(fs, joinOptionalValues(fs, args)); err != nil {
 		return err
 	}
@@ -117,6 +118,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg := watch.Config{
 		BufferSize:        int(*bufSize),
 		Snapshot:          *snapshot,
+		KernelFilter:      *kernelFilter,
 		Flow:              flowCfg,
 		ReconcileInterval: *reconcile,
 		Health:            healthCfg,

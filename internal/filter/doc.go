@@ -9,9 +9,10 @@
 //
 // A [Spec] holds the flags' raw values; [New] checks and compiles them into a
 // [Filter] whose [Filter.Match] decides, without allocating, whether an event
-// is written. The kernel cannot filter multicast conntrack events by these
-// criteria for us (ctnetlink event filters only know families and a few
-// groups), so the watch loop matches every decoded event here.
+// is written. [Filter.BPF] also compiles a filter into a classic BPF
+// program for the event socket, so that the kernel drops the events
+// outside it before they are queued (docs/filter.md); Match still runs on
+// every event received, for the criteria the program does not compile.
 //
 // # Semantics
 //

@@ -132,6 +132,12 @@ func ecsCases(t testing.TB) []ecsCase {
 				Metrics: "127.0.0.1:9100"})
 		}},
 		{name: "start_defaults", write: func(e *record.Encoder) { e.Start(&record.Start{Version: "v1.2.3", CTEvents: -1}) }},
+		{name: "start_kernel_filter", write: func(e *record.Encoder) {
+			e.Start(&record.Start{Version: "v1.2.3", Filter: "--proto=udp --dport=694", FilterKernel: "--proto=udp --dport=694", FilterUser: "any", FilterProgram: 32, CTEvents: -1})
+		}},
+		{name: "start_kernel_filter_too_large", write: func(e *record.Encoder) {
+			e.Start(&record.Start{Version: "v1.2.3", Filter: "--dport=1,3", FilterKernel: "any", FilterUser: "--dport=1,3", FilterError: "kernel filter --dport=1,3: too large", CTEvents: -1})
+		}},
 		{name: "events_disabled", write: func(e *record.Encoder) { e.EventsDisabled() }},
 		{name: "events_on_demand", write: func(e *record.Encoder) { e.EventsOnDemand() }},
 		{name: "stop", write: func(e *record.Encoder) {

@@ -21,6 +21,19 @@ type Start struct {
 	BufferRequested, BufferSize int
 	// Filter is the filter expression, empty for none.
 	Filter string
+	// FilterKernel and FilterUser split a filter by where it runs: the
+	// criteria compiled into the event socket's BPF program, and those
+	// only userspace checks, each in the filter's canonical flag form
+	// ("any" for none). Both are empty when there is no filter, and
+	// then the start record has neither, nor FilterProgram and
+	// FilterError.
+	FilterKernel, FilterUser string
+	// FilterProgram is the length of the kernel program in instructions,
+	// 0 when none is attached.
+	FilterProgram int
+	// FilterError says why the filter could not run in the kernel (a
+	// program too large), empty when it does or was not asked to.
+	FilterError string
 	// Text is set when entry records are written as text.
 	Text bool
 	// Updates is the UPDATE policy.

@@ -144,8 +144,16 @@ func (j startupJSON) MarshalZerologObject(z *zerolog.Event) {
 	z.Str("events", s.Events).
 		Int("buffer_requested", s.BufferRequested).
 		Int("buffer_size", s.BufferSize).
-		Str("filter", filter).
-		Str("format", format).
+		Str("filter", filter)
+	if s.FilterKernel != "" || s.FilterUser != "" {
+		z.Str("filter_kernel", s.FilterKernel).
+			Str("filter_user", s.FilterUser).
+			Int("filter_bpf_instructions", s.FilterProgram)
+		if s.FilterError != "" {
+			z.Str("filter_kernel_error", s.FilterError)
+		}
+	}
+	z.Str("format", format).
 		Str("updates", s.Updates).
 		Int("max_flows", s.MaxFlows).
 		Float64("unreplied_after_s", s.UnrepliedAfter.Seconds())

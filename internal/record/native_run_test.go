@@ -35,6 +35,20 @@ func TestRunJSON(t *testing.T) {
 		want: `{"level":"info",` + at + `,"event":"start","seq":1,"run":"run-1","host":{"name":"host-1"},"version":"v1","netns":"","events":"","buffer_requested":0,"buffer_size":0,` +
 			`"filter":"any","format":"json","updates":"","max_flows":0,"unreplied_after_s":0}`,
 	}, {
+		name: "start: kernel filter",
+		write: func(e *record.Encoder) {
+			e.Start(&record.Start{Version: "v1", Filter: "--proto=udp --dport=694 --label=x", FilterKernel: "--proto=udp --dport=694", FilterUser: "--label=x", FilterProgram: 32, CTEvents: -1})
+		},
+		want: `{"level":"info",` + at + `,"event":"start","seq":1,"run":"run-1","host":{"name":"host-1"},"version":"v1","netns":"","events":"","buffer_requested":0,"buffer_size":0,` +
+			`"filter":"--proto=udp --dport=694 --label=x","filter_kernel":"--proto=udp --dport=694","filter_user":"--label=x","filter_bpf_instructions":32,"format":"json","updates":"","max_flows":0,"unreplied_after_s":0}`,
+	}, {
+		name: "start: kernel filter too large",
+		write: func(e *record.Encoder) {
+			e.Start(&record.Start{Version: "v1", Filter: "--dport=1,3", FilterKernel: "any", FilterUser: "--dport=1,3", FilterError: "too large", CTEvents: -1})
+		},
+		want: `{"level":"info",` + at + `,"event":"start","seq":1,"run":"run-1","host":{"name":"host-1"},"version":"v1","netns":"","events":"","buffer_requested":0,"buffer_size":0,` +
+			`"filter":"--dport=1,3","filter_kernel":"any","filter_user":"--dport=1,3","filter_bpf_instructions":0,"filter_kernel_error":"too large","format":"json","updates":"","max_flows":0,"unreplied_after_s":0}`,
+	}, {
 		name:  "events disabled",
 		write: func(e *record.Encoder) { e.EventsDisabled() },
 		want:  `{"level":"warn",` + at + `,"event":"events_disabled","seq":1,"run":"run-1","host":{"name":"host-1"},"hint":"net.netfilter.nf_conntrack_events is 0: the kernel sends no events; set it to 1"}`,

@@ -110,6 +110,9 @@ func ocsfCases(t testing.TB) []ocsfCase {
 				Metrics: "127.0.0.1:9100"})
 		}},
 		{name: "start defaults", write: func(e *record.Encoder) { e.Start(&record.Start{Version: "v0.1.0", CTEvents: -1}) }},
+		{name: "start kernel filter", write: func(e *record.Encoder) {
+			e.Start(&record.Start{Version: "v0.1.0", Filter: "--proto=udp --dport=694", FilterKernel: "--proto=udp --dport=694", FilterUser: "any", FilterProgram: 32, CTEvents: -1})
+		}},
 		{name: "stop", write: func(e *record.Encoder) {
 			e.Stop(&record.Totals{New: 1, Update: 2, Destroy: 3, Snapshot: 4, Written: 5, Filtered: 6, Suppressed: 7, Merged: 8,
 				LostKernel: 9, LostOutput: 11, DecodeErrors: 12, UnrepliedWarnings: 13, FlowsEvicted: 14, Inferred: 15,

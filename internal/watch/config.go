@@ -133,6 +133,17 @@ type Config struct {
 	// where it can; false receives everything and filters what is
 	// written.
 	//
+	// For events, Run compiles Filter into a BPF program
+	// (filter.Filter.BPF) and attaches it to the event socket it
+	// subscribes: the kernel drops the events outside the filter before
+	// they are queued, so they are neither received nor tracked, and no
+	// counter sees them. Filter still runs on every event received, and
+	// alone checks what the program does not compile. A program too large
+	// for the kernel is not attached: events are filtered in userspace
+	// only and the start record says why. A Source given in Config is not
+	// filtered by the kernel (the program is compiled and reported, not
+	// attached).
+	//
 	// For dumps, the kernel lists only entries of Filter.DumpFilter (the
 	// part of Filter its dump filter expresses exactly), and the watch
 	// still matches each one: the startup dump (and a namespace's, in a

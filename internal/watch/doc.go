@@ -39,12 +39,17 @@
 // during the dump for a flow the dump already reported is merged into the
 // snapshot record rather than written twice, and counted.
 //
-// With Config.KernelFilter, every dump asks the kernel to list only what
-// the part of Config.Filter its dump filter expresses selects
-// (filter.Filter.DumpFilter), and the tracker is seeded only with the
-// entries Filter selects; a reconciliation asks only for what a flow
-// cannot change (family, tuple, zone), so that it still lists a tracked
-// flow whose mark or status changed, rather than end it as vanished.
+// With Config.KernelFilter, the filter's BPF program (filter.Filter.BPF)
+// is attached to the event socket before it joins the groups: the events
+// outside it are dropped by the kernel, never received, tracked or
+// counted; the filter still runs on every event received, and the start
+// record says which part of it runs where (docs/filter.md). Every dump
+// asks the kernel to list only what the part of Config.Filter its dump
+// filter expresses selects (filter.Filter.DumpFilter), and the tracker is
+// seeded only with the entries Filter selects; a reconciliation asks only
+// for what a flow cannot change (family, tuple, zone), so that it still
+// lists a tracked flow whose mark or status changed, rather than end it as
+// vanished.
 //
 // # Loss
 //

@@ -41,6 +41,9 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 	cfg := &w.cfg
 	defer cfg.Origins.Close()
 	w.runCtx = ctx
+	if err := w.compileKernelFilter(); err != nil {
+		return Summary{}, &StartError{err}
+	}
 	src := cfg.Source
 	if src == nil {
 		sub, err := events.Subscribe(events.Config{
@@ -50,6 +53,7 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 			Clock:      cfg.Clock,
 			Labels:     cfg.Labels,
 			AllNetNS:   cfg.multi(),
+			Filter:     w.kprog,
 		})
 		if err != nil {
 			return Summary{}, &StartError{fmt.Errorf("subscribe to conntrack events: %w", err)}

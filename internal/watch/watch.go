@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/net/bpf"
+
 	"github.com/ctwatch/ctwatch/internal/flow"
 	"github.com/ctwatch/ctwatch/internal/health"
 	"github.com/ctwatch/ctwatch/internal/netns"
@@ -37,6 +39,11 @@ type Watch struct {
 	needRecon   bool
 	pace        reconcilePace // of the periodic reconciliation, watching one namespace
 	evictedSeen uint64
+
+	// The kernel filter's program (Config.KernelFilter), set by Run
+	// before the loop starts, and its error when it could not be built.
+	kprog []bpf.RawInstruction
+	kerr  error
 
 	// What the output and the namespace are going through: faults for
 	// /healthz (any goroutine); the rest owned by the loop.
@@ -281,9 +288,18 @@ func (w *Watch) gap(g *record.Gap) {
 // logStart writes the "start" record.
 func (w *Watch) logStart(src Source) {
 	cfg := &w.cfg
-	var filter string
+	var expr, kernel, user, kerr string
 	if cfg.Filter != nil {
-		filter = cfg.Filter.String()
+		expr = cfg.Filter.String()
+	}
+	if expr != "" && !cfg.Filter.Empty() {
+		kernel, user = "any", expr
+		switch {
+		case w.kerr != nil:
+			kerr = w.kerr.Error()
+		case cfg.KernelFilter:
+			kernel, user = cfg.Filter.Split()
+		}
 	}
 	nsName := cfg.NS.String()
 	switch {
@@ -304,7 +320,11 @@ func (w *Watch) logStart(src Source) {
 		Events:          cfg.Types.String(),
 		BufferRequested: cfg.BufferSize,
 		BufferSize:      src.BufferSize(),
-		Filter:          filter,
+		Filter:          expr,
+		FilterKernel:    kernel,
+		FilterUser:      user,
+		FilterProgram:   len(w.kprog),
+		FilterError:     kerr,
 		Text:            cfg.Format == FormatText,
 		Updates:         cfg.Updates.String(),
 		MaxFlows:        cfg.Flow.MaxFlows,

@@ -65,7 +65,9 @@
 // between, so a caller that falls behind leaves the events in the socket's
 // buffer, where an overflow is counted, rather than losing them uncounted.
 // Every message read is delivered, as an event or a [DecodeFailure];
-// batches carry sequence numbers of their events.
+// batches carry sequence numbers of their events. A socket filter
+// ([Config.Filter]) is not a loss: the events it refuses are never queued,
+// and the kernel counts them nowhere.
 //
 // # Every namespace
 //

@@ -11,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/mdlayher/netlink"
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/ctwatch/ctwatch/internal/ctnl"
@@ -68,6 +69,15 @@ type Config struct {
 	// event's NetNS is the zero, local one, and the reader asks for no
 	// control messages.
 	AllNetNS bool
+	// Filter is a classic BPF program attached to the socket
+	// (SO_ATTACH_FILTER) before it joins the groups: the kernel drops
+	// every message it refuses before it is queued, so a refused event is
+	// neither received nor counted anywhere (not as a drop either: the
+	// kernel has no counter for it). internal/filter's Filter.BPF writes
+	// one for the watch's filter flags. Nil attaches nothing. It applies
+	// to the events of every namespace with AllNetNS; dumps (Dump) use
+	// sockets of their own and are not filtered.
+	Filter []bpf.RawInstruction
 }
 
 // Subscriber owns a netlink socket subscribed to conntrack events. One
@@ -117,9 +127,10 @@ type Subscriber struct {
 // receive buffer, sets NETLINK_NO_ENOBUFS (so that an overrun costs the
 // events that did not fit, counted by the socket, rather than an error that
 // the reader has to recover from), with cfg.AllNetNS sets
-// NETLINK_LISTEN_ALL_NSID, and joins the conntrack event groups of
-// cfg.Types (and the expectation groups of its expectation types). Events are queued by the kernel from then on; call Receive to
-// read them.
+// NETLINK_LISTEN_ALL_NSID, attaches cfg.Filter, and joins the conntrack
+// event groups of cfg.Types (and the expectation groups of its
+// expectation types). Events are queued by the kernel from then on; call
+// Receive to read them.
 func Subscribe(cfg Config) (*Subscriber, error) {
 	if cfg.Types&^(AllTypes|ExpectTypes) != 0 {
 		return nil, fmt.Errorf("subscribe to types %#x: %w", uint8(cfg.Types), ErrInvalidTypes)
@@ -169,6 +180,12 @@ func Subscribe(cfg Config) (*Subscriber, error) {
 		// the control message that says its namespace.
 		if err := conn.SetOption(netlink.ListenAllNSID, true); err != nil {
 			return fail(fmt.Errorf("set NETLINK_LISTEN_ALL_NSID: %w", err))
+		}
+	}
+	if cfg.Filter != nil {
+		// Before the groups are joined: no event is queued unfiltered.
+		if err := conn.SetBPF(cfg.Filter); err != nil {
+			return fail(fmt.Errorf("attach the kernel filter (%d instructions): %w", len(cfg.Filter), err))
 		}
 	}
 	// Joined last, so that no event is queued before the socket is ready.

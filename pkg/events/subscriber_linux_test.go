@@ -2,10 +2,12 @@ package events
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/ctwatch/ctwatch/internal/ctnl"
@@ -193,5 +195,20 @@ func TestReceiveAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per read of one event, want 0", allocs)
+	}
+}
+
+// TestSubscribeFilterRefused: a program the kernel refuses fails
+// Subscribe before it joins any group (so unprivileged), naming the step.
+func TestSubscribeFilterRefused(t *testing.T) {
+	// No return at the end: the kernel's checker refuses it.
+	bad := []bpf.RawInstruction{{Op: 0x28, K: 4}}
+	s, err := Subscribe(Config{Filter: bad})
+	if err == nil {
+		s.Close()
+		t.Fatal("Subscribe accepted a program without a return")
+	}
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "attach the kernel filter") {
+		t.Errorf("Subscribe: %v; want the attach step's EINVAL", err)
 	}
 }
