@@ -523,3 +523,67 @@ func TestWatchKernelFilter(t *testing.T) {
 		})
 	}
 }
+
+// TestWatchKernelFilterChanging: by default --mark (like --state and
+// --status) stays in userspace, so a flow whose mark changes keeps
+// reaching the tracker, its DESTROY too, and userspace filters what is
+// written; with --kernel-filter-changing the kernel cuts the flow off at
+// its first event that no longer matches.
+func TestWatchKernelFilterChanging(t *testing.T) {
+	for _, tt := range []struct {
+		changing                          bool
+		news, updates, destroys, filtered float64
+		kernel, user                      string
+	}{
+		{false, 2, 1, 2, 2, "--proto=udp --dport=694", "--mark=0x1"},
+		{true, 2, 0, 1, 0, "--proto=udp --dport=694 --mark=0x1", "any"},
+	} {
+		t.Run("kernel-filter-changing="+strconv.FormatBool(tt.changing), func(t *testing.T) {
+			ns := nstest.New(t)
+			ct := ns.Conntrack()
+			args := []string{"watch", "--proto", "udp", "--dport", "694", "--mark", "1", "--kernel-filter-changing=" + strconv.FormatBool(tt.changing)}
+			w := wtStartCmd(t, ns.Command(append([]string{nstest.Binary(t)}, args...)...), args)
+			start, _ := w.waitRecord("the start record", func(r map[string]any) bool { return r["event"] == "start" })
+			if got := []any{start["filter_kernel"], start["filter_user"]}; !cmp.Equal([]any{tt.kernel, tt.user}, got) {
+				t.Errorf("start record: filter_kernel, filter_user %v, want %q, %q", got, tt.kernel, tt.user)
+			}
+			marked := evFlow(unix.IPPROTO_UDP, "10.6.0.1", "10.6.0.2", 5000, 694, 120, 1)
+			other := evFlow(unix.IPPROTO_UDP, "10.6.0.1", "10.6.0.2", 5001, 695, 120, 1)
+			for _, f := range []conntrack.Flow{marked, other} {
+				evWithin(t, evTimeout, "create", func() error { return ct.Create(f) })
+			}
+			remarked := marked
+			remarked.Mark = 2
+			evWithin(t, evTimeout, "update", func() error { return ct.Update(remarked) })
+			evDelete(t, ct, marked)
+			evDelete(t, ct, other)
+			// The sentinel's DESTROY is written in both modes, after every
+			// event above.
+			sentinel := evFlow(unix.IPPROTO_UDP, "10.6.0.1", "10.6.0.2", 5002, 694, 120, 1)
+			evWithin(t, evTimeout, "create", func() error { return ct.Create(sentinel) })
+			evDelete(t, ct, sentinel)
+			w.waitEvent("the sentinel's DESTROY", func(ev *model.Event) bool {
+				return ev.Type == model.EventDestroy && ev.Entry.Orig.SrcPort == 5002
+			})
+			rest, code, _ := w.stop()
+			if code != 0 {
+				t.Fatalf("exit status %d", code)
+			}
+			var stop map[string]any
+			for _, l := range rest {
+				var r map[string]any
+				if json.Unmarshal([]byte(l), &r) == nil && r["event"] == "stop" {
+					stop = r
+				}
+			}
+			if stop == nil {
+				t.Fatalf("no stop record in %q", rest)
+			}
+			recv, _ := stop["received"].(map[string]any)
+			got := []any{recv["new"], recv["update"], recv["destroy"], stop["filtered"]}
+			if diff := cmp.Diff([]any{tt.news, tt.updates, tt.destroys, tt.filtered}, got); diff != "" {
+				t.Errorf("stop record's received new, update, destroy and filtered (-want +got):\n%s\n%v", diff, stop)
+			}
+		})
+	}
+}

@@ -52,7 +52,7 @@ var flagGroups = map[string][]struct {
 		{"Selection (conntrack -E's filters)", []string{"netns", "all-netns", "events", "family", "proto", "src", "dst", "port", "sport", "dport", "state", "status", "zone", "mark",
 			"reply-src", "reply-dst", "reply-sport", "reply-dport", "mask-src", "mask-dst", "src-nat", "dst-nat", "any-nat", "label",
 			"orig-zone", "reply-zone", "icmp-type", "icmp-code", "icmp-id", "secmark", "srckey", "dstkey", "reply-key-src", "reply-key-dst",
-			"orig-vtag", "reply-vtag", "role", "kernel-filter"}},
+			"orig-vtag", "reply-vtag", "role", "kernel-filter", "kernel-filter-changing"}},
 		{"Selection: conntrack's other spellings", []string{"protonum", "orig-src", "orig-dst", "orig-port-src", "orig-port-dst", "reply-port-src", "reply-port-dst", "orig-key-src", "orig-key-dst"}},
 		{"Output", []string{"format", "schema", "text-opts", "output", "queue-max-bytes", "spool", "spool-max-bytes", "spool-sync", "updates", "snapshot", "log-level", "host-name", "heartbeat", "connlabel-file", "allow-other-owner"}},
 		{"Flows and table health", []string{"max-flows", "unreplied-after", "reconcile-interval", "stats-interval", "table-warn", "metrics-addr", "on-netns-gone", "netns-metrics-max"}},

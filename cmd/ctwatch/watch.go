@@ -83,6 +83,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	allowOtherOwner := fs.Bool("allow-other-owner", false, "let --output and --cpuprofile open an existing file that belongs to another user or has other hard links (a symbolic link at the path is refused whatever this says)")
 	logLevel := fs.String("log-level", "info", "lowest level of records written: debug, info, warn (debug adds the bytes of undecodable messages)")
 	spec := filterFlags(fs)
+	kernelFilterChanging := fs.Bool("kernel-filter-changing", false, "with --kernel-filter, also run --state, --status and --mark in the kernel; cheapest, but a flow that stops matching (--status unreplied once answered) gets no more events: the flow tracker keeps it as it last matched, so its unreplied warning may be false and its end is only inferred; by default those flags run in userspace and every event of a flow the other flags select is tracked")
 	kernelFilter := fs.Bool("kernel-filter", true, "run the filter flags in the kernel too, as a BPF program on the event socket: events outside the filter are dropped before they reach ctwatch, so they cost nothing, are not tracked as flows, and no counter sees them (the kernel counts no drop for them; see docs/filter.md); false receives and tracks everything and filters only what is written")
 	if err := parseFlags(fs, joinOptionalValues(fs, args)); err != nil {
 		return err
@@ -116,18 +117,19 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{errors.New("--netns-metrics-max must be positive")}
 	}
 	cfg := watch.Config{
-		BufferSize:        int(*bufSize),
-		Snapshot:          *snapshot,
-		KernelFilter:      *kernelFilter,
-		Flow:              flowCfg,
-		ReconcileInterval: *reconcile,
-		Health:            healthCfg,
-		Coalesce:          *coalesce,
-		MetricsAddr:       *metricsAddr,
-		Heartbeat:         *heartbeat,
-		Version:           version,
-		AllNetNS:          *allNetNS,
-		NetNSMetricsMax:   *nsMetricsMax,
+		BufferSize:           int(*bufSize),
+		Snapshot:             *snapshot,
+		KernelFilter:         *kernelFilter,
+		KernelFilterChanging: *kernelFilterChanging,
+		Flow:                 flowCfg,
+		ReconcileInterval:    *reconcile,
+		Health:               healthCfg,
+		Coalesce:             *coalesce,
+		MetricsAddr:          *metricsAddr,
+		Heartbeat:            *heartbeat,
+		Version:              version,
+		AllNetNS:             *allNetNS,
+		NetNSMetricsMax:      *nsMetricsMax,
 	}
 	var err error
 	if cfg.Types, err = events.ParseTypes(*eventTypes); err != nil {

@@ -725,3 +725,38 @@ func shorten(s string) string {
 	}
 	return s[:max] + "..."
 }
+
+// Stable returns f without the criteria an entry may stop (or start)
+// meeting as its flow goes on: --state, --status and --mark. What is left
+// (family, protocol, addresses, ports, zones, and every criterion only
+// Match checks) holds for a flow's whole life or for none of it, so a
+// kernel program compiled from it lets every event of a selected flow
+// through, its DESTROY too, and the flow tracker sees those flows whole.
+// A program compiled from f itself would cut a flow off at its first
+// event that no longer matches (--status unreplied once the reply is
+// seen): the tracker would keep it as it was, unanswered, until it
+// expires. Nil for a nil f.
+func (f *Filter) Stable() *Filter {
+	if f == nil {
+		return nil
+	}
+	s := *f
+	s.states, s.stateNames, s.hasState = [len(stateProtos)]set256{}, nil, false
+	s.status, s.hasStatus = statusCond{}, false
+	s.marks = nil
+	return &s
+}
+
+// SplitStable is [Filter.Split] for the program of f.Stable(): the part of
+// f that program runs in the kernel, and everything else, --state,
+// --status and --mark among it, which only the userspace Match checks.
+func (f *Filter) SplitStable() (kernel, user string) {
+	if f == nil {
+		return "any", "any"
+	}
+	u := f.userPart()
+	u.states, u.stateNames, u.hasState = f.states, f.stateNames, f.hasState
+	u.status, u.hasStatus = f.status, f.hasStatus
+	u.marks = f.marks
+	return f.Stable().Kernel().String(), u.String()
+}

@@ -261,6 +261,45 @@ func TestBPFSplit(t *testing.T) {
 	}
 }
 
+// TestBPFStable: Stable drops exactly the criteria a flow may stop meeting
+// (--state, --status, --mark), and SplitStable puts them in userspace
+// beside what the program never compiles.
+func TestBPFStable(t *testing.T) {
+	f := mustNew(t, Spec{Proto: "tcp", DPort: "443", State: "SYN_SENT", Status: "unreplied", Mark: "0x10/0xf0", ReplySrc: "10.0.0.53"})
+	if diff := cmp.Diff(mustNew(t, Spec{Proto: "tcp", DPort: "443", ReplySrc: "10.0.0.53"}).String(), f.Stable().String()); diff != "" {
+		t.Errorf("Stable (-want +got):\n%s", diff)
+	}
+	k, u := f.SplitStable()
+	want := [2]string{
+		mustNew(t, Spec{Proto: "tcp", DPort: "443"}).String(),
+		mustNew(t, Spec{State: "SYN_SENT", Status: "unreplied", Mark: "0x10/0xf0", ReplySrc: "10.0.0.53"}).String(),
+	}
+	if diff := cmp.Diff(want, [2]string{k, u}); diff != "" {
+		t.Errorf("SplitStable (-want +got):\n%s", diff)
+	}
+	// An event the stable program lets through and the whole filter does
+	// not: an answered flow's UPDATE still reaches the tracker.
+	prog, err := f.Stable().BPF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := f.BPF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(prog) >= len(whole) {
+		t.Errorf("stable program of %d instructions, whole of %d: want fewer", len(prog), len(whole))
+	}
+	var none *Filter
+	if none.Stable() != nil {
+		t.Error("nil Stable is not nil")
+	}
+	k, u = none.SplitStable()
+	if diff := cmp.Diff([2]string{"any", "any"}, [2]string{k, u}); diff != "" {
+		t.Errorf("nil SplitStable (-want +got):\n%s", diff)
+	}
+}
+
 // TestBPFSizes keeps typical programs short: one test per criterion, the
 // common prefix once.
 func TestBPFSizes(t *testing.T) {

@@ -154,7 +154,19 @@ type Config struct {
 	// tuple, zone): filtered on mark or status too, it would not list a
 	// tracked flow whose mark or status changed, and the sweep would end
 	// that live flow as vanished.
+	//
+	// The program and the dumps' filters cover only Filter.Stable, the
+	// criteria a flow meets for its whole life or not at all, unless
+	// KernelFilterChanging is set: --state, --status and --mark stay in
+	// userspace, so every event of a flow the kernel lets through reaches
+	// the tracker, its end too.
 	KernelFilter bool
+	// KernelFilterChanging also puts --state, --status and --mark into
+	// the kernel program (with KernelFilter): cheapest, but a flow that
+	// stops matching gets no more events, so the tracker keeps it as it
+	// last matched (an unreplied warning for a flow answered since, no
+	// DESTROY) until a reconciliation or its expiry ends it.
+	KernelFilterChanging bool
 	// Format is the form of entry records.
 	Format Format
 	// Text is the text form of entry records with FormatText.

@@ -16,7 +16,7 @@ func (w *Watch) compileKernelFilter() error {
 	if !cfg.KernelFilter || cfg.Filter.Empty() {
 		return nil
 	}
-	prog, err := cfg.Filter.BPF()
+	prog, err := cfg.kernelScope().BPF()
 	switch {
 	case errors.Is(err, filter.ErrProgramTooLarge):
 		w.kerr = err
@@ -26,4 +26,13 @@ func (w *Watch) compileKernelFilter() error {
 	}
 	w.kprog = prog
 	return nil
+}
+
+// kernelScope is the part of Filter the kernel may filter on: all of it
+// with KernelFilterChanging, else Filter.Stable.
+func (c *Config) kernelScope() *filter.Filter {
+	if c.KernelFilterChanging {
+		return c.Filter
+	}
+	return c.Filter.Stable()
 }

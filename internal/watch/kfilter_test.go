@@ -27,6 +27,20 @@ func TestStartKernelFilter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// --status changes over a flow's life: by default it stays in
+	// userspace, and the program is the stable part's alone.
+	changing := mustFilter(filter.Spec{Proto: "udp", DPort: "694", Status: "unreplied"})
+	stableProg, err := changing.Stable().BPF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	allProg, err := changing.BPF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stableProg) >= len(allProg) {
+		t.Fatalf("the stable part's program has %d instructions, the whole filter's %d: want fewer", len(stableProg), len(allProg))
+	}
 	var ports []string
 	for p := 1; p < 20000; p += 2 {
 		ports = append(ports, strconv.Itoa(p))
@@ -40,6 +54,12 @@ func TestStartKernelFilter(t *testing.T) {
 	}{
 		{"kernel", Config{Filter: small, KernelFilter: true}, map[string]any{
 			"filter": small.String(), "filter_kernel": small.String(), "filter_user": "any", "filter_bpf_instructions": float64(len(prog)),
+		}, ""},
+		{"changing criteria stay in userspace", Config{Filter: changing, KernelFilter: true}, map[string]any{
+			"filter": changing.String(), "filter_kernel": small.String(), "filter_user": "--status=unreplied", "filter_bpf_instructions": float64(len(stableProg)),
+		}, ""},
+		{"changing criteria in the kernel", Config{Filter: changing, KernelFilter: true, KernelFilterChanging: true}, map[string]any{
+			"filter": changing.String(), "filter_kernel": changing.String(), "filter_user": "any", "filter_bpf_instructions": float64(len(allProg)),
 		}, ""},
 		{"userspace", Config{Filter: small}, map[string]any{
 			"filter": small.String(), "filter_kernel": "any", "filter_user": small.String(), "filter_bpf_instructions": 0.0,

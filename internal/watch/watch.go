@@ -297,8 +297,10 @@ func (w *Watch) logStart(src Source) {
 		switch {
 		case w.kerr != nil:
 			kerr = w.kerr.Error()
-		case cfg.KernelFilter:
+		case cfg.KernelFilter && cfg.KernelFilterChanging:
 			kernel, user = cfg.Filter.Split()
+		case cfg.KernelFilter:
+			kernel, user = cfg.Filter.SplitStable()
 		}
 	}
 	nsName := cfg.NS.String()
