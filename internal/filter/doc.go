@@ -13,6 +13,9 @@
 // program for the event socket, so that the kernel drops the events
 // outside it before they are queued (docs/filter.md); Match still runs on
 // every event received, for the criteria the program does not compile.
+// [Filter.Stable] is the part a watch compiles unless told otherwise: the
+// criteria a flow meets for its whole life or not at all. [Filter.DumpFilter]
+// is the part the kernel's dump filter expresses exactly.
 //
 // # Semantics
 //
