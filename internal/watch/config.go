@@ -235,6 +235,11 @@ type Config struct {
 	// writes it at its first turn after it is due, so it comes within the
 	// source's receive timeout of its time, and costs no wake-up of its own.
 	Heartbeat time.Duration
+
+	// selfNetNS is set by withDefaults when the watched namespace is the
+	// caller's own and Orphaned the real check, which then never says
+	// gone.
+	selfNetNS bool
 }
 
 func (c *Config) withDefaults() {
@@ -301,6 +306,8 @@ func (c *Config) withDefaults() {
 		c.AtStart = namespacesAtStart
 	}
 	if c.Orphaned == nil {
+		// Its own namespace never goes: no check is due.
+		c.selfNetNS = c.NS == nil
 		c.Orphaned = c.NS.Orphaned
 	}
 	if c.OrphanedNetNS == nil {
