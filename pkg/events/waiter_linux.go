@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,9 +27,10 @@ type waiter struct {
 	// to raw, and what they return.
 	armFn   func(uintptr)
 	readyFn func(uintptr) bool
-	armErr         error
-	ready          bool
-	events         [1]unix.EpollEvent
+	armErr  error
+	ready   bool
+	events  [1]unix.EpollEvent
+	arm     unix.EpollEvent // EPOLLIN|EPOLLONESHOT for the socket
 }
 
 func newWaiter(sock int) (*waiter, error) {
@@ -47,18 +49,26 @@ func newWaiter(sock int) (*waiter, error) {
 		unix.Close(epfd)
 		return nil, fmt.Errorf("make the epoll instance non-blocking: %w", err)
 	}
-	w := &waiter{sock: sock, ep: os.NewFile(uintptr(epfd), "ctnetlink-wait")}
+	w := &waiter{sock: sock, ep: os.NewFile(uintptr(epfd), "ctnetlink-wait"), arm: ev}
 	if w.raw, err = w.ep.SyscallConn(); err != nil {
 		w.ep.Close()
 		return nil, fmt.Errorf("epoll instance: %w", err)
 	}
+	// Both calls are raw, as the socket's reads (mmsgBuffer.recv): they
+	// never block.
 	w.armFn = func(fd uintptr) {
-		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLONESHOT, Fd: int32(w.sock)}
-		w.armErr = unix.EpollCtl(int(fd), unix.EPOLL_CTL_MOD, w.sock, &ev)
+		w.armErr = nil
+		if _, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_CTL, fd, unix.EPOLL_CTL_MOD, uintptr(w.sock), uintptr(unsafe.Pointer(&w.arm)), 0, 0); errno != 0 {
+			w.armErr = errno
+		}
 	}
 	w.readyFn = func(fd uintptr) bool {
-		n, err := unix.EpollWait(int(fd), w.events[:], 0)
-		w.ready = n > 0
+		n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&w.events[0])), uintptr(len(w.events)), 0, 0, 0)
+		var err error
+		if errno != 0 {
+			err = errno
+		}
+		w.ready = errno == 0 && n > 0
 		// Any error but an interruption ends the wait: the read that
 		// follows says what is wrong.
 		return w.ready || (err != nil && err != unix.EINTR)

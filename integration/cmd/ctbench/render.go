@@ -271,6 +271,9 @@ func writeTargets(w io.Writer, rep *report) {
 	if rep.Config.has("netns") {
 		ts = append(ts, nsTargets(rep)...)
 	}
+	if rep.Config.has("lowrate") {
+		ts = append(ts, lowTargets(rep)...)
+	}
 	for _, t := range append(ts, goBenchTargets(rep.GoBench)...) {
 		fmt.Fprintf(w, "| %s | %s | %s |\n", t.Name, cellText(t.Measured), t.Verdict)
 	}
@@ -303,6 +306,9 @@ func writeStdout(w io.Writer, rep *report) {
 	writeTables(w, rep)
 	if rep.Config.has("netns") {
 		writeNetNSTable(w, rep)
+	}
+	if rep.Config.has("lowrate") {
+		writeLowRateTable(w, rep)
 	}
 	fmt.Fprintln(w, "### Targets")
 	fmt.Fprintln(w)
@@ -349,6 +355,9 @@ func writeDocument(w io.Writer, rep *report) {
 	writeObservations(w, rep)
 	if cfg.has("netns") {
 		writeNetNSSection(w, rep)
+	}
+	if cfg.has("lowrate") {
+		writeLowRateSection(w, rep)
 	}
 	if len(rep.GoBench) > 0 {
 		p("## Stages\n\n")
