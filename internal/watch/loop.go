@@ -315,7 +315,7 @@ func (w *Watch) timers(ctx context.Context, now time.Time, t *loopTimers, src So
 		w.tracker.Expire(now, w.unreplied)
 		w.publishTracker()
 	}
-	if w.ctEvents == 2 && cfg.ReconcileInterval > 0 && now.Sub(t.reconcile) >= cfg.ReconcileInterval {
+	if w.periodicReconcile() && now.Sub(t.reconcile) >= cfg.ReconcileInterval {
 		t.reconcile = now
 		if w.ns != nil {
 			w.queueReconcile(false)
@@ -350,7 +350,7 @@ func (w *Watch) nextDue(now time.Time, t *loopTimers) time.Time {
 	if due, ok := w.tracker.NextExpiry(); ok {
 		at(laterOf(due, t.expire.Add(cfg.ExpireInterval)))
 	}
-	if w.ctEvents == 2 && cfg.ReconcileInterval > 0 {
+	if w.periodicReconcile() {
 		at(t.reconcile.Add(cfg.ReconcileInterval))
 	}
 	if cfg.Heartbeat > 0 {
@@ -368,6 +368,14 @@ func (w *Watch) nextDue(now time.Time, t *loopTimers) time.Time {
 		}
 	}
 	return next
+}
+
+// periodicReconcile reports whether the periodic reconciliation of
+// nf_conntrack_events=2 is due every ReconcileInterval: only while flows
+// are tracked, as a dump can end only those. An empty namespace's dump
+// still walks the host's whole table, whatever the other namespaces hold.
+func (w *Watch) periodicReconcile() bool {
+	return w.ctEvents == 2 && w.cfg.ReconcileInterval > 0 && w.tracker.Len() > 0
 }
 
 // laterOf returns the later of a and b.

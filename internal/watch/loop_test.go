@@ -844,3 +844,32 @@ func TestRunWaits(t *testing.T) {
 		t.Errorf("records (-want +got):\n%s", diff)
 	}
 }
+
+// TestRunPeriodicReconcileEmpty: under nf_conntrack_events=2 the periodic
+// reconciliation dumps the table only while flows are tracked: an empty
+// tracker has nothing a dump could end.
+func TestRunPeriodicReconcileEmpty(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		table []model.Event
+		dumps int
+	}{
+		{"no flows", nil, 1},
+		{"a flow", []model.Event{udpEntry(t, 1)}, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var lt *loopTest
+			lt = newLoopTest(t, Config{ReadSysctl: func(string) (int64, error) { return 2, nil }},
+				read{before: func() { lt.clock.Advance(31 * time.Second) }},
+				read{},
+			)
+			lt.table.set(tt.table...)
+			if _, err := lt.run(); err != nil {
+				t.Fatal(err)
+			}
+			if got := lt.table.dumpCount(); got != tt.dumps {
+				t.Errorf("%d dumps, want %d", got, tt.dumps)
+			}
+		})
+	}
+}

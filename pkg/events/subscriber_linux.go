@@ -222,7 +222,9 @@ func socketDrops(raw syscall.RawConn) (uint64, error) {
 	var serr error
 	err := raw.Control(func(fd uintptr) {
 		l := uint32(unsafe.Sizeof(mem))
-		_, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, fd, unix.SOL_SOCKET, unix.SO_MEMINFO,
+		// Raw, like the reads (mmsgBuffer.recv): it never blocks, and
+		// the loop's loss checks would otherwise wake sysmon.
+		_, _, errno := unix.RawSyscall6(unix.SYS_GETSOCKOPT, fd, unix.SOL_SOCKET, unix.SO_MEMINFO,
 			uintptr(unsafe.Pointer(&mem[0])), uintptr(unsafe.Pointer(&l)), 0)
 		if errno != 0 {
 			serr = errno
