@@ -115,8 +115,8 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 		w.reconciled = cfg.Clock()
 	}
 
-	// The loop is the reader: it receives a batch (waiting at most the
-	// subscriber's receive timeout), handles it, and runs its timers,
+	// The loop is the reader: it receives a batch (waiting at most until
+	// its next timer is due), handles it, and runs its timers,
 	// all on one goroutine. Handing batches from a reading goroutine to
 	// a processing one cost more than the processing itself (a netpoller
 	// wake-up, an empty read and a goroutine switch per batch); the
