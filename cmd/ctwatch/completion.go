@@ -19,7 +19,8 @@ var flagValues = map[string]string{
 	"on-netns-gone":  "exit wait",
 	"family":         "ipv4 ipv6",
 	"proto":          "tcp udp icmp icmpv6 sctp dccp udplite gre",
-	"events":         "new update destroy",
+	"protonum":       "tcp udp icmp icmpv6 sctp dccp udplite gre",
+	"events":         "new update destroy expect expect-new expect-destroy",
 	"tz":             "UTC Local",
 	"output":         "FILE",
 	"cpuprofile":     "FILE",
@@ -124,7 +125,10 @@ func writeZshCompletion(w io.Writer) {
 				arg, u := flagArg(f)
 				u = firstSentence(u)
 				spec := "--" + f.Name + "[" + zshEscape(u) + "]"
-				if arg != "" {
+				if o := optionalArg(f); o != "" {
+					// "=-": the value is optional and follows an '='.
+					spec = "--" + f.Name + "=-[" + zshEscape(u) + "]:" + strings.ToLower(o) + ": "
+				} else if arg != "" {
 					action := " "
 					switch vals := flagValues[f.Name]; vals {
 					case "":

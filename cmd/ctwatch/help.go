@@ -49,7 +49,11 @@ var flagGroups = map[string][]struct {
 	flags []string
 }{
 	"watch": {
-		{"Selection (conntrack -E's filters)", []string{"netns", "all-netns", "events", "family", "proto", "src", "dst", "port", "sport", "dport", "state", "status", "zone", "mark"}},
+		{"Selection (conntrack -E's filters)", []string{"netns", "all-netns", "events", "family", "proto", "src", "dst", "port", "sport", "dport", "state", "status", "zone", "mark",
+			"reply-src", "reply-dst", "reply-sport", "reply-dport", "mask-src", "mask-dst", "src-nat", "dst-nat", "any-nat", "label",
+			"orig-zone", "reply-zone", "icmp-type", "icmp-code", "icmp-id", "secmark", "srckey", "dstkey", "reply-key-src", "reply-key-dst",
+			"orig-vtag", "reply-vtag", "role"}},
+		{"Selection: conntrack's other spellings", []string{"protonum", "orig-src", "orig-dst", "orig-port-src", "orig-port-dst", "reply-port-src", "reply-port-dst", "orig-key-src", "orig-key-dst"}},
 		{"Output", []string{"format", "schema", "text-opts", "output", "queue-max-bytes", "spool", "spool-max-bytes", "spool-sync", "updates", "snapshot", "log-level", "host-name", "heartbeat", "connlabel-file", "allow-other-owner"}},
 		{"Flows and table health", []string{"max-flows", "unreplied-after", "reconcile-interval", "stats-interval", "table-warn", "metrics-addr", "on-netns-gone", "netns-metrics-max"}},
 		{"Tuning", []string{"buffer-size", "coalesce", "cpuprofile"}},
@@ -131,6 +135,12 @@ var placeholders = map[string]string{
 	"netns": "NS", "events": "TYPES", "family": "FAMILIES", "proto": "PROTOS",
 	"src": "ADDRS", "dst": "ADDRS", "port": "PORTS", "sport": "PORTS", "dport": "PORTS",
 	"state": "STATES", "status": "STATUS", "zone": "ZONES", "mark": "MARK",
+	"protonum": "PROTOS", "orig-src": "ADDRS", "orig-dst": "ADDRS", "orig-port-src": "PORTS", "orig-port-dst": "PORTS",
+	"reply-src": "ADDRS", "reply-dst": "ADDRS", "reply-sport": "PORTS", "reply-dport": "PORTS",
+	"reply-port-src": "PORTS", "reply-port-dst": "PORTS", "mask-src": "MASKS", "mask-dst": "MASKS",
+	"label": "LABELS", "orig-zone": "ZONES", "reply-zone": "ZONES", "icmp-type": "TYPES", "icmp-code": "CODES",
+	"icmp-id": "IDS", "secmark": "MARK", "srckey": "KEYS", "dstkey": "KEYS", "reply-key-src": "KEYS", "reply-key-dst": "KEYS",
+	"orig-key-src": "KEYS", "orig-key-dst": "KEYS", "orig-vtag": "VTAGS", "reply-vtag": "VTAGS", "role": "ROLES",
 	"format": "FORMAT", "schema": "SCHEMA", "text-opts": "OPTS", "output": "DEST", "queue-max-bytes": "BYTES", "spool": "DIR", "spool-max-bytes": "BYTES", "spool-sync": "DURATION",
 	"updates": "POLICY", "log-level": "LEVEL", "host-name": "NAME", "connlabel-file": "PATH",
 	"table-warn": "PERCENTS", "metrics-addr": "ADDR", "buffer-size": "SIZE",
@@ -142,8 +152,30 @@ var placeholders = map[string]string{
 // and completions, which must be the same everywhere, show no value.
 var machineDefaults = map[string]bool{"buffer-size": true}
 
+// optionalArg is the placeholder of a flag whose value is optional
+// (--src-nat[=ADDRS]), or "".
+func optionalArg(f *flag.Flag) string {
+	if o, ok := f.Value.(interface{ optionalArg() string }); ok {
+		return o.optionalArg()
+	}
+	return ""
+}
+
+// flagHead is a flag as help shows it: "--name", "--name VALUE", or
+// "--name[=VALUE]" when the value is optional.
+func flagHead(f *flag.Flag) string {
+	if o := optionalArg(f); o != "" {
+		return "--" + f.Name + "[=" + o + "]"
+	}
+	head := "--" + f.Name
+	if arg, _ := flagArg(f); arg != "" {
+		head += " " + arg
+	}
+	return head
+}
+
 // flagArg is the placeholder a flag's value is shown with, or none for a
-// boolean, and its usage.
+// boolean or an optional value, and its usage.
 func flagArg(f *flag.Flag) (arg, usage string) {
 	arg, usage = flag.UnquoteUsage(f)
 	if p, ok := placeholders[f.Name]; ok {
@@ -180,11 +212,8 @@ func commandUsage(w io.Writer, c command, fs *flag.FlagSet) {
 	for _, s := range sections(c.name, fs) {
 		fmt.Fprintf(w, "\n%s:\n", s.title)
 		for _, f := range s.flags {
-			arg, u := flagArg(f)
-			head := "  --" + f.Name
-			if arg != "" {
-				head += " " + arg
-			}
+			_, u := flagArg(f)
+			head := "  " + flagHead(f)
 			if d := defaultText(f); d != "" {
 				u += " (default " + d + ")"
 			}

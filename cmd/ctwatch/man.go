@@ -40,7 +40,9 @@ It needs CAP_NET_ADMIN.
 			for _, f := range s.flags {
 				arg, u := flagArg(f)
 				fmt.Fprintf(w, ".TP\n.B \\-\\-%s", roff(f.Name))
-				if arg != "" {
+				if o := optionalArg(f); o != "" {
+					fmt.Fprintf(w, "\\fR[=\\fI%s\\fR]", roff(o))
+				} else if arg != "" {
 					fmt.Fprintf(w, " \\fI%s\\fR", roff(arg))
 				}
 				fmt.Fprint(w, "\n", roff(u))

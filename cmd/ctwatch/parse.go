@@ -110,8 +110,8 @@ func runParse(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := out.Flush(); err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}
-	fmt.Fprintf(stderr, "ctwatch: parse: %d records, %d lines skipped (blank, comment or summary), %d ctwatch records without an entry skipped (start, stats, stop, ...), %d lines failed (%d of them expectations, which are not supported), %d files unreadable\n",
-		p.records, p.skipped, p.meta, p.failed, p.expectations, p.fileErrors)
+	fmt.Fprintf(stderr, "ctwatch: parse: %d records (%d of them expectations), %d lines skipped (blank, comment or summary), %d ctwatch records without an entry skipped (start, stats, stop, ...), %d lines failed (%d of them expectations in /proc's form, which is not supported), %d files unreadable\n",
+		p.records, p.expectRecords, p.skipped, p.meta, p.failed, p.expectations, p.fileErrors)
 	if p.failed > 0 || p.fileErrors > 0 {
 		return errSilent
 	}
@@ -130,6 +130,8 @@ type parser struct {
 
 	buf                                                      []byte
 	records, skipped, meta, failed, expectations, fileErrors int
+	// expectRecords counts the records of expectation lines.
+	expectRecords int
 
 	// Of the file being parsed: failures reported, by kind and in all,
 	// and those left unreported, by kind, in the order first seen.
@@ -263,12 +265,25 @@ func (p *parser) line(file string, lineNo int, line []byte) {
 		form = model.TextOptions{Timestamp: true, ID: true, Location: p.loc}
 	} else {
 		ev, form, err = model.ParseText(s, p.loc)
+		if errors.Is(err, model.ErrExpectation) {
+			if p.expectLine(s) {
+				return
+			}
+		}
 	}
 	if errors.Is(err, record.ErrNotEntryRecord) {
-		// ctwatch's own start, stats, gap, stop ... records: a log of
-		// ctwatch's read back whole, not a failure.
-		p.meta++
-		return
+		x, xerr := record.ParseExpectJSON(line)
+		if xerr == nil {
+			p.expect(&x, model.TextOptions{Timestamp: true})
+			return
+		}
+		if errors.Is(xerr, record.ErrNotEntryRecord) {
+			// ctwatch's own start, stats, gap, stop ... records: a log
+			// of ctwatch's read back whole, not a failure.
+			p.meta++
+			return
+		}
+		err = xerr
 	}
 	if err != nil {
 		p.failed++
@@ -289,5 +304,33 @@ func (p *parser) line(file string, lineNo int, line []byte) {
 	}
 	p.buf = model.AppendText(p.buf[:0], &ev, &form)
 	p.buf = append(p.buf, '\n')
+	p.out.Write(p.buf)
+}
+
+// expectLine writes the record of an expectation line of conntrack -E
+// expect or -L expect, and reports whether it was one; /proc's form of
+// expectations is not, and fails as the expectation ParseText says it is.
+func (p *parser) expectLine(s string) bool {
+	ev, form, err := model.ParseExpectText(s)
+	if err != nil {
+		return false
+	}
+	p.expect(&ev, form)
+	return true
+}
+
+// expect writes an expectation read from a line as a record, or as the
+// line conntrack prints in form (or the forced one).
+func (p *parser) expect(ev *model.ExpectEvent, form model.TextOptions) {
+	p.records++
+	p.expectRecords++
+	if !p.text {
+		p.rec.ExpectEvent(ev)
+		return
+	}
+	if p.forced != nil {
+		form = *p.forced
+	}
+	p.buf = p.rec.AppendExpectText(p.buf[:0], ev, &form)
 	p.out.Write(p.buf)
 }

@@ -53,7 +53,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(&nsSpecs, "netns", "watch this network namespace: a NAME under /run/netns, a PATH, or a PID (default: ctwatch's own); repeatable: two or more are watched through one socket, and every record names its namespace")
 	allNetNS := fs.Bool("all-netns", false, `watch every network namespace of the host (named under /run/netns, and those of processes, found as they appear): every record names its namespace ("netns": inode, nsid, name, pid, container, pod)`)
 	nsMetricsMax := fs.Int("netns-metrics-max", 100, "with several namespaces, label the per-namespace metrics of at most this many; the rest are counted under netns=\"other\"")
-	eventTypes := fs.String("events", "new,update,destroy", "event types to subscribe to")
+	eventTypes := fs.String("events", "new,update,destroy", "event types to subscribe to: new, update, destroy, and expect (the expectations helpers make; expect-new, expect-destroy for one kind)")
 	bufSize := sizeFlag(fs, "buffer-size", defaultBufferSize(), "socket receive buffer (bytes; K, M, G suffixes), set with SO_RCVBUFFORCE; the default is 1/256 of memory, between 8M and 64M; 0 keeps the kernel's default (net.core.rmem_default)")
 	snapshot := fs.Bool("snapshot", false, `write every pre-existing entry as an "event":"snapshot" record before the live stream`)
 	schema := fs.String("schema", "native", "record schema with --format json: native (ctwatch's, docs/schema.md), ecs (Elastic Common Schema 9.4), ocsf (OCSF 1.8.0)")
@@ -72,7 +72,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	flowCfg := flow.DefaultConfig()
 	fs.IntVar(&flowCfg.MaxFlows, "max-flows", flowCfg.MaxFlows, "flows the tracker remembers; the least recently seen are evicted (and counted) beyond")
 	fs.DurationVar(&flowCfg.UnrepliedAfter, "unreplied-after", flowCfg.UnrepliedAfter, "warn about a flow still [UNREPLIED] this long after it began (0: never)")
-	reconcile := fs.Duration("reconcile-interval", 30*time.Second, "with nf_conntrack_events=2, how often to compare the tracker with a table dump to infer ends no event reports; 0 turns reconciliation off, also the one after lost events")
+	reconcile := fs.Duration("reconcile-interval", 30*time.Second, "with nf_conntrack_events=2, the shortest time between table dumps that infer the ends of flows older than ctwatch (no event reports them); dumps are further spaced so that they take at most half a percent of a core, and stop once no such flow is left; 0 turns reconciliation off, also the one after lost events")
 	healthCfg := health.DefaultConfig()
 	fs.DurationVar(&healthCfg.Interval, "stats-interval", healthCfg.Interval, `write a "stats" record of the table's fill and counters this often, and warn on table pressure and drops (0: off, and no table figures in /metrics)`)
 	fs.Var(&healthCfg.Thresholds, "table-warn", "fill percentages at which to warn about table pressure")
@@ -82,19 +82,11 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the watch to this file (for performance work)")
 	allowOtherOwner := fs.Bool("allow-other-owner", false, "let --output and --cpuprofile open an existing file that belongs to another user or has other hard links (a symbolic link at the path is refused whatever this says)")
 	logLevel := fs.String("log-level", "info", "lowest level of records written: debug, info, warn (debug adds the bytes of undecodable messages)")
-	var spec filter.Spec
-	fs.StringVar(&spec.Family, "family", "", "only these families: ipv4, ipv6")
-	fs.StringVar(&spec.Proto, "proto", "", "only these protocols: tcp, udp, icmp, icmpv6, sctp, dccp, udplite, gre, or numbers")
-	fs.StringVar(&spec.Src, "src", "", "only these original source addresses or CIDR prefixes")
-	fs.StringVar(&spec.Dst, "dst", "", "only these original destination addresses or CIDR prefixes")
-	fs.StringVar(&spec.Port, "port", "", "only these original source or destination ports or ranges (80, 1000-2000)")
-	fs.StringVar(&spec.SPort, "sport", "", "only these original source ports or ranges")
-	fs.StringVar(&spec.DPort, "dport", "", "only these original destination ports or ranges")
-	fs.StringVar(&spec.State, "state", "", "only these protocol states (SYN_SENT, ESTABLISHED, ...)")
-	fs.StringVar(&spec.Status, "status", "", "only entries with these labels or status bits (unreplied, replied, assured, offload, dst_nat, ...); !NAME excludes")
-	fs.StringVar(&spec.Zone, "zone", "", "only these conntrack zones")
-	fs.StringVar(&spec.Mark, "mark", "", "only these connmarks: VALUE or VALUE/MASK")
-	if err := parseFlags(fs, args); err != nil {
+	spec := filterFlags(fs)
+	if err := parseFlags(fs, joinOptionalValues(fs, args)); err != nil {
+		return err
+	}
+	if err := aliasConflict(fs); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -179,7 +171,8 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil || level > zerolog.WarnLevel || level < zerolog.DebugLevel {
 		return usageError{fmt.Errorf("--log-level: want debug, info or warn, not %q", *logLevel)}
 	}
-	if cfg.Filter, err = filter.New(spec); err != nil {
+	spec.LabelNames = cfg.Labels
+	if cfg.Filter, err = filter.New(*spec); err != nil {
 		return usageError{err}
 	}
 	if cfg.Filter.Empty() {

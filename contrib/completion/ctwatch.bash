@@ -24,7 +24,7 @@ _ctwatch() {
 		return
 		;;
 	--events)
-		COMPREPLY=($(compgen -W "new update destroy" -- "$cur"))
+		COMPREPLY=($(compgen -W "new update destroy expect expect-new expect-destroy" -- "$cur"))
 		return
 		;;
 	--family)
@@ -55,6 +55,10 @@ _ctwatch() {
 		COMPREPLY=($(compgen -W "tcp udp icmp icmpv6 sctp dccp udplite gre" -- "$cur"))
 		return
 		;;
+	--protonum)
+		COMPREPLY=($(compgen -W "tcp udp icmp icmpv6 sctp dccp udplite gre" -- "$cur"))
+		return
+		;;
 	--schema)
 		COMPREPLY=($(compgen -W "native ecs ocsf" -- "$cur"))
 		return
@@ -74,7 +78,7 @@ _ctwatch() {
 	esac
 	case $cmd in
 	watch)
-		COMPREPLY=($(compgen -W "--all-netns --allow-other-owner --buffer-size --coalesce --connlabel-file --cpuprofile --dport --dst --events --family --format --heartbeat --host-name --log-level --mark --max-flows --metrics-addr --netns --netns-metrics-max --on-netns-gone --output --port --proto --queue-max-bytes --reconcile-interval --schema --snapshot --spool --spool-max-bytes --spool-sync --sport --src --state --stats-interval --status --table-warn --text-opts --unreplied-after --updates --zone" -- "$cur"))
+		COMPREPLY=($(compgen -W "--all-netns --allow-other-owner --any-nat --buffer-size --coalesce --connlabel-file --cpuprofile --dport --dst --dst-nat --dstkey --events --family --format --heartbeat --host-name --icmp-code --icmp-id --icmp-type --label --log-level --mark --mask-dst --mask-src --max-flows --metrics-addr --netns --netns-metrics-max --on-netns-gone --orig-dst --orig-key-dst --orig-key-src --orig-port-dst --orig-port-src --orig-src --orig-vtag --orig-zone --output --port --proto --protonum --queue-max-bytes --reconcile-interval --reply-dport --reply-dst --reply-key-dst --reply-key-src --reply-port-dst --reply-port-src --reply-sport --reply-src --reply-vtag --reply-zone --role --schema --secmark --snapshot --spool --spool-max-bytes --spool-sync --sport --src --src-nat --srckey --state --stats-interval --status --table-warn --text-opts --unreplied-after --updates --zone" -- "$cur"))
 		;;
 	parse)
 		COMPREPLY=($(compgen -W "--connlabel-file --format --host-name --schema --text-opts --tz" -- "$cur"))

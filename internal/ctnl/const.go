@@ -366,6 +366,29 @@ const (
 	CTAFilterReplyFlags AttrType = 2 // CTA_FILTER_REPLY_FLAGS
 )
 
+// FilterFlags are the values of CTA_FILTER_ORIG_FLAGS and
+// CTA_FILTER_REPLY_FLAGS: which values of the request's CTA_TUPLE_ORIG or
+// CTA_TUPLE_REPLY a dump compares, each exactly. The kernel defines them in
+// net/netfilter/nf_internals.h, outside its uapi headers; they are ABI all
+// the same (libnetfilter_conntrack sends them).
+type FilterFlags uint32
+
+// The tuple filter flags (CTA_FILTER_F_*).
+const (
+	FilterIPSrc           FilterFlags = 1 << 0  // CTA_FILTER_F_CTA_IP_SRC
+	FilterIPDst           FilterFlags = 1 << 1  // CTA_FILTER_F_CTA_IP_DST
+	FilterTupleZone       FilterFlags = 1 << 2  // CTA_FILTER_F_CTA_TUPLE_ZONE
+	FilterProtoNum        FilterFlags = 1 << 3  // CTA_FILTER_F_CTA_PROTO_NUM
+	FilterProtoSrcPort    FilterFlags = 1 << 4  // CTA_FILTER_F_CTA_PROTO_SRC_PORT
+	FilterProtoDstPort    FilterFlags = 1 << 5  // CTA_FILTER_F_CTA_PROTO_DST_PORT
+	FilterProtoICMPType   FilterFlags = 1 << 6  // CTA_FILTER_F_CTA_PROTO_ICMP_TYPE
+	FilterProtoICMPCode   FilterFlags = 1 << 7  // CTA_FILTER_F_CTA_PROTO_ICMP_CODE
+	FilterProtoICMPID     FilterFlags = 1 << 8  // CTA_FILTER_F_CTA_PROTO_ICMP_ID
+	FilterProtoICMPV6Type FilterFlags = 1 << 9  // CTA_FILTER_F_CTA_PROTO_ICMPV6_TYPE
+	FilterProtoICMPV6Code FilterFlags = 1 << 10 // CTA_FILTER_F_CTA_PROTO_ICMPV6_CODE
+	FilterProtoICMPV6ID   FilterFlags = 1 << 11 // CTA_FILTER_F_CTA_PROTO_ICMPV6_ID
+)
+
 // NFNLType is the HeaderType of message m of nfnetlink subsystem s.
 func NFNLType(s Subsys, m MsgType) HeaderType {
 	return HeaderType(s)<<8 | HeaderType(m)

@@ -3,6 +3,7 @@ package filter
 import (
 	"math/bits"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -33,6 +34,37 @@ type Filter struct {
 
 	zones []uint16   // sorted, deduplicated; nil = any
 	marks []markItem // sorted, deduplicated; nil = any
+
+	// The flags below run in userspace only; each ANDs one more condition
+	// with those above, except srcMasked and dstMasked, which stand in for
+	// src and dst (then nil) when a --mask-src or --mask-dst is not
+	// contiguous.
+
+	replySrc, replyDst     []netip.Prefix // sorted, deduplicated; nil = any
+	replySPort, replyDPort []portRange    // sorted, merged; nil = any
+
+	srcMasked, dstMasked []maskedAddr // sorted, deduplicated; nil = any
+
+	nat natCond
+
+	labels []labelItem // sorted by bit; every one must be set; nil = any
+
+	origZones, replyZones []uint16 // sorted, deduplicated; nil = any
+
+	icmpTypes, icmpCodes     set256
+	hasICMPType, hasICMPCode bool
+	icmpIDs                  []uint16 // sorted, deduplicated; nil = any
+
+	secmarks []markItem // sorted, deduplicated; nil = any
+
+	// greKeys are the keys of --srckey, --dstkey, --reply-key-src and
+	// --reply-key-dst, each sorted, deduplicated, nil = any.
+	greKeys [4][]uint16
+
+	vtag vtagCond // --orig-vtag, --reply-vtag, --role
+
+	// userspace is !userspaceEmpty(), computed once for Match.
+	userspace bool
 }
 
 const (
@@ -91,7 +123,16 @@ func (c *statusCond) satisfiable() bool {
 func (f *Filter) Empty() bool {
 	return f == nil || (f.families == 0 && !f.hasProto && f.src == nil && f.dst == nil &&
 		f.port == nil && f.sport == nil && f.dport == nil && !f.hasState &&
-		!f.hasStatus && f.zones == nil && f.marks == nil)
+		!f.hasStatus && f.zones == nil && f.marks == nil && f.userspaceEmpty())
+}
+
+// userspaceEmpty reports whether the userspace-only flags constrain
+// nothing.
+func (f *Filter) userspaceEmpty() bool {
+	return f.replySrc == nil && f.replyDst == nil && f.replySPort == nil && f.replyDPort == nil &&
+		f.srcMasked == nil && f.dstMasked == nil && !f.nat.active() && f.labels == nil &&
+		f.origZones == nil && f.replyZones == nil && !f.hasICMPType && !f.hasICMPCode &&
+		f.icmpIDs == nil && f.secmarks == nil && !f.hasGREKeys() && !f.vtag.active()
 }
 
 // Match reports whether ev passes every flag of f. It does not allocate.
@@ -137,6 +178,78 @@ func (f *Filter) Match(ev *model.Event) bool {
 		return false
 	}
 	if f.dst != nil && !inPrefixes(f.dst, addr(e, e.Orig.Dst)) {
+		return false
+	}
+	return !f.userspace || f.matchUserspace(e)
+}
+
+// matchUserspace checks the flags the kernel filter does not know.
+func (f *Filter) matchUserspace(e *model.Entry) bool {
+	if f.replySPort != nil || f.replyDPort != nil {
+		if !e.Proto.HasPorts() {
+			return false
+		}
+		if f.replySPort != nil && !inRanges(f.replySPort, e.Reply.SrcPort) {
+			return false
+		}
+		if f.replyDPort != nil && !inRanges(f.replyDPort, e.Reply.DstPort) {
+			return false
+		}
+	}
+	if f.hasICMPType || f.hasICMPCode || f.icmpIDs != nil {
+		if !e.Proto.IsICMP() {
+			return false
+		}
+		if f.hasICMPType && !f.icmpTypes.has(e.Orig.ICMPType) {
+			return false
+		}
+		if f.hasICMPCode && !f.icmpCodes.has(e.Orig.ICMPCode) {
+			return false
+		}
+		if f.icmpIDs != nil && !slices.Contains(f.icmpIDs, e.Orig.ICMPID) {
+			return false
+		}
+	}
+	if f.origZones != nil || f.replyZones != nil {
+		orig, reply := entryZones(e)
+		if f.origZones != nil && !hasZone(f.origZones, orig) {
+			return false
+		}
+		if f.replyZones != nil && !hasZone(f.replyZones, reply) {
+			return false
+		}
+	}
+	if f.hasGREKeys() && !f.matchGREKeys(e) {
+		return false
+	}
+	if f.vtag.active() && !f.vtag.match(e) {
+		return false
+	}
+	if f.secmarks != nil {
+		var m uint32
+		if e.Fields.Has(model.FieldSecmark) {
+			m = e.Secmark
+		}
+		if !inMarks(f.secmarks, m) {
+			return false
+		}
+	}
+	if f.labels != nil && !matchLabels(f.labels, e) {
+		return false
+	}
+	if f.nat.active() && !f.nat.match(e) {
+		return false
+	}
+	if f.srcMasked != nil && !inMasked(f.srcMasked, addr(e, e.Orig.Src)) {
+		return false
+	}
+	if f.dstMasked != nil && !inMasked(f.dstMasked, addr(e, e.Orig.Dst)) {
+		return false
+	}
+	if f.replySrc != nil && !inPrefixes(f.replySrc, addr(e, e.Reply.Src)) {
+		return false
+	}
+	if f.replyDst != nil && !inPrefixes(f.replyDst, addr(e, e.Reply.Dst)) {
 		return false
 	}
 	return true
@@ -198,18 +311,46 @@ func (f *Filter) matchState(e *model.Entry) bool {
 // matchZone follows the kernel's nf_ct_zone_id: a direction's zone is the
 // zone given for that direction, else the zone given for both, else 0.
 func (f *Filter) matchZone(e *model.Entry) bool {
+	orig, reply := entryZones(e)
+	return hasZone(f.zones, orig) || (reply != orig && hasZone(f.zones, reply))
+}
+
+func (f *Filter) hasGREKeys() bool {
+	return f.greKeys[0] != nil || f.greKeys[1] != nil || f.greKeys[2] != nil || f.greKeys[3] != nil
+}
+
+// matchGREKeys checks the GRE key flags; ctnetlink carries GRE keys where
+// ports would be. (libnetfilter_conntrack's comparison skips GRE's keys,
+// so that conntrack -E --srckey matches every GRE entry; ctwatch compares
+// them.)
+func (f *Filter) matchGREKeys(e *model.Entry) bool {
+	if e.Proto != model.ProtoGRE {
+		return false
+	}
+	keys := [4]uint16{e.Orig.SrcPort, e.Orig.DstPort, e.Reply.SrcPort, e.Reply.DstPort}
+	for i, want := range f.greKeys {
+		if want != nil && !slices.Contains(want, keys[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// entryZones returns the zone of each direction of e, as nf_ct_zone_id
+// takes them.
+func entryZones(e *model.Entry) (orig, reply uint16) {
 	var both uint16
 	if e.Fields.Has(model.FieldZone) {
 		both = e.Zone
 	}
-	orig, reply := both, both
+	orig, reply = both, both
 	if e.Fields.Has(model.FieldOrigZone) {
 		orig = e.Orig.Zone
 	}
 	if e.Fields.Has(model.FieldReplyZone) {
 		reply = e.Reply.Zone
 	}
-	return hasZone(f.zones, orig) || (reply != orig && hasZone(f.zones, reply))
+	return orig, reply
 }
 
 func hasZone(zones []uint16, z uint16) bool {
@@ -226,7 +367,11 @@ func (f *Filter) matchMark(e *model.Entry) bool {
 	if e.Fields.Has(model.FieldMark) {
 		m = e.Mark
 	}
-	for _, it := range f.marks {
+	return inMarks(f.marks, m)
+}
+
+func inMarks(marks []markItem, m uint32) bool {
+	for _, it := range marks {
 		if m&it.mask == it.value {
 			return true
 		}
@@ -238,7 +383,8 @@ func (f *Filter) matchMark(e *model.Entry) bool {
 // "--proto=tcp --dport=22,8000-8999 --status=unreplied,!assured", or "any"
 // when f constrains nothing. Items are normalised, sorted and deduplicated,
 // so that equal filters print alike; the values after each '=' given back to
-// [New] in a [Spec] yield an equivalent filter.
+// [New] in a [Spec] (a bare --src-nat, --dst-nat or --any-nat as its bool,
+// and the same [Spec.LabelNames]) yield an equivalent filter.
 func (f *Filter) String() string {
 	if f.Empty() {
 		return "any"
@@ -281,15 +427,21 @@ func (f *Filter) String() string {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			if p.IsSingleIP() {
-				b.WriteString(p.Addr().String())
-			} else {
-				b.WriteString(p.String())
-			}
+			b.WriteString(prefixString(p))
 		}
 	}
+	srcItems, srcMasks := maskedStrings(f.srcMasked)
+	dstItems, dstMasks := maskedStrings(f.dstMasked)
 	writePrefixes(flagSrc, f.src)
+	if f.srcMasked != nil {
+		flag(flagSrc)
+		b.WriteString(srcItems)
+	}
 	writePrefixes(flagDst, f.dst)
+	if f.dstMasked != nil {
+		flag(flagDst)
+		b.WriteString(dstItems)
+	}
 	writePorts := func(name string, rs []portRange) {
 		if rs == nil {
 			return
@@ -316,18 +468,25 @@ func (f *Filter) String() string {
 		flag(flagStatus)
 		b.WriteString(strings.Join(f.status.items(), ","))
 	}
-	if f.zones != nil {
-		flag(flagZone)
-		for i, z := range f.zones {
+	writeZones := func(name string, zs []uint16) {
+		if zs == nil {
+			return
+		}
+		flag(name)
+		for i, z := range zs {
 			if i > 0 {
 				b.WriteByte(',')
 			}
 			b.WriteString(strconv.Itoa(int(z)))
 		}
 	}
-	if f.marks != nil {
-		flag(flagMark)
-		for i, m := range f.marks {
+	writeZones(flagZone, f.zones)
+	writeMarks := func(name string, ms []markItem) {
+		if ms == nil {
+			return
+		}
+		flag(name)
+		for i, m := range ms {
 			if i > 0 {
 				b.WriteByte(',')
 			}
@@ -337,6 +496,81 @@ func (f *Filter) String() string {
 			}
 		}
 	}
+	writeMarks(flagMark, f.marks)
+
+	writePrefixes(flagReplySrc, f.replySrc)
+	writePrefixes(flagReplyDst, f.replyDst)
+	writePorts(flagReplySPort, f.replySPort)
+	writePorts(flagReplyDPort, f.replyDPort)
+	if srcMasks != "" {
+		flag(flagMaskSrc)
+		b.WriteString(srcMasks)
+	}
+	if dstMasks != "" {
+		flag(flagMaskDst)
+		b.WriteString(dstMasks)
+	}
+	writeNAT := func(name string, items []natItem) {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(name)
+		if items != nil {
+			b.WriteString("=" + natString(items))
+		}
+	}
+	switch n := &f.nat; {
+	case n.any:
+		writeNAT(flagAnyNAT, n.srcItems)
+	default:
+		if n.src {
+			writeNAT(flagSrcNAT, n.srcItems)
+		}
+		if n.dst {
+			writeNAT(flagDstNAT, n.dstItems)
+		}
+	}
+	if f.labels != nil {
+		flag(flagLabel)
+		for i, l := range f.labels {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(l.String())
+		}
+	}
+	writeZones(flagOrigZone, f.origZones)
+	writeZones(flagReplyZone, f.replyZones)
+	writeBytes := func(name string, has bool, s *set256) {
+		if !has {
+			return
+		}
+		flag(name)
+		sep := ""
+		for i := range 256 {
+			if s.has(uint8(i)) {
+				b.WriteString(sep + strconv.Itoa(i))
+				sep = ","
+			}
+		}
+	}
+	writeBytes(flagICMPType, f.hasICMPType, &f.icmpTypes)
+	writeBytes(flagICMPCode, f.hasICMPCode, &f.icmpCodes)
+	writeZones(flagICMPID, f.icmpIDs)
+	writeMarks(flagSecmark, f.secmarks)
+	for i, name := range [...]string{flagSrcKey, flagDstKey, flagReplySKey, flagReplyDKey} {
+		if f.greKeys[i] == nil {
+			continue
+		}
+		flag(name)
+		for j, k := range f.greKeys[i] {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("0x" + strconv.FormatUint(uint64(k), 16))
+		}
+	}
+	f.vtag.write(&b)
 	return b.String()
 }
 

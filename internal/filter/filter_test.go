@@ -342,12 +342,26 @@ func parseString(t testing.TB, s string) Spec {
 	if s == "any" {
 		return spec
 	}
+	spec.LabelNames = testLabels(t)
 	fields := map[string]*string{
 		flagFamily: &spec.Family, flagProto: &spec.Proto, flagSrc: &spec.Src, flagDst: &spec.Dst,
 		flagPort: &spec.Port, flagSPort: &spec.SPort, flagDPort: &spec.DPort, flagState: &spec.State,
 		flagStatus: &spec.Status, flagZone: &spec.Zone, flagMark: &spec.Mark,
+		flagReplySrc: &spec.ReplySrc, flagReplyDst: &spec.ReplyDst, flagReplySPort: &spec.ReplySPort,
+		flagReplyDPort: &spec.ReplyDPort, flagMaskSrc: &spec.MaskSrc, flagMaskDst: &spec.MaskDst,
+		flagSrcNAT: &spec.SrcNATAddr, flagDstNAT: &spec.DstNATAddr, flagAnyNAT: &spec.AnyNATAddr,
+		flagLabel: &spec.Label, flagOrigZone: &spec.OrigZone, flagReplyZone: &spec.ReplyZone,
+		flagICMPType: &spec.ICMPType, flagICMPCode: &spec.ICMPCode, flagICMPID: &spec.ICMPID,
+		flagSecmark: &spec.Secmark, flagSrcKey: &spec.GRESrcKey, flagDstKey: &spec.GREDstKey,
+		flagReplySKey: &spec.GREReplySrcKey, flagReplyDKey: &spec.GREReplyDstKey,
+		flagOrigVtag: &spec.OrigVtag, flagReplyVtag: &spec.ReplyVtag, flagRole: &spec.Role,
 	}
+	bare := map[string]*bool{flagSrcNAT: &spec.SrcNAT, flagDstNAT: &spec.DstNAT, flagAnyNAT: &spec.AnyNAT}
 	for _, kv := range strings.Split(s, " ") {
+		if b := bare[kv]; b != nil && !*b {
+			*b = true
+			continue
+		}
 		k, v, ok := strings.Cut(kv, "=")
 		p := fields[k]
 		if !ok || p == nil || *p != "" || v == "" {
@@ -360,7 +374,7 @@ func parseString(t testing.TB, s string) Spec {
 
 // equalFilters compares compiled filters, field by field.
 var equalFilters = cmp.Options{
-	cmp.AllowUnexported(Filter{}, statusCond{}, portRange{}, markItem{}),
+	cmp.AllowUnexported(Filter{}, statusCond{}, portRange{}, markItem{}, maskedAddr{}, natCond{}, natItem{}, labelItem{}, vtagCond{}),
 	cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }),
 }
 
@@ -392,8 +406,10 @@ func checkRoundTrip(t *testing.T, spec Spec, evs []model.Event) {
 	if got := g.String(); got != s {
 		t.Errorf("%q parsed back prints %q", s, got)
 	}
-	if diff := cmp.Diff(matching(f, evs), matching(g, evs)); diff != "" {
-		t.Errorf("%q parsed back matches (-want +got):\n%s", s, diff)
+	for i := range evs {
+		if f.Match(&evs[i]) != g.Match(&evs[i]) {
+			t.Errorf("%q parsed back matches event %d differently", s, i)
+		}
 	}
 }
 
@@ -402,27 +418,36 @@ func FuzzNew(f *testing.F) {
 	f.Add("inet6,ipv4", "UDP,17,ipv6-icmp", "2001:db8::/32,1.2.3.4", "", "0-65535", "", "", "established,3", "!replied", "", "16")
 	f.Add("", "", "", "", "", "", "", "", "assured,!assured", "", "1/2")
 	f.Add("x", ",", "10.0.0.1/33", "fe80::1%eth0", "70000", "5-1", "+5", "none", "!", "65536", "0x")
-	evs := events(f)
-	flagNames := []string{flagFamily, flagProto, flagSrc, flagDst, flagPort, flagSPort, flagDPort, flagState, flagStatus, flagZone, flagMark}
+	evs := append(events(f), ctEvents(f)...)
+	flagNames := []string{flagFamily, flagProto, flagSrc, flagDst, flagPort, flagSPort, flagDPort, flagState, flagStatus, flagZone, flagMark,
+		flagReplySrc, flagReplyDst, flagReplySPort, flagReplyDPort, flagMaskSrc, flagMaskDst, flagSrcNAT, flagDstNAT, flagAnyNAT,
+		flagLabel, flagOrigZone, flagReplyZone, flagICMPType, flagICMPCode, flagICMPID, flagSecmark}
 	f.Fuzz(func(t *testing.T, family, proto, src, dst, port, sport, dport, state, status, zone, mark string) {
-		spec := Spec{family, proto, src, dst, port, sport, dport, state, status, zone, mark}
-		fl, err := New(spec)
-		if err != nil {
-			if fl != nil {
-				t.Errorf("New(%+v) returned a filter with its error", spec)
-			}
-			for _, fe := range flagErrors(t, err) {
-				if !slices.Contains(flagNames, fe.Flag) {
-					t.Errorf("error names unknown flag %q", fe.Flag)
-				}
-			}
-			return
-		}
-		for i := range evs {
-			fl.Match(&evs[i])
-		}
-		checkRoundTrip(t, spec, evs)
+		spec := Spec{Family: family, Proto: proto, Src: src, Dst: dst, Port: port, SPort: sport, DPort: dport, State: state, Status: status, Zone: zone, Mark: mark}
+		checkFuzzSpec(t, spec, evs, flagNames)
 	})
+}
+
+// checkFuzzSpec checks that New either fails with *FlagErrors naming known
+// flags or yields a filter that matches without panicking and round-trips.
+func checkFuzzSpec(t *testing.T, spec Spec, evs []model.Event, flagNames []string) {
+	t.Helper()
+	fl, err := New(spec)
+	if err != nil {
+		if fl != nil {
+			t.Errorf("New(%+v) returned a filter with its error", spec)
+		}
+		for _, fe := range flagErrors(t, err) {
+			if !slices.Contains(flagNames, fe.Flag) {
+				t.Errorf("error names unknown flag %q", fe.Flag)
+			}
+		}
+		return
+	}
+	for i := range evs {
+		fl.Match(&evs[i])
+	}
+	checkRoundTrip(t, spec, evs)
 }
 
 func TestMatchAllocs(t *testing.T) {
@@ -449,7 +474,7 @@ var benchSpec = Spec{
 }
 
 func BenchmarkMatch(b *testing.B) {
-	evs := events(b)
+	evs := append(events(b), ctEvents(b)...)
 	for _, bb := range []struct {
 		name string
 		spec Spec
@@ -457,6 +482,10 @@ func BenchmarkMatch(b *testing.B) {
 		{"empty", Spec{}},
 		{"proto", Spec{Proto: "tcp"}},
 		{"typical", benchSpec},
+		{"conntrack", Spec{
+			Proto: "tcp,udp,icmp", ReplyDst: "203.0.113.0/24,2001:db8::/32", AnyNAT: true, OrigZone: "0",
+			Src: "10.0.0.1,::1", MaskSrc: "255.0.0.255", Label: "red", LabelNames: testLabels(b), Secmark: "0/0xff",
+		}},
 	} {
 		f, err := New(bb.spec)
 		if err != nil {

@@ -26,6 +26,41 @@ type Spec struct {
 	Status string // --status: status names, '!' negates an item
 	Zone   string // --zone: zone numbers
 	Mark   string // --mark: VALUE or VALUE/MASK
+
+	ReplySrc   string // --reply-src: addresses or CIDR prefixes, reply source
+	ReplyDst   string // --reply-dst: addresses or CIDR prefixes, reply destination
+	ReplySPort string // --reply-sport: ports or ranges, reply sport
+	ReplyDPort string // --reply-dport: ports or ranges, reply dport
+	MaskSrc    string // --mask-src: address masks for --src, one a family
+	MaskDst    string // --mask-dst: address masks for --dst, one a family
+
+	// SrcNAT, DstNAT and AnyNAT are --src-nat, --dst-nat and --any-nat
+	// given without a value; SrcNATAddr, DstNATAddr and AnyNATAddr their
+	// values, ADDR[:PORT] items. A value turns its flag on by itself.
+	SrcNAT, DstNAT, AnyNAT             bool
+	SrcNATAddr, DstNATAddr, AnyNATAddr string
+
+	Label string // --label: connlabel names (or bit numbers), all required
+	// LabelNames is the connlabel table --label names are looked up in
+	// (--connlabel-file); nil knows no name, only bit numbers.
+	LabelNames *model.LabelNames
+
+	OrigZone  string // --orig-zone: zone numbers of the original direction
+	ReplyZone string // --reply-zone: zone numbers of the reply direction
+	ICMPType  string // --icmp-type: ICMP or ICMPv6 types (0-255)
+	ICMPCode  string // --icmp-code: ICMP or ICMPv6 codes (0-255)
+	ICMPID    string // --icmp-id: ICMP or ICMPv6 identifiers (0-65535)
+	Secmark   string // --secmark: VALUE or VALUE/MASK
+
+	// GRE keys (0-65535, decimal or 0x-hex), of GRE entries only.
+	GRESrcKey      string // --srckey: original source keys
+	GREDstKey      string // --dstkey: original destination keys
+	GREReplySrcKey string // --reply-key-src: reply source keys
+	GREReplyDstKey string // --reply-key-dst: reply destination keys
+
+	OrigVtag  string // --orig-vtag: SCTP verification tags of the original direction
+	ReplyVtag string // --reply-vtag: SCTP verification tags of the reply direction
+	Role      string // --role: DCCP roles of the original direction (client, server)
 }
 
 // Flag names, as the command line spells them; errors and String use them.
@@ -41,6 +76,30 @@ const (
 	flagStatus = "--status"
 	flagZone   = "--zone"
 	flagMark   = "--mark"
+
+	flagReplySrc   = "--reply-src"
+	flagReplyDst   = "--reply-dst"
+	flagReplySPort = "--reply-sport"
+	flagReplyDPort = "--reply-dport"
+	flagMaskSrc    = "--mask-src"
+	flagMaskDst    = "--mask-dst"
+	flagSrcNAT     = "--src-nat"
+	flagDstNAT     = "--dst-nat"
+	flagAnyNAT     = "--any-nat"
+	flagLabel      = "--label"
+	flagOrigZone   = "--orig-zone"
+	flagReplyZone  = "--reply-zone"
+	flagICMPType   = "--icmp-type"
+	flagICMPCode   = "--icmp-code"
+	flagICMPID     = "--icmp-id"
+	flagSecmark    = "--secmark"
+	flagSrcKey     = "--srckey"
+	flagDstKey     = "--dstkey"
+	flagReplySKey  = "--reply-key-src"
+	flagReplyDKey  = "--reply-key-dst"
+	flagOrigVtag   = "--orig-vtag"
+	flagReplyVtag  = "--reply-vtag"
+	flagRole       = "--role"
 )
 
 // New checks the flag values of s and compiles them into a Filter. Its error
@@ -57,8 +116,28 @@ func New(s Spec) (*Filter, error) {
 	c.f.dport = c.ports(flagDPort, s.DPort)
 	c.state(s.State)
 	c.status(s.Status)
-	c.zone(s.Zone)
-	c.mark(s.Mark)
+	c.f.zones = c.zones(flagZone, s.Zone)
+	c.f.marks = c.marks(flagMark, s.Mark)
+	c.f.replySrc = c.prefixes(flagReplySrc, s.ReplySrc)
+	c.f.replyDst = c.prefixes(flagReplyDst, s.ReplyDst)
+	c.f.replySPort = c.ports(flagReplySPort, s.ReplySPort)
+	c.f.replyDPort = c.ports(flagReplyDPort, s.ReplyDPort)
+	c.f.src, c.f.srcMasked = c.masks(flagMaskSrc, s.MaskSrc, flagSrc, c.f.src)
+	c.f.dst, c.f.dstMasked = c.masks(flagMaskDst, s.MaskDst, flagDst, c.f.dst)
+	c.nat(s)
+	c.labels(s.Label, s.LabelNames)
+	c.f.origZones = c.zones(flagOrigZone, s.OrigZone)
+	c.f.replyZones = c.zones(flagReplyZone, s.ReplyZone)
+	c.f.icmpTypes, c.f.hasICMPType = c.bytes(flagICMPType, s.ICMPType, "is not an ICMP type (0-255)")
+	c.f.icmpCodes, c.f.hasICMPCode = c.bytes(flagICMPCode, s.ICMPCode, "is not an ICMP code (0-255)")
+	c.f.icmpIDs = c.icmpIDs(s.ICMPID)
+	c.f.secmarks = c.marks(flagSecmark, s.Secmark)
+	c.f.greKeys = [4][]uint16{
+		c.greKeys(flagSrcKey, s.GRESrcKey), c.greKeys(flagDstKey, s.GREDstKey),
+		c.greKeys(flagReplySKey, s.GREReplySrcKey), c.greKeys(flagReplyDKey, s.GREReplyDstKey),
+	}
+	c.vtag(s)
+	c.f.userspace = !c.f.userspaceEmpty()
 	if len(c.errs) > 0 {
 		return nil, errors.Join(c.errs...)
 	}
@@ -272,23 +351,24 @@ func parseStatusItem(name string) (bit model.Status, set, ok bool) {
 	}
 }
 
-func (c *compiler) zone(value string) {
+func (c *compiler) zones(flag, value string) []uint16 {
 	var zones []uint16
-	for _, it := range c.items(flagZone, value) {
+	for _, it := range c.items(flag, value) {
 		n, err := strconv.ParseUint(it, 10, 16)
 		if err != nil {
-			c.fail(flagZone, it, "is not a zone (0-65535)")
+			c.fail(flag, it, "is not a zone (0-65535)")
 			continue
 		}
 		zones = append(zones, uint16(n))
 	}
 	slices.Sort(zones)
-	c.f.zones = slices.Compact(zones)
+	return slices.Compact(zones)
 }
 
-func (c *compiler) mark(value string) {
+// marks compiles --mark and --secmark.
+func (c *compiler) marks(flag, value string) []markItem {
 	var marks []markItem
-	for _, it := range c.items(flagMark, value) {
+	for _, it := range c.items(flag, value) {
 		v, m, hasMask := strings.Cut(it, "/")
 		val, okV := parseMark(v)
 		mask, okM := ^uint32(0), true
@@ -297,9 +377,9 @@ func (c *compiler) mark(value string) {
 		}
 		switch {
 		case !okV || !okM:
-			c.fail(flagMark, it, "is not a mark (VALUE or VALUE/MASK, each decimal or 0x-hex, 32 bits)")
+			c.fail(flag, it, "is not a mark (VALUE or VALUE/MASK, each decimal or 0x-hex, 32 bits)")
 		case val&^mask != 0:
-			c.fail(flagMark, it, "has value bits outside its mask and can never match")
+			c.fail(flag, it, "has value bits outside its mask and can never match")
 		default:
 			marks = append(marks, markItem{val, mask})
 		}
@@ -310,7 +390,7 @@ func (c *compiler) mark(value string) {
 		}
 		return cmp.Compare(a.mask, b.mask)
 	})
-	c.f.marks = slices.Compact(marks)
+	return slices.Compact(marks)
 }
 
 // parseMark accepts decimal or 0x-hex. It does not use base 0 of
@@ -322,4 +402,51 @@ func parseMark(s string) (uint32, bool) {
 	}
 	n, err := strconv.ParseUint(s, base, 32)
 	return uint32(n), err == nil
+}
+
+// bytes compiles --icmp-type and --icmp-code: numbers 0-255.
+func (c *compiler) bytes(flag, value, msg string) (set256, bool) {
+	var s set256
+	has := false
+	for _, it := range c.items(flag, value) {
+		n, err := strconv.ParseUint(it, 10, 8)
+		if err != nil {
+			c.fail(flag, it, msg)
+			continue
+		}
+		s.add(uint8(n))
+		has = true
+	}
+	return s, has
+}
+
+// icmpIDs compiles --icmp-id: numbers 0-65535.
+func (c *compiler) icmpIDs(value string) []uint16 {
+	var ids []uint16
+	for _, it := range c.items(flagICMPID, value) {
+		n, err := strconv.ParseUint(it, 10, 16)
+		if err != nil {
+			c.fail(flagICMPID, it, "is not an ICMP identifier (0-65535)")
+			continue
+		}
+		ids = append(ids, uint16(n))
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+// greKeys compiles a GRE key flag: numbers 0-65535, decimal or 0x-hex (as
+// conntrack's strtoul, without octal).
+func (c *compiler) greKeys(flag, value string) []uint16 {
+	var keys []uint16
+	for _, it := range c.items(flag, value) {
+		n, ok := parseMark(it)
+		if !ok || n > 0xffff {
+			c.fail(flag, it, "is not a GRE key (0-65535, decimal or 0x-hex)")
+			continue
+		}
+		keys = append(keys, uint16(n))
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys)
 }

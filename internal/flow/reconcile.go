@@ -132,6 +132,24 @@ func (t *Tracker) BeginReconcileNetNS(ns model.NetNS, present func(yield func(*m
 	t.reconciling, t.reconcileNS, t.reconcileStart = true, k, ds
 }
 
+// AbandonReconcile forgets the reconciliation BeginReconcile began,
+// inferring nothing from it: for a dump that failed part way, whose
+// missing entries say nothing of their flows. The entries it did list
+// stay seeded and refreshed. Without a reconciliation under way it does
+// nothing.
+func (t *Tracker) AbandonReconcile() {
+	if t.reconciling {
+		t.abandonReconcile()
+	}
+}
+
+// SeededNetNS returns how many live flows of namespace ns only a dump has
+// shown (as NetNSCounts' seeded): the flows that, under
+// nf_conntrack_events=2, may end without a DESTROY.
+func (t *Tracker) SeededNetNS(ns model.NetNS) int {
+	return t.counts.get(nsKey(ns)).seeded
+}
+
 // abandonReconcile forgets the reconciliation under way: its marks must
 // not spare flows in a later sweep.
 func (t *Tracker) abandonReconcile() {

@@ -72,9 +72,13 @@ type Output struct {
 	Failing bool
 }
 
-// EventCounts counts events by type.
+// EventCounts counts events by type. ExpectNew and ExpectDestroy count
+// expectation events, exported (type expect_new, expect_destroy) when
+// Expects is set: the watch subscribed to them.
 type EventCounts struct {
-	New, Update, Destroy uint64
+	New, Update, Destroy     uint64
+	Expects                  bool
+	ExpectNew, ExpectDestroy uint64
 }
 
 // LostCounts counts lost events by the stage that lost them.
@@ -189,6 +193,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.events, s.Events.New, "new")
 	counter(c.events, s.Events.Update, "update")
 	counter(c.events, s.Events.Destroy, "destroy")
+	if s.Events.Expects {
+		counter(c.events, s.Events.ExpectNew, "expect_new")
+		counter(c.events, s.Events.ExpectDestroy, "expect_destroy")
+	}
 	counter(c.lost, s.Lost.Kernel, "kernel")
 	counter(c.lost, s.Lost.Output, "output")
 	counter(c.filtered, s.Filtered)

@@ -11,6 +11,7 @@
 // The metrics:
 //
 //	ctwatch_events_total{type}              counter  events read from the kernel, type new, update or destroy
+//	                                                 (and expect_new, expect_destroy with --events expect)
 //	ctwatch_events_lost_total{stage}        counter  events lost: stage kernel (socket overrun, SK_MEMINFO_DROPS)
 //	                                                 or output (sink); sum() is the total lost
 //	ctwatch_events_filtered_total           counter  events the filter discarded

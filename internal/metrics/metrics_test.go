@@ -176,12 +176,24 @@ func TestMetrics(t *testing.T) {
 		withNS[k] = v
 	}
 
+	// A watch of expectations: their two series beside the events'.
+	expSnap := snap
+	expSnap.Events.Expects, expSnap.Events.ExpectNew, expSnap.Events.ExpectDestroy = true, 3, 2
+	withExpect := map[string]sample{
+		"ctwatch_events_total{type=expect_new}":     c(3),
+		"ctwatch_events_total{type=expect_destroy}": c(2),
+	}
+	for k, v := range base {
+		withExpect[k] = v
+	}
+
 	tests := []struct {
 		name string
 		snap Snapshot
 		want map[string]sample
 	}{
 		{name: "before the first table reading", snap: snap, want: base},
+		{name: "expectations", snap: expSnap, want: withExpect},
 		{name: "several namespaces", snap: nsSnap, want: withNS},
 		{name: "with a table reading", snap: tableSnap, want: withTable},
 		{name: "with a table without a limit", snap: unlimitedSnap, want: unlimited},

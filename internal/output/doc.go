@@ -25,6 +25,19 @@
 // bound if it must, so that each output's stream accounts for every
 // record it lacks. The stop record is kept the same way.
 //
+// # Dumps wait
+//
+// A table dump is different: ctwatch pulls it, and the kernel keeps what
+// ctwatch has not read yet. While the watch writes a dump's records
+// (snapshot records, a reconciliation's inferred ends) it brackets them
+// with [Set.Wait]: each output then waits for room ([Output.PutWait])
+// instead of dropping, so a slow output slows the dump down and loses
+// nothing. A local output waits for a free buffer; a remote one with a
+// memory queue waits for the transport to take records (the server's
+// pace); a spool always has room (its own bound drops its oldest, counted).
+// The wait ends with the watch's context: a record that still finds no
+// room then is dropped and counted as usual. Live events never wait.
+//
 // # Ordering
 //
 // Every output receives every record in the encoder's order, each with its

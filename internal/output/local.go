@@ -52,6 +52,15 @@ func (l *Local) Put(rec Record) {
 	_, _ = l.w.Write(rec.Data) // it drops and counts; it never fails a record
 }
 
+// PutWait hands rec to the writer, waiting for room until ctx ends.
+func (l *Local) PutWait(ctx context.Context, rec Record) {
+	if rec.Keep {
+		_, _ = l.w.WriteKeep(rec.Data)
+		return
+	}
+	_, _ = l.w.WriteWait(ctx, rec.Data) // dropped and counted once ctx ends
+}
+
 // Flush waits until the records handed over are written or dropped; ctx
 // is not looked at (the writer cannot be interrupted: the caller bounds
 // the wait from outside, as the watch does).

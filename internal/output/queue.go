@@ -50,14 +50,18 @@ type memQueue struct {
 	// goroutine may be waiting. Owner: the queue; never closed; a full
 	// channel already says it.
 	avail chan struct{}
-	now   func() time.Time
+	// room holds one signal: a record was done, freeing room for a
+	// putWait that may be waiting. Owner: the queue; never closed; a full
+	// channel already says it.
+	room chan struct{}
+	now  func() time.Time
 }
 
 func newMemQueue(max int, now func() time.Time) *memQueue {
 	if max <= 0 {
 		max = DefaultQueueBytes
 	}
-	return &memQueue{max: max, avail: make(chan struct{}, 1), now: now}
+	return &memQueue{max: max, avail: make(chan struct{}, 1), room: make(chan struct{}, 1), now: now}
 }
 
 // put copies r into the queue and reports whether there was room.
@@ -85,6 +89,31 @@ func (q *memQueue) put(r Record) bool {
 	default:
 	}
 	return true
+}
+
+// putWait is put waiting for room until ctx ends or stop is closed. A
+// record larger than the whole bound waits for the queue to empty, and
+// is then queued beyond the bound.
+func (q *memQueue) putWait(ctx context.Context, r Record, stop <-chan struct{}) bool {
+	for {
+		if q.put(r) {
+			return true
+		}
+		q.mu.Lock()
+		empty := len(q.ents) == q.head
+		q.mu.Unlock()
+		if empty {
+			r.Keep = true
+			return q.put(r)
+		}
+		select {
+		case <-q.room:
+		case <-stop:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
 }
 
 // arena returns an empty arena for at least n bytes. Call with mu held.
@@ -140,6 +169,10 @@ func (q *memQueue) done() {
 	}
 	*e = qent{}
 	q.head++
+	select {
+	case q.room <- struct{}{}:
+	default:
+	}
 	switch {
 	case q.head == len(q.ents):
 		q.ents, q.head, q.cursor = q.ents[:0], 0, 0

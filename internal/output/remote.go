@@ -31,6 +31,9 @@ type queue interface {
 	// put queues r, or reports false when it was dropped for want of
 	// room.
 	put(r Record) bool
+	// putWait is put waiting for room until ctx ends or stop is closed
+	// (delivery ended), reporting false then.
+	putWait(ctx context.Context, r Record, stop <-chan struct{}) bool
 	Next(ctx context.Context) (Record, error)
 	TryNext() (Record, bool)
 	Rewind()
@@ -124,6 +127,19 @@ func (r *Remote) Spec() Spec { return r.spec }
 // dropped and counted, unless rec.Keep.
 func (r *Remote) Put(rec Record) {
 	if !r.q.put(rec) {
+		r.overflow.Add(1)
+		return
+	}
+	r.queued.Add(1)
+}
+
+// PutWait queues rec, waiting for room in a memory queue until ctx ends
+// or delivery ends (a spool always has room: its bound drops its oldest
+// records, counted). Without a spool, waiting means a dump goes at the
+// pace the server takes records, bounded by ctx; a record still without
+// room then is dropped and counted as by Put.
+func (r *Remote) PutWait(ctx context.Context, rec Record) {
+	if !r.q.putWait(ctx, rec, r.exited) {
 		r.overflow.Add(1)
 		return
 	}

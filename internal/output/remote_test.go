@@ -207,3 +207,78 @@ func TestSetMarksAndNumbers(t *testing.T) {
 
 var _ Output = (*Remote)(nil)
 var _ Output = (*Local)(nil)
+
+// TestSetWaitLosesNothing writes many more records than a memory queue
+// holds, under Set.Wait, to a transport that takes them one batch at a
+// time: every record arrives, in order, and none is counted dropped; the
+// same writes outside Wait drop.
+func TestSetWaitLosesNothing(t *testing.T) {
+	const n = 500
+	one := len(rec(100, false).Data)
+	for _, wait := range []bool{true, false} {
+		t.Run(fmt.Sprintf("wait=%v", wait), func(t *testing.T) {
+			gate := make(chan struct{})
+			tr := &takeTransport{gate: gate}
+			r := NewRemote(Spec{Kind: NATS, Name: "nats://test/s"}, tr, RemoteConfig{QueueBytes: 10 * one})
+			s := NewSet("run-1", r)
+			defer s.Close()
+			// The transport takes a batch each time the gate is given:
+			// while the records are written with Wait, only after them
+			// without, so that the queue's bound is reached either way.
+			stop := make(chan struct{})
+			defer close(stop)
+			feed := func() {
+				for {
+					select {
+					case gate <- struct{}{}:
+					case <-stop:
+						return
+					}
+				}
+			}
+			if wait {
+				go feed()
+				end := s.Wait(context.Background())
+				defer end()
+			}
+			for i := uint64(100); i < 100+n; i++ {
+				s.Mark(i, false)
+				s.Write(rec(i, false).Data)
+			}
+			if !wait {
+				go feed()
+			}
+			flush(t, r)
+			st := r.Stats()
+			if !wait {
+				if st.Overflow != n-10 {
+					t.Errorf("stats = %+v; want %d dropped outside Wait (a queue of 10 records)", st, n-10)
+				}
+				return
+			}
+			if diff := cmp.Diff(seqs(100, 100+n-1), tr.got()); diff != "" {
+				t.Errorf("delivered (-want +got):\n%s", diff)
+			}
+			if st.Records != n || st.Dropped != 0 || st.Overflow != 0 {
+				t.Errorf("stats = %+v; want %d delivered, none dropped", st, n)
+			}
+		})
+	}
+}
+
+// TestRemotePutWaitGivesUp: a record that finds the queue full waits only
+// as long as its context lives, then is dropped and counted.
+func TestRemotePutWaitGivesUp(t *testing.T) {
+	tr := &takeTransport{gate: make(chan struct{})} // never opens
+	one := len(rec(1, false).Data)
+	r := NewRemote(Spec{Kind: Syslog, Name: "syslog+udp://test"}, tr, RemoteConfig{QueueBytes: 2 * one})
+	defer r.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	r.PutWait(ctx, rec(1, false))
+	r.PutWait(ctx, rec(2, false))
+	cancel()
+	r.PutWait(ctx, rec(3, false))
+	if st := r.Stats(); st.Overflow != 1 || st.Queued != 2 {
+		t.Errorf("stats = %+v; want 2 queued and the third given up (overflow 1)", st)
+	}
+}

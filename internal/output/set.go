@@ -17,6 +17,10 @@ type Output interface {
 	Spec() Spec
 	// Put takes a record without waiting: queued, or dropped and counted.
 	Put(Record)
+	// PutWait takes a record of a table dump: it waits for room rather
+	// than drop it, until ctx ends (then it drops and counts it as Put
+	// would).
+	PutWait(ctx context.Context, r Record)
 	// Flush waits until the records put before are out, or ctx ends.
 	Flush(ctx context.Context) error
 	// Close stops the output; what it could not deliver is counted.
@@ -45,7 +49,14 @@ type Set struct {
 
 	// failing says, by output, whether its last fault was a failure.
 	failing []atomic.Bool
+
+	// wait, while set (Wait), makes every record wait for room in each
+	// output until its context ends.
+	wait atomic.Pointer[waiting]
 }
+
+// waiting is the context the records written under Wait wait within.
+type waiting struct{ ctx context.Context }
 
 // NewSet returns the Set of outs, whose records carry the run id run.
 func NewSet(run string, outs ...Output) *Set {
@@ -68,8 +79,8 @@ func (s *Set) Write(p []byte) (int, error) {
 }
 
 // WriteLevel hands the record p, of level l, to every output. It never
-// waits for one and never fails: an output that is behind drops and
-// counts. zerolog calls it for each record.
+// fails, and outside Wait it never waits for an output: one that is behind
+// drops and counts. zerolog calls it for each record.
 func (s *Set) WriteLevel(l zerolog.Level, p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
@@ -81,10 +92,28 @@ func (s *Set) WriteLevel(l zerolog.Level, p []byte) (int, error) {
 	}
 	s.marked = false
 	r.Data, r.Run, r.Level = p, s.run, l
+	if wt := s.wait.Load(); wt != nil {
+		for _, o := range s.outs {
+			o.PutWait(wt.ctx, r)
+		}
+		return len(p), nil
+	}
 	for _, o := range s.outs {
 		o.Put(r)
 	}
 	return len(p), nil
+}
+
+// Wait makes the records written from now until end is called wait for
+// room in every output (Output.PutWait) instead of being dropped, until
+// ctx ends: the watch brackets a table dump's records with it. A dump is
+// pulled by ctwatch, so waiting for output slows the dump down (the kernel
+// keeps the rest of it) and loses nothing, whereas a live event that
+// waited would overflow the event socket. Records written meanwhile by
+// other goroutines (the health monitor's) wait too. Calls do not nest.
+func (s *Set) Wait(ctx context.Context) (end func()) {
+	s.wait.Store(&waiting{ctx: ctx})
+	return func() { s.wait.Store(nil) }
 }
 
 // DrainFaults calls handle with each health change the outputs have

@@ -70,6 +70,11 @@ func (q *spoolQueue) put(r Record) bool {
 	return true // counted here when it failed, not as overflow
 }
 
+// putWait is put: a spool never refuses a record.
+func (q *spoolQueue) putWait(_ context.Context, r Record, _ <-chan struct{}) bool {
+	return q.put(r)
+}
+
 // handOut notes rec as handed out and returns it as a Record.
 func (q *spoolQueue) handOut(rec spool.Record) Record {
 	q.mu.Lock()

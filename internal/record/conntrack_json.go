@@ -81,8 +81,20 @@ func appendEntryKeys(dst []byte, en *model.Entry, b *entryBytes) []byte {
 	if en.Fields.Has(model.FieldState) {
 		dst = appendString(objKey(dst, "state"), en.State.Name(en.Proto))
 	}
+	if en.Fields.Has(model.FieldOrigVtag) {
+		dst = objUint(dst, "orig_vtag", uint64(en.OrigVtag))
+	}
+	if en.Fields.Has(model.FieldReplyVtag) {
+		dst = objUint(dst, "reply_vtag", uint64(en.ReplyVtag))
+	}
+	if en.Fields.Has(model.FieldDCCPRole) {
+		dst = objStr(dst, "role", en.DCCPRole.String())
+	}
 	dst = appendTuple(objKey(dst, "orig"), en, &en.Orig, b.osrc(), b.odst(), model.FieldOrigZone, model.FieldOrigCounters)
 	dst = appendTuple(objKey(dst, "reply"), en, &en.Reply, b.rsrc(), b.rdst(), model.FieldReplyZone, model.FieldReplyCounters)
+	if en.Fields.Has(model.FieldMaster) {
+		dst = appendMaster(objKey(dst, "master"), en)
+	}
 	dst = objBool(dst, "unreplied", en.Status.Unreplied())
 	dst = objBool(dst, "assured", en.Status.Assured())
 	dst = appendStatus(objKey(dst, "status"), en.Status)
@@ -239,20 +251,7 @@ func appendLifecycle(dst []byte, l *flow.Lifecycle) []byte {
 // its addresses already formatted.
 func appendTuple(dst []byte, en *model.Entry, t *model.Tuple, src, dstAddr []byte, zone, counters model.Field) []byte {
 	dst = append(dst, '{')
-	dst = objRaw(dst, "src", src)
-	dst = objRaw(dst, "dst", dstAddr)
-	switch {
-	case en.Proto.HasPorts():
-		dst = objUint(dst, "sport", uint64(t.SrcPort))
-		dst = objUint(dst, "dport", uint64(t.DstPort))
-	case en.Proto.IsICMP():
-		dst = objUint(dst, "type", uint64(t.ICMPType))
-		dst = objUint(dst, "code", uint64(t.ICMPCode))
-		dst = objUint(dst, "id", uint64(t.ICMPID))
-	case en.Proto == model.ProtoGRE:
-		dst = objUint(dst, "srckey", uint64(t.SrcPort))
-		dst = objUint(dst, "dstkey", uint64(t.DstPort))
-	}
+	dst = appendTupleKeys(dst, en.Proto, t, src, dstAddr)
 	if en.Fields.Has(zone) {
 		dst = objUint(dst, "zone", uint64(t.Zone))
 	}
@@ -261,4 +260,38 @@ func appendTuple(dst []byte, en *model.Entry, t *model.Tuple, src, dstAddr []byt
 		dst = objUint(dst, "bytes", t.Bytes)
 	}
 	return append(dst, '}')
+}
+
+// appendMaster appends the master tuple's native keys as a JSON object, as
+// entryJSON.masterDict writes them. Its addresses are formatted here: a
+// master is rare, and entryBytes stays the size of the common entry.
+func appendMaster(dst []byte, en *model.Entry) []byte {
+	var src, dstAddr [48]byte
+	dst = append(dst, '{')
+	dst = appendTupleKeys(dst, en.MasterProto, &en.Master,
+		appendAddr(src[:0], en.Family, en.Master.Src), appendAddr(dstAddr[:0], en.Family, en.Master.Dst))
+	if en.MasterProto != en.Proto {
+		dst = objStr(dst, "proto", en.MasterProto.JSONName())
+	}
+	return append(dst, '}')
+}
+
+// appendTupleKeys appends a tuple's formatted addresses and its protocol
+// p's identifiers.
+func appendTupleKeys(dst []byte, p model.Proto, t *model.Tuple, src, dstAddr []byte) []byte {
+	dst = objRaw(dst, "src", src)
+	dst = objRaw(dst, "dst", dstAddr)
+	switch {
+	case p.HasPorts():
+		dst = objUint(dst, "sport", uint64(t.SrcPort))
+		dst = objUint(dst, "dport", uint64(t.DstPort))
+	case p.IsICMP():
+		dst = objUint(dst, "type", uint64(t.ICMPType))
+		dst = objUint(dst, "code", uint64(t.ICMPCode))
+		dst = objUint(dst, "id", uint64(t.ICMPID))
+	case p == model.ProtoGRE:
+		dst = objUint(dst, "srckey", uint64(t.SrcPort))
+		dst = objUint(dst, "dstkey", uint64(t.DstPort))
+	}
+	return dst
 }

@@ -23,9 +23,12 @@
 // [Encoder.NetnsGone], [Encoder.NetnsAdded], [Encoder.NetnsRemoved],
 // [Encoder.EventsDisabled],
 // [Encoder.EventsOnDemand], [Encoder.Health], [Encoder.StatsError],
-// [Encoder.Reading] and [Encoder.Event] (a bare entry record, for
+// [Encoder.Expect] and [Encoder.ExpectEvent] (expectation records, of a
+// watch and of `ctwatch parse`), [Encoder.Reading] and [Encoder.Event] (a bare entry record, for
 // `ctwatch parse`). [Encoder.AppendText] is the text form of entry records,
-// conntrack -E's line, whatever the schema of the others. [ParseJSON] reads
+// conntrack -E's line, whatever the schema of the others, and
+// [Encoder.AppendExpectText] that of expectation records, conntrack -E
+// expect's. [ParseJSON] reads
 // the native schema's entry records back.
 //
 // A watch of several network namespaces gives the encoder a hook

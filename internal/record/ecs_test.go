@@ -103,6 +103,8 @@ func ecsCases(t testing.TB) []ecsCase {
 		{name: "entry_destroy_nat", entry: true, write: func(e *record.Encoder) { e.Entry(&nat, &natRes) }},
 		{name: "entry_icmpv6", entry: true, write: func(e *record.Encoder) { e.Entry(&icmp, nil) }},
 		{name: "entry_gre", entry: true, write: func(e *record.Encoder) { e.Entry(&gre, nil) }},
+		{name: "entry_sctp_vtags", entry: true, write: func(e *record.Encoder) { ev := sctpEvent(); e.Entry(&ev, nil) }},
+		{name: "entry_dccp_role", entry: true, write: func(e *record.Encoder) { ev := dccpEvent(); e.Entry(&ev, nil) }},
 		{name: "event_parse_unknown_proto", entry: true, write: func(e *record.Encoder) { e.Event(&unknown) }},
 		{name: "event_parse_snapshot", entry: true, write: func(e *record.Encoder) {
 			ev := full
@@ -195,7 +197,7 @@ func ecsCases(t testing.TB) []ecsCase {
 // case's output by name.
 func ecsRecords(t testing.TB) ([]ecsCase, map[string][]byte) {
 	t.Helper()
-	cases := append(append(ecsCases(t), faultECSCases()...), netnsECSCases(t)...)
+	cases := append(append(append(ecsCases(t), faultECSCases()...), netnsECSCases(t)...), expectECSCases(t)...)
 	out := make(map[string][]byte, len(cases))
 	for _, c := range cases {
 		var buf bytes.Buffer

@@ -39,6 +39,11 @@ type Start struct {
 type Totals struct {
 	// New, Update and Destroy count the events received, by type.
 	New, Update, Destroy uint64
+	// Expects is set for a watch of expectation events: ExpectNew and
+	// ExpectDestroy count those received, ExpectWritten their records
+	// (received.expect_new, received.expect_destroy, expectations).
+	Expects                                 bool
+	ExpectNew, ExpectDestroy, ExpectWritten uint64
 	// Snapshot counts the entries of the startup dump.
 	Snapshot uint64
 	// Written, Filtered, Suppressed and Merged count entry records
@@ -200,6 +205,11 @@ type Heartbeat struct {
 	Uptime time.Duration
 	// New, Update and Destroy count the events received, by type.
 	New, Update, Destroy uint64
+	// Expects is set for a watch of expectation events: ExpectNew and
+	// ExpectDestroy count those received, ExpectWritten their records
+	// (received.expect_new, received.expect_destroy, expectations).
+	Expects                                 bool
+	ExpectNew, ExpectDestroy, ExpectWritten uint64
 	// Written counts the records written so far, all kinds.
 	Written uint64
 	// LostKernel and LostOutput count what was lost so far, by stage.

@@ -85,10 +85,22 @@ func (e *entryJSON) MarshalZerologObject(z *zerolog.Event) {
 	if e.Fields.Has(model.FieldState) {
 		z.Str("state", e.State.Name(e.Proto))
 	}
+	if e.Fields.Has(model.FieldOrigVtag) {
+		z.Uint32("orig_vtag", e.OrigVtag)
+	}
+	if e.Fields.Has(model.FieldReplyVtag) {
+		z.Uint32("reply_vtag", e.ReplyVtag)
+	}
+	if e.Fields.Has(model.FieldDCCPRole) {
+		z.Str("role", e.DCCPRole.String())
+	}
 	// zerolog's pooled Dict costs no allocation once warm, where a
 	// marshaler value carrying the entry would be boxed into an interface.
 	z.Dict("orig", e.tupleDict(&e.Orig, model.FieldOrigZone, model.FieldOrigCounters))
 	z.Dict("reply", e.tupleDict(&e.Reply, model.FieldReplyZone, model.FieldReplyCounters))
+	if e.Fields.Has(model.FieldMaster) {
+		z.Dict("master", e.masterDict())
+	}
 	var id [communityid.Len]byte
 	if cid := communityid.AppendEntry(id[:0], (*model.Entry)(e), 0); len(cid) > 0 {
 		// A flow the specification cannot hash has none.
@@ -140,21 +152,7 @@ func (e *entryJSON) MarshalZerologObject(z *zerolog.Event) {
 // tupleDict writes one direction's keys into a pooled dictionary.
 func (e *entryJSON) tupleDict(t *model.Tuple, zone, counters model.Field) *zerolog.Event {
 	z := zerolog.Dict()
-	var buf [64]byte
-	z.RawJSON("src", appendAddr(buf[:0], e.Family, t.Src))
-	z.RawJSON("dst", appendAddr(buf[:0], e.Family, t.Dst))
-	switch {
-	case e.Proto.HasPorts():
-		z.Uint16("sport", t.SrcPort)
-		z.Uint16("dport", t.DstPort)
-	case e.Proto.IsICMP():
-		z.Uint8("type", t.ICMPType)
-		z.Uint8("code", t.ICMPCode)
-		z.Uint16("id", t.ICMPID)
-	case e.Proto == model.ProtoGRE:
-		z.Uint16("srckey", t.SrcPort)
-		z.Uint16("dstkey", t.DstPort)
-	}
+	tupleKeys(z, e.Family, e.Proto, t)
 	if e.Fields.Has(zone) {
 		z.Uint16("zone", t.Zone)
 	}
@@ -163,6 +161,38 @@ func (e *entryJSON) tupleDict(t *model.Tuple, zone, counters model.Field) *zerol
 		z.Uint64("bytes", t.Bytes)
 	}
 	return z
+}
+
+// masterDict writes the master tuple's keys into a pooled dictionary:
+// those of a direction, by the master's own protocol, and that protocol
+// as proto when it is not the entry's (a SIP signalling flow over TCP
+// expecting RTP over UDP).
+func (e *entryJSON) masterDict() *zerolog.Event {
+	z := zerolog.Dict()
+	tupleKeys(z, e.Family, e.MasterProto, &e.Master)
+	if e.MasterProto != e.Proto {
+		z.Str("proto", e.MasterProto.JSONName())
+	}
+	return z
+}
+
+// tupleKeys writes a tuple's addresses and its protocol's identifiers.
+func tupleKeys(z *zerolog.Event, f model.Family, p model.Proto, t *model.Tuple) {
+	var buf [64]byte
+	z.RawJSON("src", appendAddr(buf[:0], f, t.Src))
+	z.RawJSON("dst", appendAddr(buf[:0], f, t.Dst))
+	switch {
+	case p.HasPorts():
+		z.Uint16("sport", t.SrcPort)
+		z.Uint16("dport", t.DstPort)
+	case p.IsICMP():
+		z.Uint8("type", t.ICMPType)
+		z.Uint8("code", t.ICMPCode)
+		z.Uint16("id", t.ICMPID)
+	case p == model.ProtoGRE:
+		z.Uint16("srckey", t.SrcPort)
+		z.Uint16("dstkey", t.DstPort)
+	}
 }
 
 // appendAddr appends a quoted in its canonical (RFC 5952) form.

@@ -266,18 +266,26 @@ func (e *Encoder) nativeReading(r *ctstat.Reading, perCPU bool) {
 // (at the top of a native record, under the SIEM schemas' summary object).
 type totalsJSON Totals
 
-// MarshalZerologObject writes received, snapshot, written, filtered,
-// suppressed, merged, lost, decode_errors, the tracker's counts, outputs,
+// MarshalZerologObject writes received (with expect_new and expect_destroy
+// in a watch of expectations), snapshot, entries (and expectations),
+// filtered, suppressed, merged, lost, decode_errors, the tracker's counts, outputs,
 // and in a watch of several namespaces netns, netns_more, other_netns and
 // unknown_netns (each only when not empty or zero).
 func (t *totalsJSON) MarshalZerologObject(z *zerolog.Event) {
-	z.Dict("received", zerolog.Dict().
+	received := zerolog.Dict().
 		Uint64("new", t.New).
 		Uint64("update", t.Update).
-		Uint64("destroy", t.Destroy)).
+		Uint64("destroy", t.Destroy)
+	if t.Expects {
+		received.Uint64("expect_new", t.ExpectNew).Uint64("expect_destroy", t.ExpectDestroy)
+	}
+	z.Dict("received", received).
 		Uint64("snapshot", t.Snapshot).
-		Uint64("entries", t.Written).
-		Uint64("filtered", t.Filtered).
+		Uint64("entries", t.Written)
+	if t.Expects {
+		z.Uint64("expectations", t.ExpectWritten)
+	}
+	z.Uint64("filtered", t.Filtered).
 		Uint64("suppressed", t.Suppressed).
 		Uint64("merged", t.Merged).
 		Dict("lost", zerolog.Dict().

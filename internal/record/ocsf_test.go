@@ -73,6 +73,8 @@ func ocsfCases(t testing.TB) []ocsfCase {
 		{name: "destroy every field", write: func(e *record.Encoder) { e.Entry(&full, &fullRes) }},
 		{name: "destroy untracked", write: func(e *record.Encoder) { e.Entry(&evs[len(evs)-1], nil) }},
 		{name: "icmpv6 new", write: func(e *record.Encoder) { e.Entry(&icmp, nil) }},
+		{name: "sctp vtags", write: func(e *record.Encoder) { ev := sctpEvent(); e.Entry(&ev, nil) }},
+		{name: "dccp role", write: func(e *record.Encoder) { ev := dccpEvent(); e.Entry(&ev, nil) }},
 		{name: "parse unknown protocol", write: func(e *record.Encoder) { e.Event(&unknown) }},
 		{name: "parse", write: func(e *record.Encoder) { e.Event(&full) }},
 	}
@@ -164,7 +166,7 @@ func ocsfCases(t testing.TB) []ocsfCase {
 		{name: "stats reading", write: func(e *record.Encoder) { e.Reading(&reading, false) }},
 		{name: "stats reading per cpu", write: func(e *record.Encoder) { e.Reading(&reading, true) }},
 	}...)
-	return append(append(cases, faultOCSFCases()...), netnsOCSFCases(t)...)
+	return append(append(append(cases, faultOCSFCases()...), netnsOCSFCases(t)...), expectOCSFCases(t)...)
 }
 
 // writeOCSF returns what c writes, one record.

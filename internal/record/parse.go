@@ -45,6 +45,8 @@ type jsonTuple struct {
 	Zone    *uint16 `json:"zone"`
 	Packets *uint64 `json:"packets"`
 	Bytes   *uint64 `json:"bytes"`
+	// Proto is the master tuple's protocol, when it is not the entry's.
+	Proto *string `json:"proto"`
 }
 
 type jsonOrigin struct {
@@ -61,8 +63,12 @@ type jsonEvent struct {
 	Protonum  *uint8      `json:"protonum"`
 	Timeout   *uint32     `json:"timeout"`
 	State     *string     `json:"state"`
+	OrigVtag  *uint32     `json:"orig_vtag"`
+	ReplyVtag *uint32     `json:"reply_vtag"`
+	Role      *string     `json:"role"`
 	Orig      *jsonTuple  `json:"orig"`
 	Reply     *jsonTuple  `json:"reply"`
+	Master    *jsonTuple  `json:"master"`
 	Unreplied *bool       `json:"unreplied"`
 	Assured   *bool       `json:"assured"`
 	Status    []string    `json:"status"`
@@ -151,6 +157,22 @@ func (j *jsonEvent) entry(e *model.Entry) error {
 		e.State = s
 		e.Fields |= model.FieldState
 	}
+	if j.OrigVtag != nil {
+		e.OrigVtag = *j.OrigVtag
+		e.Fields |= model.FieldOrigVtag
+	}
+	if j.ReplyVtag != nil {
+		e.ReplyVtag = *j.ReplyVtag
+		e.Fields |= model.FieldReplyVtag
+	}
+	if j.Role != nil {
+		r, ok := model.ParseDCCPRole(*j.Role)
+		if !ok {
+			return &JSONError{Field: "role", Err: fmt.Errorf("%q is not a DCCP role (client, server)", *j.Role)}
+		}
+		e.DCCPRole = r
+		e.Fields |= model.FieldDCCPRole
+	}
 	if j.Orig == nil {
 		return missing("orig")
 	}
@@ -162,6 +184,11 @@ func (j *jsonEvent) entry(e *model.Entry) error {
 	}
 	if err := j.Reply.tuple(e, &e.Reply, "reply", model.FieldReplyZone, model.FieldReplyCounters); err != nil {
 		return err
+	}
+	if j.Master != nil {
+		if err := j.Master.master(e); err != nil {
+			return err
+		}
 	}
 	if j.Status != nil {
 		for _, n := range j.Status {
@@ -244,7 +271,34 @@ func (j *jsonEvent) entry(e *model.Entry) error {
 	return nil
 }
 
+// master reads the master tuple into e: a tuple of the master's
+// protocol, the entry's unless proto names another, without zone or
+// counters (the kernel sends neither).
+func (jt *jsonTuple) master(e *model.Entry) error {
+	e.MasterProto = e.Proto
+	if jt.Proto != nil {
+		p, ok := model.ParseProto(*jt.Proto)
+		if !ok || *jt.Proto != p.JSONName() {
+			return &JSONError{Field: "master.proto", Err: fmt.Errorf("unknown protocol %q", *jt.Proto)}
+		}
+		e.MasterProto = p
+	}
+	if jt.Zone != nil || jt.Packets != nil || jt.Bytes != nil {
+		return &JSONError{Field: "master", Err: errors.New("a master tuple has no zone or counters")}
+	}
+	if err := jt.tupleOf(e, e.MasterProto, &e.Master, "master", 0, 0); err != nil {
+		return err
+	}
+	e.Fields |= model.FieldMaster
+	return nil
+}
+
 func (jt *jsonTuple) tuple(e *model.Entry, t *model.Tuple, dir string, zone, counters model.Field) error {
+	return jt.tupleOf(e, e.Proto, t, dir, zone, counters)
+}
+
+// tupleOf reads a tuple of protocol p into t.
+func (jt *jsonTuple) tupleOf(e *model.Entry, p model.Proto, t *model.Tuple, dir string, zone, counters model.Field) error {
 	addr := func(key string, s *string) (netip.Addr, error) {
 		if s == nil {
 			return netip.Addr{}, &JSONError{Field: dir + "." + key, Err: errors.New("missing")}
@@ -269,22 +323,22 @@ func (jt *jsonTuple) tuple(e *model.Entry, t *model.Tuple, dir string, zone, cou
 		return *p, nil
 	}
 	switch {
-	case e.Proto.HasPorts():
+	case p.HasPorts():
 		if t.SrcPort, err = u16("sport", jt.Sport); err != nil {
 			return err
 		}
 		if t.DstPort, err = u16("dport", jt.Dport); err != nil {
 			return err
 		}
-	case e.Proto.IsICMP():
+	case p.IsICMP():
 		if jt.Type == nil || jt.Code == nil {
-			return &JSONError{Field: dir + ".type", Err: errors.New("type and code are required for " + e.Proto.String())}
+			return &JSONError{Field: dir + ".type", Err: errors.New("type and code are required for " + p.String())}
 		}
 		t.ICMPType, t.ICMPCode = *jt.Type, *jt.Code
 		if t.ICMPID, err = u16("id", jt.ID); err != nil {
 			return err
 		}
-	case e.Proto == model.ProtoGRE:
+	case p == model.ProtoGRE:
 		if t.SrcPort, err = u16("srckey", jt.SrcKey); err != nil {
 			return err
 		}

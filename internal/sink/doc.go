@@ -33,6 +33,12 @@
 // response to slow output, not an error for zerolog to report. Records are
 // never split, so the output never holds part of a dropped record.
 //
+// A table dump is different: ctwatch pulls it, and the kernel holds what
+// is not read yet. [Writer.WriteWait] waits for a free buffer instead of
+// dropping, so that a snapshot written to a slow reader slows the dump
+// down rather than lose records; it drops (and counts) only once its
+// context ends.
+//
 // # Write errors
 //
 // A write that fails loses the records of its buffer that it did not write

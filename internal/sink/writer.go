@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -376,6 +377,48 @@ func (w *Writer) Write(p []byte) (int, error) {
 	}
 	w.mu.Unlock()
 	return len(p), nil
+}
+
+// WriteWait is Write for a record that may wait for output but must not
+// be dropped for want of room: a record of a table dump, which ctwatch
+// pulls and can pull more slowly (the kernel holds the rest of the dump
+// meanwhile), unlike an event, which would overflow the socket instead.
+// When no buffer is free it waits for the writer goroutine to free one, or
+// for ctx to end: then it drops the record and counts it like Write. A
+// record is lost to a failed write or an output gone for good, and
+// counted then like any other. It returns ErrClosed after Close.
+func (w *Writer) WriteWait(ctx context.Context, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	for {
+		w.mu.Lock()
+		if w.closed {
+			w.mu.Unlock()
+			return 0, ErrClosed
+		}
+		if w.gone.Load() {
+			w.mu.Unlock()
+			w.failedRecs.Add(1)
+			return len(p), nil
+		}
+		if w.put(p, false) {
+			w.mu.Unlock()
+			return len(p), nil
+		}
+		w.mu.Unlock()
+		select {
+		case b := <-w.free:
+			// Back into the pool for put to take under mu: free holds
+			// the whole pool, so this send never blocks.
+			w.free <- b
+		case <-w.done:
+			// Gone for good: counted as failed at the next turn.
+		case <-ctx.Done():
+			w.overflow.Add(1)
+			return len(p), nil
+		}
+	}
 }
 
 // WriteKeep is Write for a record that must not be dropped (a gap record,

@@ -3,11 +3,13 @@ package sink
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -809,5 +811,84 @@ func TestWriteKeep(t *testing.T) {
 	st := w.Stats()
 	if st.Records+st.Dropped != perBuffer*buffers+5+2 {
 		t.Errorf("Stats = %+v: records and drops do not add up to the %d written", st, perBuffer*buffers+7)
+	}
+}
+
+// slowReader reads a pipe in small pieces, yielding between them, so that
+// the writer's buffers fill faster than they drain.
+func slowReader(r io.Reader, out chan<- []byte) {
+	var all []byte
+	buf := make([]byte, recSize)
+	for {
+		n, err := r.Read(buf)
+		all = append(all, buf[:n]...)
+		if err != nil {
+			out <- all
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+func TestWriteWaitLosesNothing(t *testing.T) {
+	const (
+		n         = 5000
+		perBuffer = 10
+		buffers   = 2
+	)
+	pr, pw := io.Pipe()
+	w := New(pw, Config{BufferSize: perBuffer * recSize, Buffers: buffers, FlushInterval: time.Hour})
+	read := make(chan []byte, 1)
+	go slowReader(pr, read)
+	for i := range n {
+		if m, err := w.WriteWait(context.Background(), record(i)); m != recSize || err != nil {
+			t.Fatalf("WriteWait(record %d) = %d, %v", i, m, err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	pw.Close()
+	got := wait(t, read, "the output")
+	if diff := cmp.Diff(records(0, n), string(got)); diff != "" {
+		t.Errorf("output (-want +got):\n%s", diff)
+	}
+	if st := w.Stats(); st.Records != n || st.Dropped != 0 {
+		t.Errorf("Stats = %+v, want %d records, none dropped", st, n)
+	}
+}
+
+func TestWriteWaitGivesUpWithCtx(t *testing.T) {
+	const perBuffer, buffers = 10, 2
+	g := &gate{entered: make(chan struct{}, 1), open: make(chan struct{})}
+	w := New(g, Config{BufferSize: perBuffer * recSize, Buffers: buffers, FlushInterval: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	// Fill the pool: the writer goroutine holds the first buffer in its
+	// write, the second fills up.
+	kept := perBuffer * buffers
+	for i := range kept {
+		if _, err := w.WriteWait(ctx, record(i)); err != nil {
+			t.Fatalf("WriteWait(record %d): %v", i, err)
+		}
+	}
+	wait(t, g.entered, "the first write")
+	// With every buffer taken, a record waits only as long as ctx lives.
+	cancel()
+	if m, err := w.WriteWait(ctx, record(kept)); m != recSize || err != nil {
+		t.Fatalf("WriteWait after ctx ended = %d, %v", m, err)
+	}
+	if st := w.Stats(); st.Overflow != 1 {
+		t.Errorf("Stats = %+v, want the record given up counted in Overflow", st)
+	}
+	close(g.open)
+	go func() {
+		for range g.entered {
+		}
+	}()
+	if err := w.Flush(); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	if diff := cmp.Diff(records(0, kept), g.String()); diff != "" {
+		t.Errorf("output (-want +got):\n%s", diff)
 	}
 }

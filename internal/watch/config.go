@@ -107,9 +107,10 @@ type Config struct {
 	// starts, those whose tables are dumped when found (AllNetNS); nil
 	// looks at /run/netns and the processes.
 	AtStart func() (map[uint64]bool, error)
-	// DumpNetNS lists one namespace's table for a watch of several; nil
-	// is events.DumpNamed there, with Labels.
-	DumpNetNS func(ctx context.Context, h *netns.Handle, fn func(*model.Event) bool) error
+	// DumpNetNS lists one namespace's table for a watch of several, with
+	// f as DumpFunc takes it; nil is events.DumpFiltered there, with
+	// Labels.
+	DumpNetNS func(ctx context.Context, h *netns.Handle, f events.DumpFilter, fn func(*model.Event) bool) error
 	// ReadStatsNetNS reads one namespace's table statistics for a watch of
 	// several; nil is ctstat.Read.
 	ReadStatsNetNS func(ctx context.Context, h *netns.Handle) (ctstat.Reading, error)
@@ -121,10 +122,28 @@ type Config struct {
 	// Snapshot writes every entry of the startup dump as a "snapshot"
 	// record before the live stream.
 	Snapshot bool
-	// DumpTimeout bounds the startup dump (default 60 s).
+	// DumpTimeout bounds the startup dump and each reconciliation's
+	// (default 60 s); not a Snapshot's, whose records wait for the output
+	// however slow it is: each of its reads is bounded instead (the idle
+	// timeout of events.DumpNamed) and Run's context.
 	DumpTimeout time.Duration
 	// Filter selects the entry records written; nil writes all.
 	Filter *filter.Filter
+	// KernelFilter makes the kernel filter events and dumps by Filter
+	// where it can; false receives everything and filters what is
+	// written.
+	//
+	// For dumps, the kernel lists only entries of Filter.DumpFilter (the
+	// part of Filter its dump filter expresses exactly), and the watch
+	// still matches each one: the startup dump (and a namespace's, in a
+	// watch of several) seeds the tracker only with entries Filter
+	// selects, so that flows outside the filter are not tracked, and so
+	// does the health monitor's top list. A reconciliation's dump is
+	// filtered only on what cannot change over a flow's life (family,
+	// tuple, zone): filtered on mark or status too, it would not list a
+	// tracked flow whose mark or status changed, and the sweep would end
+	// that live flow as vanished.
+	KernelFilter bool
 	// Format is the form of entry records.
 	Format Format
 	// Text is the text form of entry records with FormatText.
@@ -161,6 +180,20 @@ type Config struct {
 	// a second and leaving at least ten times a dump's duration between
 	// dumps.
 	ReconcileInterval time.Duration
+	// ReconcileBudget is the share of one CPU the periodic
+	// reconciliations may take (default 0.005: half the 1 % they must
+	// stay under, so that two dumps falling into one short span, and the
+	// watch's own idle cost, still fit): after each, the next is
+	// due once the CPU time the last took (ThreadCPU) is that share of
+	// the time since, if that is later than ReconcileInterval. None is
+	// due while the namespace holds no flow seeded from a dump and
+	// untouched by any event since (docs/flows.md).
+	ReconcileBudget float64
+	// ThreadCPU returns the CPU time the calling thread has used, by which
+	// a dump's cost is measured (the loop's goroutine stays on its thread
+	// meanwhile); ok false when unknown, and the wall time is taken. nil
+	// reads getrusage(RUSAGE_THREAD).
+	ThreadCPU func() (cpu time.Duration, ok bool)
 
 	// Health configures the table health monitor: "stats", "table_pressure"
 	// and "drops" records every Health.Interval (0: off).
@@ -257,8 +290,8 @@ func (c *Config) withDefaults() {
 	}
 	if c.Dump == nil {
 		fd, labels := c.NS.FD(), c.Labels
-		c.Dump = func(ctx context.Context, fn func(*model.Event) bool) error {
-			return events.DumpNamed(ctx, fd, labels, fn)
+		c.Dump = func(ctx context.Context, f events.DumpFilter, fn func(*model.Event) bool) error {
+			return dumpFiltered(ctx, fd, labels, f, fn)
 		}
 	}
 	if c.Origins == nil {
@@ -292,8 +325,8 @@ func (c *Config) withDefaults() {
 	}
 	if c.DumpNetNS == nil {
 		labels := c.Labels
-		c.DumpNetNS = func(ctx context.Context, h *netns.Handle, fn func(*model.Event) bool) error {
-			return events.DumpNamed(ctx, h.FD(), labels, fn)
+		c.DumpNetNS = func(ctx context.Context, h *netns.Handle, f events.DumpFilter, fn func(*model.Event) bool) error {
+			return dumpFiltered(ctx, h.FD(), labels, f, fn)
 		}
 	}
 	if c.ReadStatsNetNS == nil {
@@ -315,5 +348,11 @@ func (c *Config) withDefaults() {
 	}
 	if c.ReconcileInterval == 0 {
 		c.ReconcileInterval = 30 * time.Second
+	}
+	if c.ReconcileBudget <= 0 {
+		c.ReconcileBudget = 0.005
+	}
+	if c.ThreadCPU == nil {
+		c.ThreadCPU = threadCPU
 	}
 }

@@ -15,6 +15,9 @@ type Counters struct {
 	// Received counts the events received from the kernel, by type
 	// (indexed by model.EventType).
 	Received [model.EventSnapshot + 1]atomic.Uint64
+	// ExpectNew and ExpectDestroy count the expectation events received;
+	// ExpectWritten the expectation records handed to the output.
+	ExpectNew, ExpectDestroy, ExpectWritten atomic.Uint64
 	// Snapshot counts the entries of the startup dump.
 	Snapshot atomic.Uint64
 	// Written counts the entry records handed to the output.
@@ -61,7 +64,10 @@ type Counters struct {
 
 // Summary is a copy of Counters at one moment.
 type Summary struct {
-	Received                                  [model.EventSnapshot + 1]uint64
+	Received                                [model.EventSnapshot + 1]uint64
+	ExpectNew, ExpectDestroy, ExpectWritten uint64
+	// Expects is set when the watch subscribed to expectation events.
+	Expects                                   bool
 	Snapshot, Written, Filtered, Suppressed   uint64
 	Merged, DecodeErrors                      uint64
 	LostKernel, LostOutput, Gaps              uint64
@@ -78,6 +84,9 @@ func (c *Counters) Summary() Summary {
 	for i := range c.Received {
 		s.Received[i] = c.Received[i].Load()
 	}
+	s.ExpectNew = c.ExpectNew.Load()
+	s.ExpectDestroy = c.ExpectDestroy.Load()
+	s.ExpectWritten = c.ExpectWritten.Load()
 	s.Snapshot = c.Snapshot.Load()
 	s.Written = c.Written.Load()
 	s.Filtered = c.Filtered.Load()
@@ -110,6 +119,9 @@ func (s Summary) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d events (new %d, update %d, destroy %d)", s.Events(),
 		s.Received[model.EventNew], s.Received[model.EventUpdate], s.Received[model.EventDestroy])
+	if s.Expects {
+		fmt.Fprintf(&b, ", %d expectation events (new %d, destroy %d)", s.ExpectNew+s.ExpectDestroy, s.ExpectNew, s.ExpectDestroy)
+	}
 	if s.Snapshot > 0 {
 		fmt.Fprintf(&b, ", %d snapshot entries", s.Snapshot)
 	}
@@ -153,6 +165,10 @@ func (s Summary) totals() record.Totals {
 		New:                 s.Received[model.EventNew],
 		Update:              s.Received[model.EventUpdate],
 		Destroy:             s.Received[model.EventDestroy],
+		Expects:             s.Expects,
+		ExpectNew:           s.ExpectNew,
+		ExpectDestroy:       s.ExpectDestroy,
+		ExpectWritten:       s.ExpectWritten,
 		Snapshot:            s.Snapshot,
 		Written:             s.Written,
 		Filtered:            s.Filtered,

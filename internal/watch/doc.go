@@ -13,15 +13,28 @@
 // namespace checks) between batches. Wake-ups are proportional to work:
 // each timer has its own deadline, only while it has something to do (a
 // loss check after events or records, the detector when a flow comes due,
-// the periodic reconciliation while flows are tracked), and the loop waits
-// for events until the first of them, at most 10 s (100 ms with
-// --all-netns, whose discovery it takes at its turns). A stop or the
-// output's end ends the wait at once (Source.Wake). It never blocks on output:
-// the sink's Write only copies a record into a buffer, or drops and counts
-// it, and the sink's own goroutine writes the buffers out. The socket's
+// the periodic reconciliation at its pace while seeded flows remain), and
+// the loop waits for events until the first of them, at most 10 s (100 ms
+// with --all-netns, whose discovery it takes at its turns). A stop or the
+// output's end ends the wait at once (Source.Wake). It never blocks on output
+// for an event: the sink's Write only copies a record into a buffer, or
+// drops and counts it, and the sink's own goroutine writes the buffers
+// out. A dump's records are the exception: a dump is pulled by the loop
+// and the kernel keeps what is not read yet, so its snapshot records and
+// a reconciliation's inferred ends wait for room in the output
+// (output.Set.Wait) instead of being dropped. The socket's
 // receive buffer is the only queue in front of the loop; what overflows it
 // the kernel counts exactly. The table health monitor and the metrics
 // server run on goroutines of their own beside the loop, and stop with it.
+//
+// # Expectations
+//
+// With expectation types in Config.Types, each batch also carries the
+// kernel's expectation events (events.Batch.Expects); the loop writes them
+// in the kernel's order among the batch's connection events, past the
+// tracker and the filter, which are about connections, and counts them
+// (Counters.ExpectNew, ExpectDestroy, ExpectWritten; the stop record and
+// ctwatch_events_total).
 //
 // # Startup
 //
@@ -31,6 +44,13 @@
 // (and, with Config.Snapshot, into "snapshot" records). A NEW event queued
 // during the dump for a flow the dump already reported is merged into the
 // snapshot record rather than written twice, and counted.
+//
+// With Config.KernelFilter, every dump asks the kernel to list only what
+// the part of Config.Filter its dump filter expresses selects
+// (filter.Filter.DumpFilter), and the tracker is seeded only with the
+// entries Filter selects; a reconciliation asks only for what a flow
+// cannot change (family, tuple, zone), so that it still lists a tracked
+// flow whose mark or status changed, rather than end it as vanished.
 //
 // # Loss
 //
@@ -52,6 +72,16 @@
 // netns_gone record, its tracked flows ended as inferred, /healthz
 // unhealthy, and Run returns ErrNetnsGone unless Config.OnNetnsGone is
 // NetnsGoneWait.
+//
+// # Reconciliation
+//
+// Under nf_conntrack_events=2 only the flows a dump seeded and no event
+// has touched can end without a DESTROY, so a namespace is reconciled
+// periodically only while the tracker holds some (flow.Tracker.SeededNetNS).
+// A dump walks the host's whole table, so each is paced by its measured
+// CPU time (pace.go): the next is due once that is Config.ReconcileBudget
+// of the time since, and no sooner than Config.ReconcileInterval. A dump
+// that fails infers nothing.
 //
 // # Several namespaces
 //

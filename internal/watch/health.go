@@ -22,9 +22,9 @@ const stallLimit = 30 * time.Second
 // newMonitor returns the table health monitor, reading the watched
 // namespace through Config.ReadStats and Config.Dump.
 func (w *Watch) newMonitor() *health.Monitor {
-	dumpTable := w.cfg.Dump
+	dumpTable, dumps := w.cfg.Dump, w.dumps
 	dump := func(ctx context.Context, fn func(*model.Entry) bool) error {
-		err := dumpTable(ctx, func(ev *model.Event) bool { return fn(&ev.Entry) })
+		err := dumpTable(ctx, dumps.full, func(ev *model.Event) bool { return !dumps.selects(ev) || fn(&ev.Entry) })
 		if errors.Is(err, events.ErrDumpIncomplete) {
 			// Undecodable entries only make the top list approximate.
 			return nil
@@ -67,6 +67,10 @@ func (w *Watch) metricsSnapshot() metrics.Snapshot {
 			New:     s.Received[model.EventNew],
 			Update:  s.Received[model.EventUpdate],
 			Destroy: s.Received[model.EventDestroy],
+			// Expectation series only for a watch of them.
+			Expects:       w.cfg.Types&events.ExpectTypes != 0,
+			ExpectNew:     s.ExpectNew,
+			ExpectDestroy: s.ExpectDestroy,
 		},
 		Lost:                metrics.LostCounts{Kernel: s.LostKernel, Output: s.LostOutput},
 		Filtered:            s.Filtered,
@@ -204,9 +208,9 @@ func (w *Watch) healthLoopNetNS(ctx context.Context) {
 
 // newMonitorNetNS returns the health monitor of one namespace.
 func (w *Watch) newMonitorNetNS(h *netns.Handle) *health.Monitor {
-	read, dumpNS := w.cfg.ReadStatsNetNS, w.cfg.DumpNetNS
+	read, dumpNS, dumps := w.cfg.ReadStatsNetNS, w.cfg.DumpNetNS, w.dumps
 	dump := func(ctx context.Context, fn func(*model.Entry) bool) error {
-		err := dumpNS(ctx, h, func(ev *model.Event) bool { return fn(&ev.Entry) })
+		err := dumpNS(ctx, h, dumps.full, func(ev *model.Event) bool { return !dumps.selects(ev) || fn(&ev.Entry) })
 		if errors.Is(err, events.ErrDumpIncomplete) {
 			return nil
 		}

@@ -123,7 +123,7 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 	// socket's buffer is the queue, and its drops are counted exactly.
 	b := events.NewBatch()
 	readSize := src.ReadSize()
-	t := loopTimers{loss: w.started, expire: w.started, reconcile: w.started, heartbeat: w.started, netns: w.started}
+	t := loopTimers{loss: w.started, expire: w.started, heartbeat: w.started, netns: w.started}
 	// The loop waits in the source until its next timer is due: a stop,
 	// the output's end, a reopen request and a namespace discovered end
 	// the wait at once.
@@ -160,7 +160,7 @@ loop:
 			runErr = fmt.Errorf("read conntrack events: %w", err)
 			break
 		}
-		n := len(b.Events) + len(b.Failures)
+		n := len(b.Events) + len(b.Expects) + len(b.Failures)
 		if n == 0 {
 			continue
 		}
@@ -244,7 +244,7 @@ func (w *Watch) drain(src Source, b *events.Batch) {
 		if !w.cfg.Clock().Before(until) {
 			return
 		}
-		if err := src.Receive(b, false); err != nil || len(b.Events)+len(b.Failures) == 0 {
+		if err := src.Receive(b, false); err != nil || len(b.Events)+len(b.Expects)+len(b.Failures) == 0 {
 			return
 		}
 		w.batch(b)
@@ -255,14 +255,17 @@ func (w *Watch) drain(src Source, b *events.Batch) {
 // activity marks (Watch.activity) of the last loss check and namespace
 // count.
 type loopTimers struct {
-	loss, expire, reconcile, heartbeat, netns, nsCount time.Time
-	lossMark, nsCountMark                              uint64
+	loss, expire, heartbeat, netns, nsCount time.Time
+	lossMark, nsCountMark                   uint64
 }
 
 // maxWait bounds the loop's wait when no timer is due: the output's faults
 // are taken at its turns (the sink has said them on the diagnostic stream
 // at once), so an output_error record waits for at most this long.
 const maxWait = 10 * time.Second
+
+// minWait is the shortest wait for a job that is due already.
+const minWait = time.Millisecond
 
 // discoveryWait bounds the wait of a watch of every namespace instead: a
 // namespace discovery found is taken at the loop's turns, so that its
@@ -291,7 +294,6 @@ func (w *Watch) timers(ctx context.Context, now time.Time, t *loopTimers, src So
 			w.queueReconcile(true)
 		case w.needRecon && cfg.ReconcileInterval > 0 && now.Sub(w.reconciled) >= w.reconcileSpacing():
 			w.reconcile(ctx, "gap", src, b)
-			t.reconcile = now
 		case w.needRecon && cfg.ReconcileInterval <= 0:
 			// Nothing will reconcile: the check needs no repeating.
 			w.needRecon = false
@@ -315,13 +317,21 @@ func (w *Watch) timers(ctx context.Context, now time.Time, t *loopTimers, src So
 		w.tracker.Expire(now, w.unreplied)
 		w.publishTracker()
 	}
-	if w.periodicReconcile() && now.Sub(t.reconcile) >= cfg.ReconcileInterval {
-		t.reconcile = now
-		if w.ns != nil {
+	switch {
+	case w.ctEvents != 2 || cfg.ReconcileInterval <= 0:
+	case w.ns != nil:
+		// Each namespace has its own pace; they are looked at when the
+		// earliest is due, and every interval.
+		if !now.Before(w.ns.nextPeriodic) {
 			w.queueReconcile(false)
-		} else {
-			w.reconcile(ctx, "periodic", src, b)
 		}
+	case now.Before(w.pace.next):
+	case w.tracker.SeededNetNS(model.NetNS{}) > 0:
+		w.reconcile(ctx, "periodic", src, b)
+	default:
+		// No flow can miss its DESTROY: no dump, whatever the table
+		// holds. A look again later costs nothing.
+		w.pace.next = now.Add(cfg.ReconcileInterval)
 	}
 	if cfg.Heartbeat > 0 && now.Sub(t.heartbeat) >= cfg.Heartbeat {
 		t.heartbeat = now
@@ -340,6 +350,9 @@ func (w *Watch) nextDue(now time.Time, t *loopTimers) time.Time {
 		next = now.Add(discoveryWait)
 	}
 	at := func(d time.Time) {
+		// A job its turn did not run (a failed dump, say) is tried
+		// again at the next, which is not at once: no spinning.
+		d = laterOf(d, now.Add(minWait))
 		if d.Before(next) {
 			next = d
 		}
@@ -350,8 +363,15 @@ func (w *Watch) nextDue(now time.Time, t *loopTimers) time.Time {
 	if due, ok := w.tracker.NextExpiry(); ok {
 		at(laterOf(due, t.expire.Add(cfg.ExpireInterval)))
 	}
-	if w.periodicReconcile() {
-		at(t.reconcile.Add(cfg.ReconcileInterval))
+	if w.ctEvents == 2 && cfg.ReconcileInterval > 0 {
+		switch {
+		case w.ns != nil:
+			at(w.ns.nextPeriodic)
+		case w.tracker.SeededNetNS(model.NetNS{}) > 0:
+			// Without seeded flows timers looks again at its next
+			// turn: no wake-up of its own.
+			at(w.pace.next)
+		}
 	}
 	if cfg.Heartbeat > 0 {
 		at(t.heartbeat.Add(cfg.Heartbeat))
@@ -368,14 +388,6 @@ func (w *Watch) nextDue(now time.Time, t *loopTimers) time.Time {
 		}
 	}
 	return next
-}
-
-// periodicReconcile reports whether the periodic reconciliation of
-// nf_conntrack_events=2 is due every ReconcileInterval: only while flows
-// are tracked, as a dump can end only those. An empty namespace's dump
-// still walks the host's whole table, whatever the other namespaces hold.
-func (w *Watch) periodicReconcile() bool {
-	return w.ctEvents == 2 && w.cfg.ReconcileInterval > 0 && w.tracker.Len() > 0
 }
 
 // laterOf returns the later of a and b.
@@ -442,6 +454,7 @@ func (w *Watch) heartbeat(now time.Time) {
 // summary is the counters with the tracker's.
 func (w *Watch) summary() Summary {
 	s := w.counters.Summary()
+	s.Expects = w.cfg.Types&events.ExpectTypes != 0
 	ts := w.tracker.Stats()
 	s.UnrepliedWarnings = ts.UnrepliedWarnings
 	s.UnrepliedSummarised = ts.UnrepliedSummarised

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -13,9 +14,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/rs/zerolog"
 
 	"github.com/ctwatch/ctwatch/internal/ctstat"
+	"github.com/ctwatch/ctwatch/internal/filter"
 	"github.com/ctwatch/ctwatch/internal/flow"
 	"github.com/ctwatch/ctwatch/internal/health"
 	"github.com/ctwatch/ctwatch/internal/output"
@@ -809,6 +812,131 @@ func (f tapWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// tokenWriter is an output that writes once per token it receives: an
+// output much slower than the loop, whatever the scheduling.
+type tokenWriter struct {
+	tokens chan struct{}
+	mu     sync.Mutex
+	buf    bytes.Buffer
+}
+
+func (w *tokenWriter) Write(p []byte) (int, error) {
+	<-w.tokens
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+func (w *tokenWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// TestRunSnapshotWaitsForOutput: a snapshot of many more entries than a
+// stalled output's buffers hold loses nothing: the dump waits for the
+// output (every snapshot record is written, none dropped, no gap record),
+// as a dump pulled by ctwatch can.
+func TestRunSnapshotWaitsForOutput(t *testing.T) {
+	const n = 2000
+	tw := &tokenWriter{tokens: make(chan struct{})}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case tw.tokens <- struct{}{}:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	slow := sink.New(tw, sink.Config{Buffers: 2, BufferSize: 4096, FlushInterval: time.Hour})
+	out := output.NewSet("run-1", output.LocalWriter("slow", slow))
+	lt := newLoopTest(t, Config{Out: out, Snapshot: true, Heartbeat: -1})
+	var table []model.Event
+	for i := range n {
+		table = append(table, udpEntry(t, 10000+i))
+	}
+	lt.table.set(table...)
+	sum, err := lt.run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	recs := parseRecords(t, tw.String())
+	var sports []int
+	for _, r := range recs {
+		switch r["event"] {
+		case "snapshot":
+			sports = append(sports, int(r["orig"].(map[string]any)["sport"].(float64)))
+		case "gap":
+			t.Errorf("gap record %v: the snapshot dropped records", r)
+		}
+	}
+	var want []int
+	for i := range n {
+		want = append(want, 10000+i)
+	}
+	if diff := cmp.Diff(want, sports); diff != "" {
+		t.Errorf("snapshot records' source ports (-want +got):\n%s", diff)
+	}
+	if st := out.Total(); st.Dropped != 0 || sum.LostOutput != 0 {
+		t.Errorf("output stats %+v, lost_output %d: want nothing dropped", st, sum.LostOutput)
+	}
+}
+
+// TestRunKernelFilterDumps: with KernelFilter, the startup dump asks the
+// kernel for Filter.DumpFilter and seeds the tracker only with the entries
+// Filter selects (the stand-in lists more, as an older kernel may), and a
+// reconciliation asks for the part that does not change over a flow's
+// life (here: without the mark); without it, every dump lists everything
+// and seeds every entry.
+func TestRunKernelFilterDumps(t *testing.T) {
+	f, err := filter.New(filter.Spec{Family: "ipv4", Proto: "udp", SPort: "7", Mark: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := f.DumpFilter()
+	stable := full
+	stable.Mark, stable.MarkMask = 0, 0
+	tests := []struct {
+		name    string
+		kernel  bool
+		filters []events.DumpFilter
+		tracked int64
+	}{
+		{"kernel filter", true, []events.DumpFilter{full, stable}, 1},
+		{"userspace filter", false, []events.DumpFilter{{}, {}}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var lt *loopTest
+			tracked := int64(-1)
+			lt = newLoopTest(t, Config{KernelFilter: tt.kernel, Filter: f},
+				read{before: func() {
+					tracked = lt.w.counters.Tracked.Load()
+					// A loss a second on: a reconciliation.
+					lt.clock.Advance(time.Second)
+					lt.src.stats.KernelDrops = 1
+				}},
+				read{}, read{})
+			lt.table.set(udpEntry(t, 7), udpEntry(t, 8))
+			if _, err := lt.run(); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.filters, lt.table.filters, cmpopts.EquateComparable(netip.Addr{})); diff != "" {
+				t.Errorf("dump filters (-want +got):\n%s", diff)
+			}
+			if tracked != tt.tracked {
+				t.Errorf("%d flows tracked after the startup dump, want %d", tracked, tt.tracked)
+			}
+		})
+	}
+}
+
 // TestRunWaits holds the loop's waits to its timers: a loss check is
 // waited for only after events or records, the unreplied detector only
 // for a flow that comes due, and an idle watch waits maxWait.
@@ -842,34 +970,5 @@ func TestRunWaits(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"start", "dump", "new", "unreplied", "stop"}, kinds(lt.records())); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
-	}
-}
-
-// TestRunPeriodicReconcileEmpty: under nf_conntrack_events=2 the periodic
-// reconciliation dumps the table only while flows are tracked: an empty
-// tracker has nothing a dump could end.
-func TestRunPeriodicReconcileEmpty(t *testing.T) {
-	for _, tt := range []struct {
-		name  string
-		table []model.Event
-		dumps int
-	}{
-		{"no flows", nil, 1},
-		{"a flow", []model.Event{udpEntry(t, 1)}, 2},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			var lt *loopTest
-			lt = newLoopTest(t, Config{ReadSysctl: func(string) (int64, error) { return 2, nil }},
-				read{before: func() { lt.clock.Advance(31 * time.Second) }},
-				read{},
-			)
-			lt.table.set(tt.table...)
-			if _, err := lt.run(); err != nil {
-				t.Fatal(err)
-			}
-			if got := lt.table.dumpCount(); got != tt.dumps {
-				t.Errorf("%d dumps, want %d", got, tt.dumps)
-			}
-		})
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/ctwatch/ctwatch/internal/metrics"
 	"github.com/ctwatch/ctwatch/internal/netns"
 	"github.com/ctwatch/ctwatch/internal/nsdiscover"
+	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
 
@@ -49,7 +50,7 @@ func newNSLoopTest(t *testing.T, cfg Config, atStart map[uint64]bool, reads ...r
 }
 
 // dump lists the table of the namespace h is of, stamped as fakeTable's.
-func (nt *nsLoopTest) dump(_ context.Context, h *netns.Handle, fn func(*model.Event) bool) error {
+func (nt *nsLoopTest) dump(_ context.Context, h *netns.Handle, _ events.DumpFilter, fn func(*model.Event) bool) error {
 	nt.mu.Lock()
 	ino, ok := nt.inode[h]
 	if !ok {

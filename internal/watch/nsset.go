@@ -54,6 +54,8 @@ type nsSlot struct {
 	// seeded marks a namespace dumped at the start: reconciled
 	// periodically (nf_conntrack_events=2) while it has seeded flows.
 	seeded bool
+	// pace is when its next periodic reconciliation is due.
+	pace reconcilePace
 	// gone is set once it vanished; its totals stay for the stop record.
 	gone bool
 	// label is its metrics label value, "" beyond Config.NetNSMetricsMax
@@ -92,6 +94,10 @@ type nsSet struct {
 	// reconcileQueue holds the namespaces due a reconciliation, one dump
 	// each, spaced by reconcileSpacing.
 	reconcileQueue []queuedReconcile
+	// nextPeriodic is the earliest time a namespace's periodic
+	// reconciliation is due (reconcilePace), when queueReconcile looks
+	// again.
+	nextPeriodic time.Time
 	// lastDump is when the last dump of any namespace ended.
 	lastDump time.Time
 	// healthDone is set once the health monitor stopped: it closes no
@@ -370,21 +376,30 @@ func (w *Watch) nsRemoved(ns nsdiscover.NS) {
 // entries dumped.
 func (w *Watch) dumpNetNS(ctx context.Context, sl *nsSlot, snapshot bool) (uint64, error) {
 	cfg := &w.cfg
-	dctx, cancel := context.WithTimeout(ctx, cfg.DumpTimeout)
+	dctx, cancel := w.dumpContext(ctx, snapshot && cfg.Snapshot)
 	defer cancel()
 	start := cfg.Clock()
 	var n uint64
-	err := cfg.DumpNetNS(dctx, sl.h, func(ev *model.Event) bool {
-		n++
-		ev.NetNS = sl.key
-		w.tracker.Seed(ev)
-		if snapshot && cfg.Snapshot {
-			w.entry(ev, false)
-		}
-		return true
+	var err error
+	endWait := cfg.Out.Wait(ctx)
+	defer endWait()
+	cost := w.measure(func() {
+		err = cfg.DumpNetNS(dctx, sl.h, w.dumps.full, func(ev *model.Event) bool {
+			n++
+			ev.NetNS = sl.key
+			if !w.dumps.selects(ev) {
+				return true
+			}
+			w.tracker.Seed(ev)
+			if snapshot && cfg.Snapshot {
+				w.entry(ev, false)
+			}
+			return true
+		})
 	})
 	w.ns.lastDump = cfg.Clock()
 	w.dumpTook = w.ns.lastDump.Sub(start)
+	w.pacedNetNS(sl, start, cost)
 	w.publishTracker()
 	return n, err
 }
@@ -480,7 +495,8 @@ func (w *Watch) checkNetNSSet() error {
 
 // queueReconcile queues for reconciliation the namespaces that need it:
 // after a loss (loss set) those with tracked flows, periodically those
-// dumped at the start that still hold flows seeded from that dump. A
+// dumped at the start that still hold flows seeded from that dump and
+// whose pace (reconcilePace) makes them due. A
 // kernel dump in any namespace walks the host's whole table, so a
 // namespace that cannot have flows to infer is never dumped.
 func (w *Watch) queueReconcile(loss bool) {
@@ -491,8 +507,18 @@ func (w *Watch) queueReconcile(loss bool) {
 			need[ns] = true
 		}
 	})
+	now := w.cfg.Clock()
+	if !loss {
+		s.nextPeriodic = now.Add(w.cfg.ReconcileInterval)
+	}
 	for _, sl := range s.all {
 		if sl.gone || !need[sl.key] || (!loss && !sl.seeded) {
+			continue
+		}
+		if !loss && now.Before(sl.pace.next) {
+			if sl.pace.next.Before(s.nextPeriodic) {
+				s.nextPeriodic = sl.pace.next
+			}
 			continue
 		}
 		queued := false

@@ -64,7 +64,7 @@ func allNetNSWatch(t testing.TB, cfg Config, atStart map[uint64]bool, dumped []m
 	d := newFakeDiscovery()
 	cfg.AllNetNS, cfg.Discovery = true, d
 	cfg.AtStart = func() (map[uint64]bool, error) { return atStart, nil }
-	cfg.DumpNetNS = func(_ context.Context, _ *netns.Handle, fn func(*model.Event) bool) error {
+	cfg.DumpNetNS = func(_ context.Context, _ *netns.Handle, _ events.DumpFilter, fn func(*model.Event) bool) error {
 		for i := range dumped {
 			ev := dumped[i]
 			if !fn(&ev) {

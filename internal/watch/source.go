@@ -38,9 +38,12 @@ var _ Source = (*events.Subscriber)(nil)
 
 // DumpFunc lists the watched table, calling fn with each entry (an
 // EventSnapshot, reused for the next entry) until fn returns false: the
-// shape of events.Dump bound to a namespace. Every dump, the startup one,
-// reconciliations and the health monitor's, goes through it.
-type DumpFunc func(ctx context.Context, fn func(*model.Event) bool) error
+// shape of events.DumpFiltered bound to a namespace. Every dump, the
+// startup one, reconciliations and the health monitor's, goes through it.
+// f is what the kernel may filter the dump on (the zero filter unless
+// Config.KernelFilter): the watch matches every entry listed itself, so a
+// stand-in may list more than f selects.
+type DumpFunc func(ctx context.Context, f events.DumpFilter, fn func(*model.Event) bool) error
 
 // OriginResolver names the process behind a netlink port id, for events a
 // userspace request caused: an *origins.Resolver, or a test's stand-in.

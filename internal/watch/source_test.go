@@ -128,6 +128,8 @@ type fakeTable struct {
 	took    time.Duration
 	err     error
 	dumps   int
+	// filters are the kernel filters the dumps were given, in order.
+	filters []events.DumpFilter
 }
 
 func (f *fakeTable) set(entries ...model.Event) {
@@ -136,10 +138,11 @@ func (f *fakeTable) set(entries ...model.Event) {
 	f.entries = entries
 }
 
-func (f *fakeTable) dump(ctx context.Context, fn func(*model.Event) bool) error {
+func (f *fakeTable) dump(ctx context.Context, df events.DumpFilter, fn func(*model.Event) bool) error {
 	f.mu.Lock()
 	entries, err := f.entries, f.err
 	f.dumps++
+	f.filters = append(f.filters, df)
 	f.mu.Unlock()
 	now := f.clock.Now()
 	for _, e := range entries {

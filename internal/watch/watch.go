@@ -20,9 +20,11 @@ type Watch struct {
 	cfg      Config
 	counters Counters
 	after    afterFunc // time.After; a test's stand-in runs out budgets at once
-	tracker  *flow.Tracker
-	monitor  *health.Monitor // nil when off; owned by healthLoop
-	rec      *record.Encoder
+	// dumps are the kernel filters of its dumps (Config.KernelFilter).
+	dumps   dumpFilters
+	tracker *flow.Tracker
+	monitor *health.Monitor // nil when off; owned by healthLoop
+	rec     *record.Encoder
 
 	// Owned by the loop goroutine.
 	res         flow.Result // long-lived, so that its parts marshal without escaping
@@ -33,6 +35,7 @@ type Watch struct {
 	reconciled  time.Time
 	dumpTook    time.Duration // how long the last dump took
 	needRecon   bool
+	pace        reconcilePace // of the periodic reconciliation, watching one namespace
 	evictedSeen uint64
 
 	// What the output and the namespace are going through: faults for
@@ -76,6 +79,7 @@ func New(cfg Config) *Watch {
 		cfg:      cfg,
 		after:    time.After,
 		tracker:  flow.New(cfg.Flow),
+		dumps:    newDumpFilters(&cfg),
 		ctEvents: -1,
 		runCtx:   context.Background(),
 	}
@@ -100,7 +104,15 @@ func (w *Watch) batch(b *events.Batch) {
 	for i := range b.Failures {
 		w.decodeFailure(&b.Failures[i])
 	}
+	// Expectations go in the order the kernel sent them among the
+	// connection events: an FTP data connection's NEW after the
+	// expectation it matched.
+	xi := 0
 	for i := range b.Events {
+		for xi < len(b.Expects) && b.Expects[xi].At <= i {
+			w.expect(&b.Expects[xi])
+			xi++
+		}
 		ev := &b.Events[i]
 		if int(ev.Type) < len(w.counters.Received) {
 			w.counters.Received[ev.Type].Add(1)
@@ -109,6 +121,9 @@ func (w *Watch) batch(b *events.Batch) {
 			continue
 		}
 		w.event(ev)
+	}
+	for ; xi < len(b.Expects); xi++ {
+		w.expect(&b.Expects[xi])
 	}
 	w.publishTracker()
 }

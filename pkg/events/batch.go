@@ -9,6 +9,9 @@ import "github.com/ctwatch/ctwatch/pkg/model"
 type Stats struct {
 	// Received counts ctnetlink messages read from the socket.
 	Received uint64
+	// Expects counts the expectation events delivered (in
+	// Batch.Expects).
+	Expects uint64
 	// DecodeErrors counts received messages that could not be decoded
 	// (delivered as a Batch's Failures).
 	DecodeErrors uint64
@@ -33,8 +36,22 @@ type Batch struct {
 	Seq uint64
 	// Events are the decoded events.
 	Events []model.Event
+	// Expects are the decoded expectation events (of a subscription to
+	// ExpectTypes), in the order the kernel sent them; they take no
+	// sequence number. Their slots are reused as Events' are.
+	Expects []ExpectEvent
 	// Failures are the messages of this read that could not be decoded.
 	Failures []DecodeFailure
+}
+
+// ExpectEvent is an expectation event of a Batch, with its place among the
+// batch's connection events: it is kept apart from them so that a
+// connection event's slot does not grow by an expectation's three tuples.
+type ExpectEvent struct {
+	// At is the number of the batch's Events the kernel sent before this
+	// one: it came between Events[At-1] and Events[At].
+	At int
+	model.ExpectEvent
 }
 
 // DecodeFailure is a received message that could not be decoded.

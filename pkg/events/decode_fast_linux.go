@@ -181,13 +181,15 @@ func decodeAttrs(b []byte, ev *model.Event, names *model.LabelNames) error {
 				present |= model.FieldReplyZone
 			}
 		case ctnl.CTATupleMaster:
-			// Checked as ti-mo checks it, and dropped: the model has no
-			// master tuple.
-			var t model.Tuple
 			var p uint8
-			if _, _, err := decodeTuple(v, &t, &p); err != nil {
+			_, setProto, err := decodeTuple(v, &e.Master, &p)
+			if err != nil {
 				return err
 			}
+			if setProto {
+				e.MasterProto = model.Proto(p)
+			}
+			present |= model.FieldMaster
 		case ctnl.CTAStatus:
 			switch len(v) {
 			case 4:
@@ -205,14 +207,11 @@ func decodeAttrs(b []byte, ev *model.Event, names *model.LabelNames) error {
 				return malformed("top-level", typ, "repeated")
 			}
 			protoinfo = true
-			state, ok, err := decodeProtoinfo(v)
+			got, err := decodeProtoinfo(v, e)
 			if err != nil {
 				return err
 			}
-			e.State = model.State(state)
-			if ok {
-				present |= model.FieldState
-			}
+			present |= got
 		case ctnl.CTAHelp:
 			ok, err := decodeHelp(v, &e.Helper)
 			if err != nil {
@@ -425,16 +424,16 @@ func decodeProto(b []byte, t *model.Tuple, proto *uint8) error {
 
 // decodeProtoinfo decodes a CTA_PROTOINFO nest: exactly one protocol nest
 // of a known protocol (TCP, DCCP or SCTP), which must hold one known
-// attribute at least. It returns the protocol state and whether the nest
-// carried one.
-func decodeProtoinfo(b []byte) (state uint8, ok bool, err error) {
+// attribute at least. It sets e's state, SCTP vtags and DCCP role from the
+// attributes present, and returns their presence bits.
+func decodeProtoinfo(b []byte, e *model.Entry) (model.Field, error) {
 	var typ ctnl.AttrType
 	var v []byte
 	n := 0 // known protocols
 	for len(b) > 0 {
 		raw, cv, rest, valid := ctnl.NextAttr(b)
 		if !valid {
-			return 0, false, fmt.Errorf("protoinfo: %w", attrError(b))
+			return 0, fmt.Errorf("protoinfo: %w", attrError(b))
 		}
 		b = rest
 		switch t := raw & ctnl.NLATypeMask; t {
@@ -444,13 +443,14 @@ func decodeProtoinfo(b []byte) (state uint8, ok bool, err error) {
 		}
 	}
 	if n != 1 {
-		return 0, false, fmt.Errorf("protoinfo of %d known protocols: %w", n, ErrMalformed)
+		return 0, fmt.Errorf("protoinfo of %d known protocols: %w", n, ErrMalformed)
 	}
+	var present model.Field
 	n = 0 // known children of the protocol's nest
 	for b := v; len(b) > 0; {
 		craw, cv, rest, valid := ctnl.NextAttr(b)
 		if !valid {
-			return 0, false, fmt.Errorf("protoinfo %d: %w", typ, attrError(b))
+			return 0, fmt.Errorf("protoinfo %d: %w", typ, attrError(b))
 		}
 		b = rest
 		ctyp := craw & ctnl.NLATypeMask
@@ -475,17 +475,28 @@ func decodeProtoinfo(b []byte) (state uint8, ok bool, err error) {
 			continue // unknown, skipped
 		}
 		if len(cv) != size {
-			return 0, false, wrongLen("protoinfo", ctyp, len(cv))
+			return 0, wrongLen("protoinfo", ctyp, len(cv))
 		}
 		n++
-		if ctyp == ctnl.CTAProtoinfoTCPState {
-			state, ok = cv[0], true
+		switch {
+		case ctyp == ctnl.CTAProtoinfoTCPState:
+			e.State = model.State(cv[0])
+			present |= model.FieldState
+		case typ == ctnl.CTAProtoinfoDCCP && ctyp == ctnl.CTAProtoinfoDCCPRole:
+			e.DCCPRole = model.DCCPRole(cv[0])
+			present |= model.FieldDCCPRole
+		case typ == ctnl.CTAProtoinfoSCTP && ctyp == ctnl.CTAProtoinfoSCTPVtagOriginal:
+			e.OrigVtag = binary.BigEndian.Uint32(cv)
+			present |= model.FieldOrigVtag
+		case typ == ctnl.CTAProtoinfoSCTP && ctyp == ctnl.CTAProtoinfoSCTPVtagReply:
+			e.ReplyVtag = binary.BigEndian.Uint32(cv)
+			present |= model.FieldReplyVtag
 		}
 	}
 	if n == 0 {
-		return 0, false, fmt.Errorf("empty protoinfo %d: %w", typ, ErrMalformed)
+		return 0, fmt.Errorf("empty protoinfo %d: %w", typ, ErrMalformed)
 	}
-	return state, ok, nil
+	return present, nil
 }
 
 // decodeHelp decodes a CTA_HELP nest into *name, and reports whether it

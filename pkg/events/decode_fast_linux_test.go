@@ -561,6 +561,12 @@ func handBuiltSeeds() []seed {
 		entry4(udp, nest(ctnl.CTASecctx, leaf(2, 1), leaf(ctnl.CTASecctxName, []byte("system_u:object_r:unlabeled_t:s0\x00")...), leaf(0))),
 		entry4(tcp, nest(ctnl.CTASeqAdjOrig, leaf(1, be32(1)...), leaf(4, 1)), nest(ctnl.CTASynproxy, leaf(0, be64(1)...), leaf(2, be32(2)...)),
 			tuple4(ctnl.CTATupleMaster, tcp, [4]byte{192, 0, 2, 1}, [4]byte{198, 51, 100, 2}, 1000, 21)),
+		// A master of another protocol than the entry's (RTP over UDP
+		// expected by SIP over TCP), an ICMP master, an IPv6 one.
+		entry4(udp, tuple4(ctnl.CTATupleMaster, tcp, [4]byte{192, 0, 2, 9}, [4]byte{198, 51, 100, 9}, 5060, 5060)),
+		entry4(udp, nest(ctnl.CTATupleMaster, nest(ctnl.CTATupleIP, leaf(ctnl.CTAIPV4Src, 10, 0, 0, 1), leaf(ctnl.CTAIPV4Dst, 10, 0, 0, 2)),
+			nest(ctnl.CTATupleProto, leaf(ctnl.CTAProtoNum, 1), leaf(ctnl.CTAProtoICMPType, 8), leaf(ctnl.CTAProtoICMPCode, 0), leaf(ctnl.CTAProtoICMPID, be16(3)...)))),
+		entry4(udp, nest(ctnl.CTATupleMaster, nest(ctnl.CTATupleIP, leaf(ctnl.CTAIPV6Src, make([]byte, 16)...), leaf(ctnl.CTAIPV6Dst, make([]byte, 16)...)))),
 		// What rule 5 does not forgive: nests of unknown children only
 		// (empty), known children of the wrong size, unknown children
 		// that do not fit their nest or have a length of 0.
@@ -817,6 +823,37 @@ func TestDecodeFastDivergences(t *testing.T) {
 	}
 }
 
+// TestDecodeMaster decodes CTA_TUPLE_MASTER, which neither the captures
+// (no helper was loaded) nor ti-mo's presence guesses show.
+func TestDecodeMaster(t *testing.T) {
+	const tcp, udp = 6, 17
+	tests := []struct {
+		name  string
+		attrs []byte
+		want  model.Entry
+	}{
+		{"none", entry4(udp), model.Entry{}},
+		{"same protocol", entry4(tcp, tuple4(ctnl.CTATupleMaster, tcp, [4]byte{192, 0, 2, 1}, [4]byte{198, 51, 100, 2}, 40000, 21)),
+			model.Entry{Fields: model.FieldMaster, MasterProto: tcp, Master: model.Tuple{
+				Src: netip.MustParseAddr("192.0.2.1"), Dst: netip.MustParseAddr("198.51.100.2"), SrcPort: 40000, DstPort: 21}}},
+		{"other protocol", entry4(udp, tuple4(ctnl.CTATupleMaster, tcp, [4]byte{192, 0, 2, 9}, [4]byte{198, 51, 100, 9}, 5061, 5060)),
+			model.Entry{Fields: model.FieldMaster, MasterProto: tcp, Master: model.Tuple{
+				Src: netip.MustParseAddr("192.0.2.9"), Dst: netip.MustParseAddr("198.51.100.9"), SrcPort: 5061, DstPort: 5060}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var ev model.Event
+			if err := DecodeFast(rawMessage(typNew, flagCreate, 0, tt.attrs), &ev); err != nil {
+				t.Fatal(err)
+			}
+			got := model.Entry{Fields: ev.Entry.Fields & model.FieldMaster, Master: ev.Entry.Master, MasterProto: ev.Entry.MasterProto}
+			if diff := cmp.Diff(tt.want, got, eventOpts); diff != "" {
+				t.Errorf("master (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestDecodeFastErrors(t *testing.T) {
 	good := loadCapture(t, "tcp")[0].raw
 	with := func(f func(b []byte) []byte) []byte {
@@ -964,7 +1001,8 @@ func TestDecodeFastAllocs(t *testing.T) {
 		nest(ctnl.CTACountersOrig, leaf(ctnl.CTACountersPackets, be64(5)...), leaf(6, be64(9)...), leaf(ctnl.CTACountersBytes, be64(300)...)),
 		nest(ctnl.CTAHelp, leaf(3, 1), leaf(ctnl.CTAHelpName, 'f', 't', 'p', 0)),
 		nest(ctnl.CTATimestamp, leaf(ctnl.CTATimestampStart, be64(1)...), leaf(4, be64(7)...))))
-	msgs := [][]byte{secctx, unknown}
+	master := rawMessage(typNew, flagCreate, 0, entry4(6, tuple4(ctnl.CTATupleMaster, 6, [4]byte{10, 0, 0, 1}, [4]byte{10, 0, 0, 2}, 40000, 21)))
+	msgs := [][]byte{secctx, unknown, master}
 	for _, name := range captures {
 		for _, c := range loadCapture(t, name) {
 			msgs = append(msgs, c.raw)

@@ -125,6 +125,8 @@ func fromFlow(f *conntrack.Flow) model.Entry {
 	e.Status = model.Status(f.Status)
 	e.Orig = fromTuple(&f.TupleOrig, &f.CountersOrig)
 	e.Reply = fromTuple(&f.TupleReply, &f.CountersReply)
+	e.Master = fromTuple(&f.TupleMaster, &conntrack.Counter{})
+	e.MasterProto = model.Proto(f.TupleMaster.Proto.Protocol)
 	if f.TupleOrig.Zone != 0 {
 		e.Fields |= model.FieldOrigZone
 	}
@@ -143,8 +145,11 @@ func fromFlow(f *conntrack.Flow) model.Entry {
 		e.State, e.Fields = model.State(pi.TCP.State), e.Fields|model.FieldState
 	case pi.SCTP != nil:
 		e.State, e.Fields = model.State(pi.SCTP.State), e.Fields|model.FieldState
+		e.OrigVtag, e.ReplyVtag = pi.SCTP.VTagOriginal, pi.SCTP.VTagReply
+		e.Fields |= model.FieldOrigVtag | model.FieldReplyVtag
 	case pi.DCCP != nil:
 		e.State, e.Fields = model.State(pi.DCCP.State), e.Fields|model.FieldState
+		e.DCCPRole, e.Fields = model.DCCPRole(pi.DCCP.Role), e.Fields|model.FieldDCCPRole
 	}
 
 	e.Timeout = f.Timeout
@@ -214,12 +219,28 @@ func scanAttributes(b []byte, ev *model.Event) error {
 			if hasChild(it.data, ctnl.CTATupleZone) {
 				present |= model.FieldReplyZone
 			}
+		case ctnl.CTATupleMaster:
+			present |= model.FieldMaster
 		case ctnl.CTAProtoinfo:
-			// One nest per protocol (TCP, DCCP, SCTP), holding the state.
+			// One nest per protocol (TCP, DCCP, SCTP), holding the state,
+			// and SCTP's vtags or DCCP's role but in destroy events.
 			in := attrs{b: it.data}
 			for in.next() {
 				if hasChild(in.data, ctnl.CTAProtoinfoTCPState) {
 					present |= model.FieldState
+				}
+				switch in.typ {
+				case ctnl.CTAProtoinfoSCTP:
+					if hasChild(in.data, ctnl.CTAProtoinfoSCTPVtagOriginal) {
+						present |= model.FieldOrigVtag
+					}
+					if hasChild(in.data, ctnl.CTAProtoinfoSCTPVtagReply) {
+						present |= model.FieldReplyVtag
+					}
+				case ctnl.CTAProtoinfoDCCP:
+					if hasChild(in.data, ctnl.CTAProtoinfoDCCPRole) {
+						present |= model.FieldDCCPRole
+					}
 				}
 			}
 		case ctnl.CTAHelp:

@@ -32,6 +32,30 @@
 // known attributes, NLA_F_NESTED on top-level nests, and each nest's
 // minimum number of children, of known types.
 //
+// # Expectations
+//
+// A subscription with expectation types ([TypeExpectNew],
+// [TypeExpectDestroy]; "expect" in [ParseTypes]) also joins
+// NFNLGRP_CONNTRACK_EXP_NEW and _DESTROY, and [DecodeExpect] turns their
+// NFNL_SUBSYS_CTNETLINK_EXP messages into [model.ExpectEvent]s, allocating
+// nothing either. They are delivered in [Batch].Expects, beside the
+// connection events rather than among them, each with its place among
+// them (ExpectEvent.At): a connection event's slot stays the size of an
+// entry. Expectation messages that do not decode are failures as any, and
+// counted alike; expectation events take no sequence number. The kernel
+// never sends to NFNLGRP_CONNTRACK_EXP_UPDATE.
+//
+// # Dump filters
+//
+// [DumpFiltered] asks the kernel to list only the entries a [DumpFilter]
+// selects: a family, a mark under a mask, status bits, a zone, exact
+// values of the original and reply tuples (ctnetlink's dump filter). Every
+// part compares exactly, so a caller gives the kernel the part of its own
+// filter that the kernel expresses, and matches what the dump lists
+// against the rest; a kernel that refuses the filter fails the dump with
+// [ErrFilterRefused], before any entry. IPv6 addresses are refused: the
+// kernel compares them inverted.
+//
 // # Loss accounting
 //
 // Events are lost in one place only, and it is counted ([Stats]): in the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/mdlayher/netlink"
@@ -45,7 +46,18 @@ func Dump(ctx context.Context, netnsFD int, fn func(*model.Event) bool) error {
 // Config.Labels does for events: a bit's name, or its number in decimal
 // where names has none.
 func DumpNamed(ctx context.Context, netnsFD int, names *model.LabelNames, fn func(*model.Event) bool) error {
+	return DumpFiltered(ctx, netnsFD, names, DumpFilter{}, fn)
+}
+
+// DumpFiltered is DumpNamed asking the kernel to list only the entries
+// filter selects. A filter that does not validate is an error wrapping
+// ErrInvalidDumpFilter, and nothing is dumped; one the kernel refuses
+// fails the dump with an error wrapping ErrFilterRefused.
+func DumpFiltered(ctx context.Context, netnsFD int, names *model.LabelNames, filter DumpFilter, fn func(*model.Event) bool) error {
 	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("dump conntrack table: %w", err)
+	}
+	if err := filter.Validate(); err != nil {
 		return fmt.Errorf("dump conntrack table: %w", err)
 	}
 	conn, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: netnsFD})
@@ -54,13 +66,15 @@ func DumpNamed(ctx context.Context, netnsFD int, names *model.LabelNames, fn fun
 	}
 	defer conn.Close()
 
-	// struct nfgenmsg: AF_UNSPEC lists both families.
+	// struct nfgenmsg and the filter's attributes: the zero filter is
+	// AF_UNSPEC, both families, and no attribute.
+	wire := filter.wire()
 	req := netlink.Message{
 		Header: netlink.Header{
 			Type:  netlink.HeaderType(ctnl.NFNLType(ctnl.NFNLSubsysCTNetlink, ctnl.IPCTNLMsgCtGet)),
 			Flags: netlink.HeaderFlags(ctnl.NLMFRequest | ctnl.NLMFDump),
 		},
-		Data: []byte{unix.AF_UNSPEC, ctnl.NFNetlinkV0, 0, 0},
+		Data: ctnl.AppendDumpRequest(nil, &wire),
 	}
 	d := dumper{fn: fn, names: names}
 	r := ctnl.Reply{
@@ -73,6 +87,12 @@ func DumpNamed(ctx context.Context, netnsFD int, names *model.LabelNames, fn fun
 	})
 	if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil {
 		return fmt.Errorf("dump conntrack table: no reply for %v: %w", DumpIdleTimeout, err)
+	}
+	var errno syscall.Errno
+	if err != nil && !filter.IsZero() && d.entries == 0 && errors.As(err, &errno) {
+		// ctnetlink_start parses the filter before the first entry: an
+		// errno then is the filter's.
+		return fmt.Errorf("dump conntrack table: %w: %w", ErrFilterRefused, err)
 	}
 	if err != nil {
 		return fmt.Errorf("dump conntrack table: %w", err)
@@ -101,6 +121,7 @@ type dumper struct {
 	names    *model.LabelNames
 	ev       model.Event
 	now      time.Time // when the datagram being decoded was received
+	entries  int       // data messages taken, decoded or not
 	failed   int
 	firstErr error
 }
@@ -108,6 +129,7 @@ type dumper struct {
 // handle takes one data message of the reply (ctnl.Reply has taken the
 // control messages), and reports whether to go on.
 func (d *dumper) handle(h ctnl.Header, msg []byte) (bool, error) {
+	d.entries++
 	if h.Type != ctnl.NFNLType(ctnl.NFNLSubsysCTNetlink, ctnl.IPCTNLMsgCtNew) {
 		d.fail(fmt.Errorf("message type %#04x: %w", uint16(h.Type), ErrNotConntrack))
 		return true, nil

@@ -101,11 +101,14 @@ func handlePeerDatagram(d []byte, truncated bool, ctrl []byte, ctrunc bool, now 
 		b.fail(fmt.Errorf("read the namespace of a datagram: %w", err), d)
 		return 1
 	}
-	first := len(b.Events)
+	first, firstExpect := len(b.Events), len(b.Expects)
 	received := handleDatagram(d, truncated, now, b, names)
 	if ns.Peer {
 		for i := first; i < len(b.Events); i++ {
 			b.Events[i].NetNS = ns
+		}
+		for i := firstExpect; i < len(b.Expects); i++ {
+			b.Expects[i].NetNS = ns
 		}
 	}
 	return received

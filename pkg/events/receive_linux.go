@@ -93,6 +93,7 @@ func (s *Subscriber) receive(b *Batch, wait bool, deadline time.Time) error {
 	}
 	b.Seq = s.nextSeq
 	b.Events = b.Events[:0]
+	b.Expects = b.Expects[:0]
 	clear(b.Failures)
 	b.Failures = b.Failures[:0]
 	n, err := s.recv()
@@ -126,6 +127,9 @@ func (s *Subscriber) receive(b *Batch, wait bool, deadline time.Time) error {
 		}
 	}
 	s.received.Add(received)
+	if len(b.Expects) > 0 {
+		s.expects.Add(uint64(len(b.Expects)))
+	}
 	s.decodeErrors.Add(uint64(len(b.Failures)))
 	s.nextSeq += uint64(len(b.Events))
 	return nil

@@ -35,7 +35,9 @@ type Config struct {
 	// NetNS is the descriptor of the network namespace to watch
 	// (netns.Handle.FD()); 0 is the caller's own namespace.
 	NetNS int
-	// Types are the event types to subscribe to; 0 means all three.
+	// Types are the event types to subscribe to; 0 means the three of
+	// connections (AllTypes). Expectation events (ExpectTypes) come only
+	// when asked for, in Batch.Expects.
 	Types Types
 	// BufferSize is the socket's receive buffer in bytes; 0 keeps the
 	// kernel's default (net.core.rmem_default). The kernel doubles the
@@ -84,6 +86,7 @@ type Subscriber struct {
 	closeMu sync.Mutex
 
 	received     atomic.Uint64
+	expects      atomic.Uint64
 	decodeErrors atomic.Uint64
 	enobufs      atomic.Uint64
 	kernelDrops  atomic.Uint64 // last SK_MEMINFO_DROPS read
@@ -118,10 +121,10 @@ type Subscriber struct {
 // events that did not fit, counted by the socket, rather than an error that
 // the reader has to recover from), with cfg.AllNetNS sets
 // NETLINK_LISTEN_ALL_NSID, and joins the conntrack event groups of
-// cfg.Types. Events are queued by the kernel from then on; call Receive to
+// cfg.Types (and the expectation groups of its expectation types). Events are queued by the kernel from then on; call Receive to
 // read them.
 func Subscribe(cfg Config) (*Subscriber, error) {
-	if cfg.Types&^AllTypes != 0 {
+	if cfg.Types&^(AllTypes|ExpectTypes) != 0 {
 		return nil, fmt.Errorf("subscribe to types %#x: %w", uint8(cfg.Types), ErrInvalidTypes)
 	}
 	types := cfg.Types
@@ -179,6 +182,8 @@ func Subscribe(cfg Config) (*Subscriber, error) {
 		{TypeNew, unix.NFNLGRP_CONNTRACK_NEW},
 		{TypeUpdate, unix.NFNLGRP_CONNTRACK_UPDATE},
 		{TypeDestroy, unix.NFNLGRP_CONNTRACK_DESTROY},
+		{TypeExpectNew, unix.NFNLGRP_CONNTRACK_EXP_NEW},
+		{TypeExpectDestroy, unix.NFNLGRP_CONNTRACK_EXP_DESTROY},
 	}
 	for _, g := range groups {
 		if types&g.t == 0 {
@@ -255,6 +260,7 @@ func (s *Subscriber) Stats() Stats {
 	s.refreshDrops()
 	return Stats{
 		Received:     s.received.Load(),
+		Expects:      s.expects.Load(),
 		DecodeErrors: s.decodeErrors.Load(),
 		KernelDrops:  s.kernelDrops.Load(),
 		ENOBUFS:      s.enobufs.Load(),
@@ -323,6 +329,10 @@ func handleDatagram(d []byte, truncated bool, now time.Time, b *Batch, names *mo
 			break
 		}
 		received++
+		if isExpectMessage(msg) {
+			b.addExpect(msg, now)
+			continue
+		}
 		n := len(b.Events)
 		if n < cap(b.Events) {
 			// Reuse the slot, and with it its Labels' backing array.
@@ -348,6 +358,25 @@ func handleDatagram(d []byte, truncated bool, now time.Time, b *Batch, names *mo
 		b.fail(err, d)
 	}
 	return received
+}
+
+// addExpect decodes the expectation message msg into b's next Expects
+// slot, stamped with now, or adds it to b's failures.
+func (b *Batch) addExpect(msg []byte, now time.Time) {
+	n := len(b.Expects)
+	if n < cap(b.Expects) {
+		b.Expects = b.Expects[:n+1]
+	} else {
+		b.Expects = append(b.Expects, ExpectEvent{})
+	}
+	x := &b.Expects[n]
+	if err := DecodeExpect(msg, &x.ExpectEvent); err != nil {
+		b.Expects = b.Expects[:n]
+		b.fail(err, msg)
+		return
+	}
+	x.At = len(b.Events)
+	x.Time = now
 }
 
 // fail adds a failure with a copy of the bytes that could not be decoded.

@@ -24,6 +24,11 @@ func TestParseTypes(t *testing.T) {
 		{in: "snapshot", wantErr: ErrInvalidTypes},
 		{in: "unknown", wantErr: ErrInvalidTypes},
 		{in: "NEW", wantErr: ErrInvalidTypes},
+		{in: "expect", want: ExpectTypes},
+		{in: "new,expect-new", want: TypeNew | TypeExpectNew},
+		{in: "expect-destroy, destroy", want: TypeDestroy | TypeExpectDestroy},
+		{in: "expect-new,expect-destroy", want: ExpectTypes},
+		{in: "expect-update", wantErr: ErrInvalidTypes},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -47,6 +52,9 @@ func TestTypesHasAndString(t *testing.T) {
 		{t: 0, want: ""},
 		{t: TypeNew | TypeDestroy, has: []model.EventType{model.EventNew, model.EventDestroy}, want: "new,destroy"},
 		{t: AllTypes, has: []model.EventType{model.EventNew, model.EventUpdate, model.EventDestroy}, want: "new,update,destroy"},
+		{t: ExpectTypes, want: "expect"},
+		{t: TypeNew | TypeExpectDestroy, has: []model.EventType{model.EventNew}, want: "new,expect-destroy"},
+		{t: TypeExpectNew, want: "expect-new"},
 	}
 	for _, tt := range tests {
 		var has []model.EventType
@@ -65,7 +73,7 @@ func TestTypesHasAndString(t *testing.T) {
 }
 
 func FuzzParseTypes(f *testing.F) {
-	for _, s := range []string{"new", "new,update,destroy", " destroy , new", "", ",", "snapshot"} {
+	for _, s := range []string{"new", "new,update,destroy", " destroy , new", "", ",", "snapshot", "expect", "expect-new,new"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -76,7 +84,7 @@ func FuzzParseTypes(f *testing.F) {
 			}
 			return
 		}
-		if got == 0 || got&^AllTypes != 0 {
+		if got == 0 || got&^(AllTypes|ExpectTypes) != 0 {
 			t.Fatalf("ParseTypes(%q) = %#x", s, uint8(got))
 		}
 		again, err := ParseTypes(got.String())

@@ -11,6 +11,12 @@
 // entry (new, update, destroy, or a snapshot line that reports no change), when
 // it happened, and which userspace program caused it.
 //
+// An [Expect] is a conntrack expectation: the connection a helper (ftp,
+// sip, ...) announced for a master connection, with its mask, the
+// master's tuple, timeout, flags, class, helper, zone and NAT; an
+// [ExpectEvent] reports its creation or removal. Its text form is
+// conntrack -E expect's line ([AppendExpectText], [ParseExpectText]).
+//
 // Optional values carry a presence bit in [Entry.Fields], so that an encoder
 // writes exactly the fields its source carried: a record omits what a source
 // does not carry rather than writing zeros, and the text form reproduces

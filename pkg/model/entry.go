@@ -30,6 +30,10 @@ const (
 	FieldStop                            // Entry.Stop
 	FieldDeltaTime                       // Entry.DeltaTime
 	FieldGRETimeouts                     // Entry.GRETimeout and GREStreamTimeout
+	FieldMaster                          // Entry.Master and MasterProto
+	FieldOrigVtag                        // Entry.OrigVtag
+	FieldReplyVtag                       // Entry.ReplyVtag
+	FieldDCCPRole                        // Entry.DCCPRole
 )
 
 // Has reports whether every bit of g is set in f.
@@ -84,6 +88,28 @@ type Entry struct {
 	// Orig is the original direction's tuple, Reply the tuple the reply is
 	// expected to carry (NAT shows up as the difference between the two).
 	Orig, Reply Tuple
+
+	// Master is the original tuple of the entry this one was expected by
+	// (an FTP data flow's control connection, a SIP media flow's
+	// signalling), and MasterProto its protocol, which may differ from
+	// Proto (RTP over UDP expected by SIP over TCP): ctnetlink's
+	// CTA_TUPLE_MASTER (FieldMaster). The kernel sends no zone and no
+	// counters in it. No text format prints it (conntrack -E, -L and
+	// /proc do not).
+	Master      Tuple
+	MasterProto Proto
+
+	// OrigVtag and ReplyVtag are an SCTP entry's verification tags, the
+	// one the original direction's packets carry and the reply's
+	// (CTA_PROTOINFO_SCTP_VTAG_ORIGINAL and _REPLY; FieldOrigVtag,
+	// FieldReplyVtag). The kernel sends them with the state, except in
+	// destroy events. No text format prints them.
+	OrigVtag, ReplyVtag uint32
+
+	// DCCPRole is the role of a DCCP entry's original direction
+	// (CTA_PROTOINFO_DCCP_ROLE; FieldDCCPRole), sent as the vtags are. No
+	// text format prints it.
+	DCCPRole DCCPRole
 
 	Mark    uint32 // connmark (FieldMark)
 	Secmark uint32 // security mark (FieldSecmark)

@@ -5,10 +5,11 @@ import (
 	"fmt"
 )
 
-// ErrExpectation is wrapped by the SyntaxError of an expectation line
-// (conntrack -E -e expect, conntrack -L expect, /proc/net/nf_conntrack_expect):
-// a different kind of record, which ctwatch does not parse.
-var ErrExpectation = errors.New("an expectation, not a connection entry; expectations are not supported")
+// ErrExpectation is wrapped by ParseText's SyntaxError of an expectation
+// line (conntrack -E expect, conntrack -L expect,
+// /proc/net/nf_conntrack_expect): a different kind of record, which
+// ParseExpectText parses (but for /proc's form).
+var ErrExpectation = errors.New("an expectation, not a connection entry")
 
 // SyntaxError reports a text line that does not parse: where, which field,
 // and what is wrong with it.

@@ -47,8 +47,9 @@ var (
 	knownMonitors = []string{"ctwatch", "conntrack", "conntrack-8m", "ulogd", "floor"}
 	// knownParts are the benchmark's parts: the matrix of loads, rates
 	// and monitors in one namespace, and the whole-node comparison over
-	// many namespaces.
-	knownParts = []string{"matrix", "netns", "lowrate"}
+	// many namespaces, a big table's snapshot and reconciliation
+	// (bigtable), and low rates and idle (lowrate).
+	knownParts = []string{"matrix", "netns", "bigtable", "lowrate"}
 )
 
 // benchConfig is the benchmark's matrix and setup, from its flags.
@@ -70,6 +71,12 @@ type benchConfig struct {
 	// AllNetNSStandIn measures "ctbench allns" in place of ctwatch watch
 	// --all-netns: the harness's stand-in until ctwatch has the flag.
 	AllNetNSStandIn bool `json:",omitempty"`
+	// BigTableEntries is the bigtable part's table size, BigTableWindow
+	// its idle measurement's span; BigTableBaseline another ctwatch
+	// binary measured idle beside -ctwatch ("" for none).
+	BigTableEntries  int           `json:",omitempty"`
+	BigTableWindow   time.Duration `json:",omitempty"`
+	BigTableBaseline string        `json:",omitempty"`
 
 	// Ctwatch is the binary to measure; CtwatchFlags are added to its
 	// watch command line.
@@ -121,11 +128,14 @@ func parseConfig(args []string, stderr io.Writer) (benchConfig, error) {
 	events := fs.Int("events", defaultEvents, "events per run (rounded up to whole operations)")
 	runs := fs.Int("runs", defaultRuns, "runs per monitor, load and rate")
 	monitors := fs.String("monitors", defaultMonitors, "monitors to measure: "+strings.Join(knownMonitors, ", "))
-	parts := fs.String("parts", defaultParts, "parts to run: matrix (loads × rates × monitors in one namespace), netns (ctwatch --all-netns against N namespaces), lowrate (low rates and idle against conntrack -E)")
+	parts := fs.String("parts", defaultParts, "parts to run: matrix (loads × rates × monitors in one namespace), netns (ctwatch --all-netns against N namespaces), bigtable (a 1M-entry table: snapshot and reconciliation), lowrate (low rates and idle against conntrack -E)")
 	nsCount := fs.Int("netns-count", defaultNetNSCount, "netns part: number of namespaces")
 	nsRate := fs.String("netns-rate", strconv.Itoa(defaultNetNSRate), "netns part: total rate in events/s over all namespaces (k suffix allowed)")
 	nsEvents := fs.Int("netns-events", defaultNetNSEvents, "netns part: events per run over all namespaces (rounded up to whole entries in every namespace)")
 	standIn := fs.Bool("allnetns-standin", false, "netns part: measure ctbench's stand-in (pkg/events AllNetNS + nsdiscover, no tracker) in place of ctwatch watch --all-netns")
+	btEntries := fs.Int("bigtable-entries", defaultBigTableEntries, "bigtable part: entries in the table")
+	btWindow := fs.Duration("bigtable-window", defaultBigTableWindow, "bigtable part: how long ctwatch is measured idle beside the table")
+	btBaseline := fs.String("bigtable-baseline", "", "bigtable part: another ctwatch binary to measure idle beside -ctwatch (an earlier build)")
 	ctwatch := fs.String("ctwatch", "bin/ctwatch", "ctwatch binary to measure (make build)")
 	ctwatchFlags := fs.String("ctwatch-flags", "", "extra flags for ctwatch watch, space-separated")
 	ctBuf := fs.Int64("conntrack-buffer", 8<<20, "receive buffer of conntrack-8m in bytes, as conntrack -b would ask for it")
@@ -159,6 +169,7 @@ func parseConfig(args []string, stderr io.Writer) (benchConfig, error) {
 		Quiet: *quiet, QuietTimeout: *quietTimeout, QuietBudget: *quietBudget,
 		MaxInterference: *maxInterference, Retries: *retries,
 		NetNSCount: *nsCount, NetNSEvents: *nsEvents, AllNetNSStandIn: *standIn,
+		BigTableEntries: *btEntries, BigTableWindow: *btWindow, BigTableBaseline: *btBaseline,
 	}
 	var err error
 	if cfg.Parts, err = parseList(*parts, knownParts); err != nil {
@@ -195,6 +206,10 @@ func parseConfig(args []string, stderr io.Writer) (benchConfig, error) {
 		return benchConfig{}, fmt.Errorf("%w: -netns-count must be between 1 and 1000", errUsage)
 	case cfg.NetNSEvents < 3*cfg.NetNSCount:
 		return benchConfig{}, fmt.Errorf("%w: -netns-events must be at least 3 per namespace", errUsage)
+	case cfg.BigTableEntries < 1 || cfg.BigTableEntries > 60000<<16:
+		return benchConfig{}, fmt.Errorf("%w: -bigtable-entries must be between 1 and %d", errUsage, 60000<<16)
+	case cfg.BigTableWindow < time.Second:
+		return benchConfig{}, fmt.Errorf("%w: -bigtable-window must be at least a second", errUsage)
 	}
 	return cfg, nil
 }
@@ -305,6 +320,14 @@ func (cfg benchConfig) nonDefaultArgs() []string {
 		}
 		if cfg.AllNetNSStandIn {
 			a = append(a, "-allnetns-standin")
+		}
+	}
+	if cfg.has("bigtable") {
+		if cfg.BigTableEntries != defaultBigTableEntries {
+			a = append(a, "-bigtable-entries", strconv.Itoa(cfg.BigTableEntries))
+		}
+		if cfg.BigTableWindow != defaultBigTableWindow {
+			a = append(a, "-bigtable-window", cfg.BigTableWindow.String())
 		}
 	}
 	if len(cfg.CtwatchFlags) > 0 {

@@ -54,6 +54,7 @@ func TestParseConfig(t *testing.T) {
 			ConntrackBuffer: 8 << 20, CalibrationBuffer: 256 << 20, MonCPU: 1, DrainTimeout: time.Minute,
 			Quiet: 10, QuietTimeout: 30 * time.Second, QuietBudget: 5 * time.Minute, MaxInterference: 10, Retries: 2,
 			Parts: []string{"matrix", "netns"}, NetNSCount: 100, NetNSRate: 20000, NetNSEvents: 180000,
+			BigTableEntries: defaultBigTableEntries, BigTableWindow: defaultBigTableWindow,
 		},
 	}, {
 		name: "everything",
@@ -68,6 +69,7 @@ func TestParseConfig(t *testing.T) {
 			ConntrackBuffer: 1 << 20, CalibrationBuffer: 256 << 20, GenCPU: 2, MonCPU: 3, DrainTimeout: time.Minute,
 			Write: "docs/performance.md", JSON: "r.json", NoCalibrate: true, QuietTimeout: 30 * time.Second, QuietBudget: 5 * time.Minute,
 			MaxInterference: 5, Parts: []string{"netns"}, NetNSCount: 10, NetNSRate: 5000, NetNSEvents: 3000,
+			BigTableEntries: defaultBigTableEntries, BigTableWindow: defaultBigTableWindow,
 			AllNetNSStandIn: true,
 		},
 	}, {

@@ -271,6 +271,7 @@ func writeTargets(w io.Writer, rep *report) {
 	if rep.Config.has("netns") {
 		ts = append(ts, nsTargets(rep)...)
 	}
+	ts = append(ts, bigTableTargets(rep)...)
 	if rep.Config.has("lowrate") {
 		ts = append(ts, lowTargets(rep)...)
 	}
@@ -307,6 +308,7 @@ func writeStdout(w io.Writer, rep *report) {
 	if rep.Config.has("netns") {
 		writeNetNSTable(w, rep)
 	}
+	writeBigTableTables(w, rep)
 	if rep.Config.has("lowrate") {
 		writeLowRateTable(w, rep)
 	}
@@ -356,6 +358,7 @@ func writeDocument(w io.Writer, rep *report) {
 	if cfg.has("netns") {
 		writeNetNSSection(w, rep)
 	}
+	writeBigTableSection(w, rep)
 	if cfg.has("lowrate") {
 		writeLowRateSection(w, rep)
 	}

@@ -24,7 +24,8 @@ func sampleReport() *report {
 		Monitors:        []string{"ctwatch", "conntrack", "ulogd", "floor"},
 		ConntrackBuffer: 8 << 20, CalibrationBuffer: 256 << 20, MonCPU: 1, DrainTimeout: time.Minute,
 		Quiet: 10, QuietTimeout: 30 * time.Second, QuietBudget: 5 * time.Minute, MaxInterference: 10, Retries: 2,
-		Parts: []string{"matrix", "netns", "lowrate"}, NetNSCount: 4, NetNSRate: 20000, NetNSEvents: 3600,
+		Parts: []string{"matrix", "netns", "bigtable", "lowrate"}, NetNSCount: 4, NetNSRate: 20000, NetNSEvents: 3600,
+		BigTableEntries: 1000000, BigTableWindow: 5 * time.Minute,
 	}
 	start := time.Date(2026, 11, 22, 5, 0, 0, 0, time.UTC)
 	return &report{
@@ -35,9 +36,10 @@ func sampleReport() *report {
 			{Load: "tcp", Generated: eventCounts{New: 50000, Destroy: 50000}, Received: eventCounts{New: 50000, Destroy: 50000}, GenSeconds: 2},
 			{Load: "ctnetlink", Generated: eventCounts{New: 3, Update: 3, Destroy: 3}, Received: eventCounts{New: 3, Update: 2, Destroy: 3}, GenSeconds: 0.001},
 		},
-		Results: sampleResults(),
-		NetNS:   sampleNSResults(),
-		LowRate: sampleLowResults(),
+		Results:  sampleResults(),
+		NetNS:    sampleNSResults(),
+		BigTable: sampleBigTable(),
+		LowRate:  sampleLowResults(),
 		GoBench: []goBench{
 			{Pkg: "github.com/ctwatch/ctwatch/internal/watch", Name: "Pipeline/native", Values: map[string]float64{"sec/op": 1131e-9, "B/op": 1, "allocs/op": 0}},
 			{Pkg: "github.com/ctwatch/ctwatch/internal/watch", Name: "Pipeline/ecs", Values: map[string]float64{"sec/op": 1357e-9, "B/op": 1, "allocs/op": 0}},
@@ -123,5 +125,24 @@ func TestWriteStdoutNetNSOnly(t *testing.T) {
 		if !strings.Contains(out, present) {
 			t.Errorf("output lacks %q:\n%s", present, out)
 		}
+	}
+}
+
+// sampleBigTable is a bigtable part whose snapshot lost records in one
+// run and whose reconciliation met its target.
+func sampleBigTable() *bigTableResult {
+	return &bigTableResult{
+		Entries: 1000000, Window: 5 * time.Minute,
+		Snapshots: []snapshotRun{
+			{CtwatchSeconds: 4.41, Records: 1000000, ConntrackSeconds: 4.30, Lines: 1000000},
+			{CtwatchSeconds: 5.08, Records: 999000, Lost: 1000, ConntrackSeconds: 4.08, Lines: 1000000},
+		},
+		Idle: []idleRun{
+			{Table: "1M", Events: 1, CPUSeconds: 0.3},
+			{Table: "empty", Events: 1, CPUSeconds: 0.01},
+			{Table: "1M", Events: 2, CPUSeconds: 2.4, Reconciles: 1},
+			{Table: "empty", Events: 2, CPUSeconds: 0.02},
+			{Binary: "baseline", Table: "1M", Events: 2, CPUSeconds: 20.1, Reconciles: 10},
+		},
 	}
 }

@@ -19,6 +19,8 @@ type report struct {
 	Results      []runResult   `json:"results"`
 	// NetNS holds the netns part's measurements.
 	NetNS []nsResult `json:"netns,omitempty"`
+	// BigTable holds the bigtable part's measurements.
+	BigTable *bigTableResult `json:"bigtable,omitempty"`
 	// LowRate holds the lowrate part's measurements.
 	LowRate []lowResult `json:"lowrate,omitempty"`
 	// GoBench holds the stage benchmarks read from -gobench.

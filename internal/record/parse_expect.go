@@ -1,0 +1,172 @@
+package record
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ctwatch/ctwatch/pkg/model"
+)
+
+// jsonExpect is a native expectation record as ParseExpectJSON reads it.
+type jsonExpect struct {
+	Time           *string    `json:"time"`
+	Event          *string    `json:"event"`
+	Family         *string    `json:"family"`
+	Proto          *string    `json:"proto"`
+	Protonum       *uint8     `json:"protonum"`
+	Timeout        *uint32    `json:"timeout"`
+	Tuple          *jsonTuple `json:"tuple"`
+	Mask           *jsonTuple `json:"mask"`
+	Master         *jsonTuple `json:"master"`
+	MasterProtonum *uint8     `json:"master_protonum"`
+	ID             *uint32    `json:"id"`
+	Flags          []string   `json:"flags"`
+	Class          *uint32    `json:"class"`
+	Zone           *uint16    `json:"zone"`
+	Helper         *string    `json:"helper"`
+	Fn             *string    `json:"fn"`
+	NAT            *struct {
+		Dir   string     `json:"dir"`
+		Tuple *jsonTuple `json:"tuple"`
+	} `json:"nat"`
+	Origin *jsonOrigin `json:"origin"`
+}
+
+// ParseExpectJSON parses one expectation record of the native schema
+// ("expect_new", "expect_destroy", "expect_snapshot"), as ctwatch writes
+// it, back into an ExpectEvent. A record of another event returns
+// ErrNotEntryRecord.
+func ParseExpectJSON(data []byte) (model.ExpectEvent, error) {
+	var j jsonExpect
+	var ev model.ExpectEvent
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&j); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return ev, &JSONError{Field: te.Field, Err: fmt.Errorf("cannot hold a JSON %s", te.Value)}
+		}
+		return ev, &JSONError{Err: err}
+	}
+	if j.Event == nil {
+		return ev, &JSONError{Field: "event", Err: errors.New("missing")}
+	}
+	name, ok := strings.CutPrefix(*j.Event, "expect_")
+	t, known := model.ParseEventType(name)
+	if !ok || !known {
+		return ev, fmt.Errorf("event %q: %w", *j.Event, ErrNotEntryRecord)
+	}
+	ev.Type = t
+	if j.Time != nil {
+		tm, err := time.Parse(time.RFC3339Nano, *j.Time)
+		if err != nil {
+			return ev, &JSONError{Field: "time", Err: err}
+		}
+		ev.Time = tm.UTC()
+	}
+	if j.Origin != nil {
+		if j.Origin.PortID == 0 {
+			return ev, &JSONError{Field: "origin.portid", Err: errors.New("port id 0 is the kernel, not userspace")}
+		}
+		ev.Origin = model.Origin{PortID: j.Origin.PortID, PID: j.Origin.PID, Program: j.Origin.Program}
+	}
+	return ev, j.expect(&ev.Expect)
+}
+
+func (j *jsonExpect) expect(x *model.Expect) error {
+	missing := func(field string) error { return &JSONError{Field: field, Err: errors.New("missing")} }
+	if j.Family == nil {
+		return missing("family")
+	}
+	f, ok := model.ParseFamily(*j.Family)
+	if !ok || (f != model.FamilyIPv4 && f != model.FamilyIPv6) {
+		return &JSONError{Field: "family", Err: fmt.Errorf("unknown family %q", *j.Family)}
+	}
+	x.Family = f
+	if j.Protonum == nil {
+		return missing("protonum")
+	}
+	x.Proto = model.Proto(*j.Protonum)
+	if j.Proto != nil && *j.Proto != x.Proto.JSONName() {
+		return &JSONError{Field: "proto", Err: fmt.Errorf("%q does not match protonum %d", *j.Proto, x.Proto)}
+	}
+	x.MasterProto = x.Proto
+	if j.MasterProtonum != nil {
+		x.MasterProto = model.Proto(*j.MasterProtonum)
+	}
+	if j.Timeout != nil {
+		x.Timeout, x.Fields = *j.Timeout, x.Fields|model.ExpectFieldTimeout
+	}
+	// The tuples are an entry's direction objects, without zone and
+	// counters.
+	tuple := func(jt *jsonTuple, t *model.Tuple, name string, proto model.Proto) error {
+		if jt.Zone != nil || jt.Packets != nil || jt.Bytes != nil {
+			return &JSONError{Field: name, Err: errors.New("an expectation's tuple has no zone or counters")}
+		}
+		return jt.tuple(&model.Entry{Family: x.Family, Proto: proto}, t, name, 0, 0)
+	}
+	if j.Tuple == nil {
+		return missing("tuple")
+	}
+	if err := tuple(j.Tuple, &x.Tuple, "tuple", x.Proto); err != nil {
+		return err
+	}
+	if j.Mask != nil {
+		if err := tuple(j.Mask, &x.Mask, "mask", x.Proto); err != nil {
+			return err
+		}
+		x.Fields |= model.ExpectFieldMask
+	}
+	if j.Master != nil {
+		if err := tuple(j.Master, &x.Master, "master", x.MasterProto); err != nil {
+			return err
+		}
+		x.Fields |= model.ExpectFieldMaster
+	}
+	if j.ID != nil {
+		x.ID, x.Fields = *j.ID, x.Fields|model.ExpectFieldID
+	}
+	if j.Flags != nil {
+		for _, n := range j.Flags {
+			fl, ok := model.ParseExpectFlag(n)
+			if !ok {
+				return &JSONError{Field: "flags", Err: fmt.Errorf("unknown flag %q", n)}
+			}
+			x.Flags |= fl
+		}
+		x.Fields |= model.ExpectFieldFlags
+	}
+	if j.Class != nil {
+		x.Class, x.Fields = *j.Class, x.Fields|model.ExpectFieldClass
+	}
+	if j.Zone != nil {
+		x.Zone, x.Fields = *j.Zone, x.Fields|model.ExpectFieldZone
+	}
+	if j.Helper != nil {
+		x.Helper, x.Fields = *j.Helper, x.Fields|model.ExpectFieldHelper
+	}
+	if j.Fn != nil {
+		x.Fn, x.Fields = *j.Fn, x.Fields|model.ExpectFieldFn
+	}
+	if n := j.NAT; n != nil {
+		switch n.Dir {
+		case "orig":
+			x.NATDir = 0
+		case "reply":
+			x.NATDir = 1
+		default:
+			return &JSONError{Field: "nat.dir", Err: fmt.Errorf("%q is not orig or reply", n.Dir)}
+		}
+		if n.Tuple == nil {
+			return missing("nat.tuple")
+		}
+		if err := tuple(n.Tuple, &x.NAT, "nat.tuple", x.MasterProto); err != nil {
+			return err
+		}
+		x.Fields |= model.ExpectFieldNAT
+	}
+	return nil
+}
