@@ -76,3 +76,22 @@ func (t *Tracker) unlinkPending(i uint32, r *record) {
 	r.dlPrev, r.dlNext = nilIdx, nilIdx
 	r.flags &^= fPending
 }
+
+// NextExpiry returns when Expire or ExpireSummary next has something to
+// do: the oldest flow waiting for its reply turns UnrepliedAfter old, or
+// the interval holding summarised flows ends. ok is false when neither
+// will ever have anything to do without new events, so that a caller that
+// runs them on a timer can let it sleep.
+func (t *Tracker) NextExpiry() (due time.Time, ok bool) {
+	var next int64
+	if after := int64(t.cfg.UnrepliedAfter); after > 0 && t.pend.head != nilIdx {
+		next, ok = t.recs.at(t.pend.head).first+after, true
+	}
+	if b := &t.burst; b.flows > 0 && (!ok || b.start+b.interval < next) {
+		next, ok = b.start+b.interval, true
+	}
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.Unix(0, next), true
+}

@@ -146,3 +146,54 @@ func TestDestinationsBound(t *testing.T) {
 		t.Errorf("Stats() = %+v, want 2 destinations, 2 evicted", st)
 	}
 }
+
+// TestNextExpiry holds NextExpiry to the oldest unanswered flow's due time,
+// to the end of an interval holding summarised flows, and to nothing once
+// neither waits.
+func TestNextExpiry(t *testing.T) {
+	type due struct {
+		OK   bool
+		AtS  float64 // seconds after base
+		Step string
+	}
+	at := func(tr *Tracker, step string) due {
+		d, ok := tr.NextExpiry()
+		if !ok {
+			return due{Step: step}
+		}
+		return due{OK: true, AtS: d.Sub(base).Seconds(), Step: step}
+	}
+	cfg := testConfig()
+	cfg.UnrepliedBurst = 1
+	tr := New(cfg)
+	var got []due
+	got = append(got, at(tr, "empty"))
+	observe(t, tr, parseLines(t,
+		udpLine(1, "[NEW]", 1, "10.0.0.9", "30", true, "", ""),
+		udpLine(2, "[NEW]", 2, "10.0.0.9", "30", true, "", ""),
+		udpLine(3, "[NEW]", 3, "10.0.0.9", "30", true, "", ""),
+	))
+	got = append(got, at(tr, "three unanswered"))
+	observe(t, tr, parseLines(t, udpLine(3.5, "[UPDATE]", 1, "10.0.0.9", "30", false, "", "")))
+	got = append(got, at(tr, "the first answered"))
+	now := base.Add(10 * time.Second)
+	tr.ExpireSummary(now, func(*UnrepliedSummary) {})
+	tr.Expire(now, func(Unreplied) {})
+	// One warned within the burst, the other summarised into the
+	// interval that opened at 10 s.
+	got = append(got, at(tr, "one summarised"))
+	end := now.Add(cfg.UnrepliedInterval)
+	tr.ExpireSummary(end, func(*UnrepliedSummary) {})
+	got = append(got, at(tr, "summary out"))
+	iv := cfg.UnrepliedInterval.Seconds()
+	want := []due{
+		{Step: "empty"},
+		{OK: true, AtS: 1 + cfg.UnrepliedAfter.Seconds(), Step: "three unanswered"},
+		{OK: true, AtS: 2 + cfg.UnrepliedAfter.Seconds(), Step: "the first answered"},
+		{OK: true, AtS: 10 + iv, Step: "one summarised"},
+		{Step: "summary out"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("next expiry (-want +got):\n%s", diff)
+	}
+}

@@ -288,9 +288,14 @@ type Config struct {
 	OrphanedNetNS func(h *netns.Handle) (bool, error)
 	// Heartbeat is how often a "heartbeat" record tells that the watch is
 	// alive, with its counters and sequence number (0: never). The loop
-	// writes it at its first turn after it is due, so it comes within the
-	// source's receive timeout of its time, and costs no wake-up of its own.
+	// waits for events until it is due at most, so it comes on time; its
+	// deadline coalesces with the loop's other timers.
 	Heartbeat time.Duration
+
+	// selfNetNS is set by withDefaults when the watched namespace is the
+	// caller's own and Orphaned the real check, which then never says
+	// gone.
+	selfNetNS bool
 }
 
 func (c *Config) withDefaults() {
@@ -357,6 +362,8 @@ func (c *Config) withDefaults() {
 		c.AtStart = namespacesAtStart
 	}
 	if c.Orphaned == nil {
+		// Its own namespace never goes: no check is due.
+		c.selfNetNS = c.NS == nil
 		c.Orphaned = c.NS.Orphaned
 	}
 	if c.OrphanedNetNS == nil {

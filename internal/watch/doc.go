@@ -6,11 +6,17 @@
 // # Goroutines
 //
 // One goroutine, the loop (Run), reads the event socket and handles what it
-// reads: it receives a batch from its Source (an events.Subscriber: one
-// blocking recvmmsg, which wakes at least every receive timeout), decodes,
-// tracks, filters and encodes it, and runs its timers (loss checks, the
-// unreplied detector, reconciliations, heartbeats) between batches: each is
-// due on its own deadline, checked at every turn, so none adds a wake-up. It never blocks on output
+// reads: it receives a batch from its Source (an events.Subscriber: a
+// non-blocking recvmmsg, and when the socket is empty a wait in Go's
+// netpoller), decodes, tracks, filters and encodes it, and runs its timers
+// (loss checks, the unreplied detector, reconciliations, heartbeats,
+// namespace checks) between batches. Wake-ups are proportional to work:
+// each timer has its own deadline, only while it has something to do (a
+// loss check after events or records, the detector when a flow comes due,
+// the periodic reconciliation at its pace while seeded flows remain), and
+// the loop waits for events until the first of them, at most 10 s (100 ms
+// with --all-netns, whose discovery it takes at its turns). A stop or the
+// output's end ends the wait at once (Source.Wake). It never blocks on output
 // for an event: the sink's Write only copies a record into a buffer, or
 // drops and counts it, and the sink's own goroutine writes the buffers
 // out. A dump's records are the exception: a dump is pulled by the loop

@@ -119,8 +119,8 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 		w.reconciled = cfg.Clock()
 	}
 
-	// The loop is the reader: it receives a batch (waiting at most the
-	// subscriber's receive timeout), handles it, and runs its timers,
+	// The loop is the reader: it receives a batch (waiting at most until
+	// its next timer is due), handles it, and runs its timers,
 	// all on one goroutine. Handing batches from a reading goroutine to
 	// a processing one cost more than the processing itself (a netpoller
 	// wake-up, an empty read and a goroutine switch per batch); the
@@ -128,7 +128,12 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 	b := events.NewBatch()
 	readSize := src.ReadSize()
 	t := loopTimers{loss: w.started, expire: w.started, heartbeat: w.started, netns: w.started}
+	// The loop waits in the source until its next timer is due: a stop,
+	// the output's end, a reopen request and a namespace discovered end
+	// the wait at once.
+	w.wakeOn(sideCtx, src)
 	var runErr error
+	var lastEvents time.Time
 loop:
 	for {
 		now := cfg.Clock()
@@ -143,8 +148,6 @@ loop:
 				runErr = side.Wait()
 			}
 			break loop
-		case <-cfg.Reopen:
-			cfg.Out.Reopen()
 		case <-cfg.Out.Done():
 			runErr = fmt.Errorf("%w: %w", ErrOutputGone, cfg.Out.Err())
 			break loop
@@ -157,15 +160,28 @@ loop:
 			break
 		}
 		w.timers(ctx, now, &t, src, b)
-		if err := src.Receive(b, true); err != nil {
+		if err := src.ReceiveUntil(b, w.nextDue(now, &t)); err != nil {
 			runErr = fmt.Errorf("read conntrack events: %w", err)
 			break
 		}
 		n := len(b.Events) + len(b.Expects) + len(b.Failures)
+		if n == 0 {
+			continue
+		}
+		// When the events came, without a clock read of its own: the
+		// kernel's timestamp, or the receive time.
+		arrived := now
+		if len(b.Events) > 0 {
+			arrived = b.Events[len(b.Events)-1].Time
+		}
 		w.batch(b)
+		quiet := !busy(arrived, lastEvents, cfg.Coalesce)
+		lastEvents = arrived
 		switch {
-		case n > 0 && n < readSize && cfg.Coalesce > 0:
-			// The rest of the burst is on its way: take it in one read.
+		case n < readSize && cfg.Coalesce > 0 && !quiet:
+			// Events keep coming: let the rest of the burst in, to take
+			// it in one read. An event after a pause is handled at once,
+			// without a timer's wake-up of its own.
 			cfg.Sleep(cfg.Coalesce)
 		case n == readSize:
 			// Behind: the loop will not block until it catches up. Let
@@ -210,6 +226,13 @@ loop:
 	return w.summary(), runErr
 }
 
+// busy reports whether events that arrived at at came within gap of the
+// previous ones, at last: a rate at which a pause of gap gathers more of
+// them into the next read.
+func busy(at, last time.Time, gap time.Duration) bool {
+	return !last.IsZero() && at.Sub(last) < gap
+}
+
 // drain bounds a drain of the source, in time (on Config.Clock) and in
 // reads, so that a steady flow of events cannot hold it up.
 const (
@@ -232,15 +255,36 @@ func (w *Watch) drain(src Source, b *events.Batch) {
 	}
 }
 
-// loopTimers are when the loop last ran each of its periodic jobs.
+// loopTimers are when the loop last ran each of its periodic jobs, and the
+// activity marks (Watch.activity) of the last loss check and namespace
+// count.
 type loopTimers struct {
 	loss, expire, heartbeat, netns, nsCount time.Time
+	lossMark, nsCountMark                   uint64
 }
+
+// maxWait bounds the loop's wait when no timer is due: the output's faults
+// are taken at its turns (the sink has said them on the diagnostic stream
+// at once), so an output_error record waits for at most this long.
+const maxWait = 10 * time.Second
+
+// minWait is the shortest wait for a job that is due already.
+const minWait = time.Millisecond
+
+// discoveryWait bounds the wait of a watch of every namespace instead: a
+// namespace discovery found is taken at the loop's turns, so that its
+// events are named from its first (discovery itself scans /proc every
+// 2 s).
+const discoveryWait = 100 * time.Millisecond
 
 // timers runs the loop's periodic jobs that are due: loss checks (and a
 // reconciliation after a loss), the unreplied detector, the periodic
-// reconciliation under nf_conntrack_events=2, and the heartbeat. The loop wakes at least every
-// receive timeout, so each runs within that of its time.
+// reconciliation under nf_conntrack_events=2, and the heartbeat, each at
+// most once per its interval. nextDue is when the first of them next has
+// something to do, which the loop waits for: a loss check only after
+// events or records since the last (or while a reconciliation is owed),
+// the detector only when a flow or a summary is due
+// (flow.Tracker.NextExpiry). An idle watch wakes for nothing else.
 func (w *Watch) timers(ctx context.Context, now time.Time, t *loopTimers, src Source, b *events.Batch) {
 	cfg := &w.cfg
 	if now.Sub(t.loss) >= cfg.LossInterval {
@@ -254,13 +298,22 @@ func (w *Watch) timers(ctx context.Context, now time.Time, t *loopTimers, src So
 			w.queueReconcile(true)
 		case w.needRecon && cfg.ReconcileInterval > 0 && now.Sub(w.reconciled) >= w.reconcileSpacing():
 			w.reconcile(ctx, "gap", src, b)
+		case w.needRecon && cfg.ReconcileInterval <= 0:
+			// Nothing will reconcile: the check needs no repeating.
+			w.needRecon = false
 		}
+		// Its own records (a gap, a reconciliation's) are no activity:
+		// nextDue wakes the loop for a check only after more.
+		t.lossMark = w.activity()
 	}
 	if w.ns != nil {
 		w.reconcileNext(ctx, now, src, b)
-		w.publishNetNS(now, t)
+		if now.Sub(t.nsCount) >= nsCountEvery && w.activity() != t.nsCountMark {
+			w.publishNetNS(now, t)
+			t.nsCountMark = w.activity()
+		}
 	}
-	if now.Sub(t.expire) >= cfg.ExpireInterval {
+	if due, ok := w.tracker.NextExpiry(); ok && !now.Before(due) && now.Sub(t.expire) >= cfg.ExpireInterval {
 		t.expire = now
 		// The summary first: the interval it closes is the one whose
 		// budget the flows due now must not spend.
@@ -287,6 +340,101 @@ func (w *Watch) timers(ctx context.Context, now time.Time, t *loopTimers, src So
 	if cfg.Heartbeat > 0 && now.Sub(t.heartbeat) >= cfg.Heartbeat {
 		t.heartbeat = now
 		w.heartbeat(now)
+	}
+}
+
+// nextDue is when the first of the loop's jobs is due after now (timers,
+// netnsTimer), at most maxWait away: the deadline of the loop's wait for
+// events. The deadlines coalesce, as the loop runs every job due at each
+// turn.
+func (w *Watch) nextDue(now time.Time, t *loopTimers) time.Time {
+	cfg := &w.cfg
+	next := now.Add(maxWait)
+	if w.discovery != nil {
+		next = now.Add(discoveryWait)
+	}
+	at := func(d time.Time) {
+		// A job its turn did not run (a failed dump, say) is tried
+		// again at the next, which is not at once: no spinning.
+		d = laterOf(d, now.Add(minWait))
+		if d.Before(next) {
+			next = d
+		}
+	}
+	if w.needRecon || w.activity() != t.lossMark {
+		at(t.loss.Add(cfg.LossInterval))
+	}
+	if due, ok := w.tracker.NextExpiry(); ok {
+		at(laterOf(due, t.expire.Add(cfg.ExpireInterval)))
+	}
+	if w.ctEvents == 2 && cfg.ReconcileInterval > 0 {
+		switch {
+		case w.ns != nil:
+			at(w.ns.nextPeriodic)
+		case w.tracker.SeededNetNS(model.NetNS{}) > 0:
+			// Without seeded flows timers looks again at its next
+			// turn: no wake-up of its own.
+			at(w.pace.next)
+		}
+	}
+	if cfg.Heartbeat > 0 {
+		at(t.heartbeat.Add(cfg.Heartbeat))
+	}
+	if cfg.NetnsCheck > 0 && !w.netnsGone && (w.ns == nil && !cfg.selfNetNS || w.ns != nil && w.ns.fixed) {
+		at(t.netns.Add(cfg.NetnsCheck))
+	}
+	if w.ns != nil {
+		if len(w.ns.reconcileQueue) > 0 {
+			at(w.ns.lastDump.Add(w.reconcileSpacing()))
+		}
+		if w.activity() != t.nsCountMark {
+			at(t.nsCount.Add(nsCountEvery))
+		}
+	}
+	return next
+}
+
+// laterOf returns the later of a and b.
+func laterOf(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// activity is a mark that moves whenever the loop handles events or a
+// record is written: a loss can only have happened, in the kernel or at
+// an output, when it moved. The kernel drops only events that came while
+// the socket's buffer was full, which the loop then reads.
+func (w *Watch) activity() uint64 {
+	c := &w.counters
+	m := w.rec.Seq() + c.Written.Load() + c.DecodeErrors.Load()
+	for i := range c.Received {
+		m += c.Received[i].Load()
+	}
+	return m
+}
+
+// wakeOn has the source's wait end when ctx ends and when the output is
+// gone; a reopen request (SIGHUP) is passed to the output without the
+// loop. The goroutine ends with ctx.
+func (w *Watch) wakeOn(ctx context.Context, src Source) {
+	context.AfterFunc(ctx, src.Wake)
+	cfg := &w.cfg
+	if done, reopen := cfg.Out.Done(), cfg.Reopen; done != nil || reopen != nil {
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-done:
+					src.Wake()
+					done = nil
+				case <-reopen:
+					cfg.Out.Reopen()
+				}
+			}
+		}()
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ctwatch/ctwatch/internal/ctstat"
 	"github.com/ctwatch/ctwatch/internal/filter"
+	"github.com/ctwatch/ctwatch/internal/flow"
 	"github.com/ctwatch/ctwatch/internal/health"
 	"github.com/ctwatch/ctwatch/internal/output"
 	"github.com/ctwatch/ctwatch/internal/sink"
@@ -40,9 +41,10 @@ func newFlows(t testing.TB, first, n int) []model.Event {
 	return evs
 }
 
-// TestRunCoalesce: a read that found fewer events than a read can hold is
-// followed by the coalescing pause, so that the rest of the burst comes in
-// one read; a full read, or an empty one, by none; Coalesce < 0 never
+// TestRunCoalesce: a read that found fewer events than a read can hold,
+// within Coalesce of the events before, is followed by the coalescing
+// pause, so that the rest of the burst comes in one read; the first events
+// after a pause, a full read, or an empty one, by none; Coalesce < 0 never
 // pauses.
 func TestRunCoalesce(t *testing.T) {
 	tests := []struct {
@@ -57,7 +59,8 @@ func TestRunCoalesce(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			lt := newLoopTest(t, Config{Coalesce: tt.coalesce},
-				read{events: newFlows(t, 100, 2)}, // short
+				read{events: newFlows(t, 100, 2)}, // short, after a pause
+				read{events: newFlows(t, 150, 2)}, // short, at once after
 				read{events: newFlows(t, 200, 4)}, // full
 				read{},                            // empty
 			)
@@ -69,12 +72,12 @@ func TestRunCoalesce(t *testing.T) {
 			if diff := cmp.Diff(tt.want, lt.sleeps); diff != "" {
 				t.Errorf("pauses (-want +got):\n%s", diff)
 			}
-			want := []string{"start", "dump", "new", "new", "new", "new", "new", "new", "stop"}
+			want := []string{"start", "dump", "new", "new", "new", "new", "new", "new", "new", "new", "stop"}
 			if diff := cmp.Diff(want, kinds(lt.records())); diff != "" {
 				t.Errorf("records (-want +got):\n%s", diff)
 			}
-			if sum.Received[model.EventNew] != 6 || sum.Written != 6 {
-				t.Errorf("summary: %d NEW received, %d written; want 6, 6", sum.Received[model.EventNew], sum.Written)
+			if sum.Received[model.EventNew] != 8 || sum.Written != 8 {
+				t.Errorf("summary: %d NEW received, %d written; want 8, 8", sum.Received[model.EventNew], sum.Written)
 			}
 		})
 	}
@@ -931,5 +934,41 @@ func TestRunKernelFilterDumps(t *testing.T) {
 				t.Errorf("%d flows tracked after the startup dump, want %d", tracked, tt.tracked)
 			}
 		})
+	}
+}
+
+// TestRunWaits holds the loop's waits to its timers: a loss check is
+// waited for only after events or records, the unreplied detector only
+// for a flow that comes due, and an idle watch waits maxWait.
+func TestRunWaits(t *testing.T) {
+	var lt *loopTest
+	lt = newLoopTest(t, Config{NetnsCheck: -1},
+		read{before: func() { lt.clock.Advance(100 * time.Millisecond) }},
+		read{events: []model.Event{udpNew(t, 1)}},
+		read{before: func() { lt.clock.Advance(10 * time.Second) }},
+	)
+	start := lt.clock.Now()
+	if _, err := lt.run(); err != nil {
+		t.Fatal(err)
+	}
+	var got []time.Duration
+	for _, d := range lt.src.deadlines {
+		got = append(got, d.Sub(start))
+	}
+	after := flow.DefaultConfig().UnrepliedAfter
+	want := []time.Duration{
+		100 * time.Millisecond,                // the start's records: a loss check
+		100*time.Millisecond + maxWait,        // checked: idle
+		200 * time.Millisecond,                // an event: a loss check again
+		10*time.Second + 200*time.Millisecond, // the detector's warning: one more
+	}
+	if 100*time.Millisecond+after >= 10*time.Second {
+		t.Fatalf("UnrepliedAfter %v: the flow is not due by the third read", after)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("waits until, from the start (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"start", "dump", "new", "unreplied", "stop"}, kinds(lt.records())); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
 	}
 }

@@ -201,10 +201,10 @@ func TestRunNetNSReconcile(t *testing.T) {
 	c := nsdiscover.NS{Inode: 4026531003, NSID: 3, Name: "c"} // found later, no flows
 	aID := map[string]any{"inode": float64(a.Inode), "nsid": 1.0, "name": "a"}
 	bID := map[string]any{"inode": float64(b.Inode), "nsid": 2.0, "name": "b"}
-	// When, on the fake clock: the first read's coalescing pause puts the
-	// watch 1 ms on.
+	// When, on the fake clock: the first read, after a pause, has no
+	// coalescing pause.
 	at := func(d time.Duration) string {
-		return newFakeClock().Now().Add(time.Millisecond + d).Format("2006-01-02T15:04:05.000000000Z07:00")
+		return newFakeClock().Now().Add(d).Format("2006-01-02T15:04:05.000000000Z07:00")
 	}
 	tests := []struct {
 		name   string

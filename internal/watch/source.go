@@ -17,6 +17,13 @@ type Source interface {
 	// timeout) for something to arrive, so that the loop's timers and its
 	// stop are served.
 	Receive(b *events.Batch, wait bool) error
+	// ReceiveUntil is Receive that waits until deadline at most (the
+	// zero time: no limit) for something to arrive; the loop waits so
+	// until its next timer is due.
+	ReceiveUntil(b *events.Batch, deadline time.Time) error
+	// Wake ends the wait of a ReceiveUntil in progress, or of the next;
+	// any goroutine may call it.
+	Wake()
 	// Stats returns the source's counters; the loop watches KernelDrops
 	// and ENOBUFS for loss.
 	Stats() events.Stats

@@ -66,6 +66,8 @@ type fakeSource struct {
 	readSize int
 	stats    events.Stats
 	waits    []bool // the wait argument of each Receive
+	// deadlines are those of each ReceiveUntil.
+	deadlines []time.Time
 }
 
 func (s *fakeSource) Receive(b *events.Batch, wait bool) error {
@@ -93,6 +95,13 @@ func (s *fakeSource) Receive(b *events.Batch, wait bool) error {
 	b.Failures = append(b.Failures, r.failures...)
 	return nil
 }
+
+func (s *fakeSource) ReceiveUntil(b *events.Batch, deadline time.Time) error {
+	s.deadlines = append(s.deadlines, deadline)
+	return s.Receive(b, true)
+}
+
+func (s *fakeSource) Wake() {}
 
 func (s *fakeSource) Stats() events.Stats { return s.stats }
 func (s *fakeSource) ReadSize() int       { return s.readSize }

@@ -11,8 +11,8 @@ import (
 )
 
 // DefaultReceiveTimeout is how long Receive waits for a first datagram when
-// Config.ReceiveTimeout is 0: the caller's timers (loss checks, the
-// unreplied detector) and its stop are served at least this often.
+// Config.ReceiveTimeout is 0. The watch loop does not use it: it waits with
+// ReceiveUntil until its next timer is due.
 const DefaultReceiveTimeout = 100 * time.Millisecond
 
 // NewBatch returns an empty batch for Receive, reused from call to call.
@@ -21,20 +21,41 @@ func NewBatch() *Batch { return &Batch{} }
 // Receive reads into b (emptied first) what the socket holds, up to
 // Config.BatchSize and at most one recvmmsg vector, and returns: the caller
 // processes the events on the goroutine that reads them, and only that
-// goroutine may call Receive. With wait, it first blocks for up to
+// goroutine may call Receive. With wait, it first waits for up to
 // Config.ReceiveTimeout until a datagram arrives, and returns b empty if
-// none did; without, it returns at once.
+// none did; without, it returns at once. It is ReceiveUntil with a
+// deadline of now plus the timeout, or none at all.
+func (s *Subscriber) Receive(b *Batch, wait bool) error {
+	if !wait {
+		return s.receive(b, false, time.Time{})
+	}
+	timeout := s.recvTimeout
+	if timeout <= 0 {
+		timeout = DefaultReceiveTimeout
+	}
+	return s.receive(b, true, time.Now().Add(timeout))
+}
+
+// ReceiveUntil is Receive that waits for a first datagram until deadline
+// (the zero time: until one comes, Close or Wake), and returns b empty if
+// none came by then.
 //
-// It reads the socket as conntrack-tools does, with a plain blocking
-// system call: a recvmmsg with MSG_WAITFORONE, which sleeps until the
-// first datagram and then takes what else is queued. The first call takes
-// the socket out of Go's netpoller for good (it keeps a duplicate of the
-// descriptor and closes the original, which deregisters it): there, every
+// It reads the socket with a non-blocking recvmmsg, which takes what is
+// queued, up to the batch size, in one system call: a reader that keeps
+// up with a high rate never waits. Only when the socket is empty does it
+// wait, and then in Go's netpoller, which costs no thread and no wake-up
+// while nothing comes. The socket is not in the netpoller itself: the
+// first call takes it out (it keeps a duplicate of the descriptor and
+// closes the original, which deregisters it), because there every
 // datagram arriving while a runtime thread sat in epoll_wait woke that
-// thread, whether anyone waited for the socket or not, and the threads
-// handed the work to each other, several context switches per wake-up —
-// most of what ctwatch cost at a few tens of thousands of events a second.
-// The timeout is the socket's SO_RCVTIMEO, so a stop is noticed within it.
+// thread, whether anyone waited for the socket or not. Instead the socket
+// is in an epoll instance of its own with EPOLLONESHOT, armed only just
+// before a wait, and that instance is what the netpoller watches: one
+// wake-up per wait, none while the reader is busy. A plain blocking
+// recvmmsg, as conntrack-tools reads, would leave the thread in a system
+// call that the runtime's monitor (sysmon) keeps polling every 20 µs to
+// 10 ms to take its processor back: most of what an idle or quiet ctwatch
+// cost.
 //
 // With Config.AllNetNS, each event's NetNS is read from its datagram's
 // control message; a datagram whose namespace cannot be told is a failure.
@@ -46,7 +67,21 @@ func NewBatch() *Batch { return &Batch{} }
 // not decode are delivered as b's Failures. Nothing is dropped between the
 // socket and the caller: what the kernel could not queue is counted in
 // Stats.KernelDrops. An ENOBUFS error is counted and returns b empty.
-func (s *Subscriber) Receive(b *Batch, wait bool) error {
+func (s *Subscriber) ReceiveUntil(b *Batch, deadline time.Time) error {
+	return s.receive(b, true, deadline)
+}
+
+// Wake makes the wait of a ReceiveUntil or Receive in progress, or of the
+// next one, return at once: a stop is served through it. Any goroutine may
+// call it.
+func (s *Subscriber) Wake() {
+	s.woken.Store(true)
+	if w := s.waiter.Load(); w != nil {
+		w.wake()
+	}
+}
+
+func (s *Subscriber) receive(b *Batch, wait bool, deadline time.Time) error {
 	if !s.detached {
 		if s.closed.Load() {
 			return nil
@@ -61,29 +96,15 @@ func (s *Subscriber) Receive(b *Batch, wait bool) error {
 	b.Expects = b.Expects[:0]
 	clear(b.Failures)
 	b.Failures = b.Failures[:0]
-	flags := unix.MSG_WAITFORONE
-	if !wait {
-		flags = unix.MSG_DONTWAIT
-	}
-	want := min(s.batchSize, len(s.mmsg.hdrs))
-	s.fdMu.RLock()
-	if s.fd < 0 {
-		// Closed.
-		s.fdMu.RUnlock()
-		return nil
-	}
-	var n int
-	var err error
-	for {
-		n, err = s.mmsg.recv(uintptr(s.fd), want, flags)
-		if err != unix.EINTR {
-			break
+	n, err := s.recv()
+	if errors.Is(err, unix.EAGAIN) && wait {
+		if w := s.waiter.Load(); w != nil && w.wait(deadline, &s.woken) {
+			n, err = s.recv()
 		}
 	}
-	s.fdMu.RUnlock()
 	switch {
-	case errors.Is(err, unix.EAGAIN):
-		// The timeout passed, or nothing is queued.
+	case errors.Is(err, unix.EAGAIN), errors.Is(err, os.ErrClosed):
+		// Nothing is queued (and nothing came in time), or closed.
 		return nil
 	case errors.Is(err, unix.ENOBUFS):
 		s.enobufs.Add(1)
@@ -114,30 +135,34 @@ func (s *Subscriber) Receive(b *Batch, wait bool) error {
 	return nil
 }
 
-// detach takes the socket out of Go's netpoller: it keeps a duplicate of
-// the descriptor, made blocking with the receive timeout, and closes the
-// netlink.Conn, whose close deregisters the original from epoll. The
-// socket itself, with its groups, options and queued datagrams, lives on
-// in the duplicate.
-func (s *Subscriber) detach() error {
-	timeout := s.recvTimeout
-	if timeout <= 0 {
-		timeout = DefaultReceiveTimeout
+// recv is one non-blocking recvmmsg of the detached socket: EAGAIN when it
+// is empty, os.ErrClosed once closed.
+func (s *Subscriber) recv() (int, error) {
+	want := min(s.batchSize, len(s.mmsg.hdrs))
+	s.fdMu.RLock()
+	defer s.fdMu.RUnlock()
+	if s.fd < 0 {
+		return 0, os.ErrClosed
 	}
-	tv := unix.NsecToTimeval(timeout.Nanoseconds())
+	for {
+		n, err := s.mmsg.recv(uintptr(s.fd), want, unix.MSG_DONTWAIT)
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
+}
+
+// detach takes the socket out of Go's netpoller: it keeps a duplicate of
+// the descriptor, puts it in an epoll instance of its own (the waiter) and
+// closes the netlink.Conn, whose close deregisters the original from the
+// netpoller. The socket itself, with its groups, options and queued
+// datagrams, lives on in the duplicate.
+func (s *Subscriber) detach() error {
 	fd := -1
 	var serr error
 	err := s.raw.Control(func(orig uintptr) {
 		if fd, serr = unix.FcntlInt(orig, unix.F_DUPFD_CLOEXEC, 0); serr != nil {
 			serr = fmt.Errorf("duplicate the socket: %w", serr)
-			return
-		}
-		if serr = unix.SetNonblock(fd, false); serr != nil {
-			serr = fmt.Errorf("make the socket blocking: %w", serr)
-			return
-		}
-		if serr = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); serr != nil {
-			serr = fmt.Errorf("set SO_RCVTIMEO: %w", serr)
 		}
 	})
 	if err == nil {
@@ -149,15 +174,22 @@ func (s *Subscriber) detach() error {
 		}
 		return err
 	}
+	w, err := newWaiter(fd)
+	if err != nil {
+		unix.Close(fd)
+		return err
+	}
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
 	if err := s.conn.Close(); err != nil {
+		w.close()
 		unix.Close(fd)
 		return fmt.Errorf("close the netpoller's descriptor: %w", err)
 	}
 	s.fdMu.Lock()
 	s.fd, s.raw = fd, fdConn{s: s}
 	s.fdMu.Unlock()
+	s.waiter.Store(w)
 	return nil
 }
 

@@ -116,10 +116,13 @@ type Subscriber struct {
 	// recvTimeout is Config.ReceiveTimeout. fd is the detached socket's
 	// descriptor once Receive took it out of the netpoller (-1 before, and
 	// after Close); fdMu is held to use it, and taken exclusively to
-	// change it.
+	// change it. waiter is where Receive waits for it, once detached;
+	// woken is set by Wake until a wait sees it.
 	recvTimeout time.Duration
 	detached    bool // owned by the reading goroutine
 	fd          int
+	waiter      atomic.Pointer[waiter]
+	woken       atomic.Bool
 	fdMu        sync.RWMutex
 }
 
@@ -241,7 +244,9 @@ func socketDrops(raw syscall.RawConn) (uint64, error) {
 	var serr error
 	err := raw.Control(func(fd uintptr) {
 		l := uint32(unsafe.Sizeof(mem))
-		_, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, fd, unix.SOL_SOCKET, unix.SO_MEMINFO,
+		// Raw, like the reads (mmsgBuffer.recv): it never blocks, and
+		// the loop's loss checks would otherwise wake sysmon.
+		_, _, errno := unix.RawSyscall6(unix.SYS_GETSOCKOPT, fd, unix.SOL_SOCKET, unix.SO_MEMINFO,
 			uintptr(unsafe.Pointer(&mem[0])), uintptr(unsafe.Pointer(&l)), 0)
 		if errno != 0 {
 			serr = errno
@@ -291,7 +296,7 @@ func (s *Subscriber) refreshDrops() {
 }
 
 // Close closes the socket, after a last reading of its drop counter. A
-// Receive in progress returns within the receive timeout. Closing twice is
+// Receive in progress returns at once, with what it read. Closing twice is
 // harmless.
 func (s *Subscriber) Close() error {
 	s.refreshDrops()
@@ -300,9 +305,14 @@ func (s *Subscriber) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	if w := s.waiter.Load(); w != nil {
+		// A wait in progress ends; the reader holds fdMu only to read,
+		// which never blocks.
+		if err := w.close(); err != nil {
+			return fmt.Errorf("close ctnetlink socket's epoll instance: %w", err)
+		}
+	}
 	if s.fd >= 0 {
-		// Receive's read in flight, if any, ends within the receive
-		// timeout.
 		s.fdMu.Lock()
 		defer s.fdMu.Unlock()
 		err := unix.Close(s.fd)

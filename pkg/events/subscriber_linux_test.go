@@ -134,14 +134,16 @@ func socketSubscriberCtrl(t *testing.T, batchSize, ctrlSize int) (*Subscriber, i
 	if err != nil {
 		t.Fatal(err)
 	}
-	tv := unix.NsecToTimeval((10 * time.Millisecond).Nanoseconds())
-	if err := unix.SetsockoptTimeval(fds[0], unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+	s := &Subscriber{batchSize: batchSize, clock: time.Now, recvTimeout: 10 * time.Millisecond, mmsg: newMmsgBuffer(min(batchSize, recvSlots), recvSlotSize, ctrlSize), allNetNS: ctrlSize > 0, detached: true, fd: fds[0]}
+	s.raw = fdConn{s: s}
+	w, err := newWaiter(fds[0])
+	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Subscriber{batchSize: batchSize, clock: time.Now, mmsg: newMmsgBuffer(min(batchSize, recvSlots), recvSlotSize, ctrlSize), allNetNS: ctrlSize > 0, detached: true, fd: fds[0]}
-	s.raw = fdConn{s: s}
+	s.waiter.Store(w)
 	t.Cleanup(func() {
 		s.closed.Store(true)
+		w.close()
 		unix.Close(fds[0])
 		unix.Close(fds[1])
 	})

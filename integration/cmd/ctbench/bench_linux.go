@@ -75,8 +75,11 @@ func runBench(ctx context.Context, cfg benchConfig, stdout, stderr io.Writer) er
 	if runErr == nil && cfg.has("bigtable") {
 		runErr = b.runBigTable(ctx)
 	}
+	if runErr == nil && cfg.has("lowrate") {
+		runErr = b.runLowRate(ctx)
+	}
 	b.rep.Finished = time.Now()
-	if len(b.rep.Results) == 0 && len(b.rep.Calibrations) == 0 && len(b.rep.NetNS) == 0 && b.rep.BigTable == nil {
+	if len(b.rep.Results) == 0 && len(b.rep.Calibrations) == 0 && len(b.rep.NetNS) == 0 && b.rep.BigTable == nil && len(b.rep.LowRate) == 0 {
 		return runErr
 	}
 	if runErr != nil {

@@ -47,9 +47,9 @@ var (
 	knownMonitors = []string{"ctwatch", "conntrack", "conntrack-8m", "ulogd", "floor"}
 	// knownParts are the benchmark's parts: the matrix of loads, rates
 	// and monitors in one namespace, and the whole-node comparison over
-	// many namespaces, and a big table's snapshot and reconciliation
-	// (bigtable).
-	knownParts = []string{"matrix", "netns", "bigtable"}
+	// many namespaces, a big table's snapshot and reconciliation
+	// (bigtable), and low rates and idle (lowrate).
+	knownParts = []string{"matrix", "netns", "bigtable", "lowrate"}
 )
 
 // benchConfig is the benchmark's matrix and setup, from its flags.
@@ -128,7 +128,7 @@ func parseConfig(args []string, stderr io.Writer) (benchConfig, error) {
 	events := fs.Int("events", defaultEvents, "events per run (rounded up to whole operations)")
 	runs := fs.Int("runs", defaultRuns, "runs per monitor, load and rate")
 	monitors := fs.String("monitors", defaultMonitors, "monitors to measure: "+strings.Join(knownMonitors, ", "))
-	parts := fs.String("parts", defaultParts, "parts to run: matrix (loads × rates × monitors in one namespace), netns (ctwatch --all-netns against N namespaces), bigtable (a 1M-entry table: snapshot and reconciliation)")
+	parts := fs.String("parts", defaultParts, "parts to run: matrix (loads × rates × monitors in one namespace), netns (ctwatch --all-netns against N namespaces), bigtable (a 1M-entry table: snapshot and reconciliation), lowrate (low rates and idle against conntrack -E)")
 	nsCount := fs.Int("netns-count", defaultNetNSCount, "netns part: number of namespaces")
 	nsRate := fs.String("netns-rate", strconv.Itoa(defaultNetNSRate), "netns part: total rate in events/s over all namespaces (k suffix allowed)")
 	nsEvents := fs.Int("netns-events", defaultNetNSEvents, "netns part: events per run over all namespaces (rounded up to whole entries in every namespace)")

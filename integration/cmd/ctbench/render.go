@@ -272,6 +272,9 @@ func writeTargets(w io.Writer, rep *report) {
 		ts = append(ts, nsTargets(rep)...)
 	}
 	ts = append(ts, bigTableTargets(rep)...)
+	if rep.Config.has("lowrate") {
+		ts = append(ts, lowTargets(rep)...)
+	}
 	for _, t := range append(ts, goBenchTargets(rep.GoBench)...) {
 		fmt.Fprintf(w, "| %s | %s | %s |\n", t.Name, cellText(t.Measured), t.Verdict)
 	}
@@ -306,6 +309,9 @@ func writeStdout(w io.Writer, rep *report) {
 		writeNetNSTable(w, rep)
 	}
 	writeBigTableTables(w, rep)
+	if rep.Config.has("lowrate") {
+		writeLowRateTable(w, rep)
+	}
 	fmt.Fprintln(w, "### Targets")
 	fmt.Fprintln(w)
 	writeTargets(w, rep)
@@ -353,6 +359,9 @@ func writeDocument(w io.Writer, rep *report) {
 		writeNetNSSection(w, rep)
 	}
 	writeBigTableSection(w, rep)
+	if cfg.has("lowrate") {
+		writeLowRateSection(w, rep)
+	}
 	if len(rep.GoBench) > 0 {
 		p("## Stages\n\n")
 		p("The Go benchmarks of each stage (`make bench-go`: `go test -bench . -benchmem ./pkg/... ./internal/...`);\n")

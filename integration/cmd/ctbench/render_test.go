@@ -24,7 +24,7 @@ func sampleReport() *report {
 		Monitors:        []string{"ctwatch", "conntrack", "ulogd", "floor"},
 		ConntrackBuffer: 8 << 20, CalibrationBuffer: 256 << 20, MonCPU: 1, DrainTimeout: time.Minute,
 		Quiet: 10, QuietTimeout: 30 * time.Second, QuietBudget: 5 * time.Minute, MaxInterference: 10, Retries: 2,
-		Parts: []string{"matrix", "netns", "bigtable"}, NetNSCount: 4, NetNSRate: 20000, NetNSEvents: 3600,
+		Parts: []string{"matrix", "netns", "bigtable", "lowrate"}, NetNSCount: 4, NetNSRate: 20000, NetNSEvents: 3600,
 		BigTableEntries: 1000000, BigTableWindow: 5 * time.Minute,
 	}
 	start := time.Date(2026, 11, 22, 5, 0, 0, 0, time.UTC)
@@ -39,6 +39,7 @@ func sampleReport() *report {
 		Results:  sampleResults(),
 		NetNS:    sampleNSResults(),
 		BigTable: sampleBigTable(),
+		LowRate:  sampleLowResults(),
 		GoBench: []goBench{
 			{Pkg: "github.com/ctwatch/ctwatch/internal/watch", Name: "Pipeline/native", Values: map[string]float64{"sec/op": 1131e-9, "B/op": 1, "allocs/op": 0}},
 			{Pkg: "github.com/ctwatch/ctwatch/internal/watch", Name: "Pipeline/ecs", Values: map[string]float64{"sec/op": 1357e-9, "B/op": 1, "allocs/op": 0}},

@@ -21,6 +21,8 @@ type report struct {
 	NetNS []nsResult `json:"netns,omitempty"`
 	// BigTable holds the bigtable part's measurements.
 	BigTable *bigTableResult `json:"bigtable,omitempty"`
+	// LowRate holds the lowrate part's measurements.
+	LowRate []lowResult `json:"lowrate,omitempty"`
 	// GoBench holds the stage benchmarks read from -gobench.
 	GoBench []goBench `json:"gobench,omitempty"`
 	// Skipped maps a monitor to why it could not be run at all.
