@@ -72,8 +72,11 @@ func runBench(ctx context.Context, cfg benchConfig, stdout, stderr io.Writer) er
 	if runErr == nil && cfg.has("netns") {
 		runErr = b.runNetNS(ctx)
 	}
+	if runErr == nil && cfg.has("filter") {
+		runErr = b.runFilter(ctx)
+	}
 	b.rep.Finished = time.Now()
-	if len(b.rep.Results) == 0 && len(b.rep.Calibrations) == 0 && len(b.rep.NetNS) == 0 {
+	if len(b.rep.Results) == 0 && len(b.rep.Calibrations) == 0 && len(b.rep.NetNS) == 0 && b.rep.Filter == nil {
 		return runErr
 	}
 	if runErr != nil {

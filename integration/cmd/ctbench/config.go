@@ -20,13 +20,16 @@ const (
 	defaultEvents   = 200000
 	defaultRuns     = 3
 	defaultMonitors = "ctwatch,conntrack,conntrack-8m,ulogd,floor"
-	defaultParts    = "matrix,netns"
+	defaultParts    = "matrix,netns,filter"
 	// The netns part: about three minutes with the default -runs. The
 	// events are whole ctnetlink entries (3 events each) spread evenly
 	// over the namespaces: 600 entries in each of 100.
 	defaultNetNSCount  = 100
 	defaultNetNSRate   = 20000
 	defaultNetNSEvents = 180000
+	// The filter part: about two minutes with the default -runs and
+	// -events.
+	defaultFilterLoads = "tcp,ctnetlink"
 )
 
 // Timing of a measurement.
@@ -46,9 +49,9 @@ var (
 	knownLoads    = []string{"tcp", "udp", "ctnetlink"}
 	knownMonitors = []string{"ctwatch", "conntrack", "conntrack-8m", "ulogd", "floor"}
 	// knownParts are the benchmark's parts: the matrix of loads, rates
-	// and monitors in one namespace, and the whole-node comparison over
-	// many namespaces.
-	knownParts = []string{"matrix", "netns"}
+	// and monitors in one namespace, the whole-node comparison over
+	// many namespaces, and the cost of a filter matching 1 % of a load.
+	knownParts = []string{"matrix", "netns", "filter"}
 )
 
 // benchConfig is the benchmark's matrix and setup, from its flags.
@@ -70,6 +73,11 @@ type benchConfig struct {
 	// AllNetNSStandIn measures "ctbench allns" in place of ctwatch watch
 	// --all-netns: the harness's stand-in until ctwatch has the flag.
 	AllNetNSStandIn bool `json:",omitempty"`
+	// FilterLoads are the filter part's loads (of filterLoads), at full
+	// speed; FilterEvery sends one operation in FilterEvery to
+	// filterPort, the filter's match.
+	FilterLoads []string `json:",omitempty"`
+	FilterEvery int      `json:",omitempty"`
 
 	// Ctwatch is the binary to measure; CtwatchFlags are added to its
 	// watch command line.
@@ -126,6 +134,8 @@ func parseConfig(args []string, stderr io.Writer) (benchConfig, error) {
 	nsRate := fs.String("netns-rate", strconv.Itoa(defaultNetNSRate), "netns part: total rate in events/s over all namespaces (k suffix allowed)")
 	nsEvents := fs.Int("netns-events", defaultNetNSEvents, "netns part: events per run over all namespaces (rounded up to whole entries in every namespace)")
 	standIn := fs.Bool("allnetns-standin", false, "netns part: measure ctbench's stand-in (pkg/events AllNetNS + nsdiscover, no tracker) in place of ctwatch watch --all-netns")
+	filterLoadsFlag := fs.String("filter-loads", defaultFilterLoads, "filter part: loads at full speed, of "+strings.Join(filterLoads, ", "))
+	filterEvery := fs.Int("filter-every", defaultFilterEvery, "filter part: one operation in this many matches the filter (100: 1 % of the events)")
 	ctwatch := fs.String("ctwatch", "bin/ctwatch", "ctwatch binary to measure (make build)")
 	ctwatchFlags := fs.String("ctwatch-flags", "", "extra flags for ctwatch watch, space-separated")
 	ctBuf := fs.Int64("conntrack-buffer", 8<<20, "receive buffer of conntrack-8m in bytes, as conntrack -b would ask for it")
@@ -159,6 +169,7 @@ func parseConfig(args []string, stderr io.Writer) (benchConfig, error) {
 		Quiet: *quiet, QuietTimeout: *quietTimeout, QuietBudget: *quietBudget,
 		MaxInterference: *maxInterference, Retries: *retries,
 		NetNSCount: *nsCount, NetNSEvents: *nsEvents, AllNetNSStandIn: *standIn,
+		FilterEvery: *filterEvery,
 	}
 	var err error
 	if cfg.Parts, err = parseList(*parts, knownParts); err != nil {
@@ -169,6 +180,9 @@ func parseConfig(args []string, stderr io.Writer) (benchConfig, error) {
 		return benchConfig{}, fmt.Errorf("%w: -netns-rate: want one rate in events/s", errUsage)
 	}
 	cfg.NetNSRate = nsRates[0]
+	if cfg.FilterLoads, err = parseList(*filterLoadsFlag, filterLoads); err != nil {
+		return benchConfig{}, fmt.Errorf("%w: -filter-loads: %w", errUsage, err)
+	}
 	if cfg.Loads, err = parseList(*loads, knownLoads); err != nil {
 		return benchConfig{}, fmt.Errorf("%w: -loads: %w", errUsage, err)
 	}
@@ -195,6 +209,8 @@ func parseConfig(args []string, stderr io.Writer) (benchConfig, error) {
 		return benchConfig{}, fmt.Errorf("%w: -netns-count must be between 1 and 1000", errUsage)
 	case cfg.NetNSEvents < 3*cfg.NetNSCount:
 		return benchConfig{}, fmt.Errorf("%w: -netns-events must be at least 3 per namespace", errUsage)
+	case cfg.FilterEvery < 2:
+		return benchConfig{}, fmt.Errorf("%w: -filter-every must be at least 2", errUsage)
 	}
 	return cfg, nil
 }
@@ -305,6 +321,14 @@ func (cfg benchConfig) nonDefaultArgs() []string {
 		}
 		if cfg.AllNetNSStandIn {
 			a = append(a, "-allnetns-standin")
+		}
+	}
+	if cfg.has("filter") {
+		if j := strings.Join(cfg.FilterLoads, ","); j != defaultFilterLoads {
+			a = append(a, "-filter-loads", j)
+		}
+		if cfg.FilterEvery != defaultFilterEvery {
+			a = append(a, "-filter-every", strconv.Itoa(cfg.FilterEvery))
 		}
 	}
 	if len(cfg.CtwatchFlags) > 0 {

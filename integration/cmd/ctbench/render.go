@@ -271,6 +271,9 @@ func writeTargets(w io.Writer, rep *report) {
 	if rep.Config.has("netns") {
 		ts = append(ts, nsTargets(rep)...)
 	}
+	if rep.Config.has("filter") {
+		ts = append(ts, filterTargets(rep)...)
+	}
 	for _, t := range append(ts, goBenchTargets(rep.GoBench)...) {
 		fmt.Fprintf(w, "| %s | %s | %s |\n", t.Name, cellText(t.Measured), t.Verdict)
 	}
@@ -304,6 +307,9 @@ func writeStdout(w io.Writer, rep *report) {
 	if rep.Config.has("netns") {
 		writeNetNSTable(w, rep)
 	}
+	if rep.Config.has("filter") {
+		writeFilterTables(w, rep)
+	}
 	fmt.Fprintln(w, "### Targets")
 	fmt.Fprintln(w)
 	writeTargets(w, rep)
@@ -312,6 +318,12 @@ func writeStdout(w io.Writer, rep *report) {
 		fmt.Fprintln(w, "### Calibration")
 		fmt.Fprintln(w)
 		writeCalibration(w, rep)
+	}
+	if rep.Config.has("filter") && rep.Filter != nil && len(rep.Filter.Calibrations) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "### Filter calibration")
+		fmt.Fprintln(w)
+		writeFilterCalibration(w, rep.Filter)
 	}
 }
 
@@ -349,6 +361,9 @@ func writeDocument(w io.Writer, rep *report) {
 	writeObservations(w, rep)
 	if cfg.has("netns") {
 		writeNetNSSection(w, rep)
+	}
+	if cfg.has("filter") {
+		writeFilterSection(w, rep)
 	}
 	if len(rep.GoBench) > 0 {
 		p("## Stages\n\n")

@@ -24,7 +24,8 @@ func sampleReport() *report {
 		Monitors:        []string{"ctwatch", "conntrack", "ulogd", "floor"},
 		ConntrackBuffer: 8 << 20, CalibrationBuffer: 256 << 20, MonCPU: 1, DrainTimeout: time.Minute,
 		Quiet: 10, QuietTimeout: 30 * time.Second, QuietBudget: 5 * time.Minute, MaxInterference: 10, Retries: 2,
-		Parts: []string{"matrix", "netns"}, NetNSCount: 4, NetNSRate: 20000, NetNSEvents: 3600,
+		Parts: []string{"matrix", "netns", "filter"}, NetNSCount: 4, NetNSRate: 20000, NetNSEvents: 3600,
+		FilterLoads: []string{"tcp"}, FilterEvery: 100,
 	}
 	start := time.Date(2026, 11, 22, 5, 0, 0, 0, time.UTC)
 	return &report{
@@ -37,6 +38,7 @@ func sampleReport() *report {
 		},
 		Results: sampleResults(),
 		NetNS:   sampleNSResults(),
+		Filter:  sampleFilterPart(),
 		GoBench: []goBench{
 			{Pkg: "github.com/ctwatch/ctwatch/internal/watch", Name: "Pipeline/native", Values: map[string]float64{"sec/op": 1131e-9, "B/op": 1, "allocs/op": 0}},
 			{Pkg: "github.com/ctwatch/ctwatch/internal/watch", Name: "Pipeline/ecs", Values: map[string]float64{"sec/op": 1357e-9, "B/op": 1, "allocs/op": 0}},
@@ -113,7 +115,7 @@ func TestWriteStdoutNetNSOnly(t *testing.T) {
 	var b bytes.Buffer
 	writeStdout(&b, rep)
 	out := b.String()
-	for _, absent := range []string{"### tcp", "### ctnetlink", "### Calibration", "tcp (real traffic)"} {
+	for _, absent := range []string{"### tcp", "### ctnetlink", "### Calibration", "tcp (real traffic)", "### filter", "filter matching"} {
 		if strings.Contains(out, absent) {
 			t.Errorf("output has %q:\n%s", absent, out)
 		}

@@ -19,6 +19,8 @@ type report struct {
 	Results      []runResult   `json:"results"`
 	// NetNS holds the netns part's measurements.
 	NetNS []nsResult `json:"netns,omitempty"`
+	// Filter holds the filter part's calibrations and measurements.
+	Filter *filterPart `json:"filter,omitempty"`
 	// GoBench holds the stage benchmarks read from -gobench.
 	GoBench []goBench `json:"gobench,omitempty"`
 	// Skipped maps a monitor to why it could not be run at all.
