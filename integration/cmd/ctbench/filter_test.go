@@ -228,6 +228,23 @@ func TestFilterTargets(t *testing.T) {
 		t.Errorf("filterTargets (-want +got):\n%s", diff)
 	}
 
+	// Exact but over the bound against an unfiltered watch that lost
+	// events: shown, not judged; within the bound it would be met.
+	lossy := sampleFilterPart()
+	lossy.Results[5].Counts = lossy.Results[5].Want
+	lossy.Results[4].Counts.New -= 3000
+	rep.Filter = lossy
+	got := filterTargets(rep)[0]
+	if !strings.HasSuffix(got.Measured, "--kernel-filter=false: 0.50× † (ratio not judged: the unfiltered watch lost 3.0 %)") || got.Verdict != verdictNotMeasured {
+		t.Errorf("lossy baseline: %+v", got)
+	}
+	var b bytes.Buffer
+	writeFilterTables(&b, rep)
+	if !strings.Contains(b.String(), "| 0.38× † |") || !strings.Contains(b.String(), "† The unfiltered watch lost up to 3.0 % of the events in a run") {
+		t.Errorf("lossy baseline's table:\n%s", b.String())
+	}
+	rep.Filter = sampleFilterPart()
+
 	// Within the bound, exact and without drops: met; a drop, or a run
 	// that failed, and it is not.
 	for i, r := range rep.Filter.Results {

@@ -25,8 +25,13 @@ func writeFilterTables(w io.Writer, rep *report) {
 		fmt.Fprintf(w, "### filter: %s of the %s load matches `%s`\n\n", shareLabel(every), load, strings.Join(ctwatchFilterArgs(load), " "))
 		fmt.Fprintf(w, "%s events per run (rounded up to whole multiples of %d operations) at full speed, %s; one operation in %d goes to port %d and matches; %d run(s) per row: median (min–max). *CPU µs/event* is per event of the load, whatever the monitor wrote.\n\n",
 			formatCount(int64(rep.Config.Events)), every, loadInfo[load].events, every, part.Port, rep.Config.Runs)
-		writeFilterTable(w, aggregateFilter(part, load), load, part.KernelFlag)
+		rows := aggregateFilter(part, load)
+		writeFilterTable(w, rows, load, part.KernelFlag)
 		fmt.Fprintln(w)
+		if lossyBase(rows) {
+			fmt.Fprintf(w, "† The unfiltered watch lost up to %s of the events in a run: it spent no CPU on those, so the ratios to it overstate the others' cost.\n\n",
+				percentValue(rows[0].LossPct.Max))
+		}
 	}
 	var other []float64
 	busy, repeated := 0, 0
@@ -58,6 +63,10 @@ func writeFilterTables(w io.Writer, rep *report) {
 
 // writeFilterTable writes one filter load's rows.
 func writeFilterTable(w io.Writer, rows []filterRow, load string, kernelFlag bool) {
+	dagger := ""
+	if lossyBase(rows) {
+		dagger = " †"
+	}
 	fmt.Fprintln(w, "| monitor | achieved | events of the load | expected records | records | exact runs | kernel drops | CPU µs/event | × unfiltered | peak RSS MiB |")
 	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, r := range rows {
@@ -86,6 +95,9 @@ func writeFilterTable(w io.Writer, rows []filterRow, load string, kernelFlag boo
 		ratioText := "—"
 		if !math.IsNaN(r.Ratio) {
 			ratioText = strconv.FormatFloat(r.Ratio, 'f', 2, 64) + "×"
+			if r.Monitor != filterMonAll {
+				ratioText += dagger
+			}
 		}
 		fmt.Fprintf(w, "| %s%s | %s | %s | %s | %s | %d of %d | %s | %s | %s | %s |\n",
 			label, notes, rateCell(r.Achieved.Med), countCell(r.Subscribed), countCell(r.Want), countCell(r.Received),
