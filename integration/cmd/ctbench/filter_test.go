@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -229,19 +230,31 @@ func TestFilterTargets(t *testing.T) {
 	}
 
 	// Exact but over the bound against an unfiltered watch that lost
-	// events: shown, not judged; within the bound it would be met.
+	// events: over it too against the baseline's CPU per record written,
+	// not met; within it, not judged.
 	lossy := sampleFilterPart()
 	lossy.Results[5].Counts = lossy.Results[5].Want
 	lossy.Results[4].Counts.New -= 3000
 	rep.Filter = lossy
 	got := filterTargets(rep)[0]
-	if !strings.HasSuffix(got.Measured, "--kernel-filter=false: 0.50× † (ratio not judged: the unfiltered watch lost 3.0 %)") || got.Verdict != verdictNotMeasured {
-		t.Errorf("lossy baseline: %+v", got)
+	// The baseline: 4.0 and 4.4 ms over 100,000 and 97,000 records.
+	perRecord := (4.0 + 440.0/97) / 2
+	if want := "--kernel-filter=false: 0.50×; † the unfiltered watch lost up to 3.0 %: against its " +
+		strconv.FormatFloat(perRecord, 'f', 2, 64) + " µs per record written, " + strconv.FormatFloat(1.6/perRecord, 'f', 2, 64) + "×"; !strings.HasSuffix(got.Measured, want) || got.Verdict != verdictNotMet {
+		t.Errorf("lossy baseline: %+v, want measured ending %q, not met", got, want)
 	}
 	var b bytes.Buffer
 	writeFilterTables(&b, rep)
 	if !strings.Contains(b.String(), "| 0.38× † |") || !strings.Contains(b.String(), "† The unfiltered watch lost up to 3.0 % of the events in a run") {
 		t.Errorf("lossy baseline's table:\n%s", b.String())
+	}
+	for i := range lossy.Results {
+		if lossy.Results[i].Monitor == filterMonKernel {
+			lossy.Results[i].CPUNanos = 42_500_000 // 0.425 µs: over 0.1 × 4.2, within 0.1 × 4.27 per record
+		}
+	}
+	if got := filterTargets(rep)[0]; got.Verdict != verdictNotMeasured {
+		t.Errorf("lossy baseline, within the bound per record: %+v", got)
 	}
 	rep.Filter = sampleFilterPart()
 

@@ -155,7 +155,10 @@ func writeFilterSection(w io.Writer, rep *report) {
 	p("watch); a run is *exact* when the monitor wrote exactly those, type by type. The drain and\n")
 	p("the measured span are as above. The target is judged on the filtered watch as it runs by\n")
 	p("default: its median CPU per event at most %s × the unfiltered watch's, no kernel drop and\n", strconv.FormatFloat(filterLimit, 'f', -1, 64))
-	p("exact records in every run.\n\n")
+	p("exact records in every run. An unfiltered watch that lost events spent no CPU on them, so its\n")
+	p("CPU per event of the load is too low (†): a ratio over the bound is then taken again against\n")
+	p("its CPU per record written, its cost per event it did read; over the bound there too, the\n")
+	p("target is not met, within it, not judged.\n\n")
 	writeFilterTables(w, rep)
 	if len(part.Calibrations) > 0 {
 		p("Calibration: before the measurements of each load, the raw listener (%s buffer) counts\n", sizeLabel(cfg.CalibrationBuffer))
