@@ -78,8 +78,11 @@ func runBench(ctx context.Context, cfg benchConfig, stdout, stderr io.Writer) er
 	if runErr == nil && cfg.has("lowrate") {
 		runErr = b.runLowRate(ctx)
 	}
+	if runErr == nil && cfg.has("filter") {
+		runErr = b.runFilter(ctx)
+	}
 	b.rep.Finished = time.Now()
-	if len(b.rep.Results) == 0 && len(b.rep.Calibrations) == 0 && len(b.rep.NetNS) == 0 && b.rep.BigTable == nil && len(b.rep.LowRate) == 0 {
+	if len(b.rep.Results) == 0 && len(b.rep.Calibrations) == 0 && len(b.rep.NetNS) == 0 && b.rep.BigTable == nil && len(b.rep.LowRate) == 0 && b.rep.Filter == nil {
 		return runErr
 	}
 	if runErr != nil {

@@ -20,13 +20,16 @@ const (
 	defaultEvents   = 200000
 	defaultRuns     = 3
 	defaultMonitors = "ctwatch,conntrack,conntrack-8m,ulogd,floor"
-	defaultParts    = "matrix,netns"
+	defaultParts    = "matrix,netns,bigtable,lowrate,filter"
 	// The netns part: about three minutes with the default -runs. The
 	// events are whole ctnetlink entries (3 events each) spread evenly
 	// over the namespaces: 600 entries in each of 100.
 	defaultNetNSCount  = 100
 	defaultNetNSRate   = 20000
 	defaultNetNSEvents = 180000
+	// The filter part: 18 measurements with the default -runs and
+	// -events, about four minutes on a quiet machine, more on a busy one.
+	defaultFilterLoads = "tcp,ctnetlink"
 )
 
 // Timing of a measurement.
@@ -46,10 +49,11 @@ var (
 	knownLoads    = []string{"tcp", "udp", "ctnetlink"}
 	knownMonitors = []string{"ctwatch", "conntrack", "conntrack-8m", "ulogd", "floor"}
 	// knownParts are the benchmark's parts: the matrix of loads, rates
-	// and monitors in one namespace, and the whole-node comparison over
+	// and monitors in one namespace, the whole-node comparison over
 	// many namespaces, a big table's snapshot and reconciliation
-	// (bigtable), and low rates and idle (lowrate).
-	knownParts = []string{"matrix", "netns", "bigtable", "lowrate"}
+	// (bigtable), low rates and idle (lowrate), and the cost of a filter
+	// matching 1 % of a load (filter).
+	knownParts = []string{"matrix", "netns", "bigtable", "lowrate", "filter"}
 )
 
 // benchConfig is the benchmark's matrix and setup, from its flags.
@@ -77,6 +81,11 @@ type benchConfig struct {
 	BigTableEntries  int           `json:",omitempty"`
 	BigTableWindow   time.Duration `json:",omitempty"`
 	BigTableBaseline string        `json:",omitempty"`
+	// FilterLoads are the filter part's loads (of filterLoads), at full
+	// speed; FilterEvery sends one operation in FilterEvery to
+	// filterPort, the filter's match.
+	FilterLoads []string `json:",omitempty"`
+	FilterEvery int      `json:",omitempty"`
 
 	// Ctwatch is the binary to measure; CtwatchFlags are added to its
 	// watch command line.
@@ -128,7 +137,7 @@ func parseConfig(args []string, stderr io.Writer) (benchConfig, error) {
 	events := fs.Int("events", defaultEvents, "events per run (rounded up to whole operations)")
 	runs := fs.Int("runs", defaultRuns, "runs per monitor, load and rate")
 	monitors := fs.String("monitors", defaultMonitors, "monitors to measure: "+strings.Join(knownMonitors, ", "))
-	parts := fs.String("parts", defaultParts, "parts to run: matrix (loads × rates × monitors in one namespace), netns (ctwatch --all-netns against N namespaces), bigtable (a 1M-entry table: snapshot and reconciliation), lowrate (low rates and idle against conntrack -E)")
+	parts := fs.String("parts", defaultParts, "parts to run: matrix (loads × rates × monitors in one namespace), netns (ctwatch --all-netns against N namespaces), bigtable (a 1M-entry table: snapshot and reconciliation), lowrate (low rates and idle against conntrack -E), filter (a filter matching 1 % of a load at full speed)")
 	nsCount := fs.Int("netns-count", defaultNetNSCount, "netns part: number of namespaces")
 	nsRate := fs.String("netns-rate", strconv.Itoa(defaultNetNSRate), "netns part: total rate in events/s over all namespaces (k suffix allowed)")
 	nsEvents := fs.Int("netns-events", defaultNetNSEvents, "netns part: events per run over all namespaces (rounded up to whole entries in every namespace)")
@@ -136,6 +145,8 @@ func parseConfig(args []string, stderr io.Writer) (benchConfig, error) {
 	btEntries := fs.Int("bigtable-entries", defaultBigTableEntries, "bigtable part: entries in the table")
 	btWindow := fs.Duration("bigtable-window", defaultBigTableWindow, "bigtable part: how long ctwatch is measured idle beside the table")
 	btBaseline := fs.String("bigtable-baseline", "", "bigtable part: another ctwatch binary to measure idle beside -ctwatch (an earlier build)")
+	filterLoadsFlag := fs.String("filter-loads", defaultFilterLoads, "filter part: loads at full speed, of "+strings.Join(filterLoads, ", "))
+	filterEvery := fs.Int("filter-every", defaultFilterEvery, "filter part: one operation in this many matches the filter (100: 1 % of the events)")
 	ctwatch := fs.String("ctwatch", "bin/ctwatch", "ctwatch binary to measure (make build)")
 	ctwatchFlags := fs.String("ctwatch-flags", "", "extra flags for ctwatch watch, space-separated")
 	ctBuf := fs.Int64("conntrack-buffer", 8<<20, "receive buffer of conntrack-8m in bytes, as conntrack -b would ask for it")
@@ -170,6 +181,7 @@ func parseConfig(args []string, stderr io.Writer) (benchConfig, error) {
 		MaxInterference: *maxInterference, Retries: *retries,
 		NetNSCount: *nsCount, NetNSEvents: *nsEvents, AllNetNSStandIn: *standIn,
 		BigTableEntries: *btEntries, BigTableWindow: *btWindow, BigTableBaseline: *btBaseline,
+		FilterEvery: *filterEvery,
 	}
 	var err error
 	if cfg.Parts, err = parseList(*parts, knownParts); err != nil {
@@ -180,6 +192,9 @@ func parseConfig(args []string, stderr io.Writer) (benchConfig, error) {
 		return benchConfig{}, fmt.Errorf("%w: -netns-rate: want one rate in events/s", errUsage)
 	}
 	cfg.NetNSRate = nsRates[0]
+	if cfg.FilterLoads, err = parseList(*filterLoadsFlag, filterLoads); err != nil {
+		return benchConfig{}, fmt.Errorf("%w: -filter-loads: %w", errUsage, err)
+	}
 	if cfg.Loads, err = parseList(*loads, knownLoads); err != nil {
 		return benchConfig{}, fmt.Errorf("%w: -loads: %w", errUsage, err)
 	}
@@ -210,6 +225,8 @@ func parseConfig(args []string, stderr io.Writer) (benchConfig, error) {
 		return benchConfig{}, fmt.Errorf("%w: -bigtable-entries must be between 1 and %d", errUsage, 60000<<16)
 	case cfg.BigTableWindow < time.Second:
 		return benchConfig{}, fmt.Errorf("%w: -bigtable-window must be at least a second", errUsage)
+	case cfg.FilterEvery < 2:
+		return benchConfig{}, fmt.Errorf("%w: -filter-every must be at least 2", errUsage)
 	}
 	return cfg, nil
 }
@@ -328,6 +345,14 @@ func (cfg benchConfig) nonDefaultArgs() []string {
 		}
 		if cfg.BigTableWindow != defaultBigTableWindow {
 			a = append(a, "-bigtable-window", cfg.BigTableWindow.String())
+		}
+	}
+	if cfg.has("filter") {
+		if j := strings.Join(cfg.FilterLoads, ","); j != defaultFilterLoads {
+			a = append(a, "-filter-loads", j)
+		}
+		if cfg.FilterEvery != defaultFilterEvery {
+			a = append(a, "-filter-every", strconv.Itoa(cfg.FilterEvery))
 		}
 	}
 	if len(cfg.CtwatchFlags) > 0 {

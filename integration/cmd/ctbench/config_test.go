@@ -53,8 +53,9 @@ func TestParseConfig(t *testing.T) {
 			Monitors: []string{"ctwatch", "conntrack", "conntrack-8m", "ulogd", "floor"}, Ctwatch: "bin/ctwatch",
 			ConntrackBuffer: 8 << 20, CalibrationBuffer: 256 << 20, MonCPU: 1, DrainTimeout: time.Minute,
 			Quiet: 10, QuietTimeout: 30 * time.Second, QuietBudget: 5 * time.Minute, MaxInterference: 10, Retries: 2,
-			Parts: []string{"matrix", "netns"}, NetNSCount: 100, NetNSRate: 20000, NetNSEvents: 180000,
+			Parts: []string{"matrix", "netns", "bigtable", "lowrate", "filter"}, NetNSCount: 100, NetNSRate: 20000, NetNSEvents: 180000,
 			BigTableEntries: defaultBigTableEntries, BigTableWindow: defaultBigTableWindow,
+			FilterLoads: []string{"tcp", "ctnetlink"}, FilterEvery: 100,
 		},
 	}, {
 		name: "everything",
@@ -62,7 +63,8 @@ func TestParseConfig(t *testing.T) {
 			"-monitors", "ctwatch,floor", "-ctwatch", "/tmp/ctw", "-ctwatch-flags", "--queue-len 512  --updates all",
 			"-conntrack-buffer", "1048576", "-gen-cpu", "2", "-mon-cpu", "3", "-write", "docs/performance.md", "-json", "r.json",
 			"-no-calibrate", "-quiet", "0", "-max-interference", "5", "-retries", "0",
-			"-parts", "netns", "-netns-count", "10", "-netns-rate", "5k", "-netns-events", "3000", "-allnetns-standin"},
+			"-parts", "netns", "-netns-count", "10", "-netns-rate", "5k", "-netns-events", "3000", "-allnetns-standin",
+			"-filter-loads", "ctnetlink", "-filter-every", "50"},
 		want: benchConfig{
 			Loads: []string{"udp", "ctnetlink"}, Rates: []float64{150000, 0}, Events: 1000, Runs: 5,
 			Monitors: []string{"ctwatch", "floor"}, Ctwatch: "/tmp/ctw", CtwatchFlags: []string{"--queue-len", "512", "--updates", "all"},
@@ -70,7 +72,7 @@ func TestParseConfig(t *testing.T) {
 			Write: "docs/performance.md", JSON: "r.json", NoCalibrate: true, QuietTimeout: 30 * time.Second, QuietBudget: 5 * time.Minute,
 			MaxInterference: 5, Parts: []string{"netns"}, NetNSCount: 10, NetNSRate: 5000, NetNSEvents: 3000,
 			BigTableEntries: defaultBigTableEntries, BigTableWindow: defaultBigTableWindow,
-			AllNetNSStandIn: true,
+			AllNetNSStandIn: true, FilterLoads: []string{"ctnetlink"}, FilterEvery: 50,
 		},
 	}, {
 		name: "unknown part", args: []string{"-parts", "matrix,pods"}, wantErr: errUsage,
@@ -84,6 +86,10 @@ func TestParseConfig(t *testing.T) {
 		name: "too few netns events", args: []string{"-netns-count", "100", "-netns-events", "299"}, wantErr: errUsage,
 	}, {
 		name: "unknown load", args: []string{"-loads", "icmp"}, wantErr: errUsage,
+	}, {
+		name: "filter load without one port", args: []string{"-filter-loads", "udp"}, wantErr: errUsage,
+	}, {
+		name: "filter every one", args: []string{"-filter-every", "1"}, wantErr: errUsage,
 	}, {
 		name: "unknown monitor", args: []string{"-monitors", "conntrackd"}, wantErr: errUsage,
 	}, {
@@ -125,13 +131,14 @@ func TestNonDefaultArgs(t *testing.T) {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
 	args := []string{"-loads", "udp", "-rates", "150000,max", "-events", "1000", "-runs", "5", "-monitors", "ctwatch,conntrack",
-		"-ctwatch-flags", "--queue-len 512", "-conntrack-buffer", "1048576", "-parts", "netns", "-netns-count", "10", "-netns-rate", "5k"}
+		"-ctwatch-flags", "--queue-len 512", "-conntrack-buffer", "1048576", "-parts", "netns,filter", "-netns-count", "10", "-netns-rate", "5k",
+		"-filter-loads", "tcp", "-filter-every", "1000"}
 	cfg, err := parseConfig(args, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"-loads", "udp", "-rates", "150000,max", "-events", "1000", "-runs", "5", "-monitors", "ctwatch,conntrack",
-		"-parts", "netns", "-netns-count", "10", "-netns-rate", "5000", "-ctwatch-flags", `"--queue-len 512"`, "-conntrack-buffer", "1048576"}
+		"-parts", "netns,filter", "-netns-count", "10", "-netns-rate", "5000", "-filter-loads", "tcp", "-filter-every", "1000", "-ctwatch-flags", `"--queue-len 512"`, "-conntrack-buffer", "1048576"}
 	if diff := cmp.Diff(want, cfg.nonDefaultArgs()); diff != "" {
 		t.Errorf("nonDefaultArgs (-want +got):\n%s", diff)
 	}
@@ -147,6 +154,8 @@ func TestHasPart(t *testing.T) {
 		{nil, "netns", false},
 		{[]string{"netns"}, "matrix", false},
 		{[]string{"matrix", "netns"}, "netns", true},
+		{[]string{"matrix", "netns"}, "filter", false}, // a report saved before the filter part
+		{[]string{"filter"}, "filter", true},
 	}
 	for _, tt := range tests {
 		if got := (benchConfig{Parts: tt.parts}).has(tt.part); got != tt.want {

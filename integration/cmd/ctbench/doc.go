@@ -92,6 +92,31 @@
 //
 //	go run -tags integration ./integration/cmd/ctbench -parts bigtable
 //
+// # The filter part
+//
+// The cost of a narrow filter (issue 14), run last (-parts filter alone):
+// per load of -filter-loads (tcp, ctnetlink) a fresh namespace and the load
+// at full speed with one operation in -filter-every (100: 1 % of the
+// events) sent to destination port 7 instead of the load's own ("ctbench
+// gen -match-every N", the operations rounded up to a multiple of N), so
+// that the filter --proto P --dport 7 matches an exact, known share. Its
+// calibration ("ctbench floor -match-dport 7") counts all the events and the
+// matching ones. Per run, in turn, on the same load:
+//
+//   - ctwatch watch without a filter: the baseline;
+//   - ctwatch watch --proto P --dport 7, with --kernel-filter where
+//     `ctwatch watch --help` lists the flag: the target is judged on it;
+//   - the same with --kernel-filter=false, filtered in userspace; "not
+//     available" for a ctwatch without the flag;
+//   - conntrack -E -p P --dport 7, for reference.
+//
+// CPU per event is per event of the load (generated, of the subscribed
+// types), not per record written. The target: the filtered watch's CPU per
+// event at most 0.1 × the unfiltered watch's, no kernel drop, and exactly
+// the matching records, type by type, in every run.
+//
+//	go run -tags integration ./integration/cmd/ctbench -parts filter -runs 1
+//
 // # Measurements
 //
 // For each monitor, load, rate and run: the monitor is started and waited
@@ -111,7 +136,7 @@
 //
 // Internal subcommands, used by the harness only:
 //
-//	ctbench gen -load tcp|udp|ctnetlink -events N -rate R [-netns A,B,...]
-//	ctbench floor -buffer BYTES -out FILE
+//	ctbench gen -load tcp|udp|ctnetlink -events N -rate R [-netns A,B,...] [-match-every N]
+//	ctbench floor -buffer BYTES [-match-dport P] -out FILE
 //	ctbench allns -out FILE
 package main

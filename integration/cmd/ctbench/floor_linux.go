@@ -21,7 +21,9 @@ import (
 // namespace as one of the monitors and as the calibration listener. It
 // joins the three conntrack event groups, reads one message per recvfrom(2)
 // as every monitor here does, counts them by type, and writes the counts as
-// JSON to -out when it is stopped (SIGINT or SIGTERM).
+// JSON to -out when it is stopped (SIGINT or SIGTERM). With -match-dport,
+// as the filter part's calibration listener, it also counts the messages
+// whose original destination port is that port (floorCounts.Matching).
 //
 // The reads are raw blocking system calls, made without telling the Go
 // scheduler: through the runtime (a blocking syscall.Recvfrom, or the
@@ -34,11 +36,12 @@ func runFloor(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	bufSize := fs.Int64("buffer", 8<<20, "receive buffer in bytes (SO_RCVBUFFORCE; the kernel doubles it)")
 	out := fs.String("out", "", "file to write the counts to")
+	matchPort := fs.Int("match-dport", 0, "also count the messages whose original destination port is this one (0: no such count)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
-	if *out == "" || *bufSize <= 0 || *bufSize > 1<<30 {
-		return fmt.Errorf("%w: floor needs -out and a -buffer up to 1 GiB", errUsage)
+	if *out == "" || *bufSize <= 0 || *bufSize > 1<<30 || *matchPort < 0 || *matchPort > 65535 {
+		return fmt.Errorf("%w: floor needs -out, a -buffer up to 1 GiB and a -match-dport up to 65535", errUsage)
 	}
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER)
 	if err != nil {
@@ -64,13 +67,19 @@ func runFloor(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("join conntrack groups: %w", err)
 	}
 
-	var c eventCounts
+	var c floorCounts
+	if *matchPort != 0 {
+		c.Matching = &eventCounts{}
+	}
 	buf := make([]byte, 64<<10)
 	for ctx.Err() == nil {
 		n, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0, 0)
 		switch errno {
 		case 0:
-			countEventMessages(&c, buf[:n])
+			countEventMessages(&c.eventCounts, buf[:n])
+			if c.Matching != nil {
+				countMatchingMessages(c.Matching, buf[:n], uint16(*matchPort))
+			}
 		case unix.EAGAIN, unix.EINTR:
 			// The receive timeout: with one CPU, the goroutine that
 			// cancels ctx on a signal runs only if this one yields.

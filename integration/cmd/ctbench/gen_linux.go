@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +25,10 @@ type genResult struct {
 	Ops int `json:"ops"`
 	// Generated is the events the operations produce, by type.
 	Generated eventCounts `json:"generated"`
+	// Matching is the part of Generated that the filter part's filter
+	// selects (-match-every): the events of the operations sent to
+	// filterPort.
+	Matching eventCounts `json:"matching,omitzero"`
 	// Seconds is the time from the start to the end of the last operation.
 	Seconds float64 `json:"seconds"`
 	// Errors counts operations that did not go as expected (a connect not
@@ -67,6 +72,7 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	events := fs.Int("events", defaultEvents, "events to produce (rounded up to whole operations)")
 	rate := fs.Float64("rate", 0, "events per second; 0 is full speed")
 	nsList := fs.String("netns", "", "ctnetlink load only: spread the operations evenly over these named namespaces (comma-separated), each tick's to the next in turn")
+	every := fs.Int("match-every", 0, "tcp and ctnetlink loads: send every Nth operation to destination port 7 instead, the filter part's match (operations rounded up to a multiple of N); 0: none")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
@@ -78,7 +84,10 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if len(names) > 0 && *load != "ctnetlink" {
 		return fmt.Errorf("%w: gen -netns needs -load ctnetlink", errUsage)
 	}
-	ops := opsFor(*load, *events)
+	if *every < 0 || (*every > 0 && (len(names) > 0 || !slices.Contains(filterLoads, *load))) {
+		return fmt.Errorf("%w: gen -match-every needs a positive N and -load %s, without -netns", errUsage, strings.Join(filterLoads, " or "))
+	}
+	ops := filterOps(opsFor(*load, *events), *every)
 	var g generator
 	var err error
 	switch {
@@ -86,11 +95,11 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		ops = spreadOps(ops, len(names))
 		g, err = newSpreadGen(names, ops)
 	case *load == "tcp":
-		g = &tcpGen{}
+		g = &tcpGen{every: *every}
 	case *load == "udp":
 		g, err = newUDPGen()
 	case *load == "ctnetlink":
-		g, err = newCTNetlinkGen()
+		g, err = newCTNetlinkGen(*every)
 	}
 	if err != nil {
 		return err
@@ -120,7 +129,8 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	res.Seconds = time.Since(start).Seconds()
 	res.Ops = done
-	res.Generated = eventCounts{New: per.New * done, Update: per.Update * done, Destroy: per.Destroy * done}
+	res.Generated = per.times(done)
+	res.Matching = per.times(matchingOps(done, *every))
 	return json.NewEncoder(stdout).Encode(res)
 }
 
@@ -131,13 +141,19 @@ const closedPort = 9
 // tcpGen connects to a closed port: the SYN creates an entry (NEW), the RST
 // that answers it, seen before any reply, makes the kernel delete the entry
 // at once (DESTROY). No UPDATE is sent for the state change: the entry is
-// dying by the time its cached events would be delivered.
-type tcpGen struct{}
+// dying by the time its cached events would be delivered. With every set,
+// every every-th connect goes to filterPort, as closed as closedPort.
+type tcpGen struct{ every int }
 
-func (tcpGen) do(_, n int) []error {
+func (g tcpGen) do(first, n int) []error {
 	var errs []error
-	sa := &unix.SockaddrInet4{Port: closedPort, Addr: [4]byte{127, 0, 0, 1}}
-	for range n {
+	other := &unix.SockaddrInet4{Port: closedPort, Addr: [4]byte{127, 0, 0, 1}}
+	match := &unix.SockaddrInet4{Port: filterPort, Addr: [4]byte{127, 0, 0, 1}}
+	for i := first; i < first+n; i++ {
+		sa := other
+		if matchOp(i, g.every) {
+			sa = match
+		}
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("socket: %w", err))
@@ -146,7 +162,7 @@ func (tcpGen) do(_, n int) []error {
 		err = unix.Connect(fd, sa)
 		unix.Close(fd)
 		if !errors.Is(err, unix.ECONNREFUSED) {
-			errs = append(errs, fmt.Errorf("connect to 127.0.0.1:%d: want ECONNREFUSED, got %v", closedPort, err))
+			errs = append(errs, fmt.Errorf("connect to 127.0.0.1:%d: want ECONNREFUSED, got %v", sa.Port, err))
 		}
 	}
 	return errs
@@ -280,27 +296,40 @@ func (g *udpGen) close() {
 
 // ctnetlinkGen creates, updates and deletes entries in batches, as
 // kube-proxy's and conntrack -D's flushes do: per batch one sendmsg with the
-// creates (NEW), the updates (UPDATE) and the deletes (DESTROY).
-type ctnetlinkGen struct{ req *requester }
+// creates (NEW), the updates (UPDATE) and the deletes (DESTROY). With
+// every set, every every-th entry has filterPort as its destination port.
+type ctnetlinkGen struct {
+	req   *requester
+	every int
+}
 
-func newCTNetlinkGen() (*ctnetlinkGen, error) {
+func newCTNetlinkGen(every int) (*ctnetlinkGen, error) {
 	req, err := newRequester()
 	if err != nil {
 		return nil, err
 	}
-	return &ctnetlinkGen{req: req}, nil
+	return &ctnetlinkGen{req: req, every: every}, nil
+}
+
+// tuple is entry i's tuple.
+func (g *ctnetlinkGen) tuple(i int) ctTuple {
+	t := entryTuple(i)
+	if matchOp(i, g.every) {
+		t.DPort = filterPort
+	}
+	return t
 }
 
 func (g *ctnetlinkGen) do(first, n int) []error {
 	b := g.req.buf[:0]
 	for i := first; i < first+n; i++ {
-		b = appendCreate(b, g.req.nextSeq(), entryTuple(i))
+		b = appendCreate(b, g.req.nextSeq(), g.tuple(i))
 	}
 	for i := first; i < first+n; i++ {
-		b = appendUpdate(b, g.req.nextSeq(), entryTuple(i), 1)
+		b = appendUpdate(b, g.req.nextSeq(), g.tuple(i), 1)
 	}
 	for i := first; i < first+n; i++ {
-		b = appendDelete(b, g.req.nextSeq(), entryTuple(i))
+		b = appendDelete(b, g.req.nextSeq(), g.tuple(i))
 	}
 	g.req.buf = b
 	return g.req.send()

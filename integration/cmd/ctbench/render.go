@@ -275,6 +275,9 @@ func writeTargets(w io.Writer, rep *report) {
 	if rep.Config.has("lowrate") {
 		ts = append(ts, lowTargets(rep)...)
 	}
+	if rep.Config.has("filter") {
+		ts = append(ts, filterTargets(rep)...)
+	}
 	for _, t := range append(ts, goBenchTargets(rep.GoBench)...) {
 		fmt.Fprintf(w, "| %s | %s | %s |\n", t.Name, cellText(t.Measured), t.Verdict)
 	}
@@ -312,6 +315,9 @@ func writeStdout(w io.Writer, rep *report) {
 	if rep.Config.has("lowrate") {
 		writeLowRateTable(w, rep)
 	}
+	if rep.Config.has("filter") {
+		writeFilterTables(w, rep)
+	}
 	fmt.Fprintln(w, "### Targets")
 	fmt.Fprintln(w)
 	writeTargets(w, rep)
@@ -320,6 +326,12 @@ func writeStdout(w io.Writer, rep *report) {
 		fmt.Fprintln(w, "### Calibration")
 		fmt.Fprintln(w)
 		writeCalibration(w, rep)
+	}
+	if rep.Config.has("filter") && rep.Filter != nil && len(rep.Filter.Calibrations) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "### Filter calibration")
+		fmt.Fprintln(w)
+		writeFilterCalibration(w, rep.Filter)
 	}
 }
 
@@ -361,6 +373,9 @@ func writeDocument(w io.Writer, rep *report) {
 	writeBigTableSection(w, rep)
 	if cfg.has("lowrate") {
 		writeLowRateSection(w, rep)
+	}
+	if cfg.has("filter") {
+		writeFilterSection(w, rep)
 	}
 	if len(rep.GoBench) > 0 {
 		p("## Stages\n\n")

@@ -24,8 +24,9 @@ func sampleReport() *report {
 		Monitors:        []string{"ctwatch", "conntrack", "ulogd", "floor"},
 		ConntrackBuffer: 8 << 20, CalibrationBuffer: 256 << 20, MonCPU: 1, DrainTimeout: time.Minute,
 		Quiet: 10, QuietTimeout: 30 * time.Second, QuietBudget: 5 * time.Minute, MaxInterference: 10, Retries: 2,
-		Parts: []string{"matrix", "netns", "bigtable", "lowrate"}, NetNSCount: 4, NetNSRate: 20000, NetNSEvents: 3600,
+		Parts: []string{"matrix", "netns", "bigtable", "lowrate", "filter"}, NetNSCount: 4, NetNSRate: 20000, NetNSEvents: 3600,
 		BigTableEntries: 1000000, BigTableWindow: 5 * time.Minute,
+		FilterLoads: []string{"tcp"}, FilterEvery: 100,
 	}
 	start := time.Date(2026, 11, 22, 5, 0, 0, 0, time.UTC)
 	return &report{
@@ -40,6 +41,7 @@ func sampleReport() *report {
 		NetNS:    sampleNSResults(),
 		BigTable: sampleBigTable(),
 		LowRate:  sampleLowResults(),
+		Filter:   sampleFilterPart(),
 		GoBench: []goBench{
 			{Pkg: "github.com/ctwatch/ctwatch/internal/watch", Name: "Pipeline/native", Values: map[string]float64{"sec/op": 1131e-9, "B/op": 1, "allocs/op": 0}},
 			{Pkg: "github.com/ctwatch/ctwatch/internal/watch", Name: "Pipeline/ecs", Values: map[string]float64{"sec/op": 1357e-9, "B/op": 1, "allocs/op": 0}},
@@ -116,7 +118,7 @@ func TestWriteStdoutNetNSOnly(t *testing.T) {
 	var b bytes.Buffer
 	writeStdout(&b, rep)
 	out := b.String()
-	for _, absent := range []string{"### tcp", "### ctnetlink", "### Calibration", "tcp (real traffic)"} {
+	for _, absent := range []string{"### tcp", "### ctnetlink", "### Calibration", "tcp (real traffic)", "### filter", "filter matching"} {
 		if strings.Contains(out, absent) {
 			t.Errorf("output has %q:\n%s", absent, out)
 		}

@@ -23,6 +23,8 @@ type report struct {
 	BigTable *bigTableResult `json:"bigtable,omitempty"`
 	// LowRate holds the lowrate part's measurements.
 	LowRate []lowResult `json:"lowrate,omitempty"`
+	// Filter holds the filter part's calibrations and measurements.
+	Filter *filterPart `json:"filter,omitempty"`
 	// GoBench holds the stage benchmarks read from -gobench.
 	GoBench []goBench `json:"gobench,omitempty"`
 	// Skipped maps a monitor to why it could not be run at all.

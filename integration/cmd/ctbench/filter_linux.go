@@ -1,0 +1,337 @@
+//go:build integration
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// runFilter runs the filter part: per load a fresh namespace, its
+// calibration, then in each run every filter monitor in turn on the same
+// full-speed load.
+func (b *bench) runFilter(ctx context.Context) error {
+	for _, m := range []string{"ctwatch", "conntrack"} {
+		if reason := b.checkMonitor(m); reason != "" {
+			return fmt.Errorf("filter part: %s", reason)
+		}
+	}
+	// The watch's help lists its flags whatever its exit status.
+	help, _ := exec.Command(b.ctwatch, "watch", "--help").CombinedOutput()
+	part := &filterPart{Port: filterPort, Every: b.cfg.FilterEvery, KernelFlag: hasKernelFilterFlag(help)}
+	b.rep.Filter = part
+	if !part.KernelFlag {
+		fmt.Fprintf(b.stderr, "ctbench: filter part: %s; %s is not run\n", noKernelFilterFlag, filterMonUser)
+	}
+	var active []string
+	for _, m := range filterMonitors {
+		if m != filterMonUser || part.KernelFlag {
+			active = append(active, m)
+		}
+	}
+	total, k := len(b.cfg.FilterLoads)*b.cfg.Runs*len(active), 0
+	for _, load := range b.cfg.FilterLoads {
+		err := func() error {
+			ns, err := newNamespace()
+			if err != nil {
+				return err
+			}
+			defer func() {
+				if err := ns.close(); err != nil {
+					fmt.Fprintln(b.stderr, "ctbench:", err)
+				}
+			}()
+			if !b.cfg.NoCalibrate {
+				part.Calibrations = append(part.Calibrations, b.calibrateFilter(ctx, ns, load))
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			for run := 1; run <= b.cfg.Runs; run++ {
+				for _, mon := range active {
+					k++
+					res, err := b.measureFilterRetrying(ctx, ns, load, mon, run)
+					if err != nil {
+						return err
+					}
+					part.Results = append(part.Results, res)
+					b.filterProgress(k, total, res)
+				}
+			}
+			return nil
+		}()
+		if err != nil {
+			return fmt.Errorf("filter part: %w", err)
+		}
+	}
+	return nil
+}
+
+// calibrateFilter counts one full-speed run of a filter load with the raw
+// listener, all the events and the matching ones.
+func (b *bench) calibrateFilter(ctx context.Context, ns *namespace, load string) filterCalibration {
+	c := filterCalibration{Load: load}
+	err := func() error {
+		if err := b.ensureEmpty(ctx, ns); err != nil {
+			return err
+		}
+		dir, err := os.MkdirTemp(b.dir, "filter-calibration-")
+		if err != nil {
+			return fmt.Errorf("run directory: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		m := newMonitorProc("floor", dir, formatFloor)
+		cmd := ns.command("taskset", "-c", strconv.Itoa(b.cfg.MonCPU), b.self, "floor",
+			"-buffer", strconv.FormatInt(b.cfg.CalibrationBuffer, 10), "-match-dport", strconv.Itoa(filterPort), "-out", m.out)
+		if err := m.launch(cmd, false); err != nil {
+			return err
+		}
+		defer m.kill()
+		sock, err := m.waitJoined(ctx, ns, 10*time.Second)
+		if err != nil {
+			return err
+		}
+		gen, _, err := b.generateFilter(ctx, ns, load)
+		if err != nil {
+			return err
+		}
+		c.Generated, c.Matching, c.GenSeconds = gen.Generated, gen.Matching, gen.Seconds
+		if gen.Errors > 0 {
+			return fmt.Errorf("generator: %d operation(s) failed, the first: %s", gen.Errors, gen.FirstError)
+		}
+		if sock, _, err = m.waitDrained(ctx, ns, b.cfg.DrainTimeout); err != nil {
+			return err
+		}
+		c.Drops = sock.Drops
+		if err := m.stop(10 * time.Second); err != nil {
+			return err
+		}
+		data, err := os.ReadFile(m.out)
+		if err != nil {
+			return fmt.Errorf("calibration listener's counts: %w", err)
+		}
+		var fc floorCounts
+		if err := json.Unmarshal(data, &fc); err != nil {
+			return fmt.Errorf("calibration listener's counts: %w", err)
+		}
+		if fc.Matching == nil {
+			return fmt.Errorf("calibration listener wrote no matching counts: %s", data)
+		}
+		c.Received, c.ReceivedMatching = fc.eventCounts, *fc.Matching
+		return nil
+	}()
+	if err != nil {
+		c.Err = err.Error()
+	}
+	status := "exact"
+	if !c.OK() {
+		status = "MISMATCH"
+		if c.Err != "" {
+			status = "FAILED: " + c.Err
+		}
+	}
+	fmt.Fprintf(b.stderr, "ctbench: filter calibration of %s: generated %s (matching %s), raw listener saw %s (matching %s), drops %d: %s\n",
+		load, triple(c.Generated), triple(c.Matching), triple(c.Received), triple(c.ReceivedMatching), c.Drops, status)
+	return c
+}
+
+// generateFilter runs a filter load at full speed in the namespace on the
+// generator's CPU.
+func (b *bench) generateFilter(ctx context.Context, ns *namespace, load string) (genResult, int64, error) {
+	cmd := ns.command("taskset", "-c", strconv.Itoa(b.cfg.GenCPU), b.self, "gen",
+		"-load", load, "-events", strconv.Itoa(b.cfg.Events), "-rate", "0", "-match-every", strconv.Itoa(b.cfg.FilterEvery))
+	return runGenerator(ctx, cmd, time.Minute)
+}
+
+// measureFilterRetrying is measureRetrying for the filter part.
+func (b *bench) measureFilterRetrying(ctx context.Context, ns *namespace, load, mon string, run int) (filterResult, error) {
+	for attempt := 0; ; attempt++ {
+		res := filterResult{Load: load, Monitor: mon, Run: run}
+		if err := b.measureFilter(ctx, ns, &res); err != nil {
+			res.Err = err.Error()
+		}
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		res.Attempts = attempt + 1
+		if res.Err != "" || res.OtherCPU*100 <= b.cfg.MaxInterference || attempt >= b.cfg.Retries {
+			return res, nil
+		}
+		fmt.Fprintf(b.stderr, "ctbench: filter %s run %d %s: others took %.0f %% of the CPUs; measuring again\n",
+			load, run, mon, res.OtherCPU*100)
+	}
+}
+
+// filterProgress reports a finished filter measurement on stderr.
+func (b *bench) filterProgress(k, total int, r filterResult) {
+	head := fmt.Sprintf("ctbench: [filter %d/%d] %s run %d %s:", k, total, r.Load, r.Run, r.Monitor)
+	if r.Err != "" {
+		fmt.Fprintf(b.stderr, "%s failed: %s\n", head, r.Err)
+		return
+	}
+	undrained := ""
+	if !r.Drained {
+		undrained = " (not drained)"
+	}
+	fmt.Fprintf(b.stderr, "%s generated %s at %s/s (matching %s), expected records %s, written %s, kernel drops %s, %.2f µs CPU/event of the load, %.1f MiB, others %.1f %%%s\n",
+		head, formatCount(int64(r.Generated.Events())), kiloLabel(r.Achieved()), formatCount(int64(r.Matching.Events())),
+		formatCount(int64(r.Want.Events())), formatCount(int64(r.Counts.Events())), formatCount(int64(r.KernelDrops)),
+		r.CPUPerEvent(), float64(r.PeakRSS)/(1<<20), r.OtherCPU*100, undrained)
+}
+
+// measureFilter measures one filter monitor on one full-speed run of the
+// load, as measureInto does the matrix's.
+func (b *bench) measureFilter(ctx context.Context, ns *namespace, res *filterResult) error {
+	if err := b.ensureEmpty(ctx, ns); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp(b.dir, res.Monitor+"-")
+	if err != nil {
+		return fmt.Errorf("run directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	if res.Busy, err = b.waitQuiet(ctx); err != nil {
+		return err
+	}
+	m, err := b.startFilterMonitor(ns, res.Load, res.Monitor, dir)
+	if err != nil {
+		return err
+	}
+	defer m.kill()
+	if _, err := m.waitJoined(ctx, ns, 10*time.Second); err != nil {
+		return err
+	}
+	if m.format == formatCtwatch {
+		if err := m.waitOutput(ctx, `"event":"dump"`, 30*time.Second); err != nil {
+			return err
+		}
+	}
+
+	before, err := readUsage(m.pid)
+	if err != nil {
+		return err
+	}
+	cpusBefore, selfBefore, err := b.readCPUs()
+	if err != nil {
+		return err
+	}
+	gen, genCPU, err := b.generateFilter(ctx, ns, res.Load)
+	if err != nil {
+		return err
+	}
+	res.Generated, res.Matching, res.GenSeconds, res.GenCPUNanos = gen.Generated, gen.Matching, gen.Seconds, genCPU
+	if gen.Errors > 0 {
+		return fmt.Errorf("generator: %d operation(s) failed, the first: %s", gen.Errors, gen.FirstError)
+	}
+	sock, drained, err := m.waitDrained(ctx, ns, b.cfg.DrainTimeout)
+	if err != nil {
+		return err
+	}
+	after, err := readUsage(m.pid)
+	if err != nil {
+		return err
+	}
+	cpusAfter, selfAfter, err := b.readCPUs()
+	if err != nil {
+		return err
+	}
+	if res.PeakRSS, err = readPeakRSS(m.pid); err != nil {
+		return err
+	}
+	res.Drained, res.Groups, res.KernelDrops = drained, sock.Groups, sock.Drops
+	res.CPUNanos = after.cpuNanos - before.cpuNanos
+	res.Subscribed = gen.Generated.subscribed(sock.Groups).Events()
+	res.Want = gen.Matching.subscribed(sock.Groups)
+	if res.Monitor == filterMonAll {
+		res.Want = gen.Generated.subscribed(sock.Groups)
+	}
+	res.OtherCPU = otherShare(cpusAfter.sub(cpusBefore), res.CPUNanos+res.GenCPUNanos+(selfAfter-selfBefore))
+
+	if err := m.stop(10 * time.Second); err != nil {
+		return err
+	}
+	f, err := os.Open(m.out)
+	if err != nil {
+		return fmt.Errorf("%s's output: %w", res.Monitor, err)
+	}
+	defer f.Close()
+	if res.Counts, err = countRecords(m.format, f); err != nil {
+		return fmt.Errorf("%s's output: %w", res.Monitor, err)
+	}
+	return nil
+}
+
+// startFilterMonitor starts filter monitor mon with load's filter on the
+// monitor CPU, watching ns, writing into dir.
+func (b *bench) startFilterMonitor(ns *namespace, load, mon, dir string) (*monitorProc, error) {
+	pin := []string{"taskset", "-c", strconv.Itoa(b.cfg.MonCPU)}
+	if mon == filterMonConntrack {
+		m := newMonitorProc(mon, dir, formatConntrack)
+		args := append(append(pin, "conntrack", "-E"), conntrackFilterArgs(load)...)
+		return m, m.launch(ns.command(args...), true)
+	}
+	m := newMonitorProc(mon, dir, formatCtwatch)
+	args := append(pin, b.ctwatch, "watch", "--netns", ns.Name, "--output", m.out)
+	args = append(args, b.cfg.CtwatchFlags...)
+	switch mon {
+	case filterMonAll:
+	case filterMonKernel:
+		args = append(args, ctwatchFilterArgs(load)...)
+		if b.rep.Filter.KernelFlag {
+			args = append(args, "--kernel-filter")
+		}
+	case filterMonUser:
+		args = append(append(args, ctwatchFilterArgs(load)...), "--kernel-filter=false")
+	default:
+		return nil, fmt.Errorf("unknown filter monitor %q", mon)
+	}
+	return m, m.launch(exec.Command(args[0], args[1:]...), false)
+}
+
+// newMonitorProc is a monitor not started yet, its output and standard
+// error in dir.
+func newMonitorProc(name, dir string, format recordFormat) *monitorProc {
+	return &monitorProc{
+		name:    name,
+		out:     filepath.Join(dir, name+".out"),
+		errPath: filepath.Join(dir, name+".stderr"),
+		format:  format,
+		done:    make(chan struct{}),
+	}
+}
+
+// launch starts cmd as m, its standard error to m.errPath and, with
+// stdoutToOut, its standard output to m.out, as startMonitor does.
+func (m *monitorProc) launch(cmd *exec.Cmd, stdoutToOut bool) error {
+	errFile, err := os.Create(m.errPath)
+	if err != nil {
+		return fmt.Errorf("monitor stderr: %w", err)
+	}
+	defer errFile.Close()
+	cmd.Stderr = errFile
+	if stdoutToOut {
+		f, err := os.Create(m.out)
+		if err != nil {
+			return fmt.Errorf("monitor output: %w", err)
+		}
+		defer f.Close()
+		cmd.Stdout = f
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", m.name, err)
+	}
+	m.cmd, m.pid = cmd, cmd.Process.Pid
+	go func() {
+		_ = cmd.Wait() // how it exited is judged by what it wrote
+		close(m.done)
+	}()
+	return nil
+}
