@@ -501,20 +501,7 @@ func TestWatchKernelFilter(t *testing.T) {
 			w.waitEvent("the last DESTROY", func(ev *model.Event) bool {
 				return ev.Type == model.EventDestroy && ev.Entry.Orig.SrcPort == 5100
 			})
-			rest, code, _ := w.stop()
-			if code != 0 {
-				t.Fatalf("exit status %d", code)
-			}
-			var stop map[string]any
-			for _, l := range rest {
-				var r map[string]any
-				if json.Unmarshal([]byte(l), &r) == nil && r["event"] == "stop" {
-					stop = r
-				}
-			}
-			if stop == nil {
-				t.Fatalf("no stop record in %q", rest)
-			}
+			stop := kfStopRecord(t, w)
 			recv, _ := stop["received"].(map[string]any)
 			got := []any{recv["new"], recv["destroy"], stop["filtered"]}
 			if diff := cmp.Diff([]any{tt.news, tt.destroys, tt.filtered}, got); diff != "" {
@@ -565,20 +552,7 @@ func TestWatchKernelFilterChanging(t *testing.T) {
 			w.waitEvent("the sentinel's DESTROY", func(ev *model.Event) bool {
 				return ev.Type == model.EventDestroy && ev.Entry.Orig.SrcPort == 5002
 			})
-			rest, code, _ := w.stop()
-			if code != 0 {
-				t.Fatalf("exit status %d", code)
-			}
-			var stop map[string]any
-			for _, l := range rest {
-				var r map[string]any
-				if json.Unmarshal([]byte(l), &r) == nil && r["event"] == "stop" {
-					stop = r
-				}
-			}
-			if stop == nil {
-				t.Fatalf("no stop record in %q", rest)
-			}
+			stop := kfStopRecord(t, w)
 			recv, _ := stop["received"].(map[string]any)
 			got := []any{recv["new"], recv["update"], recv["destroy"], stop["filtered"]}
 			if diff := cmp.Diff([]any{tt.news, tt.updates, tt.destroys, tt.filtered}, got); diff != "" {
@@ -586,4 +560,21 @@ func TestWatchKernelFilterChanging(t *testing.T) {
 			}
 		})
 	}
+}
+
+// kfStopRecord stops the watch and returns its stop record.
+func kfStopRecord(t *testing.T, w *wtProc) map[string]any {
+	t.Helper()
+	rest, code, _ := w.stop()
+	if code != 0 {
+		t.Fatalf("exit status %d", code)
+	}
+	for _, l := range rest {
+		var r map[string]any
+		if json.Unmarshal([]byte(l), &r) == nil && r["event"] == "stop" {
+			return r
+		}
+	}
+	t.Fatalf("no stop record in %q", rest)
+	return nil
 }
