@@ -3,12 +3,15 @@ package watch
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ctwatch/ctwatch/internal/netns"
+	"github.com/ctwatch/ctwatch/internal/nsdiscover"
 	"github.com/ctwatch/ctwatch/pkg/events"
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
@@ -158,5 +161,51 @@ func TestRunExpectSnapshotText(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{expectSnapshotLine}, text); diff != "" {
 		t.Errorf("text lines (-want +got):\n%s", diff)
+	}
+}
+
+// TestRunExpectSnapshotNetNS: a Snapshot watch of every namespace lists
+// each namespace's expectations after its entries, and writes them as
+// that namespace's.
+func TestRunExpectSnapshotNetNS(t *testing.T) {
+	a := nsdiscover.NS{Inode: 4026531001, NSID: 1, Name: "a"}
+	b := nsdiscover.NS{Inode: 4026531002, NSID: 2, Name: "b"}
+	var nt *nsLoopTest
+	dumpExpect := func(_ context.Context, h *netns.Handle, fn func(*model.ExpectEvent) bool) error {
+		nt.mu.Lock()
+		ino := nt.inode[h]
+		nt.mu.Unlock()
+		x, _, err := model.ParseExpectText(strings.Replace(expectSnapshotLine, "dport=47999", "dport="+strconv.FormatUint(ino%10000, 10), 1))
+		if err != nil {
+			return err
+		}
+		fn(&x)
+		return nil
+	}
+	nt = newNSLoopTest(t, Config{Snapshot: true, Types: events.ExpectTypes, DumpExpect: dumpExpect, Heartbeat: -1},
+		map[uint64]bool{a.Inode: true, b.Inode: true})
+	nt.add(a, udpEntry(t, 1))
+	nt.add(b)
+	if _, err := nt.run(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range nt.records() {
+		switch r["event"] {
+		case "snapshot", "expect_snapshot", "netns_added":
+			ns, _ := r["netns"].(map[string]any)
+			s := r["event"].(string) + " " + fmt.Sprint(ns["name"])
+			if tu, ok := r["tuple"].(map[string]any); ok {
+				s += fmt.Sprintf(" dport=%v", tu["dport"])
+			}
+			got = append(got, s)
+		}
+	}
+	want := []string{
+		"snapshot a", "expect_snapshot a dport=1001", "netns_added a",
+		"expect_snapshot b dport=1002", "netns_added b",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
 	}
 }
