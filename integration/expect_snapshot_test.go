@@ -4,6 +4,7 @@ package integration
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -147,4 +148,47 @@ func TestWatchExpectSnapshot(t *testing.T) {
 		t.Errorf("dump record %v: want 1 expectation and no error", dump)
 	}
 	js.stop()
+}
+
+// TestWatchInferredMaster: the FTP data connection's NEW carries its
+// master, the control connection; when the namespace goes, the data
+// flow's inferred destroy (inferred_reason netns_gone) carries the same
+// master, as a DESTROY from the kernel would.
+func TestWatchInferredMaster(t *testing.T) {
+	nstest.RequireCommand(t, "nft")
+	ns := nstest.New(t)
+	ns.NFT(expectRuleset)
+	p := wtStart(t, "watch", "--netns", ns.Name, "--events", "new,destroy")
+	dataPort := expectFTP(t, ns)
+	related, _ := p.waitRecord("the data connection's NEW", func(r map[string]any) bool {
+		o, _ := r["orig"].(map[string]any)
+		return r["event"] == "new" && o["dport"] == float64(dataPort)
+	})
+	if m, _ := related["master"].(map[string]any); m["dport"] != 21.0 {
+		t.Fatalf("the data connection's NEW has no FTP master: %v", related)
+	}
+	ns.Delete()
+	rest, code, _ := p.wait(time.Now())
+	if code != 1 {
+		t.Errorf("exit status %d, want 1 (the namespace is gone)", code)
+	}
+	var ended map[string]any
+	for _, l := range rest {
+		var r map[string]any
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("%v: %q", err, l)
+		}
+		if o, _ := r["orig"].(map[string]any); r["event"] == "destroy" && r["inferred"] == true && o["dport"] == float64(dataPort) {
+			ended = r
+		}
+	}
+	if ended == nil {
+		t.Fatalf("no inferred destroy of the data connection:\n%s", strings.Join(rest, "\n"))
+	}
+	if ended["inferred_reason"] != "netns_gone" {
+		t.Errorf("inferred_reason %v, want netns_gone", ended["inferred_reason"])
+	}
+	if diff := cmp.Diff(related["master"], ended["master"]); diff != "" {
+		t.Errorf("the inferred destroy's master differs from the NEW's (-new +inferred):\n%s", diff)
+	}
 }
