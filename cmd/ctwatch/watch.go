@@ -55,7 +55,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	nsMetricsMax := fs.Int("netns-metrics-max", 100, "with several namespaces, label the per-namespace metrics of at most this many; the rest are counted under netns=\"other\"")
 	eventTypes := fs.String("events", "new,update,destroy", "event types to subscribe to: new, update, destroy, and expect (the expectations helpers make; expect-new, expect-destroy for one kind)")
 	bufSize := sizeFlag(fs, "buffer-size", defaultBufferSize(), "socket receive buffer (bytes; K, M, G suffixes), set with SO_RCVBUFFORCE; the default is 1/256 of memory, between 8M and 64M; 0 keeps the kernel's default (net.core.rmem_default)")
-	snapshot := fs.Bool("snapshot", false, `write every pre-existing entry as an "event":"snapshot" record before the live stream`)
+	snapshot := fs.Bool("snapshot", false, `write every pre-existing entry as an "event":"snapshot" record before the live stream (and, with --events expect, every expectation as "expect_snapshot")`)
 	schema := fs.String("schema", "native", "record schema with --format json: native (ctwatch's, docs/schema.md), ecs (Elastic Common Schema 9.4), ocsf (OCSF 1.8.0)")
 	hostName := fs.String("host-name", "", "the host name every record carries (default: the kernel's host name)")
 	heartbeat := fs.Duration("heartbeat", 60*time.Second, `write a "heartbeat" record this often: uptime, events, records written, losses, output queue and sequence number, so that a dead or lagging agent shows downstream (0: off)`)

@@ -113,13 +113,14 @@ func BenchmarkObserve(b *testing.B) {
 }
 
 // BenchmarkMemory reports the heap bytes per tracked flow at a million
-// flows, without NAT and with NAT on every flow (the reply tuple kept
-// apart).
+// flows, without NAT, with NAT on every flow (the reply tuple kept apart),
+// and with a master on every flow (kept apart too).
 func BenchmarkMemory(b *testing.B) {
 	for _, bc := range []struct {
-		name string
-		nat  bool
-	}{{"nat=none", false}, {"nat=all", true}} {
+		name   string
+		nat    bool
+		master bool
+	}{{"nat=none", false, false}, {"nat=all", true, false}, {"master=all", false, true}} {
 		b.Run(bc.name, func(b *testing.B) {
 			var perFlow float64
 			for n := 0; n < b.N; n++ {
@@ -129,7 +130,11 @@ func BenchmarkMemory(b *testing.B) {
 				cfg := DefaultConfig()
 				cfg.MaxFlows = million
 				tr := New(cfg)
-				fill(tr, million, bc.nat)
+				if bc.master {
+					fillMaster(tr, million)
+				} else {
+					fill(tr, million, bc.nat)
+				}
 				runtime.GC()
 				runtime.ReadMemStats(&after)
 				perFlow = float64(after.HeapAlloc-before.HeapAlloc) / float64(tr.Len())

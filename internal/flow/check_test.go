@@ -113,6 +113,28 @@ func (t *Tracker) check() error {
 	if !maps.Equal(counts, kept) {
 		return fmt.Errorf("per-namespace counts %v, the flows say %v", kept, counts)
 	}
+	// Every side entry (reply tuple, master) belongs to one live record,
+	// and every master to one side entry: none leaks as flows end.
+	sides, masters := 0, 0
+	for i := t.lru.head; i != nilIdx; i = t.recs.at(i).lruNext {
+		r := t.recs.at(i)
+		if r.nat == 0 {
+			continue
+		}
+		sides++
+		n := t.nat.at(r.nat - 1)
+		if n.master != 0 {
+			masters++
+		} else if !n.hasReply() {
+			return fmt.Errorf("record %d: a side entry with neither a reply tuple nor a master", i)
+		}
+	}
+	if inUse := int(t.nat.n) - len(t.nat.free); inUse != sides {
+		return fmt.Errorf("%d side entries in use, the live records hold %d", inUse, sides)
+	}
+	if inUse := int(t.masters.n) - len(t.masters.free); inUse != masters {
+		return fmt.Errorf("%d master tuples in use, the side entries hold %d", inUse, masters)
+	}
 	if len(t.dests.byKey) > t.cfg.MaxDestinations {
 		return fmt.Errorf("%d destinations, more than %d", len(t.dests.byKey), t.cfg.MaxDestinations)
 	}

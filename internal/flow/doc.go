@@ -29,9 +29,12 @@
 // labels, last known counters, list links — in a slab of 1024-record
 // chunks, found through an open-addressing table of 8-byte slots, with the
 // reply tuple stored apart only for flows whose reply tuple is not the
-// inverse of the original one (NAT). BenchmarkMemory measures 168 bytes
-// per flow at a million flows (208 when every flow is NATed), and the
-// garbage collector has nothing to scan. Config.MaxFlows bounds the flows:
+// inverse of the original one (NAT), and the master tuple (the flow's
+// master, FieldMaster) apart again only for flows created through an
+// expectation, so that an inferred end carries it as a DESTROY would.
+// BenchmarkMemory measures 168 bytes per flow at a million flows (208 when
+// every flow is NATed, 248 when every flow has a master), and the garbage
+// collector has nothing to scan. Config.MaxFlows bounds the flows:
 // the least recently seen flow is evicted (forgotten without a lifecycle,
 // counted in Stats.Evicted and Result.Evicted) to make room.
 //

@@ -97,6 +97,12 @@ func (t *Tracker) absorb(i uint32, r *record, e *model.Entry, ts int64, how int)
 		r.labels = lh
 		r.flags |= fHasLabels
 	}
+	if !first && e.Fields.Has(model.FieldMaster) {
+		// A flow first seen without its master (an event that lacked
+		// CTA_TUPLE_MASTER) learns it from the next that has it; start
+		// keeps a first sight's.
+		t.keepMaster(r, e)
+	}
 	if e.Fields.Has(model.FieldOrigCounters) {
 		r.counters[0], r.counters[1] = e.Orig.Packets, e.Orig.Bytes
 		r.flags |= fHasCounters
@@ -134,12 +140,21 @@ func (t *Tracker) entryOf(r *record, e *model.Entry) {
 		Mark: r.mark, Zone: k.zone, ID: k.id}
 	e.Orig.Src, e.Orig.Dst = addrFrom16(k.family, k.src), addrFrom16(k.family, k.dst)
 	unpackIDs(k.proto, k.ports, &e.Orig)
+	e.Reply = inverse(e)
 	if r.nat != 0 {
 		n := t.nat.at(r.nat - 1)
-		e.Reply.Src, e.Reply.Dst = addrFrom16(k.family, n.src), addrFrom16(k.family, n.dst)
-		unpackIDs(k.proto, n.ids, &e.Reply)
-	} else {
-		e.Reply = inverse(e)
+		if n.hasReply() {
+			e.Reply = model.Tuple{}
+			e.Reply.Src, e.Reply.Dst = addrFrom16(k.family, n.src), addrFrom16(k.family, n.dst)
+			unpackIDs(k.proto, n.ids, &e.Reply)
+		}
+		if n.master != 0 {
+			m := t.masters.at(n.master - 1)
+			e.Master.Src, e.Master.Dst = addrFrom16(k.family, m.src), addrFrom16(k.family, m.dst)
+			unpackIDs(m.proto, m.ids, &e.Master)
+			e.MasterProto = m.proto
+			e.Fields |= model.FieldMaster
+		}
 	}
 	if r.flags&fHasState != 0 {
 		e.Fields |= model.FieldState
@@ -158,4 +173,21 @@ func (t *Tracker) entryOf(r *record, e *model.Entry) {
 		e.Orig.Packets, e.Orig.Bytes = r.counters[0], r.counters[1]
 		e.Reply.Packets, e.Reply.Bytes = r.counters[2], r.counters[3]
 	}
+}
+
+// keepMaster keeps e's master tuple for live record r, unless r has one
+// already (a flow's master never changes): the flow's side entry
+// (record.nat) is made if it has none, and points to the tuple.
+func (t *Tracker) keepMaster(r *record, e *model.Entry) {
+	if r.nat == 0 {
+		r.nat = t.nat.alloc() + 1
+	}
+	n := t.nat.at(r.nat - 1)
+	if n.master != 0 {
+		return
+	}
+	j := t.masters.alloc()
+	*t.masters.at(j) = masterTuple{src: e.Master.Src.As16(), dst: e.Master.Dst.As16(),
+		ids: packIDs(e.MasterProto, &e.Master), proto: e.MasterProto}
+	n.master = j + 1
 }

@@ -154,12 +154,31 @@ func inverse(e *model.Entry) model.Tuple {
 	return r
 }
 
-// natTuple is a reply tuple kept for a flow whose reply tuple is not the
-// inverse of its original one (NAT, or an ICMP type without an inverse):
-// only such flows pay for it.
+// natTuple is what the tracker keeps beside the record of the few flows
+// that need more (Tracker.nat, record.nat), so that only they pay for it:
+// the reply tuple of a flow whose reply tuple is not the inverse of its
+// original one (NAT, or an ICMP type without an inverse), and the master
+// of a flow created through an expectation. Both reply addresses zero (no
+// address's 16-byte form is) mean no reply tuple: the reply is the
+// inverse, and the entry is there for the master alone.
 type natTuple struct {
 	src, dst [16]byte
 	ids      uint32
+	// master is the index+1 of the flow's master in Tracker.masters; 0
+	// when it has none.
+	master uint32
+}
+
+// hasReply reports whether n holds a reply tuple.
+func (n *natTuple) hasReply() bool { return n.src != [16]byte{} || n.dst != [16]byte{} }
+
+// masterTuple is the original tuple of a flow's master connection
+// (model.Entry.Master and MasterProto), kept in a pool of its own: an FTP
+// data flow or a SIP media flow, not the common NATed one, pays for it.
+type masterTuple struct {
+	src, dst [16]byte
+	ids      uint32
+	proto    model.Proto
 }
 
 // sameIDs reports whether two tuples carry the same addresses and protocol

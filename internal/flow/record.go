@@ -32,7 +32,7 @@ type record struct {
 	status model.Status
 	mark   uint32
 	labels uint32 // hash of the connlabels (fHasLabels)
-	nat    uint32 // index+1 of the reply tuple in Tracker.nat; 0: the inverse of key
+	nat    uint32 // index+1 of the side entry (reply tuple, master) in Tracker.nat; 0: none, the reply is the inverse of key
 
 	// lruPrev and lruNext link live records from most to least recently
 	// seen, dead records oldest first, and free records (lruNext only).

@@ -32,7 +32,8 @@ func (s *slab[T]) grow() uint32 {
 }
 
 // pool is a slab with a free list for values that are not records (the
-// reply tuples of NATed flows).
+// side entries of NATed flows and of flows with a master, and the master
+// tuples).
 type pool[T any] struct {
 	slab[T]
 	free []uint32
@@ -190,6 +191,9 @@ func (t *Tracker) detach(i uint32, r *record) {
 		t.unlinkPending(i, r)
 	}
 	if r.nat != 0 {
+		if m := t.nat.at(r.nat - 1).master; m != 0 {
+			t.masters.release(m - 1)
+		}
 		t.nat.release(r.nat - 1)
 		r.nat = 0
 	}

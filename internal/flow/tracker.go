@@ -62,6 +62,10 @@ type Tracker struct {
 	tombs list // dead records, oldest first (lru links)
 	pend  list // records awaiting the unreplied detector, in deadline order (dl links)
 
+	// masters are the master tuples of the flows that have one
+	// (natTuple.master).
+	masters pool[masterTuple]
+
 	dests dests
 	burst burst
 	now   int64 // the latest event time seen, for events without one
@@ -279,6 +283,9 @@ func (t *Tracker) start(i uint32, e *model.Entry, ts int64, from SeenFrom) *reco
 		j := t.nat.alloc()
 		*t.nat.at(j) = natTuple{src: e.Reply.Src.As16(), dst: e.Reply.Dst.As16(), ids: packIDs(e.Proto, &e.Reply)}
 		r.nat = j + 1
+	}
+	if e.Fields.Has(model.FieldMaster) {
+		t.keepMaster(r, e)
 	}
 	t.pushFront(&t.lru, i, r)
 	t.live++

@@ -115,6 +115,7 @@ func (e *Encoder) ecsDump(d *Dump) {
 	ecsError(z, d.Err)
 	z.Dict("conntrack", e.ecsConntrack("dump").Dict("dump", zerolog.Dict().
 		Uint64("entries", d.Entries).
+		Func(dumpExpectations(d)).
 		Func(skippedFull(d.SkippedFull)).
 		Float64("duration_s", d.Took.Seconds())))
 	z.Send()

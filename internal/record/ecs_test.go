@@ -146,6 +146,9 @@ func ecsCases(t testing.TB) []ecsCase {
 				UnrepliedSummarised: 16})
 		}},
 		{name: "dump", write: func(e *record.Encoder) { e.Dump(&record.Dump{Entries: 3, Took: 250 * time.Millisecond}) }},
+		{name: "dump_expectations", write: func(e *record.Encoder) {
+			e.Dump(&record.Dump{Entries: 3, Took: 250 * time.Millisecond, ExpectDumped: true, Expectations: 2})
+		}},
 		{name: "dump_failed", write: func(e *record.Encoder) {
 			e.Dump(&record.Dump{Entries: 1, Err: errors.New("dump: interrupted \"EINTR\"")})
 		}},

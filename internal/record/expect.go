@@ -131,3 +131,13 @@ func expectTupleDict(f model.Family, proto model.Proto, t *model.Tuple) *zerolog
 	}
 	return z
 }
+
+// dumpExpectations writes a dump record's "expectations", the count of the
+// expectation table's snapshot, when the table was listed.
+func dumpExpectations(d *Dump) func(*zerolog.Event) {
+	return func(z *zerolog.Event) {
+		if d.ExpectDumped {
+			z.Uint64("expectations", d.Expectations)
+		}
+	}
+}

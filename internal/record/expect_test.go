@@ -80,6 +80,11 @@ func expectCases(t testing.TB) []expectCase {
 	}
 	snap := evs["parse_snapshot"]
 	cases = append(cases, expectCase{"expect_parse_snapshot", func(e *record.Encoder) { e.ExpectEvent(&snap) }})
+	// A watch's --snapshot of the expectation table: a record at info
+	// level, stamped with the dump's receive time.
+	watchSnap := snap
+	watchSnap.Time = time.Date(2026, 12, 7, 16, 0, 0, 250000000, time.UTC)
+	cases = append(cases, expectCase{"expect_snapshot", func(e *record.Encoder) { e.Expect(&watchSnap) }})
 	return cases
 }
 

@@ -153,6 +153,11 @@ type Dump struct {
 	Took time.Duration
 	// Err is why it failed or is incomplete, nil when it did not.
 	Err error
+	// ExpectDumped is set when the expectation table was listed too
+	// (--snapshot of expectation events); Expectations counts its
+	// expectations.
+	ExpectDumped bool
+	Expectations uint64
 }
 
 // Reconcile is the outcome of a reconciliation of the tracker with a dump.

@@ -184,6 +184,7 @@ func (e *Encoder) nativeDump(d *Dump) {
 	}
 	e.nativeRecord(level, "dump").Err(d.Err).
 		Uint64("entries", d.Entries).
+		Func(dumpExpectations(d)).
 		Func(skippedFull(d.SkippedFull)).
 		Float64("duration_s", d.Took.Seconds()).
 		Send()

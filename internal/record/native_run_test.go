@@ -89,6 +89,12 @@ func TestRunJSON(t *testing.T) {
 		write: func(e *record.Encoder) { e.Dump(&record.Dump{Entries: 3, Took: 250 * time.Millisecond}) },
 		want:  `{"level":"info",` + at + `,"event":"dump","seq":1,"run":"run-1","host":{"name":"host-1"},"entries":3,"duration_s":0.25}`,
 	}, {
+		name: "dump with the expectation table",
+		write: func(e *record.Encoder) {
+			e.Dump(&record.Dump{Entries: 3, Took: 250 * time.Millisecond, ExpectDumped: true, Expectations: 0})
+		},
+		want: `{"level":"info",` + at + `,"event":"dump","seq":1,"run":"run-1","host":{"name":"host-1"},"entries":3,"expectations":0,"duration_s":0.25}`,
+	}, {
 		name:  "failed dump",
 		write: func(e *record.Encoder) { e.Dump(&record.Dump{Entries: 1, Err: errors.New("dump: interrupted")}) },
 		want:  `{"level":"warn",` + at + `,"event":"dump","seq":1,"run":"run-1","host":{"name":"host-1"},"error":"dump: interrupted","entries":1,"duration_s":0}`,

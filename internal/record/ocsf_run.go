@@ -126,6 +126,7 @@ func (e *Encoder) ocsfDump(d *Dump) {
 	z.Int64("duration", ocsfMillis(d.Took))
 	ocsfUnmapped(z, e.ocsfConntrack(seq, "dump").Dict("dump", zerolog.Dict().
 		Uint64("entries", d.Entries).
+		Func(dumpExpectations(d)).
 		Func(skippedFull(d.SkippedFull)).
 		Float64("duration_s", d.Took.Seconds())))
 }

@@ -125,6 +125,9 @@ func ocsfCases(t testing.TB) []ocsfCase {
 		{name: "events disabled", write: func(e *record.Encoder) { e.EventsDisabled() }},
 		{name: "events on demand", write: func(e *record.Encoder) { e.EventsOnDemand() }},
 		{name: "dump", write: func(e *record.Encoder) { e.Dump(&record.Dump{Entries: 3, Took: 250 * time.Millisecond}) }},
+		{name: "dump expectations", write: func(e *record.Encoder) {
+			e.Dump(&record.Dump{Entries: 3, Took: 250 * time.Millisecond, ExpectDumped: true, Expectations: 2})
+		}},
 		{name: "dump failed", write: func(e *record.Encoder) {
 			e.Dump(&record.Dump{Entries: 1, Took: time.Second, Err: errors.New("dump: interrupted")})
 		}},

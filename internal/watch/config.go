@@ -247,6 +247,10 @@ type Config struct {
 	// Dump lists the table for the startup dump, reconciliations and the
 	// health monitor; nil dumps NS's (events.DumpNamed, with Labels).
 	Dump DumpFunc
+	// DumpExpect lists a namespace's expectation table for the startup
+	// dumps of a Snapshot watch of expectation events (Types); nil is
+	// events.DumpExpect.
+	DumpExpect DumpExpectFunc
 	// Origins names the programs behind events caused by userspace
 	// requests, as each written event is handled; nil resolves them in
 	// NS (origins.New). Run closes it when it returns.

@@ -34,7 +34,10 @@
 // in the kernel's order among the batch's connection events, past the
 // tracker and the filter, which are about connections, and counts them
 // (Counters.ExpectNew, ExpectDestroy, ExpectWritten; the stop record and
-// ctwatch_events_total).
+// ctwatch_events_total). With Config.Snapshot too, each startup dump of a
+// namespace then lists its expectation table after its entries
+// (Config.DumpExpect) and writes an "expect_snapshot" record for each,
+// waiting for the output as entry snapshots do.
 //
 // # Startup
 //

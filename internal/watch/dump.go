@@ -2,6 +2,7 @@ package watch
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/ctwatch/ctwatch/internal/record"
@@ -38,6 +39,12 @@ func (w *Watch) startupDump(ctx context.Context) {
 			return true
 		})
 	})
+	var xs uint64
+	if w.snapshotsExpects() {
+		var xerr error
+		xs, xerr = w.snapshotExpects(ctx, cfg.NS, model.NetNS{})
+		err = errors.Join(err, xerr)
+	}
 	endWait()
 	w.reconciled = cfg.Clock()
 	w.dumpTook = w.reconciled.Sub(start)
@@ -47,7 +54,7 @@ func (w *Watch) startupDump(ctx context.Context) {
 	w.counters.Snapshot.Store(n)
 	w.counters.Tracked.Store(int64(w.tracker.Len()))
 	w.rec.Dump(&record.Dump{Entries: n, SkippedFull: w.tracker.Stats().SkippedFull - skippedBefore,
-		Took: cfg.Clock().Sub(start), Err: err})
+		Took: cfg.Clock().Sub(start), Err: err, ExpectDumped: w.snapshotsExpects(), Expectations: xs})
 }
 
 // dumpContext bounds a dump by Config.DumpTimeout, unless it writes

@@ -397,6 +397,12 @@ func (w *Watch) dumpNetNS(ctx context.Context, sl *nsSlot, snapshot bool) (uint6
 			return true
 		})
 	})
+	if snapshot && w.snapshotsExpects() {
+		// The namespace's expectations after its entries, as in a watch
+		// of one; their count is not in the netns_added record.
+		_, xerr := w.snapshotExpects(ctx, sl.h, sl.key)
+		err = errors.Join(err, xerr)
+	}
 	w.ns.lastDump = cfg.Clock()
 	w.dumpTook = w.ns.lastDump.Sub(start)
 	w.pacedNetNS(sl, start, cost)

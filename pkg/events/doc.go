@@ -43,7 +43,8 @@
 // them (ExpectEvent.At): a connection event's slot stays the size of an
 // entry. Expectation messages that do not decode are failures as any, and
 // counted alike; expectation events take no sequence number. The kernel
-// never sends to NFNLGRP_CONNTRACK_EXP_UPDATE.
+// never sends to NFNLGRP_CONNTRACK_EXP_UPDATE. [DumpExpect] lists the
+// expectation table (IPCTNL_MSG_EXP_GET), its reads bounded as [Dump]'s.
 //
 // # Dump filters
 //
