@@ -38,6 +38,11 @@ func newPublisher(t testing.TB, url, subject string, tweak func(*Config)) *Publi
 	return p
 }
 
+// patientAcks is a newPublisher tweak for tests that count publishes and
+// duplicates exactly: an ack timeout long enough that no publish is
+// retried for slowness.
+func patientAcks(c *Config) { c.AckTimeout = time.Minute }
+
 // publishAll runs p over recs and returns the results in the order Run
 // reported them; hook, if not nil, is called on Run's goroutine after each
 // result with the count so far.
@@ -113,7 +118,9 @@ func TestPublishStoresEveryRecordOnceInOrder(t *testing.T) {
 	url := s.ClientURL()
 	js := servertest.JetStream(t, url)
 	servertest.AddStream(t, js, fleetStream(1))
-	p := newPublisher(t, url, "ctwatch.host1", nil)
+	// No publish may time out here (the test counts every publish once):
+	// a loaded machine under -race can take seconds over a window's acks.
+	p := newPublisher(t, url, "ctwatch.host1", patientAcks)
 
 	name, err := p.CheckStream(context.Background())
 	if err != nil || name != "CTWATCH" {
@@ -138,11 +145,11 @@ func TestRepublishedRecordsStoredOnce(t *testing.T) {
 	js := servertest.JetStream(t, s.ClientURL())
 	servertest.AddStream(t, js, fleetStream(1))
 
-	first := newPublisher(t, s.ClientURL(), "ctwatch.host1", nil)
+	first := newPublisher(t, s.ClientURL(), "ctwatch.host1", patientAcks)
 	checkResults(t, okResults(1, 100), publishAll(t, first, records(testRun, 1, 100), nil))
 	first.Close()
 
-	again := newPublisher(t, s.ClientURL(), "ctwatch.host1", nil)
+	again := newPublisher(t, s.ClientURL(), "ctwatch.host1", patientAcks)
 	checkResults(t, okResults(51, 150), publishAll(t, again, records(testRun, 51, 150), nil))
 	checkStored(t, js, "CTWATCH", wantIDs(testRun, 1, 150))
 	if st := again.Stats(); st.Duplicates != 50 || st.Acked != 100 {
