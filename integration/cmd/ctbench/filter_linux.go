@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 )
 
@@ -293,45 +291,4 @@ func (b *bench) startFilterMonitor(ns *namespace, load, mon, dir string) (*monit
 		return nil, fmt.Errorf("unknown filter monitor %q", mon)
 	}
 	return m, m.launch(exec.Command(args[0], args[1:]...), false)
-}
-
-// newMonitorProc is a monitor not started yet, its output and standard
-// error in dir.
-func newMonitorProc(name, dir string, format recordFormat) *monitorProc {
-	return &monitorProc{
-		name:    name,
-		out:     filepath.Join(dir, name+".out"),
-		errPath: filepath.Join(dir, name+".stderr"),
-		format:  format,
-		done:    make(chan struct{}),
-	}
-}
-
-// launch starts cmd as m, its standard error to m.errPath and, with
-// stdoutToOut, its standard output to m.out, as startMonitor does.
-func (m *monitorProc) launch(cmd *exec.Cmd, stdoutToOut bool) error {
-	errFile, err := os.Create(m.errPath)
-	if err != nil {
-		return fmt.Errorf("monitor stderr: %w", err)
-	}
-	defer errFile.Close()
-	cmd.Stderr = errFile
-	if stdoutToOut {
-		f, err := os.Create(m.out)
-		if err != nil {
-			return fmt.Errorf("monitor output: %w", err)
-		}
-		defer f.Close()
-		cmd.Stdout = f
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", m.name, err)
-	}
-	m.cmd, m.pid = cmd, cmd.Process.Pid
-	go func() {
-		_ = cmd.Wait() // how it exited is judged by what it wrote
-		close(m.done)
-	}()
-	return nil
 }
