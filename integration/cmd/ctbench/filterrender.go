@@ -33,29 +33,13 @@ func writeFilterTables(w io.Writer, rep *report) {
 				percentValue(rows[0].LossPct.Max))
 		}
 	}
-	var other []float64
-	busy, repeated := 0, 0
+	var spans []measuredSpan
 	for _, r := range part.Results {
-		if r.Err != "" {
-			continue
-		}
-		other = append(other, r.OtherCPU*100)
-		if r.Busy {
-			busy++
-		}
-		if r.Attempts > 1 {
-			repeated++
+		if r.Err == "" {
+			spans = append(spans, measuredSpan{r.OtherCPU, r.Busy, r.Attempts})
 		}
 	}
-	if s := summarize(other); s.N > 0 {
-		note := fmt.Sprintf("Interference: other processes took %s of the two benchmark CPUs' time during the measured spans (median; at most %s).",
-			percentValue(s.Med), percentValue(s.Max))
-		if repeated > 0 {
-			note += fmt.Sprintf(" %d measurement(s) were repeated for interference.", repeated)
-		}
-		if busy > 0 {
-			note += fmt.Sprintf(" **%d run(s) started on a busy machine** (the quiet gate timed out): their numbers include someone else's load.", busy)
-		}
+	if note := interferenceNote(spans); note != "" {
 		fmt.Fprintln(w, note)
 		fmt.Fprintln(w)
 	}

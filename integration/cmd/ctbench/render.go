@@ -105,20 +105,37 @@ func writeTables(w io.Writer, rep *report) {
 	}
 }
 
-// noiseNote says how much of the benchmark's CPUs other processes took
-// during a load's measurements: the numbers include that interference.
+// noiseNote is the interference note of a load's measurements.
 func noiseNote(results []runResult, load string) string {
+	var spans []measuredSpan
+	for _, r := range results {
+		if r.Load == load && r.Err == "" {
+			spans = append(spans, measuredSpan{r.OtherCPU, r.Busy, r.Attempts})
+		}
+	}
+	return interferenceNote(spans)
+}
+
+// measuredSpan is what the interference note needs of a measurement that
+// did not fail.
+type measuredSpan struct {
+	otherCPU float64 // others' share of the benchmark CPUs, 0 to 1
+	busy     bool    // started on a busy machine: the quiet gate timed out
+	attempts int
+}
+
+// interferenceNote says how much of the benchmark's CPUs other processes
+// took during the measured spans: the numbers include that interference.
+// It is "" without spans.
+func interferenceNote(spans []measuredSpan) string {
 	var other []float64
 	busy, repeated := 0, 0
-	for _, r := range results {
-		if r.Load != load || r.Err != "" {
-			continue
-		}
-		other = append(other, r.OtherCPU*100)
-		if r.Busy {
+	for _, s := range spans {
+		other = append(other, s.otherCPU*100)
+		if s.busy {
 			busy++
 		}
-		if r.Attempts > 1 {
+		if s.attempts > 1 {
 			repeated++
 		}
 	}
@@ -652,29 +669,13 @@ func writeNetNSTable(w io.Writer, rep *report) {
 			floatCell(r.CPU, 2), ratioText, floatCell(r.RSSMiB, 1))
 	}
 	fmt.Fprintln(w)
-	var other []float64
-	busy, repeated := 0, 0
+	var spans []measuredSpan
 	for _, r := range rep.NetNS {
-		if r.Err != "" {
-			continue
-		}
-		other = append(other, r.OtherCPU*100)
-		if r.Busy {
-			busy++
-		}
-		if r.Attempts > 1 {
-			repeated++
+		if r.Err == "" {
+			spans = append(spans, measuredSpan{r.OtherCPU, r.Busy, r.Attempts})
 		}
 	}
-	if s := summarize(other); s.N > 0 {
-		note := fmt.Sprintf("Interference: other processes took %s of the two benchmark CPUs' time during the measured spans (median; at most %s).",
-			percentValue(s.Med), percentValue(s.Max))
-		if repeated > 0 {
-			note += fmt.Sprintf(" %d measurement(s) were repeated for interference.", repeated)
-		}
-		if busy > 0 {
-			note += fmt.Sprintf(" **%d run(s) started on a busy machine** (the quiet gate timed out): their numbers include someone else's load.", busy)
-		}
+	if note := interferenceNote(spans); note != "" {
 		fmt.Fprintln(w, note)
 		fmt.Fprintln(w)
 	}
