@@ -349,22 +349,35 @@ func (b *bench) runAll(ctx context.Context) error {
 	return nil
 }
 
-// measureRetrying measures, and measures again (up to cfg.Retries times)
-// when other processes took more than cfg.MaxInterference of the CPUs
-// during the measurement: a burst of someone else's work must not decide a
-// median of three. The last attempt is kept, with its interference shown.
+// measureRetrying measures one monitor on one run of a load, through
+// retryInterfered.
 func (b *bench) measureRetrying(ctx context.Context, ns *namespace, load string, rate float64, mon string, run int) (runResult, error) {
-	for attempt := 0; ; attempt++ {
-		res := b.measure(ctx, ns, load, rate, mon, run)
+	var res runResult
+	err := b.retryInterfered(ctx, fmt.Sprintf("%s %s run %d %s", load, rateLabel(rate), run, mon), func(attempt int) (bool, float64) {
+		res = b.measure(ctx, ns, load, rate, mon, run)
+		res.Attempts = attempt
+		return res.Err != "", res.OtherCPU
+	})
+	return res, err
+}
+
+// retryInterfered calls measure, and calls it again (up to cfg.Retries
+// times) when other processes took more than cfg.MaxInterference of the
+// CPUs during the measurement: a burst of someone else's work must not
+// decide a median of three. The last attempt is kept, with its
+// interference shown. measure makes attempt number attempt, from 1, and
+// says whether it failed and the others' share of the CPUs (0 to 1); what
+// names the measurement on stderr.
+func (b *bench) retryInterfered(ctx context.Context, what string, measure func(attempt int) (failed bool, others float64)) error {
+	for attempt := 1; ; attempt++ {
+		failed, others := measure(attempt)
 		if err := ctx.Err(); err != nil {
-			return res, err
+			return err
 		}
-		res.Attempts = attempt + 1
-		if res.Err != "" || res.OtherCPU*100 <= b.cfg.MaxInterference || attempt >= b.cfg.Retries {
-			return res, nil
+		if failed || others*100 <= b.cfg.MaxInterference || attempt > b.cfg.Retries {
+			return nil
 		}
-		fmt.Fprintf(b.stderr, "ctbench: %s %s run %d %s: others took %.0f %% of the CPUs; measuring again\n",
-			load, rateLabel(rate), run, mon, res.OtherCPU*100)
+		fmt.Fprintf(b.stderr, "ctbench: %s: others took %.0f %% of the CPUs; measuring again\n", what, others*100)
 	}
 }
 

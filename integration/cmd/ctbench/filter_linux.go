@@ -148,23 +148,18 @@ func (b *bench) generateFilter(ctx context.Context, ns *namespace, load string) 
 	return runGenerator(ctx, cmd, time.Minute)
 }
 
-// measureFilterRetrying is measureRetrying for the filter part.
+// measureFilterRetrying measures one filter monitor on one run of a load,
+// through retryInterfered.
 func (b *bench) measureFilterRetrying(ctx context.Context, ns *namespace, load, mon string, run int) (filterResult, error) {
-	for attempt := 0; ; attempt++ {
-		res := filterResult{Load: load, Monitor: mon, Run: run}
+	var res filterResult
+	err := b.retryInterfered(ctx, fmt.Sprintf("filter %s run %d %s", load, run, mon), func(attempt int) (bool, float64) {
+		res = filterResult{Load: load, Monitor: mon, Run: run, Attempts: attempt}
 		if err := b.measureFilter(ctx, ns, &res); err != nil {
 			res.Err = err.Error()
 		}
-		if err := ctx.Err(); err != nil {
-			return res, err
-		}
-		res.Attempts = attempt + 1
-		if res.Err != "" || res.OtherCPU*100 <= b.cfg.MaxInterference || attempt >= b.cfg.Retries {
-			return res, nil
-		}
-		fmt.Fprintf(b.stderr, "ctbench: filter %s run %d %s: others took %.0f %% of the CPUs; measuring again\n",
-			load, run, mon, res.OtherCPU*100)
-	}
+		return res.Err != "", res.OtherCPU
+	})
+	return res, err
 }
 
 // filterProgress reports a finished filter measurement on stderr.

@@ -111,23 +111,18 @@ func (b *bench) runNetNS(ctx context.Context) error {
 	return nil
 }
 
-// measureNSRetrying is measureRetrying for the netns part.
+// measureNSRetrying measures one monitor on one run of the netns part,
+// through retryInterfered.
 func (b *bench) measureNSRetrying(ctx context.Context, set *nsSet, mon string, run int) (nsResult, error) {
-	for attempt := 0; ; attempt++ {
-		res := nsResult{Monitor: mon, Run: run}
+	var res nsResult
+	err := b.retryInterfered(ctx, fmt.Sprintf("netns run %d %s", run, mon), func(attempt int) (bool, float64) {
+		res = nsResult{Monitor: mon, Run: run, Attempts: attempt}
 		if err := b.measureNS(ctx, set, &res); err != nil {
 			res.Err = err.Error()
 		}
-		if err := ctx.Err(); err != nil {
-			return res, err
-		}
-		res.Attempts = attempt + 1
-		if res.Err != "" || res.OtherCPU*100 <= b.cfg.MaxInterference || attempt >= b.cfg.Retries {
-			return res, nil
-		}
-		fmt.Fprintf(b.stderr, "ctbench: netns run %d %s: others took %.0f %% of the CPUs; measuring again\n",
-			run, mon, res.OtherCPU*100)
-	}
+		return res.Err != "", res.OtherCPU
+	})
+	return res, err
 }
 
 // nsProgress reports a finished netns measurement on stderr.
