@@ -287,10 +287,8 @@ func (r filterResult) Achieved() float64 {
 type filterRow struct {
 	Monitor string
 	// Skipped says why the monitor was not run.
-	Skipped   string
-	Failed    int
-	Err       string
-	Undrained int
+	Skipped string
+	runTally
 	// Runs counts the measured runs, Exact those with exactly the expected
 	// records.
 	Runs, Exact int
@@ -321,15 +319,8 @@ func aggregateFilter(part *filterPart, load string) []filterRow {
 			if res.Load != load || res.Monitor != mon {
 				continue
 			}
-			if res.Err != "" {
-				if r.Failed == 0 {
-					r.Err = res.Err
-				}
-				r.Failed++
+			if !r.add(res.Err, res.Drained) {
 				continue
-			}
-			if !res.Drained {
-				r.Undrained++
 			}
 			r.Runs++
 			if res.Exact() {

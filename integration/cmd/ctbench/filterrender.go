@@ -69,13 +69,6 @@ func writeFilterTable(w io.Writer, rows []filterRow, load string, kernelFlag boo
 			fmt.Fprintf(w, "| %s | not run |||||||||\n", label)
 			continue
 		}
-		notes := ""
-		if r.Failed > 0 {
-			notes += fmt.Sprintf(" (%d run(s) failed: %s)", r.Failed, cellText(r.Err))
-		}
-		if r.Undrained > 0 {
-			notes += fmt.Sprintf(" (%d run(s) not drained)", r.Undrained)
-		}
 		ratioText := "—"
 		if !math.IsNaN(r.Ratio) {
 			ratioText = strconv.FormatFloat(r.Ratio, 'f', 2, 64) + "×"
@@ -84,7 +77,7 @@ func writeFilterTable(w io.Writer, rows []filterRow, load string, kernelFlag boo
 			}
 		}
 		fmt.Fprintf(w, "| %s%s | %s | %s | %s | %s | %d of %d | %s | %s | %s | %s |\n",
-			label, notes, rateCell(r.Achieved.Med), countCell(r.Subscribed), countCell(r.Want), countCell(r.Received),
+			label, r.notes(), rateCell(r.Achieved.Med), countCell(r.Subscribed), countCell(r.Want), countCell(r.Received),
 			r.Exact, r.Runs+r.Failed, countCell(r.Drops), floatCell(r.CPU, 2), ratioText, floatCell(r.RSSMiB, 1))
 	}
 }

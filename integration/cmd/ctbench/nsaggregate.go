@@ -105,9 +105,7 @@ func sameEvents(want, got eventCounts) bool {
 type nsRow struct {
 	Monitor               string
 	Namespaces, Processes int
-	Failed                int
-	Err                   string
-	Undrained             int
+	runTally
 
 	Expected, Received, Lost, LossPct, Drops stat
 	ExactNS, Unnamed                         stat
@@ -129,15 +127,8 @@ func aggregateNetNS(results []nsResult) []nsRow {
 			if res.Monitor != mon {
 				continue
 			}
-			if res.Err != "" {
-				if r.Failed == 0 {
-					r.Err = res.Err
-				}
-				r.Failed++
+			if !r.add(res.Err, res.Drained) {
 				continue
-			}
-			if !res.Drained {
-				r.Undrained++
 			}
 			r.Namespaces, r.Processes = res.Namespaces, res.Processes
 			e := float64(res.Expected)

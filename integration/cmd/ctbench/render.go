@@ -174,15 +174,8 @@ func writeTable(w io.Writer, rows []row, cfg benchConfig) {
 			fmt.Fprintf(w, "| %s | %s | not run ||||||||||\n", rateLabel(r.Rate), label)
 			continue
 		}
-		notes := ""
-		if r.Failed > 0 {
-			notes += fmt.Sprintf(" (%d run(s) failed: %s)", r.Failed, cellText(r.Err))
-		}
-		if r.Undrained > 0 {
-			notes += fmt.Sprintf(" (%d run(s) not drained)", r.Undrained)
-		}
 		fmt.Fprintf(w, "| %s | %s%s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			rateLabel(r.Rate), label, notes,
+			rateLabel(r.Rate), label, r.notes(),
 			rateCell(r.Achieved.Med),
 			countCell(r.Expected),
 			countCell(r.Received),
@@ -652,19 +645,12 @@ func writeNetNSTable(w io.Writer, rep *report) {
 			fmt.Fprintf(w, "| %s | not run |||||||||\n", label)
 			continue
 		}
-		notes := ""
-		if r.Failed > 0 {
-			notes += fmt.Sprintf(" (%d run(s) failed: %s)", r.Failed, cellText(r.Err))
-		}
-		if r.Undrained > 0 {
-			notes += fmt.Sprintf(" (%d run(s) not drained)", r.Undrained)
-		}
 		ratioText := "—"
 		if !math.IsNaN(r.Ratio) {
 			ratioText = strconv.FormatFloat(r.Ratio, 'f', 2, 64) + "×"
 		}
 		fmt.Fprintf(w, "| %s%s | %d | %s | %s | %s | %s | %s of %d | %s | %s | %s | %s |\n",
-			label, notes, r.Processes, rateCell(r.Achieved.Med), countCell(r.Expected), countCell(r.Received),
+			label, r.notes(), r.Processes, rateCell(r.Achieved.Med), countCell(r.Expected), countCell(r.Received),
 			lostCell(r.Lost, r.LossPct), countCell(r.ExactNS), r.Namespaces, countCell(r.Drops),
 			floatCell(r.CPU, 2), ratioText, floatCell(r.RSSMiB, 1))
 	}
