@@ -384,18 +384,12 @@ func (b *bench) retryInterfered(ctx context.Context, what string, measure func(a
 // progress reports a finished measurement on stderr.
 func (b *bench) progress(n, total int, r runResult) {
 	head := fmt.Sprintf("ctbench: [%d/%d] %s %s run %d %s:", n, total, r.Load, rateLabel(r.Rate), r.Run, r.Monitor)
-	if r.Err != "" {
-		fmt.Fprintf(b.stderr, "%s failed: %s\n", head, r.Err)
-		return
-	}
-	undrained := ""
-	if !r.Drained {
-		undrained = " (not drained)"
-	}
-	fmt.Fprintf(b.stderr, "%s generated %s at %s/s, expected %s, received %s, kernel drops %s, %.2f µs CPU/event, %.1f MiB, others %.1f %%%s\n",
-		head, formatCount(int64(r.Generated.Events())), kiloLabel(r.Achieved()), formatCount(int64(r.Expected)),
-		formatCount(int64(r.Received())), formatCount(int64(r.KernelDrops)), r.CPUPerEvent(),
-		float64(r.PeakRSS)/(1<<20), r.OtherCPU*100, undrained)
+	b.progressLine(head, r.Err, r.Drained, func() string {
+		return fmt.Sprintf("generated %s at %s/s, expected %s, received %s, kernel drops %s, %.2f µs CPU/event, %.1f MiB, others %.1f %%",
+			formatCount(int64(r.Generated.Events())), kiloLabel(r.Achieved()), formatCount(int64(r.Expected)),
+			formatCount(int64(r.Received())), formatCount(int64(r.KernelDrops)), r.CPUPerEvent(),
+			float64(r.PeakRSS)/(1<<20), r.OtherCPU*100)
+	})
 }
 
 // calibrate counts one full-speed run of load with the raw listener and a
@@ -403,16 +397,35 @@ func (b *bench) progress(n, total int, r runResult) {
 func (b *bench) calibrate(ctx context.Context, ns *namespace, load string) calibration {
 	r := b.measureWith(ctx, ns, load, 0, "floor", 0, b.cfg.CalibrationBuffer)
 	c := calibration{Load: load, Generated: r.Generated, Received: r.Counts, Drops: r.KernelDrops, GenSeconds: r.GenSeconds, Err: r.Err}
-	status := "exact"
-	if !c.OK() {
-		status = "MISMATCH"
-		if c.Err != "" {
-			status = "FAILED: " + c.Err
-		}
-	}
 	fmt.Fprintf(b.stderr, "ctbench: calibration of %s: generated %s, raw listener saw %s, drops %d: %s\n",
-		load, triple(c.Generated), triple(c.Received), c.Drops, status)
+		load, triple(c.Generated), triple(c.Received), c.Drops, calibrationStatus(c.Err, c.OK()))
 	return c
+}
+
+// progressLine reports a finished measurement on stderr: head, then its
+// error or what it measured, marked when the monitor had not drained.
+func (b *bench) progressLine(head, errText string, drained bool, measured func() string) {
+	if errText != "" {
+		fmt.Fprintf(b.stderr, "%s failed: %s\n", head, errText)
+		return
+	}
+	undrained := ""
+	if !drained {
+		undrained = " (not drained)"
+	}
+	fmt.Fprintf(b.stderr, "%s %s%s\n", head, measured(), undrained)
+}
+
+// calibrationStatus is a calibration's verdict on stderr; errText is its
+// error, "" when it ran, and ok whether its counts agree.
+func calibrationStatus(errText string, ok bool) string {
+	switch {
+	case ok:
+		return "exact"
+	case errText != "":
+		return "FAILED: " + errText
+	}
+	return "MISMATCH"
 }
 
 // measure measures one monitor on one run of a load.

@@ -128,15 +128,8 @@ func (b *bench) calibrateFilter(ctx context.Context, ns *namespace, load string)
 	if err != nil {
 		c.Err = err.Error()
 	}
-	status := "exact"
-	if !c.OK() {
-		status = "MISMATCH"
-		if c.Err != "" {
-			status = "FAILED: " + c.Err
-		}
-	}
 	fmt.Fprintf(b.stderr, "ctbench: filter calibration of %s: generated %s (matching %s), raw listener saw %s (matching %s), drops %d: %s\n",
-		load, triple(c.Generated), triple(c.Matching), triple(c.Received), triple(c.ReceivedMatching), c.Drops, status)
+		load, triple(c.Generated), triple(c.Matching), triple(c.Received), triple(c.ReceivedMatching), c.Drops, calibrationStatus(c.Err, c.OK()))
 	return c
 }
 
@@ -165,18 +158,12 @@ func (b *bench) measureFilterRetrying(ctx context.Context, ns *namespace, load, 
 // filterProgress reports a finished filter measurement on stderr.
 func (b *bench) filterProgress(k, total int, r filterResult) {
 	head := fmt.Sprintf("ctbench: [filter %d/%d] %s run %d %s:", k, total, r.Load, r.Run, r.Monitor)
-	if r.Err != "" {
-		fmt.Fprintf(b.stderr, "%s failed: %s\n", head, r.Err)
-		return
-	}
-	undrained := ""
-	if !r.Drained {
-		undrained = " (not drained)"
-	}
-	fmt.Fprintf(b.stderr, "%s generated %s at %s/s (matching %s), expected records %s, written %s, kernel drops %s, %.2f µs CPU/event of the load, %.1f MiB, others %.1f %%%s\n",
-		head, formatCount(int64(r.Generated.Events())), kiloLabel(r.Achieved()), formatCount(int64(r.Matching.Events())),
-		formatCount(int64(r.Want.Events())), formatCount(int64(r.Counts.Events())), formatCount(int64(r.KernelDrops)),
-		r.CPUPerEvent(), float64(r.PeakRSS)/(1<<20), r.OtherCPU*100, undrained)
+	b.progressLine(head, r.Err, r.Drained, func() string {
+		return fmt.Sprintf("generated %s at %s/s (matching %s), expected records %s, written %s, kernel drops %s, %.2f µs CPU/event of the load, %.1f MiB, others %.1f %%",
+			formatCount(int64(r.Generated.Events())), kiloLabel(r.Achieved()), formatCount(int64(r.Matching.Events())),
+			formatCount(int64(r.Want.Events())), formatCount(int64(r.Counts.Events())), formatCount(int64(r.KernelDrops)),
+			r.CPUPerEvent(), float64(r.PeakRSS)/(1<<20), r.OtherCPU*100)
+	})
 }
 
 // measureFilter measures one filter monitor on one full-speed run of the

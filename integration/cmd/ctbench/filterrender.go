@@ -87,16 +87,9 @@ func writeFilterCalibration(w io.Writer, part *filterPart) {
 	fmt.Fprintln(w, "| load | generated NEW / UPDATE / DESTROY | of which matching | raw listener | of which matching | drops | generator | verdict |")
 	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|---|")
 	for _, c := range part.Calibrations {
-		verdict := "exact"
-		switch {
-		case c.Err != "":
-			verdict = "**failed**: " + cellText(c.Err)
-		case !c.OK():
-			verdict = "**mismatch**"
-		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", c.Load, triple(c.Generated), triple(c.Matching),
 			triple(c.Received), triple(c.ReceivedMatching), formatCount(int64(c.Drops)),
-			rateCell(ratio(float64(c.Generated.Events()), c.GenSeconds)), verdict)
+			rateCell(ratio(float64(c.Generated.Events()), c.GenSeconds)), calibrationVerdict(c.Err, c.OK()))
 	}
 }
 

@@ -128,18 +128,12 @@ func (b *bench) measureNSRetrying(ctx context.Context, set *nsSet, mon string, r
 // nsProgress reports a finished netns measurement on stderr.
 func (b *bench) nsProgress(k, total int, r nsResult) {
 	head := fmt.Sprintf("ctbench: [netns %d/%d] run %d %s:", k, total, r.Run, r.Monitor)
-	if r.Err != "" {
-		fmt.Fprintf(b.stderr, "%s failed: %s\n", head, r.Err)
-		return
-	}
-	undrained := ""
-	if !r.Drained {
-		undrained = " (not drained)"
-	}
-	fmt.Fprintf(b.stderr, "%s %d namespace(s), %d process(es): generated %s at %s/s, expected %s, received %s (%d namespace(s) exact, %d unnamed), kernel drops %s, %.2f µs CPU/event, %.1f MiB, others %.1f %%%s\n",
-		head, r.Namespaces, r.Processes, formatCount(int64(r.Generated.Events())), kiloLabel(r.Achieved()),
-		formatCount(int64(r.Expected)), formatCount(int64(r.Received())), r.ExactNS, r.Unnamed,
-		formatCount(int64(r.KernelDrops)), r.CPUPerEvent(), float64(r.PeakRSS)/(1<<20), r.OtherCPU*100, undrained)
+	b.progressLine(head, r.Err, r.Drained, func() string {
+		return fmt.Sprintf("%d namespace(s), %d process(es): generated %s at %s/s, expected %s, received %s (%d namespace(s) exact, %d unnamed), kernel drops %s, %.2f µs CPU/event, %.1f MiB, others %.1f %%",
+			r.Namespaces, r.Processes, formatCount(int64(r.Generated.Events())), kiloLabel(r.Achieved()),
+			formatCount(int64(r.Expected)), formatCount(int64(r.Received())), r.ExactNS, r.Unnamed,
+			formatCount(int64(r.KernelDrops)), r.CPUPerEvent(), float64(r.PeakRSS)/(1<<20), r.OtherCPU*100)
+	})
 }
 
 // measureNS measures one netns monitor on one run of the load.

@@ -293,20 +293,25 @@ func writeTargets(w io.Writer, rep *report) {
 	}
 }
 
+// calibrationVerdict is a calibration's verdict cell; errText is its
+// error, "" when it ran, and ok whether its counts agree.
+func calibrationVerdict(errText string, ok bool) string {
+	switch {
+	case errText != "":
+		return "**failed**: " + cellText(errText)
+	case !ok:
+		return "**mismatch**"
+	}
+	return "exact"
+}
+
 // writeCalibration writes the calibration table.
 func writeCalibration(w io.Writer, rep *report) {
 	fmt.Fprintln(w, "| load | generated NEW / UPDATE / DESTROY | raw listener NEW / UPDATE / DESTROY | drops | generator | verdict |")
 	fmt.Fprintln(w, "|---|--:|--:|--:|--:|---|")
 	for _, c := range rep.Calibrations {
-		verdict := "exact"
-		switch {
-		case c.Err != "":
-			verdict = "**failed**: " + cellText(c.Err)
-		case !c.OK():
-			verdict = "**mismatch**"
-		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", c.Load, triple(c.Generated), triple(c.Received),
-			formatCount(int64(c.Drops)), rateCell(ratio(float64(c.Generated.Events()), c.GenSeconds)), verdict)
+			formatCount(int64(c.Drops)), rateCell(ratio(float64(c.Generated.Events()), c.GenSeconds)), calibrationVerdict(c.Err, c.OK()))
 	}
 }
 
