@@ -484,49 +484,26 @@ func (b *bench) measureInto(ctx context.Context, ns *namespace, res *runResult, 
 		}
 	}
 
-	before, err := readUsage(m.pid)
+	sp, err := b.measureSpan(ctx, ns, m, func() (genResult, int64, error) {
+		return b.generate(ctx, ns, res.Load, res.Rate)
+	})
+	res.Generated, res.GenSeconds, res.GenCPUNanos = sp.gen.Generated, sp.gen.Seconds, sp.genCPU
 	if err != nil {
 		return err
 	}
-	cpusBefore, selfBefore, err := b.readCPUs()
-	if err != nil {
-		return err
-	}
-	gen, genCPU, err := b.generate(ctx, ns, res.Load, res.Rate)
-	if err != nil {
-		return err
-	}
-	res.Generated, res.GenSeconds, res.GenCPUNanos = gen.Generated, gen.Seconds, genCPU
-	if gen.Errors > 0 {
-		return fmt.Errorf("generator: %d operation(s) failed, the first: %s", gen.Errors, gen.FirstError)
-	}
-	sock, drained, err := m.waitDrained(ctx, ns, b.cfg.DrainTimeout)
-	if err != nil {
-		return err
-	}
-	after, err := readUsage(m.pid)
-	if err != nil {
-		return err
-	}
-	cpusAfter, selfAfter, err := b.readCPUs()
-	if err != nil {
-		return err
-	}
-	if res.PeakRSS, err = readPeakRSS(m.pid); err != nil {
-		return err
-	}
-	res.Drained = drained
-	res.Groups = sock.Groups
-	res.KernelDrops = sock.Drops
+	before, after := sp.before, sp.after
+	res.PeakRSS = sp.peakRSS
+	res.Drained = sp.drained
+	res.Groups = sp.sock.Groups
+	res.KernelDrops = sp.sock.Drops
 	res.CPUNanos = after.cpuNanos - before.cpuNanos
 	res.UserTicks = after.stat.UserTicks - before.stat.UserTicks
 	res.SysTicks = after.stat.SysTicks - before.stat.SysTicks
 	res.Reads = after.io.SyscR - before.io.SyscR
 	res.Writes = after.io.SyscW - before.io.SyscW
 	res.WriteBytes = after.io.WChar - before.io.WChar
-	res.Expected = res.Generated.subscribed(sock.Groups).Events()
-	ours := res.CPUNanos + res.GenCPUNanos + (selfAfter - selfBefore)
-	res.OtherCPU = otherShare(cpusAfter.sub(cpusBefore), ours)
+	res.Expected = res.Generated.subscribed(sp.sock.Groups).Events()
+	res.OtherCPU = sp.otherCPU
 
 	if err := m.stop(10 * time.Second); err != nil {
 		return err
@@ -548,6 +525,61 @@ func (b *bench) measureInto(ctx context.Context, ns *namespace, res *runResult, 
 		}
 	}
 	return nil
+}
+
+// loadSpan is what a monitor's counters and the benchmark CPUs' say over
+// one generated load: from just before the generator starts until the
+// monitor has drained it.
+type loadSpan struct {
+	gen           genResult
+	genCPU        int64 // the generator's CPU time, ns
+	before, after usage
+	sock          netlinkSocket // the monitor's event socket, last read
+	drained       bool
+	peakRSS       uint64
+	otherCPU      float64 // others' share of the benchmark CPUs, 0 to 1
+}
+
+// measureSpan runs generate while monitor m listens in ns and waits until
+// m has drained the load. The span's gen and genCPU are set whenever the
+// generator ran, also when an error follows: the run's record keeps what
+// was generated.
+func (b *bench) measureSpan(ctx context.Context, ns *namespace, m *monitorProc, generate func() (genResult, int64, error)) (loadSpan, error) {
+	var sp loadSpan
+	before, err := readUsage(m.pid)
+	if err != nil {
+		return sp, err
+	}
+	cpusBefore, selfBefore, err := b.readCPUs()
+	if err != nil {
+		return sp, err
+	}
+	gen, genCPU, err := generate()
+	if err != nil {
+		return sp, err
+	}
+	sp.gen, sp.genCPU = gen, genCPU
+	if gen.Errors > 0 {
+		return sp, fmt.Errorf("generator: %d operation(s) failed, the first: %s", gen.Errors, gen.FirstError)
+	}
+	if sp.sock, sp.drained, err = m.waitDrained(ctx, ns, b.cfg.DrainTimeout); err != nil {
+		return sp, err
+	}
+	after, err := readUsage(m.pid)
+	if err != nil {
+		return sp, err
+	}
+	cpusAfter, selfAfter, err := b.readCPUs()
+	if err != nil {
+		return sp, err
+	}
+	if sp.peakRSS, err = readPeakRSS(m.pid); err != nil {
+		return sp, err
+	}
+	sp.before, sp.after = before, after
+	ours := after.cpuNanos - before.cpuNanos + genCPU + (selfAfter - selfBefore)
+	sp.otherCPU = otherShare(cpusAfter.sub(cpusBefore), ours)
+	return sp, nil
 }
 
 // ensureEmpty makes sure the namespace's table is empty before a run, so

@@ -194,45 +194,23 @@ func (b *bench) measureFilter(ctx context.Context, ns *namespace, res *filterRes
 		}
 	}
 
-	before, err := readUsage(m.pid)
+	sp, err := b.measureSpan(ctx, ns, m, func() (genResult, int64, error) {
+		return b.generateFilter(ctx, ns, res.Load)
+	})
+	gen := sp.gen
+	res.Generated, res.Matching, res.GenSeconds, res.GenCPUNanos = gen.Generated, gen.Matching, gen.Seconds, sp.genCPU
 	if err != nil {
 		return err
 	}
-	cpusBefore, selfBefore, err := b.readCPUs()
-	if err != nil {
-		return err
-	}
-	gen, genCPU, err := b.generateFilter(ctx, ns, res.Load)
-	if err != nil {
-		return err
-	}
-	res.Generated, res.Matching, res.GenSeconds, res.GenCPUNanos = gen.Generated, gen.Matching, gen.Seconds, genCPU
-	if gen.Errors > 0 {
-		return fmt.Errorf("generator: %d operation(s) failed, the first: %s", gen.Errors, gen.FirstError)
-	}
-	sock, drained, err := m.waitDrained(ctx, ns, b.cfg.DrainTimeout)
-	if err != nil {
-		return err
-	}
-	after, err := readUsage(m.pid)
-	if err != nil {
-		return err
-	}
-	cpusAfter, selfAfter, err := b.readCPUs()
-	if err != nil {
-		return err
-	}
-	if res.PeakRSS, err = readPeakRSS(m.pid); err != nil {
-		return err
-	}
-	res.Drained, res.Groups, res.KernelDrops = drained, sock.Groups, sock.Drops
-	res.CPUNanos = after.cpuNanos - before.cpuNanos
-	res.Subscribed = gen.Generated.subscribed(sock.Groups).Events()
-	res.Want = gen.Matching.subscribed(sock.Groups)
+	res.PeakRSS = sp.peakRSS
+	res.Drained, res.Groups, res.KernelDrops = sp.drained, sp.sock.Groups, sp.sock.Drops
+	res.CPUNanos = sp.after.cpuNanos - sp.before.cpuNanos
+	res.Subscribed = gen.Generated.subscribed(sp.sock.Groups).Events()
+	res.Want = gen.Matching.subscribed(sp.sock.Groups)
 	if res.Monitor == filterMonAll {
-		res.Want = gen.Generated.subscribed(sock.Groups)
+		res.Want = gen.Generated.subscribed(sp.sock.Groups)
 	}
-	res.OtherCPU = otherShare(cpusAfter.sub(cpusBefore), res.CPUNanos+res.GenCPUNanos+(selfAfter-selfBefore))
+	res.OtherCPU = sp.otherCPU
 
 	if err := m.stop(10 * time.Second); err != nil {
 		return err
