@@ -505,26 +505,17 @@ func (b *bench) measureInto(ctx context.Context, ns *namespace, res *runResult, 
 	res.Expected = res.Generated.subscribed(sp.sock.Groups).Events()
 	res.OtherCPU = sp.otherCPU
 
-	if err := m.stop(10 * time.Second); err != nil {
-		return err
-	}
-	f, err := os.Open(m.out)
-	if err != nil {
-		return fmt.Errorf("%s's output: %w", res.Monitor, err)
-	}
-	defer f.Close()
-	if res.Counts, err = countRecords(m.format, f); err != nil {
-		return fmt.Errorf("%s's output: %w", res.Monitor, err)
-	}
-	if m.format == formatCtwatch {
+	return m.stopAndRead(func(f *os.File) error {
+		var err error
+		if res.Counts, err = countRecords(m.format, f); err != nil || m.format != formatCtwatch {
+			return err
+		}
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return fmt.Errorf("%s's output: %w", res.Monitor, err)
+			return err
 		}
-		if res.Buffer, err = ctwatchBuffer(f); err != nil {
-			return fmt.Errorf("%s's output: %w", res.Monitor, err)
-		}
-	}
-	return nil
+		res.Buffer, err = ctwatchBuffer(f)
+		return err
+	})
 }
 
 // loadSpan is what a monitor's counters and the benchmark CPUs' say over

@@ -212,18 +212,11 @@ func (b *bench) measureFilter(ctx context.Context, ns *namespace, res *filterRes
 	}
 	res.OtherCPU = sp.otherCPU
 
-	if err := m.stop(10 * time.Second); err != nil {
+	return m.stopAndRead(func(f *os.File) error {
+		var err error
+		res.Counts, err = countRecords(m.format, f)
 		return err
-	}
-	f, err := os.Open(m.out)
-	if err != nil {
-		return fmt.Errorf("%s's output: %w", res.Monitor, err)
-	}
-	defer f.Close()
-	if res.Counts, err = countRecords(m.format, f); err != nil {
-		return fmt.Errorf("%s's output: %w", res.Monitor, err)
-	}
-	return nil
+	})
 }
 
 // startFilterMonitor starts filter monitor mon with load's filter on the

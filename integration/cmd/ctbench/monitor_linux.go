@@ -129,6 +129,23 @@ func (m *monitorProc) stop(timeout time.Duration) error {
 	return fmt.Errorf("%s did not stop within %v of SIGINT; killed", m.name, timeout)
 }
 
+// stopAndRead stops the monitor and hands its output file to read; the
+// errors of opening and reading it name the monitor.
+func (m *monitorProc) stopAndRead(read func(f *os.File) error) error {
+	if err := m.stop(10 * time.Second); err != nil {
+		return err
+	}
+	f, err := os.Open(m.out)
+	if err != nil {
+		return fmt.Errorf("%s's output: %w", m.name, err)
+	}
+	defer f.Close()
+	if err := read(f); err != nil {
+		return fmt.Errorf("%s's output: %w", m.name, err)
+	}
+	return nil
+}
+
 // kill ends the monitor at once and waits for it; a no-op once it exited.
 func (m *monitorProc) kill() {
 	if m.exited() {
