@@ -310,16 +310,7 @@ func (b *bench) runAll(ctx context.Context) error {
 	total := len(b.cfg.Loads) * len(b.cfg.Rates) * b.cfg.Runs * len(active)
 	n := 0
 	for _, load := range b.cfg.Loads {
-		err := func() error {
-			ns, err := newNamespace()
-			if err != nil {
-				return err
-			}
-			defer func() {
-				if err := ns.close(); err != nil {
-					fmt.Fprintln(b.stderr, "ctbench:", err)
-				}
-			}()
+		err := b.inNewNamespace(func(ns *namespace) error {
 			if !b.cfg.NoCalibrate {
 				c := b.calibrate(ctx, ns, load)
 				b.rep.Calibrations = append(b.rep.Calibrations, c)
@@ -341,12 +332,26 @@ func (b *bench) runAll(ctx context.Context) error {
 				}
 			}
 			return nil
-		}()
+		})
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// inNewNamespace calls f with a namespace of its own, deleted after it.
+func (b *bench) inNewNamespace(f func(ns *namespace) error) error {
+	ns, err := newNamespace()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := ns.close(); err != nil {
+			fmt.Fprintln(b.stderr, "ctbench:", err)
+		}
+	}()
+	return f(ns)
 }
 
 // measureRetrying measures one monitor on one run of a load, through

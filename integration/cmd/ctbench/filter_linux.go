@@ -36,16 +36,7 @@ func (b *bench) runFilter(ctx context.Context) error {
 	}
 	total, k := len(b.cfg.FilterLoads)*b.cfg.Runs*len(active), 0
 	for _, load := range b.cfg.FilterLoads {
-		err := func() error {
-			ns, err := newNamespace()
-			if err != nil {
-				return err
-			}
-			defer func() {
-				if err := ns.close(); err != nil {
-					fmt.Fprintln(b.stderr, "ctbench:", err)
-				}
-			}()
+		err := b.inNewNamespace(func(ns *namespace) error {
 			if !b.cfg.NoCalibrate {
 				part.Calibrations = append(part.Calibrations, b.calibrateFilter(ctx, ns, load))
 				if err := ctx.Err(); err != nil {
@@ -64,7 +55,7 @@ func (b *bench) runFilter(ctx context.Context) error {
 				}
 			}
 			return nil
-		}()
+		})
 		if err != nil {
 			return fmt.Errorf("filter part: %w", err)
 		}
