@@ -453,16 +453,11 @@ func (b *bench) measureInto(ctx context.Context, ns *namespace, res *runResult, 
 	if err := b.ensureEmpty(ctx, ns); err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp(b.dir, res.Monitor+"-")
-	if err != nil {
-		return fmt.Errorf("run directory: %w", err)
-	}
-	defer os.RemoveAll(dir)
-
-	busy, err := b.waitQuiet(ctx)
+	dir, busy, err := b.runDir(ctx, res.Monitor)
 	if err != nil {
 		return err
 	}
+	defer os.RemoveAll(dir)
 	res.Busy = busy
 
 	if res.Monitor == "conntrack-8m" {
@@ -521,6 +516,20 @@ func (b *bench) measureInto(ctx context.Context, ns *namespace, res *runResult, 
 		res.Buffer, err = ctwatchBuffer(f)
 		return err
 	})
+}
+
+// runDir makes the directory of one run of monitor mon, for the caller to
+// remove, and then waits for a quiet machine: busy says the quiet gate
+// timed out.
+func (b *bench) runDir(ctx context.Context, mon string) (dir string, busy bool, err error) {
+	if dir, err = os.MkdirTemp(b.dir, mon+"-"); err != nil {
+		return "", false, fmt.Errorf("run directory: %w", err)
+	}
+	if busy, err = b.waitQuiet(ctx); err != nil {
+		os.RemoveAll(dir)
+		return "", false, err
+	}
+	return dir, busy, nil
 }
 
 // loadSpan is what a monitor's counters and the benchmark CPUs' say over

@@ -163,14 +163,12 @@ func (b *bench) measureFilter(ctx context.Context, ns *namespace, res *filterRes
 	if err := b.ensureEmpty(ctx, ns); err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp(b.dir, res.Monitor+"-")
+	dir, busy, err := b.runDir(ctx, res.Monitor)
 	if err != nil {
-		return fmt.Errorf("run directory: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	if res.Busy, err = b.waitQuiet(ctx); err != nil {
 		return err
 	}
+	defer os.RemoveAll(dir)
+	res.Busy = busy
 	m, err := b.startFilterMonitor(ns, res.Load, res.Monitor, dir)
 	if err != nil {
 		return err

@@ -149,14 +149,12 @@ func (b *bench) measureNS(ctx context.Context, set *nsSet, res *nsResult) error 
 			return fmt.Errorf("namespace %s: %w", ns.Name, err)
 		}
 	}
-	dir, err := os.MkdirTemp(b.dir, res.Monitor+"-")
+	dir, busy, err := b.runDir(ctx, res.Monitor)
 	if err != nil {
-		return fmt.Errorf("run directory: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	if res.Busy, err = b.waitQuiet(ctx); err != nil {
 		return err
 	}
+	defer os.RemoveAll(dir)
+	res.Busy = busy
 
 	// procs are the monitor's processes, socks the namespace in whose
 	// netlink table each one's event socket is, covers how many of the
