@@ -68,6 +68,11 @@ type runResult struct {
 	Err string `json:"error,omitempty"`
 }
 
+// span is the result's measured span, for the interference note.
+func (r runResult) span() (measuredSpan, bool) {
+	return measuredSpan{r.OtherCPU, r.Busy, r.Attempts}, r.Err == ""
+}
+
 // Received is the entry events the monitor wrote.
 func (r runResult) Received() int { return r.Counts.Events() }
 

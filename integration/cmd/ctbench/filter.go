@@ -260,6 +260,11 @@ type filterResult struct {
 	Err         string      `json:"error,omitempty"`
 }
 
+// span is the result's measured span, for the interference note.
+func (r filterResult) span() (measuredSpan, bool) {
+	return measuredSpan{r.OtherCPU, r.Busy, r.Attempts}, r.Err == ""
+}
+
 // CPUPerEvent is the monitor's CPU time per event of the load, in
 // microseconds: per event generated (of the subscribed types), not per
 // record written, so that a filter's saving shows.

@@ -33,16 +33,7 @@ func writeFilterTables(w io.Writer, rep *report) {
 				percentValue(rows[0].LossPct.Max))
 		}
 	}
-	var spans []measuredSpan
-	for _, r := range part.Results {
-		if r.Err == "" {
-			spans = append(spans, measuredSpan{r.OtherCPU, r.Busy, r.Attempts})
-		}
-	}
-	if note := interferenceNote(spans); note != "" {
-		fmt.Fprintln(w, note)
-		fmt.Fprintln(w)
-	}
+	writeNote(w, interferenceNote(part.Results))
 }
 
 // writeFilterTable writes one filter load's rows.

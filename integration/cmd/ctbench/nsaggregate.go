@@ -67,6 +67,11 @@ type nsResult struct {
 	Err         string  `json:"error,omitempty"`
 }
 
+// span is the result's measured span, for the interference note.
+func (r nsResult) span() (measuredSpan, bool) {
+	return measuredSpan{r.OtherCPU, r.Busy, r.Attempts}, r.Err == ""
+}
+
 // Received is the entry events the monitor wrote for the namespaces.
 func (r nsResult) Received() int { return r.Counts.Events() }
 

@@ -98,22 +98,19 @@ func writeTables(w io.Writer, rep *report) {
 			formatCount(int64(rep.Config.Events)), info.events, rep.Config.Runs)
 		writeTable(w, aggregate(rep.Results, load, rep.Config.Rates, rep.Config.Monitors, rep.Skipped), rep.Config)
 		fmt.Fprintln(w)
-		if note := noiseNote(rep.Results, load); note != "" {
-			fmt.Fprintln(w, note)
-			fmt.Fprintln(w)
-		}
+		writeNote(w, noiseNote(rep.Results, load))
 	}
 }
 
 // noiseNote is the interference note of a load's measurements.
 func noiseNote(results []runResult, load string) string {
-	var spans []measuredSpan
+	var ofLoad []runResult
 	for _, r := range results {
-		if r.Load == load && r.Err == "" {
-			spans = append(spans, measuredSpan{r.OtherCPU, r.Busy, r.Attempts})
+		if r.Load == load {
+			ofLoad = append(ofLoad, r)
 		}
 	}
-	return interferenceNote(spans)
+	return interferenceNote(ofLoad)
 }
 
 // measuredSpan is what the interference note needs of a measurement that
@@ -124,13 +121,24 @@ type measuredSpan struct {
 	attempts int
 }
 
+// measuredResult is a part's result as the interference note counts it.
+type measuredResult interface {
+	// span is the measured span; false for a failed measurement, which
+	// has none.
+	span() (measuredSpan, bool)
+}
+
 // interferenceNote says how much of the benchmark's CPUs other processes
-// took during the measured spans: the numbers include that interference.
-// It is "" without spans.
-func interferenceNote(spans []measuredSpan) string {
+// took during the results' measured spans: the numbers include that
+// interference. It is "" without spans.
+func interferenceNote[R measuredResult](results []R) string {
 	var other []float64
 	busy, repeated := 0, 0
-	for _, s := range spans {
+	for _, r := range results {
+		s, ok := r.span()
+		if !ok {
+			continue
+		}
 		other = append(other, s.otherCPU*100)
 		if s.busy {
 			busy++
@@ -152,6 +160,14 @@ func interferenceNote(spans []measuredSpan) string {
 		note += fmt.Sprintf(" **%d run(s) started on a busy machine** (the quiet gate timed out): their numbers include someone else's load.", busy)
 	}
 	return note
+}
+
+// writeNote writes note as a paragraph, nothing when it is "".
+func writeNote(w io.Writer, note string) {
+	if note != "" {
+		fmt.Fprintln(w, note)
+		fmt.Fprintln(w)
+	}
 }
 
 // writeTable writes one load's rows.
@@ -660,16 +676,7 @@ func writeNetNSTable(w io.Writer, rep *report) {
 			floatCell(r.CPU, 2), ratioText, floatCell(r.RSSMiB, 1))
 	}
 	fmt.Fprintln(w)
-	var spans []measuredSpan
-	for _, r := range rep.NetNS {
-		if r.Err == "" {
-			spans = append(spans, measuredSpan{r.OtherCPU, r.Busy, r.Attempts})
-		}
-	}
-	if note := interferenceNote(spans); note != "" {
-		fmt.Fprintln(w, note)
-		fmt.Fprintln(w)
-	}
+	writeNote(w, interferenceNote(rep.NetNS))
 }
 
 // writeNetNSSection writes the document's section on the netns part.
