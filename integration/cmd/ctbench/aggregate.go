@@ -3,6 +3,7 @@
 package main
 
 import (
+	"fmt"
 	"math"
 	"slices"
 )
@@ -67,6 +68,11 @@ type runResult struct {
 	Err string `json:"error,omitempty"`
 }
 
+// span is the result's measured span, for the interference note.
+func (r runResult) span() (measuredSpan, bool) {
+	return measuredSpan{r.OtherCPU, r.Busy, r.Attempts}, r.Err == ""
+}
+
 // Received is the entry events the monitor wrote.
 func (r runResult) Received() int { return r.Counts.Events() }
 
@@ -124,12 +130,7 @@ type row struct {
 	Rate    float64
 	// Skipped says why the monitor was not run at all.
 	Skipped string
-	// Failed counts runs that failed; Err is the first one's error.
-	Failed int
-	Err    string
-	// Undrained counts runs in which the monitor had not drained at the
-	// timeout.
-	Undrained int
+	runTally
 
 	Expected, Received, Lost, LossPct, Drops stat
 	CPU                                      stat // µs per expected event
@@ -143,6 +144,45 @@ type row struct {
 	// at this rate, which makes its CPU per expected event, and so Ratio,
 	// flatter than its true cost per event.
 	RefLossy bool
+}
+
+// runTally counts the runs of a table's row that failed or did not drain.
+type runTally struct {
+	// Failed counts runs that failed; Err is the first one's error.
+	Failed int
+	Err    string
+	// Undrained counts runs in which the monitor had not drained at the
+	// timeout.
+	Undrained int
+}
+
+// add counts a run whose error is errText ("" when it did not fail). It
+// reports whether the run's numbers count: a failed run has none.
+func (t *runTally) add(errText string, drained bool) bool {
+	if errText != "" {
+		if t.Failed == 0 {
+			t.Err = errText
+		}
+		t.Failed++
+		return false
+	}
+	if !drained {
+		t.Undrained++
+	}
+	return true
+}
+
+// notes are the remarks a row's label carries about its failed and
+// undrained runs.
+func (t runTally) notes() string {
+	notes := ""
+	if t.Failed > 0 {
+		notes += fmt.Sprintf(" (%d run(s) failed: %s)", t.Failed, cellText(t.Err))
+	}
+	if t.Undrained > 0 {
+		notes += fmt.Sprintf(" (%d run(s) not drained)", t.Undrained)
+	}
+	return notes
 }
 
 // referenceMonitor is the monitor ratios are taken against.
@@ -161,15 +201,8 @@ func aggregate(results []runResult, load string, rates []float64, monitors []str
 				if res.Load != load || res.Rate != rate || res.Monitor != mon {
 					continue
 				}
-				if res.Err != "" {
-					if r.Failed == 0 {
-						r.Err = res.Err
-					}
-					r.Failed++
+				if !r.add(res.Err, res.Drained) {
 					continue
-				}
-				if !res.Drained {
-					r.Undrained++
 				}
 				e := float64(res.Expected)
 				exp = append(exp, e)

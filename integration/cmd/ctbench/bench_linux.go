@@ -310,16 +310,7 @@ func (b *bench) runAll(ctx context.Context) error {
 	total := len(b.cfg.Loads) * len(b.cfg.Rates) * b.cfg.Runs * len(active)
 	n := 0
 	for _, load := range b.cfg.Loads {
-		err := func() error {
-			ns, err := newNamespace()
-			if err != nil {
-				return err
-			}
-			defer func() {
-				if err := ns.close(); err != nil {
-					fmt.Fprintln(b.stderr, "ctbench:", err)
-				}
-			}()
+		err := b.inNewNamespace(func(ns *namespace) error {
 			if !b.cfg.NoCalibrate {
 				c := b.calibrate(ctx, ns, load)
 				b.rep.Calibrations = append(b.rep.Calibrations, c)
@@ -341,7 +332,7 @@ func (b *bench) runAll(ctx context.Context) error {
 				}
 			}
 			return nil
-		}()
+		})
 		if err != nil {
 			return err
 		}
@@ -349,40 +340,61 @@ func (b *bench) runAll(ctx context.Context) error {
 	return nil
 }
 
-// measureRetrying measures, and measures again (up to cfg.Retries times)
-// when other processes took more than cfg.MaxInterference of the CPUs
-// during the measurement: a burst of someone else's work must not decide a
-// median of three. The last attempt is kept, with its interference shown.
+// inNewNamespace calls f with a namespace of its own, deleted after it.
+func (b *bench) inNewNamespace(f func(ns *namespace) error) error {
+	ns, err := newNamespace()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := ns.close(); err != nil {
+			fmt.Fprintln(b.stderr, "ctbench:", err)
+		}
+	}()
+	return f(ns)
+}
+
+// measureRetrying measures one monitor on one run of a load, through
+// retryInterfered.
 func (b *bench) measureRetrying(ctx context.Context, ns *namespace, load string, rate float64, mon string, run int) (runResult, error) {
-	for attempt := 0; ; attempt++ {
-		res := b.measure(ctx, ns, load, rate, mon, run)
+	var res runResult
+	err := b.retryInterfered(ctx, fmt.Sprintf("%s %s run %d %s", load, rateLabel(rate), run, mon), func(attempt int) (bool, float64) {
+		res = b.measure(ctx, ns, load, rate, mon, run)
+		res.Attempts = attempt
+		return res.Err != "", res.OtherCPU
+	})
+	return res, err
+}
+
+// retryInterfered calls measure, and calls it again (up to cfg.Retries
+// times) when other processes took more than cfg.MaxInterference of the
+// CPUs during the measurement: a burst of someone else's work must not
+// decide a median of three. The last attempt is kept, with its
+// interference shown. measure makes attempt number attempt, from 1, and
+// says whether it failed and the others' share of the CPUs (0 to 1); what
+// names the measurement on stderr.
+func (b *bench) retryInterfered(ctx context.Context, what string, measure func(attempt int) (failed bool, others float64)) error {
+	for attempt := 1; ; attempt++ {
+		failed, others := measure(attempt)
 		if err := ctx.Err(); err != nil {
-			return res, err
+			return err
 		}
-		res.Attempts = attempt + 1
-		if res.Err != "" || res.OtherCPU*100 <= b.cfg.MaxInterference || attempt >= b.cfg.Retries {
-			return res, nil
+		if failed || others*100 <= b.cfg.MaxInterference || attempt > b.cfg.Retries {
+			return nil
 		}
-		fmt.Fprintf(b.stderr, "ctbench: %s %s run %d %s: others took %.0f %% of the CPUs; measuring again\n",
-			load, rateLabel(rate), run, mon, res.OtherCPU*100)
+		fmt.Fprintf(b.stderr, "ctbench: %s: others took %.0f %% of the CPUs; measuring again\n", what, others*100)
 	}
 }
 
 // progress reports a finished measurement on stderr.
 func (b *bench) progress(n, total int, r runResult) {
 	head := fmt.Sprintf("ctbench: [%d/%d] %s %s run %d %s:", n, total, r.Load, rateLabel(r.Rate), r.Run, r.Monitor)
-	if r.Err != "" {
-		fmt.Fprintf(b.stderr, "%s failed: %s\n", head, r.Err)
-		return
-	}
-	undrained := ""
-	if !r.Drained {
-		undrained = " (not drained)"
-	}
-	fmt.Fprintf(b.stderr, "%s generated %s at %s/s, expected %s, received %s, kernel drops %s, %.2f µs CPU/event, %.1f MiB, others %.1f %%%s\n",
-		head, formatCount(int64(r.Generated.Events())), kiloLabel(r.Achieved()), formatCount(int64(r.Expected)),
-		formatCount(int64(r.Received())), formatCount(int64(r.KernelDrops)), r.CPUPerEvent(),
-		float64(r.PeakRSS)/(1<<20), r.OtherCPU*100, undrained)
+	b.progressLine(head, r.Err, r.Drained, func() string {
+		return fmt.Sprintf("generated %s at %s/s, expected %s, received %s, kernel drops %s, %.2f µs CPU/event, %.1f MiB, others %.1f %%",
+			formatCount(int64(r.Generated.Events())), kiloLabel(r.Achieved()), formatCount(int64(r.Expected)),
+			formatCount(int64(r.Received())), formatCount(int64(r.KernelDrops)), r.CPUPerEvent(),
+			float64(r.PeakRSS)/(1<<20), r.OtherCPU*100)
+	})
 }
 
 // calibrate counts one full-speed run of load with the raw listener and a
@@ -390,16 +402,35 @@ func (b *bench) progress(n, total int, r runResult) {
 func (b *bench) calibrate(ctx context.Context, ns *namespace, load string) calibration {
 	r := b.measureWith(ctx, ns, load, 0, "floor", 0, b.cfg.CalibrationBuffer)
 	c := calibration{Load: load, Generated: r.Generated, Received: r.Counts, Drops: r.KernelDrops, GenSeconds: r.GenSeconds, Err: r.Err}
-	status := "exact"
-	if !c.OK() {
-		status = "MISMATCH"
-		if c.Err != "" {
-			status = "FAILED: " + c.Err
-		}
-	}
 	fmt.Fprintf(b.stderr, "ctbench: calibration of %s: generated %s, raw listener saw %s, drops %d: %s\n",
-		load, triple(c.Generated), triple(c.Received), c.Drops, status)
+		load, triple(c.Generated), triple(c.Received), c.Drops, calibrationStatus(c.Err, c.OK()))
 	return c
+}
+
+// progressLine reports a finished measurement on stderr: head, then its
+// error or what it measured, marked when the monitor had not drained.
+func (b *bench) progressLine(head, errText string, drained bool, measured func() string) {
+	if errText != "" {
+		fmt.Fprintf(b.stderr, "%s failed: %s\n", head, errText)
+		return
+	}
+	undrained := ""
+	if !drained {
+		undrained = " (not drained)"
+	}
+	fmt.Fprintf(b.stderr, "%s %s%s\n", head, measured(), undrained)
+}
+
+// calibrationStatus is a calibration's verdict on stderr; errText is its
+// error, "" when it ran, and ok whether its counts agree.
+func calibrationStatus(errText string, ok bool) string {
+	switch {
+	case ok:
+		return "exact"
+	case errText != "":
+		return "FAILED: " + errText
+	}
+	return "MISMATCH"
 }
 
 // measure measures one monitor on one run of a load.
@@ -422,16 +453,11 @@ func (b *bench) measureInto(ctx context.Context, ns *namespace, res *runResult, 
 	if err := b.ensureEmpty(ctx, ns); err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp(b.dir, res.Monitor+"-")
-	if err != nil {
-		return fmt.Errorf("run directory: %w", err)
-	}
-	defer os.RemoveAll(dir)
-
-	busy, err := b.waitQuiet(ctx)
+	dir, busy, err := b.runDir(ctx, res.Monitor)
 	if err != nil {
 		return err
 	}
+	defer os.RemoveAll(dir)
 	res.Busy = busy
 
 	if res.Monitor == "conntrack-8m" {
@@ -458,70 +484,107 @@ func (b *bench) measureInto(ctx context.Context, ns *namespace, res *runResult, 
 		}
 	}
 
-	before, err := readUsage(m.pid)
+	sp, err := b.measureSpan(ctx, ns, m, func() (genResult, int64, error) {
+		return b.generate(ctx, ns, res.Load, res.Rate)
+	})
+	res.Generated, res.GenSeconds, res.GenCPUNanos = sp.gen.Generated, sp.gen.Seconds, sp.genCPU
 	if err != nil {
 		return err
 	}
-	cpusBefore, selfBefore, err := b.readCPUs()
-	if err != nil {
-		return err
-	}
-	gen, genCPU, err := b.generate(ctx, ns, res.Load, res.Rate)
-	if err != nil {
-		return err
-	}
-	res.Generated, res.GenSeconds, res.GenCPUNanos = gen.Generated, gen.Seconds, genCPU
-	if gen.Errors > 0 {
-		return fmt.Errorf("generator: %d operation(s) failed, the first: %s", gen.Errors, gen.FirstError)
-	}
-	sock, drained, err := m.waitDrained(ctx, ns, b.cfg.DrainTimeout)
-	if err != nil {
-		return err
-	}
-	after, err := readUsage(m.pid)
-	if err != nil {
-		return err
-	}
-	cpusAfter, selfAfter, err := b.readCPUs()
-	if err != nil {
-		return err
-	}
-	if res.PeakRSS, err = readPeakRSS(m.pid); err != nil {
-		return err
-	}
-	res.Drained = drained
-	res.Groups = sock.Groups
-	res.KernelDrops = sock.Drops
+	before, after := sp.before, sp.after
+	res.PeakRSS = sp.peakRSS
+	res.Drained = sp.drained
+	res.Groups = sp.sock.Groups
+	res.KernelDrops = sp.sock.Drops
 	res.CPUNanos = after.cpuNanos - before.cpuNanos
 	res.UserTicks = after.stat.UserTicks - before.stat.UserTicks
 	res.SysTicks = after.stat.SysTicks - before.stat.SysTicks
 	res.Reads = after.io.SyscR - before.io.SyscR
 	res.Writes = after.io.SyscW - before.io.SyscW
 	res.WriteBytes = after.io.WChar - before.io.WChar
-	res.Expected = res.Generated.subscribed(sock.Groups).Events()
-	ours := res.CPUNanos + res.GenCPUNanos + (selfAfter - selfBefore)
-	res.OtherCPU = otherShare(cpusAfter.sub(cpusBefore), ours)
+	res.Expected = res.Generated.subscribed(sp.sock.Groups).Events()
+	res.OtherCPU = sp.otherCPU
 
-	if err := m.stop(10 * time.Second); err != nil {
-		return err
-	}
-	f, err := os.Open(m.out)
-	if err != nil {
-		return fmt.Errorf("%s's output: %w", res.Monitor, err)
-	}
-	defer f.Close()
-	if res.Counts, err = countRecords(m.format, f); err != nil {
-		return fmt.Errorf("%s's output: %w", res.Monitor, err)
-	}
-	if m.format == formatCtwatch {
+	return m.stopAndRead(func(f *os.File) error {
+		var err error
+		if res.Counts, err = countRecords(m.format, f); err != nil || m.format != formatCtwatch {
+			return err
+		}
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return fmt.Errorf("%s's output: %w", res.Monitor, err)
+			return err
 		}
-		if res.Buffer, err = ctwatchBuffer(f); err != nil {
-			return fmt.Errorf("%s's output: %w", res.Monitor, err)
-		}
+		res.Buffer, err = ctwatchBuffer(f)
+		return err
+	})
+}
+
+// runDir makes the directory of one run of monitor mon, for the caller to
+// remove, and then waits for a quiet machine: busy says the quiet gate
+// timed out.
+func (b *bench) runDir(ctx context.Context, mon string) (dir string, busy bool, err error) {
+	if dir, err = os.MkdirTemp(b.dir, mon+"-"); err != nil {
+		return "", false, fmt.Errorf("run directory: %w", err)
 	}
-	return nil
+	if busy, err = b.waitQuiet(ctx); err != nil {
+		os.RemoveAll(dir)
+		return "", false, err
+	}
+	return dir, busy, nil
+}
+
+// loadSpan is what a monitor's counters and the benchmark CPUs' say over
+// one generated load: from just before the generator starts until the
+// monitor has drained it.
+type loadSpan struct {
+	gen           genResult
+	genCPU        int64 // the generator's CPU time, ns
+	before, after usage
+	sock          netlinkSocket // the monitor's event socket, last read
+	drained       bool
+	peakRSS       uint64
+	otherCPU      float64 // others' share of the benchmark CPUs, 0 to 1
+}
+
+// measureSpan runs generate while monitor m listens in ns and waits until
+// m has drained the load. The span's gen and genCPU are set whenever the
+// generator ran, also when an error follows: the run's record keeps what
+// was generated.
+func (b *bench) measureSpan(ctx context.Context, ns *namespace, m *monitorProc, generate func() (genResult, int64, error)) (loadSpan, error) {
+	var sp loadSpan
+	before, err := readUsage(m.pid)
+	if err != nil {
+		return sp, err
+	}
+	cpusBefore, selfBefore, err := b.readCPUs()
+	if err != nil {
+		return sp, err
+	}
+	gen, genCPU, err := generate()
+	if err != nil {
+		return sp, err
+	}
+	sp.gen, sp.genCPU = gen, genCPU
+	if gen.Errors > 0 {
+		return sp, fmt.Errorf("generator: %d operation(s) failed, the first: %s", gen.Errors, gen.FirstError)
+	}
+	if sp.sock, sp.drained, err = m.waitDrained(ctx, ns, b.cfg.DrainTimeout); err != nil {
+		return sp, err
+	}
+	after, err := readUsage(m.pid)
+	if err != nil {
+		return sp, err
+	}
+	cpusAfter, selfAfter, err := b.readCPUs()
+	if err != nil {
+		return sp, err
+	}
+	if sp.peakRSS, err = readPeakRSS(m.pid); err != nil {
+		return sp, err
+	}
+	sp.before, sp.after = before, after
+	ours := after.cpuNanos - before.cpuNanos + genCPU + (selfAfter - selfBefore)
+	sp.otherCPU = otherShare(cpusAfter.sub(cpusBefore), ours)
+	return sp, nil
 }
 
 // ensureEmpty makes sure the namespace's table is empty before a run, so

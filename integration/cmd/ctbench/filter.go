@@ -260,6 +260,11 @@ type filterResult struct {
 	Err         string      `json:"error,omitempty"`
 }
 
+// span is the result's measured span, for the interference note.
+func (r filterResult) span() (measuredSpan, bool) {
+	return measuredSpan{r.OtherCPU, r.Busy, r.Attempts}, r.Err == ""
+}
+
 // CPUPerEvent is the monitor's CPU time per event of the load, in
 // microseconds: per event generated (of the subscribed types), not per
 // record written, so that a filter's saving shows.
@@ -287,10 +292,8 @@ func (r filterResult) Achieved() float64 {
 type filterRow struct {
 	Monitor string
 	// Skipped says why the monitor was not run.
-	Skipped   string
-	Failed    int
-	Err       string
-	Undrained int
+	Skipped string
+	runTally
 	// Runs counts the measured runs, Exact those with exactly the expected
 	// records.
 	Runs, Exact int
@@ -321,15 +324,8 @@ func aggregateFilter(part *filterPart, load string) []filterRow {
 			if res.Load != load || res.Monitor != mon {
 				continue
 			}
-			if res.Err != "" {
-				if r.Failed == 0 {
-					r.Err = res.Err
-				}
-				r.Failed++
+			if !r.add(res.Err, res.Drained) {
 				continue
-			}
-			if !res.Drained {
-				r.Undrained++
 			}
 			r.Runs++
 			if res.Exact() {

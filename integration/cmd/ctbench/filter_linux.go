@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 )
 
@@ -38,16 +36,7 @@ func (b *bench) runFilter(ctx context.Context) error {
 	}
 	total, k := len(b.cfg.FilterLoads)*b.cfg.Runs*len(active), 0
 	for _, load := range b.cfg.FilterLoads {
-		err := func() error {
-			ns, err := newNamespace()
-			if err != nil {
-				return err
-			}
-			defer func() {
-				if err := ns.close(); err != nil {
-					fmt.Fprintln(b.stderr, "ctbench:", err)
-				}
-			}()
+		err := b.inNewNamespace(func(ns *namespace) error {
 			if !b.cfg.NoCalibrate {
 				part.Calibrations = append(part.Calibrations, b.calibrateFilter(ctx, ns, load))
 				if err := ctx.Err(); err != nil {
@@ -66,7 +55,7 @@ func (b *bench) runFilter(ctx context.Context) error {
 				}
 			}
 			return nil
-		}()
+		})
 		if err != nil {
 			return fmt.Errorf("filter part: %w", err)
 		}
@@ -130,15 +119,8 @@ func (b *bench) calibrateFilter(ctx context.Context, ns *namespace, load string)
 	if err != nil {
 		c.Err = err.Error()
 	}
-	status := "exact"
-	if !c.OK() {
-		status = "MISMATCH"
-		if c.Err != "" {
-			status = "FAILED: " + c.Err
-		}
-	}
 	fmt.Fprintf(b.stderr, "ctbench: filter calibration of %s: generated %s (matching %s), raw listener saw %s (matching %s), drops %d: %s\n",
-		load, triple(c.Generated), triple(c.Matching), triple(c.Received), triple(c.ReceivedMatching), c.Drops, status)
+		load, triple(c.Generated), triple(c.Matching), triple(c.Received), triple(c.ReceivedMatching), c.Drops, calibrationStatus(c.Err, c.OK()))
 	return c
 }
 
@@ -150,40 +132,29 @@ func (b *bench) generateFilter(ctx context.Context, ns *namespace, load string) 
 	return runGenerator(ctx, cmd, time.Minute)
 }
 
-// measureFilterRetrying is measureRetrying for the filter part.
+// measureFilterRetrying measures one filter monitor on one run of a load,
+// through retryInterfered.
 func (b *bench) measureFilterRetrying(ctx context.Context, ns *namespace, load, mon string, run int) (filterResult, error) {
-	for attempt := 0; ; attempt++ {
-		res := filterResult{Load: load, Monitor: mon, Run: run}
+	var res filterResult
+	err := b.retryInterfered(ctx, fmt.Sprintf("filter %s run %d %s", load, run, mon), func(attempt int) (bool, float64) {
+		res = filterResult{Load: load, Monitor: mon, Run: run, Attempts: attempt}
 		if err := b.measureFilter(ctx, ns, &res); err != nil {
 			res.Err = err.Error()
 		}
-		if err := ctx.Err(); err != nil {
-			return res, err
-		}
-		res.Attempts = attempt + 1
-		if res.Err != "" || res.OtherCPU*100 <= b.cfg.MaxInterference || attempt >= b.cfg.Retries {
-			return res, nil
-		}
-		fmt.Fprintf(b.stderr, "ctbench: filter %s run %d %s: others took %.0f %% of the CPUs; measuring again\n",
-			load, run, mon, res.OtherCPU*100)
-	}
+		return res.Err != "", res.OtherCPU
+	})
+	return res, err
 }
 
 // filterProgress reports a finished filter measurement on stderr.
 func (b *bench) filterProgress(k, total int, r filterResult) {
 	head := fmt.Sprintf("ctbench: [filter %d/%d] %s run %d %s:", k, total, r.Load, r.Run, r.Monitor)
-	if r.Err != "" {
-		fmt.Fprintf(b.stderr, "%s failed: %s\n", head, r.Err)
-		return
-	}
-	undrained := ""
-	if !r.Drained {
-		undrained = " (not drained)"
-	}
-	fmt.Fprintf(b.stderr, "%s generated %s at %s/s (matching %s), expected records %s, written %s, kernel drops %s, %.2f µs CPU/event of the load, %.1f MiB, others %.1f %%%s\n",
-		head, formatCount(int64(r.Generated.Events())), kiloLabel(r.Achieved()), formatCount(int64(r.Matching.Events())),
-		formatCount(int64(r.Want.Events())), formatCount(int64(r.Counts.Events())), formatCount(int64(r.KernelDrops)),
-		r.CPUPerEvent(), float64(r.PeakRSS)/(1<<20), r.OtherCPU*100, undrained)
+	b.progressLine(head, r.Err, r.Drained, func() string {
+		return fmt.Sprintf("generated %s at %s/s (matching %s), expected records %s, written %s, kernel drops %s, %.2f µs CPU/event of the load, %.1f MiB, others %.1f %%",
+			formatCount(int64(r.Generated.Events())), kiloLabel(r.Achieved()), formatCount(int64(r.Matching.Events())),
+			formatCount(int64(r.Want.Events())), formatCount(int64(r.Counts.Events())), formatCount(int64(r.KernelDrops)),
+			r.CPUPerEvent(), float64(r.PeakRSS)/(1<<20), r.OtherCPU*100)
+	})
 }
 
 // measureFilter measures one filter monitor on one full-speed run of the
@@ -192,14 +163,12 @@ func (b *bench) measureFilter(ctx context.Context, ns *namespace, res *filterRes
 	if err := b.ensureEmpty(ctx, ns); err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp(b.dir, res.Monitor+"-")
+	dir, busy, err := b.runDir(ctx, res.Monitor)
 	if err != nil {
-		return fmt.Errorf("run directory: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	if res.Busy, err = b.waitQuiet(ctx); err != nil {
 		return err
 	}
+	defer os.RemoveAll(dir)
+	res.Busy = busy
 	m, err := b.startFilterMonitor(ns, res.Load, res.Monitor, dir)
 	if err != nil {
 		return err
@@ -214,58 +183,29 @@ func (b *bench) measureFilter(ctx context.Context, ns *namespace, res *filterRes
 		}
 	}
 
-	before, err := readUsage(m.pid)
+	sp, err := b.measureSpan(ctx, ns, m, func() (genResult, int64, error) {
+		return b.generateFilter(ctx, ns, res.Load)
+	})
+	gen := sp.gen
+	res.Generated, res.Matching, res.GenSeconds, res.GenCPUNanos = gen.Generated, gen.Matching, gen.Seconds, sp.genCPU
 	if err != nil {
 		return err
 	}
-	cpusBefore, selfBefore, err := b.readCPUs()
-	if err != nil {
-		return err
-	}
-	gen, genCPU, err := b.generateFilter(ctx, ns, res.Load)
-	if err != nil {
-		return err
-	}
-	res.Generated, res.Matching, res.GenSeconds, res.GenCPUNanos = gen.Generated, gen.Matching, gen.Seconds, genCPU
-	if gen.Errors > 0 {
-		return fmt.Errorf("generator: %d operation(s) failed, the first: %s", gen.Errors, gen.FirstError)
-	}
-	sock, drained, err := m.waitDrained(ctx, ns, b.cfg.DrainTimeout)
-	if err != nil {
-		return err
-	}
-	after, err := readUsage(m.pid)
-	if err != nil {
-		return err
-	}
-	cpusAfter, selfAfter, err := b.readCPUs()
-	if err != nil {
-		return err
-	}
-	if res.PeakRSS, err = readPeakRSS(m.pid); err != nil {
-		return err
-	}
-	res.Drained, res.Groups, res.KernelDrops = drained, sock.Groups, sock.Drops
-	res.CPUNanos = after.cpuNanos - before.cpuNanos
-	res.Subscribed = gen.Generated.subscribed(sock.Groups).Events()
-	res.Want = gen.Matching.subscribed(sock.Groups)
+	res.PeakRSS = sp.peakRSS
+	res.Drained, res.Groups, res.KernelDrops = sp.drained, sp.sock.Groups, sp.sock.Drops
+	res.CPUNanos = sp.after.cpuNanos - sp.before.cpuNanos
+	res.Subscribed = gen.Generated.subscribed(sp.sock.Groups).Events()
+	res.Want = gen.Matching.subscribed(sp.sock.Groups)
 	if res.Monitor == filterMonAll {
-		res.Want = gen.Generated.subscribed(sock.Groups)
+		res.Want = gen.Generated.subscribed(sp.sock.Groups)
 	}
-	res.OtherCPU = otherShare(cpusAfter.sub(cpusBefore), res.CPUNanos+res.GenCPUNanos+(selfAfter-selfBefore))
+	res.OtherCPU = sp.otherCPU
 
-	if err := m.stop(10 * time.Second); err != nil {
+	return m.stopAndRead(func(f *os.File) error {
+		var err error
+		res.Counts, err = countRecords(m.format, f)
 		return err
-	}
-	f, err := os.Open(m.out)
-	if err != nil {
-		return fmt.Errorf("%s's output: %w", res.Monitor, err)
-	}
-	defer f.Close()
-	if res.Counts, err = countRecords(m.format, f); err != nil {
-		return fmt.Errorf("%s's output: %w", res.Monitor, err)
-	}
-	return nil
+	})
 }
 
 // startFilterMonitor starts filter monitor mon with load's filter on the
@@ -293,45 +233,4 @@ func (b *bench) startFilterMonitor(ns *namespace, load, mon, dir string) (*monit
 		return nil, fmt.Errorf("unknown filter monitor %q", mon)
 	}
 	return m, m.launch(exec.Command(args[0], args[1:]...), false)
-}
-
-// newMonitorProc is a monitor not started yet, its output and standard
-// error in dir.
-func newMonitorProc(name, dir string, format recordFormat) *monitorProc {
-	return &monitorProc{
-		name:    name,
-		out:     filepath.Join(dir, name+".out"),
-		errPath: filepath.Join(dir, name+".stderr"),
-		format:  format,
-		done:    make(chan struct{}),
-	}
-}
-
-// launch starts cmd as m, its standard error to m.errPath and, with
-// stdoutToOut, its standard output to m.out, as startMonitor does.
-func (m *monitorProc) launch(cmd *exec.Cmd, stdoutToOut bool) error {
-	errFile, err := os.Create(m.errPath)
-	if err != nil {
-		return fmt.Errorf("monitor stderr: %w", err)
-	}
-	defer errFile.Close()
-	cmd.Stderr = errFile
-	if stdoutToOut {
-		f, err := os.Create(m.out)
-		if err != nil {
-			return fmt.Errorf("monitor output: %w", err)
-		}
-		defer f.Close()
-		cmd.Stdout = f
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", m.name, err)
-	}
-	m.cmd, m.pid = cmd, cmd.Process.Pid
-	go func() {
-		_ = cmd.Wait() // how it exited is judged by what it wrote
-		close(m.done)
-	}()
-	return nil
 }

@@ -33,32 +33,7 @@ func writeFilterTables(w io.Writer, rep *report) {
 				percentValue(rows[0].LossPct.Max))
 		}
 	}
-	var other []float64
-	busy, repeated := 0, 0
-	for _, r := range part.Results {
-		if r.Err != "" {
-			continue
-		}
-		other = append(other, r.OtherCPU*100)
-		if r.Busy {
-			busy++
-		}
-		if r.Attempts > 1 {
-			repeated++
-		}
-	}
-	if s := summarize(other); s.N > 0 {
-		note := fmt.Sprintf("Interference: other processes took %s of the two benchmark CPUs' time during the measured spans (median; at most %s).",
-			percentValue(s.Med), percentValue(s.Max))
-		if repeated > 0 {
-			note += fmt.Sprintf(" %d measurement(s) were repeated for interference.", repeated)
-		}
-		if busy > 0 {
-			note += fmt.Sprintf(" **%d run(s) started on a busy machine** (the quiet gate timed out): their numbers include someone else's load.", busy)
-		}
-		fmt.Fprintln(w, note)
-		fmt.Fprintln(w)
-	}
+	writeNote(w, interferenceNote(part.Results))
 }
 
 // writeFilterTable writes one filter load's rows.
@@ -85,13 +60,6 @@ func writeFilterTable(w io.Writer, rows []filterRow, load string, kernelFlag boo
 			fmt.Fprintf(w, "| %s | not run |||||||||\n", label)
 			continue
 		}
-		notes := ""
-		if r.Failed > 0 {
-			notes += fmt.Sprintf(" (%d run(s) failed: %s)", r.Failed, cellText(r.Err))
-		}
-		if r.Undrained > 0 {
-			notes += fmt.Sprintf(" (%d run(s) not drained)", r.Undrained)
-		}
 		ratioText := "—"
 		if !math.IsNaN(r.Ratio) {
 			ratioText = strconv.FormatFloat(r.Ratio, 'f', 2, 64) + "×"
@@ -100,7 +68,7 @@ func writeFilterTable(w io.Writer, rows []filterRow, load string, kernelFlag boo
 			}
 		}
 		fmt.Fprintf(w, "| %s%s | %s | %s | %s | %s | %d of %d | %s | %s | %s | %s |\n",
-			label, notes, rateCell(r.Achieved.Med), countCell(r.Subscribed), countCell(r.Want), countCell(r.Received),
+			label, r.notes(), rateCell(r.Achieved.Med), countCell(r.Subscribed), countCell(r.Want), countCell(r.Received),
 			r.Exact, r.Runs+r.Failed, countCell(r.Drops), floatCell(r.CPU, 2), ratioText, floatCell(r.RSSMiB, 1))
 	}
 }
@@ -110,16 +78,9 @@ func writeFilterCalibration(w io.Writer, part *filterPart) {
 	fmt.Fprintln(w, "| load | generated NEW / UPDATE / DESTROY | of which matching | raw listener | of which matching | drops | generator | verdict |")
 	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|---|")
 	for _, c := range part.Calibrations {
-		verdict := "exact"
-		switch {
-		case c.Err != "":
-			verdict = "**failed**: " + cellText(c.Err)
-		case !c.OK():
-			verdict = "**mismatch**"
-		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", c.Load, triple(c.Generated), triple(c.Matching),
 			triple(c.Received), triple(c.ReceivedMatching), formatCount(int64(c.Drops)),
-			rateCell(ratio(float64(c.Generated.Events()), c.GenSeconds)), verdict)
+			rateCell(ratio(float64(c.Generated.Events()), c.GenSeconds)), calibrationVerdict(c.Err, c.OK()))
 	}
 }
 

@@ -43,33 +43,30 @@ func (b *bench) runLowRate(ctx context.Context) error {
 			return fmt.Errorf("lowrate part: %s", reason)
 		}
 	}
-	ns, err := newNamespace()
-	if err != nil {
-		return fmt.Errorf("lowrate part: %w", err)
-	}
-	defer func() {
-		if err := ns.close(); err != nil {
-			fmt.Fprintln(b.stderr, "ctbench:", err)
+	err := b.inNewNamespace(func(ns *namespace) error {
+		saved, err := ns.sysctl("net/netfilter/nf_conntrack_events", "")
+		if err != nil {
+			return err
 		}
-	}()
-	saved, err := ns.sysctl("net/netfilter/nf_conntrack_events", "")
-	if err != nil {
-		return fmt.Errorf("lowrate part: %w", err)
-	}
-	defer func() {
-		if _, err := ns.sysctl("net/netfilter/nf_conntrack_events", saved); err != nil {
-			fmt.Fprintln(b.stderr, "ctbench: restore nf_conntrack_events:", err)
-		}
-	}()
-	for _, ev := range lowCTEvents {
-		if _, err := ns.sysctl("net/netfilter/nf_conntrack_events", strconv.Itoa(ev)); err != nil {
-			return fmt.Errorf("lowrate part: %w", err)
-		}
-		for _, mon := range lowMonitors {
-			if err := b.measureLow(ctx, ns, mon, ev); err != nil {
-				return fmt.Errorf("lowrate part: %s: %w", mon, err)
+		defer func() {
+			if _, err := ns.sysctl("net/netfilter/nf_conntrack_events", saved); err != nil {
+				fmt.Fprintln(b.stderr, "ctbench: restore nf_conntrack_events:", err)
+			}
+		}()
+		for _, ev := range lowCTEvents {
+			if _, err := ns.sysctl("net/netfilter/nf_conntrack_events", strconv.Itoa(ev)); err != nil {
+				return err
+			}
+			for _, mon := range lowMonitors {
+				if err := b.measureLow(ctx, ns, mon, ev); err != nil {
+					return fmt.Errorf("%s: %w", mon, err)
+				}
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("lowrate part: %w", err)
 	}
 	return nil
 }

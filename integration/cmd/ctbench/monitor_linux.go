@@ -33,50 +33,57 @@ type monitorProc struct {
 // into dir. buffer overrides the floor's receive buffer when not 0 (the
 // calibration listener).
 func (b *bench) startMonitor(ns *namespace, name, dir string, buffer int64) (*monitorProc, error) {
-	m := &monitorProc{
-		name:    name,
-		out:     filepath.Join(dir, name+".out"),
-		errPath: filepath.Join(dir, name+".stderr"),
-		done:    make(chan struct{}),
-	}
 	pin := []string{"taskset", "-c", strconv.Itoa(b.cfg.MonCPU)}
-	var cmd *exec.Cmd
-	stdoutToOut := false
 	switch name {
 	case "ctwatch":
-		m.format = formatCtwatch
+		m := newMonitorProc(name, dir, formatCtwatch)
 		args := append([]string{b.ctwatch, "watch", "--netns", ns.Name, "--output", m.out}, b.cfg.CtwatchFlags...)
-		cmd = exec.Command(pin[0], append(pin[1:], args...)...)
+		return m, m.launch(exec.Command(pin[0], append(pin[1:], args...)...), false)
 	case "conntrack", "conntrack-8m":
-		m.format = formatConntrack
-		cmd = ns.command(append(pin, "conntrack", "-E")...)
-		stdoutToOut = true
+		m := newMonitorProc(name, dir, formatConntrack)
+		return m, m.launch(ns.command(append(pin, "conntrack", "-E")...), true)
 	case "ulogd":
-		m.format = formatUlogd
+		m := newMonitorProc(name, dir, formatUlogd)
 		conf := filepath.Join(dir, "ulogd.conf")
 		if err := os.WriteFile(conf, []byte(ulogdConfig(b.ulogdPlugins, m.out, filepath.Join(dir, "ulogd.log"))), 0o644); err != nil {
 			return nil, fmt.Errorf("write ulogd.conf: %w", err)
 		}
-		cmd = ns.command(append(pin, "ulogd", "-c", conf)...)
+		return m, m.launch(ns.command(append(pin, "ulogd", "-c", conf)...), false)
 	case "floor":
-		m.format = formatFloor
+		m := newMonitorProc(name, dir, formatFloor)
 		if buffer == 0 {
 			buffer = 8 << 20
 		}
-		cmd = ns.command(append(pin, b.self, "floor", "-buffer", strconv.FormatInt(buffer, 10), "-out", m.out)...)
-	default:
-		return nil, fmt.Errorf("unknown monitor %q", name)
+		return m, m.launch(ns.command(append(pin, b.self, "floor", "-buffer", strconv.FormatInt(buffer, 10), "-out", m.out)...), false)
 	}
+	return nil, fmt.Errorf("unknown monitor %q", name)
+}
+
+// newMonitorProc is a monitor not started yet, its output and standard
+// error in dir.
+func newMonitorProc(name, dir string, format recordFormat) *monitorProc {
+	return &monitorProc{
+		name:    name,
+		out:     filepath.Join(dir, name+".out"),
+		errPath: filepath.Join(dir, name+".stderr"),
+		format:  format,
+		done:    make(chan struct{}),
+	}
+}
+
+// launch starts cmd as m, its standard error to m.errPath and, with
+// stdoutToOut, its standard output to m.out.
+func (m *monitorProc) launch(cmd *exec.Cmd, stdoutToOut bool) error {
 	errFile, err := os.Create(m.errPath)
 	if err != nil {
-		return nil, fmt.Errorf("monitor stderr: %w", err)
+		return fmt.Errorf("monitor stderr: %w", err)
 	}
 	defer errFile.Close()
 	cmd.Stderr = errFile
 	if stdoutToOut {
 		f, err := os.Create(m.out)
 		if err != nil {
-			return nil, fmt.Errorf("monitor output: %w", err)
+			return fmt.Errorf("monitor output: %w", err)
 		}
 		defer f.Close()
 		cmd.Stdout = f
@@ -86,14 +93,14 @@ func (b *bench) startMonitor(ns *namespace, name, dir string, buffer int64) (*mo
 	// death signal ends it if the harness dies without cleaning up.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
+		return fmt.Errorf("start %s: %w", m.name, err)
 	}
 	m.cmd, m.pid = cmd, cmd.Process.Pid
 	go func() {
 		_ = cmd.Wait() // how it exited is judged by what it wrote
 		close(m.done)
 	}()
-	return m, nil
+	return nil
 }
 
 // exited says whether the process has ended.
@@ -120,6 +127,23 @@ func (m *monitorProc) stop(timeout time.Duration) error {
 	}
 	m.kill()
 	return fmt.Errorf("%s did not stop within %v of SIGINT; killed", m.name, timeout)
+}
+
+// stopAndRead stops the monitor and hands its output file to read; the
+// errors of opening and reading it name the monitor.
+func (m *monitorProc) stopAndRead(read func(f *os.File) error) error {
+	if err := m.stop(10 * time.Second); err != nil {
+		return err
+	}
+	f, err := os.Open(m.out)
+	if err != nil {
+		return fmt.Errorf("%s's output: %w", m.name, err)
+	}
+	defer f.Close()
+	if err := read(f); err != nil {
+		return fmt.Errorf("%s's output: %w", m.name, err)
+	}
+	return nil
 }
 
 // kill ends the monitor at once and waits for it; a no-op once it exited.

@@ -67,6 +67,11 @@ type nsResult struct {
 	Err         string  `json:"error,omitempty"`
 }
 
+// span is the result's measured span, for the interference note.
+func (r nsResult) span() (measuredSpan, bool) {
+	return measuredSpan{r.OtherCPU, r.Busy, r.Attempts}, r.Err == ""
+}
+
 // Received is the entry events the monitor wrote for the namespaces.
 func (r nsResult) Received() int { return r.Counts.Events() }
 
@@ -105,9 +110,7 @@ func sameEvents(want, got eventCounts) bool {
 type nsRow struct {
 	Monitor               string
 	Namespaces, Processes int
-	Failed                int
-	Err                   string
-	Undrained             int
+	runTally
 
 	Expected, Received, Lost, LossPct, Drops stat
 	ExactNS, Unnamed                         stat
@@ -129,15 +132,8 @@ func aggregateNetNS(results []nsResult) []nsRow {
 			if res.Monitor != mon {
 				continue
 			}
-			if res.Err != "" {
-				if r.Failed == 0 {
-					r.Err = res.Err
-				}
-				r.Failed++
+			if !r.add(res.Err, res.Drained) {
 				continue
-			}
-			if !res.Drained {
-				r.Undrained++
 			}
 			r.Namespaces, r.Processes = res.Namespaces, res.Processes
 			e := float64(res.Expected)

@@ -111,40 +111,29 @@ func (b *bench) runNetNS(ctx context.Context) error {
 	return nil
 }
 
-// measureNSRetrying is measureRetrying for the netns part.
+// measureNSRetrying measures one monitor on one run of the netns part,
+// through retryInterfered.
 func (b *bench) measureNSRetrying(ctx context.Context, set *nsSet, mon string, run int) (nsResult, error) {
-	for attempt := 0; ; attempt++ {
-		res := nsResult{Monitor: mon, Run: run}
+	var res nsResult
+	err := b.retryInterfered(ctx, fmt.Sprintf("netns run %d %s", run, mon), func(attempt int) (bool, float64) {
+		res = nsResult{Monitor: mon, Run: run, Attempts: attempt}
 		if err := b.measureNS(ctx, set, &res); err != nil {
 			res.Err = err.Error()
 		}
-		if err := ctx.Err(); err != nil {
-			return res, err
-		}
-		res.Attempts = attempt + 1
-		if res.Err != "" || res.OtherCPU*100 <= b.cfg.MaxInterference || attempt >= b.cfg.Retries {
-			return res, nil
-		}
-		fmt.Fprintf(b.stderr, "ctbench: netns run %d %s: others took %.0f %% of the CPUs; measuring again\n",
-			run, mon, res.OtherCPU*100)
-	}
+		return res.Err != "", res.OtherCPU
+	})
+	return res, err
 }
 
 // nsProgress reports a finished netns measurement on stderr.
 func (b *bench) nsProgress(k, total int, r nsResult) {
 	head := fmt.Sprintf("ctbench: [netns %d/%d] run %d %s:", k, total, r.Run, r.Monitor)
-	if r.Err != "" {
-		fmt.Fprintf(b.stderr, "%s failed: %s\n", head, r.Err)
-		return
-	}
-	undrained := ""
-	if !r.Drained {
-		undrained = " (not drained)"
-	}
-	fmt.Fprintf(b.stderr, "%s %d namespace(s), %d process(es): generated %s at %s/s, expected %s, received %s (%d namespace(s) exact, %d unnamed), kernel drops %s, %.2f µs CPU/event, %.1f MiB, others %.1f %%%s\n",
-		head, r.Namespaces, r.Processes, formatCount(int64(r.Generated.Events())), kiloLabel(r.Achieved()),
-		formatCount(int64(r.Expected)), formatCount(int64(r.Received())), r.ExactNS, r.Unnamed,
-		formatCount(int64(r.KernelDrops)), r.CPUPerEvent(), float64(r.PeakRSS)/(1<<20), r.OtherCPU*100, undrained)
+	b.progressLine(head, r.Err, r.Drained, func() string {
+		return fmt.Sprintf("%d namespace(s), %d process(es): generated %s at %s/s, expected %s, received %s (%d namespace(s) exact, %d unnamed), kernel drops %s, %.2f µs CPU/event, %.1f MiB, others %.1f %%",
+			r.Namespaces, r.Processes, formatCount(int64(r.Generated.Events())), kiloLabel(r.Achieved()),
+			formatCount(int64(r.Expected)), formatCount(int64(r.Received())), r.ExactNS, r.Unnamed,
+			formatCount(int64(r.KernelDrops)), r.CPUPerEvent(), float64(r.PeakRSS)/(1<<20), r.OtherCPU*100)
+	})
 }
 
 // measureNS measures one netns monitor on one run of the load.
@@ -160,14 +149,12 @@ func (b *bench) measureNS(ctx context.Context, set *nsSet, res *nsResult) error 
 			return fmt.Errorf("namespace %s: %w", ns.Name, err)
 		}
 	}
-	dir, err := os.MkdirTemp(b.dir, res.Monitor+"-")
+	dir, busy, err := b.runDir(ctx, res.Monitor)
 	if err != nil {
-		return fmt.Errorf("run directory: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	if res.Busy, err = b.waitQuiet(ctx); err != nil {
 		return err
 	}
+	defer os.RemoveAll(dir)
+	res.Busy = busy
 
 	// procs are the monitor's processes, socks the namespace in whose
 	// netlink table each one's event socket is, covers how many of the

@@ -98,27 +98,52 @@ func writeTables(w io.Writer, rep *report) {
 			formatCount(int64(rep.Config.Events)), info.events, rep.Config.Runs)
 		writeTable(w, aggregate(rep.Results, load, rep.Config.Rates, rep.Config.Monitors, rep.Skipped), rep.Config)
 		fmt.Fprintln(w)
-		if note := noiseNote(rep.Results, load); note != "" {
-			fmt.Fprintln(w, note)
-			fmt.Fprintln(w)
-		}
+		writeNote(w, noiseNote(rep.Results, load))
 	}
 }
 
-// noiseNote says how much of the benchmark's CPUs other processes took
-// during a load's measurements: the numbers include that interference.
+// noiseNote is the interference note of a load's measurements.
 func noiseNote(results []runResult, load string) string {
+	var ofLoad []runResult
+	for _, r := range results {
+		if r.Load == load {
+			ofLoad = append(ofLoad, r)
+		}
+	}
+	return interferenceNote(ofLoad)
+}
+
+// measuredSpan is what the interference note needs of a measurement that
+// did not fail.
+type measuredSpan struct {
+	otherCPU float64 // others' share of the benchmark CPUs, 0 to 1
+	busy     bool    // started on a busy machine: the quiet gate timed out
+	attempts int
+}
+
+// measuredResult is a part's result as the interference note counts it.
+type measuredResult interface {
+	// span is the measured span; false for a failed measurement, which
+	// has none.
+	span() (measuredSpan, bool)
+}
+
+// interferenceNote says how much of the benchmark's CPUs other processes
+// took during the results' measured spans: the numbers include that
+// interference. It is "" without spans.
+func interferenceNote[R measuredResult](results []R) string {
 	var other []float64
 	busy, repeated := 0, 0
 	for _, r := range results {
-		if r.Load != load || r.Err != "" {
+		s, ok := r.span()
+		if !ok {
 			continue
 		}
-		other = append(other, r.OtherCPU*100)
-		if r.Busy {
+		other = append(other, s.otherCPU*100)
+		if s.busy {
 			busy++
 		}
-		if r.Attempts > 1 {
+		if s.attempts > 1 {
 			repeated++
 		}
 	}
@@ -135,6 +160,14 @@ func noiseNote(results []runResult, load string) string {
 		note += fmt.Sprintf(" **%d run(s) started on a busy machine** (the quiet gate timed out): their numbers include someone else's load.", busy)
 	}
 	return note
+}
+
+// writeNote writes note as a paragraph, nothing when it is "".
+func writeNote(w io.Writer, note string) {
+	if note != "" {
+		fmt.Fprintln(w, note)
+		fmt.Fprintln(w)
+	}
 }
 
 // writeTable writes one load's rows.
@@ -157,15 +190,8 @@ func writeTable(w io.Writer, rows []row, cfg benchConfig) {
 			fmt.Fprintf(w, "| %s | %s | not run ||||||||||\n", rateLabel(r.Rate), label)
 			continue
 		}
-		notes := ""
-		if r.Failed > 0 {
-			notes += fmt.Sprintf(" (%d run(s) failed: %s)", r.Failed, cellText(r.Err))
-		}
-		if r.Undrained > 0 {
-			notes += fmt.Sprintf(" (%d run(s) not drained)", r.Undrained)
-		}
 		fmt.Fprintf(w, "| %s | %s%s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			rateLabel(r.Rate), label, notes,
+			rateLabel(r.Rate), label, r.notes(),
 			rateCell(r.Achieved.Med),
 			countCell(r.Expected),
 			countCell(r.Received),
@@ -283,20 +309,25 @@ func writeTargets(w io.Writer, rep *report) {
 	}
 }
 
+// calibrationVerdict is a calibration's verdict cell; errText is its
+// error, "" when it ran, and ok whether its counts agree.
+func calibrationVerdict(errText string, ok bool) string {
+	switch {
+	case errText != "":
+		return "**failed**: " + cellText(errText)
+	case !ok:
+		return "**mismatch**"
+	}
+	return "exact"
+}
+
 // writeCalibration writes the calibration table.
 func writeCalibration(w io.Writer, rep *report) {
 	fmt.Fprintln(w, "| load | generated NEW / UPDATE / DESTROY | raw listener NEW / UPDATE / DESTROY | drops | generator | verdict |")
 	fmt.Fprintln(w, "|---|--:|--:|--:|--:|---|")
 	for _, c := range rep.Calibrations {
-		verdict := "exact"
-		switch {
-		case c.Err != "":
-			verdict = "**failed**: " + cellText(c.Err)
-		case !c.OK():
-			verdict = "**mismatch**"
-		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", c.Load, triple(c.Generated), triple(c.Received),
-			formatCount(int64(c.Drops)), rateCell(ratio(float64(c.Generated.Events()), c.GenSeconds)), verdict)
+			formatCount(int64(c.Drops)), rateCell(ratio(float64(c.Generated.Events()), c.GenSeconds)), calibrationVerdict(c.Err, c.OK()))
 	}
 }
 
@@ -635,49 +666,17 @@ func writeNetNSTable(w io.Writer, rep *report) {
 			fmt.Fprintf(w, "| %s | not run |||||||||\n", label)
 			continue
 		}
-		notes := ""
-		if r.Failed > 0 {
-			notes += fmt.Sprintf(" (%d run(s) failed: %s)", r.Failed, cellText(r.Err))
-		}
-		if r.Undrained > 0 {
-			notes += fmt.Sprintf(" (%d run(s) not drained)", r.Undrained)
-		}
 		ratioText := "—"
 		if !math.IsNaN(r.Ratio) {
 			ratioText = strconv.FormatFloat(r.Ratio, 'f', 2, 64) + "×"
 		}
 		fmt.Fprintf(w, "| %s%s | %d | %s | %s | %s | %s | %s of %d | %s | %s | %s | %s |\n",
-			label, notes, r.Processes, rateCell(r.Achieved.Med), countCell(r.Expected), countCell(r.Received),
+			label, r.notes(), r.Processes, rateCell(r.Achieved.Med), countCell(r.Expected), countCell(r.Received),
 			lostCell(r.Lost, r.LossPct), countCell(r.ExactNS), r.Namespaces, countCell(r.Drops),
 			floatCell(r.CPU, 2), ratioText, floatCell(r.RSSMiB, 1))
 	}
 	fmt.Fprintln(w)
-	var other []float64
-	busy, repeated := 0, 0
-	for _, r := range rep.NetNS {
-		if r.Err != "" {
-			continue
-		}
-		other = append(other, r.OtherCPU*100)
-		if r.Busy {
-			busy++
-		}
-		if r.Attempts > 1 {
-			repeated++
-		}
-	}
-	if s := summarize(other); s.N > 0 {
-		note := fmt.Sprintf("Interference: other processes took %s of the two benchmark CPUs' time during the measured spans (median; at most %s).",
-			percentValue(s.Med), percentValue(s.Max))
-		if repeated > 0 {
-			note += fmt.Sprintf(" %d measurement(s) were repeated for interference.", repeated)
-		}
-		if busy > 0 {
-			note += fmt.Sprintf(" **%d run(s) started on a busy machine** (the quiet gate timed out): their numbers include someone else's load.", busy)
-		}
-		fmt.Fprintln(w, note)
-		fmt.Fprintln(w)
-	}
+	writeNote(w, interferenceNote(rep.NetNS))
 }
 
 // writeNetNSSection writes the document's section on the netns part.
