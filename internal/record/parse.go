@@ -95,13 +95,8 @@ type jsonEvent struct {
 func ParseJSON(data []byte) (model.Event, error) {
 	var j jsonEvent
 	var ev model.Event
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&j); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return ev, &JSONError{Field: te.Field, Err: fmt.Errorf("cannot hold a JSON %s", te.Value)}
-		}
-		return ev, &JSONError{Err: err}
+	if err := decodeRecord(data, &j); err != nil {
+		return ev, err
 	}
 	if j.Event == nil {
 		return ev, &JSONError{Field: "event", Err: errors.New("missing")}
@@ -111,39 +106,74 @@ func ParseJSON(data []byte) (model.Event, error) {
 		return ev, fmt.Errorf("event %q: %w", *j.Event, ErrNotEntryRecord)
 	}
 	ev.Type = t
-	if j.Time != nil {
-		tm, err := time.Parse(time.RFC3339Nano, *j.Time)
-		if err != nil {
-			return ev, &JSONError{Field: "time", Err: err}
-		}
-		ev.Time = tm.UTC()
+	var err error
+	if ev.Time, ev.Origin, err = parseHead(j.Time, j.Origin); err != nil {
+		return ev, err
 	}
-	if j.Origin != nil {
-		if j.Origin.PortID == 0 {
-			return ev, &JSONError{Field: "origin.portid", Err: errors.New("port id 0 is the kernel, not userspace")}
-		}
-		ev.Origin = model.Origin{PortID: j.Origin.PortID, PID: j.Origin.PID, Program: j.Origin.Program}
-	}
-	err := j.entry(&ev.Entry)
+	err = j.entry(&ev.Entry)
 	return ev, err
+}
+
+// decodeRecord decodes one JSON record into v, a jsonEvent or a
+// jsonExpect, naming the field whose value its Go type cannot hold.
+func decodeRecord(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return &JSONError{Field: te.Field, Err: fmt.Errorf("cannot hold a JSON %s", te.Value)}
+		}
+		return &JSONError{Err: err}
+	}
+	return nil
+}
+
+// parseHead parses the keys an entry record and an expectation record
+// share around their subject: the time and the origin, each optional.
+func parseHead(tm *string, o *jsonOrigin) (time.Time, model.Origin, error) {
+	var t time.Time
+	if tm != nil {
+		p, err := time.Parse(time.RFC3339Nano, *tm)
+		if err != nil {
+			return t, model.Origin{}, &JSONError{Field: "time", Err: err}
+		}
+		t = p.UTC()
+	}
+	if o == nil {
+		return t, model.Origin{}, nil
+	}
+	if o.PortID == 0 {
+		return t, model.Origin{}, &JSONError{Field: "origin.portid", Err: errors.New("port id 0 is the kernel, not userspace")}
+	}
+	return t, model.Origin{PortID: o.PortID, PID: o.PID, Program: o.Program}, nil
+}
+
+// parseFamilyProto parses the family, protonum and proto keys an entry
+// and an expectation share: family and protonum are required, proto, the
+// name, must match protonum when present.
+func parseFamilyProto(family *string, protonum *uint8, proto *string) (model.Family, model.Proto, error) {
+	if family == nil {
+		return 0, 0, &JSONError{Field: "family", Err: errors.New("missing")}
+	}
+	f, ok := model.ParseFamily(*family)
+	if !ok || (f != model.FamilyIPv4 && f != model.FamilyIPv6) {
+		return 0, 0, &JSONError{Field: "family", Err: fmt.Errorf("unknown family %q", *family)}
+	}
+	if protonum == nil {
+		return f, 0, &JSONError{Field: "protonum", Err: errors.New("missing")}
+	}
+	p := model.Proto(*protonum)
+	if proto != nil && *proto != p.JSONName() {
+		return f, p, &JSONError{Field: "proto", Err: fmt.Errorf("%q does not match protonum %d", *proto, p)}
+	}
+	return f, p, nil
 }
 
 func (j *jsonEvent) entry(e *model.Entry) error {
 	missing := func(field string) error { return &JSONError{Field: field, Err: errors.New("missing")} }
-	if j.Family == nil {
-		return missing("family")
-	}
-	f, ok := model.ParseFamily(*j.Family)
-	if !ok || (f != model.FamilyIPv4 && f != model.FamilyIPv6) {
-		return &JSONError{Field: "family", Err: fmt.Errorf("unknown family %q", *j.Family)}
-	}
-	e.Family = f
-	if j.Protonum == nil {
-		return missing("protonum")
-	}
-	e.Proto = model.Proto(*j.Protonum)
-	if j.Proto != nil && *j.Proto != e.Proto.JSONName() {
-		return &JSONError{Field: "proto", Err: fmt.Errorf("%q does not match protonum %d", *j.Proto, e.Proto)}
+	var err error
+	if e.Family, e.Proto, err = parseFamilyProto(j.Family, j.Protonum, j.Proto); err != nil {
+		return err
 	}
 	if j.Timeout != nil {
 		e.Timeout = *j.Timeout
