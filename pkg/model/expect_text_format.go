@@ -17,14 +17,7 @@ func AppendExpectText(dst []byte, ev *ExpectEvent, o *TextOptions) []byte {
 	if o != nil && o.Timestamp && !ev.Time.IsZero() {
 		dst = appendExpectTimestamp(dst, ev)
 	}
-	switch ev.Type {
-	case EventNew:
-		dst = append(dst, "    [NEW] "...)
-	case EventUpdate:
-		dst = append(dst, " [UPDATE] "...)
-	case EventDestroy:
-		dst = append(dst, "[DESTROY] "...)
-	}
+	dst = appendEventTag(dst, ev.Type)
 	// libnetfilter_conntrack prints the timeout whether or not it was
 	// set, as 0 when not.
 	dst = strconv.AppendUint(dst, uint64(x.Timeout), 10)

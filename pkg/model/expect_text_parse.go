@@ -45,15 +45,7 @@ func (p *expectParser) parse() error {
 	if err != nil {
 		return err
 	}
-	p.ev.Type = EventSnapshot
-	switch tok {
-	case "[NEW]":
-		p.ev.Type = EventNew
-	case "[UPDATE]":
-		p.ev.Type = EventUpdate
-	case "[DESTROY]":
-		p.ev.Type = EventDestroy
-	}
+	p.ev.Type = parseEventTag(tok)
 	if p.ev.Type != EventSnapshot {
 		if tok, off, err = p.need("timeout"); err != nil {
 			return err

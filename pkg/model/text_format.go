@@ -59,14 +59,7 @@ func AppendText(dst []byte, ev *Event, o *TextOptions) []byte {
 	if o.Timestamp && !ev.Time.IsZero() {
 		dst = appendEventTimestamp(dst, ev.Time)
 	}
-	switch ev.Type {
-	case EventNew:
-		dst = append(dst, "    [NEW] "...)
-	case EventUpdate:
-		dst = append(dst, " [UPDATE] "...)
-	case EventDestroy:
-		dst = append(dst, "[DESTROY] "...)
-	}
+	dst = appendEventTag(dst, ev.Type)
 	if o.Layer3 {
 		dst = appendPadded(dst, e.Family.String(), 8)
 		dst = append(dst, ' ')
@@ -195,6 +188,22 @@ func appendLabels(dst []byte, labels []string, names *LabelNames) []byte {
 }
 
 // appendEventTimestamp writes conntrack's "[%-.8ld.%-.6ld]\t" prefix.
+// appendEventTag appends the tag of an event of type t, right-aligned to
+// the width of "[DESTROY]" and followed by a space, as conntrack -E prints
+// it before an entry or an expectation; a snapshot (a line of a table
+// listing) has none.
+func appendEventTag(dst []byte, t EventType) []byte {
+	switch t {
+	case EventNew:
+		dst = append(dst, "    [NEW] "...)
+	case EventUpdate:
+		dst = append(dst, " [UPDATE] "...)
+	case EventDestroy:
+		dst = append(dst, "[DESTROY] "...)
+	}
+	return dst
+}
+
 func appendEventTimestamp(dst []byte, t time.Time) []byte {
 	dst = append(dst, '[')
 	dst = appendZeroPadded(dst, uint64(t.Unix()), 8)

@@ -61,6 +61,22 @@ type textParser struct {
 	family Family
 }
 
+// parseEventTag returns the event type a line's tag token names ("[NEW]",
+// "[UPDATE]", "[DESTROY]"), or EventSnapshot for a token that is no tag: a
+// line of a table listing, which starts with its first field. Entry and
+// expectation lines tag their events alike.
+func parseEventTag(tok string) EventType {
+	switch tok {
+	case "[NEW]":
+		return EventNew
+	case "[UPDATE]":
+		return EventUpdate
+	case "[DESTROY]":
+		return EventDestroy
+	}
+	return EventSnapshot
+}
+
 func (p *textParser) fail(off int, field, tok, msg string) error {
 	return &SyntaxError{Column: off + 1, Field: field, Token: tok, Msg: msg}
 }
@@ -99,15 +115,7 @@ func (p *textParser) parse() error {
 		}
 	}
 
-	p.ev.Type = EventSnapshot
-	switch tok {
-	case "[NEW]":
-		p.ev.Type = EventNew
-	case "[UPDATE]":
-		p.ev.Type = EventUpdate
-	case "[DESTROY]":
-		p.ev.Type = EventDestroy
-	}
+	p.ev.Type = parseEventTag(tok)
 	if p.ev.Type != EventSnapshot {
 		if tok, off, err = p.need("proto"); err != nil {
 			return err
