@@ -119,19 +119,9 @@ func TestWatchFilterMatchesConntrack(t *testing.T) {
 			if slices.ContainsFunc(filterEntries, func(e []string) bool { return slices.Equal(e, tt.end) }) {
 				wantEnd = 2
 			}
-			var got []string
-			for count(got) < wantEnd {
-				l, ok := w.next(timeNow().Add(wtTimeout))
-				if !ok {
-					t.Fatalf("no end line (%s) from ctwatch; got:\n%s", endKey, strings.Join(got, "\n"))
-				}
-				got = append(got, l)
-			}
-			var want []string
-			wtPoll(t, "conntrack -E to print the end line", func() bool {
-				want = readLines(t, ctOut)
-				return count(want) >= wantEnd
-			})
+			done := func(lines []string) bool { return count(lines) >= wantEnd }
+			got := w.linesUntil(t, endKey, done)
+			want := ctLinesUntil(t, ctOut, done)
 			if len(want) < tt.minMatches+1 {
 				t.Errorf("conntrack -E %s printed %d lines, want at least %d: the case tests less than it says:\n%s",
 					strings.Join(tt.ct, " "), len(want), tt.minMatches+1, strings.Join(want, "\n"))
@@ -216,19 +206,8 @@ func TestWatchLabelFilterMatchesConntrack(t *testing.T) {
 		}
 	}
 	const end = "sport=7005 "
-	var got []string
-	for len(got) == 0 || !strings.Contains(got[len(got)-1], end) {
-		l, ok := w.next(timeNow().Add(wtTimeout))
-		if !ok {
-			t.Fatalf("no end line from ctwatch; got:\n%s", strings.Join(got, "\n"))
-		}
-		got = append(got, l)
-	}
-	var want []string
-	wtPoll(t, "conntrack -E to print the end line", func() bool {
-		want = readLines(t, ctOut)
-		return len(want) > 0 && strings.Contains(want[len(want)-1], end)
-	})
+	got := w.linesUntil(t, end, lastContains(end))
+	want := ctLinesUntil(t, ctOut, lastContains(end))
 	if len(want) != 3 {
 		t.Errorf("conntrack -E --label red,heartbeat printed %d lines, want 3:\n%s", len(want), strings.Join(want, "\n"))
 	}

@@ -117,19 +117,8 @@ func TestWatchVtagFilter(t *testing.T) {
 	}
 
 	end := "sport=" + strconv.Itoa(endPort) + " "
-	var got []string
-	for len(got) == 0 || !strings.Contains(got[len(got)-1], end) {
-		l, ok := text.next(timeNow().Add(wtTimeout))
-		if !ok {
-			t.Fatalf("no end line from ctwatch --orig-vtag; got:\n%s", strings.Join(got, "\n"))
-		}
-		got = append(got, l)
-	}
-	var lines []string
-	wtPoll(t, "conntrack -E to print the end line", func() bool {
-		lines = readLines(t, ctOut)
-		return len(lines) > 0 && strings.Contains(lines[len(lines)-1], end)
-	})
+	got := text.linesUntil(t, end, lastContains(end))
+	lines := ctLinesUntil(t, ctOut, lastContains(end))
 	// conntrack's lines of the entries made with original vtag 16.
 	var want []string
 	for _, l := range lines {
