@@ -79,20 +79,5 @@ func appendExpectTuple(dst []byte, srcKey, dstKey string, f Family, proto Proto,
 	dst = append(dst, dstKey...)
 	dst = appendAddr(dst, f, t.Dst, false)
 	dst = append(dst, ' ')
-	switch {
-	case proto.HasPorts():
-		dst = appendUintKey(dst, "sport=", uint64(t.SrcPort))
-		dst = appendUintKey(dst, "dport=", uint64(t.DstPort))
-	case proto.IsICMP():
-		dst = appendUintKey(dst, "type=", uint64(t.ICMPType))
-		dst = appendUintKey(dst, "code=", uint64(t.ICMPCode))
-		dst = appendUintKey(dst, "id=", uint64(t.ICMPID))
-	case proto == ProtoGRE:
-		dst = append(dst, "srckey=0x"...)
-		dst = strconv.AppendUint(dst, uint64(t.SrcPort), 16)
-		dst = append(dst, " dstkey=0x"...)
-		dst = strconv.AppendUint(dst, uint64(t.DstPort), 16)
-		dst = append(dst, ' ')
-	}
-	return dst
+	return appendTupleProtoKeys(dst, proto, t)
 }

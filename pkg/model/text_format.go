@@ -256,15 +256,22 @@ func appendTuple(dst []byte, e *Entry, t *Tuple, o *TextOptions) []byte {
 	dst = append(dst, " dst="...)
 	dst = appendAddr(dst, e.Family, t.Dst, o.ExpandIPv6)
 	dst = append(dst, ' ')
+	return appendTupleProtoKeys(dst, e.Proto, t)
+}
+
+// appendTupleProtoKeys writes the keys of t that protocol p defines
+// (ports, ICMP type, code and id, or GRE keys), each followed by a space:
+// the tail of an entry's tuple and of each tuple of an expectation.
+func appendTupleProtoKeys(dst []byte, p Proto, t *Tuple) []byte {
 	switch {
-	case e.Proto.HasPorts():
+	case p.HasPorts():
 		dst = appendUintKey(dst, "sport=", uint64(t.SrcPort))
 		dst = appendUintKey(dst, "dport=", uint64(t.DstPort))
-	case e.Proto.IsICMP():
+	case p.IsICMP():
 		dst = appendUintKey(dst, "type=", uint64(t.ICMPType))
 		dst = appendUintKey(dst, "code=", uint64(t.ICMPCode))
 		dst = appendUintKey(dst, "id=", uint64(t.ICMPID))
-	case e.Proto == ProtoGRE:
+	case p == ProtoGRE:
 		dst = append(dst, "srckey=0x"...)
 		dst = strconv.AppendUint(dst, uint64(t.SrcPort), 16)
 		dst = append(dst, " dstkey=0x"...)
