@@ -11,8 +11,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/ctwatch/ctwatch/internal/nstest"
 )
 
@@ -128,9 +126,7 @@ func TestWatchFilterMatchesConntrack(t *testing.T) {
 			}
 			// The program names, which each finds on its own, are left
 			// out (see wtComparable).
-			want, _ = wtComparable(want, false)
-			got, _ = wtComparable(got, false)
-			if diff := cmp.Diff(want, got); diff != "" {
+			if diff := wtComparableDiff(want, got); diff != "" {
 				t.Errorf("ctwatch %s selects other entries than conntrack -E %s (-conntrack +ctwatch):\n%s",
 					strings.Join(ours, " "), strings.Join(tt.ct, " "), diff)
 			}
@@ -211,9 +207,7 @@ func TestWatchLabelFilterMatchesConntrack(t *testing.T) {
 	if len(want) != 3 {
 		t.Errorf("conntrack -E --label red,heartbeat printed %d lines, want 3:\n%s", len(want), strings.Join(want, "\n"))
 	}
-	want, _ = wtComparable(want, false)
-	got, _ = wtComparable(got, false)
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := wtComparableDiff(want, got); diff != "" {
 		t.Errorf("ctwatch --label red --label heartbeat selects other entries than conntrack -E --label red,heartbeat (-conntrack +ctwatch):\n%s", diff)
 	}
 	ct.Process.Signal(syscall.SIGINT)

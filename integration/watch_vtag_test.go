@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/ti-mo/conntrack"
 	"golang.org/x/sys/unix"
 
@@ -129,9 +128,7 @@ func TestWatchVtagFilter(t *testing.T) {
 	if len(want) != 3 {
 		t.Errorf("conntrack -E printed %d lines of the entries with original vtag 16, want 3:\n%s", len(want), strings.Join(lines, "\n"))
 	}
-	want, _ = wtComparable(want, false)
-	got, _ = wtComparable(got, false)
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := wtComparableDiff(want, got); diff != "" {
 		t.Errorf("ctwatch --orig-vtag 0x10 (-conntrack's lines of the entries with that vtag +ctwatch):\n%s", diff)
 	}
 	ctE.Process.Signal(syscall.SIGINT)
