@@ -265,32 +265,40 @@ func (p *textParser) tuple(t *Tuple, dir, tok string, off int) error {
 	if t.Dst, err = p.addr(dir+".dst", "dst=", tok, off); err != nil {
 		return err
 	}
+	return p.tupleProtoKeys(t, dir, e.Proto)
+}
+
+// tupleProtoKeys parses the keys of a tuple that protocol proto defines
+// (ports, ICMP type, code and id, or GRE keys), naming fields under name:
+// the tail of an entry's direction and of each tuple of an expectation.
+func (p *textParser) tupleProtoKeys(t *Tuple, name string, proto Proto) error {
+	var err error
 	switch {
-	case e.Proto.HasPorts():
-		if t.SrcPort, err = p.uint16Key(dir+".sport", "sport=", 10); err != nil {
+	case proto.HasPorts():
+		if t.SrcPort, err = p.uint16Key(name+".sport", "sport=", 10); err != nil {
 			return err
 		}
-		if t.DstPort, err = p.uint16Key(dir+".dport", "dport=", 10); err != nil {
+		if t.DstPort, err = p.uint16Key(name+".dport", "dport=", 10); err != nil {
 			return err
 		}
-	case e.Proto.IsICMP():
-		v, err := p.uintKey(dir+".type", "type=", 8)
+	case proto.IsICMP():
+		v, err := p.uintKey(name+".type", "type=", 8)
 		if err != nil {
 			return err
 		}
 		t.ICMPType = uint8(v)
-		if v, err = p.uintKey(dir+".code", "code=", 8); err != nil {
+		if v, err = p.uintKey(name+".code", "code=", 8); err != nil {
 			return err
 		}
 		t.ICMPCode = uint8(v)
-		if t.ICMPID, err = p.uint16Key(dir+".id", "id=", 10); err != nil {
+		if t.ICMPID, err = p.uint16Key(name+".id", "id=", 10); err != nil {
 			return err
 		}
-	case e.Proto == ProtoGRE:
-		if t.SrcPort, err = p.uint16Key(dir+".srckey", "srckey=", 16); err != nil {
+	case proto == ProtoGRE:
+		if t.SrcPort, err = p.uint16Key(name+".srckey", "srckey=", 16); err != nil {
 			return err
 		}
-		if t.DstPort, err = p.uint16Key(dir+".dstkey", "dstkey=", 16); err != nil {
+		if t.DstPort, err = p.uint16Key(name+".dstkey", "dstkey=", 16); err != nil {
 			return err
 		}
 	}
