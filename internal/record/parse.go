@@ -169,16 +169,23 @@ func parseFamilyProto(family *string, protonum *uint8, proto *string) (model.Fam
 	return f, p, nil
 }
 
+// setOptional copies an optional key's value, when the record has it, to
+// dst and sets its presence bit f in fields: of an entry (model.Field) or
+// of an expectation (model.ExpectField).
+func setOptional[T any, F ~uint16 | ~uint32](src, dst *T, fields *F, f F) {
+	if src != nil {
+		*dst = *src
+		*fields |= f
+	}
+}
+
 func (j *jsonEvent) entry(e *model.Entry) error {
 	missing := func(field string) error { return &JSONError{Field: field, Err: errors.New("missing")} }
 	var err error
 	if e.Family, e.Proto, err = parseFamilyProto(j.Family, j.Protonum, j.Proto); err != nil {
 		return err
 	}
-	if j.Timeout != nil {
-		e.Timeout = *j.Timeout
-		e.Fields |= model.FieldTimeout
-	}
+	setOptional(j.Timeout, &e.Timeout, &e.Fields, model.FieldTimeout)
 	if j.State != nil {
 		s, ok := model.ParseState(e.Proto, *j.State)
 		if !ok {
@@ -187,14 +194,8 @@ func (j *jsonEvent) entry(e *model.Entry) error {
 		e.State = s
 		e.Fields |= model.FieldState
 	}
-	if j.OrigVtag != nil {
-		e.OrigVtag = *j.OrigVtag
-		e.Fields |= model.FieldOrigVtag
-	}
-	if j.ReplyVtag != nil {
-		e.ReplyVtag = *j.ReplyVtag
-		e.Fields |= model.FieldReplyVtag
-	}
+	setOptional(j.OrigVtag, &e.OrigVtag, &e.Fields, model.FieldOrigVtag)
+	setOptional(j.ReplyVtag, &e.ReplyVtag, &e.Fields, model.FieldReplyVtag)
 	if j.Role != nil {
 		r, ok := model.ParseDCCPRole(*j.Role)
 		if !ok {
@@ -242,28 +243,13 @@ func (j *jsonEvent) entry(e *model.Entry) error {
 	if j.Assured != nil && *j.Assured != e.Status.Assured() {
 		return &JSONError{Field: "assured", Err: errors.New("contradicts status")}
 	}
-	setU32 := func(p *uint32, dst *uint32, f model.Field) {
-		if p != nil {
-			*dst = *p
-			e.Fields |= f
-		}
-	}
-	setU32(j.Mark, &e.Mark, model.FieldMark)
-	setU32(j.Secmark, &e.Secmark, model.FieldSecmark)
-	setU32(j.Use, &e.Use, model.FieldUse)
-	setU32(j.ID, &e.ID, model.FieldID)
-	if j.Zone != nil {
-		e.Zone = *j.Zone
-		e.Fields |= model.FieldZone
-	}
-	if j.Secctx != nil {
-		e.Secctx = *j.Secctx
-		e.Fields |= model.FieldSecctx
-	}
-	if j.Helper != nil {
-		e.Helper = *j.Helper
-		e.Fields |= model.FieldHelper
-	}
+	setOptional(j.Mark, &e.Mark, &e.Fields, model.FieldMark)
+	setOptional(j.Secmark, &e.Secmark, &e.Fields, model.FieldSecmark)
+	setOptional(j.Use, &e.Use, &e.Fields, model.FieldUse)
+	setOptional(j.ID, &e.ID, &e.Fields, model.FieldID)
+	setOptional(j.Zone, &e.Zone, &e.Fields, model.FieldZone)
+	setOptional(j.Secctx, &e.Secctx, &e.Fields, model.FieldSecctx)
+	setOptional(j.Helper, &e.Helper, &e.Fields, model.FieldHelper)
 	if j.Labels != nil {
 		e.Labels = j.Labels
 		e.Fields |= model.FieldLabels
@@ -284,10 +270,7 @@ func (j *jsonEvent) entry(e *model.Entry) error {
 		*ts.dst = tm.UTC()
 		e.Fields |= ts.bit
 	}
-	if j.DeltaTime != nil {
-		e.DeltaTime = *j.DeltaTime
-		e.Fields |= model.FieldDeltaTime
-	}
+	setOptional(j.DeltaTime, &e.DeltaTime, &e.Fields, model.FieldDeltaTime)
 	if (j.GRE == nil) != (j.GREStream == nil) {
 		return &JSONError{Field: "gre_timeout", Err: errors.New("gre_timeout and gre_stream_timeout come together")}
 	}

@@ -69,9 +69,7 @@ func (j *jsonExpect) expect(x *model.Expect) error {
 	if j.MasterProtonum != nil {
 		x.MasterProto = model.Proto(*j.MasterProtonum)
 	}
-	if j.Timeout != nil {
-		x.Timeout, x.Fields = *j.Timeout, x.Fields|model.ExpectFieldTimeout
-	}
+	setOptional(j.Timeout, &x.Timeout, &x.Fields, model.ExpectFieldTimeout)
 	// The tuples are an entry's direction objects, without zone and
 	// counters.
 	tuple := func(jt *jsonTuple, t *model.Tuple, name string, proto model.Proto) error {
@@ -98,9 +96,7 @@ func (j *jsonExpect) expect(x *model.Expect) error {
 		}
 		x.Fields |= model.ExpectFieldMaster
 	}
-	if j.ID != nil {
-		x.ID, x.Fields = *j.ID, x.Fields|model.ExpectFieldID
-	}
+	setOptional(j.ID, &x.ID, &x.Fields, model.ExpectFieldID)
 	if j.Flags != nil {
 		for _, n := range j.Flags {
 			fl, ok := model.ParseExpectFlag(n)
@@ -111,18 +107,10 @@ func (j *jsonExpect) expect(x *model.Expect) error {
 		}
 		x.Fields |= model.ExpectFieldFlags
 	}
-	if j.Class != nil {
-		x.Class, x.Fields = *j.Class, x.Fields|model.ExpectFieldClass
-	}
-	if j.Zone != nil {
-		x.Zone, x.Fields = *j.Zone, x.Fields|model.ExpectFieldZone
-	}
-	if j.Helper != nil {
-		x.Helper, x.Fields = *j.Helper, x.Fields|model.ExpectFieldHelper
-	}
-	if j.Fn != nil {
-		x.Fn, x.Fields = *j.Fn, x.Fields|model.ExpectFieldFn
-	}
+	setOptional(j.Class, &x.Class, &x.Fields, model.ExpectFieldClass)
+	setOptional(j.Zone, &x.Zone, &x.Fields, model.ExpectFieldZone)
+	setOptional(j.Helper, &x.Helper, &x.Fields, model.ExpectFieldHelper)
+	setOptional(j.Fn, &x.Fn, &x.Fields, model.ExpectFieldFn)
 	if n := j.NAT; n != nil {
 		switch n.Dir {
 		case "orig":
