@@ -3,7 +3,6 @@
 package integration
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -35,33 +34,10 @@ func expectPending(t *testing.T, ns *nstest.NS) uint16 {
 			return
 		}
 		defer c.Close()
-		served <- func() error {
-			c.SetDeadline(time.Now().Add(evTimeout))
-			r := bufio.NewReader(c)
-			if _, err := c.Write([]byte("220 ctwatch test\r\n")); err != nil {
-				return err
-			}
-			if l, err := r.ReadString('\n'); err != nil || l != "PASV\r\n" {
-				return fmt.Errorf("read PASV: %q, %v", l, err)
-			}
-			_, err := fmt.Fprintf(c, "227 Entering Passive Mode (127,0,0,1,%d,%d).\r\n", dataPort>>8, dataPort&0xff)
-			return err
-		}()
+		served <- ftpServePASV(c, dataPort)
 		<-done
 	}()
-	c := evDialTCP(t, ns, "127.0.0.1:21")
-	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(evTimeout))
-	r := bufio.NewReader(c)
-	if l, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(l, "220 ") {
-		t.Fatalf("banner %q: %v", l, err)
-	}
-	if _, err := c.Write([]byte("PASV\r\n")); err != nil {
-		t.Fatal(err)
-	}
-	if l, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(l, "227 ") {
-		t.Fatalf("PASV reply %q: %v", l, err)
-	}
+	ftpPASV(t, ns)
 	if err := <-served; err != nil {
 		t.Fatalf("FTP server: %v", err)
 	}

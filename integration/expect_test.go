@@ -5,6 +5,7 @@ package integration
 import (
 	"bufio"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -54,15 +55,7 @@ func expectFTP(t *testing.T, ns *nstest.NS) uint16 {
 				return err
 			}
 			defer c.Close()
-			c.SetDeadline(time.Now().Add(evTimeout))
-			r := bufio.NewReader(c)
-			if _, err := c.Write([]byte("220 ctwatch test\r\n")); err != nil {
-				return err
-			}
-			if l, err := r.ReadString('\n'); err != nil || l != "PASV\r\n" {
-				return fmt.Errorf("read PASV: %q, %v", l, err)
-			}
-			if _, err := fmt.Fprintf(c, "227 Entering Passive Mode (127,0,0,1,%d,%d).\r\n", dataPort>>8, dataPort&0xff); err != nil {
+			if err := ftpServePASV(c, dataPort); err != nil {
 				return err
 			}
 			d, err := data.Accept()
@@ -74,19 +67,7 @@ func expectFTP(t *testing.T, ns *nstest.NS) uint16 {
 			return err
 		}()
 	}()
-	c := evDialTCP(t, ns, "127.0.0.1:21")
-	c.SetDeadline(time.Now().Add(evTimeout))
-	r := bufio.NewReader(c)
-	if l, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(l, "220 ") {
-		t.Fatalf("banner %q: %v", l, err)
-	}
-	if _, err := c.Write([]byte("PASV\r\n")); err != nil {
-		t.Fatal(err)
-	}
-	l, err := r.ReadString('\n')
-	if err != nil || !strings.HasPrefix(l, "227 ") {
-		t.Fatalf("PASV reply %q: %v", l, err)
-	}
+	ftpPASV(t, ns)
 	d := evDialTCP(t, ns, fmt.Sprintf("127.0.0.1:%d", dataPort))
 	d.SetDeadline(time.Now().Add(evTimeout))
 	if _, err := d.Read(make([]byte, 1)); err != nil {
@@ -96,6 +77,42 @@ func expectFTP(t *testing.T, ns *nstest.NS) uint16 {
 		t.Fatalf("FTP server: %v", err)
 	}
 	return dataPort
+}
+
+// ftpServePASV is the server's side of an FTP control connection c up to
+// the PASV reply that makes the ftp helper expect a data connection to
+// dataPort: a banner, the client's PASV, the 227 reply.
+func ftpServePASV(c net.Conn, dataPort uint16) error {
+	c.SetDeadline(time.Now().Add(evTimeout))
+	r := bufio.NewReader(c)
+	if _, err := c.Write([]byte("220 ctwatch test\r\n")); err != nil {
+		return err
+	}
+	if l, err := r.ReadString('\n'); err != nil || l != "PASV\r\n" {
+		return fmt.Errorf("read PASV: %q, %v", l, err)
+	}
+	_, err := fmt.Fprintf(c, "227 Entering Passive Mode (127,0,0,1,%d,%d).\r\n", dataPort>>8, dataPort&0xff)
+	return err
+}
+
+// ftpPASV is the client's side of ftpServePASV: it connects to the
+// namespace's FTP server on :21, sends PASV once the banner is read, and
+// reads the reply. The control connection stays open until the test ends.
+func ftpPASV(t *testing.T, ns *nstest.NS) {
+	t.Helper()
+	c := evDialTCP(t, ns, "127.0.0.1:21")
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(evTimeout))
+	r := bufio.NewReader(c)
+	if l, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(l, "220 ") {
+		t.Fatalf("banner %q: %v", l, err)
+	}
+	if _, err := c.Write([]byte("PASV\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(l, "227 ") {
+		t.Fatalf("PASV reply %q: %v", l, err)
+	}
 }
 
 // TestWatchExpectFTP runs `ctwatch --format text --events expect` and

@@ -94,14 +94,14 @@ func createBulk(t testing.TB, ns *nstest.NS, flows []bulkFlow) (created int, ful
 	return created, false
 }
 
-// newFlowMessage is an IPCTNL_MSG_CT_NEW request for f.
-func newFlowMessage(t testing.TB, f bulkFlow) netlink.Message {
-	tuple := func(b []byte, typ ctnl.AttrType, src, dst netip.Addr, sport, dport uint16) []byte {
-		s, d := src.As4(), dst.As4()
+// appendUDP4Tuples appends the CTA_TUPLE_ORIG and CTA_TUPLE_REPLY nests
+// of an IPv4 UDP entry without NAT, from src:sport to dst:dport, to b.
+func appendUDP4Tuples(b []byte, src, dst [4]byte, sport, dport uint16) []byte {
+	tuple := func(b []byte, typ ctnl.AttrType, src, dst [4]byte, sport, dport uint16) []byte {
 		b, tup := ctnl.BeginNest(b, typ)
 		b, ip := ctnl.BeginNest(b, ctnl.CTATupleIP)
-		b = ctnl.AppendAttr(b, ctnl.CTAIPV4Src, s[:])
-		b = ctnl.AppendAttr(b, ctnl.CTAIPV4Dst, d[:])
+		b = ctnl.AppendAttr(b, ctnl.CTAIPV4Src, src[:])
+		b = ctnl.AppendAttr(b, ctnl.CTAIPV4Dst, dst[:])
 		b = ctnl.EndNest(b, ip)
 		b, proto := ctnl.BeginNest(b, ctnl.CTATupleProto)
 		b = ctnl.AppendU8(b, ctnl.CTAProtoNum, unix.IPPROTO_UDP)
@@ -110,9 +110,13 @@ func newFlowMessage(t testing.TB, f bulkFlow) netlink.Message {
 		b = ctnl.EndNest(b, proto)
 		return ctnl.EndNest(b, tup)
 	}
-	var attrs []byte
-	attrs = tuple(attrs, ctnl.CTATupleOrig, f.src, f.dst, f.sport, f.dport)
-	attrs = tuple(attrs, ctnl.CTATupleReply, f.dst, f.src, f.dport, f.sport)
+	b = tuple(b, ctnl.CTATupleOrig, src, dst, sport, dport)
+	return tuple(b, ctnl.CTATupleReply, dst, src, dport, sport)
+}
+
+// newFlowMessage is an IPCTNL_MSG_CT_NEW request for f.
+func newFlowMessage(t testing.TB, f bulkFlow) netlink.Message {
+	attrs := appendUDP4Tuples(nil, f.src.As4(), f.dst.As4(), f.sport, f.dport)
 	attrs = ctnl.AppendU32(attrs, ctnl.CTAStatus, uint32(bulkStatus))
 	attrs = ctnl.AppendU32(attrs, ctnl.CTATimeout, bulkTimeout)
 	return netlink.Message{

@@ -11,8 +11,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/ctwatch/ctwatch/internal/nstest"
 )
 
@@ -119,28 +117,16 @@ func TestWatchFilterMatchesConntrack(t *testing.T) {
 			if slices.ContainsFunc(filterEntries, func(e []string) bool { return slices.Equal(e, tt.end) }) {
 				wantEnd = 2
 			}
-			var got []string
-			for count(got) < wantEnd {
-				l, ok := w.next(timeNow().Add(wtTimeout))
-				if !ok {
-					t.Fatalf("no end line (%s) from ctwatch; got:\n%s", endKey, strings.Join(got, "\n"))
-				}
-				got = append(got, l)
-			}
-			var want []string
-			wtPoll(t, "conntrack -E to print the end line", func() bool {
-				want = readLines(t, ctOut)
-				return count(want) >= wantEnd
-			})
+			done := func(lines []string) bool { return count(lines) >= wantEnd }
+			got := w.linesUntil(t, endKey, done)
+			want := ctLinesUntil(t, ctOut, done)
 			if len(want) < tt.minMatches+1 {
 				t.Errorf("conntrack -E %s printed %d lines, want at least %d: the case tests less than it says:\n%s",
 					strings.Join(tt.ct, " "), len(want), tt.minMatches+1, strings.Join(want, "\n"))
 			}
 			// The program names, which each finds on its own, are left
 			// out (see wtComparable).
-			want, _ = wtComparable(want, false)
-			got, _ = wtComparable(got, false)
-			if diff := cmp.Diff(want, got); diff != "" {
+			if diff := wtComparableDiff(want, got); diff != "" {
 				t.Errorf("ctwatch %s selects other entries than conntrack -E %s (-conntrack +ctwatch):\n%s",
 					strings.Join(ours, " "), strings.Join(tt.ct, " "), diff)
 			}
@@ -216,25 +202,12 @@ func TestWatchLabelFilterMatchesConntrack(t *testing.T) {
 		}
 	}
 	const end = "sport=7005 "
-	var got []string
-	for len(got) == 0 || !strings.Contains(got[len(got)-1], end) {
-		l, ok := w.next(timeNow().Add(wtTimeout))
-		if !ok {
-			t.Fatalf("no end line from ctwatch; got:\n%s", strings.Join(got, "\n"))
-		}
-		got = append(got, l)
-	}
-	var want []string
-	wtPoll(t, "conntrack -E to print the end line", func() bool {
-		want = readLines(t, ctOut)
-		return len(want) > 0 && strings.Contains(want[len(want)-1], end)
-	})
+	got := w.linesUntil(t, end, lastContains(end))
+	want := ctLinesUntil(t, ctOut, lastContains(end))
 	if len(want) != 3 {
 		t.Errorf("conntrack -E --label red,heartbeat printed %d lines, want 3:\n%s", len(want), strings.Join(want, "\n"))
 	}
-	want, _ = wtComparable(want, false)
-	got, _ = wtComparable(got, false)
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := wtComparableDiff(want, got); diff != "" {
 		t.Errorf("ctwatch --label red --label heartbeat selects other entries than conntrack -E --label red,heartbeat (-conntrack +ctwatch):\n%s", diff)
 	}
 	ct.Process.Signal(syscall.SIGINT)

@@ -264,6 +264,40 @@ func (p *wtProc) wait(start time.Time) (rest []string, code int, took time.Durat
 	return rest, code, took
 }
 
+// linesUntil returns w's next lines, read until done holds of them;
+// it fails t, naming end (the line awaited), when ctwatch prints no next
+// line within wtTimeout.
+func (p *wtProc) linesUntil(t testing.TB, end string, done func([]string) bool) []string {
+	t.Helper()
+	var got []string
+	for !done(got) {
+		l, ok := p.next(timeNow().Add(wtTimeout))
+		if !ok {
+			t.Fatalf("no end line (%s) from ctwatch; got:\n%s", end, strings.Join(got, "\n"))
+		}
+		got = append(got, l)
+	}
+	return got
+}
+
+// ctLinesUntil polls the lines conntrack -E writes to path until done
+// holds of them, and returns them.
+func ctLinesUntil(t testing.TB, path string, done func([]string) bool) []string {
+	t.Helper()
+	var lines []string
+	wtPoll(t, "conntrack -E to print the end line", func() bool {
+		lines = readLines(t, path)
+		return done(lines)
+	})
+	return lines
+}
+
+// lastContains is the done of linesUntil and ctLinesUntil that waits for
+// a line that contains end.
+func lastContains(end string) func([]string) bool {
+	return func(lines []string) bool { return len(lines) > 0 && strings.Contains(lines[len(lines)-1], end) }
+}
+
 // wtPoll waits until cond holds, polling, or fails after wtTimeout.
 func wtPoll(t testing.TB, what string, cond func() bool) {
 	t.Helper()

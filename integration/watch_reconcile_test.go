@@ -188,19 +188,6 @@ func bulkCreate(t testing.TB, ns *nstest.NS, n int) {
 	}
 	ctNew := ctnl.NFNLType(ctnl.NFNLSubsysCTNetlink, ctnl.IPCTNLMsgCtNew)
 	status := uint32(ctnl.IPSSeenReply | ctnl.IPSAssured | ctnl.IPSConfirmed)
-	tuple := func(b []byte, typ ctnl.AttrType, src, dst [4]byte, sport, dport uint16) []byte {
-		b, tup := ctnl.BeginNest(b, typ)
-		b, ip := ctnl.BeginNest(b, ctnl.CTATupleIP)
-		b = ctnl.AppendAttr(b, ctnl.CTAIPV4Src, src[:])
-		b = ctnl.AppendAttr(b, ctnl.CTAIPV4Dst, dst[:])
-		b = ctnl.EndNest(b, ip)
-		b, proto := ctnl.BeginNest(b, ctnl.CTATupleProto)
-		b = ctnl.AppendU8(b, ctnl.CTAProtoNum, unix.IPPROTO_UDP)
-		b = ctnl.AppendU16(b, ctnl.CTAProtoSrcPort, sport)
-		b = ctnl.AppendU16(b, ctnl.CTAProtoDstPort, dport)
-		b = ctnl.EndNest(b, proto)
-		return ctnl.EndNest(b, tup)
-	}
 	var buf []byte
 	rbuf := make([]byte, 64<<10)
 	send := func() {
@@ -246,8 +233,7 @@ func bulkCreate(t testing.TB, ns *nstest.NS, n int) {
 		src, dst, sport, dport := bulkTuple(i)
 		var h int
 		buf, h = ctnl.AppendMessage(buf, ctNew, ctnl.NLMFRequest|ctnl.NLMFCreate|ctnl.NLMFExcl, uint32(i+1), unix.AF_INET)
-		buf = tuple(buf, ctnl.CTATupleOrig, src, dst, sport, dport)
-		buf = tuple(buf, ctnl.CTATupleReply, dst, src, dport, sport)
+		buf = appendUDP4Tuples(buf, src, dst, sport, dport)
 		buf = ctnl.AppendU32(buf, ctnl.CTAStatus, status)
 		buf = ctnl.AppendU32(buf, ctnl.CTATimeout, 600)
 		buf = ctnl.EndMessage(buf, h)

@@ -186,6 +186,15 @@ func wtComparable(lines []string, timestamp bool) ([]string, error) {
 	return out, nil
 }
 
+// wtComparableDiff is cmp.Diff of conntrack's lines want and ctwatch's
+// lines got, both without what each finds on its own (wtComparable,
+// without timestamps).
+func wtComparableDiff(want, got []string) string {
+	want, _ = wtComparable(want, false)
+	got, _ = wtComparable(got, false)
+	return cmp.Diff(want, got)
+}
+
 // wtTraffic makes a TCP connection with data and close, a UDP exchange and
 // an unanswered datagram, all on the namespace's loopback. It returns the
 // three entries' original tuples, for deleting them.

@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/ti-mo/conntrack"
 	"golang.org/x/sys/unix"
 
@@ -117,19 +116,8 @@ func TestWatchVtagFilter(t *testing.T) {
 	}
 
 	end := "sport=" + strconv.Itoa(endPort) + " "
-	var got []string
-	for len(got) == 0 || !strings.Contains(got[len(got)-1], end) {
-		l, ok := text.next(timeNow().Add(wtTimeout))
-		if !ok {
-			t.Fatalf("no end line from ctwatch --orig-vtag; got:\n%s", strings.Join(got, "\n"))
-		}
-		got = append(got, l)
-	}
-	var lines []string
-	wtPoll(t, "conntrack -E to print the end line", func() bool {
-		lines = readLines(t, ctOut)
-		return len(lines) > 0 && strings.Contains(lines[len(lines)-1], end)
-	})
+	got := text.linesUntil(t, end, lastContains(end))
+	lines := ctLinesUntil(t, ctOut, lastContains(end))
 	// conntrack's lines of the entries made with original vtag 16.
 	var want []string
 	for _, l := range lines {
@@ -140,9 +128,7 @@ func TestWatchVtagFilter(t *testing.T) {
 	if len(want) != 3 {
 		t.Errorf("conntrack -E printed %d lines of the entries with original vtag 16, want 3:\n%s", len(want), strings.Join(lines, "\n"))
 	}
-	want, _ = wtComparable(want, false)
-	got, _ = wtComparable(got, false)
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := wtComparableDiff(want, got); diff != "" {
 		t.Errorf("ctwatch --orig-vtag 0x10 (-conntrack's lines of the entries with that vtag +ctwatch):\n%s", diff)
 	}
 	ctE.Process.Signal(syscall.SIGINT)

@@ -52,25 +52,14 @@ func ctEvents(t testing.TB) []model.Event {
 	t.Helper()
 	evs := make([]model.Event, len(ctCorpus))
 	for i, c := range ctCorpus {
-		ev, _, err := model.ParseText(c.line, nil)
-		if err != nil {
-			t.Fatalf("corpus %s: %v", c.name, err)
-		}
-		ev.Entry.Status |= c.status
-		evs[i] = ev
+		evs[i] = parseCorpusLine(t, c.name, c.line)
+		evs[i].Entry.Status |= c.status
 	}
 	return evs
 }
 
-func ctMatching(f *Filter, evs []model.Event) []string {
-	var names []string
-	for i := range evs {
-		if f.Match(&evs[i]) {
-			names = append(names, ctCorpus[i].name)
-		}
-	}
-	return names
-}
+// ctName names the entries of ctEvents.
+func ctName(i int) string { return ctCorpus[i].name }
 
 func TestMatchConntrackFlags(t *testing.T) {
 	evs := ctEvents(t)
@@ -166,7 +155,7 @@ func TestMatchConntrackFlags(t *testing.T) {
 			if f.Empty() {
 				t.Errorf("%s is Empty", f)
 			}
-			if diff := cmp.Diff(tt.want, ctMatching(f, evs)); diff != "" {
+			if diff := cmp.Diff(tt.want, matching(f, evs, ctName)); diff != "" {
 				t.Errorf("%s matches (-want +got):\n%s", f, diff)
 			}
 			checkRoundTrip(t, tt.spec, evs)
@@ -259,7 +248,7 @@ func TestLabelWithoutTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"icmp6-echo"}, ctMatching(f, ctEvents(t))); diff != "" {
+	if diff := cmp.Diff([]string{"icmp6-echo"}, matching(f, ctEvents(t), ctName)); diff != "" {
 		t.Errorf("%s matches (-want +got):\n%s", f, diff)
 	}
 	if got := f.labels[0].bit; got != 3 {
@@ -299,14 +288,7 @@ func TestMatchConntrackFlagsAllocs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		allocs := testing.AllocsPerRun(100, func() {
-			for i := range evs {
-				f.Match(&evs[i])
-			}
-		})
-		if allocs != 0 {
-			t.Errorf("%s: Match allocates %v times per corpus, want 0", f, allocs)
-		}
+		checkMatchAllocs(t, f, evs)
 	}
 }
 

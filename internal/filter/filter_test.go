@@ -33,24 +33,47 @@ func events(t testing.TB) []model.Event {
 	t.Helper()
 	evs := make([]model.Event, len(corpus))
 	for i, c := range corpus {
-		ev, _, err := model.ParseText(c.line, nil)
-		if err != nil {
-			t.Fatalf("corpus %s: %v", c.name, err)
-		}
-		evs[i] = ev
+		evs[i] = parseCorpusLine(t, c.name, c.line)
 	}
 	return evs
 }
 
-// matching returns the names of the corpus entries f matches.
-func matching(f *Filter, evs []model.Event) []string {
+// parseCorpusLine parses the line of a test corpus's entry name.
+func parseCorpusLine(t testing.TB, name, line string) model.Event {
+	t.Helper()
+	ev, _, err := model.ParseText(line, nil)
+	if err != nil {
+		t.Fatalf("corpus %s: %v", name, err)
+	}
+	return ev
+}
+
+// corpusName names the entries of events.
+func corpusName(i int) string { return corpus[i].name }
+
+// matching returns the names of the entries of evs that f matches, by
+// name, their corpus's (corpusName, ctName, vtagName).
+func matching(f *Filter, evs []model.Event, name func(i int) string) []string {
 	var names []string
 	for i := range evs {
 		if f.Match(&evs[i]) {
-			names = append(names, corpus[i].name)
+			names = append(names, name(i))
 		}
 	}
 	return names
+}
+
+// checkMatchAllocs fails t when f's Match allocates on the events of evs.
+func checkMatchAllocs(t *testing.T, f *Filter, evs []model.Event) {
+	t.Helper()
+	allocs := testing.AllocsPerRun(100, func() {
+		for i := range evs {
+			f.Match(&evs[i])
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%s: Match allocates %v times per corpus, want 0", f, allocs)
+	}
 }
 
 func allNames() []string {
@@ -153,7 +176,7 @@ func TestMatch(t *testing.T) {
 			if err != nil {
 				t.Fatalf("New(%+v): %v", tt.spec, err)
 			}
-			if diff := cmp.Diff(tt.want, matching(f, evs)); diff != "" {
+			if diff := cmp.Diff(tt.want, matching(f, evs, corpusName)); diff != "" {
 				t.Errorf("%s matches (-want +got):\n%s", f, diff)
 			}
 		})
@@ -180,7 +203,7 @@ func TestNilFilter(t *testing.T) {
 	if !f.Empty() {
 		t.Error("nil filter is not Empty")
 	}
-	if diff := cmp.Diff(allNames(), matching(f, evs)); diff != "" {
+	if diff := cmp.Diff(allNames(), matching(f, evs, corpusName)); diff != "" {
 		t.Errorf("nil filter matches (-want +got):\n%s", diff)
 	}
 	if got := f.String(); got != "any" {
@@ -456,14 +479,7 @@ func TestMatchAllocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	allocs := testing.AllocsPerRun(100, func() {
-		for i := range evs {
-			f.Match(&evs[i])
-		}
-	})
-	if allocs != 0 {
-		t.Errorf("Match allocates %v times per corpus, want 0", allocs)
-	}
+	checkMatchAllocs(t, f, evs)
 }
 
 // benchSpec is a filter an operator might run: every kind of check, most

@@ -2,7 +2,6 @@ package filter
 
 import (
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -65,17 +64,7 @@ func (c *compiler) nat(s Spec) {
 // [ADDR]:PORT (IPv6), as its split_address_and_port does; ADDR may also be
 // a CIDR prefix and PORT a range, as in ctwatch's other flags.
 func (c *compiler) natItems(flag, value string) []natItem {
-	var out []natItem
-	for _, it := range c.items(flag, value) {
-		item, ok := parseNATItem(it)
-		if !ok {
-			c.fail(flag, it, "is not a NAT address (ADDR, ADDR:PORT, [IPV6]:PORT; ADDR may be a CIDR prefix, PORT a range)")
-			continue
-		}
-		out = append(out, item)
-	}
-	slices.SortFunc(out, compareNATItems)
-	return slices.Compact(out)
+	return itemSet(c, flag, value, parseNATItem, "is not a NAT address (ADDR, ADDR:PORT, [IPV6]:PORT; ADDR may be a CIDR prefix, PORT a range)", compareNATItems)
 }
 
 func parseNATItem(s string) (natItem, bool) {

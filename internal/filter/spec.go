@@ -177,6 +177,23 @@ func (c *compiler) items(flag, value string) []string {
 	return out
 }
 
+// itemSet compiles a flag's value into the set of what parse makes of its
+// items, sorted by compare and without repeats; an item parse rejects
+// fails the flag with msg and is left out.
+func itemSet[T comparable](c *compiler, flag, value string, parse func(string) (T, bool), msg string, compare func(a, b T) int) []T {
+	var out []T
+	for _, it := range c.items(flag, value) {
+		v, ok := parse(it)
+		if !ok {
+			c.fail(flag, it, msg)
+			continue
+		}
+		out = append(out, v)
+	}
+	slices.SortFunc(out, compare)
+	return slices.Compact(out)
+}
+
 func (c *compiler) family(value string) {
 	for _, it := range c.items(flagFamily, value) {
 		fam, ok := model.ParseFamily(strings.ToLower(it))
@@ -204,22 +221,12 @@ func (c *compiler) proto(value string) {
 }
 
 func (c *compiler) prefixes(flag, value string) []netip.Prefix {
-	var out []netip.Prefix
-	for _, it := range c.items(flag, value) {
-		p, ok := parsePrefix(it)
-		if !ok {
-			c.fail(flag, it, "is not an address or CIDR prefix")
-			continue
-		}
-		out = append(out, p)
-	}
-	slices.SortFunc(out, func(a, b netip.Prefix) int {
+	return itemSet(c, flag, value, parsePrefix, "is not an address or CIDR prefix", func(a, b netip.Prefix) int {
 		if r := a.Addr().Compare(b.Addr()); r != 0 {
 			return r
 		}
 		return cmp.Compare(a.Bits(), b.Bits())
 	})
-	return slices.Compact(out)
 }
 
 // parsePrefix accepts an address, taken as a single-host prefix, or a CIDR
@@ -352,17 +359,13 @@ func parseStatusItem(name string) (bit model.Status, set, ok bool) {
 }
 
 func (c *compiler) zones(flag, value string) []uint16 {
-	var zones []uint16
-	for _, it := range c.items(flag, value) {
-		n, err := strconv.ParseUint(it, 10, 16)
-		if err != nil {
-			c.fail(flag, it, "is not a zone (0-65535)")
-			continue
-		}
-		zones = append(zones, uint16(n))
-	}
-	slices.Sort(zones)
-	return slices.Compact(zones)
+	return itemSet(c, flag, value, parseZone, "is not a zone (0-65535)", cmp.Compare[uint16])
+}
+
+// parseZone accepts a conntrack zone in decimal.
+func parseZone(s string) (uint16, bool) {
+	n, err := strconv.ParseUint(s, 10, 16)
+	return uint16(n), err == nil
 }
 
 // marks compiles --mark and --secmark.

@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"cmp"
 	"slices"
 	"strconv"
 	"strings"
@@ -80,17 +81,7 @@ func (c *compiler) vtag(s Spec) {
 // vtags compiles --orig-vtag or --reply-vtag: 32-bit numbers, decimal or
 // 0x-hex, as conntrack's strtoul takes them (without octal).
 func (c *compiler) vtags(flag, value string) []uint32 {
-	var out []uint32
-	for _, it := range c.items(flag, value) {
-		n, ok := parseMark(it)
-		if !ok {
-			c.fail(flag, it, "is not an SCTP verification tag (32 bits, decimal or 0x-hex)")
-			continue
-		}
-		out = append(out, n)
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	return itemSet(c, flag, value, parseMark, "is not an SCTP verification tag (32 bits, decimal or 0x-hex)", cmp.Compare[uint32])
 }
 
 // write appends v's flags to b in canonical form, separated from what b

@@ -61,6 +61,9 @@ func vtagEvents() []model.Event {
 	return evs
 }
 
+// vtagName names the entries of vtagEvents.
+func vtagName(i int) string { return vtagCorpus[i].name }
+
 func TestMatchVtagRole(t *testing.T) {
 	evs := vtagEvents()
 	tests := []struct {
@@ -89,13 +92,7 @@ func TestMatchVtagRole(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got []string
-			for i := range evs {
-				if f.Match(&evs[i]) {
-					got = append(got, vtagCorpus[i].name)
-				}
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, matching(f, evs, vtagName)); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 			checkRoundTrip(t, tt.spec, evs)
@@ -161,13 +158,6 @@ func TestMatchVtagAllocs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		allocs := testing.AllocsPerRun(100, func() {
-			for i := range evs {
-				f.Match(&evs[i])
-			}
-		})
-		if allocs != 0 {
-			t.Errorf("%s: Match allocates %v times per corpus, want 0", f, allocs)
-		}
+		checkMatchAllocs(t, f, evs)
 	}
 }

@@ -531,12 +531,7 @@ func TestObserveAllocsNetNS(t *testing.T) {
 		tr.NetNSCounts(func(model.NetNS, int, int) {})
 		i++
 	}
-	for range 200 {
-		cycle()
-	}
-	if got := testing.AllocsPerRun(1000, cycle); got != 0 {
-		t.Errorf("%v allocations per flow's life, want 0", got)
-	}
+	checkCycleAllocs(t, cycle)
 	if err := tr.check(); err != nil {
 		t.Fatal(err)
 	}

@@ -146,6 +146,19 @@ func encodeJSON(ev *model.Event) []byte {
 	return buf.Bytes()
 }
 
+// checkNativeGolden checks the one native record write makes, as a
+// watch's encoder with the test clock (flowStart) writes it, against
+// testdata/native-golden/name.json (checkGolden).
+func checkNativeGolden(t *testing.T, name string, write func(*record.Encoder)) {
+	t.Helper()
+	var buf bytes.Buffer
+	write(record.New(record.Config{Run: testRun, Host: testHost, Log: zerolog.New(&buf), Clock: func() time.Time { return flowStart }}))
+	if n := bytes.Count(buf.Bytes(), []byte("\n")); n != 1 {
+		t.Fatalf("wrote %d records, want 1:\n%s", n, buf.Bytes())
+	}
+	checkGolden(t, filepath.Join("testdata", "native-golden", name+".json"), buf.Bytes())
+}
+
 // checkGolden compares got with the golden file, or rewrites it under
 // -update.
 func checkGolden(t *testing.T, path string, got []byte) {

@@ -213,15 +213,7 @@ func (e *Encoder) ecsEntryRecord(z *zerolog.Event, r *ecsEntryRec) {
 	origCounters := en.Fields.Has(model.FieldOrigCounters)
 	replyCounters := en.Fields.Has(model.FieldReplyCounters)
 
-	b := append(buf[:0], '{')
-	if t := ecsNetworkType(en.Family); t != "" {
-		b = objStr(b, "type", t)
-	}
-	if t := ecsTransport(en.Proto); t != "" {
-		b = objStr(b, "transport", t)
-	}
-	b = append(objKey(b, "iana_number"), '"')
-	b = append(appendUint8(b, uint8(en.Proto)), '"')
+	b := appendECSNetworkProto(append(buf[:0], '{'), en.Family, en.Proto)
 	var cid [communityid.Len]byte
 	if id := communityid.AppendEntry(cid[:0], en, 0); len(id) > 0 {
 		b = append(objKey(b, "community_id"), '"')
@@ -295,15 +287,8 @@ func (e *Encoder) ecsEntryRecord(z *zerolog.Event, r *ecsEntryRec) {
 	}
 	z.RawJSON("related", append(b, ']', '}'))
 
-	if o := r.origin; o != nil && (o.PID != 0 || o.Program != "") {
-		p := zerolog.Dict()
-		if o.PID != 0 {
-			p.Int32("pid", o.PID)
-		}
-		if o.Program != "" {
-			p.Str("name", o.Program)
-		}
-		z.Dict("process", p)
+	if r.origin != nil {
+		ecsProcess(z, r.origin)
 	}
 	ns := e.netnsOf(r.netns)
 	ecsContainer(z, ns)
@@ -311,6 +296,37 @@ func (e *Encoder) ecsEntryRecord(z *zerolog.Event, r *ecsEntryRec) {
 	var cb [2048]byte
 	z.RawJSON("conntrack", e.appendECSConntrack(cb[:0], r, &eb, ns))
 	z.Send()
+}
+
+// appendECSNetworkProto appends the keys of the network object that name
+// the family and the protocol (type, transport, iana_number) to dst, an
+// open object, for an entry record and an expectation record alike.
+func appendECSNetworkProto(dst []byte, f model.Family, p model.Proto) []byte {
+	if t := ecsNetworkType(f); t != "" {
+		dst = objStr(dst, "type", t)
+	}
+	if t := ecsTransport(p); t != "" {
+		dst = objStr(dst, "transport", t)
+	}
+	dst = append(objKey(dst, "iana_number"), '"')
+	return append(appendUint8(dst, uint8(p)), '"')
+}
+
+// ecsProcess writes the process object of the program that caused an
+// event, when the origin names its pid or program (a port id alone says
+// nothing ECS has a field for).
+func ecsProcess(z *zerolog.Event, o *model.Origin) {
+	if o.PID == 0 && o.Program == "" {
+		return
+	}
+	p := zerolog.Dict()
+	if o.PID != 0 {
+		p.Int32("pid", o.PID)
+	}
+	if o.Program != "" {
+		p.Str("name", o.Program)
+	}
+	z.Dict("process", p)
 }
 
 // appendECSConntrack appends the conntrack object of an entry record: the

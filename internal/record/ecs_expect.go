@@ -42,15 +42,7 @@ func (e *Encoder) ecsExpect(level zerolog.Level, ev *model.ExpectEvent) {
 	e.ecsHead(z, at, level, c, &extra, "")
 
 	var buf [512]byte
-	b := append(buf[:0], '{')
-	if t := ecsNetworkType(x.Family); t != "" {
-		b = objStr(b, "type", t)
-	}
-	if t := ecsTransport(x.Proto); t != "" {
-		b = objStr(b, "transport", t)
-	}
-	b = append(objKey(b, "iana_number"), '"')
-	b = append(appendUint8(b, uint8(x.Proto)), '"')
+	b := appendECSNetworkProto(append(buf[:0], '{'), x.Family, x.Proto)
 	z.RawJSON("network", append(b, '}'))
 
 	ports := x.Proto.HasPorts()
@@ -96,16 +88,7 @@ func (e *Encoder) ecsExpect(level zerolog.Level, ev *model.ExpectEvent) {
 	if n > 0 {
 		z.RawJSON("related", append(b, ']', '}'))
 	}
-	if o := &ev.Origin; o.PID != 0 || o.Program != "" {
-		p := zerolog.Dict()
-		if o.PID != 0 {
-			p.Int32("pid", o.PID)
-		}
-		if o.Program != "" {
-			p.Str("name", o.Program)
-		}
-		z.Dict("process", p)
-	}
+	ecsProcess(z, &ev.Origin)
 	ns := e.netnsOf(ev.NetNS)
 	ecsContainer(z, ns)
 

@@ -59,8 +59,8 @@ func expectEventName(t model.EventType) string {
 type expectJSON model.Expect
 
 // MarshalZerologObject writes the expectation's keys: family, proto,
-// protonum, timeout, the tuple, mask and master objects (shaped as an
-// entry's orig), master_proto and master_protonum when the master's
+// protonum, timeout, the tuple, mask and master objects (an entry's orig
+// without zone and counters: tupleKeysDict), master_proto and master_protonum when the master's
 // protocol is another, id, flags (names), class, zone, helper, fn and nat
 // ({"dir":"orig"|"reply","tuple":{...}}); keys for values the expectation
 // does not carry are omitted.
@@ -71,12 +71,12 @@ func (x *expectJSON) MarshalZerologObject(z *zerolog.Event) {
 	if x.Fields.Has(model.ExpectFieldTimeout) {
 		z.Uint32("timeout", x.Timeout)
 	}
-	z.Dict("tuple", expectTupleDict(x.Family, x.Proto, &x.Tuple))
+	z.Dict("tuple", tupleKeysDict(x.Family, x.Proto, &x.Tuple))
 	if x.Fields.Has(model.ExpectFieldMask) {
-		z.Dict("mask", expectTupleDict(x.Family, x.Proto, &x.Mask))
+		z.Dict("mask", tupleKeysDict(x.Family, x.Proto, &x.Mask))
 	}
 	if x.Fields.Has(model.ExpectFieldMaster) {
-		z.Dict("master", expectTupleDict(x.Family, x.MasterProto, &x.Master))
+		z.Dict("master", tupleKeysDict(x.Family, x.MasterProto, &x.Master))
 		if x.MasterProto != x.Proto {
 			z.Str("master_proto", x.MasterProto.JSONName())
 			z.Uint8("master_protonum", uint8(x.MasterProto))
@@ -106,30 +106,8 @@ func (x *expectJSON) MarshalZerologObject(z *zerolog.Event) {
 		if x.NATDir != 0 {
 			dir = "reply"
 		}
-		z.Dict("nat", zerolog.Dict().Str("dir", dir).Dict("tuple", expectTupleDict(x.Family, x.MasterProto, &x.NAT)))
+		z.Dict("nat", zerolog.Dict().Str("dir", dir).Dict("tuple", tupleKeysDict(x.Family, x.MasterProto, &x.NAT)))
 	}
-}
-
-// expectTupleDict writes a tuple of an expectation as an entry's orig is
-// written: src, dst, and the keys of proto.
-func expectTupleDict(f model.Family, proto model.Proto, t *model.Tuple) *zerolog.Event {
-	z := zerolog.Dict()
-	var buf [64]byte
-	z.RawJSON("src", appendAddr(buf[:0], f, t.Src))
-	z.RawJSON("dst", appendAddr(buf[:0], f, t.Dst))
-	switch {
-	case proto.HasPorts():
-		z.Uint16("sport", t.SrcPort)
-		z.Uint16("dport", t.DstPort)
-	case proto.IsICMP():
-		z.Uint8("type", t.ICMPType)
-		z.Uint8("code", t.ICMPCode)
-		z.Uint16("id", t.ICMPID)
-	case proto == model.ProtoGRE:
-		z.Uint16("srckey", t.SrcPort)
-		z.Uint16("dstkey", t.DstPort)
-	}
-	return z
 }
 
 // dumpExpectations writes a dump record's "expectations", the count of the

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -109,24 +107,7 @@ func expectOCSFCases(t testing.TB) []ocsfCase {
 func TestExpectNativeGolden(t *testing.T) {
 	for _, c := range expectCases(t) {
 		t.Run(c.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			c.write(record.New(record.Config{Run: testRun, Host: testHost, Log: zerolog.New(&buf), Clock: func() time.Time { return flowStart }}))
-			if n := bytes.Count(buf.Bytes(), []byte("\n")); n != 1 {
-				t.Fatalf("wrote %d records, want 1:\n%s", n, buf.Bytes())
-			}
-			path := filepath.Join("testdata", "native-golden", c.name+".json")
-			if *update {
-				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(string(want), buf.String()); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
+			checkNativeGolden(t, c.name, c.write)
 		})
 	}
 }

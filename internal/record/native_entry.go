@@ -151,8 +151,7 @@ func (e *entryJSON) MarshalZerologObject(z *zerolog.Event) {
 
 // tupleDict writes one direction's keys into a pooled dictionary.
 func (e *entryJSON) tupleDict(t *model.Tuple, zone, counters model.Field) *zerolog.Event {
-	z := zerolog.Dict()
-	tupleKeys(z, e.Family, e.Proto, t)
+	z := tupleKeysDict(e.Family, e.Proto, t)
 	if e.Fields.Has(zone) {
 		z.Uint16("zone", t.Zone)
 	}
@@ -168,11 +167,20 @@ func (e *entryJSON) tupleDict(t *model.Tuple, zone, counters model.Field) *zerol
 // as proto when it is not the entry's (a SIP signalling flow over TCP
 // expecting RTP over UDP).
 func (e *entryJSON) masterDict() *zerolog.Event {
-	z := zerolog.Dict()
-	tupleKeys(z, e.Family, e.MasterProto, &e.Master)
+	z := tupleKeysDict(e.Family, e.MasterProto, &e.Master)
 	if e.MasterProto != e.Proto {
 		z.Str("proto", e.MasterProto.JSONName())
 	}
+	return z
+}
+
+// tupleKeysDict writes a tuple's keys (tupleKeys) into a pooled
+// dictionary: the object of an entry's direction and master, and of an
+// expectation's tuple, mask, master and nat tuple, before the keys each
+// adds.
+func tupleKeysDict(f model.Family, p model.Proto, t *model.Tuple) *zerolog.Event {
+	z := zerolog.Dict()
+	tupleKeys(z, f, p, t)
 	return z
 }
 

@@ -95,13 +95,8 @@ type jsonEvent struct {
 func ParseJSON(data []byte) (model.Event, error) {
 	var j jsonEvent
 	var ev model.Event
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&j); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return ev, &JSONError{Field: te.Field, Err: fmt.Errorf("cannot hold a JSON %s", te.Value)}
-		}
-		return ev, &JSONError{Err: err}
+	if err := decodeRecord(data, &j); err != nil {
+		return ev, err
 	}
 	if j.Event == nil {
 		return ev, &JSONError{Field: "event", Err: errors.New("missing")}
@@ -111,44 +106,86 @@ func ParseJSON(data []byte) (model.Event, error) {
 		return ev, fmt.Errorf("event %q: %w", *j.Event, ErrNotEntryRecord)
 	}
 	ev.Type = t
-	if j.Time != nil {
-		tm, err := time.Parse(time.RFC3339Nano, *j.Time)
-		if err != nil {
-			return ev, &JSONError{Field: "time", Err: err}
-		}
-		ev.Time = tm.UTC()
+	var err error
+	if ev.Time, ev.Origin, err = parseHead(j.Time, j.Origin); err != nil {
+		return ev, err
 	}
-	if j.Origin != nil {
-		if j.Origin.PortID == 0 {
-			return ev, &JSONError{Field: "origin.portid", Err: errors.New("port id 0 is the kernel, not userspace")}
-		}
-		ev.Origin = model.Origin{PortID: j.Origin.PortID, PID: j.Origin.PID, Program: j.Origin.Program}
-	}
-	err := j.entry(&ev.Entry)
+	err = j.entry(&ev.Entry)
 	return ev, err
+}
+
+// decodeRecord decodes one JSON record into v, a jsonEvent or a
+// jsonExpect, naming the field whose value its Go type cannot hold.
+func decodeRecord(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return &JSONError{Field: te.Field, Err: fmt.Errorf("cannot hold a JSON %s", te.Value)}
+		}
+		return &JSONError{Err: err}
+	}
+	return nil
+}
+
+// parseHead parses the keys an entry record and an expectation record
+// share around their subject: the time and the origin, each optional.
+func parseHead(tm *string, o *jsonOrigin) (time.Time, model.Origin, error) {
+	var t time.Time
+	if tm != nil {
+		p, err := time.Parse(time.RFC3339Nano, *tm)
+		if err != nil {
+			return t, model.Origin{}, &JSONError{Field: "time", Err: err}
+		}
+		t = p.UTC()
+	}
+	if o == nil {
+		return t, model.Origin{}, nil
+	}
+	if o.PortID == 0 {
+		return t, model.Origin{}, &JSONError{Field: "origin.portid", Err: errors.New("port id 0 is the kernel, not userspace")}
+	}
+	return t, model.Origin{PortID: o.PortID, PID: o.PID, Program: o.Program}, nil
+}
+
+// parseFamilyProto parses the family, protonum and proto keys an entry
+// and an expectation share: family and protonum are required, proto, the
+// name, must match protonum when present.
+func parseFamilyProto(family *string, protonum *uint8, proto *string) (model.Family, model.Proto, error) {
+	if family == nil {
+		return 0, 0, &JSONError{Field: "family", Err: errors.New("missing")}
+	}
+	f, ok := model.ParseFamily(*family)
+	if !ok || (f != model.FamilyIPv4 && f != model.FamilyIPv6) {
+		return 0, 0, &JSONError{Field: "family", Err: fmt.Errorf("unknown family %q", *family)}
+	}
+	if protonum == nil {
+		return f, 0, &JSONError{Field: "protonum", Err: errors.New("missing")}
+	}
+	p := model.Proto(*protonum)
+	if proto != nil && *proto != p.JSONName() {
+		return f, p, &JSONError{Field: "proto", Err: fmt.Errorf("%q does not match protonum %d", *proto, p)}
+	}
+	return f, p, nil
+}
+
+// setOptional copies an optional key's value, when the record has it, to
+// dst and sets its presence bit f in fields: of an entry (model.Field) or
+// of an expectation (model.ExpectField).
+func setOptional[T any, F ~uint16 | ~uint32](src, dst *T, fields *F, f F) {
+	if src != nil {
+		*dst = *src
+		*fields |= f
+	}
 }
 
 func (j *jsonEvent) entry(e *model.Entry) error {
 	missing := func(field string) error { return &JSONError{Field: field, Err: errors.New("missing")} }
-	if j.Family == nil {
-		return missing("family")
+	var err error
+	if e.Family, e.Proto, err = parseFamilyProto(j.Family, j.Protonum, j.Proto); err != nil {
+		return err
 	}
-	f, ok := model.ParseFamily(*j.Family)
-	if !ok || (f != model.FamilyIPv4 && f != model.FamilyIPv6) {
-		return &JSONError{Field: "family", Err: fmt.Errorf("unknown family %q", *j.Family)}
-	}
-	e.Family = f
-	if j.Protonum == nil {
-		return missing("protonum")
-	}
-	e.Proto = model.Proto(*j.Protonum)
-	if j.Proto != nil && *j.Proto != e.Proto.JSONName() {
-		return &JSONError{Field: "proto", Err: fmt.Errorf("%q does not match protonum %d", *j.Proto, e.Proto)}
-	}
-	if j.Timeout != nil {
-		e.Timeout = *j.Timeout
-		e.Fields |= model.FieldTimeout
-	}
+	setOptional(j.Timeout, &e.Timeout, &e.Fields, model.FieldTimeout)
 	if j.State != nil {
 		s, ok := model.ParseState(e.Proto, *j.State)
 		if !ok {
@@ -157,14 +194,8 @@ func (j *jsonEvent) entry(e *model.Entry) error {
 		e.State = s
 		e.Fields |= model.FieldState
 	}
-	if j.OrigVtag != nil {
-		e.OrigVtag = *j.OrigVtag
-		e.Fields |= model.FieldOrigVtag
-	}
-	if j.ReplyVtag != nil {
-		e.ReplyVtag = *j.ReplyVtag
-		e.Fields |= model.FieldReplyVtag
-	}
+	setOptional(j.OrigVtag, &e.OrigVtag, &e.Fields, model.FieldOrigVtag)
+	setOptional(j.ReplyVtag, &e.ReplyVtag, &e.Fields, model.FieldReplyVtag)
 	if j.Role != nil {
 		r, ok := model.ParseDCCPRole(*j.Role)
 		if !ok {
@@ -212,28 +243,13 @@ func (j *jsonEvent) entry(e *model.Entry) error {
 	if j.Assured != nil && *j.Assured != e.Status.Assured() {
 		return &JSONError{Field: "assured", Err: errors.New("contradicts status")}
 	}
-	setU32 := func(p *uint32, dst *uint32, f model.Field) {
-		if p != nil {
-			*dst = *p
-			e.Fields |= f
-		}
-	}
-	setU32(j.Mark, &e.Mark, model.FieldMark)
-	setU32(j.Secmark, &e.Secmark, model.FieldSecmark)
-	setU32(j.Use, &e.Use, model.FieldUse)
-	setU32(j.ID, &e.ID, model.FieldID)
-	if j.Zone != nil {
-		e.Zone = *j.Zone
-		e.Fields |= model.FieldZone
-	}
-	if j.Secctx != nil {
-		e.Secctx = *j.Secctx
-		e.Fields |= model.FieldSecctx
-	}
-	if j.Helper != nil {
-		e.Helper = *j.Helper
-		e.Fields |= model.FieldHelper
-	}
+	setOptional(j.Mark, &e.Mark, &e.Fields, model.FieldMark)
+	setOptional(j.Secmark, &e.Secmark, &e.Fields, model.FieldSecmark)
+	setOptional(j.Use, &e.Use, &e.Fields, model.FieldUse)
+	setOptional(j.ID, &e.ID, &e.Fields, model.FieldID)
+	setOptional(j.Zone, &e.Zone, &e.Fields, model.FieldZone)
+	setOptional(j.Secctx, &e.Secctx, &e.Fields, model.FieldSecctx)
+	setOptional(j.Helper, &e.Helper, &e.Fields, model.FieldHelper)
 	if j.Labels != nil {
 		e.Labels = j.Labels
 		e.Fields |= model.FieldLabels
@@ -254,10 +270,7 @@ func (j *jsonEvent) entry(e *model.Entry) error {
 		*ts.dst = tm.UTC()
 		e.Fields |= ts.bit
 	}
-	if j.DeltaTime != nil {
-		e.DeltaTime = *j.DeltaTime
-		e.Fields |= model.FieldDeltaTime
-	}
+	setOptional(j.DeltaTime, &e.DeltaTime, &e.Fields, model.FieldDeltaTime)
 	if (j.GRE == nil) != (j.GREStream == nil) {
 		return &JSONError{Field: "gre_timeout", Err: errors.New("gre_timeout and gre_stream_timeout come together")}
 	}

@@ -1,12 +1,9 @@
 package record
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
@@ -43,13 +40,8 @@ type jsonExpect struct {
 func ParseExpectJSON(data []byte) (model.ExpectEvent, error) {
 	var j jsonExpect
 	var ev model.ExpectEvent
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&j); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return ev, &JSONError{Field: te.Field, Err: fmt.Errorf("cannot hold a JSON %s", te.Value)}
-		}
-		return ev, &JSONError{Err: err}
+	if err := decodeRecord(data, &j); err != nil {
+		return ev, err
 	}
 	if j.Event == nil {
 		return ev, &JSONError{Field: "event", Err: errors.New("missing")}
@@ -60,46 +52,24 @@ func ParseExpectJSON(data []byte) (model.ExpectEvent, error) {
 		return ev, fmt.Errorf("event %q: %w", *j.Event, ErrNotEntryRecord)
 	}
 	ev.Type = t
-	if j.Time != nil {
-		tm, err := time.Parse(time.RFC3339Nano, *j.Time)
-		if err != nil {
-			return ev, &JSONError{Field: "time", Err: err}
-		}
-		ev.Time = tm.UTC()
-	}
-	if j.Origin != nil {
-		if j.Origin.PortID == 0 {
-			return ev, &JSONError{Field: "origin.portid", Err: errors.New("port id 0 is the kernel, not userspace")}
-		}
-		ev.Origin = model.Origin{PortID: j.Origin.PortID, PID: j.Origin.PID, Program: j.Origin.Program}
+	var err error
+	if ev.Time, ev.Origin, err = parseHead(j.Time, j.Origin); err != nil {
+		return ev, err
 	}
 	return ev, j.expect(&ev.Expect)
 }
 
 func (j *jsonExpect) expect(x *model.Expect) error {
 	missing := func(field string) error { return &JSONError{Field: field, Err: errors.New("missing")} }
-	if j.Family == nil {
-		return missing("family")
-	}
-	f, ok := model.ParseFamily(*j.Family)
-	if !ok || (f != model.FamilyIPv4 && f != model.FamilyIPv6) {
-		return &JSONError{Field: "family", Err: fmt.Errorf("unknown family %q", *j.Family)}
-	}
-	x.Family = f
-	if j.Protonum == nil {
-		return missing("protonum")
-	}
-	x.Proto = model.Proto(*j.Protonum)
-	if j.Proto != nil && *j.Proto != x.Proto.JSONName() {
-		return &JSONError{Field: "proto", Err: fmt.Errorf("%q does not match protonum %d", *j.Proto, x.Proto)}
+	var err error
+	if x.Family, x.Proto, err = parseFamilyProto(j.Family, j.Protonum, j.Proto); err != nil {
+		return err
 	}
 	x.MasterProto = x.Proto
 	if j.MasterProtonum != nil {
 		x.MasterProto = model.Proto(*j.MasterProtonum)
 	}
-	if j.Timeout != nil {
-		x.Timeout, x.Fields = *j.Timeout, x.Fields|model.ExpectFieldTimeout
-	}
+	setOptional(j.Timeout, &x.Timeout, &x.Fields, model.ExpectFieldTimeout)
 	// The tuples are an entry's direction objects, without zone and
 	// counters.
 	tuple := func(jt *jsonTuple, t *model.Tuple, name string, proto model.Proto) error {
@@ -126,9 +96,7 @@ func (j *jsonExpect) expect(x *model.Expect) error {
 		}
 		x.Fields |= model.ExpectFieldMaster
 	}
-	if j.ID != nil {
-		x.ID, x.Fields = *j.ID, x.Fields|model.ExpectFieldID
-	}
+	setOptional(j.ID, &x.ID, &x.Fields, model.ExpectFieldID)
 	if j.Flags != nil {
 		for _, n := range j.Flags {
 			fl, ok := model.ParseExpectFlag(n)
@@ -139,18 +107,10 @@ func (j *jsonExpect) expect(x *model.Expect) error {
 		}
 		x.Fields |= model.ExpectFieldFlags
 	}
-	if j.Class != nil {
-		x.Class, x.Fields = *j.Class, x.Fields|model.ExpectFieldClass
-	}
-	if j.Zone != nil {
-		x.Zone, x.Fields = *j.Zone, x.Fields|model.ExpectFieldZone
-	}
-	if j.Helper != nil {
-		x.Helper, x.Fields = *j.Helper, x.Fields|model.ExpectFieldHelper
-	}
-	if j.Fn != nil {
-		x.Fn, x.Fields = *j.Fn, x.Fields|model.ExpectFieldFn
-	}
+	setOptional(j.Class, &x.Class, &x.Fields, model.ExpectFieldClass)
+	setOptional(j.Zone, &x.Zone, &x.Fields, model.ExpectFieldZone)
+	setOptional(j.Helper, &x.Helper, &x.Fields, model.ExpectFieldHelper)
+	setOptional(j.Fn, &x.Fn, &x.Fields, model.ExpectFieldFn)
 	if n := j.NAT; n != nil {
 		switch n.Dir {
 		case "orig":

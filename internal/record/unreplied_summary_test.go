@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
 
 	"github.com/ctwatch/ctwatch/internal/flow"
@@ -66,22 +64,7 @@ func TestNativeUnrepliedSummaryGolden(t *testing.T) {
 			if n := bytes.Count(buf.Bytes(), []byte("\n")); n != 1 {
 				t.Fatalf("wrote %d records, want 1:\n%s", n, buf.Bytes())
 			}
-			path := filepath.Join("testdata", "native-golden", tt.name+".json")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(string(want), buf.String()); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
+			checkGolden(t, filepath.Join("testdata", "native-golden", tt.name+".json"), buf.Bytes())
 		})
 	}
 }

@@ -29,12 +29,9 @@ import (
 // Errors wrap ErrNotConntrack (not an expectation event), ErrTruncated or
 // ErrMalformed.
 func DecodeExpect(msg []byte, ev *model.ExpectEvent) error {
-	if len(msg) < ctnl.NLMsgHdrLen {
-		return fmt.Errorf("decode expectation message: netlink header of %d bytes: %w", len(msg), ErrTruncated)
-	}
-	l := binary.NativeEndian.Uint32(msg)
-	if l < ctnl.NLMsgHdrLen || uint64(l) > uint64(len(msg)) {
-		return fmt.Errorf("decode expectation message: netlink message length %d of %d bytes: %w", l, len(msg), ErrTruncated)
+	l, err := messageLen(msg, "expectation")
+	if err != nil {
+		return err
 	}
 	ht := ctnl.HeaderType(binary.NativeEndian.Uint16(msg[4:]))
 	typ := model.EventUnknown
@@ -49,23 +46,16 @@ func DecodeExpect(msg []byte, ev *model.ExpectEvent) error {
 	if typ == model.EventUnknown {
 		return fmt.Errorf("message type %#04x: %w", ht, ErrNotConntrack)
 	}
-	data := msg[ctnl.NLMsgHdrLen:l]
-	if len(data) < ctnl.NFGenMsgLen {
-		return fmt.Errorf("decode expectation message: %d bytes: %w", len(data), ErrTruncated)
+	data, err := messagePayload(msg, l, "expectation")
+	if err != nil {
+		return err
 	}
 	*ev = model.ExpectEvent{Type: typ, Origin: model.Origin{PortID: binary.NativeEndian.Uint32(msg[12:])}}
 	x := &ev.Expect
 	if err := decodeExpectAttrs(data[ctnl.NFGenMsgLen:], x); err != nil {
 		return fmt.Errorf("decode expectation message: %w", err)
 	}
-	switch {
-	case data[0] != 0:
-		x.Family = model.Family(data[0])
-	case x.Tuple.Src.Is4():
-		x.Family = model.FamilyIPv4
-	case x.Tuple.Src.Is6():
-		x.Family = model.FamilyIPv6
-	}
+	x.Family = messageFamily(data[0], x.Tuple.Src)
 	return nil
 }
 

@@ -63,20 +63,17 @@ func DecodeFast(msg []byte, ev *model.Event) error {
 // decodeFast is DecodeFast writing labels by the names of names: a bit's
 // name, or its number where names has none (nil names none).
 func decodeFast(msg []byte, ev *model.Event, names *model.LabelNames) error {
-	if len(msg) < ctnl.NLMsgHdrLen {
-		return fmt.Errorf("decode conntrack message: netlink header of %d bytes: %w", len(msg), ErrTruncated)
-	}
-	l := binary.NativeEndian.Uint32(msg)
-	if l < ctnl.NLMsgHdrLen || uint64(l) > uint64(len(msg)) {
-		return fmt.Errorf("decode conntrack message: netlink message length %d of %d bytes: %w", l, len(msg), ErrTruncated)
+	l, err := messageLen(msg, "conntrack")
+	if err != nil {
+		return err
 	}
 	typ, err := rawEventType(ctnl.HeaderType(binary.NativeEndian.Uint16(msg[4:])), ctnl.Flags(binary.NativeEndian.Uint16(msg[6:])))
 	if err != nil {
 		return err
 	}
-	data := msg[ctnl.NLMsgHdrLen:l]
-	if len(data) < ctnl.NFGenMsgLen {
-		return fmt.Errorf("decode conntrack message: %d bytes: %w", len(data), ErrTruncated)
+	data, err := messagePayload(msg, l, "conntrack")
+	if err != nil {
+		return err
 	}
 	labels := ev.Entry.Labels[:0]
 	*ev = model.Event{Type: typ, Origin: model.Origin{PortID: binary.NativeEndian.Uint32(msg[12:])}}
@@ -86,15 +83,48 @@ func decodeFast(msg []byte, ev *model.Event, names *model.LabelNames) error {
 	}
 	// As ti-mo: the family of the original source address, unless the
 	// nfgenmsg header names one.
-	switch e := &ev.Entry; {
-	case data[0] != 0:
-		e.Family = model.Family(data[0])
-	case e.Orig.Src.Is4():
-		e.Family = model.FamilyIPv4
-	case e.Orig.Src.Is6():
-		e.Family = model.FamilyIPv6
-	}
+	ev.Entry.Family = messageFamily(data[0], ev.Entry.Orig.Src)
 	return nil
+}
+
+// messageLen checks the netlink header at the start of msg, a message of
+// what ("conntrack", "expectation") as read from the socket, and returns
+// its nlmsg_len: at least a header long and within msg.
+func messageLen(msg []byte, what string) (uint32, error) {
+	if len(msg) < ctnl.NLMsgHdrLen {
+		return 0, fmt.Errorf("decode %s message: netlink header of %d bytes: %w", what, len(msg), ErrTruncated)
+	}
+	l := binary.NativeEndian.Uint32(msg)
+	if l < ctnl.NLMsgHdrLen || uint64(l) > uint64(len(msg)) {
+		return 0, fmt.Errorf("decode %s message: netlink message length %d of %d bytes: %w", what, l, len(msg), ErrTruncated)
+	}
+	return l, nil
+}
+
+// messagePayload returns the payload of the message of length l (from
+// messageLen) at the start of msg: struct nfgenmsg, which it must hold,
+// and the attributes.
+func messagePayload(msg []byte, l uint32, what string) ([]byte, error) {
+	data := msg[ctnl.NLMsgHdrLen:l]
+	if len(data) < ctnl.NFGenMsgLen {
+		return nil, fmt.Errorf("decode %s message: %d bytes: %w", what, len(data), ErrTruncated)
+	}
+	return data, nil
+}
+
+// messageFamily returns the family of a conntrack or expectation message,
+// as ti-mo takes it: the nfgenmsg header's, unless it is 0, and otherwise
+// that of src, the first tuple's source address (0 when src is none).
+func messageFamily(nfgen uint8, src netip.Addr) model.Family {
+	switch {
+	case nfgen != 0:
+		return model.Family(nfgen)
+	case src.Is4():
+		return model.FamilyIPv4
+	case src.Is6():
+		return model.FamilyIPv6
+	}
+	return 0
 }
 
 // rawEventType is eventType for the raw header's type and flags.

@@ -18,13 +18,6 @@ import (
 // decoder alike.
 func TestDecodeProtoinfoExtras(t *testing.T) {
 	const dccp, sctp = 33, 132
-	base := func(proto uint8) model.Entry {
-		var e model.Event
-		if err := DecodeFast(rawMessage(typNew, flagCreate, 0, entry4(proto)), &e); err != nil {
-			t.Fatal(err)
-		}
-		return e.Entry
-	}
 	tests := []struct {
 		name    string
 		proto   uint8
@@ -112,7 +105,7 @@ func TestDecodeProtoinfoExtras(t *testing.T) {
 			if err != nil || refErr != nil {
 				t.Fatalf("DecodeFast: %v, reference: %v", err, refErr)
 			}
-			want := base(tt.proto)
+			want := decodedEntry4(t, tt.proto)
 			tt.want(&want)
 			if diff := cmp.Diff(want, fast.Entry, eventOpts); diff != "" {
 				t.Errorf("DecodeFast (-want +got):\n%s", diff)

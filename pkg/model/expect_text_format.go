@@ -17,14 +17,7 @@ func AppendExpectText(dst []byte, ev *ExpectEvent, o *TextOptions) []byte {
 	if o != nil && o.Timestamp && !ev.Time.IsZero() {
 		dst = appendExpectTimestamp(dst, ev)
 	}
-	switch ev.Type {
-	case EventNew:
-		dst = append(dst, "    [NEW] "...)
-	case EventUpdate:
-		dst = append(dst, " [UPDATE] "...)
-	case EventDestroy:
-		dst = append(dst, "[DESTROY] "...)
-	}
+	dst = appendEventTag(dst, ev.Type)
 	// libnetfilter_conntrack prints the timeout whether or not it was
 	// set, as 0 when not.
 	dst = strconv.AppendUint(dst, uint64(x.Timeout), 10)
@@ -86,20 +79,5 @@ func appendExpectTuple(dst []byte, srcKey, dstKey string, f Family, proto Proto,
 	dst = append(dst, dstKey...)
 	dst = appendAddr(dst, f, t.Dst, false)
 	dst = append(dst, ' ')
-	switch {
-	case proto.HasPorts():
-		dst = appendUintKey(dst, "sport=", uint64(t.SrcPort))
-		dst = appendUintKey(dst, "dport=", uint64(t.DstPort))
-	case proto.IsICMP():
-		dst = appendUintKey(dst, "type=", uint64(t.ICMPType))
-		dst = appendUintKey(dst, "code=", uint64(t.ICMPCode))
-		dst = appendUintKey(dst, "id=", uint64(t.ICMPID))
-	case proto == ProtoGRE:
-		dst = append(dst, "srckey=0x"...)
-		dst = strconv.AppendUint(dst, uint64(t.SrcPort), 16)
-		dst = append(dst, " dstkey=0x"...)
-		dst = strconv.AppendUint(dst, uint64(t.DstPort), 16)
-		dst = append(dst, ' ')
-	}
-	return dst
+	return appendTupleProtoKeys(dst, proto, t)
 }

@@ -45,15 +45,7 @@ func (p *expectParser) parse() error {
 	if err != nil {
 		return err
 	}
-	p.ev.Type = EventSnapshot
-	switch tok {
-	case "[NEW]":
-		p.ev.Type = EventNew
-	case "[UPDATE]":
-		p.ev.Type = EventUpdate
-	case "[DESTROY]":
-		p.ev.Type = EventDestroy
-	}
+	p.ev.Type = parseEventTag(tok)
 	if p.ev.Type != EventSnapshot {
 		if tok, off, err = p.need("timeout"); err != nil {
 			return err
@@ -166,36 +158,7 @@ func (p *expectParser) tuple(t *Tuple, name, srcKey, dstKey string, proto Proto)
 		}
 		proto = x.MasterProto
 	}
-	switch {
-	case proto.HasPorts():
-		if t.SrcPort, err = p.uint16Key(name+".sport", "sport=", 10); err != nil {
-			return err
-		}
-		if t.DstPort, err = p.uint16Key(name+".dport", "dport=", 10); err != nil {
-			return err
-		}
-	case proto.IsICMP():
-		v, err := p.uintKey(name+".type", "type=", 8)
-		if err != nil {
-			return err
-		}
-		t.ICMPType = uint8(v)
-		if v, err = p.uintKey(name+".code", "code=", 8); err != nil {
-			return err
-		}
-		t.ICMPCode = uint8(v)
-		if t.ICMPID, err = p.uint16Key(name+".id", "id=", 10); err != nil {
-			return err
-		}
-	case proto == ProtoGRE:
-		if t.SrcPort, err = p.uint16Key(name+".srckey", "srckey=", 16); err != nil {
-			return err
-		}
-		if t.DstPort, err = p.uint16Key(name+".dstkey", "dstkey=", 16); err != nil {
-			return err
-		}
-	}
-	return nil
+	return p.tupleProtoKeys(t, name, proto)
 }
 
 // trailer parses what follows the master tuple: zone, flags, class and

@@ -194,19 +194,7 @@ func TestParseExpectTextGolden(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "\t%s\n", js)
 	}
-	golden := filepath.Join("testdata", "expect", "parsed.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), b.String()); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", golden, diff)
-	}
+	checkGolden(t, filepath.Join("testdata", "expect", "parsed.golden"), b.String())
 }
 
 // TestParseExpectTextErrors: lines that are not expectations, or are cut

@@ -167,18 +167,24 @@ func TestAppendTextLabels(t *testing.T) {
 		b.Write(model.AppendText(nil, &ev, &c.o))
 		b.WriteString("\n")
 	}
-	golden := filepath.Join("testdata", "text", "labels.golden")
+	checkGolden(t, filepath.Join("testdata", "text", "labels.golden"), b.String())
+}
+
+// checkGolden compares got with the golden file at path, or rewrites the
+// file with got under -update.
+func checkGolden(t *testing.T, path, got string) {
+	t.Helper()
 	if *update {
-		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	want, err := os.ReadFile(golden)
+	want, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(string(want), b.String()); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", golden, diff)
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", path, diff)
 	}
 }
 

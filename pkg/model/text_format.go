@@ -59,14 +59,7 @@ func AppendText(dst []byte, ev *Event, o *TextOptions) []byte {
 	if o.Timestamp && !ev.Time.IsZero() {
 		dst = appendEventTimestamp(dst, ev.Time)
 	}
-	switch ev.Type {
-	case EventNew:
-		dst = append(dst, "    [NEW] "...)
-	case EventUpdate:
-		dst = append(dst, " [UPDATE] "...)
-	case EventDestroy:
-		dst = append(dst, "[DESTROY] "...)
-	}
+	dst = appendEventTag(dst, ev.Type)
 	if o.Layer3 {
 		dst = appendPadded(dst, e.Family.String(), 8)
 		dst = append(dst, ' ')
@@ -195,6 +188,22 @@ func appendLabels(dst []byte, labels []string, names *LabelNames) []byte {
 }
 
 // appendEventTimestamp writes conntrack's "[%-.8ld.%-.6ld]\t" prefix.
+// appendEventTag appends the tag of an event of type t, right-aligned to
+// the width of "[DESTROY]" and followed by a space, as conntrack -E prints
+// it before an entry or an expectation; a snapshot (a line of a table
+// listing) has none.
+func appendEventTag(dst []byte, t EventType) []byte {
+	switch t {
+	case EventNew:
+		dst = append(dst, "    [NEW] "...)
+	case EventUpdate:
+		dst = append(dst, " [UPDATE] "...)
+	case EventDestroy:
+		dst = append(dst, "[DESTROY] "...)
+	}
+	return dst
+}
+
 func appendEventTimestamp(dst []byte, t time.Time) []byte {
 	dst = append(dst, '[')
 	dst = appendZeroPadded(dst, uint64(t.Unix()), 8)
@@ -247,15 +256,22 @@ func appendTuple(dst []byte, e *Entry, t *Tuple, o *TextOptions) []byte {
 	dst = append(dst, " dst="...)
 	dst = appendAddr(dst, e.Family, t.Dst, o.ExpandIPv6)
 	dst = append(dst, ' ')
+	return appendTupleProtoKeys(dst, e.Proto, t)
+}
+
+// appendTupleProtoKeys writes the keys of t that protocol p defines
+// (ports, ICMP type, code and id, or GRE keys), each followed by a space:
+// the tail of an entry's tuple and of each tuple of an expectation.
+func appendTupleProtoKeys(dst []byte, p Proto, t *Tuple) []byte {
 	switch {
-	case e.Proto.HasPorts():
+	case p.HasPorts():
 		dst = appendUintKey(dst, "sport=", uint64(t.SrcPort))
 		dst = appendUintKey(dst, "dport=", uint64(t.DstPort))
-	case e.Proto.IsICMP():
+	case p.IsICMP():
 		dst = appendUintKey(dst, "type=", uint64(t.ICMPType))
 		dst = appendUintKey(dst, "code=", uint64(t.ICMPCode))
 		dst = appendUintKey(dst, "id=", uint64(t.ICMPID))
-	case e.Proto == ProtoGRE:
+	case p == ProtoGRE:
 		dst = append(dst, "srckey=0x"...)
 		dst = strconv.AppendUint(dst, uint64(t.SrcPort), 16)
 		dst = append(dst, " dstkey=0x"...)

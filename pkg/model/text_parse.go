@@ -61,6 +61,22 @@ type textParser struct {
 	family Family
 }
 
+// parseEventTag returns the event type a line's tag token names ("[NEW]",
+// "[UPDATE]", "[DESTROY]"), or EventSnapshot for a token that is no tag: a
+// line of a table listing, which starts with its first field. Entry and
+// expectation lines tag their events alike.
+func parseEventTag(tok string) EventType {
+	switch tok {
+	case "[NEW]":
+		return EventNew
+	case "[UPDATE]":
+		return EventUpdate
+	case "[DESTROY]":
+		return EventDestroy
+	}
+	return EventSnapshot
+}
+
 func (p *textParser) fail(off int, field, tok, msg string) error {
 	return &SyntaxError{Column: off + 1, Field: field, Token: tok, Msg: msg}
 }
@@ -99,15 +115,7 @@ func (p *textParser) parse() error {
 		}
 	}
 
-	p.ev.Type = EventSnapshot
-	switch tok {
-	case "[NEW]":
-		p.ev.Type = EventNew
-	case "[UPDATE]":
-		p.ev.Type = EventUpdate
-	case "[DESTROY]":
-		p.ev.Type = EventDestroy
-	}
+	p.ev.Type = parseEventTag(tok)
 	if p.ev.Type != EventSnapshot {
 		if tok, off, err = p.need("proto"); err != nil {
 			return err
@@ -257,32 +265,40 @@ func (p *textParser) tuple(t *Tuple, dir, tok string, off int) error {
 	if t.Dst, err = p.addr(dir+".dst", "dst=", tok, off); err != nil {
 		return err
 	}
+	return p.tupleProtoKeys(t, dir, e.Proto)
+}
+
+// tupleProtoKeys parses the keys of a tuple that protocol proto defines
+// (ports, ICMP type, code and id, or GRE keys), naming fields under name:
+// the tail of an entry's direction and of each tuple of an expectation.
+func (p *textParser) tupleProtoKeys(t *Tuple, name string, proto Proto) error {
+	var err error
 	switch {
-	case e.Proto.HasPorts():
-		if t.SrcPort, err = p.uint16Key(dir+".sport", "sport=", 10); err != nil {
+	case proto.HasPorts():
+		if t.SrcPort, err = p.uint16Key(name+".sport", "sport=", 10); err != nil {
 			return err
 		}
-		if t.DstPort, err = p.uint16Key(dir+".dport", "dport=", 10); err != nil {
+		if t.DstPort, err = p.uint16Key(name+".dport", "dport=", 10); err != nil {
 			return err
 		}
-	case e.Proto.IsICMP():
-		v, err := p.uintKey(dir+".type", "type=", 8)
+	case proto.IsICMP():
+		v, err := p.uintKey(name+".type", "type=", 8)
 		if err != nil {
 			return err
 		}
 		t.ICMPType = uint8(v)
-		if v, err = p.uintKey(dir+".code", "code=", 8); err != nil {
+		if v, err = p.uintKey(name+".code", "code=", 8); err != nil {
 			return err
 		}
 		t.ICMPCode = uint8(v)
-		if t.ICMPID, err = p.uint16Key(dir+".id", "id=", 10); err != nil {
+		if t.ICMPID, err = p.uint16Key(name+".id", "id=", 10); err != nil {
 			return err
 		}
-	case e.Proto == ProtoGRE:
-		if t.SrcPort, err = p.uint16Key(dir+".srckey", "srckey=", 16); err != nil {
+	case proto == ProtoGRE:
+		if t.SrcPort, err = p.uint16Key(name+".srckey", "srckey=", 16); err != nil {
 			return err
 		}
-		if t.DstPort, err = p.uint16Key(dir+".dstkey", "dstkey=", 16); err != nil {
+		if t.DstPort, err = p.uint16Key(name+".dstkey", "dstkey=", 16); err != nil {
 			return err
 		}
 	}
