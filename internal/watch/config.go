@@ -297,6 +297,9 @@ type Config struct {
 	// caller's own and Orphaned the real check, which then never says
 	// gone.
 	selfNetNS bool
+	// watchNetNS is set by withDefaults when Orphaned is the real check:
+	// NS's removal is then watched rather than polled where it can be.
+	watchNetNS bool
 }
 
 func (c *Config) withDefaults() {
@@ -365,6 +368,7 @@ func (c *Config) withDefaults() {
 	if c.Orphaned == nil {
 		// Its own namespace never goes: no check is due.
 		c.selfNetNS = c.NS == nil
+		c.watchNetNS = c.NS != nil
 		c.Orphaned = c.NS.Orphaned
 	}
 	if c.OrphanedNetNS == nil {

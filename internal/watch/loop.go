@@ -132,6 +132,7 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 	// the output's end, a reopen request and a namespace discovered end
 	// the wait at once.
 	w.wakeOn(sideCtx, src)
+	w.watchNetns(sideCtx, src)
 	var runErr error
 	var lastEvents time.Time
 loop:
@@ -380,7 +381,7 @@ func (w *Watch) nextDue(now time.Time, t *loopTimers) time.Time {
 	if cfg.Heartbeat > 0 {
 		at(t.heartbeat.Add(cfg.Heartbeat))
 	}
-	if cfg.NetnsCheck > 0 && !w.netnsGone && (w.ns == nil && !cfg.selfNetNS || w.ns != nil && w.ns.fixed) {
+	if cfg.NetnsCheck > 0 && !w.netnsGone && (w.ns == nil && !cfg.selfNetNS && !w.gone.armed || w.ns != nil && w.ns.fixed) {
 		at(t.netns.Add(cfg.NetnsCheck))
 	}
 	if w.ns != nil {
