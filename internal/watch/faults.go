@@ -215,6 +215,13 @@ func (w *Watch) netnsTimer(now time.Time, t *loopTimers) error {
 	}
 	if w.ns == nil && w.gone.armed {
 		if !w.gone.due.Swap(false) {
+			// The loop still turns every NetnsCheck: the outputs'
+			// faults are taken at its turns, and an output_recovered
+			// record must not wait for maxWait. Once the output set
+			// wakes the loop on a fault, this turn can go.
+			if now.Sub(t.netns) >= w.cfg.NetnsCheck {
+				t.netns = now
+			}
 			return nil
 		}
 		w.gone.armed = false

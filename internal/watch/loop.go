@@ -381,7 +381,7 @@ func (w *Watch) nextDue(now time.Time, t *loopTimers) time.Time {
 	if cfg.Heartbeat > 0 {
 		at(t.heartbeat.Add(cfg.Heartbeat))
 	}
-	if cfg.NetnsCheck > 0 && !w.netnsGone && (w.ns == nil && !cfg.selfNetNS && !w.gone.armed || w.ns != nil && w.ns.fixed) {
+	if cfg.NetnsCheck > 0 && !w.netnsGone && (w.ns == nil && !cfg.selfNetNS || w.ns != nil && w.ns.fixed) {
 		at(t.netns.Add(cfg.NetnsCheck))
 	}
 	if w.ns != nil {
