@@ -149,3 +149,8 @@ func checksum(b []byte) uint16 {
 	}
 	return ^uint16(s)
 }
+
+// exchange is exchangeBuf with a buffer of its own.
+func exchange(ctx context.Context, c *netlink.Conn, msg ctnl.MsgType, flags ctnl.Flags) (*reply, error) {
+	return exchangeBuf(ctx, c, msg, flags, make([]byte, maxDatagram))
+}

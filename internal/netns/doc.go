@@ -13,4 +13,8 @@
 //
 // A namespace's identity is its nsfs inode number ([Handle.ID]): two names
 // for the same namespace open handles with the same ID.
+//
+// A namespace nothing but ctwatch holds any more is orphaned
+// ([Handle.Orphaned]); [Handle.WatchRemoval] says when the name a handle
+// was opened by is removed, so that a watch need not ask periodically.
 package netns

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+
+	"golang.org/x/sys/unix"
 )
 
 // Orphaned reports whether nothing outside this process holds the
@@ -18,13 +20,33 @@ import (
 // looked for (reading every process's descriptors costs too much to do
 // periodically); a namespace held only that way is reported orphaned.
 //
-// It reads every process's namespace link: call it every few seconds, not
-// per event.
+// While the file the handle was opened by (a name under /run/netns, a
+// bind mount, /proc/PID/ns/net) still is the namespace, that holds it and
+// one stat answers. Otherwise it reads this process's mount table and every
+// process's namespace link: call it every few seconds, not per event.
 func (h *Handle) Orphaned() (bool, error) {
 	if h == nil || h.self {
 		return false, nil
 	}
+	if h.heldByPath() {
+		return false, nil
+	}
 	return orphaned("/proc", os.Getpid(), h.ino)
+}
+
+// heldByPath reports whether the handle's path still names its namespace:
+// a name or bind mount not yet removed, a process that still lives in it.
+// A path that no longer does (removed, unmounted, a process gone or moved,
+// its pid reused) says nothing of other holders.
+func (h *Handle) heldByPath() bool {
+	if h.path == "" {
+		return false
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(h.path, &st); err != nil {
+		return false
+	}
+	return st.Ino == h.ino && st.Dev == h.dev
 }
 
 // orphaned is Orphaned on the proc file system at proc, for process self

@@ -160,3 +160,35 @@ func TestCensus(t *testing.T) {
 		}
 	}
 }
+
+// TestHeldByPath checks the one-stat answer of Orphaned: a path that still
+// is the namespace holds it; one removed, or now another file, says nothing.
+func TestHeldByPath(t *testing.T) {
+	h, err := Open("/proc/self/ns/net")
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { _ = h.Close() })
+	other := t.TempDir() + "/file"
+	if err := os.WriteFile(other, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path string
+		want bool
+	}{
+		{"/proc/self/ns/net", true},
+		{other, false},
+		{t.TempDir() + "/gone", false},
+		{"", false},
+	} {
+		c := *h
+		c.path = tc.path
+		if got := c.heldByPath(); got != tc.want {
+			t.Errorf("heldByPath of %q = %v, want %v", tc.path, got, tc.want)
+		}
+	}
+	if gone, err := h.Orphaned(); err != nil || gone {
+		t.Errorf("Orphaned of the own namespace by path = %v, %v; want false, nil", gone, err)
+	}
+}

@@ -51,6 +51,11 @@ type Handle struct {
 	fd   int
 	self bool
 	ino  uint64
+	// dev is the device of the namespace file system, which with ino
+	// identifies the namespace; path is the file it was opened by, whose
+	// stat still showing dev and ino proves it held (Orphaned).
+	dev  uint64
+	path string
 }
 
 // Open opens the network namespace spec names: "" for the caller's own
@@ -72,18 +77,18 @@ func Open(spec string) (*Handle, error) {
 		}
 		kind, path = "name", runNetNSDir+spec
 	}
-	fd, ino, err := openNS(path)
+	fd, st, err := openNS(path)
 	if err != nil {
 		return nil, &OpenError{Spec: spec, As: kind, Path: path, Err: err}
 	}
-	return &Handle{spec: spec, fd: fd, self: spec == "", ino: ino}, nil
+	return &Handle{spec: spec, fd: fd, self: spec == "", ino: st.Ino, dev: st.Dev, path: path}, nil
 }
 
 // openNS opens path and checks that it is a network namespace.
-func openNS(path string) (fd int, ino uint64, err error) {
+func openNS(path string) (fd int, st unix.Stat_t, err error) {
 	fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return -1, 0, err
+		return -1, st, err
 	}
 	// NS_GET_NSTYPE (Linux 4.11) rejects a regular file or another kind of
 	// namespace here, instead of at the first setns or netlink dial.
@@ -91,16 +96,15 @@ func openNS(path string) (fd int, ino uint64, err error) {
 	if err != nil || typ != unix.CLONE_NEWNET {
 		unix.Close(fd)
 		if err != nil && !errors.Is(err, unix.ENOTTY) {
-			return -1, 0, fmt.Errorf("%w: %w", ErrNotNetNS, err)
+			return -1, st, fmt.Errorf("%w: %w", ErrNotNetNS, err)
 		}
-		return -1, 0, ErrNotNetNS
+		return -1, st, ErrNotNetNS
 	}
-	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)
-		return -1, 0, err
+		return -1, st, err
 	}
-	return fd, st.Ino, nil
+	return fd, st, nil
 }
 
 func isDigits(s string) bool {
@@ -164,14 +168,14 @@ func (h *Handle) Do(f func() error) error {
 	// the wrong namespace dies with it.
 	go func() {
 		runtime.LockOSThread()
-		cur, curIno, err := openNS("/proc/thread-self/ns/net")
+		cur, curSt, err := openNS("/proc/thread-self/ns/net")
 		if err != nil {
 			runtime.UnlockOSThread()
 			errc <- fmt.Errorf("open current network namespace: %w", err)
 			return
 		}
 		defer unix.Close(cur)
-		if curIno == h.ino {
+		if curSt.Ino == h.ino {
 			ferr := f()
 			runtime.UnlockOSThread()
 			errc <- ferr
@@ -221,5 +225,5 @@ func (h *Handle) Dup() (*Handle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("duplicate network namespace %q: %w", h.spec, err)
 	}
-	return &Handle{spec: h.spec, fd: fd, self: h.self, ino: h.ino}, nil
+	return &Handle{spec: h.spec, fd: fd, self: h.self, ino: h.ino, dev: h.dev, path: h.path}, nil
 }

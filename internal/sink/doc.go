@@ -8,7 +8,11 @@
 // waited for it would stop reading the netlink socket and lose events in the
 // kernel instead, where nobody can say which. So Write only copies the
 // record into memory, and one writer goroutine per [Writer] does the
-// write(2) calls.
+// write(2) calls. To a regular file or /dev/null, whose writes never wait
+// for a reader, it makes them as raw system calls: a write through the
+// runtime wakes its monitor thread, which then polls for a millisecond,
+// more than the write costs at a few records a second. Pipes, terminals
+// and sockets are written through their os.File.
 //
 // # Buffering
 //

@@ -261,7 +261,8 @@ type Config struct {
 	// decides the periodic reconciliation); nil reads it from /proc.
 	ReadSysctl func(name string) (int64, error)
 	// ReadStats reads the table's fill and statistics counters for the
-	// health monitor; nil reads NS's (ctstat.Read).
+	// health monitor; nil reads NS's through one ctstat.Reader (one socket
+	// kept open; only the health goroutine calls it).
 	ReadStats func(ctx context.Context) (ctstat.Reading, error)
 	// Version is written into the start record.
 	Version string
@@ -300,6 +301,9 @@ type Config struct {
 	// caller's own and Orphaned the real check, which then never says
 	// gone.
 	selfNetNS bool
+	// watchNetNS is set by withDefaults when Orphaned is the real check:
+	// NS's removal is then watched rather than polled where it can be.
+	watchNetNS bool
 }
 
 func (c *Config) withDefaults() {
@@ -332,8 +336,8 @@ func (c *Config) withDefaults() {
 		c.ReadSysctl = func(name string) (int64, error) { return sysctl.ReadInt(ns, name) }
 	}
 	if c.ReadStats == nil {
-		ns := c.NS
-		c.ReadStats = func(ctx context.Context) (ctstat.Reading, error) { return ctstat.Read(ctx, ns) }
+		// One socket for the watch's life: only the health goroutine reads.
+		c.ReadStats = ctstat.NewReader(c.NS).Read
 	}
 	if c.Types == 0 {
 		c.Types = events.AllTypes
@@ -368,6 +372,7 @@ func (c *Config) withDefaults() {
 	if c.Orphaned == nil {
 		// Its own namespace never goes: no check is due.
 		c.selfNetNS = c.NS == nil
+		c.watchNetNS = c.NS != nil
 		c.Orphaned = c.NS.Orphaned
 	}
 	if c.OrphanedNetNS == nil {

@@ -74,9 +74,11 @@
 // its Faults channel; the loop takes them at every turn and writes them as
 // output_error and output_recovered records into the same output, where
 // they land once writes succeed again (the sink has said them on stderr at
-// once). /healthz is unhealthy while writes or reopens fail. Every
-// Config.NetnsCheck the loop asks whether the watched namespace is gone (no
-// name, no process: only the watch's descriptor holds it): once it is, a
+// once). /healthz is unhealthy while writes or reopens fail. The loop asks
+// whether the watched namespace is gone (no name, no process: only the
+// watch's descriptor holds it) when the name it was opened by is removed
+// (netns.Handle.WatchRemoval), or every Config.NetnsCheck where that cannot
+// be watched or after the name went: once it is, a
 // netns_gone record, its tracked flows ended as inferred, /healthz
 // unhealthy, and Run returns ErrNetnsGone unless Config.OnNetnsGone is
 // NetnsGoneWait.

@@ -2,12 +2,14 @@ package watch
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ctwatch/ctwatch/internal/output"
@@ -171,9 +173,62 @@ func (w *Watch) checkNetns(now time.Time) error {
 		ErrNetnsGone, name, ino)
 }
 
-// netnsTimer runs checkNetns when it is due, until the namespace is gone.
+// netnsRemoval is the event-driven check of a watch of one namespace
+// opened by a name or path: the namespace's file is watched, and checked
+// only when it may have gone.
+type netnsRemoval struct {
+	// armed is set while the file is watched: no periodic check is due.
+	// After the first notification it is cleared for good: the name no
+	// longer holds the namespace, a process may, and only the periodic
+	// check sees the last one leave. Owned by the loop.
+	armed bool
+	// due is set by the watching goroutine when the file may have gone:
+	// the loop checks at its next turn.
+	due atomic.Bool
+}
+
+// watchNetns arms the event-driven check of the watched namespace, when
+// the real check is used and the namespace's file can be watched; until
+// ctx ends a notification wakes src's wait. Otherwise the periodic check
+// remains.
+func (w *Watch) watchNetns(ctx context.Context, src Source) {
+	cfg := &w.cfg
+	if w.ns != nil || !cfg.watchNetNS || cfg.NetnsCheck <= 0 {
+		return
+	}
+	ok, err := cfg.NS.WatchRemoval(ctx, func() {
+		w.gone.due.Store(true)
+		src.Wake()
+	})
+	if err != nil {
+		cfg.Log.Debug().Err(err).Msg("namespace removal not watched: checking periodically")
+	}
+	w.gone.armed = ok
+}
+
+// netnsTimer runs checkNetns when it is due, until the namespace is gone:
+// once its file may have gone when that is watched, every NetnsCheck
+// otherwise.
 func (w *Watch) netnsTimer(now time.Time, t *loopTimers) error {
-	if w.cfg.NetnsCheck <= 0 || w.netnsGone || now.Sub(t.netns) < w.cfg.NetnsCheck {
+	if w.cfg.NetnsCheck <= 0 || w.netnsGone {
+		return nil
+	}
+	if w.ns == nil && w.gone.armed {
+		if !w.gone.due.Swap(false) {
+			// The loop still turns every NetnsCheck: the outputs'
+			// faults are taken at its turns, and an output_recovered
+			// record must not wait for maxWait. Once the output set
+			// wakes the loop on a fault, this turn can go.
+			if now.Sub(t.netns) >= w.cfg.NetnsCheck {
+				t.netns = now
+			}
+			return nil
+		}
+		w.gone.armed = false
+		t.netns = now
+		return w.checkNetns(now)
+	}
+	if now.Sub(t.netns) < w.cfg.NetnsCheck {
 		return nil
 	}
 	t.netns = now

@@ -132,6 +132,7 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 	// the output's end, a reopen request and a namespace discovered end
 	// the wait at once.
 	w.wakeOn(sideCtx, src)
+	w.watchNetns(sideCtx, src)
 	var runErr error
 	var lastEvents time.Time
 loop:

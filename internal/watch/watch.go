@@ -51,6 +51,7 @@ type Watch struct {
 	writeErrno    syscall.Errno // of the write failure the output is in or was last in
 	lostRecovered uint64        // sink's Failed at the last recovery of writes
 	netnsGone     bool
+	gone          netnsRemoval // the event-driven check of a watch of one namespace
 
 	// ns is the state of a watch of several namespaces, nil for one;
 	// discovery is Config.Discovery's Events while it is open (loop).
