@@ -124,27 +124,18 @@ func (w *Writer) output(b *buffer) {
 	w.doneMu.Unlock()
 }
 
-// write writes p to the output: with raw system calls when the output
-// is a file whose writes never wait (rawFD), else with its Write.
-func (w *Writer) write(p []byte) (int, error) {
-	if w.raw >= 0 {
-		return rawWrite(w.raw, w.fileOut.Name(), p)
-	}
-	return w.out.Write(p)
-}
-
 // writeBuffer writes b with one Write call and accounts for its records.
 func (w *Writer) writeBuffer(b *buffer) error {
 	if w.midLine {
 		w.writes.Add(1)
-		if _, err := w.write(newline); err != nil {
+		if _, err := w.out.Write(newline); err != nil {
 			return w.failed(b, 0, 0, false, err)
 		}
 		w.bytes.Add(1)
 		w.midLine = false
 	}
 	w.writes.Add(1)
-	n, err := w.write(b.data)
+	n, err := w.out.Write(b.data)
 	n = max(0, min(n, len(b.data)))
 	if err == nil && n < len(b.data) {
 		err = io.ErrShortWrite
@@ -247,7 +238,6 @@ func (w *Writer) reopenFile() bool {
 	}
 	old := w.file
 	w.file, w.fileOut, w.out = f, f, f
-	w.raw = rawFD(f)
 	w.midLine = false // a fragment in the old file does not concern the new one
 	w.reopens.Add(1)
 	w.recovered("reopen", &w.reopenState)

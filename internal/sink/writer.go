@@ -291,7 +291,6 @@ type Writer struct {
 	out                     io.Writer
 	file                    *os.File // the file OpenFile opened; nil for New
 	fileOut                 *os.File // out as a file, to truncate a torn record; nil if it is not one
-	raw                     int      // fileOut's descriptor when written with raw system calls (rawFD), else -1
 	midLine                 bool     // a failed write stopped inside a line
 	writeState, reopenState faultState
 
@@ -348,7 +347,6 @@ func start(out io.Writer, file *os.File, path string, cfg Config) *Writer {
 		file:    file,
 	}
 	w.fileOut, _ = out.(*os.File)
-	w.raw = rawFD(w.fileOut)
 	w.progress.L = &w.doneMu
 	go w.run()
 	return w
