@@ -76,9 +76,10 @@
 // they land once writes succeed again (the sink has said them on stderr at
 // once). /healthz is unhealthy while writes or reopens fail. The loop asks
 // whether the watched namespace is gone (no name, no process: only the
-// watch's descriptor holds it) when the name it was opened by is removed
-// (netns.Handle.WatchRemoval), or every Config.NetnsCheck where that cannot
-// be watched or after the name went: once it is, a
+// watch's descriptor holds it) at once when the name it was opened by is
+// removed (netns.Handle.WatchRemoval), and every Config.NetnsCheck (one
+// stat while the name is still the namespace) for what that does not see,
+// such as the name unmounted and left in place: once it is, a
 // netns_gone record, its tracked flows ended as inferred, /healthz
 // unhealthy, and Run returns ErrNetnsGone unless Config.OnNetnsGone is
 // NetnsGoneWait.

@@ -214,17 +214,19 @@ func (w *Watch) netnsTimer(now time.Time, t *loopTimers) error {
 		return nil
 	}
 	if w.ns == nil && w.gone.armed {
-		if !w.gone.due.Swap(false) {
-			// The loop still turns every NetnsCheck: the outputs'
-			// faults are taken at its turns, and an output_recovered
-			// record must not wait for maxWait. Once the output set
-			// wakes the loop on a fault, this turn can go.
-			if now.Sub(t.netns) >= w.cfg.NetnsCheck {
-				t.netns = now
-			}
+		if w.gone.due.Swap(false) {
+			w.gone.armed = false
+			t.netns = now
+			return w.checkNetns(now)
+		}
+		// The name's removal wakes the loop at once; the check still runs
+		// every NetnsCheck (one stat while the name is the namespace), for
+		// what inotify does not see: the name unmounted and left in place.
+		// That turn also takes the outputs' faults, so an output_recovered
+		// record does not wait for maxWait.
+		if now.Sub(t.netns) < w.cfg.NetnsCheck {
 			return nil
 		}
-		w.gone.armed = false
 		t.netns = now
 		return w.checkNetns(now)
 	}
