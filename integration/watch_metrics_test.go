@@ -26,8 +26,10 @@ func TestWatchMetrics(t *testing.T) {
 	chain output { type filter hook output priority raw; tcp dport 9671 notrack; tcp sport 9671 notrack; }
 }
 `)
+	// The filter runs in userspace, so that the metrics count what it
+	// filters (kernel filtering is kfilter_test.go's).
 	w := wtStartIn(t, ns, "watch", "--metrics-addr", addr, "--stats-interval", "100ms",
-		"--proto", "udp", "--updates", "all")
+		"--proto", "udp", "--updates", "all", "--kernel-filter=false")
 	ct := ns.Conntrack()
 	// 5 UDP flows (one updated twice, one deleted) and 2 TCP flows, which
 	// the filter drops.
