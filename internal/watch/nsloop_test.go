@@ -64,14 +64,7 @@ func (nt *nsLoopTest) dump(_ context.Context, h *netns.Handle, _ events.DumpFilt
 	entries := nt.entries[ino]
 	nt.dumped = append(nt.dumped, ino)
 	nt.mu.Unlock()
-	now := nt.clock.Now()
-	for _, e := range entries {
-		ev := e
-		ev.Type, ev.Time = model.EventSnapshot, now
-		if !fn(&ev) {
-			break
-		}
-	}
+	dumpEntries(entries, nt.clock.Now(), fn)
 	return nil
 }
 

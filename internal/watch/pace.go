@@ -17,19 +17,16 @@ import (
 // holds no such flow.
 
 // reconcilePace is when a namespace's next periodic reconciliation is
-// due, and what its last dump cost.
+// due.
 type reconcilePace struct {
 	// next is when the next one is due.
 	next time.Time
-	// cost is the CPU time the last dump and sweep took.
-	cost time.Duration
 }
 
-// paced records that a dump of cost cost began at start, and sets the
-// next periodic reconciliation's due time by it: from start to start, the
-// dumps take at most the budget's share of the time.
+// paced sets the next periodic reconciliation's due time by a dump of
+// cost cost that began at start: from start to start, the dumps take at
+// most the budget's share of the time.
 func (w *Watch) paced(p *reconcilePace, start time.Time, cost time.Duration) {
-	p.cost = cost
 	p.next = start.Add(w.reconcileEvery(cost))
 }
 

@@ -144,16 +144,21 @@ func (f *fakeTable) dump(ctx context.Context, df events.DumpFilter, fn func(*mod
 	f.dumps++
 	f.filters = append(f.filters, df)
 	f.mu.Unlock()
-	now := f.clock.Now()
+	dumpEntries(entries, f.clock.Now(), fn)
+	f.clock.Advance(f.took)
+	return err
+}
+
+// dumpEntries gives fn each of entries as a dump would, a snapshot at
+// now, until fn returns false.
+func dumpEntries(entries []model.Event, now time.Time, fn func(*model.Event) bool) {
 	for _, e := range entries {
 		ev := e
 		ev.Type, ev.Time = model.EventSnapshot, now
 		if !fn(&ev) {
-			break
+			return
 		}
 	}
-	f.clock.Advance(f.took)
-	return err
 }
 
 func (f *fakeTable) dumpCount() int {

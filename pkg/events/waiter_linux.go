@@ -24,11 +24,10 @@ type waiter struct {
 	raw  syscall.RawConn
 
 	// Made once, so that a wait allocates nothing: the functions given
-	// to raw, and what they return.
+	// to raw, and what arming returns.
 	armFn   func(uintptr)
 	readyFn func(uintptr) bool
 	armErr  error
-	ready   bool
 	events  [1]unix.EpollEvent
 	arm     unix.EpollEvent // EPOLLIN|EPOLLONESHOT for the socket
 }
@@ -64,14 +63,12 @@ func newWaiter(sock int) (*waiter, error) {
 	}
 	w.readyFn = func(fd uintptr) bool {
 		n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&w.events[0])), uintptr(len(w.events)), 0, 0, 0)
-		var err error
 		if errno != 0 {
-			err = errno
+			// Any error but an interruption ends the wait: the read
+			// that follows says what is wrong.
+			return errno != unix.EINTR
 		}
-		w.ready = errno == 0 && n > 0
-		// Any error but an interruption ends the wait: the read that
-		// follows says what is wrong.
-		return w.ready || (err != nil && err != unix.EINTR)
+		return n > 0
 	}
 	return w, nil
 }
@@ -94,9 +91,7 @@ func (w *waiter) wait(deadline time.Time, woken *atomic.Bool) bool {
 	if woken.Swap(false) {
 		return false
 	}
-	w.ready = false
-	err := w.raw.Read(w.readyFn)
-	return err == nil
+	return w.raw.Read(w.readyFn) == nil
 }
 
 // wake ends a wait in progress (a deadline in the past).
