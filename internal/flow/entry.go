@@ -140,21 +140,22 @@ func (t *Tracker) entryOf(r *record, e *model.Entry) {
 		Mark: r.mark, Zone: k.zone, ID: k.id}
 	e.Orig.Src, e.Orig.Dst = addrFrom16(k.family, k.src), addrFrom16(k.family, k.dst)
 	unpackIDs(k.proto, k.ports, &e.Orig)
-	e.Reply = inverse(e)
+	var n *natTuple
 	if r.nat != 0 {
-		n := t.nat.at(r.nat - 1)
-		if n.hasReply() {
-			e.Reply = model.Tuple{}
-			e.Reply.Src, e.Reply.Dst = addrFrom16(k.family, n.src), addrFrom16(k.family, n.dst)
-			unpackIDs(k.proto, n.ids, &e.Reply)
-		}
-		if n.master != 0 {
-			m := t.masters.at(n.master - 1)
-			e.Master.Src, e.Master.Dst = addrFrom16(k.family, m.src), addrFrom16(k.family, m.dst)
-			unpackIDs(m.proto, m.ids, &e.Master)
-			e.MasterProto = m.proto
-			e.Fields |= model.FieldMaster
-		}
+		n = t.nat.at(r.nat - 1)
+	}
+	if n != nil && n.hasReply() {
+		e.Reply.Src, e.Reply.Dst = addrFrom16(k.family, n.src), addrFrom16(k.family, n.dst)
+		unpackIDs(k.proto, n.ids, &e.Reply)
+	} else {
+		e.Reply = inverse(e)
+	}
+	if n != nil && n.master != 0 {
+		m := t.masters.at(n.master - 1)
+		e.Master.Src, e.Master.Dst = addrFrom16(k.family, m.src), addrFrom16(k.family, m.dst)
+		unpackIDs(m.proto, m.ids, &e.Master)
+		e.MasterProto = m.proto
+		e.Fields |= model.FieldMaster
 	}
 	if r.flags&fHasState != 0 {
 		e.Fields |= model.FieldState

@@ -153,6 +153,36 @@ func (e *Encoder) nextSeq() uint64 {
 // Schema returns the schema the encoder writes.
 func (e *Encoder) Schema() Schema { return e.schema }
 
+// write writes v, under mu, with the writer of e's schema: one of the
+// three method expressions, which neither allocate nor reflect.
+func write[T any](e *Encoder, v T, native, ecs, ocsf func(*Encoder, T)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	bySchema(e, v, native, ecs, ocsf)
+}
+
+// writeKept is write for a record no output may drop (keep is set while
+// it is written).
+func writeKept[T any](e *Encoder, v T, native, ecs, ocsf func(*Encoder, T)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.keep = true
+	defer func() { e.keep = false }()
+	bySchema(e, v, native, ecs, ocsf)
+}
+
+// bySchema calls the writer of e's schema with v.
+func bySchema[T any](e *Encoder, v T, native, ecs, ocsf func(*Encoder, T)) {
+	switch e.schema {
+	case Native:
+		native(e, v)
+	case ECS:
+		ecs(e, v)
+	case OCSF:
+		ocsf(e, v)
+	}
+}
+
 // Entry writes an entry event: a live event, or a snapshot line of a dump.
 // res is the tracker's view of a live event (its transition, and its
 // lifecycle on DESTROY), or nil for an event the tracker did not observe.
@@ -173,44 +203,17 @@ func (e *Encoder) Entry(ev *model.Event, res *flow.Result) {
 // Event writes ev alone as a record without a level: what `ctwatch parse`
 // makes of a line.
 func (e *Encoder) Event(ev *model.Event) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	switch e.schema {
-	case Native:
-		e.nativeEvent(ev)
-	case ECS:
-		e.ecsEvent(ev)
-	case OCSF:
-		e.ocsfEvent(ev)
-	}
+	write(e, ev, (*Encoder).nativeEvent, (*Encoder).ecsEvent, (*Encoder).ocsfEvent)
 }
 
 // Inferred writes a flow's end that no DESTROY announced.
 func (e *Encoder) Inferred(in *flow.Inferred) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	switch e.schema {
-	case Native:
-		e.nativeInferred(in)
-	case ECS:
-		e.ecsInferred(in)
-	case OCSF:
-		e.ocsfInferred(in)
-	}
+	write(e, in, (*Encoder).nativeInferred, (*Encoder).ecsInferred, (*Encoder).ocsfInferred)
 }
 
 // Unreplied writes the unreplied detector's warning about a flow.
 func (e *Encoder) Unreplied(u *flow.Unreplied) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	switch e.schema {
-	case Native:
-		e.nativeUnreplied(u)
-	case ECS:
-		e.ecsUnreplied(u)
-	case OCSF:
-		e.ocsfUnreplied(u)
-	}
+	write(e, u, (*Encoder).nativeUnreplied, (*Encoder).ecsUnreplied, (*Encoder).ocsfUnreplied)
 }
 
 // AppendText appends ev as conntrack -E prints it, and a newline, to dst:
@@ -227,16 +230,7 @@ func (e *Encoder) AppendText(dst []byte, ev *model.Event, o *model.TextOptions) 
 
 // Start writes the record that opens a watch.
 func (e *Encoder) Start(s *Start) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	switch e.schema {
-	case Native:
-		e.nativeStart(s)
-	case ECS:
-		e.ecsStart(s)
-	case OCSF:
-		e.ocsfStart(s)
-	}
+	write(e, s, (*Encoder).nativeStart, (*Encoder).ecsStart, (*Encoder).ocsfStart)
 }
 
 // EventsDisabled warns that the kernel sends no events
@@ -271,62 +265,22 @@ func (e *Encoder) EventsOnDemand() {
 
 // Stop writes the record that closes a watch, with its totals.
 func (e *Encoder) Stop(t *Totals) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.keep = true
-	defer func() { e.keep = false }()
-	switch e.schema {
-	case Native:
-		e.nativeStop(t)
-	case ECS:
-		e.ecsStop(t)
-	case OCSF:
-		e.ocsfStop(t)
-	}
+	writeKept(e, t, (*Encoder).nativeStop, (*Encoder).ecsStop, (*Encoder).ocsfStop)
 }
 
 // Dump writes the outcome of the startup dump.
 func (e *Encoder) Dump(d *Dump) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	switch e.schema {
-	case Native:
-		e.nativeDump(d)
-	case ECS:
-		e.ecsDump(d)
-	case OCSF:
-		e.ocsfDump(d)
-	}
+	write(e, d, (*Encoder).nativeDump, (*Encoder).ecsDump, (*Encoder).ocsfDump)
 }
 
 // Reconcile writes the outcome of a reconciliation.
 func (e *Encoder) Reconcile(r *Reconcile) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	switch e.schema {
-	case Native:
-		e.nativeReconcile(r)
-	case ECS:
-		e.ecsReconcile(r)
-	case OCSF:
-		e.ocsfReconcile(r)
-	}
+	write(e, r, (*Encoder).nativeReconcile, (*Encoder).ecsReconcile, (*Encoder).ocsfReconcile)
 }
 
 // Gap writes a loss of events or records.
 func (e *Encoder) Gap(g *Gap) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.keep = true
-	defer func() { e.keep = false }()
-	switch e.schema {
-	case Native:
-		e.nativeGap(g)
-	case ECS:
-		e.ecsGap(g)
-	case OCSF:
-		e.ocsfGap(g)
-	}
+	writeKept(e, g, (*Encoder).nativeGap, (*Encoder).ecsGap, (*Encoder).ocsfGap)
 }
 
 // DecodeError writes a message that could not be decoded: its error, its
@@ -346,60 +300,24 @@ func (e *Encoder) DecodeError(err error, raw []byte) {
 
 // FlowsEvicted warns that the flow tracker forgot flows to make room.
 func (e *Encoder) FlowsEvicted(f *FlowsEvicted) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	switch e.schema {
-	case Native:
-		e.nativeFlowsEvicted(f)
-	case ECS:
-		e.ecsFlowsEvicted(f)
-	case OCSF:
-		e.ocsfFlowsEvicted(f)
-	}
+	write(e, f, (*Encoder).nativeFlowsEvicted, (*Encoder).ecsFlowsEvicted, (*Encoder).ocsfFlowsEvicted)
 }
 
 // Heartbeat writes a liveness record: a consumer that stops seeing them
 // knows the agent is dead or cut off, and their counters and sequence
 // number tell it how far behind it is.
 func (e *Encoder) Heartbeat(h *Heartbeat) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	switch e.schema {
-	case Native:
-		e.nativeHeartbeat(h)
-	case ECS:
-		e.ecsHeartbeat(h)
-	case OCSF:
-		e.ocsfHeartbeat(h)
-	}
+	write(e, h, (*Encoder).nativeHeartbeat, (*Encoder).ecsHeartbeat, (*Encoder).ocsfHeartbeat)
 }
 
 // Health writes a table health record.
 func (e *Encoder) Health(r *health.Record) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	switch e.schema {
-	case Native:
-		e.nativeHealth(r)
-	case ECS:
-		e.ecsHealth(r)
-	case OCSF:
-		e.ocsfHealth(r)
-	}
+	write(e, r, (*Encoder).nativeHealth, (*Encoder).ecsHealth, (*Encoder).ocsfHealth)
 }
 
 // StatsError writes the failure of a table health check.
 func (e *Encoder) StatsError(err error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	switch e.schema {
-	case Native:
-		e.nativeStatsError(err)
-	case ECS:
-		e.ecsStatsError(err)
-	case OCSF:
-		e.ocsfStatsError(err)
-	}
+	write(e, err, (*Encoder).nativeStatsError, (*Encoder).ecsStatsError, (*Encoder).ocsfStatsError)
 }
 
 // Reading writes a ctstat reading as `ctwatch stats --json` prints it,

@@ -15,75 +15,30 @@ import (
 // which may be unable to carry it: it lands once writes succeed again, and
 // the sink has already said it on the diagnostic stream.
 func (e *Encoder) OutputError(o *OutputError) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	switch e.schema {
-	case Native:
-		e.nativeOutputError(o)
-	case ECS:
-		e.ecsOutputError(o)
-	case OCSF:
-		e.ocsfOutputError(o)
-	}
+	write(e, o, (*Encoder).nativeOutputError, (*Encoder).ecsOutputError, (*Encoder).ocsfOutputError)
 }
 
 // OutputRecovered writes that an operation of the output works again, and
 // how many records were lost while it failed.
 func (e *Encoder) OutputRecovered(o *OutputRecovered) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	switch e.schema {
-	case Native:
-		e.nativeOutputRecovered(o)
-	case ECS:
-		e.ecsOutputRecovered(o)
-	case OCSF:
-		e.ocsfOutputRecovered(o)
-	}
+	write(e, o, (*Encoder).nativeOutputRecovered, (*Encoder).ecsOutputRecovered, (*Encoder).ocsfOutputRecovered)
 }
 
 // NetnsGone warns that the watched namespace is gone.
 func (e *Encoder) NetnsGone(n *NetnsGone) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	switch e.schema {
-	case Native:
-		e.nativeNetnsGone(n)
-	case ECS:
-		e.ecsNetnsGone(n)
-	case OCSF:
-		e.ocsfNetnsGone(n)
-	}
+	write(e, n, (*Encoder).nativeNetnsGone, (*Encoder).ecsNetnsGone, (*Encoder).ocsfNetnsGone)
 }
 
 // NetnsAdded writes that a namespace is watched from now on (a watch of
 // several namespaces), with its identity and its dump's outcome.
 func (e *Encoder) NetnsAdded(a *NetnsAdded) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	switch e.schema {
-	case Native:
-		e.nativeNetnsAdded(a)
-	case ECS:
-		e.ecsNetnsAdded(a)
-	case OCSF:
-		e.ocsfNetnsAdded(a)
-	}
+	write(e, a, (*Encoder).nativeNetnsAdded, (*Encoder).ecsNetnsAdded, (*Encoder).ocsfNetnsAdded)
 }
 
 // NetnsRemoved writes that a watched namespace vanished (a pod went away:
 // normal, info level), with the flows its end ended.
 func (e *Encoder) NetnsRemoved(r *NetnsRemoved) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	switch e.schema {
-	case Native:
-		e.nativeNetnsRemoved(r)
-	case ECS:
-		e.ecsNetnsRemoved(r)
-	case OCSF:
-		e.ocsfNetnsRemoved(r)
-	}
+	write(e, r, (*Encoder).nativeNetnsRemoved, (*Encoder).ecsNetnsRemoved, (*Encoder).ocsfNetnsRemoved)
 }
 
 // netnsAddedLevel is the level of a netns_added record: info, a warning

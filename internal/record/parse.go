@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/ctwatch/ctwatch/pkg/model"
@@ -98,16 +99,8 @@ func ParseJSON(data []byte) (model.Event, error) {
 	if err := decodeRecord(data, &j); err != nil {
 		return ev, err
 	}
-	if j.Event == nil {
-		return ev, &JSONError{Field: "event", Err: errors.New("missing")}
-	}
-	t, ok := model.ParseEventType(*j.Event)
-	if !ok {
-		return ev, fmt.Errorf("event %q: %w", *j.Event, ErrNotEntryRecord)
-	}
-	ev.Type = t
 	var err error
-	if ev.Time, ev.Origin, err = parseHead(j.Time, j.Origin); err != nil {
+	if ev.Type, ev.Time, ev.Origin, err = parseHead(j.Event, "", j.Time, j.Origin); err != nil {
 		return ev, err
 	}
 	err = j.entry(&ev.Entry)
@@ -129,23 +122,33 @@ func decodeRecord(data []byte, v any) error {
 }
 
 // parseHead parses the keys an entry record and an expectation record
-// share around their subject: the time and the origin, each optional.
-func parseHead(tm *string, o *jsonOrigin) (time.Time, model.Origin, error) {
+// share around their subject: the event, required, whose name after prefix
+// must be an event type (ErrNotEntryRecord otherwise), and the time and
+// the origin, each optional.
+func parseHead(event *string, prefix string, tm *string, o *jsonOrigin) (model.EventType, time.Time, model.Origin, error) {
 	var t time.Time
+	if event == nil {
+		return 0, t, model.Origin{}, &JSONError{Field: "event", Err: errors.New("missing")}
+	}
+	name, ok := strings.CutPrefix(*event, prefix)
+	typ, known := model.ParseEventType(name)
+	if !ok || !known {
+		return 0, t, model.Origin{}, fmt.Errorf("event %q: %w", *event, ErrNotEntryRecord)
+	}
 	if tm != nil {
 		p, err := time.Parse(time.RFC3339Nano, *tm)
 		if err != nil {
-			return t, model.Origin{}, &JSONError{Field: "time", Err: err}
+			return typ, t, model.Origin{}, &JSONError{Field: "time", Err: err}
 		}
 		t = p.UTC()
 	}
 	if o == nil {
-		return t, model.Origin{}, nil
+		return typ, t, model.Origin{}, nil
 	}
 	if o.PortID == 0 {
-		return t, model.Origin{}, &JSONError{Field: "origin.portid", Err: errors.New("port id 0 is the kernel, not userspace")}
+		return typ, t, model.Origin{}, &JSONError{Field: "origin.portid", Err: errors.New("port id 0 is the kernel, not userspace")}
 	}
-	return t, model.Origin{PortID: o.PortID, PID: o.PID, Program: o.Program}, nil
+	return typ, t, model.Origin{PortID: o.PortID, PID: o.PID, Program: o.Program}, nil
 }
 
 // parseFamilyProto parses the family, protonum and proto keys an entry

@@ -3,7 +3,6 @@ package record
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/ctwatch/ctwatch/pkg/model"
 )
@@ -43,17 +42,8 @@ func ParseExpectJSON(data []byte) (model.ExpectEvent, error) {
 	if err := decodeRecord(data, &j); err != nil {
 		return ev, err
 	}
-	if j.Event == nil {
-		return ev, &JSONError{Field: "event", Err: errors.New("missing")}
-	}
-	name, ok := strings.CutPrefix(*j.Event, "expect_")
-	t, known := model.ParseEventType(name)
-	if !ok || !known {
-		return ev, fmt.Errorf("event %q: %w", *j.Event, ErrNotEntryRecord)
-	}
-	ev.Type = t
 	var err error
-	if ev.Time, ev.Origin, err = parseHead(j.Time, j.Origin); err != nil {
+	if ev.Type, ev.Time, ev.Origin, err = parseHead(j.Event, "expect_", j.Time, j.Origin); err != nil {
 		return ev, err
 	}
 	return ev, j.expect(&ev.Expect)

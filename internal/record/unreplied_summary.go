@@ -18,16 +18,7 @@ const unrepliedSummaryHint = "more unanswered flows than the unreplied warnings'
 // Unreplied's warnings, so that one query finds both and the sum of their
 // flows counts every unreplied flow.
 func (e *Encoder) UnrepliedSummary(s *flow.UnrepliedSummary) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	switch e.schema {
-	case Native:
-		e.nativeUnrepliedSummary(s)
-	case ECS:
-		e.ecsUnrepliedSummary(s)
-	case OCSF:
-		e.ocsfUnrepliedSummary(s)
-	}
+	write(e, s, (*Encoder).nativeUnrepliedSummary, (*Encoder).ecsUnrepliedSummary, (*Encoder).ocsfUnrepliedSummary)
 }
 
 // appendSummaryKeys appends the keys every schema writes for a summary,
