@@ -57,6 +57,17 @@ type eventCounts struct {
 // Events is the number of entry events received: NEW, UPDATE and DESTROY.
 func (c eventCounts) Events() int { return c.New + c.Update + c.Destroy }
 
+// plus is c and d summed kind by kind.
+func (c eventCounts) plus(d eventCounts) eventCounts {
+	return eventCounts{
+		New:      c.New + d.New,
+		Update:   c.Update + d.Update,
+		Destroy:  c.Destroy + d.Destroy,
+		Inferred: c.Inferred + d.Inferred,
+		Other:    c.Other + d.Other,
+	}
+}
+
 // add counts one line of kind k.
 func (c *eventCounts) add(k eventKind) {
 	switch k {
