@@ -360,23 +360,32 @@ func (w *Writer) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil // no record: nothing to count
 	}
+	if n, done, err := w.offer(p); done {
+		return n, err
+	}
+	w.overflow.Add(1)
+	return len(p), nil
+}
+
+// offer puts p into the buffer being filled, under mu, and reports
+// whether it is done with p: put, counted as failed because the output is
+// gone for good, or refused with ErrClosed after Close; n and err are then
+// what Write returns. It is not done, and counts nothing, when no buffer
+// is free: what then is the caller's choice.
+func (w *Writer) offer(p []byte) (n int, done bool, err error) {
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
-		return 0, ErrClosed
+		return 0, true, ErrClosed
 	}
 	if w.gone.Load() {
 		w.mu.Unlock()
 		w.failedRecs.Add(1)
-		return len(p), nil
+		return len(p), true, nil
 	}
-	if !w.put(p, false) {
-		w.mu.Unlock()
-		w.overflow.Add(1)
-		return len(p), nil
-	}
+	done = w.put(p, false)
 	w.mu.Unlock()
-	return len(p), nil
+	return len(p), done, nil
 }
 
 // WriteWait is Write for a record that may wait for output but must not
@@ -392,21 +401,9 @@ func (w *Writer) WriteWait(ctx context.Context, p []byte) (int, error) {
 		return 0, nil
 	}
 	for {
-		w.mu.Lock()
-		if w.closed {
-			w.mu.Unlock()
-			return 0, ErrClosed
+		if n, done, err := w.offer(p); done {
+			return n, err
 		}
-		if w.gone.Load() {
-			w.mu.Unlock()
-			w.failedRecs.Add(1)
-			return len(p), nil
-		}
-		if w.put(p, false) {
-			w.mu.Unlock()
-			return len(p), nil
-		}
-		w.mu.Unlock()
 		select {
 		case b := <-w.free:
 			// Back into the pool for put to take under mu: free holds

@@ -82,18 +82,28 @@ func (r runResult) Lost() int { return r.Expected - r.Received() }
 // CPUPerEvent is the monitor's CPU time per expected event, in
 // microseconds.
 func (r runResult) CPUPerEvent() float64 {
-	if r.Expected == 0 {
-		return math.NaN()
-	}
-	return float64(r.CPUNanos) / 1e3 / float64(r.Expected)
+	return microsPer(r.CPUNanos, r.Expected)
 }
 
 // Achieved is the generator's actual rate in events per second.
 func (r runResult) Achieved() float64 {
-	if r.GenSeconds <= 0 {
+	return perSecond(r.Generated.Events(), r.GenSeconds)
+}
+
+// microsPer is nanos in microseconds per one of n; NaN for none.
+func microsPer(nanos int64, n int) float64 {
+	if n == 0 {
 		return math.NaN()
 	}
-	return float64(r.Generated.Events()) / r.GenSeconds
+	return float64(nanos) / 1e3 / float64(n)
+}
+
+// perSecond is the rate of n in seconds; NaN when no time was measured.
+func perSecond(n int, seconds float64) float64 {
+	if seconds <= 0 {
+		return math.NaN()
+	}
+	return float64(n) / seconds
 }
 
 // stat is the median and range of a value over the runs of one cell.

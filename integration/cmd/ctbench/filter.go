@@ -269,10 +269,7 @@ func (r filterResult) span() (measuredSpan, bool) {
 // microseconds: per event generated (of the subscribed types), not per
 // record written, so that a filter's saving shows.
 func (r filterResult) CPUPerEvent() float64 {
-	if r.Subscribed == 0 {
-		return math.NaN()
-	}
-	return float64(r.CPUNanos) / 1e3 / float64(r.Subscribed)
+	return microsPer(r.CPUNanos, r.Subscribed)
 }
 
 // Exact says whether the monitor wrote exactly the expected records, by
@@ -281,10 +278,7 @@ func (r filterResult) Exact() bool { return sameEvents(r.Want, r.Counts) }
 
 // Achieved is the generator's actual rate in events per second.
 func (r filterResult) Achieved() float64 {
-	if r.GenSeconds <= 0 {
-		return math.NaN()
-	}
-	return float64(r.Generated.Events()) / r.GenSeconds
+	return perSecond(r.Generated.Events(), r.GenSeconds)
 }
 
 // filterRow is one line of a filter table: one monitor on one load over

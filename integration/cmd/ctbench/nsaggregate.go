@@ -81,18 +81,12 @@ func (r nsResult) Lost() int { return r.Expected - r.Received() }
 // CPUPerEvent is the CPU time of all the monitor's processes per expected
 // event, in microseconds.
 func (r nsResult) CPUPerEvent() float64 {
-	if r.Expected == 0 {
-		return math.NaN()
-	}
-	return float64(r.CPUNanos) / 1e3 / float64(r.Expected)
+	return microsPer(r.CPUNanos, r.Expected)
 }
 
 // Achieved is the generator's actual rate in events per second.
 func (r nsResult) Achieved() float64 {
-	if r.GenSeconds <= 0 {
-		return math.NaN()
-	}
-	return float64(r.Generated.Events()) / r.GenSeconds
+	return perSecond(r.Generated.Events(), r.GenSeconds)
 }
 
 // nsShare is one namespace's share of the generated events; the generator

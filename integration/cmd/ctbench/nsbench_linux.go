@@ -296,6 +296,12 @@ func countNS(res *nsResult, procs []*monitorProc, socks []netlinkSocket, names [
 			return fmt.Errorf("%s's output: %w", m.name, err)
 		}
 		want := share.subscribed(socks[i].Groups)
+		tally := func(got eventCounts) {
+			res.Counts = res.Counts.plus(got)
+			if sameEvents(want, got) {
+				res.ExactNS++
+			}
+		}
 		switch res.Monitor {
 		case nsMonAll:
 			c, err := countNetNSRecords(f, inodes)
@@ -304,15 +310,7 @@ func countNS(res *nsResult, procs []*monitorProc, socks []netlinkSocket, names [
 				return fmt.Errorf("%s's output: %w", m.name, err)
 			}
 			for _, n := range names {
-				got := c.PerNS[n]
-				res.Counts.New += got.New
-				res.Counts.Update += got.Update
-				res.Counts.Destroy += got.Destroy
-				res.Counts.Inferred += got.Inferred
-				res.Counts.Other += got.Other
-				if sameEvents(want, got) {
-					res.ExactNS++
-				}
+				tally(c.PerNS[n])
 			}
 			res.Unnamed = c.Unnamed
 		default:
@@ -325,14 +323,7 @@ func countNS(res *nsResult, procs []*monitorProc, socks []netlinkSocket, names [
 			if err != nil {
 				return fmt.Errorf("%s's output: %w", m.name, err)
 			}
-			res.Counts.New += got.New
-			res.Counts.Update += got.Update
-			res.Counts.Destroy += got.Destroy
-			res.Counts.Inferred += got.Inferred
-			res.Counts.Other += got.Other
-			if sameEvents(want, got) {
-				res.ExactNS++
-			}
+			tally(got)
 		}
 	}
 	return nil

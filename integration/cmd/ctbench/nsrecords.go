@@ -3,10 +3,7 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"errors"
-	"fmt"
 	"io"
 	"strconv"
 )
@@ -80,40 +77,27 @@ func countNetNSRecords(r io.Reader, names map[string]uint64) (nsRecordCounts, er
 		e.add(k)
 		c.PerNS[name] = e
 	}
-	br := bufio.NewReaderSize(r, 1<<20)
-	for {
-		line, err := br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			// No record of ours is that long: skip the rest of it.
-			for errors.Is(err, bufio.ErrBufferFull) {
-				_, err = br.ReadSlice('\n')
-			}
-			line = nil
+	err := eachLine(r, func(line []byte) {
+		if line == nil {
+			return // no record of ours is that long
 		}
-		if len(line) > 0 {
-			k := classifyCtwatch(line)
-			name, ino, ok := recordNetNS(line)
-			switch _, ours := names[name]; {
-			case !ok:
-				if k != kindOther {
-					c.Unattributed++
-				}
-			case ours:
-				add(name, k)
-			case name == "" && byInode[ino] != "":
-				add(byInode[ino], k)
-				if k != kindOther {
-					c.Unnamed++
-				}
+		k := classifyCtwatch(line)
+		name, ino, ok := recordNetNS(line)
+		switch _, ours := names[name]; {
+		case !ok:
+			if k != kindOther {
+				c.Unattributed++
+			}
+		case ours:
+			add(name, k)
+		case name == "" && byInode[ino] != "":
+			add(byInode[ino], k)
+			if k != kindOther {
+				c.Unnamed++
 			}
 		}
-		if errors.Is(err, io.EOF) {
-			return c, nil
-		}
-		if err != nil {
-			return c, fmt.Errorf("read output: %w", err)
-		}
-	}
+	})
+	return c, err
 }
 
 // netnsAdded returns the names among names for which data (ctwatch's

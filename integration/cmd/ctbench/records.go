@@ -57,6 +57,17 @@ type eventCounts struct {
 // Events is the number of entry events received: NEW, UPDATE and DESTROY.
 func (c eventCounts) Events() int { return c.New + c.Update + c.Destroy }
 
+// plus is c and d summed kind by kind.
+func (c eventCounts) plus(d eventCounts) eventCounts {
+	return eventCounts{
+		New:      c.New + d.New,
+		Update:   c.Update + d.Update,
+		Destroy:  c.Destroy + d.Destroy,
+		Inferred: c.Inferred + d.Inferred,
+		Other:    c.Other + d.Other,
+	}
+}
+
 // add counts one line of kind k.
 func (c *eventCounts) add(k eventKind) {
 	switch k {
@@ -204,27 +215,37 @@ func countRecords(f recordFormat, r io.Reader) (eventCounts, error) {
 		return c, nil
 	}
 	var c eventCounts
+	err := eachLine(r, func(line []byte) {
+		if line == nil {
+			c.Other++
+			return
+		}
+		c.add(classify(f, line))
+	})
+	return c, err
+}
+
+// eachLine calls fn with each line of r up to its end, the newline
+// included, reading through a 1 MiB buffer without copying; a line longer
+// than that is no record of ours: fn gets nil for it, and the rest of it
+// is skipped. The line is valid only during the call.
+func eachLine(r io.Reader, fn func(line []byte)) error {
 	br := bufio.NewReaderSize(r, 1<<20)
 	for {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
-			// A line longer than the buffer is no record of ours: skip
-			// the rest of it.
 			for errors.Is(err, bufio.ErrBufferFull) {
 				_, err = br.ReadSlice('\n')
 			}
-			c.Other++
-			if err == nil {
-				continue
-			}
+			fn(nil)
 		} else if len(line) > 0 {
-			c.add(classify(f, line))
+			fn(line)
 		}
 		if errors.Is(err, io.EOF) {
-			return c, nil
+			return nil
 		}
 		if err != nil {
-			return c, fmt.Errorf("read output: %w", err)
+			return fmt.Errorf("read output: %w", err)
 		}
 	}
 }
