@@ -23,17 +23,10 @@ func filterFlags(fs *flag.FlagSet) *filter.Spec {
 	fs.StringVar(&spec.Status, "status", "", "only entries with these labels or status bits (unreplied, replied, assured, offload, dst_nat, ...); !NAME excludes")
 	fs.StringVar(&spec.Zone, "zone", "", "only these conntrack zones")
 	fs.StringVar(&spec.Mark, "mark", "", "only these connmarks: VALUE or VALUE/MASK")
-	fs.StringVar(&spec.Proto, "protonum", "", "conntrack's spelling of --proto")
-	fs.StringVar(&spec.Src, "orig-src", "", "conntrack's spelling of --src")
-	fs.StringVar(&spec.Dst, "orig-dst", "", "conntrack's spelling of --dst")
-	fs.StringVar(&spec.SPort, "orig-port-src", "", "conntrack's spelling of --sport")
-	fs.StringVar(&spec.DPort, "orig-port-dst", "", "conntrack's spelling of --dport")
 	fs.StringVar(&spec.ReplySrc, "reply-src", "", "only these reply source addresses or CIDR prefixes (the address replies come from: a DNAT's real server)")
 	fs.StringVar(&spec.ReplyDst, "reply-dst", "", "only these reply destination addresses or CIDR prefixes (the address replies go to: an SNAT's public address)")
 	fs.StringVar(&spec.ReplySPort, "reply-sport", "", "only these reply source ports or ranges")
 	fs.StringVar(&spec.ReplyDPort, "reply-dport", "", "only these reply destination ports or ranges")
-	fs.StringVar(&spec.ReplySPort, "reply-port-src", "", "conntrack's spelling of --reply-sport")
-	fs.StringVar(&spec.ReplyDPort, "reply-port-dst", "", "conntrack's spelling of --reply-dport")
 	fs.StringVar(&spec.MaskSrc, "mask-src", "", "mask of the --src addresses, one IPv4 and one IPv6 at most: --src 10.0.0.0 --mask-src 255.0.0.0 is 10.0.0.0/8; need not be contiguous")
 	fs.StringVar(&spec.MaskDst, "mask-dst", "", "mask of the --dst addresses, as --mask-src")
 	optionalFlag(fs, "src-nat", &spec.SrcNAT, &spec.SrcNATAddr, "ADDRS", "only source-NATed entries; with ADDR, ADDR:PORT or [IPV6]:PORT items, NATed to one of them")
@@ -53,8 +46,10 @@ func filterFlags(fs *flag.FlagSet) *filter.Spec {
 	fs.StringVar(&spec.OrigVtag, "orig-vtag", "", "only SCTP entries with these original-direction verification tags (decimal or 0x-hex; not in destroy events)")
 	fs.StringVar(&spec.ReplyVtag, "reply-vtag", "", "only SCTP entries with these reply-direction verification tags")
 	fs.StringVar(&spec.Role, "role", "", "only DCCP entries whose original direction has this role: client, server (not in destroy events)")
-	fs.StringVar(&spec.GRESrcKey, "orig-key-src", "", "conntrack's spelling of --srckey")
-	fs.StringVar(&spec.GREDstKey, "orig-key-dst", "", "conntrack's spelling of --dstkey")
+	for _, alias := range sortedKeys(filterAliases) {
+		name := filterAliases[alias]
+		fs.Var(fs.Lookup(name).Value, alias, "conntrack's spelling of --"+name)
+	}
 	return &spec
 }
 

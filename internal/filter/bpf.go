@@ -52,8 +52,11 @@ func nlmsgTypeBE(t ctnl.HeaderType) uint32 {
 	return uint32(binary.BigEndian.Uint16(b[:]))
 }
 
-// kernelPart returns the criteria of f that BPF compiles, as a Filter.
-func (f *Filter) kernelPart() *Filter {
+// Kernel returns the part of f that [Filter.BPF] compiles, as a Filter
+// whose Match is the program's verdict on an entry: what a socket with the
+// program receives of the events, and what the watch keeps of its dumps
+// (which the program does not see). Nil for a nil f.
+func (f *Filter) Kernel() *Filter {
 	if f == nil {
 		return nil
 	}
@@ -88,17 +91,11 @@ func (f *Filter) userPart() *Filter {
 	return &u
 }
 
-// Kernel returns the part of f that [Filter.BPF] compiles, as a Filter
-// whose Match is the program's verdict on an entry: what a socket with the
-// program receives of the events, and what the watch keeps of its dumps
-// (which the program does not see). Nil for a nil f.
-func (f *Filter) Kernel() *Filter { return f.kernelPart() }
-
 // Split describes, in the canonical flag form of [Filter.String], the part
 // of f that [Filter.BPF] compiles into the kernel's program and the part
 // that only the userspace Match checks; "any" when a part is empty.
 func (f *Filter) Split() (kernel, user string) {
-	return f.kernelPart().String(), f.userPart().String()
+	return f.Kernel().String(), f.userPart().String()
 }
 
 // BPF compiles f into a classic BPF program for the conntrack event socket
@@ -120,7 +117,7 @@ func (f *Filter) Split() (kernel, user string) {
 // (nothing to attach), and an error wrapping [ErrProgramTooLarge], naming
 // the filter, when the program would be longer than [MaxInstructions].
 func (f *Filter) BPF() ([]bpf.RawInstruction, error) {
-	k := f.kernelPart()
+	k := f.Kernel()
 	if k.Empty() {
 		return nil, nil
 	}

@@ -42,7 +42,7 @@ func FuzzBPF(f *testing.F) {
 			return
 		}
 		if prog == nil {
-			if !flt.kernelPart().Empty() {
+			if !flt.Kernel().Empty() {
 				t.Fatalf("%s: no program", flt)
 			}
 			return
@@ -53,7 +53,7 @@ func FuzzBPF(f *testing.F) {
 		if err := checkClassic(prog); err != nil {
 			t.Fatalf("%s: %v", shorten(flt.String()), err)
 		}
-		k := flt.kernelPart()
+		k := flt.Kernel()
 		for range 50 {
 			ev := randomEvent(r)
 			v, dec := verdict(t, prog, &ev)

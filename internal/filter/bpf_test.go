@@ -108,7 +108,7 @@ func TestBPFCorpus(t *testing.T) {
 					ev.Type = typ
 					v, dec := verdict(t, prog, &ev)
 					name := corpus[i].name + "/" + strconv.Itoa(int(typ))
-					if f.kernelPart().Match(&dec) {
+					if f.Kernel().Match(&dec) {
 						want = append(want, name)
 					}
 					if v {
@@ -127,7 +127,7 @@ func TestBPFRandomEvents(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, s := range specs {
 		f, prog := compile(t, s)
-		k := f.kernelPart()
+		k := f.Kernel()
 		matched := 0
 		for range 2000 {
 			ev := randomEvent(r)

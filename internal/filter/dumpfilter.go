@@ -55,24 +55,18 @@ func (f *Filter) DumpFilter() ctevents.DumpFilter {
 	return d
 }
 
-// dumpFamily is the one family every entry f matches is of, or 0.
+// dumpFamily is the one family every entry f matches is of, or 0:
+// --family's, or without it that of every --src and --dst item.
 func (f *Filter) dumpFamily() model.Family {
-	switch f.families {
-	case familyIPv4:
-		return model.FamilyIPv4
-	case familyIPv6:
-		return model.FamilyIPv6
-	case 0:
-	default:
-		return 0
-	}
-	var fam uint8
-	for _, ps := range [][]netip.Prefix{f.src, f.dst} {
-		for _, p := range ps {
-			if p.Addr().Is4() {
-				fam |= familyIPv4
-			} else {
-				fam |= familyIPv6
+	fam := f.families
+	if fam == 0 {
+		for _, ps := range [][]netip.Prefix{f.src, f.dst} {
+			for _, p := range ps {
+				if p.Addr().Is4() {
+					fam |= familyIPv4
+				} else {
+					fam |= familyIPv6
+				}
 			}
 		}
 	}

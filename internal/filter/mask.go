@@ -18,23 +18,18 @@ type maskedAddr struct {
 }
 
 func (m *maskedAddr) match(a netip.Addr) bool {
-	if m.is4 {
-		if !a.Is4() {
-			return false
-		}
-		b := a.As4()
-		for i := range b {
-			if b[i]&m.mask[i] != m.value[i] {
-				return false
-			}
-		}
-		return true
-	}
-	if !a.Is6() {
+	var b [16]byte
+	n := 16
+	switch {
+	case m.is4 && a.Is4():
+		b4 := a.As4()
+		n = copy(b[:], b4[:])
+	case !m.is4 && a.Is6():
+		b = a.As16()
+	default:
 		return false
 	}
-	b := a.As16()
-	for i := range b {
+	for i := range n {
 		if b[i]&m.mask[i] != m.value[i] {
 			return false
 		}
