@@ -157,6 +157,12 @@ func TestWatchSIGHUP(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.signal(syscall.SIGHUP)
+	// The signal is handled on a goroutine of its own: a record is the
+	// new file's only once the file is there.
+	wtPoll(t, "the new file after SIGHUP", func() bool {
+		_, err := os.Stat(out)
+		return err == nil
+	})
 	b := evFlow(17, "10.3.0.1", "10.4.0.1", 2222, 53, 100, 0)
 	evWithin(t, evTimeout, "create", func() error { return ct.Create(b) })
 	wtPoll(t, "the second record in a new file", func() bool { return has(out, "2222") })

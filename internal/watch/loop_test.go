@@ -471,6 +471,16 @@ func TestRunReopen(t *testing.T) {
 				t.Error(err)
 			}
 			reopen <- struct{}{}
+			// The request reaches the output on a goroutine of its own
+			// (as a SIGHUP does): the next record is the new file's only
+			// once the output has reopened.
+			for deadline := time.Now().Add(10 * time.Second); out.Stats().Reopens == 0; {
+				if time.Now().After(deadline) {
+					t.Error("the output did not reopen within 10s")
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
 		}},
 		read{events: newFlows(t, 200, 1)},
 	)
