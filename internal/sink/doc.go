@@ -21,7 +21,8 @@
 // when a record does not fit, that buffer is handed to the writer goroutine,
 // which writes each buffer with one Write call to the output, in order, and
 // returns it to the pool. A partly filled buffer is handed over once it has
-// waited [Config.FlushInterval], so that an operator watching live sees
+// waited [Config.FlushInterval] (the first record after a quiet
+// FlushInterval at once), so that an operator watching live sees
 // events promptly (unless earlier buffers still wait: they go first anyway,
 // and the partly filled one keeps filling meanwhile), and by [Writer.Flush]
 // and [Writer.Close]. Memory is thus bounded by Buffers × BufferSize. A

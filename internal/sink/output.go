@@ -19,8 +19,8 @@ var newline = []byte{'\n'}
 const maxReopenRetry = time.Minute
 
 // run is the writer goroutine: the only one that writes to, reopens or
-// (until Close) touches the output.
-func (w *Writer) run() {
+// (until Close) touches the output. started is when the Writer started.
+func (w *Writer) run(started time.Time) {
 	defer close(w.exited)
 	// The flush timer runs only while a partly filled buffer waits, so that
 	// an idle watch does not wake up ten times a second; the retry timer
@@ -28,6 +28,11 @@ func (w *Writer) run() {
 	timer := time.NewTimer(w.cfg.FlushInterval)
 	timer.Stop()
 	armed := false
+	// lastOut is when a buffer was last written (at first, the start).
+	// The first record after a quiet FlushInterval is written at once: on
+	// a quiet stream batching gains nothing, and the timer's wake-up would
+	// cost more than the write itself (and delay a lone record).
+	lastOut := started
 	retry := time.NewTimer(w.cfg.ReopenRetry)
 	retry.Stop()
 	backoff := time.Duration(0)
@@ -49,8 +54,13 @@ func (w *Writer) run() {
 				tryReopen()
 			}
 			w.output(b)
+			lastOut = w.now()
 		case <-w.pending:
-			if !armed {
+			switch {
+			case armed:
+			case w.now().Sub(lastOut) >= w.cfg.FlushInterval && !w.flushTimer():
+				// Handed over: the queue has it, the next turn writes it.
+			default:
 				timer.Reset(w.cfg.FlushInterval)
 				armed = true
 			}

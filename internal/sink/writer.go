@@ -38,7 +38,9 @@ type Config struct {
 	// for the writer goroutine, records are dropped (default 64).
 	Buffers int
 	// FlushInterval is the longest a partly filled buffer waits before it
-	// is written (default 100 ms).
+	// is written (default 100 ms). The first record after FlushInterval
+	// without a write (or since the start) does not wait: it is written
+	// at once, and those that follow it within FlushInterval are batched.
 	FlushInterval time.Duration
 	// ReopenRetry is the first wait before a failed reopen is tried again;
 	// each further failure doubles it, up to a minute (default 1 s).
@@ -286,6 +288,8 @@ type Writer struct {
 	// change of its errno and each recovery are sent, so it fills only if
 	// nobody reads it.
 	faults chan Fault
+	// now is the writer goroutine's clock.
+	now func() time.Time
 
 	// Owned by the writer goroutine (and by Close once it has exited).
 	out                     io.Writer
@@ -316,7 +320,7 @@ type buffer struct {
 // New returns a Writer writing to w, such as os.Stdout, and starts its
 // writer goroutine. Close does not close w, and Reopen does nothing.
 func New(w io.Writer, cfg Config) *Writer {
-	return start(w, nil, "", cfg)
+	return start(w, nil, "", cfg, time.Now)
 }
 
 // OpenFile opens path for appending with safefile.OpenAppend and
@@ -327,13 +331,16 @@ func OpenFile(path string, cfg Config) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open output: %w", err)
 	}
-	return start(f, f, path, cfg), nil
+	return start(f, f, path, cfg, time.Now), nil
 }
 
-func start(out io.Writer, file *os.File, path string, cfg Config) *Writer {
+// start starts a Writer whose writer goroutine reads the time from now (to
+// tell a quiet stream from a busy one).
+func start(out io.Writer, file *os.File, path string, cfg Config, now func() time.Time) *Writer {
 	cfg = cfg.withDefaults()
 	w := &Writer{
 		cfg:     cfg,
+		now:     now,
 		path:    path,
 		free:    make(chan *buffer, cfg.Buffers),
 		queue:   make(chan *buffer, cfg.Buffers),
@@ -348,7 +355,7 @@ func start(out io.Writer, file *os.File, path string, cfg Config) *Writer {
 	}
 	w.fileOut, _ = out.(*os.File)
 	w.progress.L = &w.doneMu
-	go w.run()
+	go w.run(now())
 	return w
 }
 

@@ -892,3 +892,50 @@ func TestWriteWaitGivesUpWithCtx(t *testing.T) {
 		t.Errorf("output (-want +got):\n%s", diff)
 	}
 }
+
+// TestQuietWrite checks that the first record after a quiet flush interval
+// is written at once, without the flush timer or Flush, and that records
+// following it within the interval are batched for the timer. The clock is
+// the test's, and the interval an hour, so that only the quiet rule can
+// write anything before Flush.
+func TestQuietWrite(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Unix(1_000_000, 0)
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	advance := func(d time.Duration) {
+		mu.Lock()
+		now = now.Add(d)
+		mu.Unlock()
+	}
+	g := &gate{entered: make(chan struct{}, 1), open: make(chan struct{})}
+	close(g.open)
+	w := start(g, nil, "", Config{FlushInterval: time.Hour}, clock)
+	defer w.Close()
+
+	advance(2 * time.Hour)
+	w.Write(record(0))
+	wait(t, g.entered, "the write of the first record after a quiet interval")
+	if diff := cmp.Diff(records(0, 1), g.String()); diff != "" {
+		t.Errorf("output after the first record (-want +got):\n%s", diff)
+	}
+
+	// Within the interval of that write: batched, written by Flush in one
+	// write.
+	for i := 1; i < 4; i++ {
+		w.Write(record(i))
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	<-g.entered
+	if diff := cmp.Diff(records(0, 4), g.String()); diff != "" {
+		t.Errorf("output after Flush (-want +got):\n%s", diff)
+	}
+	if got := w.Stats().Writes; got != 2 {
+		t.Errorf("Stats.Writes = %d, want 2 (the quiet record alone, then the batch)", got)
+	}
+}
