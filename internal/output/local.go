@@ -72,6 +72,9 @@ func (l *Local) Close() error { return l.w.Close() }
 // Faults returns the writer's health changes.
 func (l *Local) Faults() <-chan sink.Fault { return l.w.Faults() }
 
+// NotifyFaults has f called after each health change the writer reports.
+func (l *Local) NotifyFaults(f func()) { l.w.NotifyFaults(f) }
+
 // Stats returns the output's counters.
 func (l *Local) Stats() Stats {
 	st := l.w.Stats()

@@ -67,6 +67,8 @@ type Remote struct {
 	// Faults and one that finds it full is dropped and counted.
 	faults        chan sink.Fault
 	faultsDropped atomic.Uint64
+	// notify is what NotifyFaults was given.
+	notify atomic.Pointer[func()]
 
 	// failMu guards failErr, the health as last reported: the
 	// transport's goroutines may report it.
@@ -149,6 +151,10 @@ func (r *Remote) PutWait(ctx context.Context, rec Record) {
 // Faults returns the output's health changes: a failure, a change of its
 // errno, and recovery.
 func (r *Remote) Faults() <-chan sink.Fault { return r.faults }
+
+// NotifyFaults has f called after each health change is reported, as
+// sink.Writer.NotifyFaults.
+func (r *Remote) NotifyFaults(f func()) { r.notify.Store(&f) }
 
 // Flush waits until the queue is empty: every record put (and, with a
 // spool, every one an earlier run left) delivered, refused or dropped; or
@@ -241,6 +247,9 @@ func (r *Remote) fault(f sink.Fault) {
 	case r.faults <- f:
 	default:
 		r.faultsDropped.Add(1)
+	}
+	if n := r.notify.Load(); n != nil && *n != nil {
+		(*n)()
 	}
 }
 

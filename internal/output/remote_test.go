@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -112,6 +113,8 @@ func TestRemoteDeliversInOrderAcrossFailures(t *testing.T) {
 	tr := &takeTransport{failures: 3, refuse: map[uint64]bool{7: true}}
 	r := NewRemote(Spec{Kind: Syslog, Name: "syslog+tcp://test"}, tr, RemoteConfig{})
 	defer r.Close()
+	var notified atomic.Int64
+	r.NotifyFaults(func() { notified.Add(1) })
 	for i := uint64(1); i <= 100; i++ {
 		r.Put(rec(i, false))
 	}
@@ -131,6 +134,9 @@ func TestRemoteDeliversInOrderAcrossFailures(t *testing.T) {
 	}
 	if diff := cmp.Diff([]bool{true, false}, faults); diff != "" {
 		t.Errorf("faults, failing or not (-want +got):\n%s", diff)
+	}
+	if got := notified.Load(); got != 2 {
+		t.Errorf("NotifyFaults's function called %d times, want 2: once a fault", got)
 	}
 }
 

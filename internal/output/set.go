@@ -27,6 +27,9 @@ type Output interface {
 	Close() error
 	// Faults returns the channel of its health changes.
 	Faults() <-chan sink.Fault
+	// NotifyFaults has f called (it must not block) after each health
+	// change is reported on Faults.
+	NotifyFaults(f func())
 	// Stats returns its counters.
 	Stats() Stats
 }
@@ -131,6 +134,15 @@ func (s *Set) DrainFaults(handle func(sink.Fault)) {
 			}
 			break
 		}
+	}
+}
+
+// NotifyFaults has f called after any output reports a health change: the
+// watch loop has it end its wait, so that DrainFaults runs at once. f must
+// not block.
+func (s *Set) NotifyFaults(f func()) {
+	for _, o := range s.outs {
+		o.NotifyFaults(f)
 	}
 }
 

@@ -311,6 +311,9 @@ func (w *Writer) report(f Fault) {
 	default:
 		w.faultsDropped.Add(1)
 	}
+	if n := w.notify.Load(); n != nil && *n != nil {
+		(*n)()
+	}
 	if w.cfg.Diag != nil {
 		fmt.Fprintf(w.cfg.Diag, "ctwatch: %s\n", f)
 	}

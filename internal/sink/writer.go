@@ -290,6 +290,8 @@ type Writer struct {
 	faults chan Fault
 	// now is the writer goroutine's clock.
 	now func() time.Time
+	// notify is what NotifyFaults was given.
+	notify atomic.Pointer[func()]
 
 	// Owned by the writer goroutine (and by Close once it has exited).
 	out                     io.Writer
@@ -674,6 +676,12 @@ func (w *Writer) Depth() int { return int(w.queued.Load()) }
 // The caller reads it without waiting (select with default in its loop):
 // a Fault is a change of state, and Stats holds the state itself.
 func (w *Writer) Faults() <-chan Fault { return w.faults }
+
+// NotifyFaults has f called, by the writer goroutine, after each Fault it
+// reports (queued on the Faults channel or, that full, dropped): the reader
+// of Faults can then wait for something else and still take each Fault at
+// once. f must not block; nil stops the calls.
+func (w *Writer) NotifyFaults(f func()) { w.notify.Store(&f) }
 
 // Done returns a channel that is closed when output has become impossible
 // for good (EPIPE: the reader went away), so that the caller can stop

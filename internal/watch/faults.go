@@ -206,9 +206,25 @@ func (w *Watch) watchNetns(ctx context.Context, src Source) {
 	w.gone.armed = ok
 }
 
+// watchedNetnsCheck multiplies Config.NetnsCheck while the removal of the
+// namespace's name is watched: the periodic check is then only for what
+// inotify does not see (the name unmounted and left in place, which takes
+// a deliberate umount), so half a minute to notice it is enough, and an
+// idle watch wakes for it fifteen times less.
+const watchedNetnsCheck = 15
+
+// netnsEvery is how often the periodic namespace check runs: NetnsCheck,
+// or watchedNetnsCheck times that while the name's removal is watched.
+func (w *Watch) netnsEvery() time.Duration {
+	if w.ns == nil && w.gone.armed {
+		return watchedNetnsCheck * w.cfg.NetnsCheck
+	}
+	return w.cfg.NetnsCheck
+}
+
 // netnsTimer runs checkNetns when it is due, until the namespace is gone:
-// once its file may have gone when that is watched, every NetnsCheck
-// otherwise.
+// once its file may have gone when that is watched (and every netnsEvery),
+// every NetnsCheck otherwise.
 func (w *Watch) netnsTimer(now time.Time, t *loopTimers) error {
 	if w.cfg.NetnsCheck <= 0 || w.netnsGone {
 		return nil
@@ -220,11 +236,9 @@ func (w *Watch) netnsTimer(now time.Time, t *loopTimers) error {
 			return w.checkNetns(now)
 		}
 		// The name's removal wakes the loop at once; the check still runs
-		// every NetnsCheck (one stat while the name is the namespace), for
+		// now and then (one stat while the name is the namespace), for
 		// what inotify does not see: the name unmounted and left in place.
-		// That turn also takes the outputs' faults, so an output_recovered
-		// record does not wait for maxWait.
-		if now.Sub(t.netns) < w.cfg.NetnsCheck {
+		if now.Sub(t.netns) < w.netnsEvery() {
 			return nil
 		}
 		t.netns = now

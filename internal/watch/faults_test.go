@@ -2,6 +2,7 @@ package watch
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -252,5 +253,98 @@ func TestOutputFaultHealth(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, recs); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
+	}
+}
+
+// TestNetnsTimerWatched: while the removal of the namespace's name is
+// watched, the periodic check runs only every watchedNetnsCheck
+// NetnsCheck (and the loop's wait is not cut short for it), a removal
+// notification has it run at once, and after that the check runs every
+// NetnsCheck again.
+func TestNetnsTimerWatched(t *testing.T) {
+	var checks int
+	lt := newLoopTest(t, Config{NetnsCheck: time.Second, Orphaned: func() (bool, error) {
+		checks++
+		return false, nil
+	}})
+	w := lt.w
+	w.gone.armed = true
+	start := lt.clock.Now()
+	tm := loopTimers{loss: start, expire: start, heartbeat: start, netns: start, lossMark: w.activity()}
+	type step struct {
+		At     time.Duration // since start
+		Notify bool          // the name's removal was seen
+		Checks int           // checks so far
+		Wait   time.Duration // until the deadline nextDue gives
+	}
+	var got []step
+	for _, s := range []step{
+		{At: time.Second},
+		{At: 14 * time.Second},
+		{At: 15 * time.Second},
+		{At: 16 * time.Second, Notify: true},
+		{At: 17 * time.Second},
+	} {
+		now := start.Add(s.At)
+		if s.Notify {
+			w.gone.due.Store(true)
+		}
+		if err := w.netnsTimer(now, &tm); err != nil {
+			t.Fatal(err)
+		}
+		s.Checks, s.Wait = checks, w.nextDue(now, &tm).Sub(now)
+		got = append(got, s)
+	}
+	want := []step{
+		{At: time.Second, Checks: 0, Wait: maxWait},
+		{At: 14 * time.Second, Checks: 0, Wait: time.Second},
+		{At: 15 * time.Second, Checks: 1, Wait: maxWait},
+		// The notification disarms the watch: NetnsCheck from now on.
+		{At: 16 * time.Second, Notify: true, Checks: 2, Wait: time.Second},
+		{At: 17 * time.Second, Checks: 3, Wait: time.Second},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("checks and waits (-want +got):\n%s", diff)
+	}
+}
+
+// wakeSource is a fakeSource whose Wake is seen.
+type wakeSource struct {
+	fakeSource
+	woken chan struct{}
+}
+
+func (s *wakeSource) Wake() {
+	select {
+	case s.woken <- struct{}{}:
+	default:
+	}
+}
+
+// TestOutputFaultWakes: an output's fault ends the loop's wait at once
+// (the source is woken), so that its record does not wait for the next
+// turn, and the fault is there for drainFaults to take.
+func TestOutputFaultWakes(t *testing.T) {
+	fw := &failingWriter{fail: true}
+	out := output.Single(sink.New(fw, sink.Config{}))
+	lt := newLoopTest(t, Config{Out: out})
+	src := &wakeSource{woken: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	lt.w.wakeOn(ctx, src)
+
+	out.Write([]byte("{}\n"))
+	if err := out.Flush(ctx); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("Flush = %v, want ENOSPC", err)
+	}
+	select {
+	case <-src.woken:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the output's fault did not wake the source")
+	}
+	var got []string
+	out.DrainFaults(func(f sink.Fault) { got = append(got, f.Op) })
+	if diff := cmp.Diff([]string{"write"}, got); diff != "" {
+		t.Errorf("faults (-want +got):\n%s", diff)
 	}
 }

@@ -264,9 +264,10 @@ type loopTimers struct {
 	lossMark, nsCountMark                   uint64
 }
 
-// maxWait bounds the loop's wait when no timer is due: the output's faults
-// are taken at its turns (the sink has said them on the diagnostic stream
-// at once), so an output_error record waits for at most this long.
+// maxWait bounds the loop's wait when no timer is due. Nothing needs it
+// (every job has its deadline in nextDue; stops, output faults, reopens
+// and namespaces wake the wait), but a bound keeps a missed wake-up from
+// being forever.
 const maxWait = 10 * time.Second
 
 // minWait is the shortest wait for a job that is due already.
@@ -382,7 +383,7 @@ func (w *Watch) nextDue(now time.Time, t *loopTimers) time.Time {
 		at(t.heartbeat.Add(cfg.Heartbeat))
 	}
 	if cfg.NetnsCheck > 0 && !w.netnsGone && (w.ns == nil && !cfg.selfNetNS || w.ns != nil && w.ns.fixed) {
-		at(t.netns.Add(cfg.NetnsCheck))
+		at(t.netns.Add(w.netnsEvery()))
 	}
 	if w.ns != nil {
 		if len(w.ns.reconcileQueue) > 0 {
@@ -416,12 +417,15 @@ func (w *Watch) activity() uint64 {
 	return m
 }
 
-// wakeOn has the source's wait end when ctx ends and when the output is
-// gone; a reopen request (SIGHUP) is passed to the output without the
+// wakeOn has the source's wait end when ctx ends, when an output reports a
+// fault and when the output is gone; a reopen request (SIGHUP) is passed to the output without the
 // loop. The goroutine ends with ctx.
 func (w *Watch) wakeOn(ctx context.Context, src Source) {
 	context.AfterFunc(ctx, src.Wake)
 	cfg := &w.cfg
+	// An output's fault ends the wait, so that its output_error or
+	// output_recovered record is written at once, not at the next turn.
+	cfg.Out.NotifyFaults(src.Wake)
 	if done, reopen := cfg.Out.Done(), cfg.Reopen; done != nil || reopen != nil {
 		go func() {
 			for {
