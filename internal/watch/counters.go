@@ -60,6 +60,9 @@ type Counters struct {
 
 	// heartbeat is when the loop last turned, in Unix nanoseconds.
 	heartbeat atomic.Int64
+	// healthRecords counts the records the health monitor wrote: no
+	// activity for the loop's loss check (Watch.activity).
+	healthRecords atomic.Uint64
 }
 
 // Summary is a copy of Counters at one moment.

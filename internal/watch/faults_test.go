@@ -15,6 +15,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ctwatch/ctwatch/internal/ctstat"
+	"github.com/ctwatch/ctwatch/internal/health"
 	"github.com/ctwatch/ctwatch/internal/metrics"
 	"github.com/ctwatch/ctwatch/internal/output"
 	"github.com/ctwatch/ctwatch/internal/sink"
@@ -346,5 +348,54 @@ func TestOutputFaultWakes(t *testing.T) {
 	out.DrainFaults(func(f sink.Fault) { got = append(got, f.Op) })
 	if diff := cmp.Diff([]string{"write"}, got); diff != "" {
 		t.Errorf("faults (-want +got):\n%s", diff)
+	}
+}
+
+// TestBoundRead: a stats reading is bounded by the health interval, at
+// least minStatsTimeout, so that its timer expires with the next reading's
+// tick rather than on a wake-up of its own.
+func TestBoundRead(t *testing.T) {
+	for _, tt := range []struct {
+		interval, want time.Duration
+	}{
+		{10 * time.Second, 10 * time.Second},
+		{time.Minute, time.Minute},
+		{10 * time.Millisecond, minStatsTimeout},
+	} {
+		w := &Watch{cfg: Config{Health: health.Config{Interval: tt.interval}}}
+		var bound time.Duration
+		before := time.Now()
+		w.boundRead(func(ctx context.Context) (ctstat.Reading, error) {
+			d, ok := ctx.Deadline()
+			if !ok {
+				t.Errorf("interval %v: the reading has no deadline", tt.interval)
+			}
+			bound = d.Sub(before)
+			return ctstat.Reading{}, nil
+		})(context.Background())
+		// The deadline is set after before, by at most the time this took.
+		if bound < tt.want || bound > tt.want+time.Since(before) {
+			t.Errorf("interval %v: reading bounded by %v, want %v", tt.interval, bound, tt.want)
+		}
+	}
+}
+
+// TestHealthRecordsNoActivity: the health monitor's records leave the
+// loop's activity mark where it was, so an idle watch's periodic readings
+// do not wake it for a loss check, while any other record moves it.
+func TestHealthRecordsNoActivity(t *testing.T) {
+	lt := newLoopTest(t, Config{})
+	w := lt.w
+	before := w.activity()
+	w.healthRecord(func() { w.rec.StatsError(errors.New("no reading")) })
+	if got := w.activity(); got != before {
+		t.Errorf("activity moved from %d to %d on a health record", before, got)
+	}
+	w.rec.StatsError(errors.New("the loop's own record"))
+	if got := w.activity(); got == before {
+		t.Errorf("activity stayed %d after another record", got)
+	}
+	if recs := lt.records(); len(recs) != 2 {
+		t.Errorf("%d records written, want 2: %v", len(recs), recs)
 	}
 }

@@ -31,7 +31,24 @@ func (w *Watch) newMonitor() *health.Monitor {
 		}
 		return err
 	}
-	return health.NewMonitor(w.cfg.Health, w.cfg.ReadStats, dump)
+	return health.NewMonitor(w.cfg.Health, w.boundRead(w.cfg.ReadStats), dump)
+}
+
+// minStatsTimeout is the shortest bound of a stats reading.
+const minStatsTimeout = time.Second
+
+// boundRead bounds each reading by the health interval (at least
+// minStatsTimeout), rather than by ctstat's own 5 s: a reading must be done
+// before the next is due anyway, and the runtime keeps a cancelled timer
+// until it expires, waking an idle process then. Expiring with the next
+// reading's tick, it costs no wake-up of its own.
+func (w *Watch) boundRead(read func(context.Context) (ctstat.Reading, error)) func(context.Context) (ctstat.Reading, error) {
+	d := max(w.cfg.Health.Interval, minStatsTimeout)
+	return func(ctx context.Context) (ctstat.Reading, error) {
+		ctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		return read(ctx)
+	}
 }
 
 // healthLoop checks the table every Health.Interval until ctx ends. It runs
@@ -39,13 +56,22 @@ func (w *Watch) newMonitor() *health.Monitor {
 // can take seconds, which is when events come fastest. Its records go to
 // the same logger, whose writes are whole records.
 func (w *Watch) healthLoop(ctx context.Context) {
-	emit := func(r health.Record) { w.rec.Health(&r) }
+	emit := func(r health.Record) { w.healthRecord(func() { w.rec.Health(&r) }) }
 	check := func() {
 		if err := w.monitor.Check(ctx, emit); err != nil && ctx.Err() == nil {
-			w.rec.StatsError(err)
+			w.healthRecord(func() { w.rec.StatsError(err) })
 		}
 	}
 	every(ctx, w.cfg.Health.Interval, check)
+}
+
+// healthRecord writes one of the health monitor's records (write) and
+// counts it apart: the periodic readings of an idle watch must not make the
+// loop wake for a loss check each time (Watch.activity). A loss such a
+// record meets is still counted at the loop's next turn, within maxWait.
+func (w *Watch) healthRecord(write func()) {
+	write()
+	w.counters.healthRecords.Add(1)
 }
 
 // listenMetrics opens the metrics listener, so that a bad address fails the
@@ -134,7 +160,7 @@ func (w *Watch) nsHealthAdd(sl *nsSlot) {
 	}
 	d, err := sl.h.Dup()
 	if err != nil {
-		w.rec.StatsError(fmt.Errorf("namespace %d: %w", sl.ns.Inode, err))
+		w.healthRecord(func() { w.rec.StatsError(fmt.Errorf("namespace %d: %w", sl.ns.Inode, err)) })
 		return
 	}
 	w.ns.mu.Lock()
@@ -194,9 +220,9 @@ func (w *Watch) healthLoopNetNS(ctx context.Context) {
 				}
 			}
 			key := sl.key
-			emit := func(r health.Record) { r.NetNS = key; w.rec.Health(&r) }
+			emit := func(r health.Record) { r.NetNS = key; w.healthRecord(func() { w.rec.Health(&r) }) }
 			if err := nm.m.Check(ctx, emit); err != nil && ctx.Err() == nil {
-				w.rec.StatsError(fmt.Errorf("namespace %d: %w", sl.ns.Inode, err))
+				w.healthRecord(func() { w.rec.StatsError(fmt.Errorf("namespace %d: %w", sl.ns.Inode, err)) })
 			}
 			if ctx.Err() != nil {
 				return
@@ -216,7 +242,7 @@ func (w *Watch) newMonitorNetNS(h *netns.Handle) *health.Monitor {
 		}
 		return err
 	}
-	return health.NewMonitor(w.cfg.Health, func(ctx context.Context) (ctstat.Reading, error) { return read(ctx, h) }, dump)
+	return health.NewMonitor(w.cfg.Health, w.boundRead(func(ctx context.Context) (ctstat.Reading, error) { return read(ctx, h) }), dump)
 }
 
 // netnsMetrics is the per-namespace metrics: the labelled namespaces

@@ -405,12 +405,12 @@ func laterOf(a, b time.Time) time.Time {
 }
 
 // activity is a mark that moves whenever the loop handles events or a
-// record is written: a loss can only have happened, in the kernel or at
-// an output, when it moved. The kernel drops only events that came while
+// record is written (but the health monitor's: see healthRecord): a loss
+// can only have happened, in the kernel or at an output, when it moved. The kernel drops only events that came while
 // the socket's buffer was full, which the loop then reads.
 func (w *Watch) activity() uint64 {
 	c := &w.counters
-	m := w.rec.Seq() + c.Written.Load() + c.DecodeErrors.Load()
+	m := w.rec.Seq() - c.healthRecords.Load() + c.Written.Load() + c.DecodeErrors.Load()
 	for i := range c.Received {
 		m += c.Received[i].Load()
 	}
