@@ -271,12 +271,14 @@ func (rr *remoteReader) Rewind()                                  { rr.q.Rewind(
 func (rr *remoteReader) Failing(err error)                        { (*Remote)(rr).Failing(err) }
 
 func (rr *remoteReader) Done(err error) {
-	rr.q.done()
+	// Counted before the queue lets it go: a Flush that sees the queue
+	// empty must find every record it held counted in Stats.
 	if err != nil {
 		rr.refused.Add(1)
 	} else {
 		rr.delivered.Add(1)
 	}
+	rr.q.done()
 	if err == nil && rr.failing.Load() {
 		(*Remote)(rr).Failing(nil)
 	}
