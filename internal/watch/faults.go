@@ -223,28 +223,22 @@ func (w *Watch) netnsEvery() time.Duration {
 }
 
 // netnsTimer runs checkNetns when it is due, until the namespace is gone:
-// once its file may have gone when that is watched (and every netnsEvery),
-// every NetnsCheck otherwise.
+// at once when its name's removal was seen, and every netnsEvery.
 func (w *Watch) netnsTimer(now time.Time, t *loopTimers) error {
 	if w.cfg.NetnsCheck <= 0 || w.netnsGone {
 		return nil
 	}
-	if w.ns == nil && w.gone.armed {
-		if w.gone.due.Swap(false) {
-			w.gone.armed = false
-			t.netns = now
-			return w.checkNetns(now)
-		}
-		// The name's removal wakes the loop at once; the check still runs
-		// now and then (one stat while the name is the namespace), for
-		// what inotify does not see: the name unmounted and left in place.
-		if now.Sub(t.netns) < w.netnsEvery() {
-			return nil
-		}
+	if w.ns == nil && w.gone.armed && w.gone.due.Swap(false) {
+		// The name is gone: it cannot be watched any more, so the check
+		// is periodic from now on (netnsEvery).
+		w.gone.armed = false
 		t.netns = now
 		return w.checkNetns(now)
 	}
-	if now.Sub(t.netns) < w.cfg.NetnsCheck {
+	// While the name's removal is watched the check still runs now and
+	// then (one stat while the name is the namespace), for what inotify
+	// does not see: the name unmounted and left in place.
+	if now.Sub(t.netns) < w.netnsEvery() {
 		return nil
 	}
 	t.netns = now
