@@ -68,7 +68,7 @@ type Remote struct {
 	faults        chan sink.Fault
 	faultsDropped atomic.Uint64
 	// notify is what NotifyFaults was given.
-	notify atomic.Pointer[func()]
+	notify sink.Notify
 
 	// failMu guards failErr, the health as last reported: the
 	// transport's goroutines may report it.
@@ -154,7 +154,7 @@ func (r *Remote) Faults() <-chan sink.Fault { return r.faults }
 
 // NotifyFaults has f called after each health change is reported, as
 // sink.Writer.NotifyFaults.
-func (r *Remote) NotifyFaults(f func()) { r.notify.Store(&f) }
+func (r *Remote) NotifyFaults(f func()) { r.notify.Set(f) }
 
 // Flush waits until the queue is empty: every record put (and, with a
 // spool, every one an earlier run left) delivered, refused or dropped; or
@@ -248,9 +248,7 @@ func (r *Remote) fault(f sink.Fault) {
 	default:
 		r.faultsDropped.Add(1)
 	}
-	if n := r.notify.Load(); n != nil && *n != nil {
-		(*n)()
-	}
+	r.notify.Call()
 }
 
 func errnoOf(err error) syscall.Errno {

@@ -311,9 +311,7 @@ func (w *Writer) report(f Fault) {
 	default:
 		w.faultsDropped.Add(1)
 	}
-	if n := w.notify.Load(); n != nil && *n != nil {
-		(*n)()
-	}
+	w.notify.Call()
 	if w.cfg.Diag != nil {
 		fmt.Fprintf(w.cfg.Diag, "ctwatch: %s\n", f)
 	}

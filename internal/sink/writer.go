@@ -291,7 +291,7 @@ type Writer struct {
 	// now is the writer goroutine's clock.
 	now func() time.Time
 	// notify is what NotifyFaults was given.
-	notify atomic.Pointer[func()]
+	notify Notify
 
 	// Owned by the writer goroutine (and by Close once it has exited).
 	out                     io.Writer
@@ -681,7 +681,21 @@ func (w *Writer) Faults() <-chan Fault { return w.faults }
 // reports (queued on the Faults channel or, that full, dropped): the reader
 // of Faults can then wait for something else and still take each Fault at
 // once. f must not block; nil stops the calls.
-func (w *Writer) NotifyFaults(f func()) { w.notify.Store(&f) }
+func (w *Writer) NotifyFaults(f func()) { w.notify.Set(f) }
+
+// Notify holds the function a NotifyFaults gave, for the goroutine that
+// reports faults to call. The zero value calls nothing.
+type Notify struct{ f atomic.Pointer[func()] }
+
+// Set makes f the function Call calls; nil stops the calls.
+func (n *Notify) Set(f func()) { n.f.Store(&f) }
+
+// Call calls the function Set gave, if any.
+func (n *Notify) Call() {
+	if f := n.f.Load(); f != nil && *f != nil {
+		(*f)()
+	}
+}
 
 // Done returns a channel that is closed when output has become impossible
 // for good (EPIPE: the reader went away), so that the caller can stop
