@@ -74,14 +74,14 @@
 // its Faults channel, which ends the loop's wait; the loop takes them at
 // every turn and writes them as output_error and output_recovered records
 // into the same output, where they land once writes succeed again (the
-// sink has said them on stderr at once). /healthz is unhealthy while writes or reopens fail. The loop asks
-// whether the watched namespace is gone (no name, no process: only the
-// watch's descriptor holds it) at once when the name it was opened by is
-// removed (netns.Handle.WatchRemoval), and every 15 Config.NetnsCheck (one
-// stat while the name is still the namespace; every NetnsCheck when the
-// name cannot be watched) for what that does not see,
-// such as the name unmounted and left in place: once it is, a
-// netns_gone record, its tracked flows ended as inferred, /healthz
+// sink has said them on stderr at once). /healthz is unhealthy while
+// writes or reopens fail. The loop asks whether the watched namespace is
+// gone (no name, no process: only the watch's descriptor holds it) at once
+// when the name it was opened by is removed (netns.Handle.WatchRemoval),
+// and every 15 Config.NetnsCheck (one stat while the name is still the
+// namespace; every NetnsCheck when the name cannot be watched) for what
+// that does not see, such as the name unmounted and left in place: once
+// it is, a netns_gone record, its tracked flows ended as inferred, /healthz
 // unhealthy, and Run returns ErrNetnsGone unless Config.OnNetnsGone is
 // NetnsGoneWait.
 //
